@@ -1,0 +1,1 @@
+"""Notify: turns the other services' events into messages for caregivers, staff and systems."""

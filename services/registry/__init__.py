@@ -1,0 +1,1 @@
+"""Registry: one record per child (一人一档), the county's 信息库."""

@@ -1,0 +1,153 @@
+"""`shouhu …` (or `python -m shared.cli …`): the operations CLI.
+
+    shouhu token --role county_staff --jurisdiction 330102000000 [--permission view_sensitive]
+    shouhu migrate [SERVICE ...]
+    shouhu status                         outbox backlog, consumer lag, dead letters per service
+    shouhu dead-letters SERVICE           list open dead letters (no payloads printed)
+    shouhu replay SERVICE ID [ID ...]     run dead letters through their handler again
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import sys
+from typing import Any
+
+from shared.auth import issue_dev_token
+from shared.settings import AuthSettings
+
+SERVICES = ("registry", "pairing", "visits", "notify")
+
+
+def _entry(name: str) -> Any:
+    # Imported by name so the CLI stays usable for one service without loading the others.
+    return importlib.import_module(f"services.{name}.entry").ENTRY
+
+
+def _token(args: argparse.Namespace) -> int:
+    token = issue_dev_token(
+        AuthSettings(), subject=args.subject, roles=args.role, jurisdiction=args.jurisdiction,
+        permissions=args.permission, caregiver_id=args.caregiver_id, ttl_seconds=args.ttl)
+    print(token)
+    return 0
+
+
+async def _migrate(args: argparse.Namespace) -> int:
+    from shared.migrations import migrate
+
+    unknown = set(args.services) - set(SERVICES)
+    if unknown:
+        print(f"unknown service: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    for name in args.services or SERVICES:
+        entry = _entry(name)
+        applied = await migrate(entry.load_settings().database_url, name, entry.migrations_dir)
+        print(f"{name}: {len(applied)} applied" + (f" ({', '.join(applied)})" if applied else ""))
+    return 0
+
+
+async def _status(_args: argparse.Namespace) -> int:
+    import asyncpg
+
+    from shared.consumer import consumer_lag
+    from shared.outbox import pending_age_seconds, pending_count
+
+    for name in SERVICES:
+        settings = _entry(name).load_settings()
+        try:
+            conn = await asyncpg.connect(settings.database_url, timeout=5)
+        except Exception as exc:
+            print(json.dumps({"service": name, "database": f"unreachable: {type(exc).__name__}"}))
+            continue
+        try:
+            dead = await conn.fetch(
+                "SELECT kind, count(*) AS n FROM dead_letters WHERE status = 'open' GROUP BY kind")
+            print(json.dumps({
+                "service": name,
+                "outbox_pending": await pending_count(conn),
+                "outbox_oldest_age_s": round(await pending_age_seconds(conn), 3),
+                "consumer_lag": await consumer_lag(conn),
+                "dead_letters_open": {r["kind"]: r["n"] for r in dead},
+            }))
+        finally:
+            await conn.close()
+    return 0
+
+
+async def _dead_letters(args: argparse.Namespace) -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(_entry(args.service).load_settings().database_url, timeout=5)
+    try:
+        rows = await conn.fetch(
+            """SELECT id, consumer, event_type, topic, kafka_partition, kafka_offset, kind, reason, attempts,
+                      created_at FROM dead_letters WHERE status = 'open' ORDER BY id LIMIT $1""", args.limit)
+    finally:
+        await conn.close()
+    for row in rows:
+        print(json.dumps({k: (str(v) if not isinstance(v, (int, str, type(None))) else v) for k, v in row.items()}))
+    return 0
+
+
+async def _replay(args: argparse.Namespace) -> int:
+    from shared.db import create_pool
+
+    entry = _entry(args.service)
+    settings = entry.load_settings()
+    pool = await create_pool(settings, max_size=2)
+    try:
+        consumers = {c.name: c for c in entry.build_consumers(settings, pool)}
+        failed = 0
+        for dead_letter_id in args.ids:
+            async with pool.acquire() as conn:
+                owner = await conn.fetchval("SELECT consumer FROM dead_letters WHERE id = $1", dead_letter_id)
+            if owner not in consumers:
+                print(f"{dead_letter_id}: not found")
+                failed += 1
+                continue
+            applied = await consumers[owner].replay(dead_letter_id)
+            print(f"{dead_letter_id}: {'applied' if applied else 'failed again (see dead-letters)'}")
+            failed += 0 if applied else 1
+        return 1 if failed else 0
+    finally:
+        await pool.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="shouhu", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    token = commands.add_parser("token", help="issue a development token")
+    token.add_argument("--role", action="append", required=True, help="repeatable")
+    token.add_argument("--jurisdiction", required=True, help="12-digit division code")
+    token.add_argument("--permission", action="append", default=[], help="e.g. view_sensitive")
+    token.add_argument("--subject", default="dev-user")
+    token.add_argument("--caregiver-id", default=None)
+    token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds")
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("services", nargs="*", metavar="SERVICE", help=f"any of {', '.join(SERVICES)}; all if none")
+
+    commands.add_parser("status", help="outbox backlog, consumer lag and dead letters per service")
+
+    dead = commands.add_parser("dead-letters", help="list open dead letters of a service")
+    dead.add_argument("service", choices=SERVICES)
+    dead.add_argument("--limit", type=int, default=100)
+
+    replay = commands.add_parser("replay", help="replay dead letters through their handlers")
+    replay.add_argument("service", choices=SERVICES)
+    replay.add_argument("ids", nargs="+", type=int)
+
+    args = parser.parse_args(argv)
+    if args.command == "token":
+        return _token(args)
+    runners = {"migrate": _migrate, "status": _status, "dead-letters": _dead_letters, "replay": _replay}
+    return asyncio.run(runners[args.command](args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""`python -m services.<name> api|worker|migrate`: the three kinds of process a service runs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import uvicorn
+from fastapi import FastAPI
+
+from shared.logging import configure_logging, get_logger
+from shared.migrations import migrate
+from shared.settings import ServiceSettings
+from shared.worker import ConsumerFactory, run_worker
+
+
+@dataclass(frozen=True)
+class ServiceEntry:
+    name: str
+    load_settings: Callable[[], ServiceSettings]
+    create_app: Callable[[ServiceSettings], FastAPI]
+    build_consumers: ConsumerFactory
+    migrations_dir: Path
+
+
+def main(entry: ServiceEntry, argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"python -m services.{entry.name}")
+    parser.add_argument("role", choices=["api", "worker", "migrate"])
+    args = parser.parse_args(argv)
+    settings = entry.load_settings()
+    configure_logging(entry.name, settings.log_level)
+    log = get_logger("entrypoint")
+    if args.role == "migrate":
+        applied = asyncio.run(migrate(settings.database_url, entry.name, entry.migrations_dir))
+        log.info("migrate.done", applied=applied)
+        return 0
+    if args.role == "worker":
+        asyncio.run(run_worker(settings, entry.build_consumers))
+        return 0
+    config = uvicorn.Config(entry.create_app(settings), host=settings.http_host, port=settings.http_port,
+                            log_config=None, access_log=False, proxy_headers=True)
+    uvicorn.Server(config).run()
+    return 0
+
+
+def run(entry: ServiceEntry) -> None:
+    sys.exit(main(entry))

@@ -1,0 +1,46 @@
+"""`Idempotency-Key` for create endpoints: a timeout is an unknown outcome, so a client
+retries with the same key and gets the first answer instead of a second record.
+
+Used inside the route's transaction: `begin` serialises requests with the same key
+(a transaction-scoped advisory lock) and returns the stored response if there is one;
+`remember` stores the response in the same transaction as the effect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import asyncpg
+from fastapi import HTTPException
+from fastapi.encoders import jsonable_encoder
+
+MAX_KEY_LENGTH = 200
+
+
+def request_fingerprint(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+async def begin(conn: asyncpg.Connection, principal: str, key: str, fingerprint: str) -> tuple[int, Any] | None:
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise HTTPException(422, [{"field": "header.Idempotency-Key", "reason": f"1 to {MAX_KEY_LENGTH} characters"}])
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", principal, key)
+    row = await conn.fetchrow(
+        "SELECT request_hash, status_code, response FROM idempotency_keys WHERE principal = $1 AND idem_key = $2",
+        principal, key)
+    if row is None:
+        return None
+    if row["request_hash"] != fingerprint:
+        raise HTTPException(422, [{"field": "header.Idempotency-Key",
+                                   "reason": "this key was already used with a different request"}])
+    return row["status_code"], row["response"]
+
+
+async def remember(conn: asyncpg.Connection, principal: str, key: str, fingerprint: str,
+                   status_code: int, response: Any) -> None:
+    await conn.execute(
+        """INSERT INTO idempotency_keys (principal, idem_key, request_hash, status_code, response)
+           VALUES ($1, $2, $3, $4, $5)""",
+        principal, key, fingerprint, status_code, jsonable_encoder(response))

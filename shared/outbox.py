@@ -1,0 +1,165 @@
+"""The transactional outbox: an event is committed with the state change that caused it,
+and a relay publishes it to Kafka afterwards.
+
+`add(conn, event)` joins the caller's transaction, so either both the change and its
+event commit or neither does. The relay claims rows by *status* ('pending'), never by
+"ids above the last one seen": sequence order is not commit order, and a transaction
+that took id 7 but commits after id 8 was published would otherwise be skipped for ever.
+
+One relay per service publishes at a time (a session advisory lock); standby replicas
+wait to take over. That keeps one child's events in commit order on their partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from shared.contracts import Event, encode
+from shared.db import connect
+from shared.logging import get_logger
+from shared.settings import ServiceSettings
+
+log = get_logger("shared.outbox")
+
+_NOTIFY_CHANNEL = "outbox_pending"
+
+
+async def add(conn: asyncpg.Connection, event: Event, *, event_id: UUID | None = None,
+              time: datetime | None = None) -> UUID:
+    """Stores `event` in the outbox inside the caller's open transaction."""
+    encoded = encode(event, event_id=event_id, time=time)
+    await conn.execute(
+        """INSERT INTO outbox (event_id, topic, message_key, event_type, headers, payload)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        encoded.event_id, encoded.topic, encoded.key, event.cloudevent_type(),
+        encoded.headers, json.loads(encoded.value),
+    )
+    return encoded.event_id
+
+
+def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    """Idempotent producer, acks from all in-sync replicas: no duplicates from retries."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"shouhu-{settings.service_name}-relay",
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+        request_timeout_ms=settings.kafka_request_timeout_ms,
+    )
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows. Run `await relay.run()` as a task; cancel to stop."""
+
+    _LOCK_KEY = 0x4F55_5442  # "OUTB": one lock per database, so one per service
+    _MAX_FAILURES_PER_PRODUCER = 5
+
+    def __init__(self, settings: ServiceSettings, pool: asyncpg.Pool) -> None:
+        self._settings = settings
+        self._pool = pool
+        self._wake = asyncio.Event()
+        self.published_total = 0
+
+    async def run(self) -> None:
+        listener = await connect(self._settings)
+        try:
+            await self._wait_for_leadership(listener)
+            await listener.add_listener(_NOTIFY_CHANNEL, self._on_notify)
+            while True:
+                # A producer that keeps failing is replaced rather than trusted to recover.
+                producer = create_producer(self._settings)
+                await asyncio.wait_for(producer.start(), self._settings.kafka_request_timeout_ms / 1000)
+                try:
+                    await self._publish_loop(producer, listener)
+                finally:
+                    await producer.stop()
+        finally:
+            await listener.close()
+
+    async def _wait_for_leadership(self, listener: asyncpg.Connection) -> None:
+        while not await listener.fetchval("SELECT pg_try_advisory_lock($1)", self._LOCK_KEY):
+            await asyncio.sleep(self._settings.relay_poll_interval_s * 5)
+        log.info("outbox.relay_leader")
+
+    def _on_notify(self, *_args: Any) -> None:
+        self._wake.set()
+
+    async def _publish_loop(self, producer: AIOKafkaProducer, listener: asyncpg.Connection) -> None:
+        failures = 0
+        while failures < self._MAX_FAILURES_PER_PRODUCER:
+            self._wake.clear()
+            try:
+                published = await self.publish_pending(producer)
+                failures = 0
+            except (asyncio.TimeoutError, OSError, KafkaError) as exc:
+                failures += 1
+                log.warning("outbox.publish_failed", error=type(exc).__name__, failures=failures)
+                await asyncio.sleep(min(0.2 * 2 ** failures, 5.0))
+                continue
+            if published == self._settings.relay_batch_size:
+                continue  # more is waiting; do not sleep
+            try:
+                # Fallback poll: a lost notification delays an event, never loses it.
+                await asyncio.wait_for(self._wake.wait(), self._settings.relay_poll_interval_s)
+            except asyncio.TimeoutError:
+                # Quiet period: make sure the connection holding the leader lock is alive.
+                await listener.fetchval("SELECT 1")
+
+    async def publish_pending(self, producer: AIOKafkaProducer) -> int:
+        """Claims one batch, publishes it, marks it published. Returns how many."""
+        async with self._pool.acquire(timeout=self._settings.pool_acquire_timeout_s) as conn:
+            async with conn.transaction():
+                rows = await conn.fetch(
+                    """SELECT id, topic, message_key, headers, payload::text AS payload
+                         FROM outbox WHERE status = 'pending'
+                        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED""",
+                    self._settings.relay_batch_size,
+                )
+                if not rows:
+                    return 0
+                # On failure the transaction rolls back and the rows stay pending for the
+                # next pass. A duplicate publish is possible after a timeout; consumers'
+                # inboxes absorb it.
+                await self._send_all(producer, rows)
+                await conn.execute(
+                    "UPDATE outbox SET status = 'published', published_at = now(), attempts = attempts + 1"
+                    " WHERE id = ANY($1::bigint[])",
+                    [row["id"] for row in rows],
+                )
+        self.published_total += len(rows)
+        return len(rows)
+
+    async def _send_all(self, producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> None:
+        futures = [
+            await producer.send(
+                self._settings.kafka_topic_prefix + row["topic"],
+                value=row["payload"].encode(),
+                key=row["message_key"].encode(),
+                headers=[(name, value.encode()) for name, value in row["headers"].items()],
+            )
+            for row in rows
+        ]
+        await asyncio.wait_for(asyncio.gather(*futures),
+                               timeout=self._settings.kafka_request_timeout_ms / 1000 * 2)
+
+
+async def pending_age_seconds(conn: asyncpg.Connection) -> float:
+    """Age of the oldest unpublished event, 0 when none: the relay's health in one number."""
+    age = await conn.fetchval(
+        "SELECT EXTRACT(EPOCH FROM now() - min(created_at)) FROM outbox WHERE status = 'pending'"
+    )
+    return float(age or 0.0)
+
+
+async def pending_count(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("SELECT count(*) FROM outbox WHERE status = 'pending'")

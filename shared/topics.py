@@ -1,0 +1,35 @@
+"""Creates the contract's topics when they are missing.
+
+Production declares topics up front (deploy/ has a KafkaTopic per topic); this keeps a
+fresh local broker or test run from depending on broker-side auto-creation, whose
+partition count would then be whatever the broker defaults to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from shared.contracts import TOPICS
+from shared.settings import ServiceSettings
+
+
+async def ensure_topics(settings: ServiceSettings) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                request_timeout_ms=settings.kafka_request_timeout_ms,
+                                client_id=f"shouhu-{settings.service_name}-admin")
+    await asyncio.wait_for(admin.start(), settings.kafka_request_timeout_ms / 1000)
+    try:
+        wanted = [settings.kafka_topic_prefix + topic for topic in TOPICS]
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(name, settings.kafka_topic_partitions, settings.kafka_replication_factor)
+                   for name in wanted if name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another worker created them first
+    finally:
+        await admin.close()

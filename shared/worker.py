@@ -1,0 +1,45 @@
+"""A service's worker process: the outbox relay and its consumers in one task group.
+
+If any of them fails for good, the task group cancels the rest and the process exits
+non-zero, so the supervisor (compose, Kubernetes, scripts/stack) restarts it: a worker
+never limps on with half its loops dead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Callable
+
+import asyncpg
+
+from shared.consumer import Consumer
+from shared.db import create_pool
+from shared.logging import get_logger
+from shared.outbox import OutboxRelay
+from shared.settings import ServiceSettings
+from shared.topics import ensure_topics
+
+log = get_logger("shared.worker")
+
+ConsumerFactory = Callable[[ServiceSettings, asyncpg.Pool], list[Consumer]]
+
+
+async def run_worker(settings: ServiceSettings, build_consumers: ConsumerFactory) -> None:
+    pool = await create_pool(settings)
+    main_task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, main_task.cancel)  # type: ignore[union-attr]
+    try:
+        await ensure_topics(settings)
+        consumers = build_consumers(settings, pool)
+        log.info("worker.started", consumers=[c.name for c in consumers])
+        async with asyncio.TaskGroup() as group:
+            group.create_task(OutboxRelay(settings, pool).run(), name="outbox-relay")
+            for consumer in consumers:
+                group.create_task(consumer.run(), name=f"consumer-{consumer.name}")
+    except asyncio.CancelledError:
+        log.info("worker.stopping")
+    finally:
+        await pool.close()
