@@ -1,0 +1,63 @@
+# Shouhu developer entry points.  `make help` lists them.
+#
+#   make test PYTEST_ARGS='-x -k pairing'   bootstrap + local infra + pytest
+#   make bench BENCH_ARGS='...'             benchmark against the local infra
+#   make token ARGS='...'                   python -m shared.cli token ...
+#
+# Recipes run in bash with -euo pipefail so a failing step fails the target.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+# bootstrap must finish before infra-up (it installs PostgreSQL/Java/jars), even under `make -j`.
+.NOTPARALLEL:
+
+# Same interpreter choice as scripts/bootstrap: $PYTHON, else ./.venv (created by bootstrap when the
+# system Python is distro-managed), else python, else python3. Deferred (`?=`), so it is evaluated
+# after the bootstrap prerequisite has possibly created .venv.
+PYTHON ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,$(if $(shell command -v python),python,python3))
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+ARGS ?=
+
+# Loads the exports from `scripts/infra env` (DB URLs, Kafka bootstrap). Done in two steps so a failing
+# `scripts/infra env` fails the recipe (a failed $(...) inside `eval "..."` would be ignored).
+LOAD_ENV = infra_env="$$(scripts/infra env)"; eval "$$infra_env"
+
+.PHONY: help bootstrap infra-up infra-down infra-status test up down bench token
+
+help:
+	@echo 'make bootstrap     install Debian packages, Python deps (editable, [test]) and Kafka jars'
+	@echo 'make infra-up      start local PostgreSQL + Kafka (scripts/infra up)'
+	@echo 'make infra-down    stop them'
+	@echo 'make infra-status  one line per component'
+	@echo 'make test          bootstrap + infra-up + pytest  (PYTEST_ARGS=...)'
+	@echo 'make up / down     start / stop the service stack (scripts/stack)'
+	@echo 'make bench         python -m bench against the local infra  (BENCH_ARGS=...)'
+	@echo 'make token         python -m shared.cli token  (ARGS=...)'
+
+bootstrap:
+	scripts/bootstrap
+
+infra-up:
+	scripts/infra up
+
+infra-down:
+	scripts/infra down
+
+infra-status:
+	scripts/infra status
+
+test: bootstrap infra-up
+	$(LOAD_ENV); $(PYTHON) -m pytest -q $(PYTEST_ARGS)
+
+up:
+	scripts/stack up
+
+down:
+	scripts/stack down
+
+bench: infra-up
+	$(LOAD_ENV); $(PYTHON) -m bench $(BENCH_ARGS)
+
+token:
+	$(PYTHON) -m shared.cli token $(ARGS)
