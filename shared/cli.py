@@ -5,6 +5,7 @@
     shouhu status                         outbox backlog, consumer lag, dead letters per service
     shouhu dead-letters SERVICE           list open dead letters (no payloads printed)
     shouhu replay SERVICE ID [ID ...]     run dead letters through their handler again
+    shouhu seed [--children N]            load the demo county through the APIs (idempotent)
 """
 
 from __future__ import annotations
@@ -116,6 +117,14 @@ async def _replay(args: argparse.Namespace) -> int:
         await pool.close()
 
 
+async def _seed(args: argparse.Namespace) -> int:
+    demo = importlib.import_module("services.demo")
+    urls = {name: f"http://127.0.0.1:{_entry(name).load_settings().http_port}" for name in ("registry", "visits")}
+    summary = await demo.seed(urls["registry"], urls["visits"], children=args.children)
+    print(json.dumps(summary))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="shouhu", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -142,10 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("service", choices=SERVICES)
     replay.add_argument("ids", nargs="+", type=int)
 
+    seed = commands.add_parser("seed", help="load demo data through the running APIs")
+    seed.add_argument("--children", type=int, default=200)
+
     args = parser.parse_args(argv)
     if args.command == "token":
         return _token(args)
-    runners = {"migrate": _migrate, "status": _status, "dead-letters": _dead_letters, "replay": _replay}
+    runners = {"migrate": _migrate, "status": _status, "dead-letters": _dead_letters, "replay": _replay, "seed": _seed}
     return asyncio.run(runners[args.command](args))
 
 

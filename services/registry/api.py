@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -106,3 +106,20 @@ async def read_child(child_id: UUID, request: Request,
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
     return _child_out(row)
+
+
+class ChildPage(BaseModel):
+    items: list[ChildOut]
+    next_after: UUID | None = Field(description="pass as `after` for the next page; null on the last")
+
+
+@router.get("/children", response_model=ChildPage)
+async def list_children(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                        after: Annotated[UUID | None, Query()] = None,
+                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> ChildPage:
+    """The children in the caller's jurisdiction, a page at a time."""
+    _require_staff(principal)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store.list_children_in_scope(conn, principal.scope_prefix, after=after, limit=limit)
+    items = [_child_out(row) for row in rows]
+    return ChildPage(items=items, next_after=items[-1].id if len(items) == limit else None)

@@ -28,3 +28,16 @@ async def get_child_in_scope(conn: asyncpg.Connection, child_id: UUID, scope_pre
              FROM children WHERE id = $1 AND coalesce(village_code, township_code) LIKE $2 || '%'""",
         child_id, scope_prefix,
     )
+
+
+async def list_children_in_scope(conn: asyncpg.Connection, scope_prefix: str, *, after: UUID | None,
+                                 limit: int) -> list[asyncpg.Record]:
+    """Keyset pagination by id: stable under concurrent inserts, cheap at any depth."""
+    return await conn.fetch(
+        """SELECT id, name, gender, birth_date, county_code, township_code, village_code, school_id,
+                  categories, priority, status, version, created_at, updated_at
+             FROM children
+            WHERE coalesce(village_code, township_code) LIKE $1 || '%' AND ($2::uuid IS NULL OR id > $2)
+            ORDER BY id LIMIT $3""",
+        scope_prefix, after, limit,
+    )
