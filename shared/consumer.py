@@ -180,7 +180,7 @@ class Consumer:
 
     async def _apply(self, handler: Handler, envelope: Envelope, *, dead_letter_id: int | None = None) -> bool:
         """Effect + inbox row in one transaction. False when the event was already applied."""
-        async with self._pool.acquire(timeout=self._settings.pool_acquire_timeout_s) as conn:
+        async with self._pool.acquire() as conn:
             async with conn.transaction():
                 if dead_letter_id is not None:
                     await conn.execute(
@@ -198,7 +198,7 @@ class Consumer:
 
     async def _dead_letter(self, record: RawRecord, envelope: Envelope | None, kind: str, reason: str,
                            attempts: int) -> None:
-        async with self._pool.acquire(timeout=self._settings.pool_acquire_timeout_s) as conn:
+        async with self._pool.acquire() as conn:
             await conn.execute(
                 """INSERT INTO dead_letters (consumer, event_id, event_type, topic, kafka_partition,
                        kafka_offset, message_key, headers, payload, kind, reason, attempts, next_attempt_at)
@@ -218,7 +218,7 @@ class Consumer:
 
     async def retry_waiting(self) -> int:
         """Retries parked records whose time has come. Returns how many applied."""
-        async with self._pool.acquire(timeout=self._settings.pool_acquire_timeout_s) as conn:
+        async with self._pool.acquire() as conn:
             due = await conn.fetch(
                 """SELECT id FROM dead_letters
                     WHERE consumer = $1 AND kind = 'waiting' AND status = 'open' AND next_attempt_at <= now()
@@ -232,7 +232,7 @@ class Consumer:
 
     async def replay(self, dead_letter_id: int) -> int:
         """Runs a dead letter through its handler again. 1 if it applied (or had already)."""
-        async with self._pool.acquire(timeout=self._settings.pool_acquire_timeout_s) as conn:
+        async with self._pool.acquire() as conn:
             row = await conn.fetchrow(
                 "SELECT * FROM dead_letters WHERE id = $1 AND consumer = $2 AND status = 'open'",
                 dead_letter_id, self.name)
@@ -256,7 +256,7 @@ class Consumer:
         attempts = row["attempts"] + 1
         still_waiting = isinstance(exc, DependencyMissing) and attempts < _MAX_WAITING_ATTEMPTS
         delay = min(self._settings.consumer_parked_retry_interval_s * 2 ** min(attempts, 10), 3600)
-        async with self._pool.acquire(timeout=self._settings.pool_acquire_timeout_s) as conn:
+        async with self._pool.acquire() as conn:
             await conn.execute(
                 """UPDATE dead_letters SET attempts = $2, kind = $3, reason = $4,
                           next_attempt_at = CASE WHEN $3 = 'waiting' THEN now() + make_interval(secs => $5) END
@@ -267,7 +267,7 @@ class Consumer:
             )
 
     async def _record_progress(self, partition: TopicPartition, committed: int, end: int | None) -> None:
-        async with self._pool.acquire(timeout=self._settings.pool_acquire_timeout_s) as conn:
+        async with self._pool.acquire() as conn:
             await conn.execute(
                 """INSERT INTO consumer_progress (consumer, topic, kafka_partition, committed_offset, end_offset)
                    VALUES ($1, $2, $3, $4, $5)

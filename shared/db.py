@@ -8,9 +8,6 @@ stuck database shows up as an error (and a failing readiness probe), not a hung 
 from __future__ import annotations
 
 import json
-from contextlib import asynccontextmanager
-from typing import AsyncIterator
-
 import asyncpg
 
 from shared.settings import ServiceSettings
@@ -22,12 +19,33 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(pg_type, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+class BoundedPool(asyncpg.Pool):
+    """A pool whose `acquire()` gives up after `acquire_timeout_s` unless told otherwise.
+
+    asyncpg waits for a free connection for ever by default; under overload that turns
+    into requests hanging without end instead of failing fast and showing on /readyz.
+    """
+
+    def __init__(self, *args: object, acquire_timeout_s: float, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout_s = acquire_timeout_s
+
+    def acquire(self, *, timeout: float | None = None):  # type: ignore[no-untyped-def, override]
+        return super().acquire(timeout=timeout if timeout is not None else self.acquire_timeout_s)
+
+
 async def create_pool(settings: ServiceSettings, *, max_size: int | None = None) -> asyncpg.Pool:
-    return await asyncpg.create_pool(
+    pool = BoundedPool(
         settings.database_url,
+        acquire_timeout_s=settings.pool_acquire_timeout_s,
         min_size=settings.pool_min_size,
         max_size=max_size or settings.pool_max_size,
-        timeout=settings.pool_acquire_timeout_s,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        timeout=settings.pool_acquire_timeout_s,  # connecting, too, is bounded
         command_timeout=settings.statement_timeout_ms / 1000 + 5,
         server_settings={
             "statement_timeout": str(settings.statement_timeout_ms),
@@ -36,13 +54,8 @@ async def create_pool(settings: ServiceSettings, *, max_size: int | None = None)
         },
         init=_init_connection,
     )
-
-
-@asynccontextmanager
-async def acquire(pool: asyncpg.Pool, timeout_s: float) -> AsyncIterator[asyncpg.Connection]:
-    """Acquires with a bounded wait. Callers own the transaction they open on it."""
-    async with pool.acquire(timeout=timeout_s) as conn:
-        yield conn
+    await pool
+    return pool
 
 
 async def connect(settings: ServiceSettings) -> asyncpg.Connection:

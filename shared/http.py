@@ -65,6 +65,13 @@ async def _on_unexpected_error(_request: Request, exc: Exception) -> JSONRespons
     return JSONResponse({"detail": "internal error"}, status_code=500)
 
 
+async def _on_overload(_request: Request, exc: Exception) -> JSONResponse:
+    # A bounded wait ran out (pool acquire, statement timeout) or the database is away: the
+    # outcome is unknown to the client, who may retry (with the same Idempotency-Key).
+    return JSONResponse({"detail": "temporarily unavailable, retry later"}, status_code=503,
+                        headers={"Retry-After": "2"})
+
+
 async def _on_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
     return JSONResponse(validation_error_body(exc), status_code=422)
 
@@ -92,6 +99,9 @@ def create_service_app(settings: ServiceSettings, *, title: str, description: st
     app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
+    for overload in (asyncio.TimeoutError, asyncpg.exceptions.QueryCanceledError,
+                     asyncpg.PostgresConnectionError, asyncpg.exceptions.TooManyConnectionsError):
+        app.add_exception_handler(overload, _on_overload)
     app.add_exception_handler(Exception, _on_unexpected_error)
     app.include_router(_operations_router())
     for router in routers:

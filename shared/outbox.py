@@ -117,7 +117,7 @@ class OutboxRelay:
 
     async def publish_pending(self, producer: AIOKafkaProducer) -> int:
         """Claims one batch, publishes it, marks it published. Returns how many."""
-        async with self._pool.acquire(timeout=self._settings.pool_acquire_timeout_s) as conn:
+        async with self._pool.acquire() as conn:
             async with conn.transaction():
                 rows = await conn.fetch(
                     """SELECT id, topic, message_key, headers, payload::text AS payload
