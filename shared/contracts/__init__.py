@@ -9,15 +9,31 @@ from shared.contracts.envelope import Envelope, decode, encode
 from shared.contracts.events import (
     ALL_EVENTS,
     TOPICS,
+    CaregiverEnrolled,
+    CaregiverUpdated,
+    ChildClosed,
     ChildRegistered,
+    ChildReopened,
+    ChildTransferred,
     ChildUpdated,
+    ConcernAcknowledged,
+    ConcernEscalated,
+    ConcernRaised,
+    ContactOverdue,
+    DutyDueSoon,
     Event,
     Jurisdiction,
+    NotificationFailed,
+    NotificationSent,
+    PairingCreated,
+    PairingEnded,
     VisitLogged,
     event_class_for,
 )
 
 __all__ = [
-    "ALL_EVENTS", "TOPICS", "ChildRegistered", "ChildUpdated", "Envelope", "Event",
-    "Jurisdiction", "VisitLogged", "decode", "encode", "event_class_for",
+    "ALL_EVENTS", "TOPICS", "CaregiverEnrolled", "CaregiverUpdated", "ChildClosed", "ChildRegistered",
+    "ChildReopened", "ChildTransferred", "ChildUpdated", "ConcernAcknowledged", "ConcernEscalated",
+    "ConcernRaised", "ContactOverdue", "DutyDueSoon", "Envelope", "Event", "Jurisdiction", "NotificationFailed",
+    "NotificationSent", "PairingCreated", "PairingEnded", "VisitLogged", "decode", "encode", "event_class_for",
 ]

@@ -47,15 +47,16 @@ def _variants(schema: dict[str, Any], root: dict[str, Any]) -> list[dict[str, An
 def _compare_value(path, old, new, old_root, new_root, problems) -> None:
     old_variants, new_variants = _variants(old, old_root), _variants(new, new_root)
     for old_variant in old_variants:
-        match = next((n for n in new_variants if _kind(n) == _kind(old_variant)), None)
-        if match is None:
+        same_kind = [n for n in new_variants if _kind(n) == _kind(old_variant)]
+        if not same_kind:
             problems.append(f"{path}: type {_kind(old_variant)} no longer accepted")
             continue
         if "enum" in old_variant or "const" in old_variant:
-            old_values = set(old_variant.get("enum", [old_variant.get("const")]))
-            new_values = set(match.get("enum", [match.get("const")])) if ("enum" in match or "const" in match) else None
-            if new_values is not None and not old_values <= new_values:
-                problems.append(f"{path}: values {sorted(old_values - new_values)} removed")
+            allowed = _allowed_values(same_kind)
+            if allowed is not None and not _values(old_variant) <= allowed:
+                problems.append(f"{path}: values {sorted(_values(old_variant) - allowed)} removed")
+            continue
+        match = same_kind[0]
         if old_variant.get("format") != match.get("format"):
             problems.append(f"{path}: format changed")
         if old_variant.get("pattern") != match.get("pattern") and "pattern" in match:
@@ -64,6 +65,20 @@ def _compare_value(path, old, new, old_root, new_root, problems) -> None:
             _compare_object(path, old_variant, match, old_root, new_root, problems)
         if _kind(old_variant) == "array" and "items" in old_variant and "items" in match:
             _compare_value(f"{path}[]", old_variant["items"], match["items"], old_root, new_root, problems)
+
+
+def _values(schema: dict[str, Any]) -> set[Any]:
+    return set(schema["enum"]) if "enum" in schema else {schema.get("const")}
+
+
+def _allowed_values(variants: list[dict[str, Any]]) -> set[Any] | None:
+    """Every value the variants accept together; None when one of them accepts any value."""
+    allowed: set[Any] = set()
+    for variant in variants:
+        if "enum" not in variant and "const" not in variant:
+            return None
+        allowed |= _values(variant)
+    return allowed
 
 
 def _kind(schema: dict[str, Any]) -> str:

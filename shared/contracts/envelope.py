@@ -49,7 +49,7 @@ def encode(event: Event, *, event_id: UUID | None = None, time: datetime | None 
         "id": str(event_id or uuid4()),
         "type": event.cloudevent_type(),
         "source": event.source,
-        "subject": str(event.child_id),
+        "subject": event.partition_key(),
         "time": (time or datetime.now(timezone.utc)).isoformat(),
         "datacontenttype": "application/json",
     }
@@ -58,7 +58,7 @@ def encode(event: Event, *, event_id: UUID | None = None, time: datetime | None 
     return EncodedEvent(
         event_id=UUID(attributes["id"]),
         topic=event.topic,
-        key=str(event.child_id),
+        key=event.partition_key(),
         headers={name: value.decode() for name, value in message.headers.items()},
         value=message.value,
     )

@@ -1,25 +1,30 @@
 """Event models. Past-tense names, one class per (name, version).
 
 Rules every event here follows (see ARCHITECTURE.md):
-- no name, national ID number, phone, address, free text or sensitive category: an
-  opaque child id, jurisdiction codes and the facts a subscriber needs;
+- no name, national ID number, phone, address, free text, observation, concern nature or
+  sensitive category: opaque ids, jurisdiction codes and the facts a subscriber needs; a
+  subscriber that needs personal details asks the owning service's API with its own
+  authorisation;
 - changes are additive: a new field is optional with a default; anything else is a new
   class with `version = 2`, published beside the old one;
 - consumers are tolerant readers: unknown fields are ignored (extra="ignore"), so a
-  producer may add a field before every consumer knows it.
+  producer may add a field before every consumer knows it;
+- the Kafka key (and CloudEvents subject) is the child id for everything about a child, so
+  one child's events stay in order; caregiver events are keyed by caregiver id and
+  notification outcomes by notification id (`key_field`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-REGISTRY_TOPIC = "shouhu.registry.child.v1"
+REGISTRY_TOPIC = "shouhu.registry.events.v1"
 PAIRING_TOPIC = "shouhu.pairing.events.v1"
-VISITS_TOPIC = "shouhu.visits.contact.v1"
+VISITS_TOPIC = "shouhu.visits.events.v1"
 NOTIFY_TOPIC = "shouhu.notify.events.v1"
 TOPICS = (REGISTRY_TOPIC, PAIRING_TOPIC, VISITS_TOPIC, NOTIFY_TOPIC)
 
@@ -27,7 +32,7 @@ _CODE12 = r"^\d{12}$"
 
 
 class Event(BaseModel):
-    """Base of every event. `child_id` is the Kafka key: one child's events stay in order."""
+    """Base of every event."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -35,12 +40,15 @@ class Event(BaseModel):
     version: ClassVar[int] = 1
     topic: ClassVar[str]
     source: ClassVar[str]
-
-    child_id: UUID
+    key_field: ClassVar[str] = "child_id"
 
     @classmethod
     def cloudevent_type(cls) -> str:
         return f"cn.shouhu.{cls.name}.v{cls.version}"
+
+    def partition_key(self) -> str:
+        """The Kafka key and the CloudEvents subject."""
+        return str(getattr(self, self.key_field))
 
 
 class Jurisdiction(BaseModel):
@@ -58,42 +66,140 @@ ChildStatus = Literal["active", "transferred", "closed"]
 # The categories an event may carry. The sensitive ones (incarcerated parent, HIV, drug
 # use, violence, street child) never leave the registry.
 PublicCategory = Literal["left_behind", "migrant", "orphan", "de_facto_unsupported", "disabled"]
+LeftBehindType = Literal["both_parents_away", "one_parent_away_other_unable", "not_left_behind"]
+CloseReason = Literal["parents_returned", "aged_out", "moved_away", "other"]
 
 
-class ChildRegistered(Event):
-    name: ClassVar[str] = "ChildRegistered"
+# -- registry ---------------------------------------------------------------------------
+
+class _ChildFacts(Event):
+    """What every registry event says of the child, as it is after the change, so that a
+    projection can be rebuilt from any one event (newest record_version wins)."""
+
     topic: ClassVar[str] = REGISTRY_TOPIC
     source: ClassVar[str] = "/shouhu/registry"
 
+    child_id: UUID
     jurisdiction: Jurisdiction
     school_id: str | None = None
     categories: tuple[PublicCategory, ...] = ()
+    left_behind_type: LeftBehindType | None = None
     priority: bool = False
     age_band: AgeBand = "unknown"
     status: ChildStatus = "active"
     record_version: int = Field(ge=1)
 
 
-class ChildUpdated(Event):
-    """The child's record changed; carries the same facts as ChildRegistered, as they are now."""
+class ChildRegistered(_ChildFacts):
+    name: ClassVar[str] = "ChildRegistered"
+
+
+class ChildUpdated(_ChildFacts):
+    """The child's record changed; carries the facts as they are now."""
 
     name: ClassVar[str] = "ChildUpdated"
-    topic: ClassVar[str] = REGISTRY_TOPIC
-    source: ClassVar[str] = "/shouhu/registry"
 
+
+class ChildTransferred(_ChildFacts):
+    """The child moved to another school or township; `jurisdiction`/`school_id` are the new ones."""
+
+    name: ClassVar[str] = "ChildTransferred"
+
+    from_jurisdiction: Jurisdiction
+    from_school_id: str | None = None
+
+
+class ChildClosed(_ChildFacts):
+    """The record was closed (parents returned, aged out, moved away)."""
+
+    name: ClassVar[str] = "ChildClosed"
+
+    reason: CloseReason
+
+
+class ChildReopened(_ChildFacts):
+    name: ClassVar[str] = "ChildReopened"
+
+
+# -- pairing ----------------------------------------------------------------------------
+
+CaregiverKind = Literal[
+    "teacher", "class_teacher", "volunteer", "caring_mother", "party_member", "village_official",
+    "children_director", "student_buddy",
+]
+ContactChannel = Literal["sms", "email", "wecom", "dingtalk", "in_app"]
+DeliveryChannel = Literal["sms", "email", "wecom", "dingtalk", "in_app", "webhook"]
+
+
+class _CaregiverFacts(Event):
+    topic: ClassVar[str] = PAIRING_TOPIC
+    source: ClassVar[str] = "/shouhu/pairing"
+    key_field: ClassVar[str] = "caregiver_id"
+
+    caregiver_id: UUID
+    kind: CaregiverKind
     jurisdiction: Jurisdiction
     school_id: str | None = None
-    categories: tuple[PublicCategory, ...] = ()
-    priority: bool = False
-    age_band: AgeBand = "unknown"
-    status: ChildStatus = "active"
+    capacity: int = Field(ge=0)
+    active: bool = True
+    # Which channels the caregiver can be reached on, never the addresses themselves:
+    # notify fetches those from pairing's API when it sends.
+    channels: tuple[ContactChannel, ...] = ()
     record_version: int = Field(ge=1)
 
+
+class CaregiverEnrolled(_CaregiverFacts):
+    name: ClassVar[str] = "CaregiverEnrolled"
+
+
+class CaregiverUpdated(_CaregiverFacts):
+    name: ClassVar[str] = "CaregiverUpdated"
+
+
+PairingRole = Literal["lead", "helper"]
+PairingEndReason = Literal[
+    "child_closed", "child_transferred", "caregiver_inactive", "reassigned", "capacity_change", "other",
+]
+
+
+class PairingCreated(Event):
+    name: ClassVar[str] = "PairingCreated"
+    topic: ClassVar[str] = PAIRING_TOPIC
+    source: ClassVar[str] = "/shouhu/pairing"
+
+    child_id: UUID
+    pairing_id: UUID
+    caregiver_id: UUID
+    role: PairingRole = "lead"
+    jurisdiction: Jurisdiction
+    school_id: str | None = None
+    priority: bool = False
+    started_on: date
+
+
+class PairingEnded(Event):
+    name: ClassVar[str] = "PairingEnded"
+    topic: ClassVar[str] = PAIRING_TOPIC
+    source: ClassVar[str] = "/shouhu/pairing"
+
+    child_id: UUID
+    pairing_id: UUID
+    caregiver_id: UUID
+    role: PairingRole = "lead"
+    jurisdiction: Jurisdiction
+    ended_on: date
+    reason: PairingEndReason
+
+
+# -- visits -----------------------------------------------------------------------------
 
 ContactKind = Literal[
     "home_visit", "talk", "parent_call", "parent_video", "letter", "health_check",
     "activity", "guardian_training",
 ]
+DutyKind = Literal["home_visit", "talk", "parent_call", "letter"]
+EscalationLevel = Literal["caregiver", "school", "township", "county"]
+Severity = Literal["low", "medium", "high", "urgent"]
 
 
 class VisitLogged(Event):
@@ -103,6 +209,7 @@ class VisitLogged(Event):
     topic: ClassVar[str] = VISITS_TOPIC
     source: ClassVar[str] = "/shouhu/visits"
 
+    child_id: UUID
     contact_id: UUID
     caregiver_id: UUID
     kind: ContactKind
@@ -111,8 +218,133 @@ class VisitLogged(Event):
     concern_raised: bool = False
 
 
+class DutyDueSoon(Event):
+    """A duty instance (a home visit this month…) falls due soon. Emitted once per instance."""
+
+    name: ClassVar[str] = "DutyDueSoon"
+    topic: ClassVar[str] = VISITS_TOPIC
+    source: ClassVar[str] = "/shouhu/visits"
+
+    child_id: UUID
+    duty_id: UUID
+    caregiver_id: UUID
+    duty_kind: DutyKind
+    due_on: date
+    jurisdiction: Jurisdiction
+    school_id: str | None = None
+
+
+class ContactOverdue(Event):
+    """A duty instance is overdue; emitted once per instance and escalation level."""
+
+    name: ClassVar[str] = "ContactOverdue"
+    topic: ClassVar[str] = VISITS_TOPIC
+    source: ClassVar[str] = "/shouhu/visits"
+
+    child_id: UUID
+    duty_id: UUID
+    caregiver_id: UUID
+    duty_kind: DutyKind
+    due_on: date
+    days_overdue: int = Field(ge=0)
+    escalation_level: EscalationLevel = "caregiver"
+    jurisdiction: Jurisdiction
+    school_id: str | None = None
+
+
+class ConcernRaised(Event):
+    """A contact raised a concern. Its nature stays in visits (ask its API, with permission):
+    the event says only how urgent it is and whether the mandatory-report path applies."""
+
+    name: ClassVar[str] = "ConcernRaised"
+    topic: ClassVar[str] = VISITS_TOPIC
+    source: ClassVar[str] = "/shouhu/visits"
+
+    child_id: UUID
+    concern_id: UUID
+    contact_id: UUID
+    severity: Severity
+    mandatory_report: bool
+    raised_at: datetime
+    jurisdiction: Jurisdiction
+    escalation_level: EscalationLevel = "township"
+
+
+class ConcernEscalated(Event):
+    """A concern went unacknowledged past its deadline and moved up the ladder."""
+
+    name: ClassVar[str] = "ConcernEscalated"
+    topic: ClassVar[str] = VISITS_TOPIC
+    source: ClassVar[str] = "/shouhu/visits"
+
+    child_id: UUID
+    concern_id: UUID
+    severity: Severity
+    mandatory_report: bool
+    escalation_level: EscalationLevel
+    jurisdiction: Jurisdiction
+
+
+class ConcernAcknowledged(Event):
+    name: ClassVar[str] = "ConcernAcknowledged"
+    topic: ClassVar[str] = VISITS_TOPIC
+    source: ClassVar[str] = "/shouhu/visits"
+
+    child_id: UUID
+    concern_id: UUID
+    acknowledged_at: datetime
+    referred: bool = False
+    jurisdiction: Jurisdiction
+
+
+# -- notify -----------------------------------------------------------------------------
+
+RecipientKind = Literal["caregiver", "staff", "guardian", "system"]
+FailureReason = Literal["provider_error", "timeout", "invalid_address", "rate_limited", "no_address", "other"]
+
+
+class NotificationSent(Event):
+    """A message went out. No text, no address: which channel, to what kind of recipient."""
+
+    name: ClassVar[str] = "NotificationSent"
+    topic: ClassVar[str] = NOTIFY_TOPIC
+    source: ClassVar[str] = "/shouhu/notify"
+    key_field: ClassVar[str] = "notification_id"
+
+    notification_id: UUID
+    source_event_id: UUID
+    child_id: UUID | None = None
+    channel: DeliveryChannel
+    recipient_kind: RecipientKind
+    template: str = Field(max_length=64)
+    sent_at: datetime
+    attempts: int = Field(ge=1)
+
+
+class NotificationFailed(Event):
+    name: ClassVar[str] = "NotificationFailed"
+    topic: ClassVar[str] = NOTIFY_TOPIC
+    source: ClassVar[str] = "/shouhu/notify"
+    key_field: ClassVar[str] = "notification_id"
+
+    notification_id: UUID
+    source_event_id: UUID
+    child_id: UUID | None = None
+    channel: DeliveryChannel
+    recipient_kind: RecipientKind
+    template: str = Field(max_length=64)
+    reason: FailureReason
+    attempts: int = Field(ge=1)
+    dead_lettered: bool
+
+
 # The explicit registry of every published event. Add new events here.
-ALL_EVENTS: tuple[type[Event], ...] = (ChildRegistered, ChildUpdated, VisitLogged)
+ALL_EVENTS: tuple[type[Event], ...] = (
+    ChildRegistered, ChildUpdated, ChildTransferred, ChildClosed, ChildReopened,
+    CaregiverEnrolled, CaregiverUpdated, PairingCreated, PairingEnded,
+    VisitLogged, DutyDueSoon, ContactOverdue, ConcernRaised, ConcernEscalated, ConcernAcknowledged,
+    NotificationSent, NotificationFailed,
+)
 
 _BY_TYPE = {cls.cloudevent_type(): cls for cls in ALL_EVENTS}
 

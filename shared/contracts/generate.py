@@ -47,12 +47,12 @@ def build_asyncapi() -> dict[str, Any]:
                     "ce_type": {"type": "string", "const": cls.cloudevent_type()},
                     "ce_specversion": {"type": "string", "const": "1.0"},
                     "ce_time": {"type": "string", "format": "date-time"},
-                    "ce_subject": {"type": "string", "description": "the child id, also the Kafka key"},
+                    "ce_subject": {"type": "string", "description": f"the {cls.key_field}, also the Kafka key"},
                     "content-type": {"type": "string", "const": "application/json"},
                 },
             },
             "payload": cls.model_json_schema(),
-            "bindings": {"kafka": {"key": {"type": "string", "format": "uuid", "description": "child id"}}},
+            "bindings": {"kafka": {"key": {"type": "string", "format": "uuid", "description": cls.key_field}}},
         }
     channels = {}
     for topic in TOPICS:
@@ -65,7 +65,9 @@ def build_asyncapi() -> dict[str, Any]:
             "title": "Shouhu events",
             "version": "1.0.0",
             "description": "Events Shouhu publishes for other government systems. CloudEvents 1.0, "
-                           "Kafka binary content mode, keyed by child id. No personal data.",
+                           "Kafka binary content mode. Everything about a child is keyed by child id "
+                           "(so it stays in order); caregiver events by caregiver id; notification "
+                           "outcomes by notification id. No personal data.",
         },
         "defaultContentType": "application/json",
         "channels": channels,

@@ -6,13 +6,14 @@ import asyncio
 import uuid
 
 from shared import outbox
+from shared.contracts.events import REGISTRY_TOPIC
 from shared.db import create_pool
 from shared.outbox import OutboxRelay
 from shared.topics import ensure_topics
 from tests.support.plumbing import TopicReader, child_registered, create_plumbing_database, fetch, plumbing_settings
 from tests.support.waiting import wait_for
 
-TOPIC = "shouhu.registry.child.v1"
+TOPIC = REGISTRY_TOPIC
 
 
 async def test_transactions_committing_out_of_id_order_both_arrive(infra, topic_prefix) -> None:

@@ -16,6 +16,7 @@ import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
 
 from shared.contracts import decode
+from shared.contracts.events import REGISTRY_TOPIC
 from tests.support.auth import COUNTY, OTHER_COUNTY, TOWNSHIP, VILLAGE, bearer, staff
 from tests.support.stack import start_stack, stop_stack
 from tests.support.waiting import wait_for
@@ -61,7 +62,7 @@ async def test_child_and_visit_flow_across_all_services(stack, client, infra) ->
     child_id = created.json()["id"]
 
     # ChildRegistered is on Kafka, keyed by the child, with no personal data in it.
-    topic = registry.env["SHOUHU_KAFKA_TOPIC_PREFIX"] + "shouhu.registry.child.v1"
+    topic = registry.env["SHOUHU_KAFKA_TOPIC_PREFIX"] + REGISTRY_TOPIC
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=infra.kafka_bootstrap, auto_offset_reset="earliest",
                                 enable_auto_commit=False, group_id=None)
     await consumer.start()
