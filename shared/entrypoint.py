@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from shared.logging import configure_logging, get_logger
 from shared.migrations import migrate
 from shared.settings import ServiceSettings
-from shared.worker import ConsumerFactory, run_worker
+from shared.worker import BackgroundFactory, ConsumerFactory, run_worker
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class ServiceEntry:
     create_app: Callable[[ServiceSettings], FastAPI]
     build_consumers: ConsumerFactory
     migrations_dir: Path
+    # Loops beside the relay and consumers in the worker process (schedulers, delivery).
+    build_background: BackgroundFactory | None = None
 
 
 def main(entry: ServiceEntry, argv: list[str] | None = None) -> int:
@@ -39,7 +41,7 @@ def main(entry: ServiceEntry, argv: list[str] | None = None) -> int:
         log.info("migrate.done", applied=applied)
         return 0
     if args.role == "worker":
-        asyncio.run(run_worker(settings, entry.build_consumers))
+        asyncio.run(run_worker(settings, entry.build_consumers, entry.build_background))
         return 0
     config = uvicorn.Config(entry.create_app(settings), host=settings.http_host, port=settings.http_port,
                             log_config=None, access_log=False, proxy_headers=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Callable
+from typing import Any, Callable, Coroutine
 
 import asyncpg
 
@@ -23,9 +23,13 @@ from shared.topics import ensure_topics
 log = get_logger("shared.worker")
 
 ConsumerFactory = Callable[[ServiceSettings, asyncpg.Pool], list[Consumer]]
+# Further loops a service's worker runs beside relay and consumers (a scheduler, a
+# delivery loop): named coroutines, created when the worker starts, never at import.
+BackgroundFactory = Callable[[ServiceSettings, asyncpg.Pool], dict[str, Coroutine[Any, Any, None]]]
 
 
-async def run_worker(settings: ServiceSettings, build_consumers: ConsumerFactory) -> None:
+async def run_worker(settings: ServiceSettings, build_consumers: ConsumerFactory,
+                     build_background: BackgroundFactory | None = None) -> None:
     pool = await create_pool(settings)
     main_task = asyncio.current_task()
     loop = asyncio.get_running_loop()
@@ -39,6 +43,8 @@ async def run_worker(settings: ServiceSettings, build_consumers: ConsumerFactory
             group.create_task(OutboxRelay(settings, pool).run(), name="outbox-relay")
             for consumer in consumers:
                 group.create_task(consumer.run(), name=f"consumer-{consumer.name}")
+            for name, loop_coroutine in (build_background(settings, pool) if build_background else {}).items():
+                group.create_task(loop_coroutine, name=name)
     except asyncio.CancelledError:
         log.info("worker.stopping")
     finally:
