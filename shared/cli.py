@@ -5,6 +5,7 @@
     shouhu status                         outbox backlog, consumer lag, dead letters per service
     shouhu dead-letters SERVICE           list open dead letters (no payloads printed)
     shouhu replay SERVICE ID [ID ...]     run dead letters through their handler again
+    shouhu reconcile SERVICE [--hours H] [--dry-run]   republish outbox events missing from Kafka
     shouhu seed [--children N]            load the demo county through the APIs (idempotent)
 """
 
@@ -117,6 +118,25 @@ async def _replay(args: argparse.Namespace) -> int:
         await pool.close()
 
 
+async def _reconcile(args: argparse.Namespace) -> int:
+    from datetime import datetime, timedelta, timezone
+
+    import asyncpg
+
+    from shared.reconcile import reconcile
+
+    settings = _entry(args.service).load_settings()
+    since = datetime.now(timezone.utc) - timedelta(hours=args.hours)
+    conn = await asyncpg.connect(settings.database_url, timeout=5)
+    try:
+        missing = await reconcile(settings, conn, since, dry_run=args.dry_run)
+    finally:
+        await conn.close()
+    verb = "missing (dry run)" if args.dry_run else "missing, queued for the relay again"
+    print(json.dumps({"service": args.service, "since": since.isoformat(), verb: len(missing)}))
+    return 0
+
+
 async def _seed(args: argparse.Namespace) -> int:
     demo = importlib.import_module("services.demo")
     urls = {name: f"http://127.0.0.1:{_entry(name).load_settings().http_port}" for name in ("registry", "visits")}
@@ -151,13 +171,19 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("service", choices=SERVICES)
     replay.add_argument("ids", nargs="+", type=int)
 
+    reconcile_cmd = commands.add_parser("reconcile", help="republish outbox events missing from Kafka")
+    reconcile_cmd.add_argument("service", choices=SERVICES)
+    reconcile_cmd.add_argument("--hours", type=float, default=24.0, help="how far back to look")
+    reconcile_cmd.add_argument("--dry-run", action="store_true")
+
     seed = commands.add_parser("seed", help="load demo data through the running APIs")
     seed.add_argument("--children", type=int, default=200)
 
     args = parser.parse_args(argv)
     if args.command == "token":
         return _token(args)
-    runners = {"migrate": _migrate, "status": _status, "dead-letters": _dead_letters, "replay": _replay, "seed": _seed}
+    runners = {"migrate": _migrate, "status": _status, "dead-letters": _dead_letters, "replay": _replay, "seed": _seed,
+               "reconcile": _reconcile}
     return asyncio.run(runners[args.command](args))
 
 

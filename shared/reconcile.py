@@ -1,0 +1,77 @@
+"""Reconcile: republish outbox events that are missing from Kafka.
+
+The relay marks a row published only after Kafka acknowledged it, so a missing event means
+something outside our control: a topic deleted or recreated, retention shorter than an
+outage, a restored Kafka backup. Reconcile reads the service's topics from the first
+offset at or after `since` (offsets_for_times), collects the CloudEvent ids found, and
+returns every outbox row published since then whose id is not on Kafka to 'pending', so
+the relay publishes it again. Consumers' inboxes make any duplicate harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared.settings import ServiceSettings
+
+# Look a little before `since`: Kafka's record timestamp precedes the relay's published_at.
+_SLACK = timedelta(minutes=5)
+
+
+async def event_ids_on_kafka(settings: ServiceSettings, topics: list[str], since: datetime,
+                             timeout_s: float = 60.0) -> set[UUID]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False,
+                                group_id=None, request_timeout_ms=settings.kafka_request_timeout_ms + 5000)
+    await consumer.start()
+    found: set[UUID] = set()
+    try:
+        await consumer.topics()  # loads metadata, so partitions_for_topic answers
+        partitions = [TopicPartition(topic, p) for topic in topics for p in consumer.partitions_for_topic(topic) or ()]
+        if not partitions:
+            return found
+        consumer.assign(partitions)
+        starts = await consumer.offsets_for_times({tp: int(since.timestamp() * 1000) for tp in partitions})
+        ends = await consumer.end_offsets(partitions)
+        remaining = {}
+        for tp in partitions:
+            start = starts.get(tp)
+            if start is None or start.offset >= ends[tp]:
+                continue
+            consumer.seek(tp, start.offset)
+            remaining[tp] = ends[tp]
+
+        async def drain() -> None:
+            while remaining:
+                batch = await consumer.getmany(*remaining.keys(), timeout_ms=500)
+                for tp, records in batch.items():
+                    for record in records:
+                        event_id = dict(record.headers or ()).get("ce_id")
+                        if event_id:
+                            found.add(UUID(event_id.decode()))
+                    if records and records[-1].offset + 1 >= remaining[tp]:
+                        del remaining[tp]
+        await asyncio.wait_for(drain(), timeout_s)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def reconcile(settings: ServiceSettings, conn: asyncpg.Connection, since: datetime, *,
+                    dry_run: bool = False) -> list[UUID]:
+    """Returns the ids of events found missing (and, unless dry_run, queued again)."""
+    rows = await conn.fetch(
+        "SELECT event_id, topic FROM outbox WHERE status = 'published' AND published_at >= $1", since)
+    if not rows:
+        return []
+    topics = sorted({settings.kafka_topic_prefix + row["topic"] for row in rows})
+    on_kafka = await event_ids_on_kafka(settings, topics, since - _SLACK)
+    missing = [row["event_id"] for row in rows if row["event_id"] not in on_kafka]
+    if missing and not dry_run:
+        await conn.execute(
+            "UPDATE outbox SET status = 'pending', published_at = NULL WHERE event_id = ANY($1::uuid[])", missing)
+    return missing
