@@ -1,32 +1,51 @@
-"""Notify routes: the in-app inbox."""
+"""Notify routes for recipients: the in-app inbox and their own preferences."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import datetime, time
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.notify import store
+from services.notify import store, store_admin
+from services.notify.api_common import STAFF_ROLES, expected_version, require_roles, stale, unprocessable
+from services.notify.domain_templates import LOCALES, pick_template, render
 from shared.auth import Principal, require_principal
 
-router = APIRouter(prefix="/v1", tags=["notifications"])
+router = APIRouter(prefix="/v1", tags=["inbox and preferences"])
 
-STAFF_ROLES = ("admin", "county_staff", "township_staff", "school_staff")
+PreferenceChannel = Literal["sms", "email", "wecom", "dingtalk", "in_app"]
 
 
 class NotificationOut(BaseModel):
     id: UUID
     source_event_id: UUID
+    event_type: str
     recipient_kind: str
     recipient_id: str
     channel: str
     template: str
-    child_id: UUID
+    child_id: UUID | None
     status: str
+    title: str
+    text: str
     created_at: datetime
+    read_at: datetime | None
+
+
+def _inbox_owner(principal: Principal, caregiver_id: UUID | None) -> tuple[str, str]:
+    """A caregiver reads their own inbox; staff read their own, or a caregiver's in their scope."""
+    if principal.has_role(*STAFF_ROLES):
+        if caregiver_id is not None:
+            return "caregiver", str(caregiver_id)
+        return "staff", principal.subject
+    if principal.has_role("caregiver") and principal.caregiver_id:
+        if caregiver_id is not None and str(caregiver_id) != principal.caregiver_id:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such inbox")
+        return "caregiver", principal.caregiver_id
+    raise HTTPException(status.HTTP_403_FORBIDDEN, "no inbox for this role")
 
 
 @router.get("/notifications", response_model=list[NotificationOut])
@@ -34,20 +53,143 @@ async def list_notifications(
     request: Request,
     principal: Annotated[Principal, Depends(require_principal)],
     caregiver_id: Annotated[UUID | None, Query()] = None,
+    unread: Annotated[bool, Query()] = False,
+    locale: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[NotificationOut]:
-    """A caregiver reads their own inbox; staff may read a caregiver's inbox in their scope."""
-    if principal.has_role(*STAFF_ROLES):
-        if caregiver_id is None:
-            raise HTTPException(422, [{"field": "query.caregiver_id", "reason": "required for staff"}])
-        recipient = str(caregiver_id)
-    elif principal.has_role("caregiver") and principal.caregiver_id:
-        recipient = principal.caregiver_id
-        if caregiver_id is not None and str(caregiver_id) != recipient:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such inbox")
-    else:
+    """The in-app inbox, newest first, rendered in the asked locale (zh-CN by default)."""
+    kind, recipient = _inbox_owner(principal, caregiver_id)
+    # Staff's own inbox is theirs; a caregiver's inbox shows what lies in the reader's scope.
+    scope = "" if kind == "staff" else principal.scope_prefix
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store.list_inbox(conn, recipient_kind=kind, recipient_id=recipient, scope_prefix=scope,
+                                      limit=limit, unread_only=unread)
+        templates = await store.templates_for(conn, sorted({row["template"] for row in rows}))
+    result = []
+    for row in rows:
+        chosen = pick_template(templates.get(row["template"], {}), locale, "in_app")
+        variables = row["variables"] or {}
+        result.append(NotificationOut(
+            **{k: row[k] for k in ("id", "source_event_id", "event_type", "recipient_kind", "recipient_id", "channel",
+                                   "template", "child_id", "status", "created_at", "read_at")},
+            title=render(chosen.subject or "", variables, chosen.locale) if chosen else "",
+            text=render(chosen.body, variables, chosen.locale) if chosen else ""))
+    return result
+
+
+@router.post("/notifications/{notification_id}/read", status_code=204)
+async def mark_read(request: Request, notification_id: UUID,
+                    principal: Annotated[Principal, Depends(require_principal)]) -> Response:
+    """Marks one of your own in-app notifications read."""
+    kind = "staff" if principal.has_role(*STAFF_ROLES) else "caregiver"
+    recipient = principal.subject if kind == "staff" else principal.caregiver_id
+    if recipient is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "no inbox for this role")
     async with request.app.state.pool.acquire() as conn:
-        rows = await store.list_notifications(conn, recipient_kind="caregiver", recipient_id=recipient,
-                                              scope_prefix=principal.scope_prefix, limit=limit)
-    return [NotificationOut(**dict(row)) for row in rows]
+        if not await store.mark_read(conn, notification_id, kind, recipient):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such notification")
+    return Response(status_code=204)
+
+
+# -- preferences --------------------------------------------------------------------------
+
+class PreferencesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channels: list[PreferenceChannel] | None = Field(default=None, description="push channels in order of preference")
+    opt_out_non_urgent: bool = False
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown time zone") from exc
+        return value
+
+
+class PreferencesOut(PreferencesIn):
+    model_config = ConfigDict(extra="ignore")
+
+    recipient_kind: str
+    recipient_id: str
+    version: int
+    mandatory_alerts_note: str = "alerts under the mandatory-report procedure are always delivered"
+
+
+def _check_quiet(body: PreferencesIn) -> None:
+    if (body.quiet_start is None) != (body.quiet_end is None):
+        raise unprocessable("body.quiet_end", "quiet hours need both a start and an end")
+
+
+def _preferences_out(row: Any) -> PreferencesOut:
+    return PreferencesOut(recipient_kind=row["recipient_kind"], recipient_id=row["recipient_id"],
+                          channels=row["channels"], opt_out_non_urgent=row["opt_out_non_urgent"],
+                          quiet_start=row["quiet_start"], quiet_end=row["quiet_end"], timezone=row["timezone"],
+                          version=row["version"])
+
+
+def _own_identity(principal: Principal) -> tuple[str, str]:
+    if principal.has_role("caregiver") and principal.caregiver_id:
+        return "caregiver", principal.caregiver_id
+    if principal.has_role(*STAFF_ROLES):
+        return "staff", principal.subject
+    raise HTTPException(status.HTTP_403_FORBIDDEN, "no preferences for this role")
+
+
+@router.get("/preferences/me", response_model=PreferencesOut)
+async def my_preferences(request: Request, response: Response,
+                         principal: Annotated[Principal, Depends(require_principal)]) -> PreferencesOut:
+    kind, recipient = _own_identity(principal)
+    async with request.app.state.pool.acquire() as conn:
+        row = await store_admin.get_preferences(conn, kind, recipient)
+    if row is None:
+        return PreferencesOut(recipient_kind=kind, recipient_id=recipient, version=0)
+    response.headers["ETag"] = f'"{row["version"]}"'
+    return _preferences_out(row)
+
+
+@router.put("/preferences/me", response_model=PreferencesOut)
+async def put_my_preferences(request: Request, response: Response, body: PreferencesIn,
+                             principal: Annotated[Principal, Depends(require_principal)],
+                             if_match: Annotated[str | None, Header()] = None) -> PreferencesOut:
+    """Choose channels, opt out of non-urgent messages, set quiet hours (If-Match for updates)."""
+    kind, recipient = _own_identity(principal)
+    return await _put_preferences(request, response, kind, recipient, body, if_match)
+
+
+@router.put("/preferences/guardians/{child_id}", response_model=PreferencesOut)
+async def put_guardian_preferences(request: Request, response: Response, child_id: UUID, body: PreferencesIn,
+                                   principal: Annotated[Principal, Depends(require_principal)],
+                                   if_match: Annotated[str | None, Header()] = None) -> PreferencesOut:
+    """Staff record what a child's guardian asked for (guardians have no account)."""
+    require_roles(principal, *STAFF_ROLES)
+    async with request.app.state.pool.acquire() as conn:
+        child = await store.get_child(conn, child_id)
+    if child is None or not principal.covers(child["village_code"] or child["township_code"]):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    return await _put_preferences(request, response, "guardian", str(child_id), body, if_match)
+
+
+async def _put_preferences(request: Request, response: Response, kind: str, recipient: str, body: PreferencesIn,
+                           if_match: str | None) -> PreferencesOut:
+    _check_quiet(body)
+    async with request.app.state.pool.acquire() as conn:
+        async with conn.transaction():
+            row = await store_admin.put_preferences(
+                conn, kind, recipient, channels=body.channels, opt_out_non_urgent=body.opt_out_non_urgent,
+                quiet_start=body.quiet_start, quiet_end=body.quiet_end, timezone=body.timezone,
+                expected_version=expected_version(if_match))
+    if row is None:
+        raise stale()
+    response.headers["ETag"] = f'"{row["version"]}"'
+    return _preferences_out(row)
+
+
+__all__ = ["router", "LOCALES"]

@@ -1,15 +1,54 @@
-"""Notify's worker: the outbox relay and one consumer over the topics it routes from."""
+"""Notify's worker: the outbox relay, one consumer over the topics it routes from, and the
+delivery loop (delivery.py) as a background task beside them."""
 
 from __future__ import annotations
 
-import asyncpg
+from typing import Any, Coroutine
 
-from services.notify.handlers import HANDLERS
+import asyncpg
+import httpx
+
+from services.notify import store
+from services.notify.channels.factory import build_adapters
+from services.notify.config import NotifySettings
+from services.notify.contacts import HttpContactSource
+from services.notify.delivery import DeliveryLoop
+from services.notify.handlers import build_handlers
 from shared.consumer import Consumer
-from shared.contracts.events import REGISTRY_TOPIC, VISITS_TOPIC
+from shared.contracts.events import PAIRING_TOPIC, REGISTRY_TOPIC, VISITS_TOPIC
+from shared.crypto import CryptoSettings, FieldCipher
+from shared.service_auth import ServiceTokenProvider
 from shared.settings import ServiceSettings
 
 
 def build_consumers(settings: ServiceSettings, pool: asyncpg.Pool) -> list[Consumer]:
-    return [Consumer(settings, pool, name="notify.events", topics=(REGISTRY_TOPIC, VISITS_TOPIC),
-                     handlers=HANDLERS)]
+    assert isinstance(settings, NotifySettings)
+    return [Consumer(settings, pool, name="notify.events", topics=(REGISTRY_TOPIC, PAIRING_TOPIC, VISITS_TOPIC),
+                     handlers=build_handlers(settings))]
+
+
+def build_background(settings: ServiceSettings, pool: asyncpg.Pool) -> dict[str, Coroutine[Any, Any, None]]:
+    assert isinstance(settings, NotifySettings)
+    if not settings.delivery_enabled:
+        return {"notify-seed": _seed(pool)}
+    return {"notify-delivery": _run_delivery(settings, pool)}
+
+
+async def _seed(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        await store.seed_defaults(conn)
+
+
+async def _run_delivery(settings: NotifySettings, pool: asyncpg.Pool) -> None:
+    await _seed(pool)
+    limits = httpx.Limits(max_connections=settings.delivery_concurrency * 2,
+                          max_keepalive_connections=settings.delivery_concurrency)
+    async with httpx.AsyncClient(timeout=settings.provider_timeout_s, limits=limits) as client, \
+            httpx.AsyncClient(timeout=settings.contact_fetch_timeout_s) as lookups:
+        tokens = ServiceTokenProvider(settings.auth, service_name="notify",
+                                      jurisdiction=settings.service_jurisdiction)
+        contacts = HttpContactSource(lookups, tokens, pairing_base_url=settings.pairing_base_url,
+                                     registry_base_url=settings.registry_base_url)
+        loop = DeliveryLoop(settings, pool, adapters=build_adapters(settings, client), contacts=contacts,
+                            cipher=FieldCipher.from_settings(CryptoSettings()))
+        await loop.run()

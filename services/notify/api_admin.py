@@ -1,0 +1,304 @@
+"""Administration routes: routing rules per county, staff recipients and the duty roster.
+Staff contact addresses are encrypted at rest. Webhook subscriptions are in api_webhooks.py."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Awaitable, Callable, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.notify import store_admin
+from services.notify.api_common import (
+    ADMIN_ROLES, expected_version, in_scope, require_roles, stale, unprocessable,
+)
+from services.notify.domain import AUDIENCES, ROUTED_EVENTS
+from services.notify.domain_delivery import AddressError, check_email, check_webhook_url, normalise_mobile
+from services.notify.domain_templates import TEMPLATE_VARIABLES
+from shared import idempotency
+from shared.auth import Principal, require_principal
+
+router = APIRouter(prefix="/v1", tags=["administration"])
+
+Code12 = Annotated[str, Field(pattern=r"^\d{12}$")]
+RuleChannel = Literal["sms", "email", "wecom", "dingtalk", "in_app"]
+EventName = Literal[tuple(ROUTED_EVENTS)]  # type: ignore[valid-type]
+AudienceName = Literal[tuple(AUDIENCES)]  # type: ignore[valid-type]
+ALERT_EVENTS = ("ConcernRaised", "ConcernEscalated")
+
+
+async def idempotent(request: Request, principal: Principal, key: str | None, body: Any, status_code: int,
+                      create: Callable[[Any], Awaitable[Any]]) -> JSONResponse:
+    """Runs `create(conn)` in one transaction, honouring an optional Idempotency-Key."""
+    fingerprint = idempotency.request_fingerprint(jsonable_encoder(body))
+    async with request.app.state.pool.acquire() as conn:
+        async with conn.transaction():
+            if key is not None:
+                stored = await idempotency.begin(conn, principal.subject, key, fingerprint)
+                if stored is not None:
+                    return JSONResponse(stored[1], status_code=stored[0])
+            result = jsonable_encoder(await create(conn))
+            if key is not None:
+                await idempotency.remember(conn, principal.subject, key, fingerprint, status_code, result)
+    return JSONResponse(result, status_code=status_code)
+
+
+# -- routing rules ------------------------------------------------------------------------
+
+class RuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    template: str = Field(min_length=1, max_length=64)
+    channels: list[RuleChannel] = Field(min_length=1)
+    enabled: bool = True
+
+
+@router.get("/routing-rules")
+async def list_rules(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                     county_code: Annotated[str, Query(pattern=r"^\d{12}$")]) -> list[dict[str, Any]]:
+    """The rules in force for a county (its own overrides, else the defaults: county_code '')."""
+    require_roles(principal, *ADMIN_ROLES, "township_staff")
+    in_scope(principal, county_code)
+    async with request.app.state.pool.acquire() as conn:
+        return [dict(row) for row in await store_admin.list_rules(conn, county_code)]
+
+
+@router.put("/routing-rules/{county_code}/{event_type}/{audience}")
+async def put_rule(request: Request, response: Response, county_code: Code12, event_type: EventName,
+                   audience: AudienceName, body: RuleIn, principal: Annotated[Principal, Depends(require_principal)],
+                   if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    """Sets the county's own rule for one (event, audience). Concern alerts cannot be switched off."""
+    require_roles(principal, *ADMIN_ROLES)
+    in_scope(principal, county_code)
+    if body.template not in TEMPLATE_VARIABLES:
+        raise unprocessable("body.template", f"unknown template '{body.template}'")
+    if event_type in ALERT_EVENTS and audience == "on_duty" and (not body.enabled or "in_app" not in body.channels):
+        raise unprocessable("body.enabled", "alerts for concerns cannot be switched off (and always reach the inbox)")
+    async with request.app.state.pool.acquire() as conn:
+        async with conn.transaction():
+            row = await store_admin.put_rule(conn, county_code, event_type, audience, body.template, body.channels,
+                                             body.enabled, expected_version(if_match))
+    if row is None:
+        raise stale()
+    response.headers["ETag"] = f'"{row["version"]}"'
+    return dict(row)
+
+
+# -- staff recipients ---------------------------------------------------------------------
+
+class RobotIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=2000)
+    secret: str | None = Field(default=None, max_length=200)
+
+
+class StaffContactsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sms: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=254)
+    wecom: RobotIn | None = None
+    dingtalk: RobotIn | None = None
+
+
+class StaffRecipientIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    staff_id: str = Field(min_length=1, max_length=100, description="the staff member's account subject")
+    jurisdiction: Code12
+    level: Literal["school", "township", "county"]
+    school_id: str | None = Field(default=None, max_length=100)
+    contacts: StaffContactsIn = Field(default_factory=StaffContactsIn)
+
+    @model_validator(mode="after")
+    def _school_needs_id(self) -> "StaffRecipientIn":
+        if self.level == "school" and not self.school_id:
+            raise ValueError("school staff need a school_id")
+        return self
+
+
+class StaffRecipientPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    jurisdiction: Code12 | None = None
+    level: Literal["school", "township", "county"] | None = None
+    school_id: str | None = Field(default=None, max_length=100)
+    contacts: StaffContactsIn | None = None
+    active: bool | None = None
+
+
+def _validated_contacts(contacts: StaffContactsIn, allow_loopback: bool) -> dict[str, Any]:
+    """Normalised addresses, or 422 naming the field and why (never echoing the value)."""
+    clean: dict[str, Any] = {}
+    checks = {"sms": lambda v: normalise_mobile(v), "email": lambda v: check_email(v)}
+    for channel in ("sms", "email"):
+        value = getattr(contacts, channel)
+        if value is not None:
+            try:
+                clean[channel] = checks[channel](value)
+            except AddressError as exc:
+                raise unprocessable(f"body.contacts.{channel}", str(exc)) from exc
+    for channel in ("wecom", "dingtalk"):
+        robot = getattr(contacts, channel)
+        if robot is not None:
+            try:
+                check_webhook_url(robot.url, allow_loopback_http=allow_loopback)
+            except AddressError as exc:
+                raise unprocessable(f"body.contacts.{channel}.url", str(exc)) from exc
+            clean[channel] = {"url": robot.url, "secret": robot.secret}
+    return clean
+
+
+def _staff_out(row: Any, contacts: dict[str, Any] | None = None) -> dict[str, Any]:
+    out = {key: row[key] for key in ("id", "staff_id", "jurisdiction", "level", "school_id", "channels", "active",
+                                     "version", "created_at", "updated_at")}
+    if contacts is not None:
+        out["contacts"] = contacts
+    return out
+
+
+def _contacts_context(recipient_id: UUID) -> str:
+    return f"staff_recipients.contacts:{recipient_id}"
+
+
+@router.post("/staff-recipients", status_code=201)
+async def create_staff(request: Request, body: StaffRecipientIn,
+                       principal: Annotated[Principal, Depends(require_principal)],
+                       idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+    """Registers a staff member to receive escalations and alerts. Addresses are encrypted."""
+    require_roles(principal, *ADMIN_ROLES, "township_staff")
+    in_scope(principal, body.jurisdiction)
+    contacts = _validated_contacts(body.contacts, request.app.state.settings.allow_loopback_http)
+    cipher = request.app.state.cipher
+
+    async def create(conn: Any) -> dict[str, Any]:
+        recipient_id = uuid.uuid4()
+        row = await store_admin.insert_staff(
+            conn, recipient_id=recipient_id, staff_id=body.staff_id, jurisdiction=body.jurisdiction, level=body.level,
+            school_id=body.school_id, channels=sorted(contacts),
+            contacts_enc=cipher.encrypt(json.dumps(contacts), context=_contacts_context(recipient_id)))
+        if row is None:
+            raise HTTPException(status.HTTP_409_CONFLICT, "this staff_id is already a recipient")
+        return _staff_out(row)
+
+    return await idempotent(request, principal, idempotency_key, body, 201, create)
+
+
+@router.get("/staff-recipients")
+async def list_staff(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                     limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
+    require_roles(principal, *ADMIN_ROLES, "township_staff")
+    async with request.app.state.pool.acquire() as conn:
+        return [_staff_out(row) for row in await store_admin.list_staff(conn, principal.scope_prefix, limit)]
+
+
+@router.get("/staff-recipients/{recipient_id}")
+async def get_staff(request: Request, response: Response, recipient_id: UUID,
+                    principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
+    """Addresses are shown only with the view_sensitive permission."""
+    require_roles(principal, *ADMIN_ROLES, "township_staff")
+    async with request.app.state.pool.acquire() as conn:
+        row = await store_admin.get_staff(conn, recipient_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    in_scope(principal, row["jurisdiction"])
+    contacts = None
+    if principal.can("view_sensitive"):
+        contacts = json.loads(request.app.state.cipher.decrypt(row["contacts_enc"],
+                                                               context=_contacts_context(recipient_id)))
+    response.headers["ETag"] = f'"{row["version"]}"'
+    return _staff_out(row, contacts)
+
+
+@router.patch("/staff-recipients/{recipient_id}")
+async def patch_staff(request: Request, response: Response, recipient_id: UUID, body: StaffRecipientPatch,
+                      principal: Annotated[Principal, Depends(require_principal)],
+                      if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    """Changes a recipient; If-Match with the version read is required (409 when stale)."""
+    require_roles(principal, *ADMIN_ROLES, "township_staff")
+    version = expected_version(if_match)
+    if version is None:
+        raise HTTPException(status.HTTP_428_PRECONDITION_REQUIRED, "If-Match with the record's version is required")
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"contacts"})
+    if body.jurisdiction is not None:
+        in_scope(principal, body.jurisdiction)
+    if body.contacts is not None:
+        contacts = _validated_contacts(body.contacts, request.app.state.settings.allow_loopback_http)
+        changes["channels"] = sorted(contacts)
+        changes["contacts_enc"] = request.app.state.cipher.encrypt(json.dumps(contacts),
+                                                                   context=_contacts_context(recipient_id))
+    async with request.app.state.pool.acquire() as conn:
+        async with conn.transaction():
+            existing = await store_admin.get_staff(conn, recipient_id)
+            if existing is None or not principal.covers(existing["jurisdiction"]):
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+            row = await store_admin.update_staff(conn, recipient_id, version, changes)
+    if row is None:
+        raise stale()
+    response.headers["ETag"] = f'"{row["version"]}"'
+    return _staff_out(row)
+
+
+# -- duty roster --------------------------------------------------------------------------
+
+class ShiftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    staff_recipient_id: UUID
+    jurisdiction: Code12 = Field(description="the township or county this shift covers")
+    starts_at: datetime
+    ends_at: datetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ShiftIn":
+        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
+            raise ValueError("times need a UTC offset")
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+@router.post("/duty-roster", status_code=201)
+async def create_shift(request: Request, body: ShiftIn, principal: Annotated[Principal, Depends(require_principal)],
+                       idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+    """Puts a staff recipient on duty for concerns in a township or county for a time window."""
+    require_roles(principal, *ADMIN_ROLES, "township_staff")
+    in_scope(principal, body.jurisdiction)
+    if body.jurisdiction[9:] != "000":
+        raise unprocessable("body.jurisdiction", "a duty roster covers a township or a county, not a village")
+
+    async def create(conn: Any) -> dict[str, Any]:
+        staff = await store_admin.get_staff(conn, body.staff_recipient_id)
+        if staff is None or not staff["active"] or not principal.covers(staff["jurisdiction"]):
+            raise unprocessable("body.staff_recipient_id", "no such active staff recipient in your scope")
+        row = await store_admin.insert_shift(conn, uuid.uuid4(), body.staff_recipient_id, body.jurisdiction,
+                                             body.starts_at, body.ends_at)
+        return dict(row)
+
+    return await idempotent(request, principal, idempotency_key, body, 201, create)
+
+
+@router.get("/duty-roster")
+async def list_shifts(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                      at: Annotated[datetime | None, Query(description="only shifts covering this instant")] = None,
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
+    require_roles(principal, *ADMIN_ROLES, "township_staff")
+    async with request.app.state.pool.acquire() as conn:
+        return [dict(row) for row in await store_admin.list_shifts(conn, principal.scope_prefix, at, limit)]
+
+
+@router.delete("/duty-roster/{shift_id}", status_code=204)
+async def delete_shift(request: Request, shift_id: UUID,
+                       principal: Annotated[Principal, Depends(require_principal)]) -> Response:
+    require_roles(principal, *ADMIN_ROLES, "township_staff")
+    async with request.app.state.pool.acquire() as conn:
+        if not await store_admin.delete_shift(conn, shift_id, principal.scope_prefix):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    return Response(status_code=204)

@@ -1,0 +1,79 @@
+"""The delivery log staff query, and sending a dead letter again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+
+from services.notify import store_delivery
+from services.notify.api_common import ADMIN_ROLES, STAFF_ROLES, require_roles
+from shared.auth import Principal, require_principal
+
+router = APIRouter(prefix="/v1", tags=["deliveries"])
+
+Status = Literal["pending", "sending", "sent", "failed", "dead"]
+Channel = Literal["sms", "email", "wecom", "dingtalk", "in_app", "webhook"]
+Kind = Literal["caregiver", "staff", "guardian", "system"]
+
+
+@router.get("/deliveries")
+async def list_deliveries(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_principal)],
+    status_: Annotated[Status | None, Query(alias="status")] = None,
+    channel: Annotated[Channel | None, Query()] = None,
+    event_type: Annotated[str | None, Query(max_length=64)] = None,
+    recipient_kind: Annotated[Kind | None, Query()] = None,
+    child_id: Annotated[UUID | None, Query()] = None,
+    source_event_id: Annotated[UUID | None, Query()] = None,
+    since: Annotated[datetime | None, Query()] = None,
+    before: Annotated[datetime | None, Query(description="page: created_at of the last row seen")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """What was sent, to which kind of recipient, on which channel, with what outcome —
+    within the caller's jurisdiction. No addresses and no message text."""
+    require_roles(principal, *STAFF_ROLES)
+    filters = {"status": status_, "channel": channel, "event_type": event_type, "recipient_kind": recipient_kind,
+               "child_id": child_id, "source_event_id": source_event_id, "since": since}
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store_delivery.delivery_log(conn, scope_prefix=principal.scope_prefix, filters=filters,
+                                                 limit=limit, before=before)
+    return [dict(row) for row in rows]
+
+
+@router.get("/deliveries/summary")
+async def delivery_summary(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                           since: Annotated[datetime | None, Query()] = None) -> list[dict[str, Any]]:
+    """Counts per channel and status in the caller's jurisdiction (what is stuck, what died),
+    with the oldest of each: the first thing to look at when messages seem not to arrive."""
+    require_roles(principal, *STAFF_ROLES)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store_delivery.delivery_summary(conn, scope_prefix=principal.scope_prefix, since=since)
+    return [dict(row) for row in rows]
+
+
+@router.get("/deliveries/{notification_id}")
+async def get_delivery(request: Request, notification_id: UUID,
+                       principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
+    require_roles(principal, *STAFF_ROLES)
+    async with request.app.state.pool.acquire() as conn:
+        row = await store_delivery.get_delivery(conn, notification_id, principal.scope_prefix)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    return dict(row)
+
+
+@router.post("/deliveries/{notification_id}/retry")
+async def retry_delivery(request: Request, notification_id: UUID,
+                         principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
+    """Sends a dead or failed message again (after fixing a provider or an address)."""
+    require_roles(principal, *ADMIN_ROLES)
+    async with request.app.state.pool.acquire() as conn:
+        async with conn.transaction():
+            row = await store_delivery.requeue_dead(conn, notification_id, principal.scope_prefix)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no dead or failed delivery with this id in your scope")
+    return {"id": row["id"], "status": row["status"]}

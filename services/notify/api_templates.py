@@ -1,0 +1,104 @@
+"""Template routes: list, save (variables checked, 422 naming an unknown one), preview."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.notify import store, store_admin
+from services.notify.api_common import STAFF_ROLES, expected_version, require_roles, stale, unprocessable
+from services.notify.domain_templates import (
+    SAMPLE_VARIABLES, TEMPLATE_VARIABLES, TemplateError, check_template, pick_template, render,
+)
+from shared.auth import Principal, require_principal
+
+router = APIRouter(prefix="/v1", tags=["templates"])
+
+Locale = Literal["zh-CN", "en"]
+TemplateChannel = Literal["default", "sms", "email", "wecom", "dingtalk", "in_app"]
+
+
+class TemplateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str | None = Field(default=None, max_length=200)
+    body: str = Field(min_length=1, max_length=2000)
+
+
+class PreviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    template_key: str = Field(max_length=64)
+    locale: Locale = "zh-CN"
+    channel: TemplateChannel = "default"
+    subject: str | None = Field(default=None, max_length=200, description="a draft; the stored one when omitted")
+    body: str | None = Field(default=None, max_length=2000, description="a draft; the stored one when omitted")
+    variables: dict[str, str] | None = Field(default=None, description="values to try; samples when omitted")
+
+
+def _raise(exc: TemplateError) -> None:
+    raise unprocessable(f"body.{exc.field}", exc.reason) from exc
+
+
+@router.get("/templates")
+async def list_templates(request: Request, principal: Annotated[Principal, Depends(require_principal)]) -> list[dict]:
+    require_roles(principal, *STAFF_ROLES)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store_admin.list_templates(conn)
+    return [{**dict(row), "variables": sorted(TEMPLATE_VARIABLES.get(row["template_key"], ()))} for row in rows]
+
+
+@router.put("/templates/{template_key}/{locale}/{channel}")
+async def put_template(request: Request, response: Response, template_key: str, locale: Locale,
+                       channel: TemplateChannel, body: TemplateIn,
+                       principal: Annotated[Principal, Depends(require_principal)],
+                       if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    """Saves a template after checking its variables and wording (If-Match for updates)."""
+    require_roles(principal, "admin")
+    if template_key not in TEMPLATE_VARIABLES:
+        raise unprocessable("path.template_key", f"unknown template '{template_key}'")
+    try:
+        check_template(template_key, body.subject, body.body)
+    except TemplateError as exc:
+        _raise(exc)
+    async with request.app.state.pool.acquire() as conn:
+        async with conn.transaction():
+            row = await store_admin.put_template(conn, template_key, locale, channel, body.subject, body.body,
+                                                 expected_version(if_match))
+    if row is None:
+        raise stale()
+    response.headers["ETag"] = f'"{row["version"]}"'
+    return dict(row)
+
+
+@router.post("/templates/preview")
+async def preview(request: Request, body: PreviewIn,
+                  principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
+    """Renders a stored template or a draft with sample (or given) values; nothing is saved."""
+    require_roles(principal, *STAFF_ROLES)
+    if body.template_key not in TEMPLATE_VARIABLES:
+        raise unprocessable("body.template_key", f"unknown template '{body.template_key}'")
+    allowed = TEMPLATE_VARIABLES[body.template_key]
+    unknown = sorted(set(body.variables or {}) - allowed)
+    if unknown:
+        raise unprocessable("body.variables", f"unknown variable '{unknown[0]}'")
+    used_locale = body.locale
+    if body.body is not None:
+        try:
+            check_template(body.template_key, body.subject, body.body)
+        except TemplateError as exc:
+            _raise(exc)
+        subject, text = body.subject or "", body.body
+    else:
+        async with request.app.state.pool.acquire() as conn:
+            found = await store.templates_for(conn, [body.template_key])
+        chosen = pick_template(found.get(body.template_key, {}), body.locale, body.channel)
+        if chosen is None:
+            raise unprocessable("body.template_key", "no stored template for this key")
+        subject, text, used_locale = chosen.subject or "", chosen.body, chosen.locale
+    values = {name: SAMPLE_VARIABLES.get(name, "") for name in allowed}
+    values.update(body.variables or {})
+    return {"template_key": body.template_key, "locale": used_locale, "channel": body.channel,
+            "subject": render(subject, values, used_locale), "text": render(text, values, used_locale)}

@@ -1,0 +1,1 @@
+"""Channel adapters behind one interface: `await adapter.send(message) -> SendResult`."""

@@ -1,0 +1,102 @@
+"""Where caregivers' and guardians' addresses come from: the services that own them, asked at
+send time with notify's own credentials (role `service`). Notify never stores these addresses.
+
+- pairing:  GET {pairing_base_url}/v1/caregivers/{caregiver_id}/contact-points
+            → {"caregiver_id", "active", "channels", "phone", "email", "wecom_id", "dingtalk_id"}
+- registry: GET {registry_base_url}/v1/children/{child_id}/guardian-contacts
+            → {"guardians": [{"relation", "phone", …}, …]} (the first guardian with a phone is used)
+Also read: {"contact_points": [{"channel": "sms", "address": "+8613…"}, …]}. A WeCom or DingTalk
+entry is used only when it is a group-robot URL (a user id cannot be messaged through a robot).
+404 or 403 means no contact points we may see: the delivery fails as `no_address`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import httpx
+
+from shared.service_auth import ServiceTokenProvider
+
+
+class ContactLookupFailed(Exception):
+    """The owning service could not answer now (timeout, 5xx): retry later."""
+
+
+class ContactSource(Protocol):
+    async def caregiver(self, caregiver_id: str) -> dict[str, Any]: ...
+
+    async def guardian(self, child_id: str) -> dict[str, Any]: ...
+
+
+_FLAT_FIELDS = {"phone": "sms", "mobile": "sms", "email": "email"}
+_LISTS = ("contact_points", "contacts", "guardian_contacts", "guardians")
+
+
+def _entries(body: Any) -> list[dict[str, Any]]:
+    if isinstance(body, list):
+        return [e for e in body if isinstance(e, dict)]
+    if isinstance(body, dict):
+        for key in _LISTS:
+            if isinstance(body.get(key), list):
+                return [e for e in body[key] if isinstance(e, dict)]
+        return [body]
+    return []
+
+
+def _by_channel(body: Any) -> dict[str, Any]:
+    """channel → address, the first one listed winning (the primary guardian, say)."""
+    found: dict[str, Any] = {}
+    for entry in _entries(body):
+        if entry.get("active") is False:
+            continue
+        if entry.get("channel") and entry.get("address"):
+            pairs = [(str(entry["channel"]), entry["address"])]
+        else:
+            pairs = [(channel, entry[name]) for name, channel in _FLAT_FIELDS.items() if entry.get(name)]
+        for channel, address in pairs:
+            if channel in found:
+                continue
+            if channel in ("wecom", "dingtalk", "webhook"):
+                if str(address).startswith(("https://", "http://")):
+                    found[channel] = {"url": str(address), "secret": entry.get("secret")}
+            else:
+                found[channel] = str(address)
+    return found
+
+
+class HttpContactSource:
+    def __init__(self, client: httpx.AsyncClient, tokens: ServiceTokenProvider, *, pairing_base_url: str,
+                 registry_base_url: str) -> None:
+        self._client = client
+        self._tokens = tokens
+        self._pairing = pairing_base_url.rstrip("/")
+        self._registry = registry_base_url.rstrip("/")
+
+    async def caregiver(self, caregiver_id: str) -> dict[str, Any]:
+        return await self._get(f"{self._pairing}/v1/caregivers/{caregiver_id}/contact-points")
+
+    async def guardian(self, child_id: str) -> dict[str, Any]:
+        return await self._get(f"{self._registry}/v1/children/{child_id}/guardian-contacts")
+
+    async def _get(self, url: str) -> dict[str, Any]:
+        for attempt in (1, 2):
+            try:
+                token = await self._tokens.token()
+                response = await self._client.get(url, headers={"Authorization": f"Bearer {token}"})
+            except (httpx.HTTPError, OSError) as exc:
+                raise ContactLookupFailed(type(exc).__name__) from exc
+            except Exception as exc:  # the token endpoint failed
+                raise ContactLookupFailed(type(exc).__name__) from exc
+            if response.status_code == 401 and attempt == 1:
+                self._tokens.invalidate()  # an expired or rotated token: one fresh try
+                continue
+            if response.status_code in (403, 404):
+                return {}
+            if response.status_code != 200:
+                raise ContactLookupFailed(f"status {response.status_code}")
+            try:
+                return _by_channel(response.json())
+            except ValueError as exc:
+                raise ContactLookupFailed("unreadable answer") from exc
+        raise ContactLookupFailed("unauthorised")

@@ -1,0 +1,191 @@
+"""Message templates, pure: the defaults, which variables each may use, checking and rendering.
+
+Templates use `string.Template` (`${duty}`), never an expression language: a county admin
+edits them over the API, and nothing they type can run. Variables hold no personal data —
+a duty kind, a date, a count, a severity, a short reference — and their labels are
+localised here, so one stored value renders in Chinese or English.
+
+Wording rule (seed 篇23, architecture brief): what a guardian, child or caregiver reads never
+names a sensitive category, the nature of a concern, or the "left-behind" label. Staff
+messages say as little: the reference leads them to the record, where access is checked.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import Mapping
+
+LOCALES = ("zh-CN", "en")
+DEFAULT_LOCALE = "zh-CN"
+FALLBACK_LOCALE = "en"
+TEMPLATE_CHANNELS = ("default", "sms", "email", "wecom", "dingtalk", "in_app")
+
+# Words no default template may contain (tests/notify/test_templates scans them), and that a
+# template saved for caregivers or guardians is refused for.
+FORBIDDEN_WORDS = (
+    "留守", "困境", "孤儿", "残疾", "艾滋", "服刑", "在押", "吸毒", "暴力", "虐待", "侵害", "流浪", "性侵",
+    "left-behind", "left behind", "abuse", "hiv", "aids", "orphan", "disab", "incarcerat", "prison",
+    "drug", "violence", "street child",
+)
+
+# Which variables each template may use. A saved template naming any other is refused (422).
+TEMPLATE_VARIABLES: dict[str, frozenset[str]] = {
+    "contact_logged": frozenset({"kind"}),
+    "duty_due_soon": frozenset({"duty", "due_on"}),
+    "contact_overdue": frozenset({"duty", "due_on", "days_overdue"}),
+    "contact_overdue_staff": frozenset({"duty", "due_on", "days_overdue", "level", "ref"}),
+    "concern_raised": frozenset({"severity", "ref", "mandatory"}),
+    "concern_escalated": frozenset({"severity", "ref", "level", "mandatory"}),
+    "concern_acknowledged": frozenset({"ref"}),
+    "pairing_created": frozenset({"started_on"}),
+    "pairing_ended": frozenset({"ended_on"}),
+    "pairing_created_guardian": frozenset({"started_on"}),
+    "pairing_ended_guardian": frozenset({"ended_on"}),
+}
+# Templates whose readers are caregivers or guardians (the stigma rule is enforced on save).
+PUBLIC_TEMPLATES = frozenset({"contact_logged", "duty_due_soon", "contact_overdue", "pairing_created",
+                              "pairing_ended", "pairing_created_guardian", "pairing_ended_guardian"})
+
+_LABELS: dict[str, dict[str, dict[str, str]]] = {
+    "zh-CN": {
+        "duty": {"home_visit": "家访", "talk": "谈心", "parent_call": "亲情电话", "letter": "家书"},
+        "kind": {"home_visit": "家访", "talk": "谈心", "parent_call": "亲情电话", "parent_video": "亲情视频",
+                 "letter": "家书", "health_check": "健康检查", "activity": "活动", "guardian_training": "家长学校"},
+        "severity": {"low": "一般", "medium": "较高", "high": "高", "urgent": "紧急"},
+        "level": {"caregiver": "结对人", "school": "学校", "township": "乡镇", "county": "县级"},
+        "mandatory": {"true": "（须按强制报告程序处理）", "false": ""},
+    },
+    "en": {
+        "duty": {"home_visit": "home visit", "talk": "talk", "parent_call": "call with the parents",
+                 "letter": "letter"},
+        "kind": {"home_visit": "home visit", "talk": "talk", "parent_call": "call with the parents",
+                 "parent_video": "video call with the parents", "letter": "letter", "health_check": "health check",
+                 "activity": "activity", "guardian_training": "guardian class"},
+        "severity": {"low": "low", "medium": "medium", "high": "high", "urgent": "urgent"},
+        "level": {"caregiver": "caregiver", "school": "school", "township": "township", "county": "county"},
+        "mandatory": {"true": " (mandatory-report procedure applies)", "false": ""},
+    },
+}
+
+# Sample values for previews: realistic, and none of them personal.
+SAMPLE_VARIABLES = {"kind": "home_visit", "duty": "home_visit", "due_on": "2026-12-01", "days_overdue": "3",
+                    "level": "township", "ref": "3f2a9c1b", "severity": "urgent", "mandatory": "true",
+                    "started_on": "2026-09-01", "ended_on": "2027-01-15"}
+
+
+@dataclass(frozen=True)
+class TemplateText:
+    key: str
+    locale: str
+    channel: str
+    subject: str | None
+    body: str
+
+
+def _t(key: str, locale: str, body: str, subject: str | None = None, channel: str = "default") -> TemplateText:
+    return TemplateText(key, locale, channel, subject, body)
+
+
+DEFAULT_TEMPLATES: tuple[TemplateText, ...] = (
+    _t("contact_logged", "zh-CN", "您的${kind}记录已保存，谢谢您的付出。", "记录已保存"),
+    _t("contact_logged", "en", "Your ${kind} has been recorded. Thank you.", "Contact recorded"),
+    _t("duty_due_soon", "zh-CN", "温馨提醒：您有一项${duty}将于${due_on}到期，请按时完成并记录。", "待办提醒"),
+    _t("duty_due_soon", "en", "Reminder: a ${duty} is due on ${due_on}. Please complete and record it.",
+       "Reminder"),
+    _t("contact_overdue", "zh-CN", "提醒：您有一项${duty}（应于${due_on}完成）已逾期${days_overdue}天，请尽快完成并记录。",
+       "逾期提醒"),
+    _t("contact_overdue", "en", "A ${duty} due on ${due_on} is ${days_overdue} days overdue. Please complete and "
+       "record it soon.", "Overdue"),
+    _t("contact_overdue_staff", "zh-CN", "【${level}督办】辖区内一项${duty}（应于${due_on}完成）已逾期${days_overdue}天，"
+       "编号${ref}，请登录系统跟进。", "逾期督办"),
+    _t("contact_overdue_staff", "en", "[${level} follow-up] A ${duty} due on ${due_on} is ${days_overdue} days "
+       "overdue in your area, reference ${ref}. Please follow up in the system.", "Overdue follow-up"),
+    _t("concern_raised", "zh-CN", "【需立即关注】辖区内有一条新的关注事项，紧急程度：${severity}${mandatory}，编号${ref}，"
+       "请立即登录系统查看并确认。", "需立即关注"),
+    _t("concern_raised", "en", "[Attention needed] A new concern was raised in your area, severity ${severity}"
+       "${mandatory}, reference ${ref}. Please open it in the system and acknowledge it.", "Attention needed"),
+    _t("concern_escalated", "zh-CN", "【升级至${level}】一条关注事项未及时确认，紧急程度：${severity}${mandatory}，"
+       "编号${ref}，请立即登录系统处理。", "关注事项升级"),
+    _t("concern_escalated", "en", "[Escalated to ${level}] A concern was not acknowledged in time, severity "
+       "${severity}${mandatory}, reference ${ref}. Please handle it in the system now.", "Concern escalated"),
+    _t("concern_acknowledged", "zh-CN", "编号${ref}的关注事项已有人确认处理。", "已确认"),
+    _t("concern_acknowledged", "en", "The concern with reference ${ref} has been acknowledged.", "Acknowledged"),
+    _t("pairing_created", "zh-CN", "您有一项新的结对安排，自${started_on}起生效，请登录查看。", "新的结对安排"),
+    _t("pairing_created", "en", "You have a new pairing starting on ${started_on}. Please sign in to see it.",
+       "New pairing"),
+    _t("pairing_ended", "zh-CN", "您的一项结对安排已于${ended_on}结束，感谢您的付出。", "结对安排结束"),
+    _t("pairing_ended", "en", "One of your pairings ended on ${ended_on}. Thank you.", "Pairing ended"),
+    _t("pairing_created_guardian", "zh-CN", "您好，学校和社区为您家孩子安排了一位联系老师，自${started_on}起，"
+       "老师会定期与您联系。", "联系老师安排"),
+    _t("pairing_created_guardian", "en", "Hello, the school and community have arranged a contact teacher for "
+       "your child from ${started_on}, who will keep in touch with you.", "Contact teacher"),
+    _t("pairing_ended_guardian", "zh-CN", "您好，您家孩子的联系老师安排已于${ended_on}调整，新的安排会另行通知。",
+       "联系老师调整"),
+    _t("pairing_ended_guardian", "en", "Hello, your child's contact-teacher arrangement changed on ${ended_on}; "
+       "you will be told of the new one.", "Contact teacher changed"),
+)
+
+
+class TemplateError(ValueError):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def check_template(key: str, subject: str | None, body: str) -> None:
+    """Raises TemplateError naming the first problem: unknown key, bad placeholder, unknown
+    variable, or (for what caregivers and guardians read) a forbidden word."""
+    if key not in TEMPLATE_VARIABLES:
+        raise TemplateError("template_key", f"unknown template '{key}'")
+    allowed = TEMPLATE_VARIABLES[key]
+    for field, text in (("subject", subject or ""), ("body", body)):
+        template = string.Template(text)
+        if not template.is_valid():
+            raise TemplateError(field, "a '$' must start ${variable}; write '$$' for a dollar sign")
+        for name in template.get_identifiers():
+            if name not in allowed:
+                raise TemplateError(field, f"unknown variable '{name}'; allowed: {', '.join(sorted(allowed))}")
+        if key in PUBLIC_TEMPLATES:
+            word = forbidden_word_in(text)
+            if word:
+                raise TemplateError(field, f"wording names a sensitive label ('{word}'), not allowed for "
+                                           "caregivers or guardians")
+
+
+def forbidden_word_in(text: str) -> str | None:
+    lowered = text.lower()
+    return next((word for word in FORBIDDEN_WORDS if word in lowered), None)
+
+
+def localise(variables: Mapping[str, object], locale: str) -> dict[str, str]:
+    """Raw values (home_visit, urgent, true) → the locale's labels; others as text."""
+    labels = _LABELS.get(locale, _LABELS[FALLBACK_LOCALE])
+    shown = {}
+    for name, value in variables.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        shown[name] = labels.get(name, {}).get(text, text)
+    return shown
+
+
+def render(body: str, variables: Mapping[str, object], locale: str) -> str:
+    """Missing variables render empty rather than fail a delivery (they were checked on save)."""
+    values = localise(variables, locale)
+
+    class _Blank(dict):
+        def __missing__(self, _key: str) -> str:
+            return ""
+
+    return string.Template(body).substitute(_Blank(values))
+
+
+def pick_template(candidates: Mapping[tuple[str, str], TemplateText], locale: str,
+                  channel: str) -> TemplateText | None:
+    """The most specific of (locale, channel) → (locale, default) → (en, channel) → (en, default)."""
+    for wanted_locale in (locale, FALLBACK_LOCALE):
+        for wanted_channel in (channel, "default"):
+            found = candidates.get((wanted_locale, wanted_channel))
+            if found is not None:
+                return found
+    return None
