@@ -1,20 +1,24 @@
-"""Pairing routes."""
+"""Routes on the child projection: a child as pairing knows it, the unpaired queue (the
+work list) and the statistics (coverage, caregiver activity)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date, datetime, time
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
-from services.pairing import store
+from services.pairing import store, store_pairings, store_stats
+from services.pairing.api_common import narrowed_prefix, require_staff
+from services.pairing.domain import LOCAL_TIME
 from shared.auth import Principal, require_principal
 from shared.contracts import Jurisdiction
 
 router = APIRouter(prefix="/v1", tags=["children"])
 
-STAFF_ROLES = ("admin", "county_staff", "township_staff", "school_staff")
+_CODE12 = r"^\d{12}$"
 
 
 class PairableChildOut(BaseModel):
@@ -27,20 +31,94 @@ class PairableChildOut(BaseModel):
     record_version: int
 
 
+def _jurisdiction(row: Any) -> dict[str, Any]:
+    return {"county_code": row["county_code"], "township_code": row["township_code"],
+            "village_code": row["village_code"]}
+
+
 @router.get("/children/{child_id}", response_model=PairableChildOut)
 async def read_pairable_child(child_id: UUID, request: Request,
                               principal: Annotated[Principal, Depends(require_principal)]) -> PairableChildOut:
     """The child as pairing knows it (from the registry's events)."""
-    if not principal.has_role(*STAFF_ROLES):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "staff roles only")
+    require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
         row = await store.get_child_in_scope(conn, child_id, principal.scope_prefix)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
     return PairableChildOut(
-        id=row["id"],
-        jurisdiction=Jurisdiction(county_code=row["county_code"], township_code=row["township_code"],
-                                  village_code=row["village_code"]),
-        school_id=row["school_id"], priority=row["priority"], age_band=row["age_band"],
-        status=row["status"], record_version=row["record_version"],
-    )
+        id=row["id"], jurisdiction=Jurisdiction(**_jurisdiction(row)), school_id=row["school_id"],
+        priority=row["priority"], age_band=row["age_band"], status=row["status"],
+        record_version=row["record_version"])
+
+
+@router.get("/queue/unpaired")
+async def unpaired_queue(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                         jurisdiction: Annotated[str | None, Query(pattern=_CODE12)] = None,
+                         school_id: Annotated[str | None, Query(max_length=64)] = None,
+                         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                         offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    """Active children with nobody paired: priority children first, then the longest waiting."""
+    require_staff(principal)
+    prefix = narrowed_prefix(principal, jurisdiction)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store_pairings.unpaired_children(conn, prefix, school_id=school_id, limit=limit, offset=offset)
+        total = await store_stats.count_unpaired(conn, prefix, school_id)
+    return {"total": total, "items": [
+        {"child_id": row["id"], "jurisdiction": _jurisdiction(row), "school_id": row["school_id"],
+         "priority": row["priority"], "age_band": row["age_band"], "waiting_since": row["first_seen_at"]}
+        for row in rows]}
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _coverage_figures(row: Any) -> dict[str, Any]:
+    return {"active_children": row["active"], "paired": row["paired"], "coverage": _share(row["paired"], row["active"]),
+            "priority_active": row["priority_active"], "priority_paired": row["priority_paired"],
+            "priority_coverage": _share(row["priority_paired"], row["priority_active"])}
+
+
+@router.get("/statistics/coverage")
+async def coverage(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                   jurisdiction: Annotated[str | None, Query(pattern=_CODE12)] = None) -> dict[str, Any]:
+    """帮扶覆盖面: the share of active children with an active pairing, in total, by township
+    and by school; priority children separately."""
+    require_staff(principal)
+    prefix = narrowed_prefix(principal, jurisdiction)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store_stats.coverage(conn, prefix)
+    result: dict[str, Any] = {"total": None, "by_township": [], "by_school": []}
+    for row in rows:
+        if row["grouping"] == 3:
+            result["total"] = _coverage_figures(row)
+        elif row["grouping"] == 1:
+            result["by_township"].append({"township_code": row["township_code"], **_coverage_figures(row)})
+        else:
+            result["by_school"].append({"school_id": row["school_id"], **_coverage_figures(row)})
+    if result["total"] is None:
+        result["total"] = {"active_children": 0, "paired": 0, "coverage": None, "priority_active": 0,
+                           "priority_paired": 0, "priority_coverage": None}
+    return result
+
+
+@router.get("/statistics/caregiver-activity")
+async def caregiver_activity(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                             since: Annotated[date, Query(alias="from")],
+                             until: Annotated[date, Query(alias="to", description="exclusive")],
+                             jurisdiction: Annotated[str | None, Query(pattern=_CODE12)] = None,
+                             caregiver_id: UUID | None = None) -> list[dict[str, Any]]:
+    """For the yearly evaluation (评比考核): per caregiver, contacts logged (from visits'
+    VisitLogged) by kind in [from, to), and how many children were paired with them."""
+    require_staff(principal)
+    if until <= since:
+        raise HTTPException(422, [{"field": "query.to", "reason": "after from"}])
+    prefix = narrowed_prefix(principal, jurisdiction)
+    start = datetime.combine(since, time(), tzinfo=LOCAL_TIME)
+    end = datetime.combine(until, time(), tzinfo=LOCAL_TIME)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store_stats.caregiver_activity(conn, prefix, start, end, caregiver_id)
+    return [{"caregiver_id": row["id"], "kind": row["kind"], "township_code": row["township_code"],
+             "school_id": row["school_id"], "active": row["active"], "children_paired": row["children_paired"],
+             "contacts": row["contacts"], "contacts_total": sum(row["contacts"].values()),
+             "contacts_by_month": row["contacts_by_month"]} for row in rows]

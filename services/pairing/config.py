@@ -1,3 +1,5 @@
+from typing import Literal
+
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -9,6 +11,11 @@ class PairingSettings(ServiceSettings):
     service_name: str = "pairing"
     database_url: str = "postgresql://shouhu:shouhu@127.0.0.1:55432/shouhu_pairing"
     http_port: int = 8002
+
+    # A second gift to one child from the same fund within this period is flagged.
+    support_period: Literal["term", "half_year"] = "term"
+    # Matching: candidates per child and level (school, village, township); see domain_matching.
+    matching_candidates_per_level: int = 8
 
 
 def load_settings() -> PairingSettings:

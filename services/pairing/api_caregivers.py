@@ -1,0 +1,289 @@
+"""Caregiver routes: enrol, read, change, contact points (for notify)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+import phonenumbers
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.pairing import commands, domain, store, store_pairings
+from services.pairing.api_common import (
+    STAFF_ROLES, cipher, deepest_code, idempotent_create, if_match_version, narrowed_prefix, refusal_response,
+    require_in_scope, require_staff, today, transaction,
+)
+from shared.auth import Principal, require_principal
+from shared.contracts.events import CaregiverKind
+from shared.crypto import FieldCipher
+
+router = APIRouter(prefix="/v1", tags=["caregivers"])
+
+_CODE12 = r"^\d{12}$"
+_ACCOUNT_ID = r"^[A-Za-z0-9_.@-]{1,64}$"
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# Contact point field → (encrypted column, the channel it opens).
+CONTACT_FIELDS = {"phone": ("phone_enc", "sms"), "email": ("email_enc", "email"),
+                  "wecom_id": ("wecom_enc", "wecom"), "dingtalk_id": ("dingtalk_enc", "dingtalk")}
+
+
+class JurisdictionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    county_code: str = Field(pattern=_CODE12)
+    township_code: str = Field(pattern=_CODE12)
+    village_code: str | None = Field(default=None, pattern=_CODE12)
+
+
+class ContactPointsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=254)
+    wecom_id: str | None = Field(default=None, pattern=_ACCOUNT_ID)
+    dingtalk_id: str | None = Field(default=None, pattern=_ACCOUNT_ID)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            number = phonenumbers.parse(value, "CN")
+        except phonenumbers.NumberParseException:
+            raise ValueError("not a phone number") from None
+        if not phonenumbers.is_valid_number(number):
+            raise ValueError("not a valid phone number")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError("not an email address")
+        return value
+
+
+class CaregiverIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: CaregiverKind
+    jurisdiction: JurisdictionIn
+    school_id: str | None = Field(default=None, min_length=1, max_length=64)
+    capacity: int | None = Field(default=None, ge=0, le=50, description="omit: the county's default for the kind")
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    contact: ContactPointsIn = Field(default_factory=ContactPointsIn)
+    active: bool = True
+
+
+class CaregiverPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: CaregiverKind | None = None
+    jurisdiction: JurisdictionIn | None = None
+    school_id: str | None = Field(default=None, min_length=1, max_length=64)
+    capacity: int | None = Field(default=None, ge=0, le=50)
+    use_default_capacity: bool = False
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    contact: ContactPointsIn | None = Field(default=None, description="replaces every contact point")
+    active: bool | None = None
+    version: int | None = Field(default=None, ge=1, description="or send If-Match")
+
+
+def _encrypt(cipher_: FieldCipher, caregiver_id: UUID, column: str, value: str | None) -> str | None:
+    return None if value is None else cipher_.encrypt(value, context=f"caregivers.{column}:{caregiver_id}")
+
+
+def _decrypt(cipher_: FieldCipher, caregiver_id: UUID, column: str, value: str | None) -> str | None:
+    return None if value is None else cipher_.decrypt(value, context=f"caregivers.{column}:{caregiver_id}")
+
+
+def _contact_columns(cipher_: FieldCipher, caregiver_id: UUID, contact: ContactPointsIn) -> dict[str, Any]:
+    columns: dict[str, Any] = {}
+    channels = []
+    for field, (column, channel) in CONTACT_FIELDS.items():
+        value = getattr(contact, field)
+        columns[column] = _encrypt(cipher_, caregiver_id, column, value)
+        if value is not None:
+            channels.append(channel)
+    # Every caregiver has an account, so the in-app inbox is always a channel.
+    columns["channels"] = [*channels, "in_app"]
+    return columns
+
+
+async def caregiver_out(conn: Any, row: Any, cipher_: FieldCipher, *, load: int | None = None) -> dict[str, Any]:
+    defaults = await store.county_capacity_defaults(conn, row["county_code"])
+    if load is None:
+        load = await store.caregiver_load(conn, row["id"])
+    return _shape(row, cipher_, defaults.get(row["kind"]), load)
+
+
+def _shape(row: Any, cipher_: FieldCipher, county_capacity: int | None, load: int) -> dict[str, Any]:
+    if row["capacity_override"] is not None:
+        capacity, source = row["capacity_override"], "caregiver"
+    elif county_capacity is not None:
+        capacity, source = county_capacity, "county"
+    else:
+        capacity, source = domain.DEFAULT_CAPACITY[row["kind"]], "default"
+    return {
+        "id": row["id"], "kind": row["kind"],
+        "jurisdiction": {"county_code": row["county_code"], "township_code": row["township_code"],
+                         "village_code": row["village_code"]},
+        "school_id": row["school_id"], "name": _decrypt(cipher_, row["id"], "name_enc", row["name_enc"]),
+        "capacity": capacity, "capacity_source": source, "load": load, "free": max(0, capacity - load),
+        "channels": list(row["channels"]), "active": row["active"], "version": row["version"],
+    }
+
+
+async def _visible_caregiver(conn: Any, principal: Principal, caregiver_id: UUID) -> Any:
+    """The caregiver if the caller may see it (staff in scope, or the caregiver itself); else 404."""
+    row = await store.get_caregiver(conn, caregiver_id)
+    own = principal.has_role("caregiver") and principal.caregiver_id == str(caregiver_id)
+    if row is None or not (own or (principal.has_role(*STAFF_ROLES) and principal.covers(deepest_code(row)))):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such caregiver")
+    return row
+
+
+@router.post("/caregivers", status_code=201)
+async def enrol_caregiver(body: CaregiverIn, request: Request,
+                          principal: Annotated[Principal, Depends(require_principal)]) -> JSONResponse:
+    """Enrols a caregiver (emits CaregiverEnrolled, which names the channels, not the addresses)."""
+    require_staff(principal)
+    require_in_scope(principal, body.jurisdiction.village_code or body.jurisdiction.township_code)
+    _check_codes(body.jurisdiction)
+
+    async def create(conn: Any) -> tuple[int, Any]:
+        caregiver_id = uuid.uuid4()
+        values = {"id": caregiver_id, "kind": body.kind, **body.jurisdiction.model_dump(),
+                  "school_id": body.school_id, "capacity_override": body.capacity,
+                  "name_enc": _encrypt(cipher(request), caregiver_id, "name_enc", body.name),
+                  **_contact_columns(cipher(request), caregiver_id, body.contact),
+                  "active": body.active, "created_by": principal.subject}
+        row = await store.insert_caregiver(conn, values)
+        await commands.caregiver_event(conn, row, enrolled=True)
+        return 201, await caregiver_out(conn, row, cipher(request), load=0)
+
+    return await idempotent_create(request, principal, body.model_dump(), create)
+
+
+def _check_codes(jurisdiction: JurisdictionIn) -> None:
+    """The township lies in the county, the village in the township."""
+    if not jurisdiction.township_code.startswith(jurisdiction.county_code[:6]):
+        raise HTTPException(422, [{"field": "body.jurisdiction.township_code", "reason": "not in the county"}])
+    if jurisdiction.village_code and not jurisdiction.village_code.startswith(jurisdiction.township_code[:9]):
+        raise HTTPException(422, [{"field": "body.jurisdiction.village_code", "reason": "not in the township"}])
+
+
+@router.get("/caregivers")
+async def list_caregivers(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                          jurisdiction: Annotated[str | None, Query(pattern=_CODE12)] = None,
+                          kind: CaregiverKind | None = None, active: bool | None = None,
+                          school_id: str | None = None,
+                          limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                          offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+    """Caregivers in scope with their load and free places."""
+    require_staff(principal)
+    prefix = narrowed_prefix(principal, jurisdiction)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store.list_caregivers(conn, prefix, kind=kind, active=active, school_id=school_id,
+                                           limit=limit, offset=offset)
+    return [_shape(row, cipher(request), row["county_capacity"], row["load"]) for row in rows]
+
+
+@router.get("/caregivers/{caregiver_id}")
+async def read_caregiver(caregiver_id: UUID, request: Request,
+                         principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn:
+        row = await _visible_caregiver(conn, principal, caregiver_id)
+        return await caregiver_out(conn, row, cipher(request))
+
+
+@router.patch("/caregivers/{caregiver_id}")
+async def change_caregiver(caregiver_id: UUID, body: CaregiverPatch, request: Request,
+                           principal: Annotated[Principal, Depends(require_principal)]) -> Any:
+    """Changes a caregiver (If-Match: version). Deactivating ends their pairings
+    (caregiver_inactive); moving them ends the pairings they no longer cover (reassigned);
+    a capacity below the current load is refused with 409 and the load."""
+    require_staff(principal)
+    expected = if_match_version(request, body.version)
+    if body.jurisdiction is not None:
+        require_in_scope(principal, body.jurisdiction.village_code or body.jurisdiction.township_code)
+        _check_codes(body.jurisdiction)
+    on = today()
+    try:
+        async with transaction(request) as conn:
+            current = await store.get_caregiver(conn, caregiver_id, lock=True)
+            if current is None or not principal.covers(deepest_code(current)):
+                raise HTTPException(404, "no such caregiver")
+            if current["version"] != expected:
+                return JSONResponse({"detail": {"reason": "stale_version", "message": "changed since you read it",
+                                                "version": current["version"]}}, status_code=409)
+            changes = _changes(body, caregiver_id, cipher(request))
+            row = await store.update_caregiver(conn, caregiver_id, expected, changes)
+            if not row["active"] and current["active"]:
+                await commands.end_caregiver_pairings(conn, caregiver_id, reason="caregiver_inactive", on=on,
+                                                      by=principal.subject)
+            elif body.jurisdiction is not None or "school_id" in body.model_fields_set:
+                await _end_uncovered(conn, row, on, principal.subject)
+            load = await store.caregiver_load(conn, caregiver_id)
+            capacity = await commands.capacity_of(conn, row)
+            if row["active"] and load > capacity:
+                raise domain.Refusal(409, "capacity_below_load",
+                                     "end some pairings before lowering the capacity", load=load, capacity=capacity)
+            await commands.caregiver_event(conn, row, enrolled=False)
+            return await caregiver_out(conn, row, cipher(request), load=load)
+    except domain.Refusal as refusal:
+        return refusal_response(refusal)
+
+
+def _changes(body: CaregiverPatch, caregiver_id: UUID, cipher_: FieldCipher) -> dict[str, Any]:
+    given = body.model_fields_set
+    changes: dict[str, Any] = {}
+    for field in ("kind", "active"):
+        if field in given and getattr(body, field) is not None:
+            changes[field] = getattr(body, field)
+    if "school_id" in given:
+        changes["school_id"] = body.school_id
+    if body.jurisdiction is not None:
+        changes.update(body.jurisdiction.model_dump())
+    if body.use_default_capacity:
+        changes["capacity_override"] = None
+    elif "capacity" in given:
+        changes["capacity_override"] = body.capacity
+    if "name" in given:
+        changes["name_enc"] = _encrypt(cipher_, caregiver_id, "name_enc", body.name)
+    if body.contact is not None:
+        changes.update(_contact_columns(cipher_, caregiver_id, body.contact))
+    return changes
+
+
+async def _end_uncovered(conn: Any, caregiver: Any, on: date, by: str) -> None:
+    place = commands.caregiver_place(caregiver)
+    for pairing in await store_pairings.active_pairings_of_caregiver(conn, caregiver["id"]):
+        child = await store.get_child(conn, pairing["child_id"])
+        if not domain.still_covers(commands.child_place(child), place):
+            await commands.end_pairing(conn, pairing, child, reason="reassigned", ended_on=on, ended_by=by)
+
+
+@router.get("/caregivers/{caregiver_id}/contact-points")
+async def read_contact_points(caregiver_id: UUID, request: Request,
+                              principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
+    """The caregiver's addresses, decrypted, for the one sending a message now (notify, with
+    role `service`), or an admin / staff with view_sensitive. Every read is audited."""
+    allowed = principal.has_role("service", "admin") or (
+        principal.has_role(*STAFF_ROLES) and principal.can("view_sensitive"))
+    if not allowed:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "role service, admin or the view_sensitive permission")
+    async with transaction(request) as conn:
+        row = await store.get_caregiver(conn, caregiver_id)
+        if row is None or not principal.covers(deepest_code(row)):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such caregiver")
+        await store.audit_contact_point_read(conn, caregiver_id, principal.subject, sorted(principal.roles))
+    decrypted = {field: _decrypt(cipher(request), caregiver_id, column, row[column])
+                 for field, (column, _) in CONTACT_FIELDS.items()}
+    return {"caregiver_id": caregiver_id, "active": row["active"], "channels": list(row["channels"]), **decrypted}

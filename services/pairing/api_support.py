@@ -1,0 +1,141 @@
+"""Support records (帮扶): financial aid and gifts in kind per child; a second gift from the
+same fund in the same period is flagged (not refused); totals by fund and township."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import asyncpg
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.pairing import domain, store, store_support
+from services.pairing.api_common import (
+    cipher, deepest_code, idempotent_create, narrowed_prefix, require_staff, today,
+)
+from shared.auth import Principal, require_principal
+
+router = APIRouter(prefix="/v1", tags=["support"])
+
+
+class SupportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["financial_aid", "in_kind"]
+    amount_fen: int = Field(default=0, ge=0, le=10_000_000_00,
+                            description="money in fen (1 yuan = 100); for gifts in kind their value, if known")
+    item: str | None = Field(default=None, min_length=1, max_length=100, description="what was given (in kind)")
+    fund: str = Field(min_length=1, max_length=64, description="the source fund or programme")
+    given_on: date
+    given_by: str | None = Field(default=None, min_length=1, max_length=64,
+                                 description="person or organisation; stored encrypted")
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> "SupportIn":
+        if self.kind == "financial_aid" and self.amount_fen <= 0:
+            raise ValueError("financial aid needs amount_fen above zero")
+        if self.kind == "in_kind" and self.item is None:
+            raise ValueError("a gift in kind needs the item")
+        if self.given_on > today():
+            raise ValueError("given_on is in the future")
+        return self
+
+
+def _support_out(row: Any, request: Request) -> dict[str, Any]:
+    given_by = row["given_by_enc"]
+    return {"id": row["id"], "child_id": row["child_id"], "township_code": row["township_code"],
+            "kind": row["kind"], "amount_fen": row["amount_fen"], "item": row["item"], "fund": row["fund"],
+            "given_on": row["given_on"], "period": row["period_key"],
+            "given_by": None if given_by is None else cipher(request).decrypt(
+                given_by, context=f"support_records.given_by:{row['id']}"),
+            "flagged": row["flagged_duplicate_of"] is not None,
+            "duplicate_of": row["flagged_duplicate_of"]}
+
+
+async def _child_in_scope(conn: asyncpg.Connection, principal: Principal, child_id: UUID) -> asyncpg.Record:
+    child = await store.get_child(conn, child_id)
+    if child is None or not principal.covers(deepest_code(child)):
+        raise domain.Refusal(404, "child_not_found", "no such child")
+    return child
+
+
+@router.post("/children/{child_id}/support", status_code=201)
+async def record_support(child_id: UUID, body: SupportIn, request: Request,
+                         principal: Annotated[Principal, Depends(require_principal)]) -> JSONResponse:
+    """Records aid or a gift. If the child already had one from the same fund in the same
+    period (term or half-year, per county setting), it is recorded and flagged."""
+    require_staff(principal)
+    period = domain.support_period_key(body.given_on, request.app.state.settings.support_period)
+
+    async def create(conn: asyncpg.Connection) -> tuple[int, Any]:
+        child = await _child_in_scope(conn, principal, child_id)
+        earlier = await store_support.earlier_gift_in_period(conn, child_id, body.fund, period)
+        record_id = uuid.uuid4()
+        given_by = None if body.given_by is None else cipher(request).encrypt(
+            body.given_by, context=f"support_records.given_by:{record_id}")
+        row = await store_support.insert_support(conn, {
+            "id": record_id, "child_id": child_id, "county_code": child["county_code"],
+            "township_code": child["township_code"], "village_code": child["village_code"], "kind": body.kind,
+            "amount_fen": body.amount_fen, "item": body.item, "fund": body.fund, "given_on": body.given_on,
+            "period_key": period, "given_by_enc": given_by, "flagged_duplicate_of": earlier,
+            "created_by": principal.subject})
+        return 201, _support_out(row, request)
+
+    return await idempotent_create(request, principal, {"child_id": str(child_id), **body.model_dump()}, create)
+
+
+@router.get("/children/{child_id}/support")
+async def child_support(child_id: UUID, request: Request,
+                        principal: Annotated[Principal, Depends(require_principal)]) -> list[dict[str, Any]]:
+    require_staff(principal)
+    async with request.app.state.pool.acquire() as conn:
+        if await store.get_child_in_scope(conn, child_id, principal.scope_prefix) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
+        rows = await store_support.support_of_child(conn, child_id)
+    return [_support_out(row, request) for row in rows]
+
+
+@router.get("/support/flagged")
+async def flagged(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                  jurisdiction: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+                  since: Annotated[date | None, Query(alias="from")] = None,
+                  until: Annotated[date | None, Query(alias="to")] = None) -> list[dict[str, Any]]:
+    """Second gifts from one fund to one child within a period: for staff to review."""
+    require_staff(principal)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store_support.flagged_support(conn, narrowed_prefix(principal, jurisdiction), since, until)
+    return [_support_out(row, request) for row in rows]
+
+
+def _totals(row: Any) -> dict[str, Any]:
+    return {"records": row["records"], "children": row["children"], "amount_fen": int(row["amount_fen"] or 0),
+            "gifts_in_kind": row["gifts_in_kind"], "flagged": row["flagged"]}
+
+
+@router.get("/support/totals")
+async def totals(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                 jurisdiction: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+                 since: Annotated[date | None, Query(alias="from")] = None,
+                 until: Annotated[date | None, Query(alias="to", description="exclusive")] = None) -> dict[str, Any]:
+    """Totals in [from, to): overall, by fund, by township, by fund and township."""
+    require_staff(principal)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store_support.support_totals(conn, narrowed_prefix(principal, jurisdiction), since, until)
+    result: dict[str, Any] = {"total": {"records": 0, "children": 0, "amount_fen": 0, "gifts_in_kind": 0,
+                                        "flagged": 0},
+                              "by_fund": [], "by_township": [], "by_fund_and_township": []}
+    for row in rows:
+        if row["grouping"] == 3:
+            result["total"] = _totals(row)
+        elif row["grouping"] == 1:
+            result["by_fund"].append({"fund": row["fund"], **_totals(row)})
+        elif row["grouping"] == 2:
+            result["by_township"].append({"township_code": row["township_code"], **_totals(row)})
+        else:
+            result["by_fund_and_township"].append(
+                {"fund": row["fund"], "township_code": row["township_code"], **_totals(row)})
+    return result

@@ -1,0 +1,135 @@
+"""Caregivers: enrolment, encrypted contact points, the contact-point read for notify,
+capacity defaults per county, optimistic concurrency, deactivation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from shared.contracts import VisitLogged
+from tests.pairing.harness import COUNTY, Place, service_token, staff
+
+
+async def test_enrolment_encrypts_contact_points_and_events_name_only_the_channels(pairing) -> None:
+    place = Place.fresh()
+    response = await pairing.client.post("/v1/caregivers", headers=staff(), json={
+        "kind": "class_teacher", "jurisdiction": place.body(village=False), "school_id": "s-1", "name": "李老师",
+        "contact": {"phone": "138 0013 8000", "email": "li@example.cn"}})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["capacity"] == 3 and body["load"] == 0 and body["name"] == "李老师"
+    assert sorted(body["channels"]) == ["email", "in_app", "sms"]
+    assert "13800138000" not in response.text and "li@example.cn" not in response.text
+
+    stored = (await pairing.fetch("SELECT * FROM caregivers WHERE id = $1", uuid.UUID(body["id"])))[0]
+    assert stored["phone_enc"].startswith("v1.") and "138" not in stored["phone_enc"]
+    assert "李" not in (stored["name_enc"] or "")
+    [event] = [e for e in await pairing.outbox("CaregiverEnrolled") if e["caregiver_id"] == body["id"]]
+    assert event["capacity"] == 3 and sorted(event["channels"]) == ["email", "in_app", "sms"]
+    assert "13800138000" not in str(event) and "example" not in str(event) and "李" not in str(event)
+
+
+async def test_notify_reads_contact_points_with_its_service_role_and_the_read_is_audited(pairing) -> None:
+    place = Place.fresh()
+    caregiver = await pairing.caregiver(place, kind="volunteer",
+                                        contact={"phone": "+8613900139000", "wecom_id": "wang.v"})
+    url = f"/v1/caregivers/{caregiver['id']}/contact-points"
+
+    read = await pairing.client.get(url, headers=service_token())
+    assert read.status_code == 200
+    assert read.json()["phone"] == "+8613900139000" and read.json()["wecom_id"] == "wang.v"
+    assert read.json()["email"] is None
+    audit = await pairing.fetch("SELECT reader, reader_roles FROM contact_point_reads WHERE caregiver_id = $1",
+                                uuid.UUID(caregiver["id"]))
+    assert [(a["reader"], a["reader_roles"]) for a in audit] == [("notify", ["service"])]
+
+    assert (await pairing.client.get(url, headers=staff())).status_code == 403  # no view_sensitive
+    assert (await pairing.client.get(url, headers=staff(permissions=["view_sensitive"]))).status_code == 200
+    assert (await pairing.client.get(url, headers=service_token("330103000000"))).status_code == 404
+    # The ordinary read never carries the addresses.
+    plain = await pairing.client.get(f"/v1/caregivers/{caregiver['id']}", headers=staff())
+    assert "13900139000" not in plain.text and "wang.v" not in plain.text
+
+
+async def test_bad_caregiver_input_is_422_naming_the_field_and_writes_nothing(pairing) -> None:
+    place = Place.fresh()
+    before = await pairing.fetchval("SELECT count(*) FROM caregivers")
+    cases = [
+        ({"kind": "teacher", "jurisdiction": place.body(), "contact": {"phone": "12345"}}, "body.contact.phone"),
+        ({"kind": "wizard", "jurisdiction": place.body()}, "body.kind"),
+        ({"kind": "teacher", "jurisdiction": place.body(), "national_id": "x"}, "body.national_id"),
+        ({"kind": "teacher", "jurisdiction": place.body(), "capacity": -1}, "body.capacity"),
+    ]
+    for body, field in cases:
+        response = await pairing.client.post("/v1/caregivers", json=body, headers=staff())
+        assert response.status_code == 422, body
+        assert response.json()["detail"][0]["field"] == field
+        assert "12345" not in response.text
+    outside = await pairing.client.post("/v1/caregivers", headers=staff(place.township), json={
+        "kind": "teacher", "jurisdiction": Place.fresh().body()})
+    assert outside.status_code == 422
+    assert await pairing.fetchval("SELECT count(*) FROM caregivers") == before
+
+
+async def test_county_capacity_defaults_apply_to_caregivers_without_their_own(pairing) -> None:
+    place = Place.fresh()
+    follows = await pairing.caregiver(place, kind="party_member")
+    own = await pairing.caregiver(place, kind="party_member", capacity=5)
+    assert (follows["capacity"], own["capacity"]) == (2, 5)
+
+    put = await pairing.client.put(f"/v1/capacity-defaults/{COUNTY}", json={"capacities": {"party_member": 4}},
+                                   headers=staff())
+    assert put.status_code == 200 and put.json()["capacities"]["party_member"] == 4
+    after = (await pairing.client.get(f"/v1/caregivers/{follows['id']}", headers=staff())).json()
+    assert (after["capacity"], after["capacity_source"], after["version"]) == (4, "county", 2)
+    assert (await pairing.client.get(f"/v1/caregivers/{own['id']}", headers=staff())).json()["capacity"] == 5
+    updates = [e for e in await pairing.outbox("CaregiverUpdated") if e["caregiver_id"] == follows["id"]]
+    assert updates[-1]["capacity"] == 4 and updates[-1]["record_version"] == 2
+    township_staff = staff(place.township)
+    assert (await pairing.client.put(f"/v1/capacity-defaults/{COUNTY}", json={"capacities": {"teacher": 1}},
+                                     headers=township_staff)).status_code == 404
+    await pairing.client.put(f"/v1/capacity-defaults/{COUNTY}", json={"capacities": {"party_member": 2}},
+                             headers=staff())
+
+
+async def test_changes_need_the_current_version_and_deactivation_ends_pairings(pairing) -> None:
+    place = Place.fresh()
+    caregiver = await pairing.caregiver(place, kind="volunteer")
+    child = await pairing.child(place)
+    assert (await pairing.pair(child, caregiver["id"])).status_code == 201
+    url = f"/v1/caregivers/{caregiver['id']}"
+
+    lower = await pairing.client.patch(url, json={"capacity": 0}, headers={**staff(), "If-Match": '"1"'})
+    assert lower.status_code == 409 and lower.json()["detail"]["load"] == 1
+    stale = await pairing.client.patch(url, json={"name": "x"}, headers={**staff(), "If-Match": '"7"'})
+    assert stale.status_code == 409 and stale.json()["detail"]["version"] == 1
+    assert (await pairing.client.patch(url, json={"name": "x"}, headers=staff())).status_code == 428
+
+    off = await pairing.client.patch(url, json={"active": False, "version": 1}, headers=staff())
+    assert off.status_code == 200 and off.json()["active"] is False and off.json()["load"] == 0
+    assert await pairing.fetchval("SELECT end_reason FROM pairings WHERE child_id = $1", child) == "caregiver_inactive"
+    [update] = [e for e in await pairing.outbox("CaregiverUpdated") if e["caregiver_id"] == caregiver["id"]]
+    assert update["active"] is False
+    listed = (await pairing.client.get("/v1/caregivers", params={"jurisdiction": place.township, "active": "false"},
+                                       headers=staff())).json()
+    assert [c["id"] for c in listed] == [caregiver["id"]]
+
+
+async def test_visit_logged_twice_counts_once_for_the_yearly_evaluation(pairing) -> None:
+    place = Place.fresh()
+    caregiver = await pairing.caregiver(place, kind="teacher")
+    child = await pairing.child(place)
+    for kind in ("home_visit", "home_visit", "parent_call"):
+        await pairing.deliver(VisitLogged(
+            child_id=child, contact_id=uuid.uuid4(), caregiver_id=uuid.UUID(caregiver["id"]), kind=kind,
+            occurred_at=datetime(2026, 5, 10, 8, tzinfo=timezone.utc), jurisdiction=place.jurisdiction()),
+            consumer="pairing.visits")
+    response = await pairing.client.get("/v1/statistics/caregiver-activity", headers=staff(), params={
+        "from": "2026-01-01", "to": "2027-01-01", "jurisdiction": place.township})
+    assert response.status_code == 200, response.text
+    [row] = response.json()
+    assert row["contacts"] == {"home_visit": 2, "parent_call": 1} and row["contacts_total"] == 3
+    assert row["contacts_by_month"] == {"2026-05": {"home_visit": 2, "parent_call": 1}}
+    empty = await pairing.client.get("/v1/statistics/caregiver-activity", headers=staff(), params={
+        "from": "2025-01-01", "to": "2026-01-01", "jurisdiction": place.township})
+    assert empty.json()[0]["contacts_total"] == 0

@@ -1,0 +1,72 @@
+"""Support records (帮扶): a second gift from one fund in one period is flagged, not
+refused; totals by fund and township. And the period rule itself."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from services.pairing.domain import support_period_key
+from tests.pairing.harness import Place, staff
+
+
+def test_support_periods() -> None:
+    assert support_period_key(date(2026, 3, 1), "term") == "2026-spring"
+    assert support_period_key(date(2026, 8, 31), "term") == "2026-spring"
+    assert support_period_key(date(2026, 9, 1), "term") == "2026-autumn"
+    assert support_period_key(date(2027, 2, 10), "term") == "2026-autumn"
+    assert support_period_key(date(2026, 6, 30), "half_year") == "2026H1"
+    assert support_period_key(date(2026, 7, 1), "half_year") == "2026H2"
+
+
+async def test_second_gift_from_the_same_fund_in_a_term_is_flagged_and_totals_add_up(pairing) -> None:
+    place = Place.fresh()
+    child, other_child = await pairing.child(place), await pairing.child(place)
+    url = f"/v1/children/{child}/support"
+    aid = {"kind": "financial_aid", "amount_fen": 60000, "fund": "春蕾计划", "given_on": "2025-09-15",
+           "given_by": "县妇联"}
+    first = await pairing.client.post(url, json=aid, headers=staff())
+    assert first.status_code == 201, first.text
+    assert first.json()["flagged"] is False and first.json()["period"] == "2025-autumn"
+    second = await pairing.client.post(url, json={**aid, "given_on": "2026-01-10"}, headers=staff())
+    assert second.status_code == 201
+    assert second.json()["flagged"] is True and second.json()["duplicate_of"] == first.json()["id"]
+    other_fund = await pairing.client.post(url, headers=staff(), json={
+        "kind": "in_kind", "item": "书包", "amount_fen": 8000, "fund": "爱心企业", "given_on": "2026-01-10"})
+    assert other_fund.json()["flagged"] is False
+    next_term = await pairing.client.post(url, json={**aid, "given_on": "2026-03-02"}, headers=staff())
+    assert next_term.json()["flagged"] is False
+    await pairing.client.post(f"/v1/children/{other_child}/support", json=aid, headers=staff())
+
+    stored = await pairing.fetchval("SELECT given_by_enc FROM support_records WHERE id = $1",
+                                    uuid.UUID(first.json()["id"]))
+    assert "妇联" not in stored
+    flagged = (await pairing.client.get("/v1/support/flagged", params={"jurisdiction": place.township},
+                                        headers=staff())).json()
+    assert [f["id"] for f in flagged] == [second.json()["id"]]
+
+    totals = (await pairing.client.get("/v1/support/totals", params={"jurisdiction": place.township},
+                                       headers=staff())).json()
+    assert totals["total"]["amount_fen"] == 4 * 60000 + 8000 and totals["total"]["records"] == 5
+    assert totals["total"]["children"] == 2 and totals["total"]["flagged"] == 1
+    by_fund = {row["fund"]: row["amount_fen"] for row in totals["by_fund"]}
+    assert by_fund == {"春蕾计划": 240000, "爱心企业": 8000}
+    assert totals["by_township"] == [{"township_code": place.township, **totals["total"]}]
+    in_term = (await pairing.client.get("/v1/support/totals", headers=staff(), params={
+        "jurisdiction": place.township, "from": "2026-03-01", "to": "2026-09-01"})).json()
+    assert in_term["total"]["amount_fen"] == 60000
+
+
+async def test_bad_support_input_is_422_and_unknown_child_404(pairing) -> None:
+    place = Place.fresh()
+    child = await pairing.child(place)
+    no_amount = await pairing.client.post(f"/v1/children/{child}/support", headers=staff(), json={
+        "kind": "financial_aid", "fund": "x", "given_on": "2026-01-01"})
+    assert no_amount.status_code == 422
+    no_item = await pairing.client.post(f"/v1/children/{child}/support", headers=staff(), json={
+        "kind": "in_kind", "fund": "x", "given_on": "2026-01-01"})
+    assert no_item.status_code == 422
+    unknown = await pairing.client.post(f"/v1/children/{uuid.uuid4()}/support", headers=staff(), json={
+        "kind": "in_kind", "item": "书", "fund": "x", "given_on": "2026-01-01"})
+    assert unknown.status_code == 404
+    assert await pairing.fetchval("SELECT count(*) FROM support_records WHERE child_id = $1", child) == 0
