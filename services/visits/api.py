@@ -1,53 +1,105 @@
-"""Visits routes: log a contact, list a child's contacts."""
+"""Contact routes: log a contact (with its observations, follow-ups and concerns), read
+one, list them by child, caregiver, township and period."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Annotated
+import json
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated, Any
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
+import asyncpg
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime
 
-from services.visits import domain, store
+from services.visits import domain, store, store_concerns
+from services.visits.api_common import caregiver_of, is_staff, rule_error
+from services.visits.api_models import (
+    CallDetails, ContactDetail, ContactIn, ContactSummary, FollowUp, Location, Ratings,
+)
+from services.visits.scheduling import local_today
+from services.visits.domain_duties import duty_kinds_met_by
 from shared import idempotency, outbox
 from shared.auth import Principal, require_principal
 from shared.contracts import Jurisdiction
 from shared.contracts.events import ContactKind
+from shared.crypto import FieldCipher
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
 
-STAFF_ROLES = ("admin", "county_staff", "township_staff", "school_staff")
+def _summary(row: asyncpg.Record) -> ContactSummary:
+    call = None
+    if row["call_initiated_by"] is not None:
+        call = CallDetails(initiated_by=row["call_initiated_by"], duration_minutes=row["call_minutes"] or 0)
+    return ContactSummary(
+        id=row["id"], child_id=row["child_id"], caregiver_id=row["caregiver_id"],
+        other_caregiver_ids=list(row["other_caregiver_ids"]), kind=row["kind"], occurred_at=row["occurred_at"],
+        logged_at=row["logged_at"], township_code=row["township_code"], place=row["place"],
+        ratings=Ratings(study=row["rating_study"], daily_life=row["rating_daily_life"],
+                        emotions=row["rating_emotions"], safety=row["rating_safety"], health=row["rating_health"]),
+        call=call, concern_ids=list(row["concern_ids"]))
 
 
-class ContactIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: UUID | None = Field(default=None, description="The client's own id; resending it is a no-op.")
-    child_id: UUID
-    caregiver_id: UUID
-    kind: ContactKind
-    occurred_at: AwareDatetime
+def _context(column: str, record_id: UUID) -> str:
+    return f"visits.{column}:{record_id}"
 
 
-class ContactOut(BaseModel):
-    id: UUID
-    child_id: UUID
-    caregiver_id: UUID
-    kind: str
-    occurred_at: datetime
-    logged_at: datetime
+def _seal(cipher: FieldCipher, column: str, record_id: UUID, value: str | None) -> str | None:
+    return None if value is None else cipher.encrypt(value, context=_context(column, record_id))
+
+
+def _open(cipher: FieldCipher, column: str, record_id: UUID, value: str | None) -> str | None:
+    return None if value is None else cipher.decrypt(value, context=_context(column, record_id))
 
 
 def _may_log_for(principal: Principal, caregiver_id: UUID) -> bool:
     """Staff log for anyone in their scope; a caregiver logs only their own contacts."""
-    return principal.has_role(*STAFF_ROLES) or (
-        principal.has_role("caregiver") and principal.caregiver_id == str(caregiver_id))
+    return is_staff(principal) or caregiver_of(principal) == caregiver_id
 
 
-@router.post("/contacts", status_code=status.HTTP_201_CREATED, response_model=ContactOut,
-             responses={200: {"description": "this contact id was logged before; nothing changed"}})
+async def _visible_contact(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Record | None,
+                           today: date) -> bool:
+    if row is None:
+        return False
+    if is_staff(principal):
+        return principal.covers(row["village_code"] or row["township_code"])
+    me = caregiver_of(principal)
+    if me is None:
+        return False
+    return row["caregiver_id"] == me or await store.paired_on(conn, row["child_id"], me, today)
+
+
+def _contact_row(body: ContactIn, contact_id: UUID, child: asyncpg.Record, cipher: FieldCipher, *,
+                 logged_by: str, now: datetime) -> dict[str, Any]:
+    """The contacts row: the child's place copied in, free text and coordinates sealed."""
+    ratings = body.ratings or Ratings()
+    location = f"{body.location.latitude},{body.location.longitude}" if body.location else None
+    follow_ups = json.dumps([f.model_dump(mode="json") for f in body.follow_ups], ensure_ascii=False) \
+        if body.follow_ups else None
+    return {
+        "id": contact_id, "child_id": body.child_id, "caregiver_id": body.caregiver_id,
+        "other_caregiver_ids": list(body.other_caregiver_ids), "kind": body.kind,
+        "occurred_at": body.occurred_at, "county_code": child["county_code"],
+        "township_code": child["township_code"], "village_code": child["village_code"],
+        "school_id": child["school_id"], "place": body.place,
+        "location_enc": _seal(cipher, "location", contact_id, location),
+        "rating_study": ratings.study, "rating_daily_life": ratings.daily_life,
+        "rating_emotions": ratings.emotions, "rating_safety": ratings.safety, "rating_health": ratings.health,
+        "notes_enc": _seal(cipher, "notes", contact_id, body.notes),
+        "call_initiated_by": body.call.initiated_by if body.call else None,
+        "call_minutes": body.call.duration_minutes if body.call else None,
+        "follow_ups_enc": _seal(cipher, "follow_ups", contact_id, follow_ups),
+        "concern_count": len(body.concerns), "logged_by": logged_by, "logged_at": now,
+    }
+
+
+@router.post("/contacts", status_code=status.HTTP_201_CREATED, response_model=ContactSummary,
+             responses={200: {"description": "this contact id was logged before; nothing changed"},
+                        403: {"description": "not your contact, or not paired with the child"},
+                        404: {"description": "no such child (in your jurisdiction)"},
+                        409: {"description": "the child's record is closed, or the id is another contact's"}})
 async def log_contact(
     body: ContactIn,
     request: Request,
@@ -56,48 +108,137 @@ async def log_contact(
 ) -> JSONResponse:
     if not _may_log_for(principal, body.caregiver_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "you may log only your own contacts")
-    contact = domain.NewContact(id=body.id or uuid4(), child_id=body.child_id, caregiver_id=body.caregiver_id,
-                                kind=body.kind, occurred_at=body.occurred_at)
-    fingerprint = idempotency.request_fingerprint(body.model_dump(mode="json"))
+    settings, cipher = request.app.state.settings, request.app.state.cipher
+    contact_id = body.id or uuid4()
+    concerns = tuple(domain.NewConcern(id=uuid4(), category=c.category, severity=c.severity, detail=c.detail)
+                     for c in body.concerns)
+    contact = domain.NewContact(
+        id=contact_id, child_id=body.child_id, caregiver_id=body.caregiver_id, kind=body.kind,
+        occurred_at=body.occurred_at, other_caregiver_ids=tuple(body.other_caregiver_ids), concerns=concerns,
+        call_initiated_by=body.call.initiated_by if body.call else None,
+        call_minutes=body.call.duration_minutes if body.call else None)
+    fingerprint = idempotency.request_fingerprint(body.model_dump(mode="json")) if idempotency_key else ""
+    local_day = body.occurred_at.astimezone(ZoneInfo(settings.local_timezone)).date()
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        if idempotency_key is not None:
+            stored = await idempotency.begin(conn, principal.subject, idempotency_key, fingerprint)
+            if stored is not None:
+                return JSONResponse(stored[1], status_code=stored[0])
+        child = await store.contact_context(conn, child_id=body.child_id, caregiver_id=body.caregiver_id,
+                                            day=local_day, contact_id=contact_id)
+        if body.id is not None and (child is None or child["earlier_contact_child"] is not None):
+            previous = await store.get_contact(conn, body.id)
+            if previous is not None:  # an offline client's resend: answer as before, change nothing
+                if previous["child_id"] != body.child_id or not await _visible_contact(conn, principal, previous,
+                                                                                         local_day):
+                    raise HTTPException(status.HTTP_409_CONFLICT, "this contact id belongs to another contact")
+                return JSONResponse(_summary(previous).model_dump(mode="json"), status_code=status.HTTP_200_OK)
+        if child is None or (is_staff(principal) and not principal.covers(child["village_code"]
+                                                                          or child["township_code"])):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
+        if not is_staff(principal) and not child["paired"]:
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                [{"field": "body.child_id", "reason": "you were not paired with this child that day"}])
+        jurisdiction = Jurisdiction(county_code=child["county_code"], township_code=child["township_code"],
+                                    village_code=child["village_code"])
+        now = datetime.now(timezone.utc)
+        try:
+            visit = domain.log_contact(contact, child_status=child["status"], jurisdiction=jurisdiction, now=now,
+                                       clock_skew=timedelta(minutes=settings.clock_skew_minutes))
+        except domain.RuleViolation as violation:
+            raise rule_error(violation) from None
+        created = await store.insert_contact(
+            conn, _contact_row(body, contact_id, child, cipher, logged_by=principal.subject, now=now),
+            fulfils=duty_kinds_met_by(body.kind), day=local_day)
+        if not created:  # the same id committed by a concurrent resend a moment ago
+            raise HTTPException(status.HTTP_409_CONFLICT, "this contact id was just logged; send it again")
+        for concern in concerns:
+            await store_concerns.insert_concern(conn, {
+                "id": concern.id, "contact_id": contact_id, "child_id": body.child_id,
+                "category": concern.category, "severity": concern.severity,
+                "mandatory_report": concern.mandatory_report,
+                "detail_enc": _seal(cipher, "concern_detail", concern.id, concern.detail), "raised_at": now,
+                "county_code": child["county_code"], "township_code": child["township_code"],
+                "village_code": child["village_code"]})
+        for event in [visit, *domain.concerns_raised(contact, jurisdiction=jurisdiction, now=now)]:
+            await outbox.add(conn, event)
+        response = ContactSummary(
+            id=contact_id, child_id=body.child_id, caregiver_id=body.caregiver_id,
+            other_caregiver_ids=body.other_caregiver_ids, kind=body.kind, occurred_at=body.occurred_at,
+            logged_at=now, township_code=child["township_code"], place=body.place, ratings=body.ratings or Ratings(),
+            call=body.call, concern_ids=sorted(concern.id for concern in concerns)).model_dump(mode="json")
+        if idempotency_key is not None:
+            await idempotency.remember(conn, principal.subject, idempotency_key, fingerprint,
+                                       status.HTTP_201_CREATED, response)
+    return JSONResponse(response, status_code=status.HTTP_201_CREATED)
+
+
+@router.get("/contacts/{contact_id}", response_model=ContactDetail)
+async def get_contact(contact_id: UUID, request: Request,
+                      principal: Annotated[Principal, Depends(require_principal)]) -> ContactDetail:
+    """The sensitive fields (notes, follow-ups, coordinates) only for the caregiver who
+    logged the contact and for staff with view_sensitive; each such read is recorded."""
+    cipher = request.app.state.cipher
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        row = await store.get_contact(conn, contact_id)
+        if not await _visible_contact(conn, principal, row, local_today(request.app.state.settings)):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such contact")
+        detail = ContactDetail(**_summary(row).model_dump())
+        if principal.can("view_sensitive") or caregiver_of(principal) == row["caregiver_id"]:
+            location = _open(cipher, "location", contact_id, row["location_enc"])
+            follow_ups = _open(cipher, "follow_ups", contact_id, row["follow_ups_enc"])
+            detail.notes = _open(cipher, "notes", contact_id, row["notes_enc"])
+            detail.follow_ups = [FollowUp(**item) for item in json.loads(follow_ups)] if follow_ups else []
+            if location:
+                latitude, longitude = (float(part) for part in location.split(","))
+                detail.location = Location(latitude=latitude, longitude=longitude)
+            detail.sensitive_included = True
+            await store.record_sensitive_read(conn, principal.subject, "contact", contact_id)
+    return detail
+
+
+async def _list(request: Request, principal: Principal, **filters: Any) -> list[ContactSummary]:
+    me = caregiver_of(principal)
+    if not is_staff(principal) and me is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "staff or caregiver roles only")
     async with request.app.state.pool.acquire() as conn:
-        async with conn.transaction():
-            if idempotency_key is not None:
-                stored = await idempotency.begin(conn, principal.subject, idempotency_key, fingerprint)
-                if stored is not None:
-                    return JSONResponse(stored[1], status_code=stored[0])
-            child = await store.get_child_in_scope(conn, body.child_id, principal.scope_prefix)
-            if child is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
-            jurisdiction = Jurisdiction(county_code=child["county_code"], township_code=child["township_code"],
-                                        village_code=child["village_code"])
-            try:
-                event = domain.log_contact(contact, child_status=child["status"], jurisdiction=jurisdiction,
-                                           now=datetime.now(timezone.utc))
-            except domain.RuleViolation as violation:
-                raise HTTPException(violation.status_code,
-                                    [{"field": f"body.{violation.field}", "reason": violation.reason}]) from None
-            created = await store.insert_contact(conn, contact, jurisdiction, logged_by=principal.subject)
-            if created:
-                await outbox.add(conn, event)
-            row = await store.get_contact(conn, contact.id)
-            if row["child_id"] != contact.child_id:
-                raise HTTPException(status.HTTP_409_CONFLICT, "this contact id belongs to another contact")
-            response = ContactOut(**dict(row)).model_dump(mode="json")
-            status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-            if idempotency_key is not None:
-                await idempotency.remember(conn, principal.subject, idempotency_key, fingerprint,
-                                           status_code, response)
-    return JSONResponse(response, status_code=status_code)
+        rows = await store.list_contacts(
+            conn, scope_prefix=principal.scope_prefix if is_staff(principal) else None,
+            paired_caregiver=None if is_staff(principal) else me, **filters)
+    return [_summary(row) for row in rows]
 
 
-@router.get("/children/{child_id}/contacts", response_model=list[ContactOut])
+@router.get("/contacts", response_model=list[ContactSummary])
+async def list_contacts(
+    request: Request, principal: Annotated[Principal, Depends(require_principal)],
+    child_id: UUID | None = None, caregiver_id: UUID | None = None,
+    township_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    kind: ContactKind | None = None,
+    occurred_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    occurred_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ContactSummary]:
+    """Newest first. Staff see their jurisdiction; a caregiver sees the contacts they
+    logged and those of children currently paired with them."""
+    return await _list(request, principal, child_id=child_id, caregiver_id=caregiver_id,
+                       township_code=township_code, kind=kind, occurred_from=occurred_from,
+                       occurred_to=occurred_to, limit=limit)
+
+
+@router.get("/children/{child_id}/contacts", response_model=list[ContactSummary])
 async def list_child_contacts(child_id: UUID, request: Request,
                               principal: Annotated[Principal, Depends(require_principal)],
-                              limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[ContactOut]:
-    if not principal.has_role(*STAFF_ROLES):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "staff roles only")
+                              limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[ContactSummary]:
+    """404 until visits knows the child (its projection is built from the registry's events)."""
     async with request.app.state.pool.acquire() as conn:
-        if await store.get_child_in_scope(conn, child_id, principal.scope_prefix) is None:
+        if is_staff(principal):
+            known = await store.get_child_in_scope(conn, child_id, principal.scope_prefix)
+        else:
+            me = caregiver_of(principal)
+            known = me is not None and await store.paired_on(conn, child_id, me,
+                                                              local_today(request.app.state.settings))
+        if not known:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
-        rows = await store.list_contacts_for_child(conn, child_id, limit)
-    return [ContactOut(**dict(row)) for row in rows]
+    return await _list(request, principal, child_id=child_id, caregiver_id=None, township_code=None, kind=None,
+                       occurred_from=None, occurred_to=None, limit=limit)
+

@@ -1,13 +1,22 @@
 from fastapi import FastAPI
 
-from services.visits.api import router
+from services.visits import api, api_admin, api_concerns, api_duties, api_stats
+from services.visits.auth_cache import CachingTokenVerifier
+from shared.crypto import CryptoSettings, FieldCipher
 from shared.http import create_service_app
 from shared.settings import ServiceSettings
+
+
+async def _on_startup(app: FastAPI) -> None:
+    # Keys come from the environment or mounted files, never from the database.
+    app.state.cipher = FieldCipher.from_settings(CryptoSettings())
+    app.state.token_verifier = CachingTokenVerifier(app.state.token_verifier)
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
     return create_service_app(
         settings, title="Shouhu visits",
-        description="Every contact with a child logged; duties and concerns.",
-        routers=[router],
+        description="Every contact with a child logged; duties scheduled, overdue detected, concerns escalated.",
+        routers=[api.router, api_duties.router, api_concerns.router, api_stats.router, api_admin.router],
+        on_startup=_on_startup,
     )

@@ -1,3 +1,4 @@
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -9,6 +10,31 @@ class VisitsSettings(ServiceSettings):
     service_name: str = "visits"
     database_url: str = "postgresql://shouhu:shouhu@127.0.0.1:55432/shouhu_visits"
     http_port: int = 8003
+
+    # Dates (periods, "due on", "overdue by") are the county's calendar days.
+    local_timezone: str = "Asia/Shanghai"
+    # School terms for per-term duties (a letter to the parents each term, 篇16), as
+    # "MM-DD:MM-DD" ranges; a range whose end is before its start runs into the next year.
+    terms: str = "03-01:07-31,09-01:01-31"
+    # Phones' clocks drift: a contact this far "in the future" is a clock, not a lie.
+    clock_skew_minutes: int = 5
+
+    # Scheduler: DutyDueSoon this many days before the due date; the overdue ladder goes
+    # caregiver (1 day late) → school or township staff (N days) → county (M days).
+    due_soon_days: int = 3
+    escalate_to_school_after_days: int = 7
+    escalate_to_county_after_days: int = 14
+    # An unacknowledged concern moves from township to county staff after this many hours.
+    concern_escalation_hours: dict[str, float] = Field(
+        default_factory=lambda: {"urgent": 2.0, "high": 12.0, "medium": 48.0, "low": 168.0})
+    # A concern on the mandatory-report path (强制报告) never waits longer than this.
+    mandatory_report_escalation_hours: float = 2.0
+    scan_interval_s: float = 300.0
+    scan_batch_size: int = 1000
+    scheduler_enabled: bool = True
+    # A scan for a future date announces duties as overdue that are not (yet): useful in
+    # tests and rehearsals, harmful in production, so it must be switched on.
+    allow_future_scans: bool = False
 
 
 def load_settings() -> VisitsSettings:

@@ -1,11 +1,12 @@
-"""How the visits service starts: its settings, app, consumers and migrations."""
+"""How the visits service starts: its settings, app, consumers, scheduler and migrations."""
 
 from pathlib import Path
 
 from services.visits.app import create_app
 from services.visits.config import load_settings
-from services.visits.worker import build_consumers
+from services.visits.worker import build_background, build_consumers
 from shared.entrypoint import ServiceEntry
 
 ENTRY = ServiceEntry(name="visits", load_settings=load_settings, create_app=create_app,
-                     build_consumers=build_consumers, migrations_dir=Path(__file__).parent / "migrations")
+                     build_consumers=build_consumers, migrations_dir=Path(__file__).parent / "migrations",
+                     build_background=build_background)

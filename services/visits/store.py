@@ -1,58 +1,181 @@
-"""Every SQL statement of visits. Functions take a connection; callers own transactions."""
+"""SQL for the projections (children, pairings) and contacts. Functions take a
+connection; callers own transactions. Duties are in store_duties, concerns in
+store_concerns."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Any, Sequence
 from uuid import UUID
 
 import asyncpg
 
-from services.visits.domain import NewContact
-from shared.contracts import ChildRegistered, ChildUpdated, Jurisdiction
+from shared.contracts import (
+    ChildClosed, ChildRegistered, ChildReopened, ChildTransferred, ChildUpdated, PairingCreated, PairingEnded,
+)
+
+ChildFacts = ChildRegistered | ChildUpdated | ChildTransferred | ChildClosed | ChildReopened
+
+# -- children -----------------------------------------------------------------------------
 
 
-async def upsert_child(conn: asyncpg.Connection, event: ChildRegistered | ChildUpdated) -> None:
-    await conn.execute(
-        """INSERT INTO children (id, county_code, township_code, village_code, status, record_version)
-           VALUES ($1, $2, $3, $4, $5, $6)
+async def get_child_for_update(conn: asyncpg.Connection, child_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM children WHERE id = $1 FOR UPDATE", child_id)
+
+
+async def upsert_child(conn: asyncpg.Connection, event: ChildFacts) -> bool:
+    """True when this event's facts were applied (a newer record_version than we hold)."""
+    applied = await conn.fetchval(
+        """INSERT INTO children (id, county_code, township_code, village_code, school_id, priority, status,
+                                 record_version)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (id) DO UPDATE SET
                county_code = EXCLUDED.county_code, township_code = EXCLUDED.township_code,
-               village_code = EXCLUDED.village_code, status = EXCLUDED.status,
+               village_code = EXCLUDED.village_code, school_id = EXCLUDED.school_id,
+               priority = EXCLUDED.priority, status = EXCLUDED.status,
                record_version = EXCLUDED.record_version
-           WHERE children.record_version < EXCLUDED.record_version""",
+           WHERE children.record_version < EXCLUDED.record_version
+           RETURNING true""",
         event.child_id, event.jurisdiction.county_code, event.jurisdiction.township_code,
-        event.jurisdiction.village_code, event.status, event.record_version,
+        event.jurisdiction.village_code, event.school_id, event.priority, event.status, event.record_version,
     )
+    return bool(applied)
+
+
+async def get_child(conn: asyncpg.Connection, child_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM children WHERE id = $1", child_id)
 
 
 async def get_child_in_scope(conn: asyncpg.Connection, child_id: UUID, scope_prefix: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        """SELECT * FROM children WHERE id = $1 AND coalesce(village_code, township_code) LIKE $2 || '%'""",
+        "SELECT * FROM children WHERE id = $1 AND coalesce(village_code, township_code) LIKE $2 || '%'",
         child_id, scope_prefix,
     )
 
 
-async def insert_contact(conn: asyncpg.Connection, contact: NewContact, jurisdiction: Jurisdiction,
-                         logged_by: str) -> bool:
-    """False when a contact with this id exists already (an offline client's resend)."""
+# -- pairings -----------------------------------------------------------------------------
+
+
+async def insert_pairing(conn: asyncpg.Connection, event: PairingCreated) -> bool:
+    """False when the pairing is known already. If its end arrived first, the start is
+    filled in (and True returned) so that contacts within its life are accepted."""
     inserted = await conn.fetchval(
-        """INSERT INTO contacts (id, child_id, caregiver_id, kind, occurred_at, county_code,
-                                 township_code, village_code, logged_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-           ON CONFLICT (id) DO NOTHING RETURNING true""",
-        contact.id, contact.child_id, contact.caregiver_id, contact.kind, contact.occurred_at,
-        jurisdiction.county_code, jurisdiction.township_code, jurisdiction.village_code, logged_by,
-    )
+        """INSERT INTO pairings (id, child_id, caregiver_id, role, started_on)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (id) DO UPDATE SET started_on = EXCLUDED.started_on WHERE pairings.started_on IS NULL
+           RETURNING true""",
+        event.pairing_id, event.child_id, event.caregiver_id, event.role, event.started_on)
+    return bool(inserted)
+
+
+async def end_pairing(conn: asyncpg.Connection, event: PairingEnded) -> None:
+    await conn.execute(
+        """INSERT INTO pairings (id, child_id, caregiver_id, role, ended_on) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (id) DO UPDATE SET ended_on = EXCLUDED.ended_on""",
+        event.pairing_id, event.child_id, event.caregiver_id, event.role, event.ended_on)
+
+
+async def paired_on(conn: asyncpg.Connection, child_id: UUID, caregiver_id: UUID, day: date) -> bool:
+    """Was the caregiver paired with the child (lead or helper) on `day`?"""
+    return bool(await conn.fetchval(
+        """SELECT true FROM pairings
+            WHERE child_id = $1 AND caregiver_id = $2 AND started_on <= $3
+              AND (ended_on IS NULL OR ended_on >= $3) LIMIT 1""",
+        child_id, caregiver_id, day))
+
+
+async def active_lead_pairing_ids(conn: asyncpg.Connection, child_id: UUID) -> list[UUID]:
+    rows = await conn.fetch(
+        """SELECT id FROM pairings WHERE child_id = $1 AND role = 'lead' AND ended_on IS NULL
+              AND started_on IS NOT NULL ORDER BY id""", child_id)
+    return [row["id"] for row in rows]
+
+
+# -- contacts -----------------------------------------------------------------------------
+
+_CONTACT_COLUMNS = (
+    "id", "child_id", "caregiver_id", "other_caregiver_ids", "kind", "occurred_at", "county_code",
+    "township_code", "village_code", "school_id", "place", "location_enc", "rating_study",
+    "rating_daily_life", "rating_emotions", "rating_safety", "rating_health", "notes_enc",
+    "call_initiated_by", "call_minutes", "follow_ups_enc", "concern_count", "logged_by", "logged_at",
+)
+
+
+async def contact_context(conn: asyncpg.Connection, *, child_id: UUID, caregiver_id: UUID, day: date,
+                          contact_id: UUID) -> asyncpg.Record | None:
+    """In one round trip, what logging a contact needs to know: the child (None when
+    unknown), whether the caregiver was paired with it on `day`, and the child of an
+    earlier contact with this id (an offline resend) if there is one."""
+    return await conn.fetchrow(
+        """SELECT ch.*,
+                  EXISTS (SELECT 1 FROM pairings p WHERE p.child_id = ch.id AND p.caregiver_id = $2
+                             AND p.started_on <= $3 AND (p.ended_on IS NULL OR p.ended_on >= $3)) AS paired,
+                  (SELECT c.child_id FROM contacts c WHERE c.id = $4) AS earlier_contact_child
+             FROM children ch WHERE ch.id = $1""", child_id, caregiver_id, day, contact_id)
+
+
+async def insert_contact(conn: asyncpg.Connection, values: dict[str, Any], *, fulfils: Sequence[str],
+                         day: date) -> bool:
+    """Inserts the contact and marks the duties it fulfils (a contact of the right kind in
+    a duty's window: whoever made it, the child was seen), in one statement. False when a
+    contact with this id exists already (an offline client's resend); nothing changes then."""
+    placeholders = ", ".join(f"${i}" for i in range(1, len(_CONTACT_COLUMNS) + 1))
+    n = len(_CONTACT_COLUMNS)
+    inserted = await conn.fetchval(
+        f"""WITH inserted AS (
+                INSERT INTO contacts ({", ".join(_CONTACT_COLUMNS)}) VALUES ({placeholders})
+                ON CONFLICT (id) DO NOTHING RETURNING id, child_id),
+            fulfilled AS (
+                UPDATE duties d SET status = 'fulfilled', fulfilled_by = inserted.id, fulfilled_at = now()
+                  FROM inserted
+                 WHERE d.child_id = inserted.child_id AND d.duty_kind = ANY(${n + 1}::text[])
+                   AND d.status = 'open' AND d.period_start <= ${n + 2} AND d.due_on >= ${n + 2})
+            SELECT count(*) > 0 FROM inserted""",
+        *(values.get(column) for column in _CONTACT_COLUMNS), list(fulfils), day)
     return bool(inserted)
 
 
 async def get_contact(conn: asyncpg.Connection, contact_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT id, child_id, caregiver_id, kind, occurred_at, logged_at FROM contacts WHERE id = $1", contact_id)
+        """SELECT c.*, coalesce((SELECT array_agg(id ORDER BY id) FROM concerns WHERE contact_id = c.id),
+                                '{}') AS concern_ids
+             FROM contacts c WHERE c.id = $1""", contact_id)
 
 
-async def list_contacts_for_child(conn: asyncpg.Connection, child_id: UUID, limit: int) -> list[asyncpg.Record]:
+async def list_contacts(conn: asyncpg.Connection, *, scope_prefix: str | None, paired_caregiver: UUID | None,
+                        child_id: UUID | None, caregiver_id: UUID | None, township_code: str | None,
+                        kind: str | None, occurred_from: datetime | None, occurred_to: datetime | None,
+                        limit: int) -> list[asyncpg.Record]:
+    """Contacts newest first. Staff see their jurisdiction (scope_prefix); a caregiver
+    (paired_caregiver) sees the contacts they logged and those of children paired with them."""
+    conditions, args = [], []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if scope_prefix is not None:
+        conditions.append(f"coalesce(c.village_code, c.township_code) LIKE {arg(scope_prefix)} || '%'")
+    if paired_caregiver is not None:
+        me = arg(paired_caregiver)
+        conditions.append(
+            f"""(c.caregiver_id = {me} OR EXISTS (SELECT 1 FROM pairings p WHERE p.child_id = c.child_id
+                 AND p.caregiver_id = {me} AND p.ended_on IS NULL AND p.started_on IS NOT NULL))""")
+    for column, value in (("c.child_id", child_id), ("c.caregiver_id", caregiver_id),
+                          ("c.township_code", township_code), ("c.kind", kind)):
+        if value is not None:
+            conditions.append(f"{column} = {arg(value)}")
+    if occurred_from is not None:
+        conditions.append(f"c.occurred_at >= {arg(occurred_from)}")
+    if occurred_to is not None:
+        conditions.append(f"c.occurred_at < {arg(occurred_to)}")
+    where = " AND ".join(conditions) or "true"
     return await conn.fetch(
-        """SELECT id, child_id, caregiver_id, kind, occurred_at, logged_at FROM contacts
-            WHERE child_id = $1 ORDER BY occurred_at DESC LIMIT $2""",
-        child_id, limit,
-    )
+        f"""SELECT c.*, coalesce((SELECT array_agg(id ORDER BY id) FROM concerns WHERE contact_id = c.id),
+                                 '{{}}') AS concern_ids
+              FROM contacts c WHERE {where} ORDER BY c.occurred_at DESC, c.id LIMIT {arg(limit)}""", *args)
+
+
+async def record_sensitive_read(conn: asyncpg.Connection, subject: str, record_kind: str, record_id: UUID) -> None:
+    await conn.execute("INSERT INTO sensitive_reads (subject, record_kind, record_id) VALUES ($1, $2, $3)",
+                       subject, record_kind, record_id)

@@ -1,14 +1,28 @@
-"""The visits worker: the outbox relay and the registry consumer."""
+"""The visits worker: the outbox relay, the registry and pairing consumers, and the
+scheduler (scanner.scheduler_loop) as a background loop."""
 
 from __future__ import annotations
 
+from typing import Any, Coroutine
+
 import asyncpg
 
-from services.visits.handlers import HANDLERS
+from services.visits.config import VisitsSettings
+from services.visits.handlers import build_handlers
+from services.visits.scanner import scheduler_loop
 from shared.consumer import Consumer
-from shared.contracts.events import REGISTRY_TOPIC
-from shared.settings import ServiceSettings
+from shared.contracts.events import PAIRING_TOPIC, REGISTRY_TOPIC
 
 
-def build_consumers(settings: ServiceSettings, pool: asyncpg.Pool) -> list[Consumer]:
-    return [Consumer(settings, pool, name="visits.registry", topics=(REGISTRY_TOPIC,), handlers=HANDLERS)]
+def build_consumers(settings: VisitsSettings, pool: asyncpg.Pool) -> list[Consumer]:
+    handlers = build_handlers(settings)
+    return [
+        Consumer(settings, pool, name="visits.registry", topics=(REGISTRY_TOPIC,), handlers=handlers),
+        Consumer(settings, pool, name="visits.pairing", topics=(PAIRING_TOPIC,), handlers=handlers),
+    ]
+
+
+def build_background(settings: VisitsSettings, pool: asyncpg.Pool) -> dict[str, Coroutine[Any, Any, None]]:
+    if not settings.scheduler_enabled:
+        return {}
+    return {"visits-scheduler": scheduler_loop(pool, settings)}

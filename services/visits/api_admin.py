@@ -1,0 +1,97 @@
+"""Administration: duty policies (per county, township and child priority) and scans
+for an as-of date (backfills, tests)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, status
+from pydantic import BaseModel, ConfigDict
+
+from services.visits import scanner, scheduling, store_duties
+from services.visits.api_common import POLICY_EDITORS, STAFF_ROLES, field_error, parse_if_match, require_staff
+from shared.auth import Principal, require_principal, scope_prefix
+from shared.contracts.events import DutyKind
+
+router = APIRouter(prefix="/v1/admin", tags=["administration"])
+
+
+class PolicyOut(BaseModel):
+    scope_code: str  # "default", or a county or township code
+    audience: Literal["all", "priority"]
+    duty_kind: str
+    period: str
+    version: int
+    updated_by: str
+    updated_at: datetime
+
+
+class PolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    period: Literal["weekly", "monthly", "term", "off"]
+
+
+class ScanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: date
+
+
+def _out(row) -> PolicyOut:  # type: ignore[no-untyped-def]
+    return PolicyOut(**{**dict(row), "scope_code": row["scope_code"] or "default"})
+
+
+@router.get("/duty-policies", response_model=list[PolicyOut])
+async def list_policies(request: Request,
+                        principal: Annotated[Principal, Depends(require_principal)]) -> list[PolicyOut]:
+    require_staff(principal, STAFF_ROLES)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store_duties.list_policies(conn, principal.scope_prefix)
+    return [_out(row) for row in rows]
+
+
+@router.put("/duty-policies/{scope}/{audience}/{duty_kind}", response_model=PolicyOut,
+            responses={409: {"description": "If-Match is stale"}})
+async def put_policy(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                     body: PolicyIn,
+                     scope: Annotated[str, Path(pattern=r"^(default|\d{12})$")],
+                     audience: Literal["all", "priority"], duty_kind: DutyKind,
+                     if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> PolicyOut:
+    """Sets how often a duty falls due in a county or township (or everywhere: "default",
+    admin only), and derives every affected pairing's schedule again in the same transaction."""
+    require_staff(principal, POLICY_EDITORS)
+    scope_code = "" if scope == "default" else scope
+    if scope_code == "" and not principal.has_role("admin"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only an admin changes the default policy")
+    if scope_code:
+        if len(scope_prefix(scope_code)) not in (6, 9):
+            raise field_error("path.scope", "a county or township code")
+        if not principal.covers(scope_code):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such jurisdiction in your scope")
+    expected = parse_if_match(if_match)
+    settings = request.app.state.settings
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        current = await store_duties.get_policy_for_update(conn, scope_code, audience, duty_kind)
+        if expected is not None and (current is None or current["version"] != expected):
+            raise HTTPException(status.HTTP_409_CONFLICT, "the policy changed since you read it (If-Match is stale)")
+        row = await store_duties.upsert_policy(conn, scope_code=scope_code, audience=audience, duty_kind=duty_kind,
+                                               period=body.period, updated_by=principal.subject)
+        rules = await store_duties.load_policies(conn)
+        for pairing_id in await store_duties.lead_pairings_in_scope(conn, scope_code):
+            await scheduling.derive_pairing(conn, settings, pairing_id, rules=rules)
+    return _out(row)
+
+
+@router.post("/scans")
+async def run_scan(body: ScanIn, request: Request,
+                   principal: Annotated[Principal, Depends(require_principal)]) -> dict:
+    """Runs the scheduler's scan for `as_of` now (backfills, tests). Announces only what
+    was not announced before, so running it twice is harmless."""
+    require_staff(principal, ("admin",))
+    settings = request.app.state.settings
+    if body.as_of > scheduling.local_today(settings) and not settings.allow_future_scans:
+        raise field_error("body.as_of", "is in the future (SHOUHU_VISITS_ALLOW_FUTURE_SCANS is off)")
+    result = await scanner.run_scan(request.app.state.pool, request.app.state.settings, body.as_of)
+    return result.as_dict()

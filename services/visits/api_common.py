@@ -1,0 +1,51 @@
+"""What every visits route shares: who may do what, and error bodies that name the field."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import HTTPException, status
+
+from services.visits import domain
+from shared.auth import Principal
+
+STAFF_ROLES = ("admin", "county_staff", "township_staff", "school_staff")
+CONCERN_HANDLERS = ("admin", "county_staff", "township_staff")
+POLICY_EDITORS = ("admin", "county_staff")
+
+
+def is_staff(principal: Principal) -> bool:
+    return principal.has_role(*STAFF_ROLES)
+
+
+def caregiver_of(principal: Principal) -> UUID | None:
+    """The caregiver id of a caregiver principal (None for anyone else)."""
+    if principal.has_role("caregiver") and principal.caregiver_id:
+        try:
+            return UUID(principal.caregiver_id)
+        except ValueError:
+            return None
+    return None
+
+
+def require_staff(principal: Principal, roles: tuple[str, ...] = STAFF_ROLES) -> None:
+    if not principal.has_role(*roles):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"one of these roles is needed: {', '.join(roles)}")
+
+
+def rule_error(violation: domain.RuleViolation) -> HTTPException:
+    return HTTPException(violation.status_code, [{"field": f"body.{violation.field}", "reason": violation.reason}])
+
+
+def field_error(field: str, reason: str, status_code: int = 422) -> HTTPException:
+    return HTTPException(status_code, [{"field": field, "reason": reason}])
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """If-Match carries the version the client read, bare or as an ETag ("3", W/"3")."""
+    if value is None:
+        return None
+    cleaned = value.strip().removeprefix("W/").strip('"')
+    if not cleaned.isdigit():
+        raise field_error("header.If-Match", "the version you read, e.g. \"3\"")
+    return int(cleaned)

@@ -1,0 +1,126 @@
+"""The concern workflow: township and county staff see open concerns first (mandatory
+reports on top) and acknowledge them, saying whom they referred them to."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+from uuid import UUID
+
+import asyncpg
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.visits import domain, store, store_concerns
+from services.visits.api_common import CONCERN_HANDLERS, STAFF_ROLES, parse_if_match, require_staff, rule_error
+from shared import outbox
+from shared.auth import Principal, require_principal
+from shared.contracts import Jurisdiction
+
+router = APIRouter(prefix="/v1", tags=["concerns"])
+
+
+class ConcernOut(BaseModel):
+    id: UUID
+    contact_id: UUID
+    child_id: UUID
+    severity: str
+    mandatory_report: bool
+    raised_at: datetime
+    township_code: str
+    status: str
+    escalation_level: str
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    referred_to: list[str]
+    version: int
+    # The nature of the concern, for view_sensitive only.
+    category: str | None = None
+    detail: str | None = None
+    acknowledgement_note: str | None = None
+
+
+class AcknowledgementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    referred_to: list[Literal["police", "civil_affairs"]] = Field(default_factory=list, max_length=2)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+def _out(row: asyncpg.Record, request: Request, sensitive: bool) -> ConcernOut:
+    out = ConcernOut(id=row["id"], contact_id=row["contact_id"], child_id=row["child_id"], severity=row["severity"],
+                     mandatory_report=row["mandatory_report"], raised_at=row["raised_at"],
+                     township_code=row["township_code"], status=row["status"],
+                     escalation_level=row["escalation_level"], acknowledged_by=row["acknowledged_by"],
+                     acknowledged_at=row["acknowledged_at"], referred_to=list(row["referred_to"]),
+                     version=row["version"])
+    if sensitive:
+        cipher = request.app.state.cipher
+        out.category = row["category"]
+        if row["detail_enc"]:
+            out.detail = cipher.decrypt(row["detail_enc"], context=f"visits.concern_detail:{row['id']}")
+        if row["ack_note_enc"]:
+            out.acknowledgement_note = cipher.decrypt(row["ack_note_enc"], context=f"visits.ack_note:{row['id']}")
+    return out
+
+
+@router.get("/concerns", response_model=list[ConcernOut])
+async def list_concerns(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                        status_filter: Annotated[Literal["open", "acknowledged"] | None, Query(alias="status")] = "open",
+                        township_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+                        child_id: UUID | None = None,
+                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[ConcernOut]:
+    require_staff(principal, STAFF_ROLES)
+    sensitive = principal.can("view_sensitive")
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        rows = await store_concerns.list_concerns(conn, scope_prefix=principal.scope_prefix, status=status_filter,
+                                                  township_code=township_code, child_id=child_id, limit=limit)
+        if sensitive:
+            for row in rows:
+                await store.record_sensitive_read(conn, principal.subject, "concern", row["id"])
+    return [_out(row, request, sensitive) for row in rows]
+
+
+@router.get("/concerns/{concern_id}", response_model=ConcernOut)
+async def get_concern(concern_id: UUID, request: Request,
+                      principal: Annotated[Principal, Depends(require_principal)]) -> ConcernOut:
+    require_staff(principal, STAFF_ROLES)
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        row = await store_concerns.get_concern(conn, concern_id, principal.scope_prefix)
+        if row is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such concern")
+        if principal.can("view_sensitive"):
+            await store.record_sensitive_read(conn, principal.subject, "concern", concern_id)
+    return _out(row, request, principal.can("view_sensitive"))
+
+
+@router.post("/concerns/{concern_id}/acknowledgement", response_model=ConcernOut,
+             responses={409: {"description": "acknowledged already, or If-Match is stale"}})
+async def acknowledge_concern(concern_id: UUID, body: AcknowledgementIn, request: Request,
+                              principal: Annotated[Principal, Depends(require_principal)],
+                              if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> ConcernOut:
+    """Township or county staff take the concern on. A mandatory-report concern (suspected
+    abuse, neglect or violence) must say whom it was referred to (police, civil affairs)."""
+    require_staff(principal, CONCERN_HANDLERS)
+    expected_version = parse_if_match(if_match)
+    now = datetime.now(timezone.utc)
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        row = await store_concerns.get_concern(conn, concern_id, principal.scope_prefix, for_update=True)
+        if row is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such concern")
+        if expected_version is not None and expected_version != row["version"]:
+            raise HTTPException(status.HTTP_409_CONFLICT, "the concern changed since you read it (If-Match is stale)")
+        try:
+            event = domain.acknowledge(
+                child_id=row["child_id"], concern_id=concern_id, status=row["status"],
+                referred_to=tuple(body.referred_to), mandatory_report=row["mandatory_report"],
+                jurisdiction=Jurisdiction(county_code=row["county_code"], township_code=row["township_code"],
+                                          village_code=row["village_code"]), now=now)
+        except domain.RuleViolation as violation:
+            raise rule_error(violation) from None
+        note = request.app.state.cipher.encrypt(body.note, context=f"visits.ack_note:{concern_id}") \
+            if body.note else None
+        updated = await store_concerns.acknowledge(conn, concern_id, by=principal.subject, at=now,
+                                                   referred_to=sorted(set(body.referred_to)), note_enc=note)
+        await outbox.add(conn, event)
+    return _out(updated, request, principal.can("view_sensitive"))

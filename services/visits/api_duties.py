@@ -1,0 +1,91 @@
+"""Work lists: what a caregiver owes (GET /v1/me/duties) and what a township or school
+is behind on (GET /v1/duties)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Literal
+from uuid import UUID
+
+import asyncpg
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel
+
+from services.visits import store_duties
+from services.visits.api_common import caregiver_of, require_staff
+from services.visits.domain_duties import level_name
+from services.visits.scheduling import local_today
+from shared.auth import Principal, require_principal
+
+router = APIRouter(prefix="/v1", tags=["duties"])
+
+DutyState = Literal["overdue", "due_soon", "open", "fulfilled", "all"]
+
+
+class DutyOut(BaseModel):
+    id: UUID
+    child_id: UUID
+    caregiver_id: UUID
+    duty_kind: str
+    period_start: date
+    due_on: date
+    status: str
+    state: Literal["upcoming", "open", "due_soon", "overdue", "fulfilled", "cancelled"]
+    days_overdue: int
+    escalation_level: str | None
+    township_code: str
+    school_id: str | None
+    fulfilled_by: UUID | None
+
+
+def _out(row: asyncpg.Record, today: date, due_soon_days: int) -> DutyOut:
+    days_overdue = 0
+    if row["status"] != "open":
+        state = row["status"]
+    elif row["due_on"] < today:
+        state, days_overdue = "overdue", (today - row["due_on"]).days
+    elif row["period_start"] > today:
+        state = "upcoming"
+    elif row["due_on"] <= today + timedelta(days=due_soon_days):
+        state = "due_soon"
+    else:
+        state = "open"
+    level = level_name(row["overdue_level"], row["school_id"]) if row["overdue_level"] else None
+    return DutyOut(id=row["id"], child_id=row["child_id"], caregiver_id=row["caregiver_id"],
+                   duty_kind=row["duty_kind"], period_start=row["period_start"], due_on=row["due_on"],
+                   status=row["status"], state=state, days_overdue=days_overdue, escalation_level=level,
+                   township_code=row["township_code"], school_id=row["school_id"], fulfilled_by=row["fulfilled_by"])
+
+
+async def _duties(request: Request, *, scope_prefix: str | None, caregiver_id: UUID | None,
+                  child_id: UUID | None, township_code: str | None, state: str, limit: int) -> list[DutyOut]:
+    settings = request.app.state.settings
+    today = local_today(settings)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store_duties.list_duties(
+            conn, scope_prefix=scope_prefix, caregiver_id=caregiver_id, child_id=child_id,
+            township_code=township_code, state=state, today=today,
+            due_soon_until=today + timedelta(days=settings.due_soon_days), limit=limit)
+    return [_out(row, today, settings.due_soon_days) for row in rows]
+
+
+@router.get("/me/duties", response_model=list[DutyOut])
+async def my_duties(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                    state: DutyState = "open", limit: Annotated[int, Query(ge=1, le=500)] = 200) -> list[DutyOut]:
+    """The caller's own duties (a caregiver token with a caregiver_id claim)."""
+    me = caregiver_of(principal)
+    if me is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a caregiver token is needed")
+    return await _duties(request, scope_prefix=None, caregiver_id=me, child_id=None, township_code=None,
+                         state=state, limit=limit)
+
+
+@router.get("/duties", response_model=list[DutyOut])
+async def duties(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                 township_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+                 caregiver_id: UUID | None = None, child_id: UUID | None = None,
+                 state: DutyState = "overdue", limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[DutyOut]:
+    """A township's (or school's, or county's) work list, within the caller's jurisdiction."""
+    require_staff(principal)
+    return await _duties(request, scope_prefix=principal.scope_prefix, caregiver_id=caregiver_id,
+                         child_id=child_id, township_code=township_code, state=state, limit=limit)

@@ -1,0 +1,63 @@
+"""Deriving duty instances for pairings: when a pairing starts or ends, when a child's
+priority, place or status changes, when a policy changes, and when the scheduler moves
+the horizon forward. Joins the caller's transaction (it never begins or commits)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from services.visits import store_duties
+from services.visits.config import VisitsSettings
+from services.visits.domain_duties import PolicyRule, desired_windows, parse_terms, resolve_periods
+
+
+def local_today(settings: VisitsSettings) -> date:
+    return datetime.now(ZoneInfo(settings.local_timezone)).date()
+
+
+async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pairing_id: UUID, *,
+                         from_day: date | None = None, as_of: date | None = None,
+                         rules: list[PolicyRule] | None = None, extend: bool = False) -> None:
+    """Makes the pairing's duties from `from_day` (default today) up to the horizon of
+    `as_of` match the policy: owed ones exist, no-longer-owed open ones are cancelled.
+    Duties that ended before `from_day` are history and are not touched. `extend` (the
+    scheduler moving the horizon) starts from the last derivation instead of today."""
+    today = local_today(settings)
+    row = await store_duties.pairing_with_child_for_update(conn, pairing_id)
+    if row is None or row["role"] != "lead" or row["started_on"] is None:
+        return
+    if row["child_status"] == "closed":
+        await store_duties.cancel_open_duties_of_pairing(conn, pairing_id, after=None)
+        return
+    from_day = from_day or (row["derived_as_of"] if extend and row["derived_as_of"] else today)
+    if row["ended_on"] is not None:
+        # Duties not yet late when the pairing ended are whoever takes over's; late ones
+        # stay late (they were missed) and keep their place on the ladder.
+        await store_duties.cancel_open_duties_of_pairing(conn, pairing_id, after=row["ended_on"])
+        return
+    as_of = max(as_of or today, row["derived_as_of"] or today)
+    rules = rules if rules is not None else await store_duties.load_policies(conn)
+    periods = resolve_periods(rules, county_code=row["county_code"], township_code=row["township_code"],
+                              priority=row["priority"])
+    terms = parse_terms(settings.terms)
+    wanted = {(kind, window.start): window
+              for kind, period in periods.items()
+              for window in desired_windows(period, started_on=row["started_on"], ended_on=None,
+                                            from_day=from_day, as_of=as_of, terms=terms)}
+    existing = await store_duties.duties_of_pairing_from(conn, pairing_id, from_day)
+    stale = [duty["id"] for duty in existing
+             if duty["status"] == "open" and (duty["duty_kind"], duty["period_start"]) not in wanted]
+    await store_duties.cancel_duties(conn, stale)
+    have = {(duty["duty_kind"], duty["period_start"]) for duty in existing if duty["status"] != "cancelled"}
+    await store_duties.insert_duties(conn, [
+        (uuid4(), pairing_id, row["child_id"], row["caregiver_id"], kind, window.start, window.end,
+         row["county_code"], row["township_code"], row["village_code"], row["school_id"])
+        for (kind, _), window in sorted(wanted.items()) if (kind, window.start) not in have])
+    await store_duties.refresh_open_duty_places(conn, pairing_id, row["county_code"], row["township_code"],
+                                                row["village_code"], row["school_id"])
+    await store_duties.fulfil_from_existing_contacts(conn, pairing_id, settings.local_timezone)
+    await store_duties.mark_derived(conn, pairing_id, derived_from=from_day, as_of=as_of)
