@@ -97,20 +97,36 @@ async def test_child_and_visit_flow_across_all_services(stack, client, infra) ->
 
     await wait_for(visits_knows_child, timeout=30, what="visits' projection")
 
-    caregiver_id = str(uuid.uuid4())
+    # Staff enrol a caregiver and pair them with the child; visits learns of the pairing
+    # through Kafka, and only then accepts the caregiver's own contact for this child.
+    enrolled = await client.post(f"{pairing.base_url}/v1/caregivers", headers=staff(), json={
+        "kind": "teacher", "school_id": "school-1",
+        "jurisdiction": {"county_code": COUNTY, "township_code": TOWNSHIP, "village_code": VILLAGE}})
+    assert enrolled.status_code == 201, enrolled.text
+    caregiver_id = enrolled.json()["id"]
+    paired = await client.post(f"{pairing.base_url}/v1/pairings", headers=staff(),
+                               json={"child_id": child_id, "caregiver_id": caregiver_id})
+    assert paired.status_code == 201, paired.text
+
     caregiver = bearer(roles=["caregiver"], jurisdiction=TOWNSHIP, caregiver_id=caregiver_id, subject="teacher-li")
-    contact = {"child_id": child_id, "caregiver_id": caregiver_id, "kind": "home_visit",
+    contact = {"id": str(uuid.uuid4()), "child_id": child_id, "caregiver_id": caregiver_id, "kind": "home_visit",
                "occurred_at": datetime.now(timezone.utc).isoformat()}
-    logged = await client.post(f"{visits.base_url}/v1/contacts", json=contact, headers=caregiver)
-    assert logged.status_code == 201, logged.text
 
-    async def inbox():
+    async def contact_accepted():
+        response = await client.post(f"{visits.base_url}/v1/contacts", json=contact, headers=caregiver)
+        assert response.status_code in (201, 403), response.text  # 403 until PairingCreated arrives
+        return response if response.status_code == 201 else None
+
+    await wait_for(contact_accepted, timeout=30, what="visits to accept the paired caregiver's contact")
+
+    async def contact_notice():
         response = await client.get(f"{notify.base_url}/v1/notifications", headers=caregiver)
-        return response.json() if response.status_code == 200 and response.json() else None
+        if response.status_code != 200:
+            return None
+        return [n for n in response.json() if n["template"] == "contact_logged"] or None
 
-    notifications = await wait_for(inbox, timeout=30, what="notify's notification")
-    assert len(notifications) == 1
-    assert notifications[0]["child_id"] == child_id and notifications[0]["template"] == "contact_logged"
+    notices = await wait_for(contact_notice, timeout=30, what="notify's notification of the contact")
+    assert len(notices) == 1 and notices[0]["child_id"] == child_id
 
 
 async def test_every_api_answers_health_docs_and_metrics(stack, client) -> None:
