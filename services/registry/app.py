@@ -1,13 +1,22 @@
 from fastapi import FastAPI
 
-from services.registry.api import router
+from services.registry import api, api_imports, api_lists, api_stats
+from shared.crypto import CryptoSettings, FieldCipher
 from shared.http import create_service_app
 from shared.settings import ServiceSettings
 
 
+async def _on_startup(app: FastAPI) -> None:
+    # Keys come from settings or a mounted secret file, never from the database.
+    app.state.cipher = FieldCipher.from_settings(CryptoSettings())
+
+
 def create_app(settings: ServiceSettings) -> FastAPI:
+    # api_lists first: its fixed paths (/children/search) must win over /children/{id}.
     return create_service_app(
         settings, title="Shouhu registry",
-        description="One record per child (一人一档): registration, records and their changes.",
-        routers=[router],
+        description="One record per child (一人一档): registration, records and their changes, "
+                    "bulk import of the schools' sheets, statistics and completeness.",
+        routers=[api_lists.router, api.router, api_imports.router, api_stats.router],
+        on_startup=_on_startup,
     )

@@ -1,11 +1,12 @@
-"""How the registry service starts: its settings, app, consumers and migrations."""
+"""How the registry service starts: its settings, app, consumers, background loops and migrations."""
 
 from pathlib import Path
 
 from services.registry.app import create_app
 from services.registry.config import load_settings
-from services.registry.worker import build_consumers
+from services.registry.worker import build_background, build_consumers
 from shared.entrypoint import ServiceEntry
 
 ENTRY = ServiceEntry(name="registry", load_settings=load_settings, create_app=create_app,
-                     build_consumers=build_consumers, migrations_dir=Path(__file__).parent / "migrations")
+                     build_consumers=build_consumers, build_background=build_background,
+                     migrations_dir=Path(__file__).parent / "migrations")

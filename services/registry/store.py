@@ -1,43 +1,195 @@
-"""Every SQL statement of the registry. Functions take a connection; callers own transactions."""
+"""Every SQL statement about child records. Functions take a connection; callers own transactions.
+
+Scope: a record lies in a principal's jurisdiction when coalesce(village_code,
+township_code) starts with the principal's scope prefix. Records outside answer None, so
+the route says 404 ("not there"), never 403.
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, AsyncIterator
 from uuid import UUID
 
 import asyncpg
 
 from services.registry.domain import NewChild
 
+_SCOPE = "coalesce(village_code, township_code) LIKE {p} || '%'"
 
-async def insert_child(conn: asyncpg.Connection, child: NewChild, created_by: str) -> None:
-    await conn.execute(
-        """INSERT INTO children (id, name, gender, birth_date, county_code, township_code, village_code,
-                                 school_id, categories, priority, created_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
-        child.id, child.name, child.gender, child.birth_date, child.jurisdiction.county_code,
-        child.jurisdiction.township_code, child.jurisdiction.village_code, child.school_id,
-        list(child.categories), child.priority, created_by,
+CHILD_COLUMNS = (
+    "id", "name", "search_text", "gender", "birth_date", "national_id_enc", "national_id_index",
+    "ethnicity", "household_type", "county_code", "township_code", "village_code", "school_id", "grade",
+    "class_name", "address_enc", "left_behind_type", "categories", "sensitive_enc", "priority",
+    "priority_reason_enc", "contact_card_enc", "lawful_basis", "source", "created_by",
+)
+
+
+class DuplicateNationalId(Exception):
+    """Another record already holds this national ID number."""
+
+
+def child_values(child: NewChild, sealed: dict[str, Any], search_text: str, *, source: str,
+                 created_by: str) -> tuple[Any, ...]:
+    """One row of `children` in CHILD_COLUMNS order (also what the import COPYs)."""
+    j = child.jurisdiction
+    return (
+        child.id, child.name, search_text, child.gender, child.birth_date, sealed["national_id_enc"],
+        sealed["national_id_index"], child.ethnicity, child.household_type, j.county_code, j.township_code,
+        j.village_code, child.school_id, child.grade, child.class_name, sealed["address_enc"],
+        child.left_behind_type, list(child.categories), sealed["sensitive_enc"], child.priority,
+        sealed["priority_reason_enc"], sealed["contact_card_enc"], json.dumps(child.lawful_basis, default=str),
+        source, created_by,
     )
+
+
+async def insert_child(conn: asyncpg.Connection, values: tuple[Any, ...]) -> None:
+    placeholders = ", ".join(f"${i}::text::jsonb" if name == "lawful_basis" else f"${i}"
+                             for i, name in enumerate(CHILD_COLUMNS, start=1))
+    try:
+        await conn.execute(f"INSERT INTO children ({', '.join(CHILD_COLUMNS)}) VALUES ({placeholders})",
+            *values)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == "children_national_id_index_key":
+            raise DuplicateNationalId() from None
+        raise
+
+
+async def find_by_national_id_index(conn: asyncpg.Connection, index: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT id, county_code, township_code, village_code FROM children WHERE national_id_index = $1", index)
 
 
 async def get_child_in_scope(conn: asyncpg.Connection, child_id: UUID, scope_prefix: str) -> asyncpg.Record | None:
     """A record outside the caller's jurisdiction is treated as not there at all."""
     return await conn.fetchrow(
-        """SELECT id, name, gender, birth_date, county_code, township_code, village_code, school_id,
-                  categories, priority, status, version, created_at, updated_at
-             FROM children WHERE id = $1 AND coalesce(village_code, township_code) LIKE $2 || '%'""",
-        child_id, scope_prefix,
-    )
+        f"SELECT * FROM children WHERE id = $1 AND {_SCOPE.format(p='$2')}", child_id, scope_prefix)
+
+
+async def replace_child(conn: asyncpg.Connection, child: NewChild, sealed: dict[str, Any], search_text: str,
+                        *, expected_version: int, status: str | None = None,
+                        close_reason: str | None = None, keep_close_reason: bool = True) -> asyncpg.Record | None:
+    """Writes the whole record if it is still at `expected_version`; None when it is not
+    (someone else wrote first: the caller answers 409, nothing is applied)."""
+    j = child.jurisdiction
+    try:
+        return await conn.fetchrow(
+            """UPDATE children SET
+                   name = $3, search_text = $4, gender = $5, birth_date = $6, national_id_enc = $7,
+                   national_id_index = $8, ethnicity = $9, household_type = $10, county_code = $11,
+                   township_code = $12, village_code = $13, school_id = $14, grade = $15, class_name = $16,
+                   address_enc = $17, left_behind_type = $18, categories = $19, sensitive_enc = $20,
+                   priority = $21, priority_reason_enc = $22, contact_card_enc = $23,
+                   lawful_basis = $24::text::jsonb,
+                   status = coalesce($25, status),
+                   status_changed_at = CASE WHEN $25::text IS NOT NULL AND $25 <> status THEN now()
+                                            ELSE status_changed_at END,
+                   close_reason = CASE WHEN $27 THEN close_reason ELSE $26 END,
+                   version = version + 1, updated_at = now()
+             WHERE id = $1 AND version = $2
+            RETURNING *""",
+            child.id, expected_version, child.name, search_text, child.gender, child.birth_date,
+            sealed["national_id_enc"], sealed["national_id_index"], child.ethnicity, child.household_type,
+            j.county_code, j.township_code, j.village_code, child.school_id, child.grade, child.class_name,
+            sealed["address_enc"], child.left_behind_type, list(child.categories), sealed["sensitive_enc"],
+            child.priority, sealed["priority_reason_enc"], sealed["contact_card_enc"],
+            json.dumps(child.lawful_basis, default=str), status, close_reason, keep_close_reason,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == "children_national_id_index_key":
+            raise DuplicateNationalId() from None
+        raise
+
+
+@dataclass(frozen=True)
+class ChildFilter:
+    township_code: str | None = None
+    village_code: str | None = None
+    school_id: str | None = None
+    category: str | None = None
+    status: str | None = None
+    gender: str | None = None
+    left_behind_type: str | None = None
+    priority: bool | None = None
+    born_after: date | None = None     # inclusive bounds from an age range
+    born_before: date | None = None
+
+
+def _where(scope_prefix: str, filters: ChildFilter, args: list[Any]) -> str:
+    args.append(scope_prefix)
+    clauses = [_SCOPE.format(p=f"${len(args)}")]
+    for column, value in (("township_code", filters.township_code), ("village_code", filters.village_code),
+                          ("school_id", filters.school_id), ("status", filters.status),
+                          ("gender", filters.gender), ("left_behind_type", filters.left_behind_type),
+                          ("priority", filters.priority)):
+        if value is not None:
+            args.append(value)
+            clauses.append(f"{column} = ${len(args)}")
+    if filters.category is not None:
+        args.append(filters.category)
+        clauses.append(f"${len(args)} = ANY(categories)")
+    if filters.born_after is not None:
+        args.append(filters.born_after)
+        clauses.append(f"birth_date >= ${len(args)}")
+    if filters.born_before is not None:
+        args.append(filters.born_before)
+        clauses.append(f"birth_date <= ${len(args)}")
+    return " AND ".join(clauses)
 
 
 async def list_children_in_scope(conn: asyncpg.Connection, scope_prefix: str, *, after: UUID | None,
-                                 limit: int) -> list[asyncpg.Record]:
+                                 limit: int, filters: ChildFilter = ChildFilter()) -> list[asyncpg.Record]:
     """Keyset pagination by id: stable under concurrent inserts, cheap at any depth."""
+    args: list[Any] = []
+    where = _where(scope_prefix, filters, args)
+    args += [after, limit]
     return await conn.fetch(
-        """SELECT id, name, gender, birth_date, county_code, township_code, village_code, school_id,
-                  categories, priority, status, version, created_at, updated_at
-             FROM children
-            WHERE coalesce(village_code, township_code) LIKE $1 || '%' AND ($2::uuid IS NULL OR id > $2)
-            ORDER BY id LIMIT $3""",
-        scope_prefix, after, limit,
-    )
+        f"""SELECT * FROM children WHERE {where} AND (${len(args) - 1}::uuid IS NULL OR id > ${len(args) - 1})
+            ORDER BY id LIMIT ${len(args)}""", *args)
+
+
+async def search_children(conn: asyncpg.Connection, scope_prefix: str, query: str, *, limit: int,
+                          filters: ChildFilter = ChildFilter()) -> list[asyncpg.Record]:
+    """Substring match on name, pinyin or initials (the trigram index serves ILIKE), best
+    matches first."""
+    args: list[Any] = []
+    where = _where(scope_prefix, filters, args)
+    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    args += [pattern, query, limit]
+    n = len(args)
+    return await conn.fetch(
+        f"""SELECT * FROM children WHERE {where} AND search_text ILIKE ${n - 2}
+            ORDER BY similarity(search_text, ${n - 1}) DESC, name, id LIMIT ${n}""", *args)
+
+
+async def iterate_children(conn: asyncpg.Connection, scope_prefix: str,
+                           filters: ChildFilter) -> AsyncIterator[asyncpg.Record]:
+    """Every record in scope, streamed (the caller holds a transaction), for exports."""
+    args: list[Any] = []
+    where = _where(scope_prefix, filters, args)
+    async for row in conn.cursor(f"SELECT * FROM children WHERE {where} ORDER BY township_code, school_id, name",
+                                 *args, prefetch=1000):
+        yield row
+
+
+async def add_growth_note(conn: asyncpg.Connection, *, note_id: UUID, child_id: UUID, noted_on: date,
+                          area: str, note_enc: str, author: str) -> asyncpg.Record:
+    return await conn.fetchrow(
+        """INSERT INTO growth_notes (id, child_id, noted_on, area, note_enc, author)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING *""",
+        note_id, child_id, noted_on, area, note_enc, author)
+
+
+async def list_growth_notes(conn: asyncpg.Connection, child_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT * FROM growth_notes WHERE child_id = $1 ORDER BY noted_on, created_at",
+                            child_id)
+
+
+async def record_sensitive_read(conn: asyncpg.Connection, *, subject: str, roles: list[str], action: str,
+                                record_ids: list[UUID], fields: list[str], purpose: str) -> None:
+    await conn.execute(
+        """INSERT INTO sensitive_reads (subject, roles, action, record_ids, fields, purpose)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        subject, roles, action, record_ids, fields, purpose)

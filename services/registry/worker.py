@@ -1,12 +1,25 @@
-"""The registry's worker: only the outbox relay, since it consumes nothing yet."""
+"""The registry's worker: the outbox relay (started by shared.worker), no consumers (the
+registry is the source of children), and the bulk-import runner."""
 
 from __future__ import annotations
 
+import os
+from typing import Any, Coroutine
+
 import asyncpg
 
+from services.registry.importer import ImportRunner
 from shared.consumer import Consumer
+from shared.crypto import CryptoSettings, FieldCipher
 from shared.settings import ServiceSettings
 
 
 def build_consumers(settings: ServiceSettings, pool: asyncpg.Pool) -> list[Consumer]:
     return []
+
+
+def build_background(settings: ServiceSettings, pool: asyncpg.Pool) -> dict[str, Coroutine[Any, Any, None]]:
+    # One process per CPU validates and encrypts import batches; the worker's own event
+    # loop stays free for the relay and the database.
+    runner = ImportRunner(pool, FieldCipher.from_settings(CryptoSettings()), processes=os.cpu_count() or 1)
+    return {"registry-imports": runner.run()}

@@ -1,0 +1,126 @@
+"""Bulk import routes: the template, the upload (a background job), its progress and its
+error report."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from typing import Annotated
+from uuid import UUID, uuid4
+
+import asyncpg
+from fastapi import APIRouter, Depends, File, Header, HTTPException, Query, Request, UploadFile, status
+from fastapi.responses import JSONResponse, Response
+
+from services.registry import sheet_writers, sheets, store_imports
+from services.registry.api_common import require_staff
+from shared import idempotency
+from shared.auth import Principal, require_principal
+
+router = APIRouter(prefix="/v1/imports", tags=["imports"])
+Caller = Annotated[Principal, Depends(require_principal)]
+
+
+def _job_out(row: asyncpg.Record) -> dict:
+    return {
+        "id": str(row["id"]), "status": row["status"], "file_format": row["file_format"],
+        "rows_total": row["rows_total"], "rows_done": row["rows_done"], "rows_imported": row["rows_imported"],
+        "rows_rejected": row["rows_rejected"], "rows_existing": row["rows_existing"],
+        "failure": row["failure"], "created_at": row["created_at"].isoformat(),
+        "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
+    }
+
+
+@router.get("/template.xlsx", response_class=Response, responses={200: {"content": {sheets.XLSX_TYPE: {}}}})
+async def template(principal: Caller) -> Response:
+    """The sheet schools fill in: Chinese headers with English, drop-downs, ID as text."""
+    require_staff(principal)
+    content = await asyncio.to_thread(sheet_writers.template_workbook)
+    return Response(content, media_type=sheets.XLSX_TYPE,
+                    headers={"Content-Disposition": "attachment; filename=\"registry-template.xlsx\""})
+
+
+def _rejected(reason: str) -> HTTPException:
+    return HTTPException(422, [{"field": "body.file", "reason": reason}])
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED)
+async def upload(request: Request, principal: Caller, file: Annotated[UploadFile, File()],
+                 idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> JSONResponse:
+    """Uploads an XLSX, XLS or CSV sheet (at most 25 MB). The file is checked at once (422
+    with the reason if it is not a usable sheet, and nothing is written); then it is
+    imported in the background: follow `GET /v1/imports/{id}`."""
+    require_staff(principal)
+    content = await file.read(sheets.MAX_UPLOAD_BYTES + 1)
+    if len(content) > sheets.MAX_UPLOAD_BYTES:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                            [{"field": "body.file", "reason": "文件超过25MB，请分批上传 / larger than 25 MB; split it"}])
+    try:
+        sheet = await asyncio.to_thread(sheets.read_sheet, content)
+    except sheets.SheetRejected as rejected:
+        raise _rejected(rejected.reason) from None
+    digest = hashlib.sha256(content).hexdigest()
+    async with request.app.state.pool.acquire() as conn:
+        async with conn.transaction():
+            if idempotency_key is not None:
+                stored = await idempotency.begin(conn, principal.subject, idempotency_key, digest)
+                if stored is not None:
+                    return JSONResponse(stored[1], status_code=stored[0])
+            row = await store_imports.create_job(
+                conn, job_id=uuid4(), created_by=principal.subject, scope=principal.jurisdiction,
+                file_format=sheet.file_format, file_sha256=digest, content=content, rows_total=sheet.total)
+            body = _job_out(row)
+            if idempotency_key is not None:
+                await idempotency.remember(conn, principal.subject, idempotency_key, digest, 202, body)
+    return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.get("")
+async def list_jobs(request: Request, principal: Caller,
+                    limit: Annotated[int, Query(ge=1, le=100)] = 20) -> JSONResponse:
+    require_staff(principal)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store_imports.list_jobs_in_scope(conn, principal.scope_prefix, limit)
+    return JSONResponse({"items": [_job_out(row) for row in rows]})
+
+
+@router.get("/{job_id}")
+async def job_progress(job_id: UUID, request: Request, principal: Caller) -> JSONResponse:
+    """Status and progress (rows done of total), and counts of imported and rejected rows."""
+    require_staff(principal)
+    async with request.app.state.pool.acquire() as conn:
+        row = await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such import")
+    return JSONResponse(_job_out(row))
+
+
+@router.get("/{job_id}/errors")
+async def job_errors(job_id: UUID, request: Request, principal: Caller,
+                     limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> JSONResponse:
+    """Row errors as JSON: row number, column and reason; never the rejected value."""
+    require_staff(principal)
+    async with request.app.state.pool.acquire() as conn:
+        if await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such import")
+        rows = await store_imports.list_errors(conn, job_id)
+    return JSONResponse({"items": [{"row": r["row_number"], "column": r["column_name"], "reason": r["reason"]}
+                                   for r in rows[:limit]], "total": len(rows)})
+
+
+@router.get("/{job_id}/errors.xlsx", response_class=Response, responses={200: {"content": {sheets.XLSX_TYPE: {}}}})
+async def job_error_report(job_id: UUID, request: Request, principal: Caller) -> Response:
+    """The error report to send back to the school, by row and column, in Chinese with English."""
+    require_staff(principal)
+    async with request.app.state.pool.acquire() as conn:
+        job = await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix)
+        if job is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such import")
+        rows = await store_imports.list_errors(conn, job_id)
+    summary = {"总行数 Rows": job["rows_total"], "已处理 Done": job["rows_done"],
+               "已导入 Imported": job["rows_imported"], "有错误 Rejected": job["rows_rejected"],
+               "已建档未重复导入 Already registered": job["rows_existing"]}
+    content = await asyncio.to_thread(
+        sheet_writers.error_report, [(r["row_number"], r["column_name"], r["reason"]) for r in rows], summary)
+    return Response(content, media_type=sheets.XLSX_TYPE,
+                    headers={"Content-Disposition": "attachment; filename=\"import-errors.xlsx\""})

@@ -1,0 +1,105 @@
+"""Statistics by township, school, category, gender, left-behind type and age band, and
+completeness: who has not reported, and the registration rate (建档率)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse
+
+from services.registry import privacy, store, store_stats
+from services.registry.api_common import cipher_of, require_staff, unmask_purpose
+from services.registry.models import ExpectedCountIn
+from shared.auth import Principal, require_principal
+
+router = APIRouter(prefix="/v1", tags=["statistics"])
+Caller = Annotated[Principal, Depends(require_principal)]
+Dimension = Literal["township", "school", "category", "gender", "left_behind_type", "age_band", "status",
+                    "priority", "sensitive_category"]
+PUBLIC_DIMENSIONS = ("township", "school", "category", "gender", "left_behind_type", "age_band")
+
+
+@router.get("/statistics")
+async def statistics(request: Request, principal: Caller,
+                     by: Annotated[list[Dimension] | None, Query()] = None,
+                     status_filter: Annotated[Literal["current", "active", "transferred", "closed"],
+                                              Query(alias="status")] = "current") -> JSONResponse:
+    """Counts in the caller's scope. `by=sensitive_category` needs `view_sensitive` and a
+    stated purpose (`X-Purpose`), and is audited; nobody else gets that breakdown."""
+    require_staff(principal)
+    dimensions = list(dict.fromkeys(by or PUBLIC_DIMENSIONS))
+    purpose = None
+    if "sensitive_category" in dimensions:
+        purpose = unmask_purpose(request, principal)
+        if purpose is None:
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                "a breakdown by sensitive category needs view_sensitive and a stated purpose")
+    result: dict = {}
+    async with request.app.state.pool.acquire() as conn:
+        async with conn.transaction(isolation="repeatable_read"):
+            result["total"] = await store_stats.total(conn, principal.scope_prefix, status_filter)
+            for dimension in dimensions:
+                if dimension != "sensitive_category":
+                    result[dimension] = await store_stats.counts_by(conn, principal.scope_prefix, dimension,
+                                                                    status_filter)
+            if purpose is not None:
+                rows = await store_stats.sensitive_tokens(conn, principal.scope_prefix, status_filter)
+                cipher = cipher_of(request)
+                counted: Counter[str] = Counter()
+                for row in rows:
+                    counted.update(json.loads(cipher.decrypt(row["sensitive_enc"],
+                                                             context=privacy.context("sensitive", row["id"]))))
+                result["sensitive_category"] = [{"key": k, "count": n} for k, n in sorted(counted.items())]
+                await store.record_sensitive_read(
+                    conn, subject=principal.subject, roles=sorted(principal.roles), action="statistics",
+                    record_ids=[row["id"] for row in rows], fields=["sensitive_categories"], purpose=purpose)
+    return JSONResponse({"status": status_filter, **result})
+
+
+@router.get("/statistics/completeness")
+async def completeness(request: Request, principal: Caller) -> JSONResponse:
+    """Against the configured expected counts: each township and school with its registered
+    children and 建档率, and which have not reported at all (none registered)."""
+    require_staff(principal)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store_stats.completeness(conn, principal.scope_prefix)
+    entries = {"township": [], "school": []}
+    for row in rows:
+        rate = round(row["registered"] / row["expected"], 4) if row["expected"] else None
+        entries[row["kind"]].append({"code": row["code"], "township_code": row["township_code"],
+                                     "expected": row["expected"], "registered": row["registered"], "rate": rate})
+    expected_total = sum(e["expected"] for e in entries["township"])
+    registered_total = sum(e["registered"] for e in entries["township"])
+    return JSONResponse({
+        "townships": entries["township"], "schools": entries["school"],
+        "not_reported": {"townships": [e["code"] for e in entries["township"] if e["registered"] == 0],
+                         "schools": [e["code"] for e in entries["school"] if e["registered"] == 0]},
+        "expected_total": expected_total, "registered_total": registered_total,
+        "rate": round(registered_total / expected_total, 4) if expected_total else None,
+    })
+
+
+@router.put("/expected-counts")
+async def set_expected_count(body: ExpectedCountIn, request: Request, principal: Caller) -> JSONResponse:
+    """How many children a township or school is expected to register (from the survey)."""
+    require_staff(principal)
+    if body.kind == "township" and body.code != body.township_code:
+        raise HTTPException(422, [{"field": "body.code", "reason": "a township's code is its township_code"}])
+    if not principal.covers(body.township_code):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the township is outside your jurisdiction")
+    async with request.app.state.pool.acquire() as conn:
+        await store_stats.set_expected(conn, kind=body.kind, code=body.code, township_code=body.township_code,
+                                       expected=body.expected, updated_by=principal.subject)
+    return JSONResponse(body.model_dump())
+
+
+@router.get("/expected-counts")
+async def list_expected_counts(request: Request, principal: Caller) -> JSONResponse:
+    require_staff(principal)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store_stats.expected_in_scope(conn, principal.scope_prefix)
+    return JSONResponse({"items": [{"kind": r["kind"], "code": r["code"], "township_code": r["township_code"],
+                                    "expected": r["expected"]} for r in rows]})

@@ -1,0 +1,198 @@
+"""One sheet row → a child's record, or the reasons it is refused (row, column, reason).
+
+Pure: no I/O. Each column is checked on its own so that a row's report lists every
+problem at once, then the record-level rules (ID agrees with birth date and gender,
+jurisdiction codes consistent) run on what parsed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Callable
+from uuid import UUID
+
+from services.registry import domain, identity
+from services.registry.rules import RuleViolation
+from services.registry.sheets import (
+    CATEGORIES, GENDERS, HOUSEHOLD, LEFT_BEHIND, RELATIONS, SENSITIVE, YES_NO,
+)
+from shared.contracts import Jurisdiction
+
+RowError = tuple[int, str, str]  # spreadsheet row number, column key, reason
+
+_SPLIT = re.compile(r"[、,，;；/\s]+")
+# record-level rule fields → the sheet column to blame
+_FIELD_COLUMN = {
+    "birth_date": "birth_date", "national_id": "national_id", "jurisdiction.county_code": "county_code",
+    "jurisdiction.township_code": "township_code", "jurisdiction.village_code": "village_code",
+    "left_behind_type": "left_behind_type", "lawful_basis": "consent_evidence", "priority_reason": "priority_reason",
+    "categories": "categories", "sensitive_categories": "sensitive_categories",
+}
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    row_number: int
+    child: domain.NewChild | None
+    errors: tuple[RowError, ...]
+
+
+def is_blank(raw: dict[str, Any]) -> bool:
+    return not any(identity.clean_text(value) for value in raw.values())
+
+
+def _text(raw: dict[str, Any], key: str, max_length: int = 200) -> str | None:
+    value = raw.get(key)
+    if value is None or value == "":
+        return None  # most optional cells are empty
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # "3" typed in a numeric cell comes back as 3.0
+    text = identity.clean_text(value)
+    if len(text) > max_length:
+        raise RuleViolation(key, f"超过{max_length}个字符 / longer than {max_length} characters")
+    return text or None
+
+
+def _choice(raw: dict[str, Any], key: str, mapping: dict[str, Any]) -> Any:
+    text = _text(raw, key)
+    if text is None:
+        return None
+    value = mapping.get(text) if text in mapping else mapping.get(text.lower())
+    if value is None and text not in mapping:
+        raise RuleViolation(key, "不是可选值之一 / not one of the allowed values: " + "、".join(
+            k for k in mapping if not k.isascii()))
+    return value
+
+
+def _many(raw: dict[str, Any], key: str, mapping: dict[str, str]) -> tuple[str, ...]:
+    text = _text(raw, key, 500)
+    if text is None:
+        return ()
+    values = []
+    for part in filter(None, _SPLIT.split(text)):
+        if part not in mapping:
+            raise RuleViolation(key, "不是可选值之一 / not one of the allowed values: " + "、".join(mapping))
+        values.append(mapping[part])
+    return tuple(dict.fromkeys(values))
+
+
+def _code(raw: dict[str, Any], key: str) -> str | None:
+    text = _text(raw, key)
+    if text is None:
+        return None
+    if not re.fullmatch(r"\d{12}", text):
+        raise RuleViolation(key, "区划代码应为12位数字 / a division code is 12 digits")
+    return text
+
+
+def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date) -> ParsedRow:
+    errors: list[RowError] = []
+    values: dict[str, Any] = {}
+
+    def take(name: str, parse: Callable[[], Any]) -> None:
+        try:
+            values[name] = parse()
+        except RuleViolation as violation:
+            errors.append((row_number, violation.field if violation.field in raw else name, violation.reason))
+            values[name] = None
+
+    take("name", lambda: identity.normalize_name(raw.get("name"), "name"))
+    take("national_id", lambda: identity.normalize_national_id(raw.get("national_id"), "national_id"))
+    take("gender", lambda: _choice(raw, "gender", GENDERS))
+    take("birth_date", lambda: identity.parse_date(raw.get("birth_date"), "birth_date")
+         if identity.clean_text(raw.get("birth_date")) else None)
+    take("ethnicity", lambda: _text(raw, "ethnicity", 20))
+    take("household_type", lambda: _choice(raw, "household_type", HOUSEHOLD))
+    for key in ("county_code", "township_code", "village_code"):
+        take(key, lambda key=key: _code(raw, key))
+    for key, length in (("school_id", 64), ("grade", 20), ("class_name", 20), ("address", 200),
+                        ("priority_reason", 500), ("consent_evidence", 200)):
+        take(key, lambda key=key, length=length: _text(raw, key, length))
+    take("left_behind_type", lambda: _choice(raw, "left_behind_type", LEFT_BEHIND))
+    take("categories", lambda: _many(raw, "categories", CATEGORIES))
+    take("sensitive_categories", lambda: _many(raw, "sensitive_categories", SENSITIVE))
+    take("priority", lambda: _choice(raw, "priority", YES_NO) or False)
+    take("statutory_duty", lambda: _choice(raw, "statutory_duty", YES_NO))
+    take("guardians", lambda: _guardians(raw))
+    take("parents", lambda: _parents(raw))
+
+    for key in ("county_code", "township_code"):
+        if values.get(key) is None and not any(e[1] == key for e in errors):
+            errors.append((row_number, key, "必填 / is required"))
+    national_id = values.get("national_id")
+    if national_id:  # gender and birth date may be left blank: the ID encodes them
+        encoded_birth, encoded_gender = identity.facts_from_national_id(national_id)
+        if values.get("birth_date") is None and not any(e[1] == "birth_date" for e in errors):
+            values["birth_date"] = encoded_birth
+        if values.get("gender") is None and not any(e[1] == "gender" for e in errors):
+            values["gender"] = encoded_gender
+    if errors:
+        return ParsedRow(row_number, None, tuple(errors))
+
+    consent = values["consent_evidence"]
+    # Blank means: registered under the county's statutory duty unless consent is given.
+    statutory = values["statutory_duty"] if values["statutory_duty"] is not None else not consent
+    basis = {"statutory_duty": statutory, "duty_reference": "minors_protection_law" if statutory else None,
+             "consent_evidence": consent, "consent_given_by": "guardian" if consent else None,
+             "consent_date": None}
+    child = domain.NewChild(
+        id=child_id, name=values["name"], gender=values["gender"], birth_date=values["birth_date"],
+        jurisdiction=Jurisdiction(county_code=values["county_code"], township_code=values["township_code"],
+                                  village_code=values["village_code"]),
+        school_id=values["school_id"], categories=values["categories"], priority=bool(values["priority"]),
+        national_id=national_id, ethnicity=values["ethnicity"], household_type=values["household_type"],
+        grade=values["grade"], class_name=values["class_name"], address=values["address"],
+        left_behind_type=values["left_behind_type"], sensitive_categories=tuple(sorted(values["sensitive_categories"])),
+        priority_reason=values["priority_reason"], guardians=values["guardians"], parents=values["parents"],
+        lawful_basis=basis,
+    )
+    try:
+        domain.check_record(child, today)
+    except RuleViolation as violation:
+        return ParsedRow(row_number, None, ((row_number, _FIELD_COLUMN.get(violation.field, violation.field),
+                                             violation.reason),))
+    return ParsedRow(row_number, child, ())
+
+
+def _guardians(raw: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    name = _text(raw, "guardian_name", 50)
+    phone = _text(raw, "guardian_phone", 30)
+    if name is None:
+        if phone or _text(raw, "guardian_address"):
+            raise RuleViolation("guardian_name", "填写了监护人信息但缺少姓名 / guardian details without a name")
+        return ()
+    age_text = _text(raw, "guardian_age", 5)
+    age = None
+    if age_text:
+        if not age_text.isdigit() or not 10 <= int(age_text) <= 120:
+            raise RuleViolation("guardian_age", "年龄应为10到120之间的整数 / an age from 10 to 120")
+        age = int(age_text)
+    return ({
+        "relation": _choice(raw, "guardian_relation", RELATIONS) or "other",
+        "name": identity.normalize_name(name, "guardian_name"), "age": age,
+        "health": _text(raw, "guardian_health", 100), "occupation": _text(raw, "guardian_occupation", 100),
+        "phone": identity.normalize_phone(phone, "guardian_phone") if phone else None,
+        "address": _text(raw, "guardian_address", 200), "entrusted": False,
+    },)
+
+
+def _parents(raw: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    parents = []
+    for relation in ("father", "mother"):
+        name = _text(raw, f"{relation}_name", 50)
+        work = _text(raw, f"{relation}_work_place", 200)
+        phone = _text(raw, f"{relation}_phone", 30)
+        away = raw.get(f"{relation}_away_since")
+        if not (name or work or phone or identity.clean_text(away)):
+            continue
+        parents.append({
+            "relation": relation,
+            "name": identity.normalize_name(name, f"{relation}_name") if name else None,
+            "work_place": work,
+            "phone": identity.normalize_phone(phone, f"{relation}_phone") if phone else None,
+            "away_since": identity.parse_date(away, f"{relation}_away_since").isoformat()
+            if identity.clean_text(away) else None,
+        })
+    return tuple(parents)

@@ -1,0 +1,250 @@
+"""Bulk import jobs, run by the registry's worker.
+
+The api stores the uploaded file in `import_jobs` (so a job outlives an api restart) and
+answers 202; a worker claims the job (FOR UPDATE SKIP LOCKED) and works through the sheet
+in batches. Each batch is one transaction: good rows are COPYed into a staging table and
+moved into `children` (a national ID already registered is skipped, so the same file
+twice creates no duplicates), their ChildRegistered events go to the outbox, bad rows'
+errors are stored, and `rows_done` advances — so progress is visible over the API and a
+worker that dies mid-job leaves a job another worker resumes from the last batch.
+
+The CPU work of a batch (validation, pinyin, encryption, blind index) runs in a thread so
+that the worker's relay and consumers keep their event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import socket
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from functools import partial
+from datetime import date, datetime, timezone
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from services.registry import domain, privacy, store, store_imports
+from services.registry.import_rows import RowError, is_blank, parse_row
+from services.registry.pinyin import search_text
+from services.registry.sheets import SheetRejected, read_sheet, row_cells
+from shared import outbox
+from shared.auth import scope_prefix
+from shared.contracts.events import ChildRegistered
+from shared.crypto import FieldCipher
+from shared.logging import get_logger
+
+log = get_logger("registry.importer")
+
+ALREADY_REGISTERED = "该身份证号已建档，未重复导入 / this national ID is already registered; not imported again"
+OUT_OF_SCOPE = "不在您的管辖范围内 / outside your jurisdiction"
+
+
+@dataclass
+class PreparedBatch:
+    records: dict[UUID, str] = field(default_factory=dict)   # children rows as COPY lines, in sheet order
+    events: dict[UUID, str] = field(default_factory=dict)    # their ChildRegistered outbox rows, as COPY lines
+    row_of: dict[UUID, int] = field(default_factory=dict)
+    index_of: dict[UUID, str] = field(default_factory=dict)              # national ID blind index
+    errors: list[RowError] = field(default_factory=list)
+    rejected_rows: set[int] = field(default_factory=set)
+
+    def drop_duplicates(self, seen: dict[str, int]) -> None:
+        """Rows whose national ID appeared earlier in the file are refused (`seen` spans
+        the batches of one job; batches may be prepared in other processes)."""
+        for child_id in list(self.records):
+            index, row_number = self.index_of[child_id], self.row_of[child_id]
+            if index in seen:
+                self.errors.append((row_number, "national_id",
+                                    f"与第{seen[index]}行重复 / duplicate of row {seen[index]} in this file"))
+                self.rejected_rows.add(row_number)
+                del self.records[child_id], self.events[child_id]
+            else:
+                seen[index] = row_number
+
+
+def prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[Any]], *, cipher: FieldCipher,
+                  scope: str, created_by: str, source: str, today: date) -> PreparedBatch:
+    """Validates, encrypts and indexes one batch of rows, and encodes their events. Pure
+    CPU work with picklable inputs and output, so it may run in another process."""
+    prefix = scope_prefix(scope)
+    batch = PreparedBatch()
+    events: list[ChildRegistered] = []
+    for offset, row in enumerate(rows):
+        row_number = first_index + offset + 2  # the header is row 1
+        raw = row_cells(columns, row)
+        if is_blank(raw):
+            continue
+        parsed = parse_row(row_number, raw, uuid4(), today)
+        if parsed.child is None:
+            batch.errors.extend(parsed.errors)
+            batch.rejected_rows.add(row_number)
+            continue
+        child = parsed.child
+        where = child.jurisdiction.village_code or child.jurisdiction.township_code
+        if not where.startswith(prefix):
+            batch.errors.append((row_number, "township_code", OUT_OF_SCOPE))
+            batch.rejected_rows.add(row_number)
+            continue
+        sealed = privacy.seal(child, cipher)
+        batch.records[child.id] = store_imports.copy_line(store.child_values(
+            child, sealed, search_text(child.name), source=source, created_by=created_by))
+        batch.index_of[child.id] = sealed["national_id_index"]
+        events.append(domain.register(child, today, checked=True))  # parse_row checked the record
+        batch.row_of[child.id] = row_number
+    batch.events = {UUID(row[2]): outbox.copy_line(row) for row in outbox.encode_rows(events)}
+    return batch
+
+
+def _ready() -> bool:
+    return True
+
+
+class ImportRunner:
+    def __init__(self, pool: asyncpg.Pool, cipher: FieldCipher, *, batch_size: int = 2000,
+                 stale_after_s: float = 60.0, poll_interval_s: float = 1.0, name: str | None = None,
+                 processes: int = 0) -> None:
+        """`processes` > 0 prepares batches in that many worker processes (the registry
+        worker uses one per CPU); 0 prepares them in a thread (tests, small machines)."""
+        self._processes = processes
+        self._executor: ProcessPoolExecutor | None = None
+        self._pool = pool
+        self._cipher = cipher
+        self._batch_size = batch_size
+        self._stale_after_s = stale_after_s
+        self._poll_interval_s = poll_interval_s
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:6]}"
+
+    async def run(self) -> None:
+        """Forever: claim a job, run it; poll when there is none."""
+        try:
+            await self.warm_up()
+            await self._run_forever()
+        finally:
+            self.close()
+
+    async def _run_forever(self) -> None:
+        while True:
+            try:
+                ran = await self.run_once()
+            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+                log.warning("import.runner_error", error=type(exc).__name__)
+                ran = False
+            if not ran:
+                await asyncio.sleep(self._poll_interval_s)
+
+    async def run_once(self) -> bool:
+        async with self._pool.acquire() as conn:
+            job = await store_imports.claim_job(conn, self.name, self._stale_after_s)
+        if job is None:
+            return False
+        log.info("import.claimed", job_id=str(job["id"]), rows_done=job["rows_done"])
+        try:
+            await self._run_job(job)
+        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+            raise  # the database went away: the job stays claimed and is resumed later
+        except Exception as exc:  # a bug must not turn into a crash loop on the same job
+            log.exception("import.failed", job_id=str(job["id"]), error=type(exc).__name__)
+            if isinstance(exc, BrokenProcessPool):
+                self.close()  # a preparing process died: start fresh ones for the next job
+            async with self._pool.acquire() as conn:
+                await store_imports.finish(conn, job["id"], failure="导入时发生内部错误 / internal error while importing")
+        return True
+
+    async def _run_job(self, job: asyncpg.Record) -> None:
+        job_id = job["id"]
+        try:
+            sheet = await asyncio.to_thread(read_sheet, job["content"])
+        except SheetRejected as rejected:
+            async with self._pool.acquire() as conn:
+                await store_imports.finish(conn, job_id, failure=rejected.reason)
+            return
+        seen: dict[str, int] = {}
+        today = datetime.now(timezone.utc).date()
+        starts = iter(range(job["rows_done"], sheet.total, self._batch_size))
+        in_flight: deque[tuple[int, asyncio.Future[PreparedBatch]]] = deque()
+
+        def submit_next() -> None:
+            # Batches are prepared ahead (validation, encryption) while the database
+            # commits the current one: PostgreSQL and Python work at the same time.
+            start = next(starts, None)
+            if start is not None:
+                in_flight.append((start, self._prepare(
+                    prepare_batch, sheet.columns, start, sheet.rows[start:start + self._batch_size],
+                    cipher=self._cipher, scope=job["scope"], created_by=job["created_by"],
+                    source=f"import:{job_id}", today=today)))
+
+        for _ in range(max(1, self._processes) + 1):
+            submit_next()
+        try:
+            while in_flight:
+                start, upcoming = in_flight.popleft()
+                prepared = await upcoming
+                submit_next()
+                prepared.drop_duplicates(seen)
+                rows_done = min(start + self._batch_size, sheet.total)
+                if not await self._commit_batch(job_id, prepared, rows_done=rows_done):
+                    log.warning("import.lost_claim", job_id=str(job_id))
+                    return
+        finally:
+            for _start, leftover in in_flight:
+                leftover.cancel()
+        async with self._pool.acquire() as conn:
+            await store_imports.finish(conn, job_id)
+        log.info("import.finished", job_id=str(job_id))
+
+    def _prepare(self, function: Any, *args: Any, **kwargs: Any) -> asyncio.Future[PreparedBatch]:
+        if self._processes <= 0:
+            return asyncio.ensure_future(asyncio.to_thread(function, *args, **kwargs))
+        if self._executor is None:
+            # spawn: a fork of a process with an event loop and open sockets is unsafe.
+            self._executor = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"))
+        return asyncio.get_running_loop().run_in_executor(self._executor, partial(function, *args, **kwargs))
+
+    async def warm_up(self) -> None:
+        """Starts the preparing processes now rather than with the first job."""
+        if self._processes > 0:
+            await asyncio.gather(*[self._prepare(_ready) for _ in range(self._processes)])
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    async def _commit_batch(self, job_id: UUID, batch: PreparedBatch, *, rows_done: int) -> bool:
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                if not await store_imports.still_owned(conn, job_id, self.name):
+                    return False
+                inserted = await self._insert_children(conn, batch)
+                skipped = [child_id for child_id in batch.records if child_id not in inserted]
+                errors = batch.errors + [(batch.row_of[child_id], "national_id", ALREADY_REGISTERED)
+                                         for child_id in skipped]
+                await outbox.add_copy_lines(conn, [line for child_id, line in batch.events.items()
+                                                   if child_id in inserted])
+                await store_imports.add_errors(conn, job_id, sorted(errors))
+                await store_imports.advance(conn, job_id, rows_done=rows_done, imported=len(inserted),
+                                            rejected=len(batch.rejected_rows), existing=len(skipped))
+        return True
+
+    async def _insert_children(self, conn: asyncpg.Connection, batch: PreparedBatch) -> set[UUID]:
+        """COPY the rows whose IDs are not registered yet straight into `children`; if someone
+        registers one of them meanwhile, fall back to the staging table's ON CONFLICT."""
+        if not batch.records:
+            return set()
+        known = await store_imports.registered_indexes(conn, list(batch.index_of.values()))
+        fresh = {child_id: record for child_id, record in batch.records.items()
+                 if batch.index_of[child_id] not in known}
+        if fresh:
+            try:
+                async with conn.transaction():  # a savepoint: the fallback starts clean
+                    await store_imports.copy_children(conn, list(fresh.values()))
+                return set(fresh)
+            except asyncpg.UniqueViolationError:
+                pass
+        return await store_imports.stage_and_insert(conn, list(fresh.values())) if fresh else set()

@@ -1,0 +1,174 @@
+"""Request bodies of the registry API. Unknown fields are refused (extra="forbid"); values
+are normalised and validated here so that a 422 names the field and never echoes it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.registry import identity
+from services.registry.rules import RuleViolation
+from shared.contracts import Jurisdiction
+from shared.contracts.events import CloseReason, LeftBehindType, PublicCategory
+
+SensitiveCategory = Literal["incarcerated_parent", "street_child", "hiv_affected", "drug_using_family",
+                            "violence_victim"]
+HouseholdType = Literal["agricultural", "non_agricultural", "resident", "unregistered"]
+GrowthArea = Literal["study", "activities", "behaviour", "emotions", "health", "other"]
+
+
+def _reason(exc: RuleViolation) -> ValueError:
+    return ValueError(exc.reason)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class GuardianIn(_In):
+    relation: Literal["grandparent", "relative", "parent", "sibling", "neighbour", "other"]
+    name: str = Field(min_length=1, max_length=50)
+    age: int | None = Field(default=None, ge=10, le=120)
+    health: str | None = Field(default=None, max_length=100)
+    occupation: str | None = Field(default=None, max_length=100)
+    phone: str | None = None
+    address: str | None = Field(default=None, max_length=200)
+    entrusted: bool = False  # 委托监护人
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        try:
+            return identity.normalize_phone(value, "phone") if value else None
+        except RuleViolation as exc:
+            raise _reason(exc) from None
+
+
+class ParentIn(_In):
+    relation: Literal["father", "mother"]
+    name: str | None = Field(default=None, max_length=50)
+    work_place: str | None = Field(default=None, max_length=200)
+    phone: str | None = None
+    away_since: date | None = None
+
+    _phone = field_validator("phone")(GuardianIn._phone.__func__)  # type: ignore[attr-defined]
+
+
+class LawfulBasisIn(_In):
+    statutory_duty: bool = False
+    duty_reference: str | None = Field(default=None, max_length=100)
+    consent_evidence: str | None = Field(default=None, max_length=200, description="reference of the signed consent")
+    consent_given_by: Literal["guardian", "parent"] | None = None
+    consent_date: date | None = None
+
+
+class ChildFields(_In):
+    """The fields of a record, shared by create and update."""
+
+    national_id: str | None = Field(default=None, description="GB 11643, 18 characters; encrypted at rest")
+    ethnicity: str | None = Field(default=None, max_length=20)
+    household_type: HouseholdType | None = None
+    school_id: str | None = Field(default=None, max_length=64)
+    grade: str | None = Field(default=None, max_length=20)
+    class_name: str | None = Field(default=None, max_length=20)
+    address: str | None = Field(default=None, max_length=200)
+    left_behind_type: LeftBehindType | None = None
+    categories: list[PublicCategory] = Field(default_factory=list, max_length=10)
+    sensitive_categories: list[SensitiveCategory] = Field(default_factory=list, max_length=10)
+    priority: bool = False
+    priority_reason: str | None = Field(default=None, max_length=500)
+    guardians: list[GuardianIn] = Field(default_factory=list, max_length=5)
+    parents: list[ParentIn] = Field(default_factory=list, max_length=2)
+    lawful_basis: LawfulBasisIn | None = None
+
+    @field_validator("national_id")
+    @classmethod
+    def _national_id(cls, value: str | None) -> str | None:
+        try:
+            return identity.normalize_national_id(value) if value else None
+        except RuleViolation as exc:
+            raise _reason(exc) from None
+
+
+class ChildIn(ChildFields):
+    name: str = Field(min_length=1, max_length=50)
+    gender: Literal["male", "female"]
+    birth_date: date
+    jurisdiction: Jurisdiction
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        try:
+            return identity.normalize_name(value)
+        except RuleViolation as exc:
+            raise _reason(exc) from None
+
+
+class ChildPatch(_In):
+    """Fields to change; those left out keep their value. Moving school or township is a
+    transfer (POST …/transfer), not an edit."""
+
+    version: int | None = Field(default=None, ge=1, description="or send If-Match")
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+    gender: Literal["male", "female"] | None = None
+    birth_date: date | None = None
+    national_id: str | None = None
+    ethnicity: str | None = Field(default=None, max_length=20)
+    household_type: HouseholdType | None = None
+    grade: str | None = Field(default=None, max_length=20)
+    class_name: str | None = Field(default=None, max_length=20)
+    address: str | None = Field(default=None, max_length=200)
+    left_behind_type: LeftBehindType | None = None
+    categories: list[PublicCategory] | None = Field(default=None, max_length=10)
+    sensitive_categories: list[SensitiveCategory] | None = Field(default=None, max_length=10)
+    priority: bool | None = None
+    priority_reason: str | None = Field(default=None, max_length=500)
+    guardians: list[GuardianIn] | None = Field(default=None, max_length=5)
+    parents: list[ParentIn] | None = Field(default=None, max_length=2)
+    lawful_basis: LawfulBasisIn | None = None
+
+    _name = field_validator("name")(ChildIn._name.__func__)  # type: ignore[attr-defined]
+    _national_id = field_validator("national_id")(ChildFields._national_id.__func__)  # type: ignore[attr-defined]
+
+
+class TransferIn(_In):
+    version: int | None = Field(default=None, ge=1)
+    jurisdiction: Jurisdiction
+    school_id: str | None = Field(default=None, max_length=64)
+    grade: str | None = Field(default=None, max_length=20)
+    class_name: str | None = Field(default=None, max_length=20)
+
+
+class CloseIn(_In):
+    version: int | None = Field(default=None, ge=1)
+    reason: CloseReason
+
+
+class ReopenIn(_In):
+    version: int | None = Field(default=None, ge=1)
+
+
+class GrowthNoteIn(_In):
+    noted_on: date
+    area: GrowthArea
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class SearchIn(_In):
+    """Search terms travel in the body: names never go into URLs (or access logs)."""
+
+    query: str = Field(min_length=1, max_length=50, description="name, pinyin (zengxiaoming) or initials (zxm)")
+    township_code: str | None = Field(default=None, pattern=r"^\d{12}$")
+    school_id: str | None = Field(default=None, max_length=64)
+    status: Literal["active", "transferred", "closed"] | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class ExpectedCountIn(_In):
+    kind: Literal["township", "school"]
+    code: str = Field(min_length=1, max_length=64, description="the township code, or the school id")
+    township_code: str = Field(pattern=r"^\d{12}$", description="the township the school lies in (or itself)")
+    expected: int = Field(ge=0, le=1_000_000)

@@ -1,0 +1,133 @@
+"""Writing workbooks: the import template, the error report, the export (openpyxl)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from services.registry.sheets import (
+    BY_KEY, CATEGORIES, COLUMNS, GENDERS, HOUSEHOLD, LEFT_BEHIND, SENSITIVE,
+)
+
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+TEMPLATE_ROWS = 2000
+
+
+def template_workbook() -> bytes:
+    """The template: Chinese headers (English below), drop-down lists, text-formatted ID,
+    code and phone columns (so Excel keeps the 18 digits and leading zeros)."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "儿童信息"
+    sheet.append([column.header for column in COLUMNS])
+    sheet.freeze_panes = "A2"
+    for index, column in enumerate(COLUMNS, start=1):
+        letter = get_column_letter(index)
+        cell = sheet.cell(row=1, column=index)
+        cell.font = Font(bold=True, color="C00000" if column.required else "000000")
+        cell.fill = _HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        sheet.column_dimensions[letter].width = 22 if column.text else 14
+        if column.text:
+            for row in range(2, TEMPLATE_ROWS + 2):
+                sheet.cell(row=row, column=index).number_format = "@"
+        rng = f"{letter}2:{letter}{TEMPLATE_ROWS + 1}"
+        if column.choices:
+            validation = DataValidation(type="list", formula1='"' + ",".join(column.choices) + '"',
+                                        allow_blank=True, showErrorMessage=True,
+                                        errorTitle="无效的值 / invalid value", error="请从下拉列表中选择 / choose from the list")
+            validation.add(rng)
+            sheet.add_data_validation(validation)
+        elif column.key == "national_id":
+            validation = DataValidation(type="textLength", operator="equal", formula1="18", allow_blank=True,
+                                        showErrorMessage=True, error="身份证号为18位 / 18 characters")
+            validation.add(rng)
+            sheet.add_data_validation(validation)
+        elif column.key.endswith("_code"):
+            validation = DataValidation(type="textLength", operator="equal", formula1="12", allow_blank=True,
+                                        showErrorMessage=True, error="区划代码为12位 / 12 digits")
+            validation.add(rng)
+            sheet.add_data_validation(validation)
+    sheet.row_dimensions[1].height = 36
+    guide = workbook.create_sheet("填写说明")
+    guide.append(["列 Column", "必填 Required", "可选值 Allowed values"])
+    lists = {"categories": CATEGORIES, "sensitive_categories": SENSITIVE}
+    for column in COLUMNS:
+        allowed = "、".join(column.choices or tuple(lists.get(column.key, {})))
+        guide.append([column.header.replace("\n", " "), "是" if column.required else "", allowed])
+    guide.append([])
+    guide.append(["性别、出生日期可留空，将由身份证号推出 / gender and birth date may be left blank: they are read from the ID"])
+    guide.append(["同一身份证号重复上传不会重复建档 / uploading the same ID again never creates a second record"])
+    return _save(workbook)
+
+
+def _save(workbook: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def error_report(errors: list[tuple[int, str, str]], summary: dict[str, int]) -> bytes:
+    """Row, column and reason (zh / en) for every rejected row; never the rejected values."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("错误报告")
+    sheet.append(["行号 Row", "列 Column", "原因 Reason"])
+    for row_number, column_key, reason in errors:
+        column = BY_KEY.get(column_key)
+        label = f"{column.zh} {column.en}" if column else column_key
+        sheet.append([row_number, label, reason])
+    totals = workbook.create_sheet("汇总")
+    for label, value in summary.items():
+        totals.append([label, value])
+    return _save(workbook)
+
+
+EXPORT_COLUMNS = (
+    ("id", "档案编号 Record ID"), ("name", "姓名 Name"), ("gender", "性别 Gender"),
+    ("birth_date", "出生日期 Birth date"), ("national_id", "身份证号 National ID"),
+    ("ethnicity", "民族 Ethnicity"), ("household_type", "户籍类型 Household"),
+    ("county_code", "县区代码 County"), ("township_code", "乡镇代码 Township"), ("village_code", "村社区代码 Village"),
+    ("school_id", "学校代码 School"), ("grade", "年级 Grade"), ("class_name", "班级 Class"),
+    ("address", "家庭住址 Address"), ("left_behind_type", "留守类型 Left-behind type"),
+    ("categories", "儿童类别 Categories"), ("priority", "重点关注 Priority"),
+    ("guardian", "监护人 Guardian"), ("guardian_phone", "监护人电话 Guardian phone"),
+    ("status", "状态 Status"), ("version", "版本 Version"),
+)
+SENSITIVE_EXPORT_COLUMNS = (("sensitive_categories", "困境类别 Sensitive categories"),
+                            ("priority_reason", "重点关注原因 Priority reason"))
+_ZH = {**{v: k for k, v in GENDERS.items() if len(k) == 1 and not k.isascii()},
+       **{v: k for k, v in HOUSEHOLD.items()}, **{v: k for k, v in LEFT_BEHIND.items()},
+       **{v: k for k, v in CATEGORIES.items()}, **{v: k for k, v in SENSITIVE.items()}}
+
+
+def export_workbook(records: list[dict[str, Any]], *, unmasked: bool) -> bytes:
+    """The records as the caller may see them (already masked by privacy.view). Sensitive
+    columns exist only in an unmasked export."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("儿童信息")
+    columns = EXPORT_COLUMNS + (SENSITIVE_EXPORT_COLUMNS if unmasked else ())
+    sheet.append([label for _key, label in columns])
+    for record in records:
+        guardian = record["guardians"][0] if record["guardians"] else {}
+        flat = {**record, **record["jurisdiction"],
+                "categories": "、".join(_ZH.get(c, c) for c in record["categories"]),
+                "sensitive_categories": "、".join(_ZH.get(c, c) for c in record.get("sensitive_categories") or ()),
+                "gender": _ZH.get(record["gender"], record["gender"]),
+                "household_type": _ZH.get(record["household_type"], record["household_type"]),
+                "left_behind_type": _ZH.get(record["left_behind_type"], record["left_behind_type"]),
+                "priority": "是" if record["priority"] else "否",
+                "guardian": guardian.get("name"), "guardian_phone": guardian.get("phone")}
+        sheet.append([_text(flat.get(key)) for key, _label in columns])
+    return _save(workbook)
+
+
+def _text(value: Any) -> Any:
+    # Strings that look like formulas are neutralised (CSV/formula injection).
+    if isinstance(value, str) and value[:1] in ("=", "@"):
+        return "'" + value
+    return value

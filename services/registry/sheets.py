@@ -1,0 +1,245 @@
+"""The schools' survey sheets: the columns, and reading an upload (writing: sheet_writers).
+
+Reading refuses, with a clear reason and before anything is written, what is not a sheet
+of children: not a spreadsheet, password-protected, empty, formula cells (a formula's
+value is whatever the last program to save it computed; we want typed data), merged cells
+in the header row, missing required columns. XLSX and XLS are read with python-calamine,
+CSV (UTF-8 or GB18030, as Excel in China saves it) with the csv module.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+import python_calamine
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+MAX_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    zh: str
+    en: str
+    required: bool = False
+    text: bool = False            # stored as text in the template (IDs, codes, phones)
+    choices: tuple[str, ...] = ()
+
+    @property
+    def header(self) -> str:
+        return f"{self.zh}{'*' if self.required else ''}\n{self.en}"
+
+
+GENDERS = {"男": "male", "女": "female", "male": "male", "female": "female", "m": "male", "f": "female"}
+HOUSEHOLD = {"农业": "agricultural", "非农业": "non_agricultural", "居民": "resident", "未落户": "unregistered"}
+LEFT_BEHIND = {"双亲外出": "both_parents_away", "单亲外出另一方无监护能力": "one_parent_away_other_unable",
+               "非留守": "not_left_behind"}
+CATEGORIES = {"留守儿童": "left_behind", "流动儿童": "migrant", "孤儿": "orphan",
+              "事实无人抚养": "de_facto_unsupported", "残疾": "disabled"}
+SENSITIVE = {"服刑在押人员子女": "incarcerated_parent", "流浪": "street_child", "受艾滋病影响": "hiv_affected",
+             "吸毒家庭": "drug_using_family", "受暴力侵害": "violence_victim"}
+RELATIONS = {"祖父母": "grandparent", "亲属": "relative", "父母": "parent", "兄姐": "sibling", "邻居": "neighbour",
+             "其他": "other"}
+YES_NO = {"是": True, "否": False, "yes": True, "no": False, "y": True, "n": False, "1": True, "0": False}
+
+COLUMNS: tuple[Column, ...] = (
+    Column("name", "姓名", "Name", required=True),
+    Column("gender", "性别", "Gender", choices=("男", "女")),
+    Column("birth_date", "出生日期", "Birth date (YYYY-MM-DD)", text=True),
+    Column("national_id", "身份证号", "National ID", required=True, text=True),
+    Column("ethnicity", "民族", "Ethnicity"),
+    Column("household_type", "户籍类型", "Household registration", choices=tuple(HOUSEHOLD)),
+    Column("county_code", "县区代码", "County code (12 digits)", required=True, text=True),
+    Column("township_code", "乡镇代码", "Township code (12 digits)", required=True, text=True),
+    Column("village_code", "村社区代码", "Village code (12 digits)", text=True),
+    Column("school_id", "学校代码", "School ID", text=True),
+    Column("grade", "年级", "Grade"),
+    Column("class_name", "班级", "Class"),
+    Column("address", "家庭住址", "Home address"),
+    Column("left_behind_type", "留守类型", "Left-behind type", choices=tuple(LEFT_BEHIND)),
+    Column("categories", "儿童类别", "Categories (、separated)"),
+    Column("sensitive_categories", "困境类别", "Sensitive categories (、separated)"),
+    Column("priority", "重点关注", "Priority", choices=("是", "否")),
+    Column("priority_reason", "重点关注原因", "Priority reason"),
+    Column("guardian_name", "监护人姓名", "Guardian name"),
+    Column("guardian_relation", "监护人关系", "Guardian relation", choices=tuple(RELATIONS)),
+    Column("guardian_age", "监护人年龄", "Guardian age"),
+    Column("guardian_health", "监护人健康状况", "Guardian health"),
+    Column("guardian_occupation", "监护人职业", "Guardian occupation"),
+    Column("guardian_phone", "监护人电话", "Guardian phone", text=True),
+    Column("guardian_address", "监护人住址", "Guardian address"),
+    Column("father_name", "父亲姓名", "Father name"),
+    Column("father_work_place", "父亲务工地", "Father work place"),
+    Column("father_phone", "父亲电话", "Father phone", text=True),
+    Column("father_away_since", "父亲外出时间", "Father away since", text=True),
+    Column("mother_name", "母亲姓名", "Mother name"),
+    Column("mother_work_place", "母亲务工地", "Mother work place"),
+    Column("mother_phone", "母亲电话", "Mother phone", text=True),
+    Column("mother_away_since", "母亲外出时间", "Mother away since", text=True),
+    Column("consent_evidence", "监护人同意书编号", "Consent evidence"),
+    Column("statutory_duty", "依法定职责登记", "Statutory duty", choices=("是", "否")),
+)
+BY_KEY = {column.key: column for column in COLUMNS}
+_BY_ZH = {column.zh: column for column in COLUMNS}
+_BY_EN = {column.key: column for column in COLUMNS}
+
+
+class SheetRejected(ValueError):
+    """The whole file is refused; `reason` is shown to the user (zh / en)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# -- reading -----------------------------------------------------------------------------
+
+def sniff_format(content: bytes) -> str:
+    if not content or not content.strip():
+        raise SheetRejected("文件为空 / the file is empty")
+    if content.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if content.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        # An encrypted XLSX is an OLE container holding an "EncryptedPackage" stream.
+        if "EncryptedPackage".encode("utf-16-le") in content[:1_000_000] or b"EncryptionInfo" in content:
+            raise SheetRejected("文件设有密码，请取消密码后再上传 / the file is password-protected; remove the password")
+        return "xls"
+    head = content[:65536]
+    if b"\x00" in head:
+        raise SheetRejected("不是电子表格文件（支持 XLSX、XLS、CSV） / not a spreadsheet (XLSX, XLS or CSV)")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            head.decode(encoding)
+            return "csv"
+        except UnicodeDecodeError as exc:
+            if encoding == "utf-8-sig" and exc.start > len(head) - 4:
+                return "csv"  # a multi-byte character cut by the sniffing window
+    raise SheetRejected("不是电子表格文件（支持 XLSX、XLS、CSV） / not a spreadsheet (XLSX, XLS or CSV)")
+
+
+def _header_key(cell: Any) -> str | None:
+    text = str(cell or "").strip()
+    if not text:
+        return None
+    first = re.split(r"[\s(（]", text.replace("*", ""), maxsplit=1)[0]
+    column = _BY_ZH.get(first) or _BY_EN.get(text.lower().replace("*", "").strip())
+    return column.key if column else ""
+
+
+@dataclass
+class Sheet:
+    file_format: str
+    columns: dict[str, int]   # column key → index in a row
+    rows: list[list[Any]]     # data rows; index 0 is spreadsheet row 2
+    headers: list[str]
+
+    @property
+    def total(self) -> int:
+        return len(self.rows)
+
+
+def _check_xlsx_cells(content: bytes) -> None:
+    """Formula cells: calamine gives the cached value and cannot tell a formula apart."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            names = [n for n in archive.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)]
+            if not names:
+                raise SheetRejected("不是有效的 XLSX 文件 / not a valid XLSX workbook")
+            first = sorted(names, key=lambda n: int(re.sub(r"\D", "", n)))[0]
+            with archive.open(first) as sheet_xml:
+                tail = b""
+                while chunk := sheet_xml.read(1 << 22):
+                    window = tail + chunk  # a tag cut between two chunks is still seen
+                    if (b"<f>" in window or b"<f " in window or b"<f/>" in window or b":f>" in window
+                            or b":f " in window) and re.search(rb"<(?:\w+:)?f[ >/]", window):
+                        raise SheetRejected("表格含有公式，请粘贴为数值后再上传 / the sheet has formula cells; paste them as values")
+                    tail = chunk[-16:]
+    except zipfile.BadZipFile:
+        raise SheetRejected("文件已损坏或不是 XLSX / the file is damaged or not an XLSX workbook") from None
+
+
+def _read_workbook(content: bytes, file_format: str) -> list[list[Any]]:
+    if file_format == "xlsx":
+        _check_xlsx_cells(content)
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
+        sheet = workbook.get_sheet_by_index(0)
+        merged = sheet.merged_cell_ranges or []
+        if any(start[0] == 0 for start, _end in merged):
+            raise SheetRejected("表头含有合并单元格，请使用模板 / the header row has merged cells; use the template")
+        if sheet.height > MAX_ROWS + 1:
+            raise SheetRejected(f"超过 {MAX_ROWS} 行，请分批上传 / more than {MAX_ROWS} rows; split the file")
+        return sheet.to_python(skip_empty_area=False)
+    except python_calamine.PasswordError:
+        raise SheetRejected("文件设有密码，请取消密码后再上传 / the file is password-protected; remove the password") from None
+    except (python_calamine.CalamineError, python_calamine.ZipError, python_calamine.XmlError,
+            python_calamine.WorksheetNotFound, ValueError) as exc:
+        if isinstance(exc, SheetRejected):
+            raise
+        raise SheetRejected("无法读取文件，可能已损坏 / the workbook cannot be read; it may be damaged") from None
+
+
+def _read_csv(content: bytes) -> list[list[Any]]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise SheetRejected("CSV 编码无法识别（请用 UTF-8） / the CSV is not UTF-8 or GB18030")
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error:
+        raise SheetRejected("CSV 格式错误 / the CSV cannot be parsed") from None
+    if len(rows) > MAX_ROWS + 1:
+        raise SheetRejected(f"超过 {MAX_ROWS} 行，请分批上传 / more than {MAX_ROWS} rows; split the file")
+    for row in rows:
+        if any(str(cell).startswith("=") for cell in row):
+            raise SheetRejected("表格含有公式，请粘贴为数值后再上传 / the sheet has formula cells; paste them as values")
+    return rows
+
+
+def read_sheet(content: bytes) -> Sheet:
+    """Parses and checks a whole upload; raises SheetRejected with the reason."""
+    file_format = sniff_format(content)
+    rows = _read_csv(content) if file_format == "csv" else _read_workbook(content, file_format)
+    while rows and not any(str(c).strip() for c in rows[-1]):
+        rows.pop()
+    if not rows:
+        raise SheetRejected("文件为空 / the file is empty")
+    header = [str(c or "").strip() for c in rows[0]]
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        key = _header_key(cell)
+        if key is None or key == "":
+            continue  # extra columns (notes…) are ignored, never imported
+        if key in columns:
+            raise SheetRejected(f"表头重复：{BY_KEY[key].zh} / the column '{BY_KEY[key].en}' appears twice")
+        columns[key] = index
+    if not columns:
+        raise SheetRejected("第1行不是模板表头，请使用模板 / row 1 is not the template's header; use the template")
+    missing = [BY_KEY[key] for key in BY_KEY if BY_KEY[key].required and key not in columns]
+    if missing:
+        names = "、".join(c.zh for c in missing)
+        raise SheetRejected(f"缺少必填列：{names} / required columns missing: {', '.join(c.en for c in missing)}")
+    data = rows[1:]
+    if not any(any(str(c).strip() for c in row) for row in data):
+        raise SheetRejected("表格没有数据行 / the sheet has no data rows")
+    return Sheet(file_format=file_format, columns=columns, rows=data, headers=header)
+
+
+def cells(sheet: Sheet, row: list[Any]) -> dict[str, Any]:
+    """A data row as {column key: raw value} (missing cells are '')."""
+    return row_cells(sheet.columns, row)
+
+
+def row_cells(columns: dict[str, int], row: list[Any]) -> dict[str, Any]:
+    return {key: (row[index] if index < len(row) else "") for key, index in columns.items()}

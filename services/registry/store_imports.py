@@ -1,0 +1,159 @@
+"""SQL of bulk imports: jobs, their claim by a worker, batch commits and row errors."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.registry.store import CHILD_COLUMNS
+
+JOB_COLUMNS = ("id, created_by, scope, file_format, status, rows_total, rows_done, rows_imported, rows_rejected,"
+               " rows_existing, failure, created_at, started_at, finished_at")
+
+_STAGE_TYPES = {
+    "id": "uuid", "birth_date": "date", "categories": "text[]", "priority": "boolean",
+}
+
+
+async def create_job(conn: asyncpg.Connection, *, job_id: UUID, created_by: str, scope: str, file_format: str,
+                     file_sha256: str, content: bytes, rows_total: int) -> asyncpg.Record:
+    return await conn.fetchrow(
+        f"""INSERT INTO import_jobs (id, created_by, scope, file_format, file_sha256, content, rows_total)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {JOB_COLUMNS}""",
+        job_id, created_by, scope, file_format, file_sha256, content, rows_total)
+
+
+async def get_job_in_scope(conn: asyncpg.Connection, job_id: UUID, scope_prefix: str) -> asyncpg.Record | None:
+    """A job is visible to whoever's scope covers the uploader's jurisdiction."""
+    return await conn.fetchrow(f"SELECT {JOB_COLUMNS} FROM import_jobs WHERE id = $1 AND scope LIKE $2 || '%'",
+                               job_id, scope_prefix)
+
+
+async def list_jobs_in_scope(conn: asyncpg.Connection, scope_prefix: str, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {JOB_COLUMNS} FROM import_jobs WHERE scope LIKE $1 || '%' ORDER BY created_at DESC LIMIT $2",
+        scope_prefix, limit)
+
+
+async def claim_job(conn: asyncpg.Connection, worker: str, stale_after_s: float) -> asyncpg.Record | None:
+    """The oldest pending job, or a running one whose worker stopped beating (it crashed):
+    SKIP LOCKED lets several workers claim different jobs without waiting on each other."""
+    return await conn.fetchrow(
+        """UPDATE import_jobs SET status = 'running', claimed_by = $1, heartbeat_at = now(),
+                  started_at = coalesce(started_at, now())
+            WHERE id = (SELECT id FROM import_jobs
+                         WHERE status = 'pending'
+                            OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => $2))
+                         ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+        RETURNING id, created_by, scope, content, rows_total, rows_done""",
+        worker, stale_after_s)
+
+
+async def still_owned(conn: asyncpg.Connection, job_id: UUID, worker: str) -> bool:
+    """Locks the job row for this batch's transaction; False if another worker took it over."""
+    owner = await conn.fetchval("SELECT claimed_by FROM import_jobs WHERE id = $1 AND status = 'running' FOR UPDATE",
+                                job_id)
+    return owner == worker
+
+
+async def heartbeat(conn: asyncpg.Connection, job_id: UUID, worker: str) -> None:
+    await conn.execute("UPDATE import_jobs SET heartbeat_at = now() WHERE id = $1 AND claimed_by = $2", job_id, worker)
+
+
+async def registered_indexes(conn: asyncpg.Connection, indexes: list[str]) -> set[str]:
+    """Which of these national ID blind indexes are already in the registry."""
+    rows = await conn.fetch("SELECT national_id_index FROM children WHERE national_id_index = ANY($1::text[])",
+                            indexes)
+    return {row["national_id_index"] for row in rows}
+
+
+def _escape(text: str) -> str:
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def _copy_field(value: Any) -> str:
+    """One value in COPY's text format (NULL is \\N; backslash, tab, newline, CR escaped)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return _escape(value)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (list, tuple)):
+        value = "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in value) + "}"
+    elif isinstance(value, date):
+        value = value.isoformat()
+    return _escape(str(value))
+
+
+def copy_line(record: tuple[Any, ...]) -> str:
+    """A `children` row (CHILD_COLUMNS order) as a line of COPY's text format."""
+    return "\t".join(_copy_field(value) for value in record) + "\n"
+
+
+async def copy_children(conn: asyncpg.Connection, lines: list[str]) -> None:
+    """COPY straight into `children` (the fast path: the caller removed the IDs already
+    registered). A concurrent registration of the same ID makes it raise
+    UniqueViolationError; the caller then uses `stage_and_insert`. Text format, so that no
+    client-side codec is involved (the pool's JSON codecs are text-only)."""
+    await conn.copy_to_table("children", source=io.BytesIO("".join(lines).encode()), format="text",
+                             columns=list(CHILD_COLUMNS))
+
+
+async def stage_and_insert(conn: asyncpg.Connection, lines: list[str]) -> set[UUID]:
+    """COPYs the batch into a temporary staging table, then moves it into `children` in one
+    statement; rows whose national ID is already registered are skipped. Returns the ids
+    inserted."""
+    columns = ", ".join(f"{name} {_STAGE_TYPES.get(name, 'text')}" for name in CHILD_COLUMNS)
+    await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS import_stage ({columns}) ON COMMIT DELETE ROWS")
+    await conn.execute("TRUNCATE import_stage")
+    await conn.copy_to_table("import_stage", source=io.BytesIO("".join(lines).encode()), format="text",
+                             columns=list(CHILD_COLUMNS))
+    select = ", ".join("lawful_basis::jsonb" if name == "lawful_basis" else name for name in CHILD_COLUMNS)
+    rows = await conn.fetch(
+        f"""INSERT INTO children ({', '.join(CHILD_COLUMNS)})
+            SELECT {select} FROM import_stage
+            ON CONFLICT (national_id_index) DO NOTHING RETURNING id""")
+    return {row["id"] for row in rows}
+
+
+async def add_errors(conn: asyncpg.Connection, job_id: UUID, errors: list[tuple[int, str, str]]) -> None:
+    if not errors:
+        return
+    numbered = []
+    per_row: dict[int, int] = {}
+    for row_number, column, reason in errors:
+        per_row[row_number] = per_row.get(row_number, 0) + 1
+        numbered.append((job_id, row_number, column, reason, per_row[row_number]))
+    await conn.executemany(
+        """INSERT INTO import_errors (job_id, row_number, column_name, reason, seq) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT DO NOTHING""", numbered)
+
+
+async def advance(conn: asyncpg.Connection, job_id: UUID, *, rows_done: int, imported: int, rejected: int,
+                  existing: int) -> None:
+    await conn.execute(
+        """UPDATE import_jobs SET rows_done = $2, rows_imported = rows_imported + $3,
+                  rows_rejected = rows_rejected + $4, rows_existing = rows_existing + $5, heartbeat_at = now()
+            WHERE id = $1""",
+        job_id, rows_done, imported, rejected, existing)
+
+
+async def finish(conn: asyncpg.Connection, job_id: UUID, *, failure: str | None = None) -> None:
+    """Done (or failed): the uploaded file is no longer needed and is dropped."""
+    await conn.execute(
+        """UPDATE import_jobs SET status = $2, failure = $3, content = NULL, finished_at = now(), heartbeat_at = now()
+            WHERE id = $1""",
+        job_id, "failed" if failure else "done", failure)
+
+
+async def list_errors(conn: asyncpg.Connection, job_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT row_number, column_name, reason FROM import_errors WHERE job_id = $1 ORDER BY row_number, seq",
+        job_id)

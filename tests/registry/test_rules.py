@@ -1,0 +1,150 @@
+"""Validators and domain rules, as plain unit tests."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pytest
+
+from services.registry import domain, identity, import_rows, pinyin, sheets
+from services.registry.rules import RuleViolation
+from shared.contracts import Jurisdiction
+from tests.registry.helpers import check_digit, national_id
+from tests.registry.sheet_files import row
+from tests.support.auth import COUNTY, TOWNSHIP, VILLAGE
+
+J = Jurisdiction(county_code=COUNTY, township_code=TOWNSHIP, village_code=VILLAGE)
+TODAY = date(2026, 11, 29)
+
+
+def test_check_digit_helper_matches_python_stdnum() -> None:
+    from stdnum.cn import ric
+    assert check_digit("11010519491231002") == "X"  # the standard's published example
+    for first17 in ("11010519491231002", "33010220160309123", "44030420120115901"):
+        assert check_digit(first17) == ric.calc_check_digit(first17 + "0")  # it skips the last character
+
+
+def test_national_id_normalisation_and_check_digit() -> None:
+    number = national_id(date(2016, 3, 9), "male", sequence=3)
+    assert identity.normalize_national_id(f" {number} ") == number
+    full_width = number.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert identity.normalize_national_id(full_width) == number
+    with pytest.raises(RuleViolation, match="check digit"):
+        identity.normalize_national_id(number[:-1] + ("1" if number[-1] != "1" else "2"))
+    with pytest.raises(RuleViolation, match="18"):
+        identity.normalize_national_id(number[:-2])
+    with pytest.raises(RuleViolation, match="text"):
+        identity.normalize_national_id(float(number[:17]))
+    for lower in ("x",):
+        base = next(national_id(date(2011, 11, 11), "male", sequence=s) for s in range(100)
+                    if national_id(date(2011, 11, 11), "male", sequence=s).endswith("X"))
+        assert identity.normalize_national_id(base[:-1] + lower) == base
+
+
+def test_the_id_must_agree_with_birth_date_and_gender() -> None:
+    female = national_id(date(2015, 6, 1), "female", sequence=4)
+    assert identity.facts_from_national_id(female) == (date(2015, 6, 1), "female")
+    identity.check_id_agrees(female, date(2015, 6, 1), "female")
+    with pytest.raises(RuleViolation, match="gender"):
+        identity.check_id_agrees(female, date(2015, 6, 1), "male")
+    with pytest.raises(RuleViolation, match="birth date"):
+        identity.check_id_agrees(female, date(2015, 6, 2), "female")
+
+
+def test_names_keep_rare_characters_and_the_middle_dot() -> None:
+    assert identity.normalize_name(" 𠮷祥 ") == "𠮷祥"
+    assert identity.normalize_name("阿依古丽・买买提") == "阿依古丽·买买提"
+    assert identity.normalize_name("阿依古丽 · 买买提") == "阿依古丽·买买提"
+    for bad in ("", "张三1", "<script>", "·张三"):
+        with pytest.raises(RuleViolation):
+            identity.normalize_name(bad)
+
+
+def test_phones_are_validated_for_china_and_masked() -> None:
+    assert identity.normalize_phone("138 0013 8000", "p") == "+8613800138000"
+    assert identity.normalize_phone("0571-87654321", "p") == "+8657187654321"
+    with pytest.raises(RuleViolation):
+        identity.normalize_phone("12345", "p")
+    assert identity.mask_phone("+8613800138000") == "138****8000"
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("曾小明", "zengxiaoming"), ("单丽", "shanli"), ("解放", "xiefang"), ("仇伟", "qiuwei"), ("朴海", "piaohai"),
+    ("查明", "zhaming"), ("区华", "ouhua"), ("覃琴", "qinqin"), ("尉迟敬德", "yuchijingde"), ("王小明", "wangxiaoming"),
+])
+def test_surnames_are_read_as_surnames(name, expected) -> None:
+    assert pinyin.search_text(name).split()[1] == expected
+
+
+def test_search_text_has_name_pinyin_and_initials() -> None:
+    assert pinyin.search_text("曾小明") == "曾小明 zengxiaoming zxm"
+    assert pinyin.normalize_query("Zeng Xiao'ming") == "zengxiaoming"
+
+
+def _child(**changes) -> domain.NewChild:
+    base = domain.NewChild(id=uuid.uuid4(), name="王小明", gender="male", birth_date=date(2016, 3, 9), jurisdiction=J,
+                           school_id="s1", categories=("left_behind",), priority=False,
+                           national_id=national_id(date(2016, 3, 9), "male"),
+                           sensitive_categories=("violence_victim",))
+    return domain.NewChild(**{**base.__dict__, **changes})
+
+
+def test_register_checks_the_record_and_keeps_sensitive_categories_out_of_the_event() -> None:
+    event = domain.register(_child(), TODAY)
+    assert event.categories == ("left_behind",) and "violence" not in event.model_dump_json()
+    with pytest.raises(RuleViolation) as adult:
+        domain.register(_child(birth_date=date(2008, 1, 1), national_id=None), TODAY)
+    assert adult.value.field == "birth_date"
+    with pytest.raises(RuleViolation) as disagree:
+        domain.register(_child(gender="female"), TODAY)
+    assert disagree.value.field == "national_id"
+    with pytest.raises(RuleViolation) as basis:
+        domain.register(_child(lawful_basis={"statutory_duty": False}), TODAY)
+    assert basis.value.field == "lawful_basis"
+    assert domain.register(_child(lawful_basis={"statutory_duty": False, "consent_evidence": "C-1"}), TODAY)
+
+
+def test_lifecycle_rules() -> None:
+    child = _child()
+    other = Jurisdiction(county_code=COUNTY, township_code="330102002000")
+    moved, event = domain.transfer(child, status="active", to=other, to_school_id="s2", grade=None, class_name=None,
+                                   allowed_county="330102", new_version=2, today=TODAY)
+    assert event.from_jurisdiction == J and event.status == "transferred" and moved.jurisdiction == other
+    with pytest.raises(RuleViolation):
+        domain.transfer(child, status="active", to=J, to_school_id="s1", grade=None, class_name=None,
+                        allowed_county="330102", new_version=2, today=TODAY)
+    with pytest.raises(RuleViolation) as closed:
+        domain.transfer(child, status="closed", to=other, to_school_id=None, grade=None, class_name=None,
+                        allowed_county="330102", new_version=2, today=TODAY)
+    assert closed.value.status_code == 409
+    assert domain.close(child, status="transferred", reason="aged_out", new_version=3, today=TODAY).reason == "aged_out"
+    with pytest.raises(RuleViolation):
+        domain.close(child, status="closed", reason="other", new_version=3, today=TODAY)
+    assert domain.reopen(child, status="closed", new_version=4, today=TODAY).status == "active"
+    with pytest.raises(RuleViolation):
+        domain.reopen(child, status="active", new_version=4, today=TODAY)
+
+
+def _raw(**values):
+    return dict(zip([c.key for c in sheets.COLUMNS], row(**values)))
+
+
+def test_a_sheet_row_derives_gender_and_birth_date_from_the_id() -> None:
+    number = national_id(date(2014, 2, 3), "female", sequence=5)
+    parsed = import_rows.parse_row(2, _raw(name="李娜", national_id=number, priority="是", priority_reason="独居"),
+                                   uuid.uuid4(), TODAY)
+    assert parsed.errors == ()
+    assert parsed.child.gender == "female" and parsed.child.birth_date == date(2014, 2, 3)
+    assert parsed.child.left_behind_type == "both_parents_away" and parsed.child.priority
+    assert parsed.child.lawful_basis["statutory_duty"] is True
+
+
+def test_a_sheet_row_reports_every_bad_column_at_once() -> None:
+    parsed = import_rows.parse_row(5, _raw(name="", national_id="123", gender="X", categories="留守儿童、外星人",
+                                           township_code="33"), uuid.uuid4(), TODAY)
+    assert parsed.child is None
+    columns = {column for _row, column, _reason in parsed.errors}
+    assert {"name", "national_id", "gender", "categories", "township_code"} <= columns
+    assert all(row_number == 5 for row_number, _c, _r in parsed.errors)
+    assert all(" / " in reason for _r, _c, reason in parsed.errors)  # Chinese / English
