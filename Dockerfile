@@ -1,0 +1,53 @@
+# syntax=docker/dockerfile:1
+#
+# One image for all four services and all three roles. The command chooses which:
+#
+#   docker run IMAGE services.registry api       # HTTP API (port 8001; pairing 8002, visits 8003, notify 8004)
+#   docker run IMAGE services.pairing worker     # outbox relay + Kafka consumers
+#   docker run IMAGE services.visits migrate     # one-shot, forward-only migrations
+#
+# Configuration comes only from the environment (see .env.example); nothing is baked in.
+# Build:  docker build -t localhost/shouhu:dev .
+# Sites that mirror images pass the base image from their own registry:
+#   docker build --build-arg PYTHON_IMAGE=harbor.example.gov.cn/library/python:3.11-slim-bookworm .
+
+ARG PYTHON_IMAGE=docker.io/library/python:3.11-slim-bookworm
+
+# ---- build: wheels for the project and every dependency (manylinux wheels; no compiler needed)
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_INPUT=1
+WORKDIR /src
+COPY pyproject.toml ./
+COPY shared ./shared
+COPY services ./services
+RUN python -m pip wheel --wheel-dir /wheels .
+
+# ---- runtime: the wheels installed into a clean interpreter, run as an unprivileged user
+FROM ${PYTHON_IMAGE}
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+# A fixed numeric uid/gid, so Kubernetes runAsUser/fsGroup and compose `user:` can name it.
+RUN groupadd --system --gid 10001 shouhu \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
+            --shell /usr/sbin/nologin shouhu
+# Install from the build stage's wheels only (no index), then byte-compile: at run time the
+# root filesystem is read-only (Kubernetes readOnlyRootFilesystem), so nothing can be cached later.
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    python -m pip install --no-index --find-links=/wheels shouhu \
+ && python -m compileall -q "$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+# In a container the APIs listen on every interface (the services default to 127.0.0.1).
+ENV SHOUHU_REGISTRY_HTTP_HOST=0.0.0.0 \
+    SHOUHU_PAIRING_HTTP_HOST=0.0.0.0 \
+    SHOUHU_VISITS_HTTP_HOST=0.0.0.0 \
+    SHOUHU_NOTIFY_HTTP_HOST=0.0.0.0
+# `python -m` puts the working directory on sys.path: make it one nobody can write to.
+WORKDIR /
+USER 10001:10001
+# The HTTP ports of the four APIs (each container uses its own).
+EXPOSE 8001 8002 8003 8004
+ENTRYPOINT ["python", "-m"]
+CMD ["services.registry", "api"]

@@ -1,0 +1,83 @@
+"""Every overlay renders with the pinned kustomize and holds what its size calls for."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.deploy.conftest import K8S, OVERLAYS, SERVICES, by_kind, kustomize_build
+
+# Every kind an overlay must contain, and how many.
+CORE_PER_OVERLAY = {"Namespace": 1, "ServiceAccount": 4, "Deployment": 8, "Service": 4, "Job": 4,
+                    "HorizontalPodAutoscaler": 4, "PodDisruptionBudget": 8, "Cluster": 4,
+                    "Kafka": 1, "KafkaNodePool": 1}
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def test_base_renders_on_its_own(tools) -> None:
+    resources = kustomize_build(tools, K8S / "base")
+    assert {r["kind"] for r in resources} >= {"Deployment", "Job", "Cluster", "Kafka", "KafkaTopic"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_overlay_renders_with_every_part(rendered, overlay: str) -> None:
+    resources = rendered(overlay)
+    counts: dict[str, int] = {}
+    for resource in resources:
+        counts[resource["kind"]] = counts.get(resource["kind"], 0) + 1
+    for kind, expected in CORE_PER_OVERLAY.items():
+        assert counts.get(kind) == expected, f"{overlay}: {counts.get(kind)} {kind}, expected {expected}"
+    namespace = by_kind(resources, "Namespace")
+    for resource in resources:
+        if resource["kind"] != "Namespace":
+            assert resource["metadata"].get("namespace") in namespace, \
+                f"{overlay}: {resource['kind']}/{resource['metadata']['name']} is outside the overlay's namespace"
+    for service in SERVICES:
+        for name, kind in ((f"{service}-api", "Deployment"), (f"{service}-worker", "Deployment"),
+                           (f"{service}-api", "Service"), (f"{service}-migrate", "Job"),
+                           (f"{service}-api", "HorizontalPodAutoscaler"), (f"{service}-db", "Cluster")):
+            assert name in by_kind(resources, kind), f"{overlay}: no {kind} {name}"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_names_are_valid_kubernetes_names(rendered, overlay: str) -> None:
+    for resource in rendered(overlay):
+        name = resource["metadata"]["name"]
+        pattern = DNS_LABEL if resource["kind"] in ("Service", "Namespace") else DNS_SUBDOMAIN
+        assert pattern.match(name), f"{overlay}: {resource['kind']} name {name!r} is not a valid name"
+
+
+def test_overlays_differ_as_their_sizes_require(rendered) -> None:
+    def pool_replicas(overlay: str) -> int:
+        return by_kind(rendered(overlay), "KafkaNodePool")["combined"]["spec"]["replicas"]
+
+    def db_instances(overlay: str) -> set[int]:
+        return {c["spec"]["instances"] for c in by_kind(rendered(overlay), "Cluster").values()}
+
+    assert (pool_replicas("dev"), pool_replicas("county"), pool_replicas("province")) == (1, 1, 3)
+    assert (db_instances("dev"), db_instances("county"), db_instances("province")) == ({1}, {2}, {3})
+    # KEDA only in the province; backups everywhere but dev.
+    assert not by_kind(rendered("dev"), "ScaledObject") and not by_kind(rendered("county"), "ScaledObject")
+    assert by_kind(rendered("province"), "ScaledObject")
+    assert not by_kind(rendered("dev"), "ScheduledBackup")
+    for overlay in ("county", "province"):
+        backups = by_kind(rendered(overlay), "ScheduledBackup")
+        assert {b["spec"]["cluster"]["name"] for b in backups.values()} == {f"{s}-db" for s in SERVICES}
+        for cluster in by_kind(rendered(overlay), "Cluster").values():
+            plugins = cluster["spec"].get("plugins", [])
+            assert any(p.get("isWALArchiver") for p in plugins), f"{overlay}: {cluster['metadata']['name']} archives no WAL"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_images_are_pinned(rendered, overlay: str) -> None:
+    for resource in rendered(overlay):
+        spec = resource.get("spec", {})
+        pod = spec.get("template", {}).get("spec") if isinstance(spec, dict) else None
+        images = [c["image"] for c in (pod or {}).get("containers", [])]
+        if resource["kind"] == "Cluster":
+            images.append(spec["imageName"])
+        for image in images:
+            name, _, tag = image.rpartition(":")
+            assert name and tag and "/" not in tag and tag != "latest", f"{overlay}: unpinned image {image!r}"
