@@ -22,6 +22,7 @@ from uuid import UUID, uuid4
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
 
 from shared.contracts import Event, encode
 from shared.db import connect
@@ -209,15 +210,30 @@ class OutboxRelay:
         return len(rows)
 
     async def _send_all(self, producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> None:
-        futures = [
-            await producer.send(
-                self._settings.kafka_topic_prefix + row["topic"],
-                value=row["payload"].encode(),
-                key=row["message_key"].encode(),
-                headers=[(name, value.encode()) for name, value in row["headers"].items()],
-            )
-            for row in rows
-        ]
+        """Sends rows as one batch per partition (send_batch): a fraction of the Python work
+        of one send() per row. Rows keep their claim (id) order within each partition, and
+        the partition is the one send() would choose for the key, so one child's events stay
+        on one partition, in order."""
+        open_batches: dict[tuple[str, int], Any] = {}
+        futures = []
+        partitions_of: dict[str, list[int]] = {}
+        for row in rows:
+            topic = self._settings.kafka_topic_prefix + row["topic"]
+            if topic not in partitions_of:
+                partitions_of[topic] = sorted(await producer.partitions_for(topic))
+            key = row["message_key"].encode()
+            partition = DefaultPartitioner()(key, partitions_of[topic], partitions_of[topic])
+            message = {"key": key, "value": row["payload"].encode(), "timestamp": None,
+                       "headers": [(name, value.encode()) for name, value in row["headers"].items()]}
+            batch = open_batches.get((topic, partition))
+            if batch is None or batch.append(**message) is None:
+                if batch is not None:  # full: send it and start the next one
+                    futures.append(await producer.send_batch(batch, topic, partition=partition))
+                batch = open_batches[(topic, partition)] = producer.create_batch()
+                if batch.append(**message) is None:
+                    raise ValueError("an outbox event is larger than the producer's batch size")
+        for (topic, partition), batch in open_batches.items():
+            futures.append(await producer.send_batch(batch, topic, partition=partition))
         await asyncio.wait_for(asyncio.gather(*futures),
                                timeout=self._settings.kafka_request_timeout_ms / 1000 * 2)
 

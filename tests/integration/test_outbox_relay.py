@@ -85,3 +85,44 @@ async def _status(url: str, event_id: uuid.UUID, status: str) -> bool:
 
 async def _published_counts_are(relays: list[OutboxRelay], expected: list[int]) -> bool:
     return sorted(relay.published_total for relay in relays) == expected
+
+
+async def test_one_childs_events_keep_their_order_on_the_partition_send_would_choose(infra, topic_prefix) -> None:
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.partitioner import DefaultPartitioner
+
+    url = await create_plumbing_database(infra)
+    settings = plumbing_settings(infra, url, topic_prefix)
+    await ensure_topics(settings)
+    pool = await create_pool(settings)
+    children = [uuid.uuid4() for _ in range(4)]
+    written: dict[str, list[str]] = {str(c): [] for c in children}
+    async with pool.acquire() as conn:
+        for version in range(1, 16):
+            for child in children:  # interleaved, as concurrent work on several children is
+                async with conn.transaction():
+                    event_id = await outbox.add(conn, child_registered(child, version))
+                written[str(child)].append(str(event_id))
+    relay_task = asyncio.create_task(OutboxRelay(settings, pool).run())
+    consumer = AIOKafkaConsumer(topic_prefix + TOPIC, bootstrap_servers=infra.kafka_bootstrap,
+                                auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    seen: dict[str, list[tuple[int, str]]] = {str(c): [] for c in children}
+    try:
+        async def all_seen() -> bool:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                for record in records:
+                    seen[record.key.decode()].append((record.partition, dict(record.headers)["ce_id"].decode()))
+            return sum(map(len, seen.values())) >= 60
+
+        await wait_for(all_seen, what="sixty events")
+        partitions = sorted(consumer.partitions_for_topic(topic_prefix + TOPIC))
+    finally:
+        await consumer.stop()
+        relay_task.cancel()
+        await asyncio.gather(relay_task, return_exceptions=True)
+        await pool.close()
+    for child, records in seen.items():
+        expected_partition = DefaultPartitioner()(child.encode(), partitions, partitions)
+        assert {partition for partition, _ in records} == {expected_partition}
+        assert [event_id for _, event_id in records] == written[child]
