@@ -1,5 +1,9 @@
-"""`python -m bench [relay] [latency] [flags]`: runs the benchmarks (all when none is named)
-and prints each figure with "goal met" / "goal missed".
+"""`python -m bench [NAME ...] [flags]`: runs the benchmarks (all when none is named) and
+prints each figure with "goal met" / "goal missed".
+
+The foundation's (relay, latency) run in this process and share its flags; each service's
+benchmark runs as its own `python -m bench.<module>` process with its defaults, so a
+crash or a leaked resource in one cannot skew the next.
 
 Exit status: 0 when every benchmark ran, whatever its figures; 1 when one of them could
 not run (its error is printed, the others still run); 2 for bad arguments.
@@ -8,6 +12,7 @@ not run (its error is printed, the others still run); 2 for bad arguments.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import traceback
 
@@ -20,6 +25,13 @@ BENCHMARKS = {
     "relay": relay_throughput,    # outbox relay vs raw aiokafka send_batch
     "latency": e2e_latency,       # registry API commit → pairing projection
 }
+SERVICE_BENCHMARKS = {
+    "registry-import": "bench.registry_import",    # sheet import vs raw COPY and an INSERT loop
+    "pairing-matching": "bench.pairing_matching",  # 50,000 × 20,000 matching vs bare scipy / greedy
+    "visits-logging": "bench.visits_logging",      # contact logging vs a bare Starlette endpoint
+    "visits-scan": "bench.visits_scan",            # overdue scan over 1,000,000 duties
+    "notify-sms": "bench.notify_sms",              # deliveries vs the fake SMS provider's raw rate
+}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -28,22 +40,28 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         description="Shouhu benchmarks against the local PostgreSQL and Kafka "
                     '(eval "$(scripts/infra env)" first, or use `make bench BENCH_ARGS=...`).')
     parser.add_argument("names", nargs="*", metavar="BENCHMARK",
-                        help=f"which to run: {', '.join(BENCHMARKS)} (default: all)")
+                        help=f"which to run: {', '.join([*BENCHMARKS, *SERVICE_BENCHMARKS])} (default: all)")
     relay_throughput.add_arguments(parser.add_argument_group("relay"))
     e2e_latency.add_arguments(parser.add_argument_group("latency"))
     args = parser.parse_args(argv)
-    unknown = [name for name in args.names if name not in BENCHMARKS]
+    known = [*BENCHMARKS, *SERVICE_BENCHMARKS]
+    unknown = [name for name in args.names if name not in known]
     if unknown:
-        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(known)}")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    names = list(dict.fromkeys(args.names)) or list(BENCHMARKS)
+    names = list(dict.fromkeys(args.names)) or [*BENCHMARKS, *SERVICE_BENCHMARKS]
     goals: list[Goal] = []
     failed: list[str] = []
     for name in names:
+        if name in SERVICE_BENCHMARKS:
+            print(f"\n== {name} " + "=" * 60, flush=True)
+            if subprocess.run([sys.executable, "-m", SERVICE_BENCHMARKS[name]], check=False).returncode != 0:
+                failed.append(name)
+            continue
         try:
             goals += BENCHMARKS[name].main(args)
         except (Exception, SystemExit) as exc:  # one broken benchmark must not hide the others
@@ -51,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{name}: could not run: {exc!r}", file=sys.stderr)
             if not isinstance(exc, SystemExit):
                 traceback.print_exc()
-    print("\n== summary " + "=" * 60)
+    print("\n== summary (the service benchmarks print their own figures above) " + "=" * 20)
     for goal in goals:
         print("  " + goal.line())
     for name in failed:
