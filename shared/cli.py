@@ -139,8 +139,9 @@ async def _reconcile(args: argparse.Namespace) -> int:
 
 async def _seed(args: argparse.Namespace) -> int:
     demo = importlib.import_module("services.demo")
-    urls = {name: f"http://127.0.0.1:{_entry(name).load_settings().http_port}" for name in ("registry", "visits")}
-    summary = await demo.seed(urls["registry"], urls["visits"], children=args.children)
+    urls = demo.Urls(**{name: f"http://127.0.0.1:{_entry(name).load_settings().http_port}"
+                        for name in ("registry", "pairing", "visits")})
+    summary = await demo.seed(urls, children=args.children)
     print(json.dumps(summary))
     return 0
 
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     reconcile_cmd.add_argument("--dry-run", action="store_true")
 
     seed = commands.add_parser("seed", help="load demo data through the running APIs")
-    seed.add_argument("--children", type=int, default=200)
+    seed.add_argument("--children", type=int, default=2000)
 
     args = parser.parse_args(argv)
     if args.command == "token":
