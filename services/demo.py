@@ -131,12 +131,14 @@ async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today:
         now = datetime.now(timezone.utc)
         contacts = []
         for i, caregiver in pairs:
-            for n in range(rng.choice([0, 1, 2, 2, 3, 3, 4])):
+            # Every 11 days back from two days ago: the busiest reach into last month; the
+            # rest leave last month's duties undone, which the scan then finds overdue.
+            for n in range(rng.choice([0, 1, 2, 3, 4, 4, 5, 5, 6])):
                 contacts.append({
                     "id": str(uuid.uuid5(_NAMESPACE, f"contact-{child_ids[i]}-{n}")),
                     "child_id": child_ids[i], "caregiver_id": caregiver,
                     "kind": CONTACT_KINDS[(i + n) % len(CONTACT_KINDS)],
-                    "occurred_at": (now - timedelta(days=2 + 8 * n, hours=i % 9)).isoformat(),
+                    "occurred_at": (now - timedelta(days=2 + 11 * n, hours=i % 9)).isoformat(),
                 })
         await asyncio.gather(*(
             post(f"{urls.visits}/v1/contacts", contact, waiting=(404, 403)) for contact in contacts))

@@ -16,6 +16,10 @@ class VisitsSettings(ServiceSettings):
     # School terms for per-term duties (a letter to the parents each term, 篇16), as
     # "MM-DD:MM-DD" ranges; a range whose end is before its start runs into the next year.
     terms: str = "03-01:07-31,09-01:01-31"
+    # A pairing recorded with a start date in the past owes the duties of windows that
+    # ended within this many days: entered late, it still shows what was missed, but no
+    # older history is invented (0: duties start from the day the pairing is recorded).
+    backfill_days: int = 45
     # Phones' clocks drift: a contact this far "in the future" is a clock, not a lie.
     clock_skew_minutes: int = 5
 

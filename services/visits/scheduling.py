@@ -4,7 +4,7 @@ the horizon forward. Joins the caller's transaction (it never begins or commits)
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
@@ -33,7 +33,13 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
     if row["child_status"] == "closed":
         await store_duties.cancel_open_duties_of_pairing(conn, pairing_id, after=None)
         return
-    from_day = from_day or (row["derived_as_of"] if extend and row["derived_as_of"] else today)
+    if from_day is None:
+        if extend and row["derived_as_of"]:
+            from_day = row["derived_as_of"]
+        elif row["derived_as_of"] is None:  # first derivation: a backdated pairing owes recent windows
+            from_day = max(row["started_on"], today - timedelta(days=settings.backfill_days))
+        else:
+            from_day = today
     if row["ended_on"] is not None:
         # Duties not yet late when the pairing ended are whoever takes over's; late ones
         # stay late (they were missed) and keep their place on the ladder.

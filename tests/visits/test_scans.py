@@ -202,3 +202,21 @@ async def test_a_scan_from_the_command_line(harness: Harness) -> None:
                                           headers=admin())).status_code == 200
     finally:
         harness.settings.allow_future_scans = True
+
+
+async def test_a_pairing_recorded_late_owes_recent_windows_but_no_older_history(harness: Harness) -> None:
+    """backfill_days (45): a pairing that started at the beginning of last month, recorded
+    only now, owes last month's visit (which ended within 45 days); one started 200 days
+    ago owes nothing that ended before the 45 days."""
+    first_of_last_month = (today(harness.settings).replace(day=1) - timedelta(days=1)).replace(day=1)
+    recent_child = await harness.child()
+    recent, _ = await harness.pair(recent_child, started_on=first_of_last_month)
+    old_child = await harness.child()
+    old, _ = await harness.pair(old_child, started_on=today(harness.settings) - timedelta(days=200))
+    horizon_floor = today(harness.settings) - timedelta(days=harness.settings.backfill_days)
+
+    recent_duties = await harness.fetch("SELECT due_on FROM duties WHERE pairing_id = $1 AND duty_kind = 'home_visit'"
+                                        " ORDER BY due_on", recent)
+    assert recent_duties[0]["due_on"] < today(harness.settings), "last month's visit is owed, so it can be overdue"
+    old_duties = await harness.fetch("SELECT min(due_on) AS first FROM duties WHERE pairing_id = $1", old)
+    assert old_duties[0]["first"] >= horizon_floor
