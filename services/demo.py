@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -24,6 +25,7 @@ from shared.auth import issue_dev_token
 from shared.settings import AuthSettings
 
 COUNTY = "330102000000"  # a fictional county; codes follow the 12-digit statistical format
+COUNTY_TIMEZONE = "Asia/Shanghai"
 TOWNSHIPS = [f"330102{n:03d}000" for n in range(1, 6)]
 SCHOOLS_PER_TOWNSHIP = 3
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
@@ -78,7 +80,7 @@ async def _until_known(call: Callable[[], Awaitable[httpx.Response]], *, waiting
 
 async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today: date | None = None) -> dict:
     rng = random.Random(20261129)  # the same county every time
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(ZoneInfo(COUNTY_TIMEZONE)).date()  # the county's calendar, as visits keeps it
     staff = issue_dev_token(AuthSettings(), subject="demo-loader", roles=["county_staff"], jurisdiction=COUNTY)
     admin = issue_dev_token(AuthSettings(), subject="demo-admin", roles=["admin"], jurisdiction=COUNTY)
     limit = asyncio.Semaphore(concurrency)
@@ -127,18 +129,25 @@ async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today:
                  f"demo-pairing-{i}", waiting=(404,))
             for i, caregiver in pairs))
 
-        # A month of contacts for most paired children; the rest become overdue.
+        # Last month: most children had their home visit, talk and call with the parents;
+        # about one in seven did not, and the scan finds those duties overdue. This month:
+        # a few contacts each, the rest still due.
         now = datetime.now(timezone.utc)
+        last_month_days = (today.replace(day=1) - started).days
         contacts = []
         for i, caregiver in pairs:
-            # Every 11 days back from two days ago: the busiest reach into last month; the
-            # rest leave last month's duties undone, which the scan then finds overdue.
-            for n in range(rng.choice([0, 1, 2, 3, 4, 4, 5, 5, 6])):
+            dated = []
+            if rng.random() < 0.86:
+                for kind in ("home_visit", "talk", "parent_call"):
+                    day = started + timedelta(days=rng.randrange(last_month_days))
+                    dated.append((kind, datetime(day.year, day.month, day.day, 2, tzinfo=timezone.utc)))
+            for n in range(rng.choice([0, 1, 2, 3])):
+                dated.append((CONTACT_KINDS[(i + n) % len(CONTACT_KINDS)], now - timedelta(days=1 + 6 * n, hours=i % 9)))
+            for n, (kind, occurred_at) in enumerate(dated):
                 contacts.append({
                     "id": str(uuid.uuid5(_NAMESPACE, f"contact-{child_ids[i]}-{n}")),
-                    "child_id": child_ids[i], "caregiver_id": caregiver,
-                    "kind": CONTACT_KINDS[(i + n) % len(CONTACT_KINDS)],
-                    "occurred_at": (now - timedelta(days=2 + 11 * n, hours=i % 9)).isoformat(),
+                    "child_id": child_ids[i], "caregiver_id": caregiver, "kind": kind,
+                    "occurred_at": occurred_at.isoformat(),
                 })
         await asyncio.gather(*(
             post(f"{urls.visits}/v1/contacts", contact, waiting=(404, 403)) for contact in contacts))

@@ -1,0 +1,116 @@
+"""`make up` / `make down` (scripts/stack) and the operations CLI against that real stack.
+
+The stack runs beside anything a developer has running: its own databases, ports, topic
+prefix and state folder (SHOUHU_STACK_DIR), and a small demo county (SHOUHU_DEMO_CHILDREN).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+
+from tests.support.databases import create_database
+from tests.support.processes import REPO, free_port
+
+SERVICES = ("registry", "pairing", "visits", "notify")
+
+
+@pytest.fixture(scope="module")
+def stack_env(infra, tmp_path_factory) -> dict[str, str]:
+    import asyncio
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SHOUHU_")}
+    for name in SERVICES:
+        url = asyncio.run(create_database(infra, name))
+        env[f"SHOUHU_{name.upper()}_DATABASE_URL"] = url
+        env[f"SHOUHU_{name.upper()}_HTTP_PORT"] = str(free_port())
+    env.update({
+        "SHOUHU_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
+        "SHOUHU_KAFKA_TOPIC_PREFIX": f"smoke{uuid.uuid4().hex[:8]}.",
+        "SHOUHU_GATEWAY_PORT": str(free_port()),
+        "SHOUHU_STACK_DIR": str(tmp_path_factory.mktemp("stack")),
+        "SHOUHU_DEMO_CHILDREN": "40",
+    })
+    return env
+
+
+@pytest.fixture(scope="module")
+def stack(stack_env) -> Iterator[subprocess.CompletedProcess]:
+    up = subprocess.run(["scripts/stack", "up"], cwd=REPO, env=stack_env, capture_output=True, text=True,
+                        timeout=600, stdin=subprocess.DEVNULL)
+    try:
+        assert up.returncode == 0, f"stack up failed:\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}"
+        yield up
+    finally:
+        down = subprocess.run(["scripts/stack", "down"], cwd=REPO, env=stack_env, capture_output=True, text=True,
+                              timeout=120, stdin=subprocess.DEVNULL)
+        assert down.returncode == 0, down.stderr
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def test_up_prints_urls_and_a_working_token_and_the_gateway_serves_every_api(stack, stack_env) -> None:
+    gateway = f"http://127.0.0.1:{stack_env['SHOUHU_GATEWAY_PORT']}"
+    assert gateway in stack.stdout
+    token = next(line.split("TOKEN=", 1)[1] for line in stack.stdout.splitlines() if "export TOKEN=" in line)
+    headers = {"Authorization": f"Bearer {token.strip()}"}
+    children = httpx.get(f"{gateway}/registry/v1/children?limit=100", headers=headers, timeout=10)
+    assert children.status_code == 200 and len(children.json()["items"]) == 40
+    for name in SERVICES:
+        assert httpx.get(f"{gateway}/{name}/readyz", timeout=10).status_code == 200
+        assert httpx.get(f"{gateway}/{name}/metrics", timeout=10).status_code == 404  # not through the gateway
+    seeded = json.loads(Path(stack_env["SHOUHU_STACK_DIR"], "logs", "seed.log").read_text().splitlines()[-1])
+    assert seeded["children"] == 40 and seeded["pairings"] > 0 and seeded["contacts"] > 0
+
+
+def test_seeding_again_changes_nothing(stack, stack_env) -> None:
+    before = _cli(stack_env, "seed", "--children", "40")
+    assert before.returncode == 0, before.stderr
+    gateway = f"http://127.0.0.1:{stack_env['SHOUHU_GATEWAY_PORT']}"
+    token = _cli(stack_env, "token", "--role", "county_staff", "--jurisdiction", "330102000000").stdout.strip()
+    children = httpx.get(f"{gateway}/registry/v1/children?limit=500", headers={"Authorization": f"Bearer {token}"},
+                         timeout=10)
+    assert len(children.json()["items"]) == 40
+
+
+def test_cli_status_migrate_dead_letters_reconcile_and_replay(stack, stack_env) -> None:
+    status = _cli(stack_env, "status")
+    assert status.returncode == 0, status.stderr
+    rows = [json.loads(line) for line in status.stdout.splitlines()]
+    assert [row["service"] for row in rows] == list(SERVICES)
+    assert all({"outbox_pending", "consumer_lag", "dead_letters_open"} <= row.keys() for row in rows)
+
+    migrate = _cli(stack_env, "migrate")
+    assert migrate.returncode == 0 and all(f"{name}: 0 applied" in migrate.stdout for name in SERVICES)
+
+    dead = _cli(stack_env, "dead-letters", "notify")
+    assert dead.returncode == 0
+
+    reconcile = _cli(stack_env, "reconcile", "registry", "--dry-run", "--hours", "1")
+    assert reconcile.returncode == 0, reconcile.stderr
+    assert json.loads(reconcile.stdout)["missing (dry run)"] == 0
+
+    replay = _cli(stack_env, "replay", "notify", "999999")
+    assert replay.returncode == 1 and "999999: not found" in replay.stdout
+
+
+def test_down_stops_everything_it_started(stack_env, stack) -> None:
+    down = subprocess.run(["scripts/stack", "down"], cwd=REPO, env=stack_env, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert down.returncode == 0
+    status = subprocess.run(["scripts/stack", "status"], cwd=REPO, env=stack_env, capture_output=True, text=True,
+                            timeout=30)
+    assert "running" not in status.stdout, status.stdout
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{stack_env['SHOUHU_GATEWAY_PORT']}/healthz", timeout=5)
