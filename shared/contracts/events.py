@@ -303,10 +303,7 @@ RecipientKind = Literal["caregiver", "staff", "guardian", "system"]
 FailureReason = Literal["provider_error", "timeout", "invalid_address", "rate_limited", "no_address", "other"]
 
 
-class NotificationSent(Event):
-    """A message went out. No text, no address: which channel, to what kind of recipient."""
-
-    name: ClassVar[str] = "NotificationSent"
+class _NotificationOutcome(Event):
     topic: ClassVar[str] = NOTIFY_TOPIC
     source: ClassVar[str] = "/shouhu/notify"
     key_field: ClassVar[str] = "notification_id"
@@ -317,22 +314,20 @@ class NotificationSent(Event):
     channel: DeliveryChannel
     recipient_kind: RecipientKind
     template: str = Field(max_length=64)
+
+
+class NotificationSent(_NotificationOutcome):
+    """A message went out. No text, no address: which channel, to what kind of recipient."""
+
+    name: ClassVar[str] = "NotificationSent"
+
     sent_at: datetime
     attempts: int = Field(ge=1)
 
 
-class NotificationFailed(Event):
+class NotificationFailed(_NotificationOutcome):
     name: ClassVar[str] = "NotificationFailed"
-    topic: ClassVar[str] = NOTIFY_TOPIC
-    source: ClassVar[str] = "/shouhu/notify"
-    key_field: ClassVar[str] = "notification_id"
 
-    notification_id: UUID
-    source_event_id: UUID
-    child_id: UUID | None = None
-    channel: DeliveryChannel
-    recipient_kind: RecipientKind
-    template: str = Field(max_length=64)
     reason: FailureReason
     attempts: int = Field(ge=1)
     dead_lettered: bool
