@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.auth import TokenVerifier
+from shared.auth_cache import CachingTokenVerifier
 from shared.consumer import consumer_lag
 from shared.db import create_pool
 from shared.metrics import MetricsMiddleware, ServiceMetrics
@@ -85,7 +86,9 @@ def create_service_app(settings: ServiceSettings, *, title: str, description: st
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.pool = await create_pool(settings)
-        app.state.token_verifier = TokenVerifier(settings.auth)
+        # Verified tokens are trusted again for up to a minute (never past their expiry):
+        # checking a JWT costs as much CPU as the rest of a typical request.
+        app.state.token_verifier = CachingTokenVerifier(TokenVerifier(settings.auth))
         app.state.kafka_probe = KafkaProbe(settings)
         if on_startup is not None:
             await on_startup(app)

@@ -1,7 +1,6 @@
 from fastapi import FastAPI
 
 from services.visits import api, api_admin, api_concerns, api_duties, api_stats
-from services.visits.auth_cache import CachingTokenVerifier
 from shared.crypto import CryptoSettings, FieldCipher
 from shared.http import create_service_app
 from shared.settings import ServiceSettings
@@ -10,7 +9,6 @@ from shared.settings import ServiceSettings
 async def _on_startup(app: FastAPI) -> None:
     # Keys come from the environment or mounted files, never from the database.
     app.state.cipher = FieldCipher.from_settings(CryptoSettings())
-    app.state.token_verifier = CachingTokenVerifier(app.state.token_verifier)
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:

@@ -101,3 +101,27 @@ def jwks_server():
         yield f"http://127.0.0.1:{server.server_port}/jwks.json", private_key
     finally:
         server.shutdown()
+
+
+async def test_the_token_cache_reuses_a_verification_but_never_past_expiry_or_for_another_token() -> None:
+    from shared.auth_cache import CachingTokenVerifier
+
+    calls = []
+
+    class CountingVerifier(TokenVerifier):
+        async def verify(self, token: str):  # type: ignore[no-untyped-def]
+            calls.append(token)
+            return await super().verify(token)
+
+    settings = AuthSettings()
+    cache = CachingTokenVerifier(CountingVerifier(settings), ttl_s=60)
+    token = issue_dev_token(settings, subject="u1", roles=["county_staff"], jurisdiction=COUNTY)
+    assert (await cache.verify(token)).subject == "u1"
+    assert (await cache.verify(token)).subject == "u1"
+    assert len(calls) == 1
+    with pytest.raises(AuthError):  # a tampered token is not the cached one: verified, refused
+        await cache.verify(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+    short = issue_dev_token(settings, subject="u2", roles=["county_staff"], jurisdiction=COUNTY, ttl_seconds=-60)
+    for _ in range(2):  # already expired (beyond the leeway): refused every time, never cached
+        with pytest.raises(AuthError):
+            await cache.verify(short)
