@@ -1,6 +1,6 @@
 from fastapi import FastAPI
 
-from services.registry import api, api_imports, api_lists, api_stats
+from services.registry import api, api_contact_points, api_imports, api_lists, api_stats
 from shared.crypto import CryptoSettings, FieldCipher
 from shared.http import create_service_app
 from shared.settings import ServiceSettings
@@ -17,6 +17,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         settings, title="Shouhu registry",
         description="One record per child (一人一档): registration, records and their changes, "
                     "bulk import of the schools' sheets, statistics and completeness.",
-        routers=[api_lists.router, api.router, api_imports.router, api_stats.router],
+        routers=[api_lists.router, api.router, api_imports.router, api_stats.router, api_contact_points.router],
         on_startup=_on_startup,
     )

@@ -233,3 +233,26 @@ async def test_idempotent_create_returns_the_first_answer(registry) -> None:
     stored = await registry.fetchval("SELECT response::text FROM idempotency_keys WHERE idem_key = $1",
                                      headers["Idempotency-Key"])
     assert body["national_id"] not in stored and "13800138000" not in stored
+
+
+async def test_guardian_contacts_are_for_the_notification_service_only_and_audited(registry) -> None:
+    from tests.support.auth import bearer
+
+    created = await _create(registry, full_child_body())
+    path = f"/v1/children/{created['id']}/guardian-contacts"
+    before = await registry.fetchval("SELECT count(*) FROM sensitive_reads WHERE action = 'guardian_contacts'")
+
+    refused = await registry.client.get(path, headers=staff_headers(sensitive=True, purpose="x"))
+    assert refused.status_code == 403
+    service = bearer(roles=["service"], jurisdiction="000000000000", subject="notify")
+    answer = await registry.client.get(path, headers=service)
+    assert answer.status_code == 200
+    guardians = answer.json()["guardians"]
+    assert guardians and guardians[0]["phone"] == "+8613800138000"
+    assert set(guardians[0]) == {"relation", "phone", "entrusted"}, "no name, no address"
+    assert "王奶奶" not in answer.text
+    after = await registry.fetchval("SELECT count(*) FROM sensitive_reads WHERE action = 'guardian_contacts'")
+    assert after == before + 1
+
+    elsewhere = bearer(roles=["service"], jurisdiction=OTHER_COUNTY, subject="notify")
+    assert (await registry.client.get(path, headers=elsewhere)).status_code == 404

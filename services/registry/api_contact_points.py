@@ -1,0 +1,45 @@
+"""Guardians' contact points for notify: the one read of personal data another service
+makes of the registry, with its own credentials, at the moment it sends a notice.
+
+Only what a notice needs leaves: the guardian's relation and phone, never a name, an
+address or anything about the child. Every call is written to the audit trail, whether or
+not a phone was found.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+
+from services.registry import privacy, store
+from services.registry.api_common import cipher_of
+from shared.auth import Principal, require_principal
+
+router = APIRouter(prefix="/v1", tags=["contact points"])
+
+Caller = Annotated[Principal, Depends(require_principal)]
+READERS = ("service", "admin")
+PURPOSE = "notification delivery"
+
+
+@router.get("/children/{child_id}/guardian-contacts")
+async def guardian_contacts(child_id: UUID, request: Request, principal: Caller) -> dict:
+    """The guardians who can be reached by phone, primary first: for role `service` (notify)
+    or `admin`, within their jurisdiction (a record outside it answers 404)."""
+    if not principal.has_role(*READERS):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the notification service reads contact points")
+    async with request.app.state.pool.acquire() as conn:
+        async with conn.transaction():
+            row = await store.get_child_in_scope(conn, child_id, principal.scope_prefix)
+            if row is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
+            record = privacy.open_record(row, cipher_of(request))
+            guardians = [{"relation": guardian["relation"], "phone": guardian["phone"],
+                          "entrusted": bool(guardian.get("entrusted"))}
+                         for guardian in record.guardians if guardian.get("phone")]
+            await store.record_sensitive_read(
+                conn, subject=principal.subject, roles=sorted(principal.roles), action="guardian_contacts",
+                record_ids=[child_id], fields=["guardians.phone"], purpose=PURPOSE)
+    return {"guardians": guardians}
