@@ -113,7 +113,8 @@ class Consumer:
             request_timeout_ms=self._settings.kafka_request_timeout_ms + 5000,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=3_000,
-            metadata_max_age_ms=30_000,
+            # A topic created after subscribing is noticed at the next refresh; keep it short.
+            metadata_max_age_ms=10_000,
         )
 
     async def _poll_loop(self, consumer: AIOKafkaConsumer) -> None:

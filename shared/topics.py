@@ -31,5 +31,11 @@ async def ensure_topics(settings: ServiceSettings) -> None:
                 await admin.create_topics(missing)
             except TopicAlreadyExistsError:
                 pass  # another worker created them first
+            # Creation is asynchronous: wait (bounded) until the broker's metadata lists every
+            # topic, or a consumer subscribing now would not see one until its next metadata
+            # refresh and would sit idle meanwhile.
+            async with asyncio.timeout(settings.kafka_request_timeout_ms / 1000):
+                while not set(wanted) <= set(await admin.list_topics()):
+                    await asyncio.sleep(0.1)
     finally:
         await admin.close()

@@ -54,7 +54,19 @@ async def test_worker_sends_one_sms_for_an_event_published_twice(infra, topic_pr
             try:
                 await wait_for(sent_event, timeout=60, what="NotificationSent for the SMS")
             except AssertionError as exc:
-                raise AssertionError(f"{exc}\nworker log:\n{service.worker.log_text()[-4000:]}") from None
+                conn = await asyncpg.connect(service.database_url)
+                try:
+                    state = {table: [dict(r) for r in await conn.fetch(query)] for table, query in (
+                        ("notifications", "SELECT status, channel, attempts, next_attempt_at, last_error FROM notifications"),
+                        ("dead_letters", "SELECT kind, reason, event_type, status FROM dead_letters"),
+                        ("consumer_progress", "SELECT * FROM consumer_progress"),
+                        ("inbox", "SELECT event_type FROM inbox"))}
+                except Exception as db_error:  # the diagnosis must not hide the failure
+                    state = {"error": repr(db_error)}
+                finally:
+                    await conn.close()
+                raise AssertionError(f"{exc}\nnotify state: {state}\ngateway saw: {gateway.requests}\n"
+                                     f"worker log:\n{service.worker.log_text()[-4000:]}") from None
             assert len(gateway.to("/sms")) == 1
             assert "13700137000" not in service.worker.log_text()
         finally:
