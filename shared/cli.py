@@ -6,6 +6,7 @@
     shouhu dead-letters SERVICE           list open dead letters (no payloads printed)
     shouhu replay SERVICE ID [ID ...]     run dead letters through their handler again
     shouhu reconcile SERVICE [--hours H] [--dry-run]   republish outbox events missing from Kafka
+    shouhu alive SERVICE [--max-age S]    the worker's liveness probe (exit 0 while its loops progress)
     shouhu seed [--children N]            load the demo county through the APIs (idempotent)
 """
 
@@ -146,6 +147,19 @@ async def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _alive(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from shared.liveness import heartbeat_age_s
+
+    age = heartbeat_age_s(Path(_entry(args.service).load_settings().heartbeat_path))
+    if age is None or age > args.max_age:
+        print(f"{args.service} worker: no progress for {'ever' if age is None else f'{age:.0f} s'}", file=sys.stderr)
+        return 1
+    print(f"{args.service} worker: alive ({age:.0f} s ago)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="shouhu", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -177,12 +191,18 @@ def main(argv: list[str] | None = None) -> int:
     reconcile_cmd.add_argument("--hours", type=float, default=24.0, help="how far back to look")
     reconcile_cmd.add_argument("--dry-run", action="store_true")
 
+    alive = commands.add_parser("alive", help="exit 0 if the service's worker made progress recently")
+    alive.add_argument("service", choices=SERVICES)
+    alive.add_argument("--max-age", type=float, default=60.0, help="seconds")
+
     seed = commands.add_parser("seed", help="load demo data through the running APIs")
     seed.add_argument("--children", type=int, default=2000)
 
     args = parser.parse_args(argv)
     if args.command == "token":
         return _token(args)
+    if args.command == "alive":
+        return _alive(args)
     runners = {"migrate": _migrate, "status": _status, "dead-letters": _dead_letters, "replay": _replay, "seed": _seed,
                "reconcile": _reconcile}
     return asyncio.run(runners[args.command](args))

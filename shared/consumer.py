@@ -84,7 +84,7 @@ class Consumer:
         self._handlers = dict(handlers)
         self._next_waiting_scan = 0.0
         self.processed_total = 0
-        self.last_poll_monotonic = time.monotonic()
+        self.last_progress_monotonic = time.monotonic()  # read by the worker's heartbeat
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -120,7 +120,7 @@ class Consumer:
     async def _poll_loop(self, consumer: AIOKafkaConsumer) -> None:
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=self._settings.consumer_max_batch)
-            self.last_poll_monotonic = time.monotonic()
+            self.last_progress_monotonic = time.monotonic()
             for partition, records in batches.items():
                 await self._process_partition(consumer, partition, records)
             if time.monotonic() >= self._next_waiting_scan:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import time
 from datetime import datetime, timezone
 from typing import Any, Sequence
 from uuid import UUID, uuid4
@@ -136,6 +137,8 @@ class OutboxRelay:
         self._pool = pool
         self._wake = asyncio.Event()
         self.published_total = 0
+        self.name = "outbox-relay"
+        self.last_progress_monotonic = time.monotonic()  # read by the worker's heartbeat
 
     async def run(self) -> None:
         listener = await connect(self._settings)
@@ -155,6 +158,7 @@ class OutboxRelay:
 
     async def _wait_for_leadership(self, listener: asyncpg.Connection) -> None:
         while not await listener.fetchval("SELECT pg_try_advisory_lock($1)", self._LOCK_KEY):
+            self.last_progress_monotonic = time.monotonic()  # a standby waiting is alive
             await asyncio.sleep(self._settings.relay_poll_interval_s * 5)
         log.info("outbox.relay_leader")
 
@@ -164,6 +168,7 @@ class OutboxRelay:
     async def _publish_loop(self, producer: AIOKafkaProducer, listener: asyncpg.Connection) -> None:
         failures = 0
         while failures < self._MAX_FAILURES_PER_PRODUCER:
+            self.last_progress_monotonic = time.monotonic()
             self._wake.clear()
             try:
                 published = await self.publish_pending(producer)

@@ -75,8 +75,17 @@ class ServiceSettings(BaseSettings):
     # its offset commit, log "consumer.db_committed" and wait this long.
     debug_pause_before_offset_commit_s: float = 0.0
 
+    # Worker liveness (shared/liveness.py): the heartbeat file, refreshed while every loop
+    # progresses; `shouhu alive SERVICE` is the worker's liveness probe.
+    worker_heartbeat_file: str | None = None
+    worker_stall_after_s: float = 120.0
+
     log_level: str = "INFO"
     auth: AuthSettings = Field(default_factory=AuthSettings)
+
+    @property
+    def heartbeat_path(self) -> str:
+        return self.worker_heartbeat_file or f"/tmp/shouhu-{self.service_name}-worker.alive"
 
     @property
     def group_id(self) -> str:

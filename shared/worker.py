@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from pathlib import Path
 from typing import Any, Callable, Coroutine
 
 import asyncpg
 
 from shared.consumer import Consumer
 from shared.db import create_pool
+from shared.liveness import keep_heartbeat
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
@@ -39,8 +41,11 @@ async def run_worker(settings: ServiceSettings, build_consumers: ConsumerFactory
         await ensure_topics(settings)
         consumers = build_consumers(settings, pool)
         log.info("worker.started", consumers=[c.name for c in consumers])
+        relay = OutboxRelay(settings, pool)
         async with asyncio.TaskGroup() as group:
-            group.create_task(OutboxRelay(settings, pool).run(), name="outbox-relay")
+            group.create_task(relay.run(), name="outbox-relay")
+            group.create_task(keep_heartbeat(Path(settings.heartbeat_path), [relay, *consumers],
+                                             stall_after_s=settings.worker_stall_after_s), name="heartbeat")
             for consumer in consumers:
                 group.create_task(consumer.run(), name=f"consumer-{consumer.name}")
             for name, loop_coroutine in (build_background(settings, pool) if build_background else {}).items():
@@ -48,4 +53,6 @@ async def run_worker(settings: ServiceSettings, build_consumers: ConsumerFactory
     except asyncio.CancelledError:
         log.info("worker.stopping")
     finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
         await pool.close()
