@@ -218,10 +218,9 @@ class VisitLogged(Event):
     concern_raised: bool = False
 
 
-class DutyDueSoon(Event):
-    """A duty instance (a home visit this month…) falls due soon. Emitted once per instance."""
+class _DutyFacts(Event):
+    """What every duty event says of the duty instance (one home visit this month…)."""
 
-    name: ClassVar[str] = "DutyDueSoon"
     topic: ClassVar[str] = VISITS_TOPIC
     source: ClassVar[str] = "/shouhu/visits"
 
@@ -234,22 +233,19 @@ class DutyDueSoon(Event):
     school_id: str | None = None
 
 
-class ContactOverdue(Event):
+class DutyDueSoon(_DutyFacts):
+    """A duty instance falls due soon. Emitted once per instance."""
+
+    name: ClassVar[str] = "DutyDueSoon"
+
+
+class ContactOverdue(_DutyFacts):
     """A duty instance is overdue; emitted once per instance and escalation level."""
 
     name: ClassVar[str] = "ContactOverdue"
-    topic: ClassVar[str] = VISITS_TOPIC
-    source: ClassVar[str] = "/shouhu/visits"
 
-    child_id: UUID
-    duty_id: UUID
-    caregiver_id: UUID
-    duty_kind: DutyKind
-    due_on: date
     days_overdue: int = Field(ge=0)
     escalation_level: EscalationLevel = "caregiver"
-    jurisdiction: Jurisdiction
-    school_id: str | None = None
 
 
 class ConcernRaised(Event):
