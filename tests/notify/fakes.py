@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.support.processes import free_port
+from tests.support.waiting import wait_for
 
 
 @dataclass
@@ -59,10 +60,13 @@ async def serving(fake: FakeHttp) -> AsyncIterator[FakeHttp]:
     server = uvicorn.Server(uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="error",
                                            access_log=False, lifespan="off"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+
+    async def started() -> bool:
         if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
+            task.result()  # it failed to start: raise its error
+        return server.started
+
+    await wait_for(started, timeout=10, interval=0.01, what="the fake provider to listen")
     fake.base_url = f"http://127.0.0.1:{port}"
     try:
         yield fake
