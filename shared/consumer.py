@@ -121,29 +121,34 @@ class Consumer:
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=self._settings.consumer_max_batch)
             self.last_progress_monotonic = time.monotonic()
-            for partition, records in batches.items():
-                await self._process_partition(consumer, partition, records)
+            if batches:
+                await self._process_poll(consumer, batches)
             if time.monotonic() >= self._next_waiting_scan:
                 await self.retry_waiting()
                 self._next_waiting_scan = time.monotonic() + self._settings.consumer_parked_retry_interval_s
 
-    async def _process_partition(self, consumer: AIOKafkaConsumer, partition: TopicPartition,
-                                 records: list[ConsumerRecord]) -> None:
-        raw_records = [RawRecord.from_kafka(record) for record in records]
-        if not await self._apply_batch(raw_records):
-            for raw in raw_records:
-                await self.process(raw)
+    async def _process_poll(self, consumer: AIOKafkaConsumer,
+                            batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Applies every partition's records (each partition's batch in its own transaction),
+        then commits all their offsets in one request and records progress once: a poll
+        costs one Kafka round trip for offsets, not one per partition."""
+        for records in batches.values():
+            raw_records = [RawRecord.from_kafka(record) for record in records]
+            if not await self._apply_batch(raw_records):
+                for raw in raw_records:
+                    await self.process(raw)
         if self._settings.debug_pause_before_offset_commit_s:
-            log.info("consumer.db_committed", consumer=self.name, offset=records[-1].offset)
+            log.info("consumer.db_committed", consumer=self.name)
             await asyncio.sleep(self._settings.debug_pause_before_offset_commit_s)
-        next_offset = records[-1].offset + 1
+        offsets = {partition: records[-1].offset + 1 for partition, records in batches.items()}
         try:
-            await consumer.commit({partition: next_offset})
+            await consumer.commit(offsets)
         except CommitFailedError:
-            # Rebalanced away mid-batch: the new owner redelivers; the inbox makes that safe.
-            log.warning("consumer.commit_failed", consumer=self.name, partition=partition.partition)
+            # Rebalanced away mid-poll: the new owner redelivers; the inbox makes that safe.
+            log.warning("consumer.commit_failed", consumer=self.name)
             return
-        await self._record_progress(partition, next_offset, consumer.highwater(partition))
+        await self._record_progress({partition: (offset, consumer.highwater(partition))
+                                     for partition, offset in offsets.items()})
 
     # -- a whole batch, the fast path ---------------------------------------------------------
 
@@ -308,15 +313,16 @@ class Consumer:
                 delay,
             )
 
-    async def _record_progress(self, partition: TopicPartition, committed: int, end: int | None) -> None:
+    async def _record_progress(self, progress: dict[TopicPartition, tuple[int, int | None]]) -> None:
         async with self._pool.acquire() as conn:
-            await conn.execute(
+            await conn.executemany(
                 """INSERT INTO consumer_progress (consumer, topic, kafka_partition, committed_offset, end_offset)
                    VALUES ($1, $2, $3, $4, $5)
                    ON CONFLICT (consumer, topic, kafka_partition) DO UPDATE
                    SET committed_offset = EXCLUDED.committed_offset, end_offset = EXCLUDED.end_offset,
                        updated_at = now()""",
-                self.name, partition.topic, partition.partition, committed, end if end is not None else committed,
+                [(self.name, partition.topic, partition.partition, committed,
+                  end if end is not None else committed) for partition, (committed, end) in progress.items()],
             )
 
 
