@@ -162,8 +162,9 @@ PairingEndReason = Literal[
 ]
 
 
-class PairingCreated(Event):
-    name: ClassVar[str] = "PairingCreated"
+class _PairingFacts(Event):
+    """Who is paired with whom, and where: what both pairing events say."""
+
     topic: ClassVar[str] = PAIRING_TOPIC
     source: ClassVar[str] = "/shouhu/pairing"
 
@@ -172,21 +173,19 @@ class PairingCreated(Event):
     caregiver_id: UUID
     role: PairingRole = "lead"
     jurisdiction: Jurisdiction
+
+
+class PairingCreated(_PairingFacts):
+    name: ClassVar[str] = "PairingCreated"
+
     school_id: str | None = None
     priority: bool = False
     started_on: date
 
 
-class PairingEnded(Event):
+class PairingEnded(_PairingFacts):
     name: ClassVar[str] = "PairingEnded"
-    topic: ClassVar[str] = PAIRING_TOPIC
-    source: ClassVar[str] = "/shouhu/pairing"
 
-    child_id: UUID
-    pairing_id: UUID
-    caregiver_id: UUID
-    role: PairingRole = "lead"
-    jurisdiction: Jurisdiction
     ended_on: date
     reason: PairingEndReason
 
