@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
+import asyncio
 from contextlib import ExitStack
 from typing import Iterator
 
 import pytest
 
+from tests.support.cleanup import clean_up
 from tests.support.infra import Infrastructure, start_infrastructure
 
 
@@ -15,12 +16,14 @@ from tests.support.infra import Infrastructure, start_infrastructure
 def infra() -> Iterator[Infrastructure]:
     with ExitStack() as stack:
         try:
-            yield start_infrastructure(stack)
+            infrastructure = start_infrastructure(stack)
         except RuntimeError as missing:
             pytest.exit(str(missing), returncode=3)
+        yield infrastructure
+        asyncio.run(clean_up(infrastructure))
 
 
 @pytest.fixture
-def topic_prefix() -> str:
+def topic_prefix(infra: Infrastructure) -> str:
     """A fresh namespace of topics, so tests never read each other's events."""
-    return f"t{uuid.uuid4().hex[:10]}."
+    return infra.new_topic_prefix()

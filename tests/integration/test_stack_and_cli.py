@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -34,7 +33,7 @@ def stack_env(infra, tmp_path_factory) -> dict[str, str]:
         env[f"SHOUHU_{name.upper()}_HTTP_PORT"] = str(free_port())
     env.update({
         "SHOUHU_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
-        "SHOUHU_KAFKA_TOPIC_PREFIX": f"smoke{uuid.uuid4().hex[:8]}.",
+        "SHOUHU_KAFKA_TOPIC_PREFIX": infra.new_topic_prefix("smoke"),
         "SHOUHU_GATEWAY_PORT": str(free_port()),
         "SHOUHU_STACK_DIR": str(tmp_path_factory.mktemp("stack")),
         "SHOUHU_DEMO_CHILDREN": "40",

@@ -18,6 +18,7 @@ async def create_database(infra: Infrastructure, label: str) -> str:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
+    infra.created_databases.append(name)
     return infra.database_url(name)
 
 

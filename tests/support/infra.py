@@ -9,8 +9,9 @@
 from __future__ import annotations
 
 import os
+import uuid
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 HOW_TO_START = ('no PostgreSQL/Kafka for the tests: run `make test`, or start them with '
                 '`scripts/infra up` and `eval "$(scripts/infra env)"`, or make a Docker engine reachable')
@@ -20,6 +21,16 @@ HOW_TO_START = ('no PostgreSQL/Kafka for the tests: run `make test`, or start th
 class Infrastructure:
     pg_admin_url: str  # a URL whose role may CREATE DATABASE; the database part is ignored
     kafka_bootstrap: str
+    # What this test session created, so that it can remove it at the end: left behind, the
+    # databases fill the disk and thousands of topics make the local broker slow to start.
+    created_databases: list[str] = field(default_factory=list, compare=False)
+    topic_prefixes: list[str] = field(default_factory=list, compare=False)
+
+    def new_topic_prefix(self, label: str = "t") -> str:
+        """A fresh namespace of topics, so tests never read each other's events."""
+        prefix = f"{label}{uuid.uuid4().hex[:10]}."
+        self.topic_prefixes.append(prefix)
+        return prefix
 
     def database_url(self, database: str) -> str:
         base, _, _ = self.pg_admin_url.rpartition("/")

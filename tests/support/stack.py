@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from shared.entrypoint import ServiceEntry
@@ -38,7 +37,7 @@ async def start_service(infra: Infrastructure, name: str, *, topic_prefix: str, 
 
 
 async def start_stack(infra: Infrastructure, log_dir: Path) -> dict[str, Service]:
-    topic_prefix = f"e2e{uuid.uuid4().hex[:8]}."
+    topic_prefix = infra.new_topic_prefix("e2e")
     services = {}
     for name in SERVICE_NAMES:
         services[name] = await start_service(infra, name, topic_prefix=topic_prefix, log_dir=log_dir)
