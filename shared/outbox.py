@@ -57,18 +57,22 @@ def encode_rows(events: Sequence[Event], *, time: datetime | None = None) -> lis
     loop). Each event type is encoded once through the CloudEvents SDK to learn the
     envelope; the other events reuse it with their own id, subject and time, which gives
     the same headers and payload as `add` without paying for the SDK per event."""
-    templates: dict[str, dict[str, str]] = {}
+    # Per event type: the JSON of the headers every event of that type shares, without its
+    # closing brace; each event appends its own id, subject and time (jsonb keeps no key order).
+    shared_headers: dict[str, str] = {}
     rows: list[OutboxRow] = []
-    stamp = (time or datetime.now(timezone.utc)).isoformat()
+    stamp = json.dumps((time or datetime.now(timezone.utc)).isoformat())
     for event in events:
         event_type = event.cloudevent_type()
-        template = templates.get(event_type)
-        if template is None:
-            template = templates[event_type] = encode(event).headers
+        common = shared_headers.get(event_type)
+        if common is None:
+            headers = {name: value for name, value in encode(event).headers.items()
+                       if name not in ("ce_id", "ce_subject", "ce_time")}
+            common = shared_headers[event_type] = json.dumps(headers)[:-1]
         event_id = uuid4()
         key = event.partition_key()
-        headers = {**template, "ce_id": str(event_id), "ce_subject": key, "ce_time": stamp}
-        rows.append((event_id, event.topic, key, event_type, json.dumps(headers), event.model_dump_json()))
+        headers_json = f'{common}, "ce_id": "{event_id}", "ce_subject": {json.dumps(key)}, "ce_time": {stamp}}}'
+        rows.append((event_id, event.topic, key, event_type, headers_json, event.model_dump_json()))
     return rows
 
 
