@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any, Callable
 from uuid import UUID
 
@@ -47,6 +48,14 @@ def _text(raw: dict[str, Any], key: str, max_length: int = 200) -> str | None:
     value = raw.get(key)
     if value is None or value == "":
         return None  # most optional cells are empty
+    return _text_of(value, key, max_length)
+
+
+# A county's sheets repeat the same cells again and again (codes, schools, grades, choices,
+# dates), so a cell's parse is cached by its value; errors are not cached (they raise).
+# typed: 1, 1.0 and True are different cells.
+@lru_cache(maxsize=65536, typed=True)
+def _text_of(value: Any, key: str, max_length: int) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # "3" typed in a numeric cell comes back as 3.0
     text = identity.clean_text(value)
@@ -66,10 +75,19 @@ def _choice(raw: dict[str, Any], key: str, mapping: dict[str, Any]) -> Any:
     return value
 
 
-def _many(raw: dict[str, Any], key: str, mapping: dict[str, str]) -> tuple[str, ...]:
+_MANY_CHOICES = {"categories": CATEGORIES, "sensitive_categories": SENSITIVE}
+
+
+def _many(raw: dict[str, Any], key: str) -> tuple[str, ...]:
     text = _text(raw, key, 500)
     if text is None:
         return ()
+    return _many_of(text, key)
+
+
+@lru_cache(maxsize=4096)
+def _many_of(text: str, key: str) -> tuple[str, ...]:
+    mapping = _MANY_CHOICES[key]
     values = []
     for part in filter(None, _SPLIT.split(text)):
         if part not in mapping:
@@ -78,45 +96,72 @@ def _many(raw: dict[str, Any], key: str, mapping: dict[str, str]) -> tuple[str, 
     return tuple(dict.fromkeys(values))
 
 
+_DIVISION_CODE = re.compile(r"\d{12}")
+
+
 def _code(raw: dict[str, Any], key: str) -> str | None:
     text = _text(raw, key)
     if text is None:
         return None
-    if not re.fullmatch(r"\d{12}", text):
+    if not _DIVISION_CODE.fullmatch(text):
         raise RuleViolation(key, "区划代码应为12位数字 / a division code is 12 digits")
     return text
+
+
+@lru_cache(maxsize=16384, typed=True)
+def _date_of(value: Any, key: str) -> date | None:
+    return identity.parse_date(value, key) if identity.clean_text(value) else None
+
+
+def _text_column(key: str, max_length: int) -> Callable[[dict[str, Any]], str | None]:
+    return lambda raw: _text(raw, key, max_length)
+
+
+def _choice_column(key: str, mapping: dict[str, Any]) -> Callable[[dict[str, Any]], Any]:
+    return lambda raw: _choice(raw, key, mapping)
+
+
+def _code_column(key: str) -> Callable[[dict[str, Any]], str | None]:
+    return lambda raw: _code(raw, key)
+
+
+# Each field of a row and how it is read from the row's cells, in the order the row's
+# errors are reported. Built once: a row is read by looping over it.
+_FIELDS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
+    ("name", lambda raw: identity.normalize_name(raw.get("name"), "name")),
+    ("national_id", lambda raw: identity.normalize_national_id(raw.get("national_id"), "national_id")),
+    ("gender", _choice_column("gender", GENDERS)),
+    ("birth_date", lambda raw: _date_of(raw.get("birth_date"), "birth_date")),
+    ("ethnicity", _text_column("ethnicity", 20)),
+    ("household_type", _choice_column("household_type", HOUSEHOLD)),
+    ("county_code", _code_column("county_code")),
+    ("township_code", _code_column("township_code")),
+    ("village_code", _code_column("village_code")),
+    ("school_id", _text_column("school_id", 64)),
+    ("grade", _text_column("grade", 20)),
+    ("class_name", _text_column("class_name", 20)),
+    ("address", _text_column("address", 200)),
+    ("priority_reason", _text_column("priority_reason", 500)),
+    ("consent_evidence", _text_column("consent_evidence", 200)),
+    ("left_behind_type", _choice_column("left_behind_type", LEFT_BEHIND)),
+    ("categories", lambda raw: _many(raw, "categories")),
+    ("sensitive_categories", lambda raw: _many(raw, "sensitive_categories")),
+    ("priority", lambda raw: _choice(raw, "priority", YES_NO) or False),
+    ("statutory_duty", _choice_column("statutory_duty", YES_NO)),
+    ("guardians", lambda raw: _guardians(raw)),
+    ("parents", lambda raw: _parents(raw)),
+)
 
 
 def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date) -> ParsedRow:
     errors: list[RowError] = []
     values: dict[str, Any] = {}
-
-    def take(name: str, parse: Callable[[], Any]) -> None:
+    for name, read in _FIELDS:
         try:
-            values[name] = parse()
+            values[name] = read(raw)
         except RuleViolation as violation:
             errors.append((row_number, violation.field if violation.field in raw else name, violation.reason))
             values[name] = None
-
-    take("name", lambda: identity.normalize_name(raw.get("name"), "name"))
-    take("national_id", lambda: identity.normalize_national_id(raw.get("national_id"), "national_id"))
-    take("gender", lambda: _choice(raw, "gender", GENDERS))
-    take("birth_date", lambda: identity.parse_date(raw.get("birth_date"), "birth_date")
-         if identity.clean_text(raw.get("birth_date")) else None)
-    take("ethnicity", lambda: _text(raw, "ethnicity", 20))
-    take("household_type", lambda: _choice(raw, "household_type", HOUSEHOLD))
-    for key in ("county_code", "township_code", "village_code"):
-        take(key, lambda key=key: _code(raw, key))
-    for key, length in (("school_id", 64), ("grade", 20), ("class_name", 20), ("address", 200),
-                        ("priority_reason", 500), ("consent_evidence", 200)):
-        take(key, lambda key=key, length=length: _text(raw, key, length))
-    take("left_behind_type", lambda: _choice(raw, "left_behind_type", LEFT_BEHIND))
-    take("categories", lambda: _many(raw, "categories", CATEGORIES))
-    take("sensitive_categories", lambda: _many(raw, "sensitive_categories", SENSITIVE))
-    take("priority", lambda: _choice(raw, "priority", YES_NO) or False)
-    take("statutory_duty", lambda: _choice(raw, "statutory_duty", YES_NO))
-    take("guardians", lambda: _guardians(raw))
-    take("parents", lambda: _parents(raw))
 
     for key in ("county_code", "township_code"):
         if values.get(key) is None and not any(e[1] == key for e in errors):

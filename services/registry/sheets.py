@@ -165,8 +165,8 @@ def _check_xlsx_cells(content: bytes) -> None:
         raise SheetRejected("文件已损坏或不是 XLSX / the file is damaged or not an XLSX workbook") from None
 
 
-def _read_workbook(content: bytes, file_format: str) -> list[list[Any]]:
-    if file_format == "xlsx":
+def _read_workbook(content: bytes, file_format: str, check_formulas: bool) -> list[list[Any]]:
+    if file_format == "xlsx" and check_formulas:
         _check_xlsx_cells(content)
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
@@ -207,10 +207,13 @@ def _read_csv(content: bytes) -> list[list[Any]]:
     return rows
 
 
-def read_sheet(content: bytes) -> Sheet:
-    """Parses and checks a whole upload; raises SheetRejected with the reason."""
+def read_sheet(content: bytes, *, check_formulas: bool = True) -> Sheet:
+    """Parses and checks a whole upload; raises SheetRejected with the reason.
+    `check_formulas=False` skips the scan of an XLSX's XML for formula cells (about a
+    fifth of the reading time): only for bytes that already passed it, as an import job's
+    file did when it was uploaded."""
     file_format = sniff_format(content)
-    rows = _read_csv(content) if file_format == "csv" else _read_workbook(content, file_format)
+    rows = _read_csv(content) if file_format == "csv" else _read_workbook(content, file_format, check_formulas)
     while rows and not any(str(c).strip() for c in rows[-1]):
         rows.pop()
     if not rows:
