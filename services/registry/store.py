@@ -17,6 +17,8 @@ import asyncpg
 
 from services.registry.domain import NewChild
 
+# Made once (json.dumps with options builds an encoder per call).
+_BASIS_JSON = json.JSONEncoder(default=str).encode
 _SCOPE = "coalesce(village_code, township_code) LIKE {p} || '%'"
 
 CHILD_COLUMNS = (
@@ -40,7 +42,7 @@ def child_values(child: NewChild, sealed: dict[str, Any], search_text: str, *, s
         sealed["national_id_index"], child.ethnicity, child.household_type, j.county_code, j.township_code,
         j.village_code, child.school_id, child.grade, child.class_name, sealed["address_enc"],
         child.left_behind_type, list(child.categories), sealed["sensitive_enc"], child.priority,
-        sealed["priority_reason_enc"], sealed["contact_card_enc"], json.dumps(child.lawful_basis, default=str),
+        sealed["priority_reason_enc"], sealed["contact_card_enc"], _BASIS_JSON(child.lawful_basis),
         source, created_by,
     )
 
@@ -95,7 +97,7 @@ async def replace_child(conn: asyncpg.Connection, child: NewChild, sealed: dict[
             j.county_code, j.township_code, j.village_code, child.school_id, child.grade, child.class_name,
             sealed["address_enc"], child.left_behind_type, list(child.categories), sealed["sensitive_enc"],
             child.priority, sealed["priority_reason_enc"], sealed["contact_card_enc"],
-            json.dumps(child.lawful_basis, default=str), status, close_reason, keep_close_reason,
+            _BASIS_JSON(child.lawful_basis), status, close_reason, keep_close_reason,
         )
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == "children_national_id_index_key":
