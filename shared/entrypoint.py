@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from shared.logging import configure_logging, get_logger
 from shared.migrations import migrate
+from shared.rekey import EncryptedColumn
 from shared.settings import ServiceSettings
 from shared.worker import BackgroundFactory, ConsumerFactory, run_worker
 
@@ -27,6 +28,8 @@ class ServiceEntry:
     migrations_dir: Path
     # Loops beside the relay and consumers in the worker process (schedulers, delivery).
     build_background: BackgroundFactory | None = None
+    # Every column holding FieldCipher ciphertext, with its context: what `shouhu rekey` rewrites.
+    encrypted_columns: tuple[EncryptedColumn, ...] = ()
 
 
 def main(entry: ServiceEntry, argv: list[str] | None = None) -> int:
