@@ -14,6 +14,7 @@ from services.registry import privacy, sheet_writers, sheets, store
 from services.registry.api_common import (
     cipher_of, not_found, require_staff, today, unmask_purpose,
 )
+from services.registry.encrypted_columns import GROWTH_NOTE
 from services.registry.models import GrowthNoteIn, SearchIn
 from services.registry.pinyin import normalize_query
 from shared.auth import Principal, require_principal
@@ -126,7 +127,7 @@ async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, 
     if body.noted_on > today():
         raise HTTPException(422, [{"field": "body.noted_on", "reason": "is in the future"}])
     note_id = uuid4()
-    note_enc = cipher_of(request).encrypt(body.text, context=f"growth_notes.note:{note_id}")
+    note_enc = cipher_of(request).encrypt(body.text, context=GROWTH_NOTE.context(note_id))
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             if await store.get_child_in_scope(conn, child_id, principal.scope_prefix) is None:
@@ -154,6 +155,6 @@ async def list_growth_notes(child_id: UUID, request: Request, principal: Caller)
                     conn, subject=principal.subject, roles=sorted(principal.roles), action="growth_notes",
                     record_ids=[child_id], fields=["growth_notes.text"], purpose=purpose)
     items = [{"id": str(r["id"]), "noted_on": r["noted_on"].isoformat(), "area": r["area"], "author": r["author"],
-              "text": cipher.decrypt(r["note_enc"], context=f"growth_notes.note:{r['id']}") if purpose else None}
+              "text": cipher.decrypt(r["note_enc"], context=GROWTH_NOTE.context(r["id"])) if purpose else None}
              for r in rows]
     return JSONResponse({"items": items, "masked": purpose is None})

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from services.registry.domain import NewChild
+from services.registry.encrypted_columns import CHILD_CONTEXT
 from services.registry.identity import mask_address, mask_national_id, mask_phone
 from shared.contracts import Jurisdiction
 from shared.crypto import FieldCipher
@@ -28,7 +29,7 @@ SENSITIVE_FIELDS = ("national_id", "address", "sensitive_categories", "priority_
 
 
 def context(column: str, child_id: object) -> str:
-    return f"children.{column}:{child_id}"
+    return f"{CHILD_CONTEXT}.{column}:{child_id}"
 
 
 def national_id_index(cipher: FieldCipher, national_id: str) -> str:

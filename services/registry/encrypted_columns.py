@@ -1,0 +1,17 @@
+"""The registry's columns that hold FieldCipher ciphertext, and the context each is bound to.
+
+The code that encrypts builds its contexts from these names (privacy.context, the growth
+note routes), so what `shouhu rekey registry` re-encrypts cannot drift from what is written.
+"""
+
+from shared.rekey import EncryptedColumn
+
+# privacy.context(field, child_id) binds "children.<field>:<child id>"; the column is "<field>_enc".
+CHILD_CONTEXT = "children"
+CHILD_SEALED_FIELDS = ("national_id", "address", "sensitive", "priority_reason", "contact_card")
+GROWTH_NOTE = EncryptedColumn("growth_notes", "note_enc", "growth_notes.note")
+
+ENCRYPTED_COLUMNS = (
+    *(EncryptedColumn("children", f"{field}_enc", f"{CHILD_CONTEXT}.{field}") for field in CHILD_SEALED_FIELDS),
+    GROWTH_NOTE,
+)
