@@ -18,6 +18,7 @@ from services.pairing.api_common import (
     STAFF_ROLES, cipher, deepest_code, idempotent_create, if_match_version, narrowed_prefix, refusal_response,
     require_in_scope, require_staff, today, transaction,
 )
+from services.pairing.encrypted_columns import CAREGIVER_CONTEXT
 from shared.auth import Principal, require_principal
 from shared.contracts.events import CaregiverKind
 from shared.crypto import FieldCipher
@@ -96,11 +97,11 @@ class CaregiverPatch(BaseModel):
 
 
 def _encrypt(cipher_: FieldCipher, caregiver_id: UUID, column: str, value: str | None) -> str | None:
-    return None if value is None else cipher_.encrypt(value, context=f"caregivers.{column}:{caregiver_id}")
+    return None if value is None else cipher_.encrypt(value, context=f"{CAREGIVER_CONTEXT}.{column}:{caregiver_id}")
 
 
 def _decrypt(cipher_: FieldCipher, caregiver_id: UUID, column: str, value: str | None) -> str | None:
-    return None if value is None else cipher_.decrypt(value, context=f"caregivers.{column}:{caregiver_id}")
+    return None if value is None else cipher_.decrypt(value, context=f"{CAREGIVER_CONTEXT}.{column}:{caregiver_id}")
 
 
 def _contact_columns(cipher_: FieldCipher, caregiver_id: UUID, contact: ContactPointsIn) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from services.pairing import domain, store, store_support
 from services.pairing.api_common import (
     cipher, deepest_code, idempotent_create, narrowed_prefix, require_staff, today,
 )
+from services.pairing.encrypted_columns import SUPPORT_GIVEN_BY
 from shared.auth import Principal, require_principal
 
 router = APIRouter(prefix="/v1", tags=["support"])
@@ -51,7 +52,7 @@ def _support_out(row: Any, request: Request) -> dict[str, Any]:
             "kind": row["kind"], "amount_fen": row["amount_fen"], "item": row["item"], "fund": row["fund"],
             "given_on": row["given_on"], "period": row["period_key"],
             "given_by": None if given_by is None else cipher(request).decrypt(
-                given_by, context=f"support_records.given_by:{row['id']}"),
+                given_by, context=SUPPORT_GIVEN_BY.context(row["id"])),
             "flagged": row["flagged_duplicate_of"] is not None,
             "duplicate_of": row["flagged_duplicate_of"]}
 
@@ -76,7 +77,7 @@ async def record_support(child_id: UUID, body: SupportIn, request: Request,
         earlier = await store_support.earlier_gift_in_period(conn, child_id, body.fund, period)
         record_id = uuid.uuid4()
         given_by = None if body.given_by is None else cipher(request).encrypt(
-            body.given_by, context=f"support_records.given_by:{record_id}")
+            body.given_by, context=SUPPORT_GIVEN_BY.context(record_id))
         row = await store_support.insert_support(conn, {
             "id": record_id, "child_id": child_id, "county_code": child["county_code"],
             "township_code": child["township_code"], "village_code": child["village_code"], "kind": body.kind,
