@@ -19,6 +19,7 @@ from services.visits.api_common import caregiver_of, is_staff, rule_error
 from services.visits.api_models import (
     CallDetails, ContactDetail, ContactIn, ContactSummary, FollowUp, Location, Ratings,
 )
+from services.visits.encrypted_columns import CONCERN_DETAIL, CONTACT_FOLLOW_UPS, CONTACT_LOCATION, CONTACT_NOTES
 from services.visits.scheduling import local_today
 from services.visits.domain_duties import duty_kinds_met_by
 from shared import idempotency, outbox
@@ -26,6 +27,7 @@ from shared.auth import Principal, require_principal
 from shared.contracts import Jurisdiction
 from shared.contracts.events import ContactKind
 from shared.crypto import FieldCipher
+from shared.rekey import EncryptedColumn
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
 
@@ -42,16 +44,12 @@ def _summary(row: asyncpg.Record) -> ContactSummary:
         call=call, concern_ids=list(row["concern_ids"]))
 
 
-def _context(column: str, record_id: UUID) -> str:
-    return f"visits.{column}:{record_id}"
+def _seal(cipher: FieldCipher, column: EncryptedColumn, record_id: UUID, value: str | None) -> str | None:
+    return None if value is None else cipher.encrypt(value, context=column.context(record_id))
 
 
-def _seal(cipher: FieldCipher, column: str, record_id: UUID, value: str | None) -> str | None:
-    return None if value is None else cipher.encrypt(value, context=_context(column, record_id))
-
-
-def _open(cipher: FieldCipher, column: str, record_id: UUID, value: str | None) -> str | None:
-    return None if value is None else cipher.decrypt(value, context=_context(column, record_id))
+def _open(cipher: FieldCipher, column: EncryptedColumn, record_id: UUID, value: str | None) -> str | None:
+    return None if value is None else cipher.decrypt(value, context=column.context(record_id))
 
 
 def _may_log_for(principal: Principal, caregiver_id: UUID) -> bool:
@@ -84,13 +82,13 @@ def _contact_row(body: ContactIn, contact_id: UUID, child: asyncpg.Record, ciphe
         "occurred_at": body.occurred_at, "county_code": child["county_code"],
         "township_code": child["township_code"], "village_code": child["village_code"],
         "school_id": child["school_id"], "place": body.place,
-        "location_enc": _seal(cipher, "location", contact_id, location),
+        "location_enc": _seal(cipher, CONTACT_LOCATION, contact_id, location),
         "rating_study": ratings.study, "rating_daily_life": ratings.daily_life,
         "rating_emotions": ratings.emotions, "rating_safety": ratings.safety, "rating_health": ratings.health,
-        "notes_enc": _seal(cipher, "notes", contact_id, body.notes),
+        "notes_enc": _seal(cipher, CONTACT_NOTES, contact_id, body.notes),
         "call_initiated_by": body.call.initiated_by if body.call else None,
         "call_minutes": body.call.duration_minutes if body.call else None,
-        "follow_ups_enc": _seal(cipher, "follow_ups", contact_id, follow_ups),
+        "follow_ups_enc": _seal(cipher, CONTACT_FOLLOW_UPS, contact_id, follow_ups),
         "concern_count": len(body.concerns), "logged_by": logged_by, "logged_at": now,
     }
 
@@ -157,7 +155,7 @@ async def log_contact(
                 "id": concern.id, "contact_id": contact_id, "child_id": body.child_id,
                 "category": concern.category, "severity": concern.severity,
                 "mandatory_report": concern.mandatory_report,
-                "detail_enc": _seal(cipher, "concern_detail", concern.id, concern.detail), "raised_at": now,
+                "detail_enc": _seal(cipher, CONCERN_DETAIL, concern.id, concern.detail), "raised_at": now,
                 "county_code": child["county_code"], "township_code": child["township_code"],
                 "village_code": child["village_code"]})
         for event in [visit, *domain.concerns_raised(contact, jurisdiction=jurisdiction, now=now)]:
@@ -185,9 +183,9 @@ async def get_contact(contact_id: UUID, request: Request,
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such contact")
         detail = ContactDetail(**_summary(row).model_dump())
         if principal.can("view_sensitive") or caregiver_of(principal) == row["caregiver_id"]:
-            location = _open(cipher, "location", contact_id, row["location_enc"])
-            follow_ups = _open(cipher, "follow_ups", contact_id, row["follow_ups_enc"])
-            detail.notes = _open(cipher, "notes", contact_id, row["notes_enc"])
+            location = _open(cipher, CONTACT_LOCATION, contact_id, row["location_enc"])
+            follow_ups = _open(cipher, CONTACT_FOLLOW_UPS, contact_id, row["follow_ups_enc"])
+            detail.notes = _open(cipher, CONTACT_NOTES, contact_id, row["notes_enc"])
             detail.follow_ups = [FollowUp(**item) for item in json.loads(follow_ups)] if follow_ups else []
             if location:
                 latitude, longitude = (float(part) for part in location.split(","))

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import domain, store, store_concerns
 from services.visits.api_common import CONCERN_HANDLERS, STAFF_ROLES, parse_if_match, require_staff, rule_error
+from services.visits.encrypted_columns import CONCERN_ACK_NOTE, CONCERN_DETAIL
 from shared import outbox
 from shared.auth import Principal, require_principal
 from shared.contracts import Jurisdiction
@@ -58,9 +59,9 @@ def _out(row: asyncpg.Record, request: Request, sensitive: bool) -> ConcernOut:
         cipher = request.app.state.cipher
         out.category = row["category"]
         if row["detail_enc"]:
-            out.detail = cipher.decrypt(row["detail_enc"], context=f"visits.concern_detail:{row['id']}")
+            out.detail = cipher.decrypt(row["detail_enc"], context=CONCERN_DETAIL.context(row["id"]))
         if row["ack_note_enc"]:
-            out.acknowledgement_note = cipher.decrypt(row["ack_note_enc"], context=f"visits.ack_note:{row['id']}")
+            out.acknowledgement_note = cipher.decrypt(row["ack_note_enc"], context=CONCERN_ACK_NOTE.context(row["id"]))
     return out
 
 
@@ -118,7 +119,7 @@ async def acknowledge_concern(concern_id: UUID, body: AcknowledgementIn, request
                                           village_code=row["village_code"]), now=now)
         except domain.RuleViolation as violation:
             raise rule_error(violation) from None
-        note = request.app.state.cipher.encrypt(body.note, context=f"visits.ack_note:{concern_id}") \
+        note = request.app.state.cipher.encrypt(body.note, context=CONCERN_ACK_NOTE.context(concern_id)) \
             if body.note else None
         updated = await store_concerns.acknowledge(conn, concern_id, by=principal.subject, at=now,
                                                    referred_to=sorted(set(body.referred_to)), note_enc=note)

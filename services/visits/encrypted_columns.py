@@ -1,0 +1,15 @@
+"""Visits' columns that hold FieldCipher ciphertext, and the context each is bound to.
+
+The routes encrypt and decrypt with these declarations' `context(id)`, so what
+`shouhu rekey visits` re-encrypts cannot drift from what is written.
+"""
+
+from shared.rekey import EncryptedColumn
+
+CONTACT_LOCATION = EncryptedColumn("contacts", "location_enc", "visits.location")
+CONTACT_NOTES = EncryptedColumn("contacts", "notes_enc", "visits.notes")
+CONTACT_FOLLOW_UPS = EncryptedColumn("contacts", "follow_ups_enc", "visits.follow_ups")
+CONCERN_DETAIL = EncryptedColumn("concerns", "detail_enc", "visits.concern_detail")
+CONCERN_ACK_NOTE = EncryptedColumn("concerns", "ack_note_enc", "visits.ack_note")
+
+ENCRYPTED_COLUMNS = (CONTACT_LOCATION, CONTACT_NOTES, CONTACT_FOLLOW_UPS, CONCERN_DETAIL, CONCERN_ACK_NOTE)
