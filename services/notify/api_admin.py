@@ -21,6 +21,7 @@ from services.notify.api_common import (
 from services.notify.domain import AUDIENCES, ROUTED_EVENTS
 from services.notify.domain_delivery import AddressError, check_email, check_webhook_url, normalise_mobile
 from services.notify.domain_templates import TEMPLATE_VARIABLES
+from services.notify.encrypted_columns import STAFF_CONTACTS
 from shared import idempotency
 from shared.auth import Principal, require_principal
 
@@ -165,7 +166,7 @@ def _staff_out(row: Any, contacts: dict[str, Any] | None = None) -> dict[str, An
 
 
 def _contacts_context(recipient_id: UUID) -> str:
-    return f"staff_recipients.contacts:{recipient_id}"
+    return STAFF_CONTACTS.context(recipient_id)
 
 
 @router.post("/staff-recipients", status_code=201)

@@ -15,6 +15,7 @@ from services.notify import store_admin
 from services.notify.api_admin import Code12, idempotent
 from services.notify.api_common import ADMIN_ROLES, in_scope, require_roles, unprocessable
 from services.notify.domain_delivery import AddressError, check_webhook_url
+from services.notify.encrypted_columns import WEBHOOK_SECRET, WEBHOOK_URL
 from shared.auth import Principal, require_principal
 from shared.contracts import ALL_EVENTS
 
@@ -48,8 +49,8 @@ async def create_webhook(request: Request, body: WebhookIn, principal: Annotated
     async def create(conn: Any) -> dict[str, Any]:
         sid = uuid.uuid4()
         row = await store_admin.insert_webhook(
-            conn, sid, body.county_code, cipher.encrypt(body.url, context=f"webhook_subscriptions.url:{sid}"),
-            cipher.encrypt(body.secret, context=f"webhook_subscriptions.secret:{sid}"), sorted(set(body.event_types)))
+            conn, sid, body.county_code, cipher.encrypt(body.url, context=WEBHOOK_URL.context(sid)),
+            cipher.encrypt(body.secret, context=WEBHOOK_SECRET.context(sid)), sorted(set(body.event_types)))
         return dict(row)
 
     return await idempotent(request, principal, idempotency_key, body, 201, create)

@@ -33,6 +33,7 @@ from services.notify.domain_delivery import (
     AddressError, allowance, backoff_seconds, check_email, check_webhook_url, normalise_mobile, quiet_until,
 )
 from services.notify.domain_templates import localise, pick_template, render
+from services.notify.encrypted_columns import STAFF_CONTACTS, WEBHOOK_SECRET, WEBHOOK_URL
 from shared import outbox
 from shared.contracts import NotificationFailed, NotificationSent
 from shared.crypto import CryptoError, FieldCipher
@@ -161,7 +162,7 @@ class DeliveryLoop:
                 return None
             try:
                 contacts = json.loads(self._cipher.decrypt(staff["contacts_enc"],
-                                                           context=f"staff_recipients.contacts:{staff['id']}"))
+                                                           context=STAFF_CONTACTS.context(staff["id"])))
             except CryptoError:
                 return None
             address = contacts.get(channel)
@@ -170,8 +171,8 @@ class DeliveryLoop:
             if hook is None or not hook["active"]:
                 return None
             sid = row["recipient_id"]
-            address = {"url": self._cipher.decrypt(hook["url_enc"], context=f"webhook_subscriptions.url:{sid}"),
-                       "secret": self._cipher.decrypt(hook["secret_enc"], context=f"webhook_subscriptions.secret:{sid}")}
+            address = {"url": self._cipher.decrypt(hook["url_enc"], context=WEBHOOK_URL.context(sid)),
+                       "secret": self._cipher.decrypt(hook["secret_enc"], context=WEBHOOK_SECRET.context(sid))}
         else:
             return None
         return self._validated(channel, address) if address else None
