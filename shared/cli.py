@@ -7,6 +7,7 @@
     shouhu replay SERVICE ID [ID ...]     run dead letters through their handler again
     shouhu reconcile SERVICE [--hours H] [--dry-run]   republish outbox events missing from Kafka
     shouhu alive SERVICE [--max-age S]    the worker's liveness probe (exit 0 while its loops progress)
+    shouhu rekey SERVICE [--batch-size N] [--dry-run]   re-encrypt values under the current key; counts per key id
     shouhu seed [--children N]            load the demo county through the APIs (idempotent)
 """
 
@@ -147,6 +148,33 @@ async def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _rekey(args: argparse.Namespace) -> int:
+    from shared.crypto import CryptoSettings, FieldCipher
+    from shared.db import create_pool
+    from shared.rekey import count_by_key, rekey
+
+    entry = _entry(args.service)
+    cipher = FieldCipher.from_settings(CryptoSettings())
+    # A pool of one for its bounded waits: acquire, statement and idle-in-transaction timeouts.
+    pool = await create_pool(entry.load_settings().model_copy(update={"pool_min_size": 1}), max_size=1)
+    failed = 0
+    try:
+        async with pool.acquire() as conn:
+            if not args.dry_run:
+                for column, counts in (await rekey(conn, cipher, entry.encrypted_columns,
+                                                   batch_size=args.batch_size)).items():
+                    failed += counts.failed
+                    print(json.dumps({"service": args.service, "column": column, "reencrypted": counts.reencrypted,
+                                      "failed": counts.failed, "changed_concurrently": counts.changed_concurrently}))
+            # Only key ids and counts: never a value or a row id.
+            for column, per_key in (await count_by_key(conn, entry.encrypted_columns)).items():
+                print(json.dumps({"service": args.service, "column": column, "current_key": cipher.current_key_id,
+                                  "values_per_key": per_key}))
+    finally:
+        await pool.close()
+    return 1 if failed else 0
+
+
 def _alive(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -158,6 +186,13 @@ def _alive(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.service} worker: alive ({age:.0f} s ago)")
     return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,6 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     alive.add_argument("service", choices=SERVICES)
     alive.add_argument("--max-age", type=float, default=60.0, help="seconds")
 
+    rekey_cmd = commands.add_parser("rekey", help="re-encrypt a service's values under the current key")
+    rekey_cmd.add_argument("service", choices=SERVICES)
+    rekey_cmd.add_argument("--batch-size", type=_positive_int, default=500, help="rows per transaction")
+    rekey_cmd.add_argument("--dry-run", action="store_true", help="only count the values per key id")
+
     seed = commands.add_parser("seed", help="load demo data through the running APIs")
     seed.add_argument("--children", type=int, default=2000)
 
@@ -204,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "alive":
         return _alive(args)
     runners = {"migrate": _migrate, "status": _status, "dead-letters": _dead_letters, "replay": _replay, "seed": _seed,
-               "reconcile": _reconcile}
+               "reconcile": _reconcile, "rekey": _rekey}
     return asyncio.run(runners[args.command](args))
 
 
