@@ -3,9 +3,10 @@
 Sensitive fields (national ID, phones, addresses, sensitive categories, case notes,
 observations) are encrypted in the application, with keys that live outside the database
 (settings or a mounted secret file). Each ciphertext names the key that made it, so keys
-rotate: add a new key, make it current, re-encrypt at leisure (`needs_rotation`), and only
-then retire the old one. Lookups and de-duplication by national ID go through a keyed hash
-(the blind index), never through the clear number.
+rotate: add a new key, make it current, re-encrypt at leisure (`needs_rotation`, and
+`shouhu rekey` in shared/rekey.py), and only then retire the old one. Lookups and
+de-duplication by national ID go through a keyed hash (the blind index), never through
+the clear number.
 
 Ciphertext format (text, so it fits a `text` column and survives JSON):
     v1.<key id>.<base64url(nonce ‖ ciphertext ‖ tag)>
