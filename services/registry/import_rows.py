@@ -225,19 +225,22 @@ def _guardians(raw: dict[str, Any]) -> tuple[dict[str, Any], ...]:
 
 def _parents(raw: dict[str, Any]) -> tuple[dict[str, Any], ...]:
     parents = []
-    for relation in ("father", "mother"):
-        name = _text(raw, f"{relation}_name", 50)
-        work = _text(raw, f"{relation}_work_place", 200)
-        phone = _text(raw, f"{relation}_phone", 30)
-        away = raw.get(f"{relation}_away_since")
-        if not (name or work or phone or identity.clean_text(away)):
+    for relation, name_key, work_key, phone_key, away_key in _PARENT_COLUMNS:
+        name = _text(raw, name_key, 50)
+        work = _text(raw, work_key, 200)
+        phone = _text(raw, phone_key, 30)
+        away = _date_of(raw.get(away_key), away_key)
+        if not (name or work or phone or away):
             continue
         parents.append({
             "relation": relation,
-            "name": identity.normalize_name(name, f"{relation}_name") if name else None,
+            "name": identity.normalize_name(name, name_key) if name else None,
             "work_place": work,
-            "phone": identity.normalize_phone(phone, f"{relation}_phone") if phone else None,
-            "away_since": identity.parse_date(away, f"{relation}_away_since").isoformat()
-            if identity.clean_text(away) else None,
+            "phone": identity.normalize_phone(phone, phone_key) if phone else None,
+            "away_since": away.isoformat() if away else None,
         })
     return tuple(parents)
+
+
+_PARENT_COLUMNS = tuple((relation, f"{relation}_name", f"{relation}_work_place", f"{relation}_phone",
+                         f"{relation}_away_since") for relation in ("father", "mother"))

@@ -140,6 +140,13 @@ def _prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[An
     return batch
 
 
+def _yield_to_others() -> None:
+    """Preparing processes run at a lower CPU priority: the batch commits (PostgreSQL), the
+    worker's relay and consumers and the api come first, and preparation takes what CPU is
+    left. Preparing runs ahead of the commits, so it has slack to give."""
+    os.nice(10)
+
+
 def _warm_up_process(cipher: FieldCipher) -> bool:
     """Loads now what validation loads lazily on first use (stdnum's region table,
     pypinyin's dictionaries, phonenumbers' metadata, the cipher's OpenSSL contexts: about
@@ -218,8 +225,8 @@ class ImportRunner:
         in_flight: deque[tuple[int, asyncio.Future[PreparedBatch]]] = deque()
 
         def submit_next() -> None:
-            # Batches are prepared ahead (validation, encryption) while the database
-            # commits the current one: PostgreSQL and Python work at the same time.
+            # Batches are prepared ahead (validation, encryption), two per process, while
+            # the database commits the current one: PostgreSQL and Python work at once.
             start = next(starts, None)
             if start is not None:
                 in_flight.append((start, self._prepare(
@@ -227,7 +234,7 @@ class ImportRunner:
                     cipher=self._cipher, scope=job["scope"], created_by=job["created_by"],
                     source=f"import:{job_id}", today=today)))
 
-        for _ in range(max(1, self._processes) + 1):
+        for _ in range(2 * max(1, self._processes) + 1):
             submit_next()
         try:
             while in_flight:
@@ -251,7 +258,8 @@ class ImportRunner:
             return asyncio.ensure_future(asyncio.to_thread(function, *args, **kwargs))
         if self._executor is None:
             # spawn: a fork of a process with an event loop and open sockets is unsafe.
-            self._executor = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"))
+            self._executor = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_yield_to_others)
         return asyncio.get_running_loop().run_in_executor(self._executor, partial(function, *args, **kwargs))
 
     async def warm_up(self) -> None:
