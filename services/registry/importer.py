@@ -1,10 +1,10 @@
 """Bulk import jobs, run by the registry's worker.
 
-The api stores the uploaded file in `import_jobs` (so a job outlives an api restart) and
+The api reads and checks the upload, stores the file and the rows it read in `import_jobs`
+(so a job outlives an api restart, and the worker does not parse the file again) and
 answers 202; a worker claims the job (FOR UPDATE SKIP LOCKED) and works through the sheet
-in batches. Each batch is one transaction: good rows are COPYed into a staging table and
-moved into `children` (a national ID already registered is skipped, so the same file
-twice creates no duplicates), their ChildRegistered events go to the outbox, bad rows'
+in batches. Each batch is one transaction: good rows are COPYed into `children` (a national
+ID already registered is skipped, so the same file twice creates no duplicates), their ChildRegistered events go to the outbox, bad rows'
 errors are stored, and `rows_done` advances — so progress is visible over the API and a
 worker that dies mid-job leaves a job another worker resumes from the last batch.
 
@@ -35,7 +35,8 @@ import asyncpg
 from services.registry import domain, identity, privacy, store, store_imports
 from services.registry.import_rows import RowError, is_blank, parse_row
 from services.registry.pinyin import search_text
-from services.registry.sheets import SheetRejected, read_sheet, row_cells
+from services.registry import sheets
+from services.registry.sheets import SheetRejected, row_cells
 from shared import outbox
 from shared.auth import scope_prefix
 from shared.contracts.events import ChildRegistered
@@ -92,6 +93,12 @@ def prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[Any
     with gc_paused():
         return _prepare_batch(columns, first_index, rows, cipher=cipher, scope=scope, created_by=created_by,
                               source=source, today=today)
+
+
+def prepare_stored_batch(columns: dict[str, int], first_index: int, lines: list[bytes], **options: Any) -> PreparedBatch:
+    """`prepare_batch` for rows the api stored (sheets.encode_stored_rows), decoded here, in
+    the preparing process."""
+    return prepare_batch(columns, first_index, sheets.decode_stored_rows(lines), **options)
 
 
 @contextmanager
@@ -210,18 +217,29 @@ class ImportRunner:
                 await store_imports.finish(conn, job["id"], failure="导入时发生内部错误 / internal error while importing")
         return True
 
+    async def _job_rows(self, job: asyncpg.Record) -> tuple[dict[str, int], list[Any], Callable[..., PreparedBatch]]:
+        """The job's column mapping, its rows and the function that prepares a batch of them:
+        the rows the api stored (still JSON lines, decoded where each batch is prepared), or
+        for a job stored without them, the file read again. Raises SheetRejected."""
+        if job["stored_rows"] is not None:
+            columns, lines = sheets.stored_columns_and_lines(job["stored_rows"])
+            return columns, lines, prepare_stored_batch
+        # The upload refused formula cells in these very bytes before storing them.
+        sheet = await asyncio.to_thread(sheets.read_sheet, job["content"], check_formulas=False)
+        return sheet.columns, sheet.rows, prepare_batch
+
     async def _run_job(self, job: asyncpg.Record) -> None:
         job_id = job["id"]
         try:
-            # The upload refused formula cells in these very bytes before storing them.
-            sheet = await asyncio.to_thread(read_sheet, job["content"], check_formulas=False)
+            columns, rows, prepare = await self._job_rows(job)
         except SheetRejected as rejected:
             async with self._pool.acquire() as conn:
                 await store_imports.finish(conn, job_id, failure=rejected.reason)
             return
+        total = len(rows)
         seen: dict[str, int] = {}
         today = datetime.now(timezone.utc).date()
-        starts = iter(range(job["rows_done"], sheet.total, self._batch_size))
+        starts = iter(range(job["rows_done"], total, self._batch_size))
         in_flight: deque[tuple[int, asyncio.Future[PreparedBatch]]] = deque()
 
         def submit_next() -> None:
@@ -230,7 +248,7 @@ class ImportRunner:
             start = next(starts, None)
             if start is not None:
                 in_flight.append((start, self._prepare(
-                    prepare_batch, sheet.columns, start, sheet.rows[start:start + self._batch_size],
+                    prepare, columns, start, rows[start:start + self._batch_size],
                     cipher=self._cipher, scope=job["scope"], created_by=job["created_by"],
                     source=f"import:{job_id}", today=today)))
 
@@ -242,7 +260,7 @@ class ImportRunner:
                 prepared = await upcoming
                 submit_next()
                 prepared.drop_duplicates(seen)
-                rows_done = min(start + self._batch_size, sheet.total)
+                rows_done = min(start + self._batch_size, total)
                 if not await self._commit_batch(job_id, prepared, rows_done=rows_done):
                     log.warning("import.lost_claim", job_id=str(job_id))
                     return

@@ -20,11 +20,11 @@ _STAGE_TYPES = {
 
 
 async def create_job(conn: asyncpg.Connection, *, job_id: UUID, created_by: str, scope: str, file_format: str,
-                     file_sha256: str, content: bytes, rows_total: int) -> asyncpg.Record:
+                     file_sha256: str, content: bytes, stored_rows: bytes | None, rows_total: int) -> asyncpg.Record:
     return await conn.fetchrow(
-        f"""INSERT INTO import_jobs (id, created_by, scope, file_format, file_sha256, content, rows_total)
-            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {JOB_COLUMNS}""",
-        job_id, created_by, scope, file_format, file_sha256, content, rows_total)
+        f"""INSERT INTO import_jobs (id, created_by, scope, file_format, file_sha256, content, stored_rows, rows_total)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {JOB_COLUMNS}""",
+        job_id, created_by, scope, file_format, file_sha256, content, stored_rows, rows_total)
 
 
 async def get_job_in_scope(conn: asyncpg.Connection, job_id: UUID, scope_prefix: str) -> asyncpg.Record | None:
@@ -41,7 +41,8 @@ async def list_jobs_in_scope(conn: asyncpg.Connection, scope_prefix: str, limit:
 
 async def claim_job(conn: asyncpg.Connection, worker: str, stale_after_s: float) -> asyncpg.Record | None:
     """The oldest pending job, or a running one whose worker stopped beating (it crashed):
-    SKIP LOCKED lets several workers claim different jobs without waiting on each other."""
+    SKIP LOCKED lets several workers claim different jobs without waiting on each other.
+    With the rows the api stored; the file itself only for a job stored without them."""
     return await conn.fetchrow(
         """UPDATE import_jobs SET status = 'running', claimed_by = $1, heartbeat_at = now(),
                   started_at = coalesce(started_at, now())
@@ -49,7 +50,8 @@ async def claim_job(conn: asyncpg.Connection, worker: str, stale_after_s: float)
                          WHERE status = 'pending'
                             OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => $2))
                          ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-        RETURNING id, created_by, scope, content, rows_total, rows_done""",
+        RETURNING id, created_by, scope, stored_rows, CASE WHEN stored_rows IS NULL THEN content END AS content,
+                  rows_total, rows_done""",
         worker, stale_after_s)
 
 
@@ -158,9 +160,10 @@ async def advance(conn: asyncpg.Connection, job_id: UUID, *, rows_done: int, imp
 
 
 async def finish(conn: asyncpg.Connection, job_id: UUID, *, failure: str | None = None) -> None:
-    """Done (or failed): the uploaded file is no longer needed and is dropped."""
+    """Done (or failed): the uploaded file and its rows are no longer needed and are dropped."""
     await conn.execute(
-        """UPDATE import_jobs SET status = $2, failure = $3, content = NULL, finished_at = now(), heartbeat_at = now()
+        """UPDATE import_jobs SET status = $2, failure = $3, content = NULL, stored_rows = NULL, finished_at = now(),
+                  heartbeat_at = now()
             WHERE id = $1""",
         job_id, "failed" if failure else "done", failure)
 

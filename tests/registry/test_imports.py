@@ -156,12 +156,12 @@ async def test_a_job_left_by_a_dead_worker_is_resumed_by_another(registry) -> No
         from services.registry import store_imports
         claimed = await store_imports.claim_job(conn, "dying", 0.5)
     assert claimed["id"] == job_id
-    from services.registry.importer import prepare_batch
-    from services.registry.sheets import read_sheet
+    from services.registry.importer import prepare_stored_batch
+    from services.registry.sheets import stored_columns_and_lines
     from datetime import datetime, timezone
-    sheet = read_sheet(claimed["content"])
-    batch = prepare_batch(sheet.columns, 0, sheet.rows[:8], cipher=FieldCipher.development(), scope=claimed["scope"],
-                          created_by="x", source=f"import:{job_id}", today=datetime.now(timezone.utc).date())
+    columns, lines = stored_columns_and_lines(claimed["stored_rows"])
+    batch = prepare_stored_batch(columns, 0, lines[:8], cipher=FieldCipher.development(), scope=claimed["scope"],
+                                 created_by="x", source=f"import:{job_id}", today=datetime.now(timezone.utc).date())
     assert await dying._commit_batch(job_id, batch, rows_done=8)
     progress = (await registry.client.get(f"/v1/imports/{job_id}", headers=staff_headers())).json()
     assert progress["status"] == "running" and progress["rows_done"] == 8
@@ -269,3 +269,29 @@ async def test_copy_keeps_backslashes_quotes_and_rare_characters(registry) -> No
                                    " WHERE name = '𠮷一'"))[0]
     assert (stored["school_id"], stored["class_name"], stored["ethnicity"]) == ('s\\"1\\N', "3\\班", "{维吾尔族}")
     assert stored["categories"] == ["left_behind"] and stored["lawful_basis"]["statutory_duty"] is True
+
+
+async def test_a_job_stored_without_its_rows_reads_its_file_and_both_are_dropped_at_the_end(registry) -> None:
+    """Jobs queued before the api stored the rows it read still import, from the file; a
+    finished job keeps neither the file nor the rows."""
+    from datetime import date
+    from services.registry import store_imports
+
+    rows = [sheet_files.row(name="韦" + "一二三"[i], national_id=sheet_files.national_id(date(2014, 4, 1 + i), "male",
+                                                                                     sequence=95 + i))
+            for i in range(3)]
+    content = sheet_files.xlsx(rows)
+    async with registry.pool.acquire() as conn:
+        job = await store_imports.create_job(conn, job_id=uuid.uuid4(), created_by="staff", scope="330102000000",
+                                             file_format="xlsx", file_sha256="x", content=content, stored_rows=None,
+                                             rows_total=3)
+    done = await _run(registry, str(job["id"]))
+    assert done["status"] == "done" and done["rows_imported"] == 3, done
+
+    uploaded = await _upload(registry, sheet_files.xlsx([sheet_files.row(
+        name="韦四", national_id=sheet_files.national_id(date(2014, 4, 9), "female", sequence=99))]))
+    assert await registry.fetchval("SELECT stored_rows IS NOT NULL FROM import_jobs WHERE id = $1",
+                                   uuid.UUID(uploaded.json()["id"]))
+    assert (await _run(registry, uploaded.json()["id"]))["rows_imported"] == 1
+    assert await registry.fetchval(
+        "SELECT count(*) FROM import_jobs WHERE content IS NOT NULL OR stored_rows IS NOT NULL") == 0

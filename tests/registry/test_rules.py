@@ -148,3 +148,22 @@ def test_a_sheet_row_reports_every_bad_column_at_once() -> None:
     assert {"name", "national_id", "gender", "categories", "township_code"} <= columns
     assert all(row_number == 5 for row_number, _c, _r in parsed.errors)
     assert all(" / " in reason for _r, _c, reason in parsed.errors)  # Chinese / English
+
+
+def test_stored_rows_give_back_what_the_sheet_read_cell_for_cell() -> None:
+    """The api stores the rows it read for the job; every kind of cell calamine returns must
+    come back as it was (an ID typed as a number stays a number, and is refused as such)."""
+    import datetime as dt
+
+    from services.registry.sheets import Sheet, decode_stored_rows, encode_stored_rows, stored_columns_and_lines
+
+    cells = ["王小明", "line\nbreak\ttab \\ \"quote\"", "𠮷", "", None, 110105201603091234, 3.0, 3.5, True, False,
+             dt.date(2016, 3, 9), dt.datetime(2016, 3, 9, 8, 30, 5), dt.time(8, 30), dt.timedelta(days=2, seconds=5),
+             '{"$date": "2016-03-09"}']  # text that looks like a tag stays text
+    sheet = Sheet(file_format="xlsx", columns={"name": 0, "national_id": 5}, rows=[cells, cells[::-1], []],
+                  headers=["姓名", "身份证号"])
+    columns, lines = stored_columns_and_lines(encode_stored_rows(sheet))
+    assert columns == sheet.columns
+    decoded = decode_stored_rows(lines)
+    assert decoded == sheet.rows
+    assert [[type(cell) for cell in row] for row in decoded] == [[type(cell) for cell in row] for row in sheet.rows]
