@@ -79,7 +79,8 @@ async def _on_validation_error(_request: Request, exc: RequestValidationError) -
 
 def create_service_app(settings: ServiceSettings, *, title: str, description: str,
                        routers: list[APIRouter],
-                       on_startup: Callable[[FastAPI], Any] | None = None) -> FastAPI:
+                       on_startup: Callable[[FastAPI], Any] | None = None,
+                       on_shutdown: Callable[[FastAPI], Any] | None = None) -> FastAPI:
     """Builds a service's FastAPI app. Nothing connects until the lifespan starts."""
 
     @asynccontextmanager
@@ -95,6 +96,8 @@ def create_service_app(settings: ServiceSettings, *, title: str, description: st
         try:
             yield
         finally:
+            if on_shutdown is not None:
+                await on_shutdown(app)
             await app.state.pool.close()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)

@@ -44,13 +44,6 @@ def _rejected(reason: str) -> HTTPException:
     return HTTPException(422, [{"field": "body.file", "reason": reason}])
 
 
-def _read_and_encode(content: bytes) -> tuple[sheets.Sheet, bytes]:
-    """Reads and checks the upload, and keeps what was read for the job (the worker then
-    does not read the file again)."""
-    sheet = sheets.read_sheet(content)
-    return sheet, sheets.encode_stored_rows(sheet)
-
-
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
 async def upload(request: Request, principal: Caller, file: Annotated[UploadFile, File()],
                  idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> JSONResponse:
@@ -63,7 +56,7 @@ async def upload(request: Request, principal: Caller, file: Annotated[UploadFile
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
                             [{"field": "body.file", "reason": "文件超过25MB，请分批上传 / larger than 25 MB; split it"}])
     try:
-        sheet, stored_rows = await asyncio.to_thread(_read_and_encode, content)
+        upload = await request.app.state.upload_reader.read(content)
     except sheets.SheetRejected as rejected:
         raise _rejected(rejected.reason) from None
     digest = hashlib.sha256(content).hexdigest()
@@ -75,8 +68,8 @@ async def upload(request: Request, principal: Caller, file: Annotated[UploadFile
                     return JSONResponse(stored[1], status_code=stored[0])
             row = await store_imports.create_job(
                 conn, job_id=uuid4(), created_by=principal.subject, scope=principal.jurisdiction,
-                file_format=sheet.file_format, file_sha256=digest, content=content, stored_rows=stored_rows,
-                rows_total=sheet.total)
+                file_format=upload.file_format, file_sha256=digest, content=content,
+                stored_rows=upload.stored_rows, rows_total=upload.rows_total)
             body = _job_out(row)
             if idempotency_key is not None:
                 await idempotency.remember(conn, principal.subject, idempotency_key, digest, 202, body)

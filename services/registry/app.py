@@ -1,6 +1,7 @@
 from fastapi import FastAPI
 
 from services.registry import api, api_contact_points, api_imports, api_lists, api_stats
+from services.registry.upload_reader import UploadReader
 from shared.crypto import CryptoSettings, FieldCipher
 from shared.http import create_service_app
 from shared.settings import ServiceSettings
@@ -9,6 +10,11 @@ from shared.settings import ServiceSettings
 async def _on_startup(app: FastAPI) -> None:
     # Keys come from settings or a mounted secret file, never from the database.
     app.state.cipher = FieldCipher.from_settings(CryptoSettings())
+    app.state.upload_reader = UploadReader()
+
+
+async def _on_shutdown(app: FastAPI) -> None:
+    app.state.upload_reader.close()
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
@@ -18,5 +24,5 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         description="One record per child (一人一档): registration, records and their changes, "
                     "bulk import of the schools' sheets, statistics and completeness.",
         routers=[api_lists.router, api.router, api_imports.router, api_stats.router, api_contact_points.router],
-        on_startup=_on_startup,
+        on_startup=_on_startup, on_shutdown=_on_shutdown,
     )

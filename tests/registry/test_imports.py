@@ -295,3 +295,30 @@ async def test_a_job_stored_without_its_rows_reads_its_file_and_both_are_dropped
     assert (await _run(registry, uploaded.json()["id"]))["rows_imported"] == 1
     assert await registry.fetchval(
         "SELECT count(*) FROM import_jobs WHERE content IS NOT NULL OR stored_rows IS NOT NULL") == 0
+
+
+async def test_reading_an_upload_does_not_hold_up_the_apis_other_requests(registry) -> None:
+    """python-calamine holds the GIL while it parses; reading in a thread froze the event
+    loop for a large part of a second at a time. The upload is read in another process."""
+    from bench.registry_import import generate_sheet
+
+    content = generate_sheet(60_000)
+    loop = asyncio.get_running_loop()
+    gaps: list[float] = []
+
+    async def tick() -> None:
+        last = loop.time()
+        while True:
+            await asyncio.sleep(0.005)
+            now = loop.time()
+            gaps.append(now - last)
+            last = now
+
+    ticker = asyncio.create_task(tick())
+    try:
+        response = await _upload(registry, content)
+    finally:
+        ticker.cancel()
+    assert response.status_code == 202, response.text
+    assert response.json()["rows_total"] == 60_000
+    assert max(gaps) < 0.1, f"the event loop stalled for {max(gaps):.2f}s"
