@@ -36,6 +36,7 @@ import argparse
 import asyncio
 import io
 import os
+import random
 import time
 import uuid
 import zipfile
@@ -60,8 +61,15 @@ from tests.support.databases import create_database, drop_database
 OUTBOX_COLUMNS = ("event_id", "topic", "message_key", "event_type", "headers", "payload")
 MIGRATIONS = Path(__file__).resolve().parents[1] / "services" / "registry" / "migrations"
 COUNTY = "330102000000"
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-GIVEN = ["小明", "小红", "思雨", "子涵", "浩然", "欣怡", "宇轩", "梓萱", "俊杰", "雨桐", "一诺", "佳怡", "天佑"]
+# Common surnames (some read differently as surnames: 曾 zeng, 单 shan, 解 xie) and given-name
+# characters: with one or two of these after a surname, nearly every child's name in the
+# sheet is different, as in a county's real sheets (so per-name caches do not flatter it).
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
+            "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴"
+            "莫孔向汤单解")
+GIVEN_CHARACTERS = ("子涵浩然欣怡宇轩梓萱俊杰雨桐一诺佳天佑明红华建国丽娟伟芳秀英敏静强磊军洋勇艳娜涛超兰霞平刚"
+                    "桂玉萍鹏辉晨阳思雨博文嘉琪瑶雪晓峰志鑫宁海燕婷亮斌飞凯琳欢颖倩慧晶晶莉鹤翔宏伦睿泽铭航泓旭"
+                    "昊霖锦程佩妍诗琪可馨若曦梦瑶语嫣子墨沐辰奕然安琪心怡雅静家豪振宇")
 GOAL_COPY_RATIO = 0.2
 GOAL_LOOP_MULTIPLE = 5.0
 
@@ -76,38 +84,57 @@ def synthetic_id(index: int) -> tuple[str, date, str]:
 
 
 def generate_sheet(rows: int) -> bytes:
-    """An XLSX written directly as SpreadsheetML (inline strings), because openpyxl takes
-    about a minute for 100,000 rows; python-calamine reads it like any Excel file."""
+    """An XLSX written directly as SpreadsheetML, the way Excel writes one (a shared string
+    table, cell references, empty cells left out), because openpyxl takes about a minute
+    for 100,000 rows; python-calamine reads it like any Excel file. Deterministic."""
+    rng = random.Random(2026)
     keys = [column.key for column in COLUMNS]
-    lines = [_xml_row(1, [column.header for column in COLUMNS])]
+    strings: dict[str, int] = {}
+    lines = [_xml_row(1, [column.header for column in COLUMNS], strings)]
     for index in range(rows):
         number, birth, gender = synthetic_id(index)
         township = f"330102{index % 5 + 1:03d}000"
+        surname = rng.choice(SURNAMES)
         values = {
-            "name": SURNAMES[index % len(SURNAMES)] + GIVEN[index % len(GIVEN)], "gender": "男" if gender == "male" else "女",
+            "name": surname + _given_name(rng), "gender": "男" if gender == "male" else "女",
             "birth_date": birth.isoformat(), "national_id": number, "county_code": COUNTY,
             "township_code": township, "village_code": f"{township[:9]}{index % 8 + 1:03d}",
             "school_id": f"school-{index % 40}", "grade": f"{index % 6 + 1}年级", "class_name": f"{index % 4 + 1}班",
-            "left_behind_type": "双亲外出", "categories": "留守儿童", "guardian_name": "王奶奶",
-            "guardian_relation": "祖父母", "guardian_phone": f"138{index % 100_000_000:08d}",
-            "father_name": "王父", "father_work_place": "广东省东莞市", "father_phone": f"139{index % 100_000_000:08d}",
+            "left_behind_type": "双亲外出", "categories": "留守儿童", "guardian_name": rng.choice(SURNAMES) + _given_name(rng),
+            "guardian_relation": "祖父母", "guardian_phone": f"138{rng.randrange(100_000_000):08d}",
+            "father_name": surname + _given_name(rng), "father_work_place": "广东省东莞市",
+            "father_phone": f"139{rng.randrange(100_000_000):08d}",
         }
-        lines.append(_xml_row(index + 2, [values.get(key, "") for key in keys]))
+        lines.append(_xml_row(index + 2, [values.get(key, "") for key in keys], strings))
     sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+             f'<dimension ref="A1:{_COLUMN_LETTERS[len(keys) - 1]}{rows + 1}"/><sheetData>'
              + "".join(lines) + "</sheetData></worksheet>")
+    shared = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+              '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+              f'uniqueCount="{len(strings)}">' + "".join(f"<si><t>{escape(text)}</t></si>" for text in strings)
+              + "</sst>")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
         archive.writestr("_rels/.rels", _ROOT_RELS)
         archive.writestr("xl/workbook.xml", _WORKBOOK)
         archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+        archive.writestr("xl/sharedStrings.xml", shared)
         archive.writestr("xl/worksheets/sheet1.xml", sheet)
     return buffer.getvalue()
 
 
-def _xml_row(number: int, values: list[str]) -> str:
-    cells = "".join(f'<c t="inlineStr"><is><t>{escape(value)}</t></is></c>' if value else "<c/>" for value in values)
+def _given_name(rng: random.Random) -> str:
+    return "".join(rng.choice(GIVEN_CHARACTERS) for _ in range(1 if rng.random() < 0.2 else 2))
+
+
+_COLUMN_LETTERS = [letter for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"] + ["A" + letter for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+
+
+def _xml_row(number: int, values: list[str], strings: dict[str, int]) -> str:
+    cells = "".join(f'<c r="{_COLUMN_LETTERS[column]}{number}" t="s"><v>{strings.setdefault(value, len(strings))}</v></c>'
+                    for column, value in enumerate(values) if value)
     return f'<row r="{number}">{cells}</row>'
 
 
@@ -119,7 +146,9 @@ _CONTENT_TYPES = (
     '<Override PartName="/xl/workbook.xml" '
     'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
     '<Override PartName="/xl/worksheets/sheet1.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '<Override PartName="/xl/sharedStrings.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
 _ROOT_RELS = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
     '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
@@ -134,7 +163,9 @@ _WORKBOOK_RELS = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
     '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
     '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
-    'Target="worksheets/sheet1.xml"/></Relationships>')
+    'Target="worksheets/sheet1.xml"/>'
+    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" '
+    'Target="sharedStrings.xml"/></Relationships>')
 
 
 async def run(rows: int, loop_rows: int, processes: int) -> list[Goal]:
