@@ -10,7 +10,7 @@ and agreement with birth date and gender, phones, division codes, duplicates), p
 search keys, AES-GCM encryption of the sensitive fields, the national ID's blind index,
 the look-up of IDs already registered, COPY into `children`, one ChildRegistered outbox
 row per child (COPY), row errors and progress, per batch of 2,000 rows, with batches
-prepared in `--processes` worker processes (default: one per CPU, as the worker runs).
+prepared in `--processes` worker processes (default: one more than CPUs, as the worker runs).
 
 Baseline 1 ("raw COPY"): the very rows the import produced, read back from `children`,
 written again with asyncpg `copy_records_to_table` into the emptied `children` table (same
@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import os
 import random
 import time
 import uuid
@@ -47,7 +46,7 @@ import asyncpg
 from xml.sax.saxutils import escape
 
 from bench.common import Goal, infrastructure, quiet_logging, rule
-from services.registry.importer import ImportRunner
+from services.registry.importer import ImportRunner, default_processes
 from services.registry import store_imports
 from services.registry.sheets import COLUMNS, encode_stored_rows, read_sheet
 from services.registry.store import CHILD_COLUMNS
@@ -264,7 +263,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.registry_import", description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--loop-rows", type=int, default=5_000)
-    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+    parser.add_argument("--processes", type=int, default=default_processes(),
                         help="worker processes preparing batches, as the registry worker uses (0: a thread)")
     args = parser.parse_args()
     asyncio.run(run(args.rows, min(args.loop_rows, args.rows), args.processes))

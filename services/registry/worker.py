@@ -3,12 +3,11 @@ registry is the source of children), and the bulk-import runner."""
 
 from __future__ import annotations
 
-import os
 from typing import Any, Coroutine
 
 import asyncpg
 
-from services.registry.importer import ImportRunner
+from services.registry.importer import ImportRunner, default_processes
 from shared.consumer import Consumer
 from shared.crypto import CryptoSettings, FieldCipher
 from shared.settings import ServiceSettings
@@ -19,7 +18,7 @@ def build_consumers(settings: ServiceSettings, pool: asyncpg.Pool) -> list[Consu
 
 
 def build_background(settings: ServiceSettings, pool: asyncpg.Pool) -> dict[str, Coroutine[Any, Any, None]]:
-    # One process per CPU validates and encrypts import batches; the worker's own event
-    # loop stays free for the relay and the database.
-    runner = ImportRunner(pool, FieldCipher.from_settings(CryptoSettings()), processes=os.cpu_count() or 1)
+    # Worker processes validate and encrypt import batches; the worker's own event loop
+    # stays free for the relay and the database.
+    runner = ImportRunner(pool, FieldCipher.from_settings(CryptoSettings()), processes=default_processes())
     return {"registry-imports": runner.run()}
