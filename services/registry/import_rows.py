@@ -125,38 +125,42 @@ def _code_column(key: str) -> Callable[[dict[str, Any]], str | None]:
     return lambda raw: _code(raw, key)
 
 
-# Each field of a row and how it is read from the row's cells, in the order the row's
-# errors are reported. Built once: a row is read by looping over it.
-_FIELDS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
-    ("name", lambda raw: identity.normalize_name(raw.get("name"), "name")),
-    ("national_id", lambda raw: identity.normalize_national_id(raw.get("national_id"), "national_id")),
-    ("gender", _choice_column("gender", GENDERS)),
-    ("birth_date", lambda raw: _date_of(raw.get("birth_date"), "birth_date")),
-    ("ethnicity", _text_column("ethnicity", 20)),
-    ("household_type", _choice_column("household_type", HOUSEHOLD)),
-    ("county_code", _code_column("county_code")),
-    ("township_code", _code_column("township_code")),
-    ("village_code", _code_column("village_code")),
-    ("school_id", _text_column("school_id", 64)),
-    ("grade", _text_column("grade", 20)),
-    ("class_name", _text_column("class_name", 20)),
-    ("address", _text_column("address", 200)),
-    ("priority_reason", _text_column("priority_reason", 500)),
-    ("consent_evidence", _text_column("consent_evidence", 200)),
-    ("left_behind_type", _choice_column("left_behind_type", LEFT_BEHIND)),
-    ("categories", lambda raw: _many(raw, "categories")),
-    ("sensitive_categories", lambda raw: _many(raw, "sensitive_categories")),
-    ("priority", lambda raw: _choice(raw, "priority", YES_NO) or False),
-    ("statutory_duty", _choice_column("statutory_duty", YES_NO)),
-    ("guardians", lambda raw: _guardians(raw)),
-    ("parents", lambda raw: _parents(raw)),
+# Each field of a row: the cell it is read from when it has one (an empty cell then gives
+# the empty value without calling the reader: most optional cells are empty), and how it
+# is read from the row's cells, in the order the row's errors are reported. Built once.
+_FIELDS: tuple[tuple[str, str | None, Any, Callable[[dict[str, Any]], Any]], ...] = (
+    ("name", None, None, lambda raw: identity.normalize_name(raw.get("name"), "name")),
+    ("national_id", None, None, lambda raw: identity.normalize_national_id(raw.get("national_id"), "national_id")),
+    ("gender", "gender", None, _choice_column("gender", GENDERS)),
+    ("birth_date", "birth_date", None, lambda raw: _date_of(raw.get("birth_date"), "birth_date")),
+    ("ethnicity", "ethnicity", None, _text_column("ethnicity", 20)),
+    ("household_type", "household_type", None, _choice_column("household_type", HOUSEHOLD)),
+    ("county_code", "county_code", None, _code_column("county_code")),
+    ("township_code", "township_code", None, _code_column("township_code")),
+    ("village_code", "village_code", None, _code_column("village_code")),
+    ("school_id", "school_id", None, _text_column("school_id", 64)),
+    ("grade", "grade", None, _text_column("grade", 20)),
+    ("class_name", "class_name", None, _text_column("class_name", 20)),
+    ("address", "address", None, _text_column("address", 200)),
+    ("priority_reason", "priority_reason", None, _text_column("priority_reason", 500)),
+    ("consent_evidence", "consent_evidence", None, _text_column("consent_evidence", 200)),
+    ("left_behind_type", "left_behind_type", None, _choice_column("left_behind_type", LEFT_BEHIND)),
+    ("categories", "categories", (), lambda raw: _many(raw, "categories")),
+    ("sensitive_categories", "sensitive_categories", (), lambda raw: _many(raw, "sensitive_categories")),
+    ("priority", "priority", False, lambda raw: _choice(raw, "priority", YES_NO) or False),
+    ("statutory_duty", "statutory_duty", None, _choice_column("statutory_duty", YES_NO)),
+    ("guardians", None, None, lambda raw: _guardians(raw)),
+    ("parents", None, None, lambda raw: _parents(raw)),
 )
 
 
 def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date) -> ParsedRow:
     errors: list[RowError] = []
     values: dict[str, Any] = {}
-    for name, read in _FIELDS:
+    for name, cell, empty, read in _FIELDS:
+        if cell is not None and raw.get(cell) in ("", None):
+            values[name] = empty
+            continue
         try:
             values[name] = read(raw)
         except RuleViolation as violation:

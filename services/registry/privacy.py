@@ -38,8 +38,10 @@ def national_id_index(cipher: FieldCipher, national_id: str) -> str:
 
 def seal(child: NewChild, cipher: FieldCipher) -> dict[str, Any]:
     """The encrypted columns of a record (None where the field is empty)."""
+    row_id = str(child.id)  # once: UUID.__str__ is Python code, and a row has up to five contexts
+
     def enc(column: str, value: str | None) -> str | None:
-        return cipher.encrypt(value, context=context(column, child.id)) if value else None
+        return cipher.encrypt(value, context=context(column, row_id)) if value else None
 
     card = {"guardians": list(child.guardians), "parents": list(child.parents)}
     has_card = bool(child.guardians or child.parents)
