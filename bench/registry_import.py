@@ -46,9 +46,11 @@ import asyncpg
 from xml.sax.saxutils import escape
 
 from bench.common import Goal, infrastructure, quiet_logging, rule
-from services.registry.importer import ImportRunner, default_processes
+from services.registry.import_batches import default_processes
+from services.registry.importer import ImportRunner
 from services.registry import store_imports
-from services.registry.sheets import COLUMNS, encode_stored_rows, read_sheet
+from services.registry.sheets import COLUMNS, read_sheet
+from services.registry.stored_rows import encode_stored_rows
 from services.registry.store import CHILD_COLUMNS
 from shared.crypto import FieldCipher
 from shared.db import create_pool

@@ -4,173 +4,44 @@ The api reads and checks the upload, stores the file and the rows it read in `im
 (so a job outlives an api restart, and the worker does not parse the file again) and
 answers 202; a worker claims the job (FOR UPDATE SKIP LOCKED) and works through the sheet
 in batches. Each batch is one transaction: good rows are COPYed into `children` (a national
-ID already registered is skipped, so the same file twice creates no duplicates), their ChildRegistered events go to the outbox, bad rows'
-errors are stored, and `rows_done` advances — so progress is visible over the API and a
-worker that dies mid-job leaves a job another worker resumes from the last batch.
+ID already registered is skipped, so the same file twice creates no duplicates), their
+ChildRegistered events go to the outbox, bad rows' errors are stored, and `rows_done`
+advances — so progress is visible over the API and a worker that dies mid-job leaves a job
+another worker resumes from the last batch.
 
-The CPU work of a batch (validation, pinyin, encryption, blind index, event encoding) runs
-in worker processes (one more than CPUs, at low priority), a few batches ahead of the commits, so that the worker's
-relay and consumers keep their event loop and PostgreSQL and Python work at the same time.
+The CPU work of a batch (`import_batches`) runs in worker processes (one more than CPUs, at
+low priority), a few batches ahead of the commits, so that the worker's relay and
+consumers keep their event loop and PostgreSQL and Python work at the same time.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import multiprocessing
 import os
 import socket
 from collections import deque
-from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import partial
-from datetime import date, datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 from uuid import UUID, uuid4
 
 import asyncpg
 
-from services.registry import domain, identity, privacy, store, store_imports
-from services.registry.import_rows import RowError, is_blank, parse_row
-from services.registry.pinyin import search_text
-from services.registry import sheets
-from services.registry.sheets import SheetRejected, row_cells
+from services.registry import sheets, store_imports, stored_rows
+from services.registry.import_batches import (
+    PreparedBatch, prepare_batch, prepare_stored_batch, warm_up_process, yield_to_others,
+)
+from services.registry.sheets import SheetRejected
 from shared import outbox
-from shared.auth import scope_prefix
-from shared.contracts.events import ChildRegistered
 from shared.crypto import FieldCipher
 from shared.logging import get_logger
 
 log = get_logger("registry.importer")
 
 ALREADY_REGISTERED = "该身份证号已建档，未重复导入 / this national ID is already registered; not imported again"
-OUT_OF_SCOPE = "不在您的管辖范围内 / outside your jurisdiction"
-
-
-@dataclass
-class PreparedBatch:
-    """One batch, ready to commit. Parallel lists, one entry per good row in sheet order,
-    with plain strings: the batch crosses a process boundary, and a few lists of strings
-    pickle far faster than dicts keyed by UUID objects."""
-    child_ids: list[str] = field(default_factory=list)
-    records: list[str] = field(default_factory=list)      # children rows as COPY lines
-    events: list[str] = field(default_factory=list)       # their ChildRegistered outbox rows, as COPY lines
-    row_numbers: list[int] = field(default_factory=list)
-    indexes: list[str] = field(default_factory=list)      # national ID blind indexes
-    errors: list[RowError] = field(default_factory=list)
-    rejected_rows: set[int] = field(default_factory=set)
-
-    def keep(self, wanted: Callable[[int], bool]) -> None:
-        """Keeps the good rows at the positions `wanted` accepts."""
-        kept = [position for position in range(len(self.child_ids)) if wanted(position)]
-        if len(kept) == len(self.child_ids):
-            return
-        for name in ("child_ids", "records", "events", "row_numbers", "indexes"):
-            column = getattr(self, name)
-            setattr(self, name, [column[position] for position in kept])
-
-    def drop_duplicates(self, seen: dict[str, int]) -> None:
-        """Rows whose national ID appeared earlier in the file are refused (`seen` spans
-        the batches of one job; batches may be prepared in other processes)."""
-        def first_time(position: int) -> bool:
-            index, row_number = self.indexes[position], self.row_numbers[position]
-            if index in seen:
-                self.errors.append((row_number, "national_id",
-                                    f"与第{seen[index]}行重复 / duplicate of row {seen[index]} in this file"))
-                self.rejected_rows.add(row_number)
-                return False
-            seen[index] = row_number
-            return True
-        self.keep(first_time)
-
-
-def prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[Any]], *, cipher: FieldCipher,
-                  scope: str, created_by: str, source: str, today: date) -> PreparedBatch:
-    """Validates, encrypts and indexes one batch of rows, and encodes their events. Pure
-    CPU work with picklable inputs and output, so it may run in another process."""
-    with gc_paused():
-        return _prepare_batch(columns, first_index, rows, cipher=cipher, scope=scope, created_by=created_by,
-                              source=source, today=today)
-
-
-def prepare_stored_batch(columns: dict[str, int], first_index: int, lines: list[bytes], **options: Any) -> PreparedBatch:
-    """`prepare_batch` for rows the api stored (sheets.encode_stored_rows), decoded here, in
-    the preparing process."""
-    return prepare_batch(columns, first_index, sheets.decode_stored_rows(lines), **options)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """A batch allocates some hundred thousand short-lived objects and no reference cycles;
-    the cyclic collector would walk them again and again (about a fifth of the batch's
-    time) for nothing. Reference counting still frees them as they go."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[Any]], *, cipher: FieldCipher,
-                   scope: str, created_by: str, source: str, today: date) -> PreparedBatch:
-    prefix = scope_prefix(scope)
-    batch = PreparedBatch()
-    events: list[ChildRegistered] = []
-    for offset, row in enumerate(rows):
-        row_number = first_index + offset + 2  # the header is row 1
-        raw = row_cells(columns, row)
-        if is_blank(raw):
-            continue
-        parsed = parse_row(row_number, raw, uuid4(), today)
-        if parsed.child is None:
-            batch.errors.extend(parsed.errors)
-            batch.rejected_rows.add(row_number)
-            continue
-        child = parsed.child
-        where = child.jurisdiction.village_code or child.jurisdiction.township_code
-        if not where.startswith(prefix):
-            batch.errors.append((row_number, "township_code", OUT_OF_SCOPE))
-            batch.rejected_rows.add(row_number)
-            continue
-        sealed = privacy.seal(child, cipher)
-        batch.child_ids.append(str(child.id))
-        batch.records.append(store_imports.copy_line(store.child_values(
-            child, sealed, search_text(child.name), source=source, created_by=created_by)))
-        batch.indexes.append(sealed["national_id_index"])
-        batch.row_numbers.append(row_number)
-        events.append(domain.register(child, today, checked=True))  # parse_row checked the record
-    batch.events = [outbox.copy_line(row) for row in outbox.encode_rows(events)]
-    return batch
-
-
-def default_processes() -> int:
-    """One more preparing process than CPUs: they run at low priority, and the extra one
-    takes up the CPU left while a commit waits on the disk (100,000 rows on 2 CPUs: the
-    job took 17.7-21.6 s with 3 processes, 19.9-23.6 s with 2, alternating runs)."""
-    return (os.cpu_count() or 1) + 1
-
-
-def _yield_to_others() -> None:
-    """Preparing processes run at a lower CPU priority: the batch commits (PostgreSQL), the
-    worker's relay and consumers and the api come first, and preparation takes what CPU is
-    left. Preparing runs ahead of the commits, so it has slack to give."""
-    os.nice(10)
-
-
-def _warm_up_process(cipher: FieldCipher) -> bool:
-    """Loads now what validation loads lazily on first use (stdnum's region table,
-    pypinyin's dictionaries, phonenumbers' metadata, the cipher's OpenSSL contexts: about
-    half a second per process), rather than in the first batches of the first job."""
-    identity.normalize_national_id("11010519491231002X")
-    identity.normalize_phone("13800138000", "phone")
-    search_text("王小明")
-    cipher.encrypt("warm-up", context="warm-up")
-    cipher.blind_index("warm-up", purpose="warm-up")
-    return True
 
 
 class ImportRunner:
@@ -229,7 +100,7 @@ class ImportRunner:
         the rows the api stored (still JSON lines, decoded where each batch is prepared), or
         for a job stored without them, the file read again. Raises SheetRejected."""
         if job["stored_rows"] is not None:
-            columns, lines = sheets.stored_columns_and_lines(job["stored_rows"])
+            columns, lines = stored_rows.stored_columns_and_lines(job["stored_rows"])
             return columns, lines, prepare_stored_batch
         # The upload refused formula cells in these very bytes before storing them.
         sheet = await asyncio.to_thread(sheets.read_sheet, job["content"], check_formulas=False)
@@ -284,13 +155,13 @@ class ImportRunner:
         if self._executor is None:
             # spawn: a fork of a process with an event loop and open sockets is unsafe.
             self._executor = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_yield_to_others)
+                                                 initializer=yield_to_others)
         return asyncio.get_running_loop().run_in_executor(self._executor, partial(function, *args, **kwargs))
 
     async def warm_up(self) -> None:
         """Starts the preparing processes now rather than with the first job."""
         if self._processes > 0:
-            await asyncio.gather(*[self._prepare(_warm_up_process, self._cipher) for _ in range(self._processes)])
+            await asyncio.gather(*[self._prepare(warm_up_process, self._cipher) for _ in range(self._processes)])
 
     def close(self) -> None:
         if self._executor is not None:

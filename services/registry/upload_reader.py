@@ -14,21 +14,21 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from services.registry import sheets
+from services.registry import sheets, stored_rows
 
 
 @dataclass(frozen=True)
 class ReadUpload:
     file_format: str
     rows_total: int
-    stored_rows: bytes  # sheets.encode_stored_rows: what the import job works from
+    stored_rows: bytes  # stored_rows.encode_stored_rows: what the import job works from
 
 
 def read_upload(content: bytes) -> ReadUpload:
     """Reads and checks an upload (raises SheetRejected), and encodes its rows for the job.
     Runs in the reading process; returns only what the api stores, not the parsed cells."""
     sheet = sheets.read_sheet(content)
-    return ReadUpload(sheet.file_format, sheet.total, sheets.encode_stored_rows(sheet))
+    return ReadUpload(sheet.file_format, sheet.total, stored_rows.encode_stored_rows(sheet))
 
 
 class UploadReader:

@@ -7,7 +7,8 @@ from typing import Any, Coroutine
 
 import asyncpg
 
-from services.registry.importer import ImportRunner, default_processes
+from services.registry.import_batches import default_processes
+from services.registry.importer import ImportRunner
 from shared.consumer import Consumer
 from shared.crypto import CryptoSettings, FieldCipher
 from shared.settings import ServiceSettings

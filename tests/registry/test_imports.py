@@ -156,8 +156,8 @@ async def test_a_job_left_by_a_dead_worker_is_resumed_by_another(registry) -> No
         from services.registry import store_imports
         claimed = await store_imports.claim_job(conn, "dying", 0.5)
     assert claimed["id"] == job_id
-    from services.registry.importer import prepare_stored_batch
-    from services.registry.sheets import stored_columns_and_lines
+    from services.registry.import_batches import prepare_stored_batch
+    from services.registry.stored_rows import stored_columns_and_lines
     from datetime import datetime, timezone
     columns, lines = stored_columns_and_lines(claimed["stored_rows"])
     batch = prepare_stored_batch(columns, 0, lines[:8], cipher=FieldCipher.development(), scope=claimed["scope"],

@@ -155,7 +155,8 @@ def test_stored_rows_give_back_what_the_sheet_read_cell_for_cell() -> None:
     come back as it was (an ID typed as a number stays a number, and is refused as such)."""
     import datetime as dt
 
-    from services.registry.sheets import Sheet, decode_stored_rows, encode_stored_rows, stored_columns_and_lines
+    from services.registry.sheets import Sheet
+    from services.registry.stored_rows import decode_stored_rows, encode_stored_rows, stored_columns_and_lines
 
     cells = ["王小明", "line\nbreak\ttab \\ \"quote\"", "𠮷", "", None, 110105201603091234, 3.0, 3.5, True, False,
              dt.date(2016, 3, 9), dt.datetime(2016, 3, 9, 8, 30, 5), dt.time(8, 30), dt.timedelta(days=2, seconds=5),

@@ -1,0 +1,61 @@
+"""An upload's rows, stored with its import job.
+
+The api reads every upload (to refuse a bad file at once and count its rows); what it read
+is stored with the job, so the worker does not parse the file a second time (reading a
+100,000-row XLSX takes seconds, and nothing else can start before it ends). JSON lines:
+the column mapping, then one line per data row. JSON keeps str, int, float, bool and None
+as they are (an ID typed into a number cell stays a number, and is refused as such);
+dates and times, which calamine returns for date cells, travel as tagged objects.
+JSON rather than pickle: the bytes come back from the database.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import zlib
+from typing import Any, Callable
+
+from services.registry.sheets import Sheet
+
+_TAGS: dict[type, tuple[str, Callable[[Any], Any]]] = {
+    datetime.datetime: ("$datetime", datetime.datetime.isoformat),
+    datetime.date: ("$date", datetime.date.isoformat),
+    datetime.time: ("$time", datetime.time.isoformat),
+    datetime.timedelta: ("$timedelta", datetime.timedelta.total_seconds),
+}
+_UNTAG: dict[str, Callable[[Any], Any]] = {
+    "$datetime": datetime.datetime.fromisoformat, "$date": datetime.date.fromisoformat,
+    "$time": datetime.time.fromisoformat, "$timedelta": lambda seconds: datetime.timedelta(seconds=seconds),
+}
+
+
+def _tagged(cell: Any) -> Any:
+    tag = _TAGS.get(type(cell))
+    return cell if tag is None else {tag[0]: tag[1](cell)}
+
+
+def encode_stored_rows(sheet: Sheet) -> bytes:
+    dumps = json.JSONEncoder(ensure_ascii=False, default=_tagged).encode
+    lines = [dumps(sheet.columns)]
+    lines.extend(dumps(row) for row in sheet.rows)
+    # Compressed (fast level): JSON of 100,000 rows is some 30 MB, which would otherwise go
+    # through the WAL and PostgreSQL's slower TOAST compression.
+    return zlib.compress("\n".join(lines).encode(), 1)
+
+
+def stored_columns_and_lines(stored: bytes) -> tuple[dict[str, int], list[bytes]]:
+    """The column mapping and the still-encoded row lines (decoded batch by batch, where
+    the batch is prepared)."""
+    lines = zlib.decompress(stored).split(b"\n")
+    return json.loads(lines[0]), lines[1:]
+
+
+def _untagged(value: dict[str, Any]) -> Any:
+    ((tag, payload),) = value.items()
+    return _UNTAG[tag](payload)
+
+
+def decode_stored_rows(lines: list[bytes]) -> list[list[Any]]:
+    loads = json.JSONDecoder(object_hook=_untagged).decode
+    return [loads(line.decode()) for line in lines]
