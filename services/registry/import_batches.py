@@ -7,10 +7,12 @@ allocates no reference cycles.
 from __future__ import annotations
 
 import gc
+import math
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any, Callable, Iterator
 from uuid import uuid4
 
@@ -125,10 +127,35 @@ def _prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[An
 
 
 def default_processes() -> int:
-    """One more preparing process than CPUs: they run at low priority, and the extra one
-    takes up the CPU left while a commit waits on the disk (100,000 rows on 2 CPUs: the
-    job took 17.7-21.6 s with 3 processes, 19.9-23.6 s with 2, alternating runs)."""
-    return (os.cpu_count() or 1) + 1
+    """One more preparing process than the CPUs this process may use: they run at low
+    priority, and the extra one takes up the CPU left while a commit waits on the disk
+    (100,000 rows on 2 CPUs: the job took 17.7-21.6 s with 3 processes, 19.9-23.6 s with
+    2, alternating runs)."""
+    return math.ceil(available_cpus()) + 1
+
+
+def available_cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> float:
+    """The CPUs this process may use: its CPU affinity, capped by a cgroup CPU quota (a
+    container's `limits.cpu`). os.cpu_count() is the whole node's: on a 32-core node a
+    container limited to 2 CPUs would start 33 preparing processes of ~200 MB each."""
+    cpus = float(len(os.sched_getaffinity(0)))
+    quota = cgroup_cpu_quota(cgroup)
+    return max(1.0, min(cpus, quota) if quota is not None else cpus)
+
+
+def cgroup_cpu_quota(cgroup: Path) -> float | None:
+    """The CPU quota of the cgroup mounted at `cgroup`, in CPUs; None when there is none."""
+    try:  # cgroup v2: "<quota> <period>" or "max <period>"
+        quota, period = (cgroup / "cpu.max").read_text().split()
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:  # cgroup v1
+        quota_us = int((cgroup / "cpu" / "cpu.cfs_quota_us").read_text())
+        period_us = int((cgroup / "cpu" / "cpu.cfs_period_us").read_text())
+        return None if quota_us <= 0 else quota_us / period_us
+    except (OSError, ValueError):
+        return None
 
 
 def yield_to_others() -> None:

@@ -21,5 +21,7 @@ def build_consumers(settings: ServiceSettings, pool: asyncpg.Pool) -> list[Consu
 def build_background(settings: ServiceSettings, pool: asyncpg.Pool) -> dict[str, Coroutine[Any, Any, None]]:
     # Worker processes validate and encrypt import batches; the worker's own event loop
     # stays free for the relay and the database.
-    runner = ImportRunner(pool, FieldCipher.from_settings(CryptoSettings()), processes=default_processes())
+    processes = getattr(settings, "import_processes", None)
+    runner = ImportRunner(pool, FieldCipher.from_settings(CryptoSettings()),
+                          processes=default_processes() if processes is None else processes)
     return {"registry-imports": runner.run()}

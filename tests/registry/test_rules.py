@@ -199,3 +199,27 @@ def test_name_readings_are_what_pypinyin_reads_for_the_whole_name() -> None:
         names.append(rng.choice("王李张刘陈杨黄赵吴周曾单解") + rng.choice(phrases))  # a given name that is a phrase
         names.append("".join(rng.choice(characters) for _ in range(rng.randint(1, 4))))
     assert [pinyin.name_syllables(n) for n in names] == [list(whole_name(n)) for n in names]
+
+
+def test_import_processes_follow_the_containers_cpu_quota_not_the_nodes_cpus(tmp_path) -> None:
+    import os
+
+    from services.registry.import_batches import available_cpus, cgroup_cpu_quota
+
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "cpu.max").write_text("150000 100000\n")
+    assert cgroup_cpu_quota(v2) == 1.5
+    assert available_cpus(v2) == min(1.5, len(os.sched_getaffinity(0)))
+    (v2 / "cpu.max").write_text("max 100000\n")
+    assert cgroup_cpu_quota(v2) is None
+    v1 = tmp_path / "v1"
+    (v1 / "cpu").mkdir(parents=True)
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("200000\n")
+    (v1 / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert cgroup_cpu_quota(v1) == 2.0
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    assert cgroup_cpu_quota(v1) is None
+    assert cgroup_cpu_quota(tmp_path / "none") is None
+    (v2 / "cpu.max").write_text("10000 100000\n")  # a tenth of a CPU still gets one process's worth
+    assert available_cpus(v2) == 1.0
