@@ -3,14 +3,15 @@ retries with the same key and gets the first answer instead of a second record.
 
 Used inside the route's transaction: `begin` serialises requests with the same key
 (a transaction-scoped advisory lock) and returns the stored response if there is one;
-`remember` stores the response in the same transaction as the effect.
+`remember` stores the response in the same transaction as the effect. `once` does all
+three around a route's work, for the routes whose work fits in one function.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import asyncpg
 from fastapi import HTTPException
@@ -44,3 +45,22 @@ async def remember(conn: asyncpg.Connection, principal: str, key: str, fingerpri
         """INSERT INTO idempotency_keys (principal, idem_key, request_hash, status_code, response)
            VALUES ($1, $2, $3, $4, $5)""",
         principal, key, fingerprint, status_code, jsonable_encoder(response))
+
+
+async def once(pool: asyncpg.Pool, principal: str, key: str | None, fingerprint: str,
+               create: Callable[[asyncpg.Connection], Awaitable[tuple[int, Any]]]) -> tuple[int, Any]:
+    """Runs `create(conn)` in one transaction and returns its (status, JSON body). With a
+    key, a retry gets the first answer instead of running `create` again, and a new answer
+    is remembered in the same transaction as its effect. An exception from `create` rolls
+    everything back and is not remembered, so the client may retry once its cause is gone."""
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            if key is not None:
+                stored = await begin(conn, principal, key, fingerprint)
+                if stored is not None:
+                    return stored
+            status_code, body = await create(conn)
+            body = jsonable_encoder(body)
+            if key is not None:
+                await remember(conn, principal, key, fingerprint, status_code, body)
+    return status_code, body

@@ -38,16 +38,13 @@ async def idempotent(request: Request, principal: Principal, key: str | None, bo
                       create: Callable[[Any], Awaitable[Any]]) -> JSONResponse:
     """Runs `create(conn)` in one transaction, honouring an optional Idempotency-Key."""
     fingerprint = idempotency.request_fingerprint(jsonable_encoder(body))
-    async with request.app.state.pool.acquire() as conn:
-        async with conn.transaction():
-            if key is not None:
-                stored = await idempotency.begin(conn, principal.subject, key, fingerprint)
-                if stored is not None:
-                    return JSONResponse(stored[1], status_code=stored[0])
-            result = jsonable_encoder(await create(conn))
-            if key is not None:
-                await idempotency.remember(conn, principal.subject, key, fingerprint, status_code, result)
-    return JSONResponse(result, status_code=status_code)
+
+    async def answered(conn: Any) -> tuple[int, Any]:
+        return status_code, await create(conn)
+
+    answer_status, result = await idempotency.once(request.app.state.pool, principal.subject, key, fingerprint,
+                                                   answered)
+    return JSONResponse(result, status_code=answer_status)
 
 
 # -- routing rules ------------------------------------------------------------------------

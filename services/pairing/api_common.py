@@ -63,18 +63,10 @@ async def idempotent_create(request: Request, principal: Principal, body: Any,
     """Runs `create` in one transaction with the Idempotency-Key (when given): a retry gets
     the first answer. A refusal (domain.Refusal) rolls back and is not remembered, so the
     client may retry once the reason is gone."""
-    key = request.headers.get("idempotency-key")
     fingerprint = idempotency.request_fingerprint(jsonable_encoder(body))
     try:
-        async with transaction(request) as conn:
-            if key is not None:
-                stored = await idempotency.begin(conn, principal.subject, key, fingerprint)
-                if stored is not None:
-                    return JSONResponse(stored[1], status_code=stored[0])
-            status_code, response = await create(conn)
-            encoded = jsonable_encoder(response)
-            if key is not None:
-                await idempotency.remember(conn, principal.subject, key, fingerprint, status_code, encoded)
+        status_code, encoded = await idempotency.once(request.app.state.pool, principal.subject,
+                                                      request.headers.get("idempotency-key"), fingerprint, create)
     except domain.Refusal as refusal:
         return refusal_response(refusal)
     return JSONResponse(encoded, status_code=status_code)

@@ -17,7 +17,7 @@ from services.registry.api_common import (
 )
 from services.registry.models import ChildIn, ChildPatch, CloseIn, LawfulBasisIn, ReopenIn, TransferIn
 from services.registry.pinyin import search_text
-from services.registry.rules import RuleViolation
+from shared.rules import RuleViolation
 from shared import idempotency, outbox
 from shared.auth import Principal, require_principal
 from shared.contracts.events import Event
@@ -77,25 +77,25 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
     cipher = cipher_of(request)
     values = store.child_values(child, privacy.seal(child, cipher), search_text(child.name),
                                 source="api", created_by=principal.subject)
-    fingerprint = idempotency.request_fingerprint(body.model_dump(mode="json"))
-    async with request.app.state.pool.acquire() as conn:
-        async with conn.transaction():
-            if idempotency_key is not None:
-                stored = await idempotency.begin(conn, principal.subject, idempotency_key, fingerprint)
-                if stored is not None:
-                    return JSONResponse(stored[1], status_code=stored[0])
-            try:
-                await store.insert_child(conn, values)
-            except store.DuplicateNationalId:
-                raise HTTPException(status.HTTP_409_CONFLICT, [{
-                    "field": "body.national_id",
-                    "reason": "该身份证号已建档 / a record with this national ID already exists"}]) from None
-            await outbox.add(conn, event)
-            row = await store.get_child_in_scope(conn, child.id, principal.scope_prefix)
-            response = privacy.view(row, cipher, unmask=False).body
-            if idempotency_key is not None:
-                await idempotency.remember(conn, principal.subject, idempotency_key, fingerprint, 201, response)
-    return JSONResponse(response, status_code=status.HTTP_201_CREATED, headers={"ETag": f'"{row["version"]}"'})
+    written: dict[str, Any] = {}
+
+    async def create(conn: asyncpg.Connection) -> tuple[int, Any]:
+        try:
+            await store.insert_child(conn, values)
+        except store.DuplicateNationalId:
+            raise HTTPException(status.HTTP_409_CONFLICT, [{
+                "field": "body.national_id",
+                "reason": "该身份证号已建档 / a record with this national ID already exists"}]) from None
+        await outbox.add(conn, event)
+        written["row"] = await store.get_child_in_scope(conn, child.id, principal.scope_prefix)
+        return status.HTTP_201_CREATED, privacy.view(written["row"], cipher, unmask=False).body
+
+    status_code, response = await idempotency.once(
+        request.app.state.pool, principal.subject, idempotency_key,
+        idempotency.request_fingerprint(body.model_dump(mode="json")), create)
+    # A retry answered from the key has no fresh row to take a version from.
+    headers = {"ETag": f'"{written["row"]["version"]}"'} if written else {}
+    return JSONResponse(response, status_code=status_code, headers=headers)
 
 
 @router.get("/children/{child_id}")

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 from fastapi import HTTPException, Request, status
 
-from services.registry.rules import RuleViolation
+from shared.rules import RuleViolation
 from shared.auth import Principal
 from shared.crypto import FieldCipher
 

@@ -60,20 +60,17 @@ async def upload(request: Request, principal: Caller, file: Annotated[UploadFile
     except sheets.SheetRejected as rejected:
         raise _rejected(rejected.reason) from None
     digest = hashlib.sha256(content).hexdigest()
-    async with request.app.state.pool.acquire() as conn:
-        async with conn.transaction():
-            if idempotency_key is not None:
-                stored = await idempotency.begin(conn, principal.subject, idempotency_key, digest)
-                if stored is not None:
-                    return JSONResponse(stored[1], status_code=stored[0])
-            row = await store_imports.create_job(
-                conn, job_id=uuid4(), created_by=principal.subject, scope=principal.jurisdiction,
-                file_format=upload.file_format, file_sha256=digest, content=content,
-                stored_rows=upload.stored_rows, rows_total=upload.rows_total)
-            body = _job_out(row)
-            if idempotency_key is not None:
-                await idempotency.remember(conn, principal.subject, idempotency_key, digest, 202, body)
-    return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED)
+
+    async def create(conn: asyncpg.Connection) -> tuple[int, dict]:
+        row = await store_imports.create_job(
+            conn, job_id=uuid4(), created_by=principal.subject, scope=principal.jurisdiction,
+            file_format=upload.file_format, file_sha256=digest, content=content,
+            stored_rows=upload.stored_rows, rows_total=upload.rows_total)
+        return status.HTTP_202_ACCEPTED, _job_out(row)
+
+    status_code, body = await idempotency.once(request.app.state.pool, principal.subject, idempotency_key, digest,
+                                               create)
+    return JSONResponse(body, status_code=status_code)
 
 
 @router.get("")

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from services.registry.identity import check_id_agrees
-from services.registry.rules import RuleViolation
+from shared.rules import RuleViolation
 from shared.contracts import ChildRegistered, Jurisdiction
 from shared.contracts.events import (
     ChildClosed, ChildReopened, ChildTransferred, ChildUpdated, _ChildFacts,

@@ -14,7 +14,7 @@ import phonenumbers
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
-from services.registry.rules import RuleViolation
+from shared.rules import RuleViolation
 
 # Middle dots people type in minority names (阿依古丽·买买提): all become U+00B7.
 _DOTS = str.maketrans({"・": "·", "•": "·", "‧": "·", "．": "·", "∙": "·", "⋅": "·", "●": "·", "。": "·"})

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from uuid import UUID
 
 from services.registry import domain, identity
-from services.registry.rules import RuleViolation
+from shared.rules import RuleViolation
 from services.registry.sheets import (
     CATEGORIES, GENDERS, HOUSEHOLD, LEFT_BEHIND, RELATIONS, SENSITIVE, YES_NO,
 )

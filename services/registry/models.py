@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.registry import identity
-from services.registry.rules import RuleViolation
+from shared.rules import RuleViolation
 from shared.contracts import Jurisdiction
 from shared.contracts.events import CloseReason, LeftBehindType, PublicCategory
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from shared.contracts import ConcernAcknowledged, ConcernRaised, Jurisdiction, VisitLogged
+from shared.rules import RuleViolation
 
 CALL_KINDS = ("parent_call", "parent_video")
 CONCERN_CATEGORIES = ("safety_hazard", "suspected_abuse", "neglect", "violence", "health",
@@ -15,14 +16,6 @@ CONCERN_CATEGORIES = ("safety_hazard", "suspected_abuse", "neglect", "violence",
 # police or civil affairs; these categories start that path.
 MANDATORY_REPORT_CATEGORIES = frozenset({"suspected_abuse", "neglect", "violence"})
 REFERRAL_TARGETS = ("police", "civil_affairs")
-
-
-class RuleViolation(ValueError):
-    def __init__(self, field: str, reason: str, status_code: int = 422) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
-        self.status_code = status_code
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from services.registry import domain, identity, import_rows, pinyin, sheets
-from services.registry.rules import RuleViolation
+from shared.rules import RuleViolation
 from shared.contracts import Jurisdiction
 from tests.registry.helpers import check_digit, national_id
 from tests.registry.sheet_files import row

@@ -1,4 +1,5 @@
-"""The one exception the registry's rules raise: which field, and why (zh / en)."""
+"""The one exception a service's domain rules raise: which field, and why (zh / en), and the
+HTTP status the route answers with (422 unless a rule says otherwise, e.g. 409)."""
 
 from __future__ import annotations
 
