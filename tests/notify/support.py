@@ -11,7 +11,7 @@ import asyncpg
 from services.notify.config import NotifySettings
 from services.notify.handlers import build_handlers
 from shared.consumer import Consumer, RawRecord
-from shared.contracts import ChildRegistered, Envelope, Event, Jurisdiction, encode
+from shared.contracts import CaregiverEnrolled, ChildRegistered, Envelope, Event, Jurisdiction, encode
 
 COUNTY = "330102000000"
 TOWNSHIP = "330102001000"
@@ -38,6 +38,14 @@ async def handle(pool: asyncpg.Pool, settings: NotifySettings, env: Envelope, *,
         async with pool.acquire() as conn:
             async with conn.transaction():
                 await handler(conn, env)
+
+
+async def enrol(pool: asyncpg.Pool, settings: NotifySettings, caregiver_id: uuid.UUID,
+                channels: tuple[str, ...] = ()) -> None:
+    """Notify's copy of a caregiver, as pairing's CaregiverEnrolled gives it (notices for a
+    caregiver notify does not know yet wait for it)."""
+    await handle(pool, settings, envelope(CaregiverEnrolled(caregiver_id=caregiver_id, kind="volunteer", jurisdiction=J,
+                                                            capacity=2, channels=channels, record_version=1)))
 
 
 async def consume(pool: asyncpg.Pool, settings: NotifySettings, event: Event, *, event_id: uuid.UUID,

@@ -14,7 +14,7 @@ from services.notify.app import create_app
 from shared.contracts import ContactOverdue, VisitLogged
 from shared.crypto import FieldCipher
 from tests.notify.conftest import notify_settings
-from tests.notify.support import COUNTY, J, TOWNSHIP, child, envelope, handle
+from tests.notify.support import COUNTY, J, TOWNSHIP, child, enrol, envelope, handle
 from tests.support.auth import OTHER_COUNTY, bearer, staff
 
 ADMIN = bearer(roles=["admin"], jurisdiction=COUNTY)
@@ -152,6 +152,7 @@ async def test_inbox_preferences_and_the_scoped_delivery_log(api, notify_db) -> 
     kid = child()
     await handle(pool, settings, envelope(kid))
     caregiver = str(uuid.uuid4())
+    await enrol(pool, settings, uuid.UUID(caregiver))
     visit = envelope(VisitLogged(child_id=kid.child_id, contact_id=uuid.uuid4(), caregiver_id=uuid.UUID(caregiver),
                                  kind="parent_call", occurred_at=datetime.now(timezone.utc), jurisdiction=J))
     await handle(pool, settings, visit)

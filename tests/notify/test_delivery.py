@@ -27,7 +27,7 @@ from shared.service_auth import ServiceTokenProvider
 from shared.settings import AuthSettings
 from tests.notify.conftest import notify_settings
 from tests.notify.fakes import FakeHttp, Recorded, SmtpSink, serving
-from tests.notify.support import J, child, consume, envelope, handle, rows
+from tests.notify.support import J, child, consume, enrol, envelope, handle, rows
 
 PHONE = "+8613900139000"
 NOON = datetime(2026, 11, 30, 4, 0, tzinfo=timezone.utc)        # 12:00 in Asia/Shanghai
@@ -198,7 +198,9 @@ async def test_guardian_sms_waits_out_quiet_hours_and_is_not_dropped(pool, notif
     async with pool.acquire() as conn:
         await store_admin.put_rule(conn, "330199000000", "PairingCreated", "guardian", "pairing_created_guardian",
                                    ["sms"], True, None)
-    pairing = envelope(PairingCreated(child_id=kid.child_id, pairing_id=uuid.uuid4(), caregiver_id=uuid.uuid4(),
+    caregiver = uuid.uuid4()
+    await enrol(pool, settings, caregiver)
+    pairing = envelope(PairingCreated(child_id=kid.child_id, pairing_id=uuid.uuid4(), caregiver_id=caregiver,
                                       jurisdiction=kid.jurisdiction, started_on=date(2026, 12, 1)))
     await handle(pool, settings, pairing)
     clock = Clock(NIGHT)

@@ -15,7 +15,7 @@ from shared.contracts import (
 )
 from shared.crypto import FieldCipher
 from tests.notify.conftest import notify_settings
-from tests.notify.support import COUNTY, J, TOWNSHIP, child, consume, envelope, handle, rows
+from tests.notify.support import COUNTY, J, TOWNSHIP, child, consume, enrol, envelope, handle, rows
 
 
 @pytest.fixture
@@ -44,6 +44,8 @@ async def test_visit_before_its_child_waits_then_one_inbox_notice_however_often_
     with pytest.raises(DependencyMissing):
         await handle(pool, settings, visit_env)
     await consume(pool, settings, kid, event_id=uuid.uuid4())
+    await consume(pool, settings, CaregiverEnrolled(caregiver_id=caregiver, kind="volunteer", jurisdiction=J,
+                                                    capacity=2, channels=(), record_version=1), event_id=uuid.uuid4())
     await handle(pool, settings, visit_env)
     await handle(pool, settings, visit_env)  # a redelivery that slipped past the inbox adds nothing
     await consume(pool, settings, visit, event_id=visit_env.id)  # and through the consumer, twice
@@ -53,6 +55,24 @@ async def test_visit_before_its_child_waits_then_one_inbox_notice_however_often_
     sent = await rows(pool, "SELECT payload FROM outbox WHERE event_type = 'cn.shouhu.NotificationSent.v1' "
                             "AND payload->>'source_event_id' = $1", str(visit_env.id))
     assert len(sent) == 1
+
+
+async def test_a_duty_reminder_before_its_caregiver_waits_and_then_goes_by_sms_too(pool, settings) -> None:
+    """CaregiverEnrolled comes on pairing's topic and may arrive after a DutyDueSoon from
+    visits' topic: planned at once, the reminder would have reached the inbox only."""
+    kid = child()
+    await handle(pool, settings, envelope(kid))
+    caregiver = uuid.uuid4()
+    due = envelope(DutyDueSoon(child_id=kid.child_id, duty_id=uuid.uuid4(), caregiver_id=caregiver,
+                               duty_kind="letter", due_on=date(2026, 12, 20), jurisdiction=J))
+    with pytest.raises(DependencyMissing):
+        await handle(pool, settings, due)
+    assert await rows(pool, "SELECT 1 FROM notifications WHERE source_event_id = $1", due.id) == []
+    await handle(pool, settings, envelope(CaregiverEnrolled(
+        caregiver_id=caregiver, kind="volunteer", jurisdiction=J, capacity=2, channels=("sms",), record_version=1)))
+    await handle(pool, settings, due)
+    found = await rows(pool, "SELECT channel FROM notifications WHERE source_event_id = $1 ORDER BY channel", due.id)
+    assert [r["channel"] for r in found] == ["in_app", "sms"]
 
 
 async def test_child_projection_keeps_the_newest_version(pool, settings) -> None:
@@ -142,7 +162,9 @@ async def test_opted_out_recipient_keeps_the_inbox_but_mandatory_alerts_still_pu
 async def test_guardians_are_told_of_a_pairing_only_where_a_county_rule_says_so(pool, settings) -> None:
     kid = child()
     await handle(pool, settings, envelope(kid))
-    pairing = dict(child_id=kid.child_id, pairing_id=uuid.uuid4(), caregiver_id=uuid.uuid4(), jurisdiction=J,
+    caregiver = uuid.uuid4()
+    await enrol(pool, settings, caregiver)
+    pairing = dict(child_id=kid.child_id, pairing_id=uuid.uuid4(), caregiver_id=caregiver, jurisdiction=J,
                    started_on=date(2026, 9, 1))
     first = envelope(PairingCreated(**pairing))
     await handle(pool, settings, first)
