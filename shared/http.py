@@ -1,5 +1,6 @@
 """What every service's HTTP app has: lifespan-owned pool and clients, /healthz,
-/readyz, /metrics, and 422 bodies that name the field and never echo the input."""
+/readyz, /metrics, one error body (problem+json, `shared.problems`), unknown query
+parameters refused, and an OpenAPI document that declares all of it (`shared.openapi`)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,18 @@ from typing import Any, AsyncIterator, Callable
 
 import asyncpg
 from aiokafka.client import AIOKafkaClient
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from shared import problems
 from shared.auth import TokenVerifier
 from shared.auth_cache import CachingTokenVerifier
 from shared.consumer import consumer_lag
 from shared.db import create_pool
 from shared.metrics import MetricsMiddleware, ServiceMetrics
 from shared.outbox import pending_age_seconds, pending_count
+from shared.routing import reject_unknown_query_parameters
 from shared.settings import ServiceSettings
 
 
@@ -49,32 +51,18 @@ class KafkaProbe:
         return self._ok
 
 
-def validation_error_body(exc: RequestValidationError) -> dict[str, Any]:
-    """Field and reason only: the rejected input may be a child's personal data."""
-    errors = []
-    for error in exc.errors():
-        errors.append({
-            "field": ".".join(str(part) for part in error.get("loc", ())),
-            "reason": error.get("msg", "invalid"),
-            "type": error.get("type", "value_error"),
-        })
-    return {"detail": errors}
-
-
-async def _on_unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
-    # The traceback goes to the (scrubbed) log; the client learns nothing of the internals.
-    return JSONResponse({"detail": "internal error"}, status_code=500)
-
-
-async def _on_overload(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_overload(_request: Request, exc: Exception) -> Response:
     # A bounded wait ran out (pool acquire, statement timeout) or the database is away: the
     # outcome is unknown to the client, who may retry (with the same Idempotency-Key).
-    return JSONResponse({"detail": "temporarily unavailable, retry later"}, status_code=503,
-                        headers={"Retry-After": "2"})
+    return problems.problem(503, "temporarily unavailable, retry later", headers={"Retry-After": "2"})
 
 
-async def _on_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    return JSONResponse(validation_error_body(exc), status_code=422)
+def _install_error_handlers(app: FastAPI) -> None:
+    """The one place where a service's exception handlers are registered."""
+    problems.install(app)
+    for overload in (asyncio.TimeoutError, asyncpg.exceptions.QueryCanceledError,
+                     asyncpg.PostgresConnectionError, asyncpg.exceptions.TooManyConnectionsError):
+        app.add_exception_handler(overload, _on_overload)
 
 
 def create_service_app(settings: ServiceSettings, *, title: str, description: str,
@@ -104,14 +92,10 @@ def create_service_app(settings: ServiceSettings, *, title: str, description: st
     metrics = ServiceMetrics(settings.service_name)
     app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
-    for overload in (asyncio.TimeoutError, asyncpg.exceptions.QueryCanceledError,
-                     asyncpg.PostgresConnectionError, asyncpg.exceptions.TooManyConnectionsError):
-        app.add_exception_handler(overload, _on_overload)
-    app.add_exception_handler(Exception, _on_unexpected_error)
+    _install_error_handlers(app)
     app.include_router(_operations_router())
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(reject_unknown_query_parameters)])
     return app
 
 

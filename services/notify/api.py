@@ -6,13 +6,15 @@ from datetime import datetime, time
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.notify import store, store_admin
-from services.notify.api_common import STAFF_ROLES, expected_version, require_roles, stale, unprocessable
+from services.notify.api_common import STAFF_ROLES, require_roles
 from services.notify.domain_templates import LOCALES, pick_template, render
 from shared.auth import Principal, require_principal
+from shared.rules import RuleViolation
+from shared.conditional import IfMatch, etag, parse_if_match, stale
 
 router = APIRouter(prefix="/v1", tags=["inbox and preferences"])
 
@@ -125,7 +127,7 @@ class PreferencesOut(PreferencesIn):
 
 def _check_quiet(body: PreferencesIn) -> None:
     if (body.quiet_start is None) != (body.quiet_end is None):
-        raise unprocessable("body.quiet_end", "quiet hours need both a start and an end")
+        raise RuleViolation("body.quiet_end", "quiet hours need both a start and an end")
 
 
 def _preferences_out(row: Any) -> PreferencesOut:
@@ -151,14 +153,14 @@ async def my_preferences(request: Request, response: Response,
         row = await store_admin.get_preferences(conn, kind, recipient)
     if row is None:
         return PreferencesOut(recipient_kind=kind, recipient_id=recipient, version=0)
-    response.headers["ETag"] = f'"{row["version"]}"'
+    response.headers["ETag"] = etag(row["version"])
     return _preferences_out(row)
 
 
 @router.put("/preferences/me", response_model=PreferencesOut)
 async def put_my_preferences(request: Request, response: Response, body: PreferencesIn,
                              principal: Annotated[Principal, Depends(require_principal)],
-                             if_match: Annotated[str | None, Header()] = None) -> PreferencesOut:
+                             if_match: IfMatch = None) -> PreferencesOut:
     """Choose channels, opt out of non-urgent messages, set quiet hours (If-Match for updates)."""
     kind, recipient = _own_identity(principal)
     return await _put_preferences(request, response, kind, recipient, body, if_match)
@@ -167,7 +169,7 @@ async def put_my_preferences(request: Request, response: Response, body: Prefere
 @router.put("/preferences/guardians/{child_id}", response_model=PreferencesOut)
 async def put_guardian_preferences(request: Request, response: Response, child_id: UUID, body: PreferencesIn,
                                    principal: Annotated[Principal, Depends(require_principal)],
-                                   if_match: Annotated[str | None, Header()] = None) -> PreferencesOut:
+                                   if_match: IfMatch = None) -> PreferencesOut:
     """Staff record what a child's guardian asked for (guardians have no account)."""
     require_roles(principal, *STAFF_ROLES)
     async with request.app.state.pool.acquire() as conn:
@@ -185,10 +187,10 @@ async def _put_preferences(request: Request, response: Response, kind: str, reci
             row = await store_admin.put_preferences(
                 conn, kind, recipient, channels=body.channels, opt_out_non_urgent=body.opt_out_non_urgent,
                 quiet_start=body.quiet_start, quiet_end=body.quiet_end, timezone=body.timezone,
-                expected_version=expected_version(if_match))
+                expected_version=parse_if_match(if_match))
     if row is None:
         raise stale()
-    response.headers["ETag"] = f'"{row["version"]}"'
+    response.headers["ETag"] = etag(row["version"])
     return _preferences_out(row)
 
 

@@ -9,14 +9,14 @@ from datetime import datetime
 from typing import Annotated, Any, Awaitable, Callable, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.notify import store_admin
 from services.notify.api_common import (
-    ADMIN_ROLES, expected_version, in_scope, require_roles, stale, unprocessable,
+    ADMIN_ROLES, in_scope, require_roles,
 )
 from services.notify.domain import AUDIENCES, ROUTED_EVENTS
 from services.notify.domain_delivery import AddressError, check_email, check_webhook_url, normalise_mobile
@@ -24,6 +24,8 @@ from services.notify.domain_templates import TEMPLATE_VARIABLES
 from services.notify.encrypted_columns import STAFF_CONTACTS
 from shared import idempotency
 from shared.auth import Principal, require_principal
+from shared.rules import RuleViolation
+from shared.conditional import IdempotencyKey, IfMatch, etag, etag_headers, expected_version, parse_if_match, stale
 
 router = APIRouter(prefix="/v1", tags=["administration"])
 
@@ -35,8 +37,10 @@ ALERT_EVENTS = ("ConcernRaised", "ConcernEscalated")
 
 
 async def idempotent(request: Request, principal: Principal, key: str | None, body: Any, status_code: int,
-                      create: Callable[[Any], Awaitable[Any]]) -> JSONResponse:
-    """Runs `create(conn)` in one transaction, honouring an optional Idempotency-Key."""
+                      create: Callable[[Any], Awaitable[Any]], location: str | None = None) -> JSONResponse:
+    """Runs `create(conn)` in one transaction, honouring an optional Idempotency-Key; a
+    replay answers with the first body and its ETag. `location` is a path template filled
+    with the created body's fields."""
     fingerprint = idempotency.request_fingerprint(jsonable_encoder(body))
 
     async def answered(conn: Any) -> tuple[int, Any]:
@@ -44,7 +48,10 @@ async def idempotent(request: Request, principal: Principal, key: str | None, bo
 
     answer_status, result = await idempotency.once(request.app.state.pool, principal.subject, key, fingerprint,
                                                    answered)
-    return JSONResponse(result, status_code=answer_status)
+    headers = etag_headers(result)
+    if location is not None:
+        headers["Location"] = location.format(**result)
+    return JSONResponse(result, status_code=answer_status, headers=headers)
 
 
 # -- routing rules ------------------------------------------------------------------------
@@ -70,21 +77,21 @@ async def list_rules(request: Request, principal: Annotated[Principal, Depends(r
 @router.put("/routing-rules/{county_code}/{event_type}/{audience}")
 async def put_rule(request: Request, response: Response, county_code: Code12, event_type: EventName,
                    audience: AudienceName, body: RuleIn, principal: Annotated[Principal, Depends(require_principal)],
-                   if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+                   if_match: IfMatch = None) -> dict[str, Any]:
     """Sets the county's own rule for one (event, audience). Concern alerts cannot be switched off."""
     require_roles(principal, *ADMIN_ROLES)
     in_scope(principal, county_code)
     if body.template not in TEMPLATE_VARIABLES:
-        raise unprocessable("body.template", f"unknown template '{body.template}'")
+        raise RuleViolation("body.template", "unknown template")
     if event_type in ALERT_EVENTS and audience == "on_duty" and (not body.enabled or "in_app" not in body.channels):
-        raise unprocessable("body.enabled", "alerts for concerns cannot be switched off (and always reach the inbox)")
+        raise RuleViolation("body.enabled", "alerts for concerns cannot be switched off (and always reach the inbox)")
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row = await store_admin.put_rule(conn, county_code, event_type, audience, body.template, body.channels,
-                                             body.enabled, expected_version(if_match))
+                                             body.enabled, parse_if_match(if_match))
     if row is None:
         raise stale()
-    response.headers["ETag"] = f'"{row["version"]}"'
+    response.headers["ETag"] = etag(row["version"])
     return dict(row)
 
 
@@ -142,14 +149,14 @@ def _validated_contacts(contacts: StaffContactsIn, allow_loopback: bool) -> dict
             try:
                 clean[channel] = checks[channel](value)
             except AddressError as exc:
-                raise unprocessable(f"body.contacts.{channel}", str(exc)) from exc
+                raise RuleViolation(f"body.contacts.{channel}", str(exc)) from exc
     for channel in ("wecom", "dingtalk"):
         robot = getattr(contacts, channel)
         if robot is not None:
             try:
                 check_webhook_url(robot.url, allow_loopback_http=allow_loopback)
             except AddressError as exc:
-                raise unprocessable(f"body.contacts.{channel}.url", str(exc)) from exc
+                raise RuleViolation(f"body.contacts.{channel}.url", str(exc)) from exc
             clean[channel] = {"url": robot.url, "secret": robot.secret}
     return clean
 
@@ -169,7 +176,7 @@ def _contacts_context(recipient_id: UUID) -> str:
 @router.post("/staff-recipients", status_code=201)
 async def create_staff(request: Request, body: StaffRecipientIn,
                        principal: Annotated[Principal, Depends(require_principal)],
-                       idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+                       idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Registers a staff member to receive escalations and alerts. Addresses are encrypted."""
     require_roles(principal, *ADMIN_ROLES, "township_staff")
     in_scope(principal, body.jurisdiction)
@@ -186,7 +193,8 @@ async def create_staff(request: Request, body: StaffRecipientIn,
             raise HTTPException(status.HTTP_409_CONFLICT, "this staff_id is already a recipient")
         return _staff_out(row)
 
-    return await idempotent(request, principal, idempotency_key, body, 201, create)
+    return await idempotent(request, principal, idempotency_key, body, 201, create,
+                            location=f"{router.prefix}/staff-recipients/{{id}}")
 
 
 @router.get("/staff-recipients")
@@ -211,19 +219,17 @@ async def get_staff(request: Request, response: Response, recipient_id: UUID,
     if principal.can("view_sensitive"):
         contacts = json.loads(request.app.state.cipher.decrypt(row["contacts_enc"],
                                                                context=_contacts_context(recipient_id)))
-    response.headers["ETag"] = f'"{row["version"]}"'
+    response.headers["ETag"] = etag(row["version"])
     return _staff_out(row, contacts)
 
 
 @router.patch("/staff-recipients/{recipient_id}")
 async def patch_staff(request: Request, response: Response, recipient_id: UUID, body: StaffRecipientPatch,
                       principal: Annotated[Principal, Depends(require_principal)],
-                      if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
-    """Changes a recipient; If-Match with the version read is required (409 when stale)."""
+                      if_match: IfMatch = None) -> dict[str, Any]:
+    """Changes a recipient; If-Match with the version read is required (412 when stale)."""
     require_roles(principal, *ADMIN_ROLES, "township_staff")
     version = expected_version(if_match)
-    if version is None:
-        raise HTTPException(status.HTTP_428_PRECONDITION_REQUIRED, "If-Match with the record's version is required")
     changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"contacts"})
     if body.jurisdiction is not None:
         in_scope(principal, body.jurisdiction)
@@ -240,7 +246,7 @@ async def patch_staff(request: Request, response: Response, recipient_id: UUID, 
             row = await store_admin.update_staff(conn, recipient_id, version, changes)
     if row is None:
         raise stale()
-    response.headers["ETag"] = f'"{row["version"]}"'
+    response.headers["ETag"] = etag(row["version"])
     return _staff_out(row)
 
 
@@ -265,17 +271,17 @@ class ShiftIn(BaseModel):
 
 @router.post("/duty-roster", status_code=201)
 async def create_shift(request: Request, body: ShiftIn, principal: Annotated[Principal, Depends(require_principal)],
-                       idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+                       idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Puts a staff recipient on duty for concerns in a township or county for a time window."""
     require_roles(principal, *ADMIN_ROLES, "township_staff")
     in_scope(principal, body.jurisdiction)
     if body.jurisdiction[9:] != "000":
-        raise unprocessable("body.jurisdiction", "a duty roster covers a township or a county, not a village")
+        raise RuleViolation("body.jurisdiction", "a duty roster covers a township or a county, not a village")
 
     async def create(conn: Any) -> dict[str, Any]:
         staff = await store_admin.get_staff(conn, body.staff_recipient_id)
         if staff is None or not staff["active"] or not principal.covers(staff["jurisdiction"]):
-            raise unprocessable("body.staff_recipient_id", "no such active staff recipient in your scope")
+            raise RuleViolation("body.staff_recipient_id", "no such active staff recipient in your scope")
         row = await store_admin.insert_shift(conn, uuid.uuid4(), body.staff_recipient_id, body.jurisdiction,
                                              body.starts_at, body.ends_at)
         return dict(row)

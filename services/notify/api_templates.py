@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notify import store, store_admin
-from services.notify.api_common import STAFF_ROLES, expected_version, require_roles, stale, unprocessable
+from services.notify.api_common import STAFF_ROLES, require_roles
 from services.notify.domain_templates import (
     SAMPLE_VARIABLES, TEMPLATE_VARIABLES, TemplateError, check_template, pick_template, render,
 )
 from shared.auth import Principal, require_principal
+from shared.rules import RuleViolation
+from shared.conditional import IfMatch, etag, parse_if_match, stale
 
 router = APIRouter(prefix="/v1", tags=["templates"])
 
@@ -39,7 +41,7 @@ class PreviewIn(BaseModel):
 
 
 def _raise(exc: TemplateError) -> None:
-    raise unprocessable(f"body.{exc.field}", exc.reason) from exc
+    raise RuleViolation(f"body.{exc.field}", exc.reason) from exc
 
 
 @router.get("/templates")
@@ -54,11 +56,11 @@ async def list_templates(request: Request, principal: Annotated[Principal, Depen
 async def put_template(request: Request, response: Response, template_key: str, locale: Locale,
                        channel: TemplateChannel, body: TemplateIn,
                        principal: Annotated[Principal, Depends(require_principal)],
-                       if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+                       if_match: IfMatch = None) -> dict[str, Any]:
     """Saves a template after checking its variables and wording (If-Match for updates)."""
     require_roles(principal, "admin")
     if template_key not in TEMPLATE_VARIABLES:
-        raise unprocessable("path.template_key", f"unknown template '{template_key}'")
+        raise RuleViolation("path.template_key", "unknown template")
     try:
         check_template(template_key, body.subject, body.body)
     except TemplateError as exc:
@@ -66,10 +68,10 @@ async def put_template(request: Request, response: Response, template_key: str, 
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row = await store_admin.put_template(conn, template_key, locale, channel, body.subject, body.body,
-                                                 expected_version(if_match))
+                                                 parse_if_match(if_match))
     if row is None:
         raise stale()
-    response.headers["ETag"] = f'"{row["version"]}"'
+    response.headers["ETag"] = etag(row["version"])
     return dict(row)
 
 
@@ -79,11 +81,11 @@ async def preview(request: Request, body: PreviewIn,
     """Renders a stored template or a draft with sample (or given) values; nothing is saved."""
     require_roles(principal, *STAFF_ROLES)
     if body.template_key not in TEMPLATE_VARIABLES:
-        raise unprocessable("body.template_key", f"unknown template '{body.template_key}'")
+        raise RuleViolation("body.template_key", "unknown template")
     allowed = TEMPLATE_VARIABLES[body.template_key]
     unknown = sorted(set(body.variables or {}) - allowed)
     if unknown:
-        raise unprocessable("body.variables", f"unknown variable '{unknown[0]}'")
+        raise RuleViolation("body.variables", f"unknown variable '{unknown[0]}'")
     used_locale = body.locale
     if body.body is not None:
         try:
@@ -96,7 +98,7 @@ async def preview(request: Request, body: PreviewIn,
             found = await store.templates_for(conn, [body.template_key])
         chosen = pick_template(found.get(body.template_key, {}), body.locale, body.channel)
         if chosen is None:
-            raise unprocessable("body.template_key", "no stored template for this key")
+            raise RuleViolation("body.template_key", "no stored template for this key")
         subject, text, used_locale = chosen.subject or "", chosen.body, chosen.locale
     values = {name: SAMPLE_VARIABLES.get(name, "") for name in allowed}
     values.update(body.variables or {})

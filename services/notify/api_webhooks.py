@@ -7,17 +7,19 @@ import uuid
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notify import store_admin
 from services.notify.api_admin import Code12, idempotent
-from services.notify.api_common import ADMIN_ROLES, in_scope, require_roles, unprocessable
+from services.notify.api_common import ADMIN_ROLES, in_scope, require_roles
 from services.notify.domain_delivery import AddressError, check_webhook_url
 from services.notify.encrypted_columns import WEBHOOK_SECRET, WEBHOOK_URL
 from shared.auth import Principal, require_principal
 from shared.contracts import ALL_EVENTS
+from shared.conditional import IdempotencyKey
+from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 
@@ -36,14 +38,14 @@ class WebhookIn(BaseModel):
 
 @router.post("/webhook-subscriptions", status_code=201)
 async def create_webhook(request: Request, body: WebhookIn, principal: Annotated[Principal, Depends(require_principal)],
-                         idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+                         idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Another system subscribes to events of a county, delivered as signed CloudEvents."""
     require_roles(principal, *ADMIN_ROLES)
     in_scope(principal, body.county_code)
     try:
         check_webhook_url(body.url, allow_loopback_http=request.app.state.settings.allow_loopback_http)
     except AddressError as exc:
-        raise unprocessable("body.url", str(exc)) from exc
+        raise RuleViolation("body.url", str(exc)) from exc
     cipher = request.app.state.cipher
 
     async def create(conn: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from services.pairing.api_common import narrowed_prefix, require_staff
 from services.pairing.domain import LOCAL_TIME
 from shared.auth import Principal, require_principal
 from shared.contracts import Jurisdiction
+from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["children"])
 
@@ -112,7 +113,7 @@ async def caregiver_activity(request: Request, principal: Annotated[Principal, D
     VisitLogged) by kind in [from, to), and how many children were paired with them."""
     require_staff(principal)
     if until <= since:
-        raise HTTPException(422, [{"field": "query.to", "reason": "after from"}])
+        raise RuleViolation("query.to", "after from")
     prefix = narrowed_prefix(principal, jurisdiction)
     start = datetime.combine(since, time(), tzinfo=LOCAL_TIME)
     end = datetime.combine(until, time(), tzinfo=LOCAL_TIME)

@@ -10,18 +10,21 @@ from uuid import UUID
 
 import phonenumbers
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.pairing import commands, domain, store, store_pairings
 from services.pairing.api_common import (
-    STAFF_ROLES, cipher, deepest_code, idempotent_create, if_match_version, narrowed_prefix, refusal_response,
+    STAFF_ROLES, cipher, deepest_code, idempotent_create, narrowed_prefix,
     require_in_scope, require_staff, today, transaction,
 )
 from services.pairing.encrypted_columns import CAREGIVER_CONTEXT
 from shared.auth import Principal, require_principal
 from shared.contracts.events import CaregiverKind
 from shared.crypto import FieldCipher
+from shared.conditional import IdempotencyKey, IfMatch, etag_headers, expected_version, stale
+from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["caregivers"])
 
@@ -152,7 +155,8 @@ async def _visible_caregiver(conn: Any, principal: Principal, caregiver_id: UUID
 
 @router.post("/caregivers", status_code=201)
 async def enrol_caregiver(body: CaregiverIn, request: Request,
-                          principal: Annotated[Principal, Depends(require_principal)]) -> JSONResponse:
+                          principal: Annotated[Principal, Depends(require_principal)],
+                          idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Enrols a caregiver (emits CaregiverEnrolled, which names the channels, not the addresses)."""
     require_staff(principal)
     require_in_scope(principal, body.jurisdiction.village_code or body.jurisdiction.township_code)
@@ -169,15 +173,16 @@ async def enrol_caregiver(body: CaregiverIn, request: Request,
         await commands.caregiver_event(conn, row, enrolled=True)
         return 201, await caregiver_out(conn, row, cipher(request), load=0)
 
-    return await idempotent_create(request, principal, body.model_dump(), create)
+    return await idempotent_create(request, principal, body.model_dump(), idempotency_key, create,
+                                   location=f"{router.prefix}/caregivers/{{id}}")
 
 
 def _check_codes(jurisdiction: JurisdictionIn) -> None:
     """The township lies in the county, the village in the township."""
     if not jurisdiction.township_code.startswith(jurisdiction.county_code[:6]):
-        raise HTTPException(422, [{"field": "body.jurisdiction.township_code", "reason": "not in the county"}])
+        raise RuleViolation("body.jurisdiction.township_code", "not in the county")
     if jurisdiction.village_code and not jurisdiction.village_code.startswith(jurisdiction.township_code[:9]):
-        raise HTTPException(422, [{"field": "body.jurisdiction.village_code", "reason": "not in the township"}])
+        raise RuleViolation("body.jurisdiction.village_code", "not in the township")
 
 
 @router.get("/caregivers")
@@ -198,48 +203,49 @@ async def list_caregivers(request: Request, principal: Annotated[Principal, Depe
 
 @router.get("/caregivers/{caregiver_id}")
 async def read_caregiver(caregiver_id: UUID, request: Request,
-                         principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
+                         principal: Annotated[Principal, Depends(require_principal)]) -> Any:
     async with request.app.state.pool.acquire() as conn:
         row = await _visible_caregiver(conn, principal, caregiver_id)
-        return await caregiver_out(conn, row, cipher(request))
+        return _with_etag(await caregiver_out(conn, row, cipher(request)))
 
 
 @router.patch("/caregivers/{caregiver_id}")
 async def change_caregiver(caregiver_id: UUID, body: CaregiverPatch, request: Request,
-                           principal: Annotated[Principal, Depends(require_principal)]) -> Any:
-    """Changes a caregiver (If-Match: version). Deactivating ends their pairings
+                           principal: Annotated[Principal, Depends(require_principal)],
+                           if_match: IfMatch = None) -> Any:
+    """Changes a caregiver (If-Match: its ETag; 412 when stale). Deactivating ends their pairings
     (caregiver_inactive); moving them ends the pairings they no longer cover (reassigned);
     a capacity below the current load is refused with 409 and the load."""
     require_staff(principal)
-    expected = if_match_version(request, body.version)
+    expected = expected_version(if_match, body.version)
     if body.jurisdiction is not None:
         require_in_scope(principal, body.jurisdiction.village_code or body.jurisdiction.township_code)
         _check_codes(body.jurisdiction)
     on = today()
-    try:
-        async with transaction(request) as conn:
-            current = await store.get_caregiver(conn, caregiver_id, lock=True)
-            if current is None or not principal.covers(deepest_code(current)):
-                raise HTTPException(404, "no such caregiver")
-            if current["version"] != expected:
-                return JSONResponse({"detail": {"reason": "stale_version", "message": "changed since you read it",
-                                                "version": current["version"]}}, status_code=409)
-            changes = _changes(body, caregiver_id, cipher(request))
-            row = await store.update_caregiver(conn, caregiver_id, expected, changes)
-            if not row["active"] and current["active"]:
-                await commands.end_caregiver_pairings(conn, caregiver_id, reason="caregiver_inactive", on=on,
-                                                      by=principal.subject)
-            elif body.jurisdiction is not None or "school_id" in body.model_fields_set:
-                await _end_uncovered(conn, row, on, principal.subject)
-            load = await store.caregiver_load(conn, caregiver_id)
-            capacity = await commands.capacity_of(conn, row)
-            if row["active"] and load > capacity:
-                raise domain.Refusal(409, "capacity_below_load",
-                                     "end some pairings before lowering the capacity", load=load, capacity=capacity)
-            await commands.caregiver_event(conn, row, enrolled=False)
-            return await caregiver_out(conn, row, cipher(request), load=load)
-    except domain.Refusal as refusal:
-        return refusal_response(refusal)
+    async with transaction(request) as conn:
+        current = await store.get_caregiver(conn, caregiver_id, lock=True)
+        if current is None or not principal.covers(deepest_code(current)):
+            raise HTTPException(404, "no such caregiver")
+        if current["version"] != expected:
+            raise stale(current["version"])
+        changes = _changes(body, caregiver_id, cipher(request))
+        row = await store.update_caregiver(conn, caregiver_id, expected, changes)
+        if not row["active"] and current["active"]:
+            await commands.end_caregiver_pairings(conn, caregiver_id, reason="caregiver_inactive", on=on,
+                                                  by=principal.subject)
+        elif body.jurisdiction is not None or "school_id" in body.model_fields_set:
+            await _end_uncovered(conn, row, on, principal.subject)
+        load = await store.caregiver_load(conn, caregiver_id)
+        capacity = await commands.capacity_of(conn, row)
+        if row["active"] and load > capacity:
+            raise domain.Refusal(409, "capacity_below_load",
+                                 "end some pairings before lowering the capacity", load=load, capacity=capacity)
+        await commands.caregiver_event(conn, row, enrolled=False)
+        return _with_etag(await caregiver_out(conn, row, cipher(request), load=load))
+
+
+def _with_etag(out: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(out), headers=etag_headers(out))
 
 
 def _changes(body: CaregiverPatch, caregiver_id: UUID, cipher_: FieldCipher) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""What pairing's routes share: who may do what, refusals as HTTP answers, the cipher,
-Idempotency-Key handling."""
+"""What pairing's routes share: who may do what, the cipher, Idempotency-Key handling.
+(Refusals and rule violations are answered by the shared handlers in shared.problems.)"""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from fastapi import HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from services.pairing import domain
 from services.pairing.domain import LOCAL_TIME
 from shared import idempotency
 from shared.auth import Principal, scope_prefix
+from shared.conditional import etag_headers
 from shared.crypto import FieldCipher
+from shared.rules import RuleViolation
 
 # Staff read and write within their jurisdiction (school staff included: school heads pair
 # their teachers with their pupils, 篇3, 篇12); caregivers see their own pairings only.
@@ -36,15 +37,11 @@ def require_staff(principal: Principal) -> None:
 def require_in_scope(principal: Principal, division_code: str) -> None:
     """A write into a jurisdiction outside the caller's scope: 422 naming the field."""
     if not principal.covers(division_code):
-        raise HTTPException(422, [{"field": "body.jurisdiction", "reason": "outside your jurisdiction"}])
+        raise RuleViolation("body.jurisdiction", "outside your jurisdiction")
 
 
 def deepest_code(row: Any) -> str:
     return row["village_code"] or row["township_code"]
-
-
-def refusal_response(refusal: domain.Refusal) -> JSONResponse:
-    return JSONResponse(refusal.body(), status_code=refusal.status)
 
 
 def cipher(request: Request) -> FieldCipher:
@@ -58,31 +55,19 @@ async def transaction(request: Request) -> AsyncIterator[asyncpg.Connection]:
             yield conn
 
 
-async def idempotent_create(request: Request, principal: Principal, body: Any,
-                            create: Callable[[asyncpg.Connection], Awaitable[tuple[int, Any]]]) -> JSONResponse:
+async def idempotent_create(request: Request, principal: Principal, body: Any, key: str | None,
+                            create: Callable[[asyncpg.Connection], Awaitable[tuple[int, Any]]],
+                            location: str | None = None) -> JSONResponse:
     """Runs `create` in one transaction with the Idempotency-Key (when given): a retry gets
-    the first answer. A refusal (domain.Refusal) rolls back and is not remembered, so the
-    client may retry once the reason is gone."""
+    the first answer, with its ETag. A refusal (domain.Refusal) rolls back and is not
+    remembered, so the client may retry once the reason is gone. `location` is a path
+    template filled with the created body's fields (`/v1/caregivers/{id}`)."""
     fingerprint = idempotency.request_fingerprint(jsonable_encoder(body))
-    try:
-        status_code, encoded = await idempotency.once(request.app.state.pool, principal.subject,
-                                                      request.headers.get("idempotency-key"), fingerprint, create)
-    except domain.Refusal as refusal:
-        return refusal_response(refusal)
-    return JSONResponse(encoded, status_code=status_code)
-
-
-def if_match_version(request: Request, body_version: int | None) -> int:
-    """The version a change applies to: If-Match ("3" or W/"3") or the body's `version`."""
-    header = request.headers.get("if-match")
-    if header:
-        raw = header.strip().removeprefix("W/").strip('"')
-        if raw.isdigit():
-            return int(raw)
-        raise HTTPException(422, [{"field": "header.If-Match", "reason": "the record's version number"}])
-    if body_version is None:
-        raise HTTPException(428, [{"field": "header.If-Match", "reason": "required: the version you changed"}])
-    return body_version
+    status_code, encoded = await idempotency.once(request.app.state.pool, principal.subject, key, fingerprint, create)
+    headers = etag_headers(encoded)
+    if location is not None:
+        headers["Location"] = location.format(**encoded)
+    return JSONResponse(encoded, status_code=status_code, headers=headers)
 
 
 def narrowed_prefix(principal: Principal, jurisdiction: str | None) -> str:
@@ -91,5 +76,5 @@ def narrowed_prefix(principal: Principal, jurisdiction: str | None) -> str:
         return principal.scope_prefix
     prefix = scope_prefix(jurisdiction)
     if not prefix.startswith(principal.scope_prefix):
-        raise HTTPException(422, [{"field": "query.jurisdiction", "reason": "outside your jurisdiction"}])
+        raise RuleViolation("query.jurisdiction", "outside your jurisdiction")
     return prefix

@@ -21,6 +21,8 @@ from services.pairing.api_common import require_staff, today, transaction
 from services.pairing.domain_matching import MatchCaregiver, MatchChild, MatchCosts, solve
 from shared import idempotency
 from shared.auth import Principal, require_principal, scope_prefix
+from shared.conditional import IdempotencyKey
+from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1/matching", tags=["matching"])
 
@@ -53,7 +55,8 @@ def build_problem(children: list[asyncpg.Record], caregivers: list[asyncpg.Recor
 
 @router.post("/proposals", status_code=201)
 async def propose(body: ProposalIn, request: Request,
-                  principal: Annotated[Principal, Depends(require_principal)]) -> Any:
+                  principal: Annotated[Principal, Depends(require_principal)],
+                  key: IdempotencyKey = None) -> Any:
     """Proposes caregivers for every unpaired child of the jurisdiction: priority children
     first, same school or village before same township, load balanced, capacity never
     exceeded. Nothing is paired until the proposal is accepted. With an Idempotency-Key a
@@ -62,8 +65,7 @@ async def propose(body: ProposalIn, request: Request,
     code = body.jurisdiction or principal.jurisdiction
     prefix = scope_prefix(code)
     if not prefix.startswith(principal.scope_prefix):
-        raise HTTPException(422, [{"field": "body.jurisdiction", "reason": "outside your jurisdiction"}])
-    key = request.headers.get("idempotency-key")
+        raise RuleViolation("body.jurisdiction", "outside your jurisdiction")
     fingerprint = idempotency.request_fingerprint({"jurisdiction": code})
     if key is not None:
         async with transaction(request) as conn:
@@ -154,7 +156,7 @@ async def accept(proposal_id: UUID, body: AcceptIn, request: Request,
         if body.child_ids is not None:
             missing = set(body.child_ids) - {row["child_id"] for row in items}
             if missing:
-                raise HTTPException(422, [{"field": "body.child_ids", "reason": f"{len(missing)} not in this proposal"}])
+                raise RuleViolation("body.child_ids", f"{len(missing)} not in this proposal")
         # Caregiver rows are locked in one order by every acceptance: no deadlock between two.
         for item in sorted(items, key=lambda row: (str(row["caregiver_id"]), str(row["child_id"]))):
             if item["status"] != "proposed":

@@ -13,10 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.pairing import commands, domain, store, store_pairings
 from services.pairing.api_common import (
-    STAFF_ROLES, deepest_code, idempotent_create, refusal_response, require_staff, today, transaction,
+    STAFF_ROLES, deepest_code, idempotent_create, require_staff, today, transaction,
 )
 from shared.auth import Principal, require_principal
 from shared.contracts.events import PairingRole
+from shared.conditional import IdempotencyKey
+from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["pairings"])
 
@@ -54,14 +56,15 @@ async def _visible_child(conn: asyncpg.Connection, principal: Principal, child_i
 
 @router.post("/pairings", status_code=201)
 async def create_pairing(body: PairingIn, request: Request,
-                         principal: Annotated[Principal, Depends(require_principal)]) -> JSONResponse:
+                         principal: Annotated[Principal, Depends(require_principal)],
+                         idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Pairs a caregiver with a child. Refusals: 404 unknown child or caregiver; 409 closed
     child, inactive caregiver, duplicate, second lead, or no free place (with the load);
     422 caregiver outside the child's township/school. Nothing is written then."""
     require_staff(principal)
     started_on = body.started_on or today()
     if started_on > today():
-        raise HTTPException(422, [{"field": "body.started_on", "reason": "not in the future"}])
+        raise RuleViolation("body.started_on", "not in the future")
 
     async def create(conn: asyncpg.Connection) -> tuple[int, Any]:
         await _visible_child(conn, principal, body.child_id)
@@ -77,7 +80,8 @@ async def create_pairing(body: PairingIn, request: Request,
             raise domain.Refusal(409, "already_paired", "a concurrent request paired this child") from None
         return 201, pairing_out(row)
 
-    return await idempotent_create(request, principal, body.model_dump(), create)
+    return await idempotent_create(request, principal, body.model_dump(), idempotency_key, create,
+                                   location=f"{router.prefix}/pairings/{{id}}")
 
 
 @router.get("/pairings/{pairing_id}")
@@ -104,14 +108,14 @@ async def end_pairing(pairing_id: UUID, body: PairingEndIn, request: Request,
         if row is None or not principal.covers(deepest_code(row)):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such pairing")
         if row["ended_on"] is not None:
-            return refusal_response(domain.Refusal(409, "already_ended", "the pairing has already ended"))
+            raise domain.Refusal(409, "already_ended", "the pairing has already ended")
         if ended_on < row["started_on"] or ended_on > today():
-            raise HTTPException(422, [{"field": "body.ended_on", "reason": "between the start and today"}])
+            raise RuleViolation("body.ended_on", "between the start and today")
         child = await store.get_child(conn, row["child_id"])
         ended = await commands.end_pairing(conn, row, child, reason=body.reason, ended_on=ended_on,
                                            ended_by=principal.subject)
         if ended is None:  # ended by a concurrent request between our read and our update
-            return refusal_response(domain.Refusal(409, "already_ended", "the pairing has already ended"))
+            raise domain.Refusal(409, "already_ended", "the pairing has already ended")
     return pairing_out(ended)
 
 

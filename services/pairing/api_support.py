@@ -19,6 +19,7 @@ from services.pairing.api_common import (
 )
 from services.pairing.encrypted_columns import SUPPORT_GIVEN_BY
 from shared.auth import Principal, require_principal
+from shared.conditional import IdempotencyKey
 
 router = APIRouter(prefix="/v1", tags=["support"])
 
@@ -66,7 +67,8 @@ async def _child_in_scope(conn: asyncpg.Connection, principal: Principal, child_
 
 @router.post("/children/{child_id}/support", status_code=201)
 async def record_support(child_id: UUID, body: SupportIn, request: Request,
-                         principal: Annotated[Principal, Depends(require_principal)]) -> JSONResponse:
+                         principal: Annotated[Principal, Depends(require_principal)],
+                         idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Records aid or a gift. If the child already had one from the same fund in the same
     period (term or half-year, per county setting), it is recorded and flagged."""
     require_staff(principal)
@@ -86,7 +88,8 @@ async def record_support(child_id: UUID, body: SupportIn, request: Request,
             "created_by": principal.subject})
         return 201, _support_out(row, request)
 
-    return await idempotent_create(request, principal, {"child_id": str(child_id), **body.model_dump()}, create)
+    return await idempotent_create(request, principal, {"child_id": str(child_id), **body.model_dump()},
+                                   idempotency_key, create)
 
 
 @router.get("/children/{child_id}/support")

@@ -8,6 +8,8 @@ from datetime import date
 from typing import Literal, Mapping
 from zoneinfo import ZoneInfo
 
+from shared.rules import Refusal  # noqa: F401  (the domain's refusals: domain.Refusal)
+
 # Built-in capacity per kind (issue 4 §1; a teacher takes 2–3 children, 篇3 and 篇12).
 # A county overrides any of these in capacity_defaults; a caregiver may have its own.
 DEFAULT_CAPACITY: Mapping[str, int] = {
@@ -20,20 +22,6 @@ SupportPeriod = Literal["term", "half_year"]
 # The county's calendar: a pairing started "today", a gift "this term", an activity month
 # are China's dates, whatever the servers' clocks say.
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
-
-
-class Refusal(Exception):
-    """A rule refused the request: HTTP status, a machine reason and a sentence (no personal data)."""
-
-    def __init__(self, status: int, reason: str, message: str, **extra: object) -> None:
-        super().__init__(message)
-        self.status = status
-        self.reason = reason
-        self.message = message
-        self.extra = extra
-
-    def body(self) -> dict[str, object]:
-        return {"detail": {"reason": self.reason, "message": self.message, **self.extra}}
 
 
 @dataclass(frozen=True)

@@ -8,17 +8,18 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
 from services.registry import domain, privacy, store
 from services.registry.api_common import (
-    cipher_of, expected_version, not_found, require_staff, rule_error, stale, today, unmask_purpose,
+    StatedPurpose, cipher_of, not_found, require_staff, today, unmask_purpose,
 )
 from services.registry.models import ChildIn, ChildPatch, CloseIn, LawfulBasisIn, ReopenIn, TransferIn
 from services.registry.pinyin import search_text
-from shared.rules import RuleViolation
 from shared import idempotency, outbox
+from shared.conditional import IdempotencyKey, IfMatch, etag, etag_headers, expected_version, stale
+from shared.rules import RuleViolation
 from shared.auth import Principal, require_principal
 from shared.contracts.events import Event
 
@@ -51,7 +52,7 @@ def _new_child(body: ChildIn) -> domain.NewChild:
 def _answer(request: Request, row: asyncpg.Record, status_code: int = 200) -> JSONResponse:
     """Writes answer with the masked view: a write never reveals more than was sent."""
     body = privacy.view(row, cipher_of(request), unmask=False).body
-    return JSONResponse(body, status_code=status_code, headers={"ETag": f'"{row["version"]}"'})
+    return JSONResponse(body, status_code=status_code, headers={"ETag": etag(row["version"])})
 
 
 async def _audit(conn: asyncpg.Connection, principal: Principal, action: str, ids: list[UUID],
@@ -63,17 +64,13 @@ async def _audit(conn: asyncpg.Connection, principal: Principal, action: str, id
 
 @router.post("/children", status_code=status.HTTP_201_CREATED)
 async def register_child(body: ChildIn, request: Request, principal: Caller,
-                         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-                         ) -> JSONResponse:
+                         idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Registers a child (一人一档). Retry with the same `Idempotency-Key` after a timeout."""
     require_staff(principal)
     if not principal.covers(body.jurisdiction.village_code or body.jurisdiction.township_code):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the child's jurisdiction is outside yours")
     child = _new_child(body)
-    try:
-        event = domain.register(child, today=today())
-    except RuleViolation as violation:
-        rule_error(violation)
+    event = domain.register(child, today=today())
     cipher = cipher_of(request)
     values = store.child_values(child, privacy.seal(child, cipher), search_text(child.name),
                                 source="api", created_by=principal.subject)
@@ -83,9 +80,8 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
         try:
             await store.insert_child(conn, values)
         except store.DuplicateNationalId:
-            raise HTTPException(status.HTTP_409_CONFLICT, [{
-                "field": "body.national_id",
-                "reason": "该身份证号已建档 / a record with this national ID already exists"}]) from None
+            raise RuleViolation("body.national_id", "该身份证号已建档 / a record with this national ID already exists",
+                                status.HTTP_409_CONFLICT) from None
         await outbox.add(conn, event)
         written["row"] = await store.get_child_in_scope(conn, child.id, principal.scope_prefix)
         return status.HTTP_201_CREATED, privacy.view(written["row"], cipher, unmask=False).body
@@ -93,17 +89,17 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
     status_code, response = await idempotency.once(
         request.app.state.pool, principal.subject, idempotency_key,
         idempotency.request_fingerprint(body.model_dump(mode="json")), create)
-    # A retry answered from the key has no fresh row to take a version from.
-    headers = {"ETag": f'"{written["row"]["version"]}"'} if written else {}
+    # A retry answered from the key carries the version it was first answered with.
+    headers = {**etag_headers(response), "Location": f"{router.prefix}/children/{response['id']}"}
     return JSONResponse(response, status_code=status_code, headers=headers)
 
 
 @router.get("/children/{child_id}")
-async def read_child(child_id: UUID, request: Request, principal: Caller) -> JSONResponse:
+async def read_child(child_id: UUID, request: Request, principal: Caller, stated: StatedPurpose) -> JSONResponse:
     """One record. Sensitive fields are masked unless the caller has `view_sensitive` and
     states a purpose (`X-Purpose` header); such a read is written to the audit trail."""
     require_staff(principal)
-    purpose = unmask_purpose(request, principal)
+    purpose = unmask_purpose(stated, principal)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row = await store.get_child_in_scope(conn, child_id, principal.scope_prefix)
@@ -112,7 +108,7 @@ async def read_child(child_id: UUID, request: Request, principal: Caller) -> JSO
             shown = privacy.view(row, cipher_of(request), unmask=purpose is not None)
             if purpose:
                 await _audit(conn, principal, "read", [child_id], shown.revealed, purpose)
-    return JSONResponse(shown.body, headers={"ETag": f'"{row["version"]}"'})
+    return JSONResponse(shown.body, headers={"ETag": etag(row["version"])})
 
 
 def _apply_patch(child: domain.NewChild, patch: ChildPatch) -> domain.NewChild:
@@ -146,11 +142,10 @@ async def _write(request: Request, principal: Principal, conn: asyncpg.Connectio
         row = await store.replace_child(conn, child, privacy.seal(child, cipher), search_text(child.name),
                                         expected_version=version, **status_change)
     except store.DuplicateNationalId:
-        raise HTTPException(status.HTTP_409_CONFLICT, [{
-            "field": "body.national_id",
-            "reason": "该身份证号已被其他档案使用 / another record has this national ID"}]) from None
+        raise RuleViolation("body.national_id", "该身份证号已被其他档案使用 / another record has this national ID",
+                            status.HTTP_409_CONFLICT) from None
     if row is None:
-        stale()
+        raise stale()
     await outbox.add(conn, event)
     return row
 
@@ -161,80 +156,72 @@ async def _load(request: Request, principal: Principal, conn: asyncpg.Connection
     if row is None:
         not_found()
     if row["version"] != version:
-        stale()
+        raise stale(row["version"])
     return row, privacy.open_record(row, cipher_of(request))
 
 
 @router.patch("/children/{child_id}")
-async def update_child(child_id: UUID, body: ChildPatch, request: Request, principal: Caller) -> JSONResponse:
+async def update_child(child_id: UUID, body: ChildPatch, request: Request, principal: Caller,
+                       if_match: IfMatch = None) -> JSONResponse:
     """Changes fields of a record. Send the version you edited (If-Match or body.version):
-    if the record changed meanwhile the answer is 409 and nothing is applied."""
+    if the record changed meanwhile the answer is 412 and nothing is applied."""
     require_staff(principal)
-    version = expected_version(request, body.version)
+    version = expected_version(if_match, body.version)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row, child = await _load(request, principal, conn, child_id, version)
             if row["status"] == "closed":
                 raise HTTPException(status.HTTP_409_CONFLICT, "the record is closed; reopen it before editing")
-            try:
-                changed = _apply_patch(child, body)
-                event = domain.update(changed, status=row["status"], new_version=version + 1, today=today())
-            except RuleViolation as violation:
-                rule_error(violation)
+            changed = _apply_patch(child, body)
+            event = domain.update(changed, status=row["status"], new_version=version + 1, today=today())
             written = await _write(request, principal, conn, changed, event, version)
     return _answer(request, written)
 
 
 @router.post("/children/{child_id}/transfer")
-async def transfer_child(child_id: UUID, body: TransferIn, request: Request, principal: Caller) -> JSONResponse:
+async def transfer_child(child_id: UUID, body: TransferIn, request: Request, principal: Caller,
+                         if_match: IfMatch = None) -> JSONResponse:
     """Moves the child to another school or township of the caller's county (动态管理).
     The record then belongs to the new place; a caller whose scope does not cover it
     no longer sees it."""
     require_staff(principal)
-    version = expected_version(request, body.version)
+    version = expected_version(if_match, body.version)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row, child = await _load(request, principal, conn, child_id, version)
-            try:
-                moved, event = domain.transfer(
-                    child, status=row["status"], to=body.jurisdiction, to_school_id=body.school_id,
-                    grade=body.grade, class_name=body.class_name, allowed_county=principal.jurisdiction[:6],
-                    new_version=version + 1, today=today())
-            except RuleViolation as violation:
-                rule_error(violation)
+            moved, event = domain.transfer(
+                child, status=row["status"], to=body.jurisdiction, to_school_id=body.school_id,
+                grade=body.grade, class_name=body.class_name, allowed_county=principal.jurisdiction[:6],
+                new_version=version + 1, today=today())
             written = await _write(request, principal, conn, moved, event, version, status="transferred")
     return _answer(request, written)
 
 
 @router.post("/children/{child_id}/close")
-async def close_child(child_id: UUID, body: CloseIn, request: Request, principal: Caller) -> JSONResponse:
+async def close_child(child_id: UUID, body: CloseIn, request: Request, principal: Caller,
+                      if_match: IfMatch = None) -> JSONResponse:
     """Closes the record (parents returned, aged out, moved away, other). Reopen undoes it."""
     require_staff(principal)
-    version = expected_version(request, body.version)
+    version = expected_version(if_match, body.version)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row, child = await _load(request, principal, conn, child_id, version)
-            try:
-                event = domain.close(child, status=row["status"], reason=body.reason, new_version=version + 1,
-                                     today=today())
-            except RuleViolation as violation:
-                rule_error(violation)
+            event = domain.close(child, status=row["status"], reason=body.reason, new_version=version + 1,
+                                 today=today())
             written = await _write(request, principal, conn, child, event, version, status="closed",
                                    close_reason=body.reason, keep_close_reason=False)
     return _answer(request, written)
 
 
 @router.post("/children/{child_id}/reopen")
-async def reopen_child(child_id: UUID, body: ReopenIn, request: Request, principal: Caller) -> JSONResponse:
+async def reopen_child(child_id: UUID, body: ReopenIn, request: Request, principal: Caller,
+                       if_match: IfMatch = None) -> JSONResponse:
     require_staff(principal)
-    version = expected_version(request, body.version)
+    version = expected_version(if_match, body.version)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row, child = await _load(request, principal, conn, child_id, version)
-            try:
-                event = domain.reopen(child, status=row["status"], new_version=version + 1, today=today())
-            except RuleViolation as violation:
-                rule_error(violation)
+            event = domain.reopen(child, status=row["status"], new_version=version + 1, today=today())
             written = await _write(request, principal, conn, child, event, version, status="active",
                                    close_reason=None, keep_close_reason=False)
     return _answer(request, written)

@@ -1,16 +1,16 @@
-"""What every registry route needs: who may call, whether to unmask, versions, errors."""
+"""What every registry route needs: who may call, whether to unmask, not-found."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import NoReturn
+from typing import Annotated, NoReturn
 from urllib.parse import unquote
 
-from fastapi import HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Query, Request, status
 
-from shared.rules import RuleViolation
 from shared.auth import Principal
 from shared.crypto import FieldCipher
+from shared.rules import RuleViolation
 
 STAFF_ROLES = ("admin", "county_staff", "township_staff", "school_staff")
 MAX_PURPOSE = 200
@@ -30,51 +30,39 @@ def today() -> date:
     return datetime.now(timezone.utc).date()
 
 
-def stated_purpose(request: Request) -> str | None:
-    """`X-Purpose` header (percent-encoded if not ASCII) or `purpose` query parameter."""
-    raw = request.headers.get("x-purpose") or request.query_params.get("purpose")
+Purpose = Annotated[str | None, Header(
+    alias="X-Purpose", description="why sensitive fields are shown in clear (percent-encoded if not ASCII); "
+                                   "recorded in the audit trail")]
+PurposeQuery = Annotated[str | None, Query(alias="purpose", description="the same as X-Purpose, for links")]
+
+
+def stated_purpose(header: str | None, query: str | None) -> str | None:
+    raw = header or query
     if raw is None:
         return None
     purpose = unquote(raw).strip()
     if not purpose:
         return None
     if len(purpose) > MAX_PURPOSE:
-        raise HTTPException(422, [{"field": "header.X-Purpose", "reason": f"at most {MAX_PURPOSE} characters"}])
+        raise RuleViolation("header.X-Purpose", f"at most {MAX_PURPOSE} characters")
     return purpose
 
 
-def unmask_purpose(request: Request, principal: Principal) -> str | None:
+async def declared_purpose(header: Purpose = None, query: PurposeQuery = None) -> str | None:
+    """Dependency: the purpose the caller stated (`X-Purpose` header or `purpose` query)."""
+    return stated_purpose(header, query)
+
+
+StatedPurpose = Annotated[str | None, Depends(declared_purpose)]
+
+
+def unmask_purpose(purpose: str | None, principal: Principal) -> str | None:
     """The purpose to record when this read may show sensitive fields in clear, else None:
     only with `view_sensitive` AND a stated purpose; everyone else gets masked values."""
-    purpose = stated_purpose(request)
     if purpose and principal.can("view_sensitive"):
         return purpose
     return None
 
 
-def expected_version(request: Request, body_version: int | None) -> int:
-    """The version the client last saw: If-Match ("3", W/"3") or the body's `version`."""
-    header = request.headers.get("if-match")
-    if header:
-        value = header.strip().removeprefix("W/").strip('"')
-        if not value.isdigit():
-            raise HTTPException(422, [{"field": "header.If-Match", "reason": "the record's version (its ETag)"}])
-        return int(value)
-    if body_version is not None:
-        return body_version
-    raise HTTPException(status.HTTP_428_PRECONDITION_REQUIRED,
-                        [{"field": "header.If-Match", "reason": "send the version you edited (If-Match or body.version)"}])
-
-
-def rule_error(violation: RuleViolation) -> NoReturn:
-    field = violation.field if violation.field.startswith(("body.", "header.")) else f"body.{violation.field}"
-    raise HTTPException(violation.status_code, [{"field": field, "reason": violation.reason}]) from None
-
-
 def not_found() -> NoReturn:
     raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
-
-
-def stale() -> NoReturn:
-    raise HTTPException(status.HTTP_409_CONFLICT,
-                        "the record changed since you read it; read it again and re-apply your change")

@@ -9,12 +9,14 @@ from typing import Annotated
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, Depends, File, Header, HTTPException, Query, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
 from services.registry import sheet_writers, sheets, store_imports
 from services.registry.api_common import require_staff
 from shared import idempotency
+from shared.conditional import IdempotencyKey
+from shared.rules import RuleViolation
 from shared.auth import Principal, require_principal
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
@@ -40,21 +42,21 @@ async def template(principal: Caller) -> Response:
                     headers={"Content-Disposition": "attachment; filename=\"registry-template.xlsx\""})
 
 
-def _rejected(reason: str) -> HTTPException:
-    return HTTPException(422, [{"field": "body.file", "reason": reason}])
+def _rejected(reason: str) -> RuleViolation:
+    return RuleViolation("body.file", reason)
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
 async def upload(request: Request, principal: Caller, file: Annotated[UploadFile, File()],
-                 idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> JSONResponse:
+                 idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Uploads an XLSX, XLS or CSV sheet (at most 25 MB). The file is checked at once (422
     with the reason if it is not a usable sheet, and nothing is written); then it is
     imported in the background: follow `GET /v1/imports/{id}`."""
     require_staff(principal)
     content = await file.read(sheets.MAX_UPLOAD_BYTES + 1)
     if len(content) > sheets.MAX_UPLOAD_BYTES:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-                            [{"field": "body.file", "reason": "文件超过25MB，请分批上传 / larger than 25 MB; split it"}])
+        raise RuleViolation("body.file", "文件超过25MB，请分批上传 / larger than 25 MB; split it",
+                            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     try:
         upload = await request.app.state.upload_reader.read(content)
     except sheets.SheetRejected as rejected:
@@ -70,7 +72,7 @@ async def upload(request: Request, principal: Caller, file: Annotated[UploadFile
 
     status_code, body = await idempotency.once(request.app.state.pool, principal.subject, idempotency_key, digest,
                                                create)
-    return JSONResponse(body, status_code=status_code)
+    return JSONResponse(body, status_code=status_code, headers={"Location": f"{router.prefix}/{body['id']}"})
 
 
 @router.get("")

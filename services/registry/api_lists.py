@@ -7,18 +7,19 @@ from datetime import date, timedelta
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from services.registry import privacy, sheet_writers, sheets, store
 from services.registry.api_common import (
-    cipher_of, not_found, require_staff, today, unmask_purpose,
+    StatedPurpose, cipher_of, not_found, require_staff, today, unmask_purpose,
 )
 from services.registry.encrypted_columns import GROWTH_NOTE
 from services.registry.models import GrowthNoteIn, SearchIn
 from services.registry.pinyin import normalize_query
 from shared.auth import Principal, require_principal
 from shared.contracts.events import LeftBehindType, PublicCategory
+from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["children"])
 Caller = Annotated[Principal, Depends(require_principal)]
@@ -42,7 +43,7 @@ def child_filter(township_code: Code12 = None, village_code: Code12 = None,
                  max_age: Annotated[int | None, Query(ge=0, le=18)] = None) -> store.ChildFilter:
     """Filters travel in the query string: codes and flags only, never a name."""
     if min_age is not None and max_age is not None and min_age > max_age:
-        raise HTTPException(422, [{"field": "query.min_age", "reason": "min_age is above max_age"}])
+        raise RuleViolation("query.min_age", "min_age is above max_age")
     now = today()
     return store.ChildFilter(
         township_code=township_code, village_code=village_code, school_id=school_id, category=category,
@@ -55,9 +56,9 @@ def child_filter(township_code: Code12 = None, village_code: Code12 = None,
 Filters = Annotated[store.ChildFilter, Depends(child_filter)]
 
 
-async def _views(request: Request, principal: Principal, rows: list, action: str) -> list[dict]:
+async def _views(request: Request, principal: Principal, stated: str | None, rows: list, action: str) -> list[dict]:
     """Masked views, or clear ones with one audit row naming every record shown."""
-    purpose = unmask_purpose(request, principal)
+    purpose = unmask_purpose(stated, principal)
     cipher = cipher_of(request)
     shown = [privacy.view(row, cipher, unmask=purpose is not None) for row in rows]
     revealed = {field for view in shown for field in view.revealed}
@@ -70,7 +71,7 @@ async def _views(request: Request, principal: Principal, rows: list, action: str
 
 
 @router.get("/children")
-async def list_children(request: Request, principal: Caller, filters: Filters,
+async def list_children(request: Request, principal: Caller, filters: Filters, stated: StatedPurpose,
                         after: Annotated[UUID | None, Query()] = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 100) -> JSONResponse:
     """The children in the caller's jurisdiction, a page at a time (`next_after`)."""
@@ -78,31 +79,33 @@ async def list_children(request: Request, principal: Caller, filters: Filters,
     async with request.app.state.pool.acquire() as conn:
         rows = await store.list_children_in_scope(conn, principal.scope_prefix, after=after, limit=limit,
                                                   filters=filters)
-    items = await _views(request, principal, rows, "list")
+    items = await _views(request, principal, stated, rows, "list")
     next_after = items[-1]["id"] if len(items) == limit else None
     return JSONResponse({"items": items, "next_after": next_after})
 
 
 @router.post("/children/search")
-async def search_children(body: SearchIn, request: Request, principal: Caller) -> JSONResponse:
+async def search_children(body: SearchIn, request: Request, principal: Caller,
+                          stated: StatedPurpose) -> JSONResponse:
     """By name, pinyin or initials: 曾小明, zengxiaoming, zeng xiao, zxm. A POST, so that names
     stay out of URLs and access logs."""
     require_staff(principal)
     query = normalize_query(body.query)
     if not query:
-        raise HTTPException(422, [{"field": "body.query", "reason": "nothing to search for"}])
+        raise RuleViolation("body.query", "nothing to search for")
     filters = store.ChildFilter(township_code=body.township_code, school_id=body.school_id, status=body.status)
     async with request.app.state.pool.acquire() as conn:
         rows = await store.search_children(conn, principal.scope_prefix, query, limit=body.limit, filters=filters)
-    return JSONResponse({"items": await _views(request, principal, rows, "search")})
+    return JSONResponse({"items": await _views(request, principal, stated, rows, "search")})
 
 
 @router.get("/exports/children.xlsx", response_class=Response,
             responses={200: {"content": {sheets.XLSX_TYPE: {}}}})
-async def export_children(request: Request, principal: Caller, filters: Filters) -> Response:
+async def export_children(request: Request, principal: Caller, filters: Filters,
+                          stated: StatedPurpose) -> Response:
     """Every record in the caller's scope (and filters) as XLSX, masked like the API."""
     require_staff(principal)
-    purpose = unmask_purpose(request, principal)
+    purpose = unmask_purpose(stated, principal)
     cipher = cipher_of(request)
     views = []
     async with request.app.state.pool.acquire() as conn:
@@ -125,7 +128,7 @@ async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, 
     """A dated note in the growth record (成长记录), encrypted at rest."""
     require_staff(principal)
     if body.noted_on > today():
-        raise HTTPException(422, [{"field": "body.noted_on", "reason": "is in the future"}])
+        raise RuleViolation("body.noted_on", "is in the future")
     note_id = uuid4()
     note_enc = cipher_of(request).encrypt(body.text, context=GROWTH_NOTE.context(note_id))
     async with request.app.state.pool.acquire() as conn:
@@ -139,11 +142,12 @@ async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, 
 
 
 @router.get("/children/{child_id}/growth-notes")
-async def list_growth_notes(child_id: UUID, request: Request, principal: Caller) -> JSONResponse:
+async def list_growth_notes(child_id: UUID, request: Request, principal: Caller,
+                            stated: StatedPurpose) -> JSONResponse:
     """Dates and areas for every staff member in scope; the texts only with
     `view_sensitive` and a stated purpose (audited)."""
     require_staff(principal)
-    purpose = unmask_purpose(request, principal)
+    purpose = unmask_purpose(stated, principal)
     cipher = cipher_of(request)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():

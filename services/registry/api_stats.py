@@ -11,8 +11,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from services.registry import privacy, store, store_stats
-from services.registry.api_common import cipher_of, require_staff, unmask_purpose
+from services.registry.api_common import StatedPurpose, cipher_of, require_staff, unmask_purpose
 from services.registry.models import ExpectedCountIn
+from shared.rules import RuleViolation
 from shared.auth import Principal, require_principal
 
 router = APIRouter(prefix="/v1", tags=["statistics"])
@@ -23,7 +24,7 @@ PUBLIC_DIMENSIONS = ("township", "school", "category", "gender", "left_behind_ty
 
 
 @router.get("/statistics")
-async def statistics(request: Request, principal: Caller,
+async def statistics(request: Request, principal: Caller, stated: StatedPurpose,
                      by: Annotated[list[Dimension] | None, Query()] = None,
                      status_filter: Annotated[Literal["current", "active", "transferred", "closed"],
                                               Query(alias="status")] = "current") -> JSONResponse:
@@ -33,7 +34,7 @@ async def statistics(request: Request, principal: Caller,
     dimensions = list(dict.fromkeys(by or PUBLIC_DIMENSIONS))
     purpose = None
     if "sensitive_category" in dimensions:
-        purpose = unmask_purpose(request, principal)
+        purpose = unmask_purpose(stated, principal)
         if purpose is None:
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 "a breakdown by sensitive category needs view_sensitive and a stated purpose")
@@ -87,7 +88,7 @@ async def set_expected_count(body: ExpectedCountIn, request: Request, principal:
     """How many children a township or school is expected to register (from the survey)."""
     require_staff(principal)
     if body.kind == "township" and body.code != body.township_code:
-        raise HTTPException(422, [{"field": "body.code", "reason": "a township's code is its township_code"}])
+        raise RuleViolation("body.code", "a township's code is its township_code")
     if not principal.covers(body.township_code):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the township is outside your jurisdiction")
     async with request.app.state.pool.acquire() as conn:

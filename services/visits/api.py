@@ -10,12 +10,12 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from services.visits import domain, store, store_concerns
-from services.visits.api_common import caregiver_of, is_staff, rule_error
+from services.visits.api_common import caregiver_of, is_staff
 from services.visits.api_models import (
     CallDetails, ContactDetail, ContactIn, ContactSummary, FollowUp, Location, Ratings,
 )
@@ -28,6 +28,8 @@ from shared.contracts import Jurisdiction
 from shared.contracts.events import ContactKind
 from shared.crypto import FieldCipher
 from shared.rekey import EncryptedColumn
+from shared.conditional import IdempotencyKey
+from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
 
@@ -102,7 +104,7 @@ async def log_contact(
     body: ContactIn,
     request: Request,
     principal: Annotated[Principal, Depends(require_principal)],
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     if not _may_log_for(principal, body.caregiver_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "you may log only your own contacts")
@@ -121,7 +123,7 @@ async def log_contact(
         if idempotency_key is not None:
             stored = await idempotency.begin(conn, principal.subject, idempotency_key, fingerprint)
             if stored is not None:
-                return JSONResponse(stored[1], status_code=stored[0])
+                return JSONResponse(stored[1], status_code=stored[0], headers=_location(stored[1]))
         child = await store.contact_context(conn, child_id=body.child_id, caregiver_id=body.caregiver_id,
                                             day=local_day, contact_id=contact_id)
         if body.id is not None and (child is None or child["earlier_contact_child"] is not None):
@@ -130,21 +132,19 @@ async def log_contact(
                 if previous["child_id"] != body.child_id or not await _visible_contact(conn, principal, previous,
                                                                                          local_day):
                     raise HTTPException(status.HTTP_409_CONFLICT, "this contact id belongs to another contact")
-                return JSONResponse(_summary(previous).model_dump(mode="json"), status_code=status.HTTP_200_OK)
+                summary = _summary(previous).model_dump(mode="json")
+                return JSONResponse(summary, status_code=status.HTTP_200_OK, headers=_location(summary))
         if child is None or (is_staff(principal) and not principal.covers(child["village_code"]
                                                                           or child["township_code"])):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
         if not is_staff(principal) and not child["paired"]:
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                [{"field": "body.child_id", "reason": "you were not paired with this child that day"}])
+            raise RuleViolation("body.child_id", "you were not paired with this child that day",
+                                status.HTTP_403_FORBIDDEN)
         jurisdiction = Jurisdiction(county_code=child["county_code"], township_code=child["township_code"],
                                     village_code=child["village_code"])
         now = datetime.now(timezone.utc)
-        try:
-            visit = domain.log_contact(contact, child_status=child["status"], jurisdiction=jurisdiction, now=now,
-                                       clock_skew=timedelta(minutes=settings.clock_skew_minutes))
-        except domain.RuleViolation as violation:
-            raise rule_error(violation) from None
+        visit = domain.log_contact(contact, child_status=child["status"], jurisdiction=jurisdiction, now=now,
+                                   clock_skew=timedelta(minutes=settings.clock_skew_minutes))
         created = await store.insert_contact(
             conn, _contact_row(body, contact_id, child, cipher, logged_by=principal.subject, now=now),
             fulfils=duty_kinds_met_by(body.kind), day=local_day)
@@ -168,7 +168,11 @@ async def log_contact(
         if idempotency_key is not None:
             await idempotency.remember(conn, principal.subject, idempotency_key, fingerprint,
                                        status.HTTP_201_CREATED, response)
-    return JSONResponse(response, status_code=status.HTTP_201_CREATED)
+    return JSONResponse(response, status_code=status.HTTP_201_CREATED, headers=_location(response))
+
+
+def _location(contact: dict[str, Any]) -> dict[str, str]:
+    return {"Location": f"{router.prefix}/contacts/{contact['id']}"}
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactDetail)

@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, ConfigDict
 
 from services.visits import scanner, scheduling, store_duties
-from services.visits.api_common import POLICY_EDITORS, STAFF_ROLES, field_error, parse_if_match, require_staff
+from services.visits.api_common import POLICY_EDITORS, STAFF_ROLES, require_staff
 from shared.auth import Principal, require_principal, scope_prefix
 from shared.contracts.events import DutyKind
+from shared.conditional import IfMatch, parse_if_match, stale
+from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"])
 
@@ -53,12 +55,12 @@ async def list_policies(request: Request,
 
 
 @router.put("/duty-policies/{scope}/{audience}/{duty_kind}", response_model=PolicyOut,
-            responses={409: {"description": "If-Match is stale"}})
+            responses={412: {"description": "If-Match is stale"}})
 async def put_policy(request: Request, principal: Annotated[Principal, Depends(require_principal)],
                      body: PolicyIn,
                      scope: Annotated[str, Path(pattern=r"^(default|\d{12})$")],
                      audience: Literal["all", "priority"], duty_kind: DutyKind,
-                     if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> PolicyOut:
+                     if_match: IfMatch = None) -> PolicyOut:
     """Sets how often a duty falls due in a county or township (or everywhere: "default",
     admin only), and derives every affected pairing's schedule again in the same transaction."""
     require_staff(principal, POLICY_EDITORS)
@@ -67,7 +69,7 @@ async def put_policy(request: Request, principal: Annotated[Principal, Depends(r
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only an admin changes the default policy")
     if scope_code:
         if len(scope_prefix(scope_code)) not in (6, 9):
-            raise field_error("path.scope", "a county or township code")
+            raise RuleViolation("path.scope", "a county or township code")
         if not principal.covers(scope_code):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such jurisdiction in your scope")
     expected = parse_if_match(if_match)
@@ -75,7 +77,7 @@ async def put_policy(request: Request, principal: Annotated[Principal, Depends(r
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         current = await store_duties.get_policy_for_update(conn, scope_code, audience, duty_kind)
         if expected is not None and (current is None or current["version"] != expected):
-            raise HTTPException(status.HTTP_409_CONFLICT, "the policy changed since you read it (If-Match is stale)")
+            raise stale(current["version"] if current is not None else None)
         row = await store_duties.upsert_policy(conn, scope_code=scope_code, audience=audience, duty_kind=duty_kind,
                                                period=body.period, updated_by=principal.subject)
         rules = await store_duties.load_policies(conn)
@@ -92,6 +94,6 @@ async def run_scan(body: ScanIn, request: Request,
     require_staff(principal, ("admin",))
     settings = request.app.state.settings
     if body.as_of > scheduling.local_today(settings) and not settings.allow_future_scans:
-        raise field_error("body.as_of", "is in the future (SHOUHU_VISITS_ALLOW_FUTURE_SCANS is off)")
+        raise RuleViolation("body.as_of", "is in the future (SHOUHU_VISITS_ALLOW_FUTURE_SCANS is off)")
     result = await scanner.run_scan(request.app.state.pool, request.app.state.settings, body.as_of)
     return result.as_dict()

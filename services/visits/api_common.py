@@ -1,4 +1,4 @@
-"""What every visits route shares: who may do what, and error bodies that name the field."""
+"""What every visits route shares: who may do what."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from uuid import UUID
 
 from fastapi import HTTPException, status
 
-from services.visits import domain
 from shared.auth import Principal
 
 STAFF_ROLES = ("admin", "county_staff", "township_staff", "school_staff")
@@ -31,21 +30,3 @@ def caregiver_of(principal: Principal) -> UUID | None:
 def require_staff(principal: Principal, roles: tuple[str, ...] = STAFF_ROLES) -> None:
     if not principal.has_role(*roles):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"one of these roles is needed: {', '.join(roles)}")
-
-
-def rule_error(violation: domain.RuleViolation) -> HTTPException:
-    return HTTPException(violation.status_code, [{"field": f"body.{violation.field}", "reason": violation.reason}])
-
-
-def field_error(field: str, reason: str, status_code: int = 422) -> HTTPException:
-    return HTTPException(status_code, [{"field": field, "reason": reason}])
-
-
-def parse_if_match(value: str | None) -> int | None:
-    """If-Match carries the version the client read, bare or as an ETag ("3", W/"3")."""
-    if value is None:
-        return None
-    cleaned = value.strip().removeprefix("W/").strip('"')
-    if not cleaned.isdigit():
-        raise field_error("header.If-Match", "the version you read, e.g. \"3\"")
-    return int(cleaned)

@@ -8,15 +8,16 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import domain, store, store_concerns
-from services.visits.api_common import CONCERN_HANDLERS, STAFF_ROLES, parse_if_match, require_staff, rule_error
+from services.visits.api_common import CONCERN_HANDLERS, STAFF_ROLES, require_staff
 from services.visits.encrypted_columns import CONCERN_ACK_NOTE, CONCERN_DETAIL
 from shared import outbox
 from shared.auth import Principal, require_principal
 from shared.contracts import Jurisdiction
+from shared.conditional import IfMatch, parse_if_match, stale
 
 router = APIRouter(prefix="/v1", tags=["concerns"])
 
@@ -96,10 +97,10 @@ async def get_concern(concern_id: UUID, request: Request,
 
 
 @router.post("/concerns/{concern_id}/acknowledgement", response_model=ConcernOut,
-             responses={409: {"description": "acknowledged already, or If-Match is stale"}})
+             responses={409: {"description": "acknowledged already"}, 412: {"description": "If-Match is stale"}})
 async def acknowledge_concern(concern_id: UUID, body: AcknowledgementIn, request: Request,
                               principal: Annotated[Principal, Depends(require_principal)],
-                              if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> ConcernOut:
+                              if_match: IfMatch = None) -> ConcernOut:
     """Township or county staff take the concern on. A mandatory-report concern (suspected
     abuse, neglect or violence) must say whom it was referred to (police, civil affairs)."""
     require_staff(principal, CONCERN_HANDLERS)
@@ -110,15 +111,12 @@ async def acknowledge_concern(concern_id: UUID, body: AcknowledgementIn, request
         if row is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such concern")
         if expected_version is not None and expected_version != row["version"]:
-            raise HTTPException(status.HTTP_409_CONFLICT, "the concern changed since you read it (If-Match is stale)")
-        try:
-            event = domain.acknowledge(
-                child_id=row["child_id"], concern_id=concern_id, status=row["status"],
-                referred_to=tuple(body.referred_to), mandatory_report=row["mandatory_report"],
-                jurisdiction=Jurisdiction(county_code=row["county_code"], township_code=row["township_code"],
-                                          village_code=row["village_code"]), now=now)
-        except domain.RuleViolation as violation:
-            raise rule_error(violation) from None
+            raise stale(row["version"])
+        event = domain.acknowledge(
+            child_id=row["child_id"], concern_id=concern_id, status=row["status"],
+            referred_to=tuple(body.referred_to), mandatory_report=row["mandatory_report"],
+            jurisdiction=Jurisdiction(county_code=row["county_code"], township_code=row["township_code"],
+                                      village_code=row["village_code"]), now=now)
         note = request.app.state.cipher.encrypt(body.note, context=CONCERN_ACK_NOTE.context(concern_id)) \
             if body.note else None
         updated = await store_concerns.acknowledge(conn, concern_id, by=principal.subject, at=now,

@@ -13,9 +13,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel
 
 from services.visits import store_stats
-from services.visits.api_common import field_error, require_staff
+from services.visits.api_common import require_staff
 from services.visits.scheduling import local_today
 from shared.auth import Principal, require_principal
+from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["statistics"])
 
@@ -60,7 +61,7 @@ async def statistics(request: Request, principal: Annotated[Principal, Depends(r
     start = period_from or datetime.combine(today.replace(day=1), time.min, zone)
     end = period_to or datetime.now(timezone.utc)
     if end <= start:
-        raise field_error("query.to", "must be after from")
+        raise RuleViolation("query.to", "must be after from")
     scope = principal.scope_prefix
     now = datetime.now(timezone.utc)
     async with request.app.state.pool.acquire() as conn:

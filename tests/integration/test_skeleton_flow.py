@@ -161,7 +161,7 @@ async def test_unknown_field_and_malformed_json_are_422_naming_the_field(stack, 
     response = await client.post(f"{registry.base_url}/v1/children", json={**CHILD, "nickname": "x"},
                                  headers=staff())
     assert response.status_code == 422
-    assert response.json()["detail"][0]["field"] == "body.nickname"
+    assert response.json()["errors"][0]["field"] == "body.nickname"
     assert "王小明" not in response.text  # the rejected input is never echoed back
 
     malformed = await client.post(f"{registry.base_url}/v1/children", content=b'{"name": "x",',

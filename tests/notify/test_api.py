@@ -33,7 +33,7 @@ async def test_template_with_unknown_variable_is_422_naming_it(api) -> None:
     response = await api.put("/v1/templates/duty_due_soon/zh-CN/sms", headers=ADMIN,
                              json={"body": "您好${child_name}，${duty}将于${due_on}到期"})
     assert response.status_code == 422
-    [error] = response.json()["detail"]
+    [error] = response.json()["errors"]
     assert error["field"] == "body.body" and "child_name" in error["reason"]
     stigma = await api.put("/v1/templates/pairing_created_guardian/zh-CN/sms", headers=ADMIN,
                            json={"body": "留守儿童结对：${started_on}"})
@@ -50,7 +50,7 @@ async def test_template_save_with_versions_and_zh_cn_preview(api) -> None:
     assert saved.status_code == 200 and saved.headers["ETag"] == '"1"'
     stale = await api.put("/v1/templates/duty_due_soon/zh-CN/sms", headers={**ADMIN, "If-Match": '"7"'},
                           json={"body": "${duty}"})
-    assert stale.status_code == 409
+    assert stale.status_code == 412
     preview = await api.post("/v1/templates/preview", headers=staff(),
                              json={"template_key": "duty_due_soon", "channel": "sms"})
     assert preview.json()["text"] == "【守护】家访请于2026-12-01前完成"
@@ -62,13 +62,13 @@ async def test_template_save_with_versions_and_zh_cn_preview(api) -> None:
     assert draft.json()["text"] == "Severity urgent (mandatory-report procedure applies)"
     bad = await api.post("/v1/templates/preview", headers=staff(),
                          json={"template_key": "concern_raised", "variables": {"name": "x"}})
-    assert bad.status_code == 422 and "name" in bad.json()["detail"][0]["reason"]
+    assert bad.status_code == 422 and "name" in bad.json()["errors"][0]["reason"]
 
 
 async def test_routing_rules_per_county(api) -> None:
     unknown = await api.put(f"/v1/routing-rules/{COUNTY}/DutyDueSoon/caregiver", headers=ADMIN,
                             json={"template": "duty_due_soon", "channels": ["fax"]})
-    assert unknown.status_code == 422 and unknown.json()["detail"][0]["field"].startswith("body.channels")
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"].startswith("body.channels")
     off = await api.put(f"/v1/routing-rules/{COUNTY}/ConcernRaised/on_duty", headers=ADMIN,
                         json={"template": "concern_raised", "channels": ["in_app"], "enabled": False})
     assert off.status_code == 422
@@ -87,11 +87,11 @@ async def test_routing_rules_per_county(api) -> None:
 async def test_staff_recipients_validate_addresses_and_encrypt_them(api) -> None:
     base = {"staff_id": "twp-zhang", "jurisdiction": TOWNSHIP, "level": "township"}
     landline = await api.post("/v1/staff-recipients", headers=ADMIN, json={**base, "contacts": {"sms": "010-62345678"}})
-    assert landline.status_code == 422 and landline.json()["detail"][0]["field"] == "body.contacts.sms"
+    assert landline.status_code == 422 and landline.json()["errors"][0]["field"] == "body.contacts.sms"
     assert "62345678" not in landline.text
     plain_http = await api.post("/v1/staff-recipients", headers=ADMIN, json={
         **base, "contacts": {"dingtalk": {"url": "http://oapi.dingtalk.com/robot/send?access_token=x"}}})
-    assert plain_http.status_code == 422 and "https" in plain_http.json()["detail"][0]["reason"]
+    assert plain_http.status_code == 422 and "https" in plain_http.json()["errors"][0]["reason"]
     extra = await api.post("/v1/staff-recipients", headers=ADMIN, json={**base, "phone": "x"})
     assert extra.status_code == 422
     key = {"Idempotency-Key": str(uuid.uuid4())}
@@ -111,7 +111,7 @@ async def test_staff_recipients_validate_addresses_and_encrypt_them(api) -> None
     assert (await api.get(f"/v1/staff-recipients/{rid}", headers=staff(OTHER_COUNTY))).status_code == 404
     assert (await api.patch(f"/v1/staff-recipients/{rid}", headers=ADMIN, json={"active": False})).status_code == 428
     stale = await api.patch(f"/v1/staff-recipients/{rid}", headers={**ADMIN, "If-Match": '"9"'}, json={"active": False})
-    assert stale.status_code == 409
+    assert stale.status_code == 412
     patched = await api.patch(f"/v1/staff-recipients/{rid}", headers={**ADMIN, "If-Match": '"1"'},
                               json={"contacts": {"sms": "13900139000"}})
     assert patched.status_code == 200 and patched.json()["channels"] == ["sms"] and patched.json()["version"] == 2
@@ -136,7 +136,7 @@ async def test_staff_recipients_validate_addresses_and_encrypt_them(api) -> None
 async def test_webhook_subscriptions_need_https_and_known_events(api) -> None:
     base = {"county_code": COUNTY, "secret": "0123456789abcdef", "event_types": ["ConcernRaised"]}
     insecure = await api.post("/v1/webhook-subscriptions", headers=ADMIN, json={**base, "url": "http://gov.example.cn/in"})
-    assert insecure.status_code == 422 and insecure.json()["detail"][0]["field"] == "body.url"
+    assert insecure.status_code == 422 and insecure.json()["errors"][0]["field"] == "body.url"
     unknown = await api.post("/v1/webhook-subscriptions", headers=ADMIN,
                              json={**base, "url": "https://gov.example.cn/in", "event_types": ["Nope"]})
     assert unknown.status_code == 422
@@ -172,7 +172,7 @@ async def test_inbox_preferences_and_the_scoped_delivery_log(api, notify_db) -> 
     first = await api.put("/v1/preferences/me", headers=own, json={"channels": ["email"], "opt_out_non_urgent": True})
     assert first.status_code == 200 and first.json()["version"] == 1
     stale = await api.put("/v1/preferences/me", headers={**own, "If-Match": '"5"'}, json={})
-    assert stale.status_code == 409
+    assert stale.status_code == 412
     assert (await api.get("/v1/preferences/me", headers=own)).json()["opt_out_non_urgent"] is True
     bad_zone = await api.put(f"/v1/preferences/guardians/{kid.child_id}", headers=staff(), json={"timezone": "Mars/Base"})
     assert bad_zone.status_code == 422

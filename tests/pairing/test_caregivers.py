@@ -63,7 +63,7 @@ async def test_bad_caregiver_input_is_422_naming_the_field_and_writes_nothing(pa
     for body, field in cases:
         response = await pairing.client.post("/v1/caregivers", json=body, headers=staff())
         assert response.status_code == 422, body
-        assert response.json()["detail"][0]["field"] == field
+        assert response.json()["errors"][0]["field"] == field
         assert "12345" not in response.text
     outside = await pairing.client.post("/v1/caregivers", headers=staff(place.township), json={
         "kind": "teacher", "jurisdiction": Place.fresh().body()})
@@ -100,9 +100,9 @@ async def test_changes_need_the_current_version_and_deactivation_ends_pairings(p
     url = f"/v1/caregivers/{caregiver['id']}"
 
     lower = await pairing.client.patch(url, json={"capacity": 0}, headers={**staff(), "If-Match": '"1"'})
-    assert lower.status_code == 409 and lower.json()["detail"]["load"] == 1
+    assert lower.status_code == 409 and lower.json()["load"] == 1
     stale = await pairing.client.patch(url, json={"name": "x"}, headers={**staff(), "If-Match": '"7"'})
-    assert stale.status_code == 409 and stale.json()["detail"]["version"] == 1
+    assert stale.status_code == 412 and stale.json()["version"] == 1
     assert (await pairing.client.patch(url, json={"name": "x"}, headers=staff())).status_code == 428
 
     off = await pairing.client.patch(url, json={"active": False, "version": 1}, headers=staff())

@@ -48,9 +48,9 @@ async def test_pairing_takes_the_child_off_the_queue_and_emits_pairing_created(p
     assert (await pairing.pair(child, helper["id"], role="helper")).status_code == 201
     other = await pairing.caregiver(place, kind="volunteer")
     second_lead = await pairing.pair(child, other["id"])
-    assert second_lead.status_code == 409 and second_lead.json()["detail"]["reason"] == "lead_exists"
+    assert second_lead.status_code == 409 and second_lead.json()["code"] == "lead_exists"
     again = await pairing.pair(child, teacher["id"], role="helper")
-    assert again.status_code == 409 and again.json()["detail"]["reason"] == "already_paired"
+    assert again.status_code == 409 and again.json()["code"] == "already_paired"
 
     history = (await pairing.client.get(f"/v1/children/{child}/pairings", headers=staff())).json()
     assert [h["role"] for h in history] == ["lead", "helper"]
@@ -67,8 +67,8 @@ async def test_over_capacity_is_409_with_the_load_and_writes_nothing(pairing) ->
 
     refused = await pairing.pair(second, buddy["id"])
     assert refused.status_code == 409
-    detail = refused.json()["detail"]
-    assert detail["reason"] == "over_capacity" and detail["load"] == 1 and detail["capacity"] == 1
+    detail = refused.json()
+    assert detail["code"] == "over_capacity" and detail["load"] == 1 and detail["capacity"] == 1
     assert await pairing.fetchval("SELECT count(*) FROM pairings") == before_pairings
     assert await pairing.fetchval("SELECT count(*) FROM outbox") == before_outbox
 
@@ -91,20 +91,20 @@ async def test_bad_pairings_are_refused_with_the_reason(pairing) -> None:
     before = await pairing.fetchval("SELECT count(*) FROM pairings")
 
     unknown_child = await pairing.pair(uuid.uuid4(), teacher["id"])
-    assert unknown_child.status_code == 404 and unknown_child.json()["detail"]["reason"] == "child_not_found"
+    assert unknown_child.status_code == 404 and unknown_child.json()["code"] == "child_not_found"
     unknown_caregiver = await pairing.pair(child, str(uuid.uuid4()))
     assert unknown_caregiver.status_code == 404
     other_school = await pairing.caregiver(place, school_id="s-10")
     outside = await pairing.pair(child, other_school["id"])
-    assert outside.status_code == 422 and outside.json()["detail"]["reason"] == "outside_jurisdiction"
+    assert outside.status_code == 422 and outside.json()["code"] == "outside_jurisdiction"
     far = await pairing.caregiver(elsewhere, kind="volunteer")
-    assert (await pairing.pair(child, far["id"])).json()["detail"]["reason"] == "outside_jurisdiction"
+    assert (await pairing.pair(child, far["id"])).json()["code"] == "outside_jurisdiction"
     await pairing.deliver(closed(child, place, version=2))
     closed_child = await pairing.pair(child, teacher["id"])
-    assert closed_child.status_code == 409 and closed_child.json()["detail"]["reason"] == "child_not_active"
+    assert closed_child.status_code == 409 and closed_child.json()["code"] == "child_not_active"
     unknown_field = await pairing.client.post("/v1/pairings", headers=staff(), json={
         "child_id": str(child), "caregiver_id": teacher["id"], "note": "x"})
-    assert unknown_field.status_code == 422 and unknown_field.json()["detail"][0]["field"] == "body.note"
+    assert unknown_field.status_code == 422 and unknown_field.json()["errors"][0]["field"] == "body.note"
     assert await pairing.fetchval("SELECT count(*) FROM pairings") == before
 
 

@@ -94,15 +94,15 @@ async def test_national_id_must_agree_with_birth_date_and_gender(registry) -> No
     response = await registry.client.post("/v1/children", json=child_body(national_id=female_id),
                                           headers=staff_headers())
     assert response.status_code == 422
-    assert response.json()["detail"][0]["field"] == "body.national_id"
+    assert response.json()["errors"][0]["field"] == "body.national_id"
     assert female_id not in response.text
     wrong = await registry.client.post("/v1/children", json=child_body(national_id=female_id[:-1] + "0"),
                                        headers=staff_headers())
-    assert wrong.status_code == 422 and wrong.json()["detail"][0]["field"] == "body.national_id"
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "body.national_id"
     bad_phone = full_child_body(national_id=None)
     bad_phone["guardians"][0]["phone"] = "12345"
     response = await registry.client.post("/v1/children", json=bad_phone, headers=staff_headers())
-    assert response.status_code == 422 and response.json()["detail"][0]["field"] == "body.guardians.0.phone"
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body.guardians.0.phone"
     assert await registry.fetchval("SELECT count(*) FROM children") == before
 
 
@@ -116,14 +116,14 @@ async def test_the_same_national_id_cannot_be_registered_twice(registry) -> None
     assert number not in again.text
 
 
-async def test_a_stale_or_concurrent_update_answers_409_and_is_not_applied(registry) -> None:
+async def test_a_stale_or_concurrent_update_answers_412_and_is_not_applied(registry) -> None:
     created = await _create(registry, child_body())
     url = f"/v1/children/{created['id']}"
     results = await asyncio.gather(*[
         registry.client.patch(url, json={"grade": grade}, headers={**staff_headers(), "If-Match": '"1"'})
         for grade in ("四年级", "五年级")])
     codes = sorted(r.status_code for r in results)
-    assert codes == [200, 409], [r.text for r in results]
+    assert codes == [200, 412], [r.text for r in results]
     winner = next(r for r in results if r.status_code == 200)
     assert winner.headers["ETag"] == '"2"'
     current = (await registry.client.get(url, headers=staff_headers())).json()
@@ -192,7 +192,8 @@ async def test_search_by_name_pinyin_initials_and_surname_reading(registry) -> N
                                            headers=staff_headers(OTHER_COUNTY))
     assert elsewhere.json()["items"] == []
     in_query = await registry.client.get("/v1/children?name=x", headers=staff_headers())
-    assert in_query.status_code == 200  # unknown query parameters are ignored; names are never filters
+    # Names are never filters: a name in the query string is refused, without repeating it.
+    assert in_query.status_code == 422 and in_query.json()["errors"][0]["field"] == "query.name"
 
 
 async def test_list_filters_by_category_status_and_age(registry) -> None:

@@ -121,8 +121,8 @@ async def test_bad_files_are_refused_with_a_reason_and_nothing_written(registry,
     before = await registry.fetchval("SELECT count(*) FROM import_jobs")
     response = await _upload(registry, content)
     assert response.status_code == 422, (label, response.text)
-    assert response.json()["detail"][0]["field"] == "body.file"
-    assert reason in response.json()["detail"][0]["reason"], response.text
+    assert response.json()["errors"][0]["field"] == "body.file"
+    assert reason in response.json()["errors"][0]["reason"], response.text
     assert await registry.fetchval("SELECT count(*) FROM import_jobs") == before
 
 

@@ -96,7 +96,7 @@ async def test_bad_input_is_refused_with_the_reason_and_nothing_written(harness:
         response = await harness.client.post("/v1/contacts", json=body, headers=headers)
         assert response.status_code == expected, (body, response.text)
         if field:
-            assert response.json()["detail"][0]["field"] == field, response.text
+            assert response.json()["errors"][0]["field"] == field, response.text
     assert await _counts(harness) == before
 
 
@@ -161,10 +161,10 @@ async def test_a_concern_is_committed_with_its_contact_and_escalation_starts(har
 
     url = f"/v1/concerns/{mandatory.concern_id}/acknowledgement"
     unreferred = await harness.client.post(url, json={}, headers=township_staff())
-    assert unreferred.status_code == 422 and unreferred.json()["detail"][0]["field"] == "body.referred_to"
+    assert unreferred.status_code == 422 and unreferred.json()["errors"][0]["field"] == "body.referred_to"
     stale = await harness.client.post(url, json={"referred_to": ["police"]}, headers={**township_staff(),
                                                                                       "If-Match": '"7"'})
-    assert stale.status_code == 409
+    assert stale.status_code == 412
     by_caregiver = await harness.client.post(url, json={"referred_to": ["police"]}, headers=caregiver(me))
     assert by_caregiver.status_code == 403
     done = await harness.client.post(url, json={"referred_to": ["police", "civil_affairs"], "note": "已报警"},

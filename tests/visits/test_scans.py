@@ -124,7 +124,7 @@ async def test_a_policy_change_derives_schedules_again_in_its_scope_only(harness
     changed = await harness.client.put(url, json={"period": "weekly"}, headers=county_staff())
     assert changed.status_code == 200 and changed.json()["version"] == 1
     stale = await harness.client.put(url, json={"period": "off"}, headers={**county_staff(), "If-Match": '"5"'})
-    assert stale.status_code == 409
+    assert stale.status_code == 412
 
     async def talk_lengths(pairing_id: uuid.UUID) -> set[int]:
         rows = await harness.fetch("SELECT period_start, due_on FROM duties WHERE pairing_id = $1 AND status = 'open'"
@@ -197,7 +197,7 @@ async def test_a_scan_from_the_command_line(harness: Harness) -> None:
     harness.settings.allow_future_scans = False
     try:
         future = await harness.client.post("/v1/admin/scans", json={"as_of": as_of.isoformat()}, headers=admin())
-        assert future.status_code == 422 and future.json()["detail"][0]["field"] == "body.as_of"
+        assert future.status_code == 422 and future.json()["errors"][0]["field"] == "body.as_of"
         assert (await harness.client.post("/v1/admin/scans", json={"as_of": today(harness.settings).isoformat()},
                                           headers=admin())).status_code == 200
     finally:
