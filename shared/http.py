@@ -7,15 +7,16 @@ from __future__ import annotations
 import asyncio
 import time
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, Literal
 
 import asyncpg
 from aiokafka.client import AIOKafkaClient
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from shared import problems
+from shared import openapi, problems
 from shared.auth import TokenVerifier
 from shared.auth_cache import CachingTokenVerifier
 from shared.consumer import consumer_lag
@@ -88,7 +89,9 @@ def create_service_app(settings: ServiceSettings, *, title: str, description: st
                 await on_shutdown(app)
             await app.state.pool.close()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    # The document and its pages are served by shared.openapi (complete, and without a CDN).
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
+                  openapi_url=None, docs_url=None, redoc_url=None)
     metrics = ServiceMetrics(settings.service_name)
     app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
@@ -96,6 +99,7 @@ def create_service_app(settings: ServiceSettings, *, title: str, description: st
     app.include_router(_operations_router())
     for router in routers:
         app.include_router(router, dependencies=[Depends(reject_unknown_query_parameters)])
+    openapi.install(app)
     return app
 
 
@@ -111,6 +115,17 @@ async def _backlog(pool: asyncpg.Pool, timeout_s: float) -> dict[str, Any]:
         }
 
 
+class Readiness(BaseModel):
+    service: str
+    status: Literal["ready", "degraded", "not_ready"]
+    database: str = Field(description='"ok" or "unreachable: <error type>"')
+    kafka: Literal["ok", "unreachable"]
+    outbox_pending: int | None = None
+    outbox_oldest_age_s: float | None = None
+    consumer_lag: int | None = None
+    dead_letters_open: dict[str, int] | None = None
+
+
 def _operations_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -119,7 +134,9 @@ def _operations_router() -> APIRouter:
         """Alive: the process answers. Says nothing about its dependencies."""
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get("/readyz", response_class=JSONResponse, responses={
+        200: {"model": Readiness, "description": "ready (or degraded: Kafka away, writes wait in the outbox)"},
+        503: {"model": Readiness, "description": "not ready: the database does not answer"}})
     async def readyz(request: Request) -> JSONResponse:
         """Ready when the database answers: every write goes to the database, its events to
         the outbox, so an API without Kafka still serves and loses nothing (the relay sends
@@ -138,7 +155,9 @@ def _operations_router() -> APIRouter:
         body["status"] = ("ready" if body["kafka"] == "ok" else "degraded") if ready else "not_ready"
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @router.get("/metrics")
+    @router.get("/metrics", response_class=PlainTextResponse, responses={
+        200: {"description": "Prometheus text exposition format",
+              "content": {"text/plain": {"schema": {"type": "string"}}}}})
     async def metrics(request: Request) -> Response:
         state = request.app.state
         service_metrics: ServiceMetrics = state.metrics

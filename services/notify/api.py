@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from services.notify import store, store_admin
 from services.notify.api_common import STAFF_ROLES, require_roles
@@ -95,13 +95,19 @@ async def mark_read(request: Request, notification_id: UUID,
 
 # -- preferences --------------------------------------------------------------------------
 
+# A time of day on the recipient's clock (in `timezone`): no UTC offset, so not the
+# RFC 3339 "time" format that JSON Schema's `format: time` means.
+WallClock = Annotated[time, WithJsonSchema({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$",
+                                            "description": "HH:MM[:SS], on the recipient's clock"})]
+
+
 class PreferencesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channels: list[PreferenceChannel] | None = Field(default=None, description="push channels in order of preference")
     opt_out_non_urgent: bool = False
-    quiet_start: time | None = None
-    quiet_end: time | None = None
+    quiet_start: WallClock | None = None
+    quiet_end: WallClock | None = None
     timezone: str = "Asia/Shanghai"
 
     @field_validator("timezone")

@@ -22,6 +22,7 @@ from services.notify.domain import AUDIENCES, ROUTED_EVENTS
 from services.notify.domain_delivery import AddressError, check_email, check_webhook_url, normalise_mobile
 from services.notify.domain_templates import TEMPLATE_VARIABLES
 from services.notify.encrypted_columns import STAFF_CONTACTS
+from services.notify.api_models import RoutingRuleOut, ShiftOut, StaffRecipientOut
 from shared import idempotency
 from shared.auth import Principal, require_principal
 from shared.rules import RuleViolation
@@ -64,7 +65,7 @@ class RuleIn(BaseModel):
     enabled: bool = True
 
 
-@router.get("/routing-rules")
+@router.get("/routing-rules", response_model=list[RoutingRuleOut])
 async def list_rules(request: Request, principal: Annotated[Principal, Depends(require_principal)],
                      county_code: Annotated[str, Query(pattern=r"^\d{12}$")]) -> list[dict[str, Any]]:
     """The rules in force for a county (its own overrides, else the defaults: county_code '')."""
@@ -173,7 +174,7 @@ def _contacts_context(recipient_id: UUID) -> str:
     return STAFF_CONTACTS.context(recipient_id)
 
 
-@router.post("/staff-recipients", status_code=201)
+@router.post("/staff-recipients", status_code=201, response_model=StaffRecipientOut)
 async def create_staff(request: Request, body: StaffRecipientIn,
                        principal: Annotated[Principal, Depends(require_principal)],
                        idempotency_key: IdempotencyKey = None) -> JSONResponse:
@@ -197,7 +198,7 @@ async def create_staff(request: Request, body: StaffRecipientIn,
                             location=f"{router.prefix}/staff-recipients/{{id}}")
 
 
-@router.get("/staff-recipients")
+@router.get("/staff-recipients", response_model=list[StaffRecipientOut])
 async def list_staff(request: Request, principal: Annotated[Principal, Depends(require_principal)],
                      limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
     require_roles(principal, *ADMIN_ROLES, "township_staff")
@@ -269,7 +270,7 @@ class ShiftIn(BaseModel):
         return self
 
 
-@router.post("/duty-roster", status_code=201)
+@router.post("/duty-roster", status_code=201, response_model=ShiftOut)
 async def create_shift(request: Request, body: ShiftIn, principal: Annotated[Principal, Depends(require_principal)],
                        idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Puts a staff recipient on duty for concerns in a township or county for a time window."""
@@ -289,7 +290,7 @@ async def create_shift(request: Request, body: ShiftIn, principal: Annotated[Pri
     return await idempotent(request, principal, idempotency_key, body, 201, create)
 
 
-@router.get("/duty-roster")
+@router.get("/duty-roster", response_model=list[ShiftOut])
 async def list_shifts(request: Request, principal: Annotated[Principal, Depends(require_principal)],
                       at: Annotated[datetime | None, Query(description="only shifts covering this instant")] = None,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from services.notify import store_delivery
 from services.notify.api_common import ADMIN_ROLES, STAFF_ROLES, require_roles
+from services.notify.api_models import DeliveryCount, DeliveryOut
 from shared.auth import Principal, require_principal
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
@@ -19,7 +20,7 @@ Channel = Literal["sms", "email", "wecom", "dingtalk", "in_app", "webhook"]
 Kind = Literal["caregiver", "staff", "guardian", "system"]
 
 
-@router.get("/deliveries")
+@router.get("/deliveries", response_model=list[DeliveryOut])
 async def list_deliveries(
     request: Request,
     principal: Annotated[Principal, Depends(require_principal)],
@@ -44,7 +45,7 @@ async def list_deliveries(
     return [dict(row) for row in rows]
 
 
-@router.get("/deliveries/summary")
+@router.get("/deliveries/summary", response_model=list[DeliveryCount])
 async def delivery_summary(request: Request, principal: Annotated[Principal, Depends(require_principal)],
                            since: Annotated[datetime | None, Query()] = None) -> list[dict[str, Any]]:
     """Counts per channel and status in the caller's jurisdiction (what is stuck, what died),

@@ -12,6 +12,7 @@ from services.notify.api_common import STAFF_ROLES, require_roles
 from services.notify.domain_templates import (
     SAMPLE_VARIABLES, TEMPLATE_VARIABLES, TemplateError, check_template, pick_template, render,
 )
+from services.notify.api_models import TemplateOut
 from shared.auth import Principal, require_principal
 from shared.rules import RuleViolation
 from shared.conditional import IfMatch, etag, parse_if_match, stale
@@ -44,7 +45,7 @@ def _raise(exc: TemplateError) -> None:
     raise RuleViolation(f"body.{exc.field}", exc.reason) from exc
 
 
-@router.get("/templates")
+@router.get("/templates", response_model=list[TemplateOut])
 async def list_templates(request: Request, principal: Annotated[Principal, Depends(require_principal)]) -> list[dict]:
     require_roles(principal, *STAFF_ROLES)
     async with request.app.state.pool.acquire() as conn:

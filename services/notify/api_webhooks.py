@@ -16,6 +16,7 @@ from services.notify.api_admin import Code12, idempotent
 from services.notify.api_common import ADMIN_ROLES, in_scope, require_roles
 from services.notify.domain_delivery import AddressError, check_webhook_url
 from services.notify.encrypted_columns import WEBHOOK_SECRET, WEBHOOK_URL
+from services.notify.api_models import WebhookOut
 from shared.auth import Principal, require_principal
 from shared.contracts import ALL_EVENTS
 from shared.conditional import IdempotencyKey
@@ -36,7 +37,7 @@ class WebhookIn(BaseModel):
     event_types: list[WebhookEvent] = Field(min_length=1)
 
 
-@router.post("/webhook-subscriptions", status_code=201)
+@router.post("/webhook-subscriptions", status_code=201, response_model=WebhookOut)
 async def create_webhook(request: Request, body: WebhookIn, principal: Annotated[Principal, Depends(require_principal)],
                          idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Another system subscribes to events of a county, delivered as signed CloudEvents."""
@@ -58,7 +59,7 @@ async def create_webhook(request: Request, body: WebhookIn, principal: Annotated
     return await idempotent(request, principal, idempotency_key, body, 201, create)
 
 
-@router.get("/webhook-subscriptions")
+@router.get("/webhook-subscriptions", response_model=list[WebhookOut])
 async def list_webhooks(request: Request, principal: Annotated[Principal, Depends(require_principal)]) -> list[dict]:
     require_roles(principal, *ADMIN_ROLES)
     async with request.app.state.pool.acquire() as conn:

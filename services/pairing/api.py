@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from services.pairing import store, store_pairings, store_stats
 from services.pairing.api_common import narrowed_prefix, require_staff
 from services.pairing.domain import LOCAL_TIME
+from services.pairing.api_models import CaregiverActivity
 from shared.auth import Principal, require_principal
 from shared.contracts import Jurisdiction
 from shared.rules import RuleViolation
@@ -57,7 +58,7 @@ async def unpaired_queue(request: Request, principal: Annotated[Principal, Depen
                          jurisdiction: Annotated[str | None, Query(pattern=_CODE12)] = None,
                          school_id: Annotated[str | None, Query(max_length=64)] = None,
                          limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                         offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                         offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> dict[str, Any]:
     """Active children with nobody paired: priority children first, then the longest waiting."""
     require_staff(principal)
     prefix = narrowed_prefix(principal, jurisdiction)
@@ -103,7 +104,7 @@ async def coverage(request: Request, principal: Annotated[Principal, Depends(req
     return result
 
 
-@router.get("/statistics/caregiver-activity")
+@router.get("/statistics/caregiver-activity", response_model=list[CaregiverActivity])
 async def caregiver_activity(request: Request, principal: Annotated[Principal, Depends(require_principal)],
                              since: Annotated[date, Query(alias="from")],
                              until: Annotated[date, Query(alias="to", description="exclusive")],

@@ -20,6 +20,7 @@ from services.pairing.api_common import (
     require_in_scope, require_staff, today, transaction,
 )
 from services.pairing.encrypted_columns import CAREGIVER_CONTEXT
+from services.pairing.api_models import CaregiverOut
 from shared.auth import Principal, require_principal
 from shared.contracts.events import CaregiverKind
 from shared.crypto import FieldCipher
@@ -153,7 +154,7 @@ async def _visible_caregiver(conn: Any, principal: Principal, caregiver_id: UUID
     return row
 
 
-@router.post("/caregivers", status_code=201)
+@router.post("/caregivers", status_code=201, response_model=CaregiverOut)
 async def enrol_caregiver(body: CaregiverIn, request: Request,
                           principal: Annotated[Principal, Depends(require_principal)],
                           idempotency_key: IdempotencyKey = None) -> JSONResponse:
@@ -185,13 +186,13 @@ def _check_codes(jurisdiction: JurisdictionIn) -> None:
         raise RuleViolation("body.jurisdiction.village_code", "not in the township")
 
 
-@router.get("/caregivers")
+@router.get("/caregivers", response_model=list[CaregiverOut])
 async def list_caregivers(request: Request, principal: Annotated[Principal, Depends(require_principal)],
                           jurisdiction: Annotated[str | None, Query(pattern=_CODE12)] = None,
                           kind: CaregiverKind | None = None, active: bool | None = None,
                           school_id: str | None = None,
                           limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                          offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+                          offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> list[dict[str, Any]]:
     """Caregivers in scope with their load and free places."""
     require_staff(principal)
     prefix = narrowed_prefix(principal, jurisdiction)
@@ -201,7 +202,7 @@ async def list_caregivers(request: Request, principal: Annotated[Principal, Depe
     return [_shape(row, cipher(request), row["county_capacity"], row["load"]) for row in rows]
 
 
-@router.get("/caregivers/{caregiver_id}")
+@router.get("/caregivers/{caregiver_id}", response_model=CaregiverOut)
 async def read_caregiver(caregiver_id: UUID, request: Request,
                          principal: Annotated[Principal, Depends(require_principal)]) -> Any:
     async with request.app.state.pool.acquire() as conn:
@@ -209,7 +210,7 @@ async def read_caregiver(caregiver_id: UUID, request: Request,
         return _with_etag(await caregiver_out(conn, row, cipher(request)))
 
 
-@router.patch("/caregivers/{caregiver_id}")
+@router.patch("/caregivers/{caregiver_id}", response_model=CaregiverOut)
 async def change_caregiver(caregiver_id: UUID, body: CaregiverPatch, request: Request,
                            principal: Annotated[Principal, Depends(require_principal)],
                            if_match: IfMatch = None) -> Any:

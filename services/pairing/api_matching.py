@@ -126,7 +126,7 @@ def _item_out(row: Any) -> dict[str, Any]:
 async def read_proposal(proposal_id: UUID, request: Request,
                         principal: Annotated[Principal, Depends(require_principal)],
                         limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-                        offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> dict[str, Any]:
     """The proposal and a page of its items (priority children first)."""
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:

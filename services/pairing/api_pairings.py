@@ -15,6 +15,7 @@ from services.pairing import commands, domain, store, store_pairings
 from services.pairing.api_common import (
     STAFF_ROLES, deepest_code, idempotent_create, require_staff, today, transaction,
 )
+from services.pairing.api_models import CaregiverPairingOut, OwnPairingOut, PairingInHistory, PairingOut
 from shared.auth import Principal, require_principal
 from shared.contracts.events import PairingRole
 from shared.conditional import IdempotencyKey
@@ -54,7 +55,7 @@ async def _visible_child(conn: asyncpg.Connection, principal: Principal, child_i
     return row
 
 
-@router.post("/pairings", status_code=201)
+@router.post("/pairings", status_code=201, response_model=PairingOut)
 async def create_pairing(body: PairingIn, request: Request,
                          principal: Annotated[Principal, Depends(require_principal)],
                          idempotency_key: IdempotencyKey = None) -> JSONResponse:
@@ -84,7 +85,7 @@ async def create_pairing(body: PairingIn, request: Request,
                                    location=f"{router.prefix}/pairings/{{id}}")
 
 
-@router.get("/pairings/{pairing_id}")
+@router.get("/pairings/{pairing_id}", response_model=PairingOut)
 async def read_pairing(pairing_id: UUID, request: Request,
                        principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
@@ -96,7 +97,7 @@ async def read_pairing(pairing_id: UUID, request: Request,
     return pairing_out(row)
 
 
-@router.post("/pairings/{pairing_id}/end")
+@router.post("/pairings/{pairing_id}/end", response_model=PairingOut)
 async def end_pairing(pairing_id: UUID, body: PairingEndIn, request: Request,
                       principal: Annotated[Principal, Depends(require_principal)]) -> Any:
     """Ends a pairing (emits PairingEnded); the child returns to the unpaired queue if it was
@@ -119,7 +120,7 @@ async def end_pairing(pairing_id: UUID, body: PairingEndIn, request: Request,
     return pairing_out(ended)
 
 
-@router.get("/children/{child_id}/pairings")
+@router.get("/children/{child_id}/pairings", response_model=list[PairingInHistory])
 async def child_pairing_history(child_id: UUID, request: Request,
                                 principal: Annotated[Principal, Depends(require_principal)]) -> list[dict[str, Any]]:
     """Every pairing the child has had, oldest first, with the reason each one ended."""
@@ -138,7 +139,7 @@ def _own_pairing_out(row: Any) -> dict[str, Any]:
                                           "school_id": row["school_id"], "age_band": row["age_band"]}}
 
 
-@router.get("/me/pairings")
+@router.get("/me/pairings", response_model=list[OwnPairingOut])
 async def my_pairings(request: Request, principal: Annotated[Principal, Depends(require_principal)],
                       include_ended: Annotated[bool, Query()] = False) -> list[dict[str, Any]]:
     """A caregiver's own pairings (role caregiver, claim caregiver_id)."""
@@ -153,7 +154,7 @@ async def my_pairings(request: Request, principal: Annotated[Principal, Depends(
     return [_own_pairing_out(row) for row in rows]
 
 
-@router.get("/caregivers/{caregiver_id}/pairings")
+@router.get("/caregivers/{caregiver_id}/pairings", response_model=list[CaregiverPairingOut])
 async def caregiver_pairings(caregiver_id: UUID, request: Request,
                              principal: Annotated[Principal, Depends(require_principal)],
                              include_ended: Annotated[bool, Query()] = False) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from services.pairing.api_common import (
     cipher, deepest_code, idempotent_create, narrowed_prefix, require_staff, today,
 )
 from services.pairing.encrypted_columns import SUPPORT_GIVEN_BY
+from services.pairing.api_models import SupportOut
 from shared.auth import Principal, require_principal
 from shared.conditional import IdempotencyKey
 
@@ -65,7 +66,7 @@ async def _child_in_scope(conn: asyncpg.Connection, principal: Principal, child_
     return child
 
 
-@router.post("/children/{child_id}/support", status_code=201)
+@router.post("/children/{child_id}/support", status_code=201, response_model=SupportOut)
 async def record_support(child_id: UUID, body: SupportIn, request: Request,
                          principal: Annotated[Principal, Depends(require_principal)],
                          idempotency_key: IdempotencyKey = None) -> JSONResponse:
@@ -92,7 +93,7 @@ async def record_support(child_id: UUID, body: SupportIn, request: Request,
                                    idempotency_key, create)
 
 
-@router.get("/children/{child_id}/support")
+@router.get("/children/{child_id}/support", response_model=list[SupportOut])
 async def child_support(child_id: UUID, request: Request,
                         principal: Annotated[Principal, Depends(require_principal)]) -> list[dict[str, Any]]:
     require_staff(principal)
@@ -103,7 +104,7 @@ async def child_support(child_id: UUID, request: Request,
     return [_support_out(row, request) for row in rows]
 
 
-@router.get("/support/flagged")
+@router.get("/support/flagged", response_model=list[SupportOut])
 async def flagged(request: Request, principal: Annotated[Principal, Depends(require_principal)],
                   jurisdiction: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
                   since: Annotated[date | None, Query(alias="from")] = None,

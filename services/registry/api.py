@@ -17,6 +17,7 @@ from services.registry.api_common import (
 )
 from services.registry.models import ChildIn, ChildPatch, CloseIn, LawfulBasisIn, ReopenIn, TransferIn
 from services.registry.pinyin import search_text
+from services.registry.models_out import ChildOut
 from shared import idempotency, outbox
 from shared.conditional import IdempotencyKey, IfMatch, etag, etag_headers, expected_version, stale
 from shared.rules import RuleViolation
@@ -62,7 +63,7 @@ async def _audit(conn: asyncpg.Connection, principal: Principal, action: str, id
                                           action=action, record_ids=ids, fields=sorted(fields), purpose=purpose)
 
 
-@router.post("/children", status_code=status.HTTP_201_CREATED)
+@router.post("/children", status_code=status.HTTP_201_CREATED, response_model=ChildOut)
 async def register_child(body: ChildIn, request: Request, principal: Caller,
                          idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Registers a child (一人一档). Retry with the same `Idempotency-Key` after a timeout."""
@@ -94,7 +95,7 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
     return JSONResponse(response, status_code=status_code, headers=headers)
 
 
-@router.get("/children/{child_id}")
+@router.get("/children/{child_id}", response_model=ChildOut)
 async def read_child(child_id: UUID, request: Request, principal: Caller, stated: StatedPurpose) -> JSONResponse:
     """One record. Sensitive fields are masked unless the caller has `view_sensitive` and
     states a purpose (`X-Purpose` header); such a read is written to the audit trail."""
@@ -160,7 +161,7 @@ async def _load(request: Request, principal: Principal, conn: asyncpg.Connection
     return row, privacy.open_record(row, cipher_of(request))
 
 
-@router.patch("/children/{child_id}")
+@router.patch("/children/{child_id}", response_model=ChildOut)
 async def update_child(child_id: UUID, body: ChildPatch, request: Request, principal: Caller,
                        if_match: IfMatch = None) -> JSONResponse:
     """Changes fields of a record. Send the version you edited (If-Match or body.version):
@@ -178,7 +179,7 @@ async def update_child(child_id: UUID, body: ChildPatch, request: Request, princ
     return _answer(request, written)
 
 
-@router.post("/children/{child_id}/transfer")
+@router.post("/children/{child_id}/transfer", response_model=ChildOut)
 async def transfer_child(child_id: UUID, body: TransferIn, request: Request, principal: Caller,
                          if_match: IfMatch = None) -> JSONResponse:
     """Moves the child to another school or township of the caller's county (动态管理).
@@ -197,7 +198,7 @@ async def transfer_child(child_id: UUID, body: TransferIn, request: Request, pri
     return _answer(request, written)
 
 
-@router.post("/children/{child_id}/close")
+@router.post("/children/{child_id}/close", response_model=ChildOut)
 async def close_child(child_id: UUID, body: CloseIn, request: Request, principal: Caller,
                       if_match: IfMatch = None) -> JSONResponse:
     """Closes the record (parents returned, aged out, moved away, other). Reopen undoes it."""
@@ -213,7 +214,7 @@ async def close_child(child_id: UUID, body: CloseIn, request: Request, principal
     return _answer(request, written)
 
 
-@router.post("/children/{child_id}/reopen")
+@router.post("/children/{child_id}/reopen", response_model=ChildOut)
 async def reopen_child(child_id: UUID, body: ReopenIn, request: Request, principal: Caller,
                        if_match: IfMatch = None) -> JSONResponse:
     require_staff(principal)

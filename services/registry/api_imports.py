@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from services.registry import sheet_writers, sheets, store_imports
 from services.registry.api_common import require_staff
+from services.registry.models_out import ImportJobOut, ImportJobs, RowErrors
 from shared import idempotency
 from shared.conditional import IdempotencyKey
 from shared.rules import RuleViolation
@@ -33,7 +34,7 @@ def _job_out(row: asyncpg.Record) -> dict:
     }
 
 
-@router.get("/template.xlsx", response_class=Response, responses={200: {"content": {sheets.XLSX_TYPE: {}}}})
+@router.get("/template.xlsx", response_class=Response, responses={200: {"content": {sheets.XLSX_TYPE: sheets.XLSX_SCHEMA}}})
 async def template(principal: Caller) -> Response:
     """The sheet schools fill in: Chinese headers with English, drop-downs, ID as text."""
     require_staff(principal)
@@ -46,7 +47,8 @@ def _rejected(reason: str) -> RuleViolation:
     return RuleViolation("body.file", reason)
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ImportJobOut,
+             responses={413: {"description": "the file is larger than 25 MB"}})
 async def upload(request: Request, principal: Caller, file: Annotated[UploadFile, File()],
                  idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Uploads an XLSX, XLS or CSV sheet (at most 25 MB). The file is checked at once (422
@@ -75,7 +77,7 @@ async def upload(request: Request, principal: Caller, file: Annotated[UploadFile
     return JSONResponse(body, status_code=status_code, headers={"Location": f"{router.prefix}/{body['id']}"})
 
 
-@router.get("")
+@router.get("", response_model=ImportJobs)
 async def list_jobs(request: Request, principal: Caller,
                     limit: Annotated[int, Query(ge=1, le=100)] = 20) -> JSONResponse:
     require_staff(principal)
@@ -84,7 +86,7 @@ async def list_jobs(request: Request, principal: Caller,
     return JSONResponse({"items": [_job_out(row) for row in rows]})
 
 
-@router.get("/{job_id}")
+@router.get("/{job_id}", response_model=ImportJobOut)
 async def job_progress(job_id: UUID, request: Request, principal: Caller) -> JSONResponse:
     """Status and progress (rows done of total), and counts of imported and rejected rows."""
     require_staff(principal)
@@ -95,7 +97,7 @@ async def job_progress(job_id: UUID, request: Request, principal: Caller) -> JSO
     return JSONResponse(_job_out(row))
 
 
-@router.get("/{job_id}/errors")
+@router.get("/{job_id}/errors", response_model=RowErrors)
 async def job_errors(job_id: UUID, request: Request, principal: Caller,
                      limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> JSONResponse:
     """Row errors as JSON: row number, column and reason; never the rejected value."""
@@ -108,7 +110,7 @@ async def job_errors(job_id: UUID, request: Request, principal: Caller,
                                    for r in rows[:limit]], "total": len(rows)})
 
 
-@router.get("/{job_id}/errors.xlsx", response_class=Response, responses={200: {"content": {sheets.XLSX_TYPE: {}}}})
+@router.get("/{job_id}/errors.xlsx", response_class=Response, responses={200: {"content": {sheets.XLSX_TYPE: sheets.XLSX_SCHEMA}}})
 async def job_error_report(job_id: UUID, request: Request, principal: Caller) -> Response:
     """The error report to send back to the school, by row and column, in Chinese with English."""
     require_staff(principal)

@@ -17,6 +17,7 @@ from services.registry.api_common import (
 from services.registry.encrypted_columns import GROWTH_NOTE
 from services.registry.models import GrowthNoteIn, SearchIn
 from services.registry.pinyin import normalize_query
+from services.registry.models_out import ChildItems, ChildPage, GrowthNoteOut, GrowthNotes
 from shared.auth import Principal, require_principal
 from shared.contracts.events import LeftBehindType, PublicCategory
 from shared.rules import RuleViolation
@@ -70,7 +71,7 @@ async def _views(request: Request, principal: Principal, stated: str | None, row
     return [view.body for view in shown]
 
 
-@router.get("/children")
+@router.get("/children", response_model=ChildPage)
 async def list_children(request: Request, principal: Caller, filters: Filters, stated: StatedPurpose,
                         after: Annotated[UUID | None, Query()] = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 100) -> JSONResponse:
@@ -84,7 +85,7 @@ async def list_children(request: Request, principal: Caller, filters: Filters, s
     return JSONResponse({"items": items, "next_after": next_after})
 
 
-@router.post("/children/search")
+@router.post("/children/search", response_model=ChildItems)
 async def search_children(body: SearchIn, request: Request, principal: Caller,
                           stated: StatedPurpose) -> JSONResponse:
     """By name, pinyin or initials: 曾小明, zengxiaoming, zeng xiao, zxm. A POST, so that names
@@ -100,7 +101,7 @@ async def search_children(body: SearchIn, request: Request, principal: Caller,
 
 
 @router.get("/exports/children.xlsx", response_class=Response,
-            responses={200: {"content": {sheets.XLSX_TYPE: {}}}})
+            responses={200: {"content": {sheets.XLSX_TYPE: sheets.XLSX_SCHEMA}}})
 async def export_children(request: Request, principal: Caller, filters: Filters,
                           stated: StatedPurpose) -> Response:
     """Every record in the caller's scope (and filters) as XLSX, masked like the API."""
@@ -123,7 +124,8 @@ async def export_children(request: Request, principal: Caller, filters: Filters,
                     headers={"Content-Disposition": 'attachment; filename="children.xlsx"'})
 
 
-@router.post("/children/{child_id}/growth-notes", status_code=status.HTTP_201_CREATED)
+@router.post("/children/{child_id}/growth-notes", status_code=status.HTTP_201_CREATED,
+             response_model=GrowthNoteOut)
 async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, principal: Caller) -> JSONResponse:
     """A dated note in the growth record (成长记录), encrypted at rest."""
     require_staff(principal)
@@ -141,7 +143,7 @@ async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, 
                         status_code=status.HTTP_201_CREATED)
 
 
-@router.get("/children/{child_id}/growth-notes")
+@router.get("/children/{child_id}/growth-notes", response_model=GrowthNotes)
 async def list_growth_notes(child_id: UUID, request: Request, principal: Caller,
                             stated: StatedPurpose) -> JSONResponse:
     """Dates and areas for every staff member in scope; the texts only with

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from services.registry import privacy, store, store_stats
 from services.registry.api_common import StatedPurpose, cipher_of, require_staff, unmask_purpose
 from services.registry.models import ExpectedCountIn
+from services.registry.models_out import Completeness, ExpectedCount, ExpectedCounts, Statistics
 from shared.rules import RuleViolation
 from shared.auth import Principal, require_principal
 
@@ -23,7 +24,7 @@ Dimension = Literal["township", "school", "category", "gender", "left_behind_typ
 PUBLIC_DIMENSIONS = ("township", "school", "category", "gender", "left_behind_type", "age_band")
 
 
-@router.get("/statistics")
+@router.get("/statistics", response_model=Statistics, response_model_exclude_none=True)
 async def statistics(request: Request, principal: Caller, stated: StatedPurpose,
                      by: Annotated[list[Dimension] | None, Query()] = None,
                      status_filter: Annotated[Literal["current", "active", "transferred", "closed"],
@@ -60,7 +61,7 @@ async def statistics(request: Request, principal: Caller, stated: StatedPurpose,
     return JSONResponse({"status": status_filter, **result})
 
 
-@router.get("/statistics/completeness")
+@router.get("/statistics/completeness", response_model=Completeness)
 async def completeness(request: Request, principal: Caller) -> JSONResponse:
     """Against the configured expected counts: each township and school with its registered
     children and 建档率, and which have not reported at all (none registered)."""
@@ -83,7 +84,7 @@ async def completeness(request: Request, principal: Caller) -> JSONResponse:
     })
 
 
-@router.put("/expected-counts")
+@router.put("/expected-counts", response_model=ExpectedCount)
 async def set_expected_count(body: ExpectedCountIn, request: Request, principal: Caller) -> JSONResponse:
     """How many children a township or school is expected to register (from the survey)."""
     require_staff(principal)
@@ -97,7 +98,7 @@ async def set_expected_count(body: ExpectedCountIn, request: Request, principal:
     return JSONResponse(body.model_dump())
 
 
-@router.get("/expected-counts")
+@router.get("/expected-counts", response_model=ExpectedCounts)
 async def list_expected_counts(request: Request, principal: Caller) -> JSONResponse:
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:

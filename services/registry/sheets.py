@@ -19,6 +19,7 @@ from typing import Any
 import python_calamine
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_SCHEMA = {"schema": {"type": "string", "format": "binary"}}  # how OpenAPI names a file body
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_ROWS = 200_000
 

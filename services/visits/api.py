@@ -96,7 +96,7 @@ def _contact_row(body: ContactIn, contact_id: UUID, child: asyncpg.Record, ciphe
 
 
 @router.post("/contacts", status_code=status.HTTP_201_CREATED, response_model=ContactSummary,
-             responses={200: {"description": "this contact id was logged before; nothing changed"},
+             responses={200: {"model": ContactSummary, "description": "this contact id was logged before; nothing changed"},
                         403: {"description": "not your contact, or not paired with the child"},
                         404: {"description": "no such child (in your jurisdiction)"},
                         409: {"description": "the child's record is closed, or the id is another contact's"}})

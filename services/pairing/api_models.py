@@ -1,0 +1,89 @@
+"""Response bodies of pairing's API, as its OpenAPI document declares them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from shared.contracts import Jurisdiction
+from shared.contracts.events import (
+    AgeBand, CaregiverKind, ChildStatus, ContactChannel, PairingEndReason, PairingRole,
+)
+
+
+class CaregiverOut(BaseModel):
+    id: UUID
+    kind: CaregiverKind
+    jurisdiction: Jurisdiction
+    school_id: str | None
+    name: str | None
+    capacity: int
+    capacity_source: Literal["caregiver", "county", "default"]
+    load: int = Field(description="children paired now (lead or helper)")
+    free: int
+    channels: list[ContactChannel]
+    active: bool
+    version: int = Field(description="also the ETag; send it back in If-Match to change the caregiver")
+
+
+class PairingOut(BaseModel):
+    id: UUID
+    child_id: UUID
+    caregiver_id: UUID
+    role: PairingRole
+    started_on: date
+    ended_on: date | None
+    end_reason: PairingEndReason | None
+    proposal_id: UUID | None
+    active: bool
+
+
+class PairingInHistory(PairingOut):
+    caregiver_kind: CaregiverKind
+
+
+class ChildPlaceOut(BaseModel):
+    """What a caregiver sees of a child: where and how old, not why they are cared for."""
+
+    township_code: str
+    village_code: str | None
+    school_id: str | None
+    age_band: AgeBand
+
+
+class OwnPairingOut(PairingOut):
+    child: ChildPlaceOut
+
+
+class SupportOut(BaseModel):
+    id: UUID
+    child_id: UUID
+    township_code: str
+    kind: Literal["financial_aid", "in_kind"]
+    amount_fen: int
+    item: str | None
+    fund: str
+    given_on: date
+    period: str
+    given_by: str | None
+    flagged: bool = Field(description="a second gift from the same fund to the child in the same period")
+    duplicate_of: UUID | None
+
+
+class CaregiverActivity(BaseModel):
+    caregiver_id: UUID
+    kind: CaregiverKind
+    township_code: str
+    school_id: str | None
+    active: bool
+    children_paired: int
+    contacts: dict[str, int] = Field(description="contacts logged in the period, by contact kind")
+    contacts_total: int
+    contacts_by_month: dict[str, dict[str, int]] = Field(description="YYYY-MM → contact kind → count")
+
+
+class CaregiverPairingOut(OwnPairingOut):
+    child_status: ChildStatus

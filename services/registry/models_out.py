@@ -1,0 +1,175 @@
+"""Response bodies of the registry API, as the OpenAPI document declares them. The routes
+build these bodies from the masked views (privacy.view); the models say what a client
+gets, masked fields included (null when masked away, a masked string otherwise)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from services.registry.models import GrowthArea, HouseholdType, SensitiveCategory
+from shared.contracts import Jurisdiction
+from shared.contracts.events import CloseReason, LeftBehindType, PublicCategory
+
+ChildStatus = Literal["active", "transferred", "closed"]
+
+
+class GuardianOut(BaseModel):
+    relation: str
+    name: str | None = None
+    age: int | None = None
+    health: str | None = None
+    occupation: str | None = None
+    phone: str | None = Field(default=None, description="masked unless shown in clear with a stated purpose")
+    address: str | None = Field(default=None, description="masked unless shown in clear with a stated purpose")
+    entrusted: bool = False
+
+
+class ParentOut(BaseModel):
+    relation: str
+    name: str | None = None
+    work_place: str | None = None
+    phone: str | None = Field(default=None, description="masked unless shown in clear with a stated purpose")
+    away_since: date | None = None
+
+
+class ChildOut(BaseModel):
+    """One child's record. `masked` says whether the sensitive fields were masked."""
+
+    id: UUID
+    name: str
+    gender: Literal["male", "female"]
+    birth_date: date
+    national_id: str | None = Field(description="masked (first 6 and last 4) unless shown in clear")
+    ethnicity: str | None
+    household_type: HouseholdType | None
+    jurisdiction: Jurisdiction
+    school_id: str | None
+    grade: str | None
+    class_name: str | None
+    address: str | None
+    left_behind_type: LeftBehindType | None
+    categories: list[PublicCategory]
+    sensitive_categories: list[SensitiveCategory] | None = Field(description="only when shown in clear")
+    priority: bool
+    priority_reason: str | None
+    guardians: list[GuardianOut]
+    parents: list[ParentOut]
+    lawful_basis: dict[str, Any]
+    status: ChildStatus
+    close_reason: CloseReason | None
+    version: int = Field(description="also the ETag; send it back in If-Match to change the record")
+    masked: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ChildPage(BaseModel):
+    items: list[ChildOut]
+    next_after: UUID | None = Field(description="pass as `after` for the next page; null on the last page")
+
+
+class ChildItems(BaseModel):
+    items: list[ChildOut]
+
+
+class GrowthNoteOut(BaseModel):
+    id: UUID
+    noted_on: date
+    area: GrowthArea
+
+
+class GrowthNoteShown(GrowthNoteOut):
+    author: str
+    text: str | None = Field(description="only with view_sensitive and a stated purpose")
+
+
+class GrowthNotes(BaseModel):
+    items: list[GrowthNoteShown]
+    masked: bool
+
+
+class ImportJobOut(BaseModel):
+    id: UUID
+    status: str
+    file_format: str
+    rows_total: int
+    rows_done: int
+    rows_imported: int
+    rows_rejected: int
+    rows_existing: int
+    failure: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class ImportJobs(BaseModel):
+    items: list[ImportJobOut]
+
+
+class RowError(BaseModel):
+    row: int
+    column: str | None
+    reason: str
+
+
+class RowErrors(BaseModel):
+    items: list[RowError]
+    total: int
+
+
+class Count(BaseModel):
+    key: str | bool | None
+    count: int
+
+
+class Statistics(BaseModel):
+    """Counts in scope: `total`, and a list of {key, count} per requested dimension (`by`)."""
+
+    status: str | list[Count] = Field(description="the status filter applied; the counts by status when "
+                                                  "by=status was asked for")
+    total: int
+    township: list[Count] | None = None
+    school: list[Count] | None = None
+    category: list[Count] | None = None
+    gender: list[Count] | None = None
+    left_behind_type: list[Count] | None = None
+    age_band: list[Count] | None = None
+    priority: list[Count] | None = None
+    sensitive_category: list[Count] | None = None
+
+
+class Coverage(BaseModel):
+    code: str
+    township_code: str
+    expected: int
+    registered: int
+    rate: float | None
+
+
+class NotReported(BaseModel):
+    townships: list[str]
+    schools: list[str]
+
+
+class Completeness(BaseModel):
+    townships: list[Coverage]
+    schools: list[Coverage]
+    not_reported: NotReported
+    expected_total: int
+    registered_total: int
+    rate: float | None
+
+
+class ExpectedCount(BaseModel):
+    kind: Literal["township", "school"]
+    code: str
+    township_code: str
+    expected: int
+
+
+class ExpectedCounts(BaseModel):
+    items: list[ExpectedCount]
