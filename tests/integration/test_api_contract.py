@@ -17,7 +17,7 @@ from typing import Iterator
 import pytest
 
 from tests.support.auth import COUNTY, make_token
-from tests.support.processes import REPO, Service, ServiceProcess, free_port, service_env, wait_ready
+from tests.support.processes import Service, ServiceProcess, free_port, service_env, wait_ready
 from tests.support.databases import create_migrated_database, drop_database
 from tests.support.stack import SERVICE_NAMES, _entry
 
