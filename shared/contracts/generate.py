@@ -15,8 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from shared.contracts.asyncapi import build_asyncapi
 from shared.contracts.compat import breaking_changes
-from shared.contracts.events import ALL_EVENTS, TOPICS
+from shared.contracts.events import ALL_EVENTS
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
 SNAPSHOT = SCHEMA_DIR / "events.schema.json"
@@ -27,51 +28,6 @@ def build_snapshot() -> dict[str, Any]:
     return {
         "description": "Shouhu event contract: the data of each CloudEvent, by ce_type.",
         "events": {cls.cloudevent_type(): cls.model_json_schema() for cls in ALL_EVENTS},
-    }
-
-
-def build_asyncapi() -> dict[str, Any]:
-    messages = {}
-    for cls in ALL_EVENTS:
-        messages[cls.cloudevent_type()] = {
-            "name": cls.name,
-            "title": f"{cls.name} v{cls.version}",
-            "summary": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else cls.name,
-            "contentType": "application/json",
-            "headers": {
-                "type": "object",
-                "required": ["ce_id", "ce_source", "ce_type", "ce_specversion", "ce_time", "ce_subject"],
-                "properties": {
-                    "ce_id": {"type": "string", "format": "uuid"},
-                    "ce_source": {"type": "string", "const": cls.source},
-                    "ce_type": {"type": "string", "const": cls.cloudevent_type()},
-                    "ce_specversion": {"type": "string", "const": "1.0"},
-                    "ce_time": {"type": "string", "format": "date-time"},
-                    "ce_subject": {"type": "string", "description": f"the {cls.key_field}, also the Kafka key"},
-                    "content-type": {"type": "string", "const": "application/json"},
-                },
-            },
-            "payload": cls.model_json_schema(),
-            "bindings": {"kafka": {"key": {"type": "string", "format": "uuid", "description": cls.key_field}}},
-        }
-    channels = {}
-    for topic in TOPICS:
-        topic_messages = {m: {"$ref": f"#/components/messages/{m}"} for m, cls in
-                          ((c.cloudevent_type(), c) for c in ALL_EVENTS) if cls.topic == topic}
-        channels[topic] = {"address": topic, "messages": topic_messages}
-    return {
-        "asyncapi": "3.0.0",
-        "info": {
-            "title": "Shouhu events",
-            "version": "1.0.0",
-            "description": "Events Shouhu publishes for other government systems. CloudEvents 1.0, "
-                           "Kafka binary content mode. Everything about a child is keyed by child id "
-                           "(so it stays in order); caregiver events by caregiver id; notification "
-                           "outcomes by notification id. No personal data.",
-        },
-        "defaultContentType": "application/json",
-        "channels": channels,
-        "components": {"messages": messages},
     }
 
 
