@@ -23,7 +23,7 @@ ARGS ?=
 # `scripts/infra env` fails the recipe (a failed $(...) inside `eval "..."` would be ignored).
 LOAD_ENV = infra_env="$$(scripts/infra env)"; eval "$$infra_env"
 
-.PHONY: help bootstrap infra-up infra-down infra-status test up down bench token
+.PHONY: help bootstrap infra-up infra-down infra-status test test-fast lint up down bench token
 
 help:
 	@echo 'make bootstrap     install Debian packages, Python deps (editable, [test]) and Kafka jars'
@@ -31,6 +31,8 @@ help:
 	@echo 'make infra-down    stop them'
 	@echo 'make infra-status  one line per component'
 	@echo 'make test          bootstrap + infra-up + pytest  (PYTEST_ARGS=...)'
+	@echo 'make test-fast     the tests that need no PostgreSQL or Kafka (pytest -m "not infra")'
+	@echo 'make lint          ruff on the code and tests, mypy --strict on shared/'
 	@echo 'make up / down     start / stop the service stack (scripts/stack)'
 	@echo 'make bench         python -m bench against the local infra  (BENCH_ARGS=...)'
 	@echo 'make token         python -m shared.cli token  (ARGS=...)'
@@ -49,6 +51,13 @@ infra-status:
 
 test: bootstrap infra-up
 	$(LOAD_ENV); $(PYTHON) -m pytest -q $(PYTEST_ARGS)
+
+test-fast:
+	$(PYTHON) -m pytest -q -m "not infra" $(PYTEST_ARGS)
+
+lint: bootstrap
+	$(PYTHON) -m ruff check shared services tests bench
+	$(PYTHON) -m mypy --strict shared
 
 up:
 	scripts/stack up

@@ -28,7 +28,7 @@ COUNTY = "330102000000"  # a fictional county; codes follow the 12-digit statist
 COUNTY_TIMEZONE = "Asia/Shanghai"
 TOWNSHIPS = [f"330102{n:03d}000" for n in range(1, 6)]
 SCHOOLS_PER_TOWNSHIP = 3
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"  # noqa: E501 (CJK counts double)
 GIVEN = ["小明", "小红", "思雨", "子涵", "浩然", "欣怡", "宇轩", "梓萱", "俊杰", "雨桐", "一诺", "佳怡", "天佑", "诗涵",
          "晨曦", "家豪", "静怡", "博文", "可馨", "志强"]
 CONTACT_KINDS = ["home_visit", "talk", "parent_call", "letter", "parent_video"]

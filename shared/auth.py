@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import jwt
+from jwt.types import Options
 from fastapi import HTTPException, Request, status
 
 from shared.settings import AuthSettings
@@ -50,7 +51,7 @@ class Principal:
 
     def covers(self, division_code: str | None) -> bool:
         """True when a record in `division_code` lies inside this principal's scope."""
-        return bool(division_code) and division_code.startswith(self.scope_prefix)
+        return division_code is not None and division_code != "" and division_code.startswith(self.scope_prefix)
 
 
 # Levels of the 12-digit statistical code: province 2, city 2, county 2, township 3, village 3.
@@ -97,7 +98,7 @@ class TokenVerifier:
             raise ValueError("SHOUHU_AUTH_OIDC_JWKS_URL is required when SHOUHU_AUTH_MODE=oidc")
 
     async def verify(self, token: str) -> Principal:
-        options = {"require": ["exp", "iat", "sub", "iss", "aud"]}
+        options: Options = {"require": ["exp", "iat", "sub", "iss", "aud"]}
         try:
             if self._settings.mode == "dev":
                 claims = jwt.decode(
@@ -159,7 +160,8 @@ async def require_principal(request: Request) -> Principal:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token",
                             headers={"WWW-Authenticate": "Bearer"})
     try:
-        return await request.app.state.token_verifier.verify(token.strip())
+        principal: Principal = await request.app.state.token_verifier.verify(token.strip())
+        return principal
     except AuthError as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"invalid token: {exc}",
                             headers={"WWW-Authenticate": "Bearer"}) from exc

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -35,7 +35,7 @@ from shared.settings import ServiceSettings
 
 log = get_logger("shared.consumer")
 
-Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
+Handler = Callable[[asyncpg.Connection, Envelope[Any]], Awaitable[None]]
 
 _TRANSIENT = (asyncpg.PostgresConnectionError, asyncpg.exceptions.SerializationError,
               asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.TooManyConnectionsError,
@@ -225,7 +225,7 @@ class Consumer:
                     return
                 await asyncio.sleep(self._settings.consumer_retry_base_s * 2 ** attempt)
 
-    async def _apply(self, handler: Handler, envelope: Envelope, *, dead_letter_id: int | None = None) -> bool:
+    async def _apply(self, handler: Handler, envelope: Envelope[Any], *, dead_letter_id: int | None = None) -> bool:
         """Effect + inbox row in one transaction. False when the event was already applied."""
         async with self._pool.acquire() as conn:
             async with conn.transaction():
@@ -243,7 +243,7 @@ class Consumer:
                 await handler(conn, envelope)
                 return True
 
-    async def _dead_letter(self, record: RawRecord, envelope: Envelope | None, kind: str, reason: str,
+    async def _dead_letter(self, record: RawRecord, envelope: Envelope[Any] | None, kind: str, reason: str,
                            attempts: int) -> None:
         async with self._pool.acquire() as conn:
             await conn.execute(

@@ -19,7 +19,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(pg_type, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-class BoundedPool(asyncpg.Pool):
+class BoundedPool(asyncpg.Pool):  # type: ignore[misc]  # asyncpg ships no type information
     """A pool whose `acquire()` gives up after `acquire_timeout_s` unless told otherwise.
 
     asyncpg waits for a free connection for ever by default; under overload that turns
@@ -30,7 +30,7 @@ class BoundedPool(asyncpg.Pool):
         super().__init__(*args, **kwargs)
         self.acquire_timeout_s = acquire_timeout_s
 
-    def acquire(self, *, timeout: float | None = None):  # type: ignore[no-untyped-def, override]
+    def acquire(self, *, timeout: float | None = None):  # type: ignore[no-untyped-def]
         return super().acquire(timeout=timeout if timeout is not None else self.acquire_timeout_s)
 
 

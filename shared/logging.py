@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import Any
+from typing import Any, MutableMapping
 
 import structlog
+from structlog.typing import Processor
 
 PERSONAL_KEYS = frozenset(
     {"name", "national_id", "id_number", "phone", "mobile", "address", "guardian", "parents",
@@ -28,7 +29,7 @@ def _scrub_value(value: Any) -> Any:
     return value
 
 
-def scrub_personal_data(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def scrub_personal_data(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event_dict):
         if key in PERSONAL_KEYS:
             event_dict[key] = "[redacted]"
@@ -43,7 +44,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     Records from libraries (uvicorn's tracebacks, asyncpg) go through the same JSON
     renderer and the same scrubbing as our own: an exception message can quote a value.
     """
-    shared_processors = [
+    shared_processors: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -256,4 +256,4 @@ async def pending_age_seconds(conn: asyncpg.Connection) -> float:
 
 
 async def pending_count(conn: asyncpg.Connection) -> int:
-    return await conn.fetchval("SELECT count(*) FROM outbox WHERE status = 'pending'")
+    return int(await conn.fetchval("SELECT count(*) FROM outbox WHERE status = 'pending'"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from http import HTTPStatus
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -56,7 +56,8 @@ def _title(status: int) -> str:
 
 
 def problem(status: int, detail: str | None = None, *, errors: Iterable[dict[str, str]] | None = None,
-            code: str | None = None, headers: dict[str, str] | None = None, **extra: Any) -> ProblemResponse:
+            code: str | None = None, headers: dict[str, str] | None = None,
+            extra: Mapping[str, Any] | None = None) -> ProblemResponse:
     body: dict[str, Any] = {"type": f"{TYPE_PREFIX}{code}" if code else "about:blank",
                             "title": _title(status), "status": status}
     if detail:
@@ -65,7 +66,7 @@ def problem(status: int, detail: str | None = None, *, errors: Iterable[dict[str
         body["errors"] = list(errors)
     if code:
         body["code"] = code
-    body.update(extra)
+    body.update(extra or {})
     return ProblemResponse(body, status_code=status, headers=headers)
 
 
@@ -89,7 +90,7 @@ async def _on_rule_violation(_request: Request, exc: RuleViolation) -> ProblemRe
 
 
 async def _on_refusal(_request: Request, exc: Refusal) -> ProblemResponse:
-    return problem(exc.status, exc.message, code=exc.reason, **exc.extra)
+    return problem(exc.status, exc.message, code=exc.reason, extra=exc.extra)
 
 
 _FIELD_LIST_KEYS = {"field", "reason"}

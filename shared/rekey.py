@@ -84,7 +84,8 @@ async def stale_batch(conn: asyncpg.Connection, column: EncryptedColumn, cipher:
     sql = (f"SELECT {row_id} AS id, {value} AS value FROM {table} "
            f"WHERE {value} IS NOT NULL AND left({value}, $1) <> $2 {bound} ORDER BY {row_id} LIMIT $3")
     args: list[Any] = [len(prefix), prefix, limit] + ([] if after is None else [after])
-    return await conn.fetch(sql, *args)
+    rows: list[Any] = await conn.fetch(sql, *args)
+    return rows
 
 
 async def replace_if_unchanged(conn: asyncpg.Connection, column: EncryptedColumn, row_id: Any,
@@ -93,7 +94,7 @@ async def replace_if_unchanged(conn: asyncpg.Connection, column: EncryptedColumn
     table, value, id_name = (quote_identifier(n) for n in (column.table, column.column, column.id_column))
     status = await conn.execute(f"UPDATE {table} SET {value} = $1 WHERE {id_name} = $2 AND {value} = $3",
                                 new, row_id, old)
-    return status == "UPDATE 1"
+    return str(status) == "UPDATE 1"
 
 
 async def reencrypt_rows(conn: asyncpg.Connection, column: EncryptedColumn, cipher: FieldCipher,

@@ -1,4 +1,7 @@
-"""Fixtures shared by every test: real PostgreSQL and real Kafka (see tests/support/infra.py)."""
+"""Fixtures shared by every test: real PostgreSQL and real Kafka (see tests/support/infra.py).
+
+Every test that uses them, directly or through another fixture, is marked `infra`; the
+others run without any infrastructure: `make test-fast` (pytest -m "not infra")."""
 
 from __future__ import annotations
 
@@ -27,3 +30,9 @@ def infra() -> Iterator[Infrastructure]:
 def topic_prefix(infra: Infrastructure) -> str:
     """A fresh namespace of topics, so tests never read each other's events."""
     return infra.new_topic_prefix()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "infra" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.infra)

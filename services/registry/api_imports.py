@@ -110,7 +110,8 @@ async def job_errors(job_id: UUID, request: Request, principal: Caller,
                                    for r in rows[:limit]], "total": len(rows)})
 
 
-@router.get("/{job_id}/errors.xlsx", response_class=Response, responses={200: {"content": {sheets.XLSX_TYPE: sheets.XLSX_SCHEMA}}})
+@router.get("/{job_id}/errors.xlsx", response_class=Response,
+            responses={200: {"content": {sheets.XLSX_TYPE: sheets.XLSX_SCHEMA}}})
 async def job_error_report(job_id: UUID, request: Request, principal: Caller) -> Response:
     """The error report to send back to the school, by row and column, in Chinese with English."""
     require_staff(principal)

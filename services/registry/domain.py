@@ -141,7 +141,7 @@ def transfer(child: NewChild, *, status: str, to: Jurisdiction, to_school_id: st
         raise RuleViolation("status", "已结案的档案须先重新启用 / a closed record must be reopened first", 409)
     check_jurisdiction(to)
     if not to.county_code.startswith(allowed_county):
-        raise RuleViolation("jurisdiction.county_code", "转出本县请结案（迁出） / a move out of the county is a close (moved_away)")
+        raise RuleViolation("jurisdiction.county_code", "转出本县请结案（迁出） / a move out of the county is a close (moved_away)")  # noqa: E501
     same_place = (to == child.jurisdiction and to_school_id == child.school_id)
     if same_place:
         raise RuleViolation("jurisdiction", "转入地与现所在地相同 / the destination is where the child already is")

@@ -160,7 +160,7 @@ def _check_xlsx_cells(content: bytes) -> None:
                     window = tail + chunk  # a tag cut between two chunks is still seen
                     if (b"<f>" in window or b"<f " in window or b"<f/>" in window or b":f>" in window
                             or b":f " in window) and re.search(rb"<(?:\w+:)?f[ >/]", window):
-                        raise SheetRejected("表格含有公式，请粘贴为数值后再上传 / the sheet has formula cells; paste them as values")
+                        raise SheetRejected("表格含有公式，请粘贴为数值后再上传 / the sheet has formula cells; paste them as values")  # noqa: E501
                     tail = chunk[-16:]
     except zipfile.BadZipFile:
         raise SheetRejected("文件已损坏或不是 XLSX / the file is damaged or not an XLSX workbook") from None

@@ -24,7 +24,7 @@ def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _compare_object(path, old, new, old_root, new_root, problems) -> None:
+def _compare_object(path: str, old: Any, new: Any, old_root: Any, new_root: Any, problems: list[str]) -> None:
     old, new = _resolve(old, old_root), _resolve(new, new_root)
     old_props, new_props = old.get("properties", {}), new.get("properties", {})
     for field, old_field in old_props.items():
@@ -44,7 +44,7 @@ def _variants(schema: dict[str, Any], root: dict[str, Any]) -> list[dict[str, An
     return [schema]
 
 
-def _compare_value(path, old, new, old_root, new_root, problems) -> None:
+def _compare_value(path: str, old: Any, new: Any, old_root: Any, new_root: Any, problems: list[str]) -> None:
     old_variants, new_variants = _variants(old, old_root), _variants(new, new_root)
     for old_variant in old_variants:
         same_kind = [n for n in new_variants if _kind(n) == _kind(old_variant)]

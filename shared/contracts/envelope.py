@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID, uuid4
 
 from cloudevents.http import CloudEvent
@@ -60,11 +60,11 @@ def encode(event: Event, *, event_id: UUID | None = None, time: datetime | None 
         topic=event.topic,
         key=event.partition_key(),
         headers={name: value.decode() for name, value in message.headers.items()},
-        value=message.value,
+        value=message.value if isinstance(message.value, bytes) else message.value.encode(),
     )
 
 
-def decode(headers: list[tuple[str, bytes]] | dict[str, bytes], key: bytes | None, value: bytes) -> Envelope:
+def decode(headers: list[tuple[str, bytes]] | dict[str, bytes], key: bytes | None, value: bytes) -> Envelope[Any]:
     """Raises UnknownEventType for a type we do not know, ValueError for a broken message."""
     header_map = dict(headers)
     try:

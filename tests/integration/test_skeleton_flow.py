@@ -11,7 +11,6 @@ from typing import AsyncIterator
 
 import asyncpg
 import httpx
-import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
 
