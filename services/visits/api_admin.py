@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict
 
 from services.visits import scanner, scheduling, store_duties
 from services.visits.api_common import POLICY_EDITORS, STAFF_ROLES, require_staff
 from shared.auth import Principal, require_principal, scope_prefix
 from shared.contracts.events import DutyKind
-from shared.conditional import IfMatch, parse_if_match, stale
+from shared.conditional import IfMatch, etag, parse_if_match, stale
 from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"])
@@ -56,7 +56,7 @@ async def list_policies(request: Request,
 
 @router.put("/duty-policies/{scope}/{audience}/{duty_kind}", response_model=PolicyOut,
             responses={412: {"description": "If-Match is stale"}})
-async def put_policy(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def put_policy(request: Request, response: Response, principal: Annotated[Principal, Depends(require_principal)],
                      body: PolicyIn,
                      scope: Annotated[str, Path(pattern=r"^(default|\d{12})$")],
                      audience: Literal["all", "priority"], duty_kind: DutyKind,
@@ -83,6 +83,7 @@ async def put_policy(request: Request, principal: Annotated[Principal, Depends(r
         rules = await store_duties.load_policies(conn)
         for pairing_id in await store_duties.lead_pairings_in_scope(conn, scope_code):
             await scheduling.derive_pairing(conn, settings, pairing_id, rules=rules)
+    response.headers["ETag"] = etag(row["version"])
     return _out(row)
 
 

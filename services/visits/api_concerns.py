@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import domain, store, store_concerns
@@ -17,7 +17,7 @@ from services.visits.encrypted_columns import CONCERN_ACK_NOTE, CONCERN_DETAIL
 from shared import outbox
 from shared.auth import Principal, require_principal
 from shared.contracts import Jurisdiction
-from shared.conditional import IfMatch, parse_if_match, stale
+from shared.conditional import IfMatch, etag, parse_if_match, stale
 
 router = APIRouter(prefix="/v1", tags=["concerns"])
 
@@ -84,7 +84,7 @@ async def list_concerns(request: Request, principal: Annotated[Principal, Depend
 
 
 @router.get("/concerns/{concern_id}", response_model=ConcernOut)
-async def get_concern(concern_id: UUID, request: Request,
+async def get_concern(concern_id: UUID, request: Request, response: Response,
                       principal: Annotated[Principal, Depends(require_principal)]) -> ConcernOut:
     require_staff(principal, STAFF_ROLES)
     async with request.app.state.pool.acquire() as conn, conn.transaction():
@@ -93,12 +93,13 @@ async def get_concern(concern_id: UUID, request: Request,
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such concern")
         if principal.can("view_sensitive"):
             await store.record_sensitive_read(conn, principal.subject, "concern", concern_id)
+    response.headers["ETag"] = etag(row["version"])
     return _out(row, request, principal.can("view_sensitive"))
 
 
 @router.post("/concerns/{concern_id}/acknowledgement", response_model=ConcernOut,
              responses={409: {"description": "acknowledged already"}, 412: {"description": "If-Match is stale"}})
-async def acknowledge_concern(concern_id: UUID, body: AcknowledgementIn, request: Request,
+async def acknowledge_concern(concern_id: UUID, body: AcknowledgementIn, request: Request, response: Response,
                               principal: Annotated[Principal, Depends(require_principal)],
                               if_match: IfMatch = None) -> ConcernOut:
     """Township or county staff take the concern on. A mandatory-report concern (suspected
@@ -122,4 +123,5 @@ async def acknowledge_concern(concern_id: UUID, body: AcknowledgementIn, request
         updated = await store_concerns.acknowledge(conn, concern_id, by=principal.subject, at=now,
                                                    referred_to=sorted(set(body.referred_to)), note_enc=note)
         await outbox.add(conn, event)
+    response.headers["ETag"] = etag(updated["version"])
     return _out(updated, request, principal.can("view_sensitive"))

@@ -170,6 +170,7 @@ async def test_a_concern_is_committed_with_its_contact_and_escalation_starts(har
     done = await harness.client.post(url, json={"referred_to": ["police", "civil_affairs"], "note": "已报警"},
                                      headers={**township_staff(), "If-Match": '"1"'})
     assert done.status_code == 200, done.text
+    assert done.headers["ETag"] == f'"{done.json()["version"]}"'
     assert done.json()["acknowledged_by"] == "township-officer" and done.json()["referred_to"] == [
         "civil_affairs", "police"]
     [ack] = await harness.events("ConcernAcknowledged", concern_id=mandatory.concern_id)

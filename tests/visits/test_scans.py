@@ -122,7 +122,7 @@ async def test_a_policy_change_derives_schedules_again_in_its_scope_only(harness
                                        headers=county_staff())
     assert default.status_code == 403
     changed = await harness.client.put(url, json={"period": "weekly"}, headers=county_staff())
-    assert changed.status_code == 200 and changed.json()["version"] == 1
+    assert changed.status_code == 200 and changed.json()["version"] == 1 and changed.headers["ETag"] == '"1"'
     stale = await harness.client.put(url, json={"period": "off"}, headers={**county_staff(), "If-Match": '"5"'})
     assert stale.status_code == 412
 
