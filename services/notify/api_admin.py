@@ -75,7 +75,7 @@ async def list_rules(request: Request, principal: Annotated[Principal, Depends(r
         return [dict(row) for row in await store_admin.list_rules(conn, county_code)]
 
 
-@router.put("/routing-rules/{county_code}/{event_type}/{audience}")
+@router.put("/routing-rules/{county_code}/{event_type}/{audience}", response_model=RoutingRuleOut)
 async def put_rule(request: Request, response: Response, county_code: Code12, event_type: EventName,
                    audience: AudienceName, body: RuleIn, principal: Annotated[Principal, Depends(require_principal)],
                    if_match: IfMatch = None) -> dict[str, Any]:
@@ -198,7 +198,7 @@ async def create_staff(request: Request, body: StaffRecipientIn,
                             location=f"{router.prefix}/staff-recipients/{{id}}")
 
 
-@router.get("/staff-recipients", response_model=list[StaffRecipientOut])
+@router.get("/staff-recipients", response_model=list[StaffRecipientOut], response_model_exclude_unset=True)
 async def list_staff(request: Request, principal: Annotated[Principal, Depends(require_principal)],
                      limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
     require_roles(principal, *ADMIN_ROLES, "township_staff")
@@ -206,7 +206,7 @@ async def list_staff(request: Request, principal: Annotated[Principal, Depends(r
         return [_staff_out(row) for row in await store_admin.list_staff(conn, principal.scope_prefix, limit)]
 
 
-@router.get("/staff-recipients/{recipient_id}")
+@router.get("/staff-recipients/{recipient_id}", response_model=StaffRecipientOut, response_model_exclude_unset=True)
 async def get_staff(request: Request, response: Response, recipient_id: UUID,
                     principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
     """Addresses are shown only with the view_sensitive permission."""
@@ -224,7 +224,7 @@ async def get_staff(request: Request, response: Response, recipient_id: UUID,
     return _staff_out(row, contacts)
 
 
-@router.patch("/staff-recipients/{recipient_id}")
+@router.patch("/staff-recipients/{recipient_id}", response_model=StaffRecipientOut, response_model_exclude_unset=True)
 async def patch_staff(request: Request, response: Response, recipient_id: UUID, body: StaffRecipientPatch,
                       principal: Annotated[Principal, Depends(require_principal)],
                       if_match: IfMatch = None) -> dict[str, Any]:

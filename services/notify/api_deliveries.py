@@ -56,7 +56,7 @@ async def delivery_summary(request: Request, principal: Annotated[Principal, Dep
     return [dict(row) for row in rows]
 
 
-@router.get("/deliveries/{notification_id}")
+@router.get("/deliveries/{notification_id}", response_model=DeliveryOut)
 async def get_delivery(request: Request, notification_id: UUID,
                        principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
     require_roles(principal, *STAFF_ROLES)

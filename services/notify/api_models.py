@@ -54,15 +54,18 @@ class WebhookOut(BaseModel):
     created_at: datetime
 
 
-class TemplateOut(BaseModel):
+class StoredTemplate(BaseModel):
     template_key: str
     locale: str
     channel: str
     subject: str | None
     body: str
-    version: int
+    version: int = Field(description="also the ETag; send it back in If-Match to change the template")
     updated_at: datetime
-    variables: list[str]
+
+
+class TemplateOut(StoredTemplate):
+    variables: list[str] = Field(description="the variables this template may use")
 
 
 class DeliveryOut(BaseModel):

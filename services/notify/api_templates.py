@@ -12,7 +12,7 @@ from services.notify.api_common import STAFF_ROLES, require_roles
 from services.notify.domain_templates import (
     SAMPLE_VARIABLES, TEMPLATE_VARIABLES, TemplateError, check_template, pick_template, render,
 )
-from services.notify.api_models import TemplateOut
+from services.notify.api_models import StoredTemplate, TemplateOut
 from shared.auth import Principal, require_principal
 from shared.rules import RuleViolation
 from shared.conditional import IfMatch, etag, parse_if_match, stale
@@ -53,7 +53,7 @@ async def list_templates(request: Request, principal: Annotated[Principal, Depen
     return [{**dict(row), "variables": sorted(TEMPLATE_VARIABLES.get(row["template_key"], ()))} for row in rows]
 
 
-@router.put("/templates/{template_key}/{locale}/{channel}")
+@router.put("/templates/{template_key}/{locale}/{channel}", response_model=StoredTemplate)
 async def put_template(request: Request, response: Response, template_key: str, locale: Locale,
                        channel: TemplateChannel, body: TemplateIn,
                        principal: Annotated[Principal, Depends(require_principal)],
