@@ -27,6 +27,9 @@ CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
 # for all four services on a shared machine; the seed keeps a run reproducible.
 MAX_EXAMPLES = "8"
 SEED = "20261"
+# One worker: with several, hypothesis parses lambdas' source in parallel threads, which
+# CPython 3.11 can fail with "AST constructor recursion depth mismatch" (a runner error,
+# not a finding).
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +71,7 @@ def test_the_api_keeps_to_its_openapi_document(apis: dict[str, Service], name: s
     assert st, "schemathesis is part of the test dependencies (pip install -e '.[test]')"
     run = subprocess.run(
         [st, "run", f"{service.base_url}/openapi.json", "--checks", CHECKS, "--max-examples", MAX_EXAMPLES,
-         "--seed", SEED, "--phases", "examples,coverage,fuzzing", "--workers", "2", "--no-color",
+         "--seed", SEED, "--phases", "examples,coverage,fuzzing", "--workers", "1", "--no-color",
          "--suppress-health-check", "all", "--request-timeout", "30",
          "-H", f"Authorization: Bearer {token}", "--exclude-path", "/metrics"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
