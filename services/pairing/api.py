@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from services.pairing import store, store_pairings, store_stats
 from services.pairing.api_common import narrowed_prefix, require_staff
 from services.pairing.domain import LOCAL_TIME
-from services.pairing.api_models import CaregiverActivity
+from services.pairing.api_models import CaregiverActivity, Coverage, UnpairedQueue
 from shared.auth import Principal, require_principal
 from shared.contracts import Jurisdiction
 from shared.rules import RuleViolation
@@ -53,7 +53,7 @@ async def read_pairable_child(child_id: UUID, request: Request,
         record_version=row["record_version"])
 
 
-@router.get("/queue/unpaired")
+@router.get("/queue/unpaired", response_model=UnpairedQueue)
 async def unpaired_queue(request: Request, principal: Annotated[Principal, Depends(require_principal)],
                          jurisdiction: Annotated[str | None, Query(pattern=_CODE12)] = None,
                          school_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -81,7 +81,7 @@ def _coverage_figures(row: Any) -> dict[str, Any]:
             "priority_coverage": _share(row["priority_paired"], row["priority_active"])}
 
 
-@router.get("/statistics/coverage")
+@router.get("/statistics/coverage", response_model=Coverage)
 async def coverage(request: Request, principal: Annotated[Principal, Depends(require_principal)],
                    jurisdiction: Annotated[str | None, Query(pattern=_CODE12)] = None) -> dict[str, Any]:
     """帮扶覆盖面: the share of active children with an active pairing, in total, by township

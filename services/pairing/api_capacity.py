@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.pairing import commands, domain, store
 from services.pairing.api_common import require_staff, transaction
+from services.pairing.api_models import CapacityDefaults
 from shared.auth import Principal, require_principal
 from shared.contracts.events import CaregiverKind
 
@@ -31,7 +32,7 @@ def _require_county_admin(principal: Principal, county_code: str) -> None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such county in your jurisdiction")
 
 
-@router.get("/capacity-defaults/{county_code}")
+@router.get("/capacity-defaults/{county_code}", response_model=CapacityDefaults)
 async def read_capacity_defaults(county_code: str, request: Request,
                                  principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
     require_staff(principal)
@@ -44,7 +45,7 @@ async def read_capacity_defaults(county_code: str, request: Request,
             "set_by_county": sorted(county)}
 
 
-@router.put("/capacity-defaults/{county_code}")
+@router.put("/capacity-defaults/{county_code}", response_model=CapacityDefaults)
 async def put_capacity_defaults(county_code: str, body: CapacityDefaultsIn, request: Request,
                                 principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
     """Sets the county's capacity per kind. Caregivers following the default get a

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
@@ -87,3 +87,46 @@ class CaregiverActivity(BaseModel):
 
 class CaregiverPairingOut(OwnPairingOut):
     child_status: ChildStatus
+
+
+class UnpairedChild(BaseModel):
+    child_id: UUID
+    jurisdiction: Jurisdiction
+    school_id: str | None
+    priority: bool
+    age_band: AgeBand
+    waiting_since: datetime
+
+
+class UnpairedQueue(BaseModel):
+    total: int
+    items: list[UnpairedChild]
+
+
+class CoverageFigures(BaseModel):
+    active_children: int
+    paired: int
+    coverage: float | None = Field(description="paired / active, null when there are no active children")
+    priority_active: int
+    priority_paired: int
+    priority_coverage: float | None
+
+
+class TownshipCoverage(CoverageFigures):
+    township_code: str
+
+
+class SchoolCoverage(CoverageFigures):
+    school_id: str | None
+
+
+class Coverage(BaseModel):
+    total: CoverageFigures
+    by_township: list[TownshipCoverage]
+    by_school: list[SchoolCoverage]
+
+
+class CapacityDefaults(BaseModel):
+    county_code: str
+    capacities: dict[str, int] = Field(description="caregiver kind → children per caregiver")
+    set_by_county: list[str] = Field(description="the kinds whose capacity the county set itself")
