@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from services.notify import store_delivery
 from services.notify.api_common import ADMIN_ROLES, STAFF_ROLES, require_roles
-from services.notify.api_models import DeliveryCount, DeliveryOut
+from services.notify.api_models import DeliveryCount, DeliveryOut, Requeued
 from shared.auth import Principal, require_principal
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
@@ -67,7 +67,7 @@ async def get_delivery(request: Request, notification_id: UUID,
     return dict(row)
 
 
-@router.post("/deliveries/{notification_id}/retry")
+@router.post("/deliveries/{notification_id}/retry", response_model=Requeued)
 async def retry_delivery(request: Request, notification_id: UUID,
                          principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
     """Sends a dead or failed message again (after fixing a provider or an address)."""

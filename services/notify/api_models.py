@@ -93,3 +93,16 @@ class DeliveryCount(BaseModel):
     status: str
     count: int
     oldest: datetime
+
+
+class Requeued(BaseModel):
+    id: UUID
+    status: str
+
+
+class Preview(BaseModel):
+    template_key: str
+    locale: str
+    channel: str
+    subject: str
+    text: str

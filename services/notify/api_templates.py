@@ -12,7 +12,7 @@ from services.notify.api_common import STAFF_ROLES, require_roles
 from services.notify.domain_templates import (
     SAMPLE_VARIABLES, TEMPLATE_VARIABLES, TemplateError, check_template, pick_template, render,
 )
-from services.notify.api_models import StoredTemplate, TemplateOut
+from services.notify.api_models import Preview, StoredTemplate, TemplateOut
 from shared.auth import Principal, require_principal
 from shared.rules import RuleViolation
 from shared.conditional import IfMatch, etag, parse_if_match, stale
@@ -76,7 +76,7 @@ async def put_template(request: Request, response: Response, template_key: str, 
     return dict(row)
 
 
-@router.post("/templates/preview")
+@router.post("/templates/preview", response_model=Preview)
 async def preview(request: Request, body: PreviewIn,
                   principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
     """Renders a stored template or a draft with sample (or given) values; nothing is saved."""

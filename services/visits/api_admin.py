@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import scanner, scheduling, store_duties
 from services.visits.api_common import POLICY_EDITORS, STAFF_ROLES, require_staff
@@ -87,7 +87,15 @@ async def put_policy(request: Request, response: Response, principal: Annotated[
     return _out(row)
 
 
-@router.post("/scans")
+class ScanOut(BaseModel):
+    as_of: date
+    pairings_extended: int
+    due_soon: int = Field(description="DutyDueSoon events announced")
+    overdue_events: int = Field(description="ContactOverdue events announced")
+    concerns_escalated: int
+
+
+@router.post("/scans", response_model=ScanOut)
 async def run_scan(body: ScanIn, request: Request,
                    principal: Annotated[Principal, Depends(require_principal)]) -> dict:
     """Runs the scheduler's scan for `as_of` now (backfills, tests). Announces only what
