@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.pairing import commands, domain, store_matching, store_pairings
 from services.pairing.api_common import require_staff, today, transaction
 from services.pairing.domain_matching import MatchCaregiver, MatchChild, MatchCosts, solve
+from services.pairing.api_models import Acceptance, Proposal
 from shared import idempotency
 from shared.auth import Principal, require_principal, scope_prefix
 from shared.conditional import IdempotencyKey
@@ -122,7 +123,7 @@ def _item_out(row: Any) -> dict[str, Any]:
             "refusal": row["refusal"], "pairing_id": row["pairing_id"]}
 
 
-@router.get("/proposals/{proposal_id}")
+@router.get("/proposals/{proposal_id}", response_model=Proposal)
 async def read_proposal(proposal_id: UUID, request: Request,
                         principal: Annotated[Principal, Depends(require_principal)],
                         limit: Annotated[int, Query(ge=1, le=5000)] = 500,
@@ -140,7 +141,7 @@ async def read_proposal(proposal_id: UUID, request: Request,
             "items": [_item_out(row) for row in items]}
 
 
-@router.post("/proposals/{proposal_id}/accept")
+@router.post("/proposals/{proposal_id}/accept", response_model=Acceptance, response_model_exclude_unset=True)
 async def accept(proposal_id: UUID, body: AcceptIn, request: Request,
                  principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
     """Accepts the proposal, or the listed items of it. Each item is checked again as if it

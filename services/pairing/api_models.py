@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts import Jurisdiction
 from shared.contracts.events import (
@@ -130,3 +130,50 @@ class CapacityDefaults(BaseModel):
     county_code: str
     capacities: dict[str, int] = Field(description="caregiver kind → children per caregiver")
     set_by_county: list[str] = Field(description="the kinds whose capacity the county set itself")
+
+
+class ProposalItem(BaseModel):
+    child_id: UUID
+    caregiver_id: UUID
+    match_level: Literal["school", "village", "township"]
+    priority: bool
+    township_code: str
+    status: Literal["proposed", "accepted", "refused"]
+    refusal: str | None
+    pairing_id: UUID | None
+
+
+class Proposal(BaseModel):
+    id: UUID
+    jurisdiction: str
+    created_at: datetime
+    children_considered: int
+    caregivers_considered: int
+    items_total: int
+    open: int
+    accepted: int
+    refused: int
+    items: list[ProposalItem] = Field(description="a page of the items, priority children first")
+
+
+class AcceptanceItem(BaseModel):
+    """One item's outcome; a refusal names its reason (`code` of the refusal) and may carry
+    the numbers behind it (load, capacity)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    child_id: UUID
+    outcome: Literal["accepted", "refused", "already_decided"]
+    pairing_id: UUID | None = None
+    caregiver_id: UUID | None = None
+    reason: str | None = None
+    message: str | None = None
+    status: str | None = Field(default=None, description="for already_decided: what was decided")
+
+
+class Acceptance(BaseModel):
+    proposal_id: UUID
+    accepted: int
+    refused: int
+    already_decided: int
+    items: list[AcceptanceItem]
