@@ -177,3 +177,31 @@ class Acceptance(BaseModel):
     refused: int
     already_decided: int
     items: list[AcceptanceItem]
+
+
+class SupportFigures(BaseModel):
+    records: int
+    children: int
+    amount_fen: int
+    gifts_in_kind: int
+    flagged: int
+
+
+class FundFigures(SupportFigures):
+    fund: str
+
+
+class TownshipFigures(SupportFigures):
+    township_code: str
+
+
+class FundTownshipFigures(SupportFigures):
+    fund: str
+    township_code: str
+
+
+class SupportTotals(BaseModel):
+    total: SupportFigures
+    by_fund: list[FundFigures]
+    by_township: list[TownshipFigures]
+    by_fund_and_township: list[FundTownshipFigures]

@@ -18,7 +18,7 @@ from services.pairing.api_common import (
     cipher, deepest_code, idempotent_create, narrowed_prefix, require_staff, today,
 )
 from services.pairing.encrypted_columns import SUPPORT_GIVEN_BY
-from services.pairing.api_models import SupportOut
+from services.pairing.api_models import SupportOut, SupportTotals
 from shared.auth import Principal, require_principal
 from shared.conditional import IdempotencyKey
 
@@ -121,7 +121,7 @@ def _totals(row: Any) -> dict[str, Any]:
             "gifts_in_kind": row["gifts_in_kind"], "flagged": row["flagged"]}
 
 
-@router.get("/support/totals")
+@router.get("/support/totals", response_model=SupportTotals)
 async def totals(request: Request, principal: Annotated[Principal, Depends(require_principal)],
                  jurisdiction: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
                  since: Annotated[date | None, Query(alias="from")] = None,
