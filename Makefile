@@ -48,7 +48,7 @@ infra-status:
 	scripts/infra status
 
 test: bootstrap infra-up
-	$(LOAD_ENV); $(PYTHON) -m pytest -q $(PYTEST_ARGS)
+	$(LOAD_ENV); SHOUHU_ENV=development $(PYTHON) -m pytest -q $(PYTEST_ARGS)
 
 up:
 	scripts/stack up
@@ -57,7 +57,7 @@ down:
 	scripts/stack down
 
 bench: infra-up
-	$(LOAD_ENV); $(PYTHON) -m bench $(BENCH_ARGS)
+	$(LOAD_ENV); SHOUHU_ENV=development $(PYTHON) -m bench $(BENCH_ARGS)
 
 token:
-	$(PYTHON) -m shared.cli token $(ARGS)
+	SHOUHU_ENV=development $(PYTHON) -m shared.cli token $(ARGS)
