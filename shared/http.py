@@ -10,13 +10,14 @@ from typing import Any, AsyncIterator, Callable
 
 import asyncpg
 from aiokafka.client import AIOKafkaClient
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.auth import TokenVerifier
 from shared.auth_cache import CachingTokenVerifier
+from shared.clean_text import clean_request
 from shared.consumer import consumer_lag
 from shared.db import create_pool
 from shared.metrics import MetricsMiddleware, ServiceMetrics
@@ -100,7 +101,9 @@ def create_service_app(settings: ServiceSettings, *, title: str, description: st
                 await on_shutdown(app)
             await app.state.pool.close()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    # Every query, path and header value of every route passes the one clean-text rule.
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
+                  dependencies=[Depends(clean_request)])
     metrics = ServiceMetrics(settings.service_name)
     app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -13,6 +13,7 @@ from services.notify import store, store_admin
 from services.notify.api_common import STAFF_ROLES, expected_version, require_roles, stale, unprocessable
 from services.notify.domain_templates import LOCALES, pick_template, render
 from shared.auth import Principal, require_principal
+from shared.clean_text import CleanInput
 
 router = APIRouter(prefix="/v1", tags=["inbox and preferences"])
 
@@ -93,7 +94,7 @@ async def mark_read(request: Request, notification_id: UUID,
 
 # -- preferences --------------------------------------------------------------------------
 
-class PreferencesIn(BaseModel):
+class PreferencesIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     channels: list[PreferenceChannel] | None = Field(default=None, description="push channels in order of preference")

@@ -12,7 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from services.notify import store_admin
 from services.notify.api_common import (
@@ -24,6 +24,7 @@ from services.notify.domain_templates import TEMPLATE_VARIABLES
 from services.notify.encrypted_columns import STAFF_CONTACTS
 from shared import idempotency
 from shared.auth import Principal, require_principal
+from shared.clean_text import CleanInput
 
 router = APIRouter(prefix="/v1", tags=["administration"])
 
@@ -49,7 +50,7 @@ async def idempotent(request: Request, principal: Principal, key: str | None, bo
 
 # -- routing rules ------------------------------------------------------------------------
 
-class RuleIn(BaseModel):
+class RuleIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     template: str = Field(min_length=1, max_length=64)
@@ -90,14 +91,14 @@ async def put_rule(request: Request, response: Response, county_code: Code12, ev
 
 # -- staff recipients ---------------------------------------------------------------------
 
-class RobotIn(BaseModel):
+class RobotIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(max_length=2000)
     secret: str | None = Field(default=None, max_length=200)
 
 
-class StaffContactsIn(BaseModel):
+class StaffContactsIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     sms: str | None = Field(default=None, max_length=32)
@@ -106,7 +107,7 @@ class StaffContactsIn(BaseModel):
     dingtalk: RobotIn | None = None
 
 
-class StaffRecipientIn(BaseModel):
+class StaffRecipientIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     staff_id: str = Field(min_length=1, max_length=100, description="the staff member's account subject")
@@ -122,7 +123,7 @@ class StaffRecipientIn(BaseModel):
         return self
 
 
-class StaffRecipientPatch(BaseModel):
+class StaffRecipientPatch(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     jurisdiction: Code12 | None = None
@@ -246,7 +247,7 @@ async def patch_staff(request: Request, response: Response, recipient_id: UUID, 
 
 # -- duty roster --------------------------------------------------------------------------
 
-class ShiftIn(BaseModel):
+class ShiftIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     staff_recipient_id: UUID

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.notify import store_admin
 from services.notify.api_admin import Code12, idempotent
@@ -17,6 +17,7 @@ from services.notify.api_common import ADMIN_ROLES, in_scope, require_roles, unp
 from services.notify.domain_delivery import AddressError, check_webhook_url
 from services.notify.encrypted_columns import WEBHOOK_SECRET, WEBHOOK_URL
 from shared.auth import Principal, require_principal
+from shared.clean_text import CleanInput
 from shared.contracts import ALL_EVENTS
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
@@ -25,7 +26,7 @@ WEBHOOK_EVENT_TYPES = tuple(cls.name for cls in ALL_EVENTS if not cls.name.start
 WebhookEvent = Literal[WEBHOOK_EVENT_TYPES]  # type: ignore[valid-type]
 
 
-class WebhookIn(BaseModel):
+class WebhookIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     county_code: Code12

@@ -11,7 +11,7 @@ from uuid import UUID
 import phonenumbers
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from services.pairing import commands, domain, store, store_pairings
 from services.pairing.api_common import (
@@ -20,6 +20,7 @@ from services.pairing.api_common import (
 )
 from services.pairing.encrypted_columns import CAREGIVER_CONTEXT
 from shared.auth import Principal, require_principal
+from shared.clean_text import CleanInput
 from shared.contracts.events import CaregiverKind
 from shared.crypto import FieldCipher
 
@@ -33,7 +34,7 @@ CONTACT_FIELDS = {"phone": ("phone_enc", "sms"), "email": ("email_enc", "email")
                   "wecom_id": ("wecom_enc", "wecom"), "dingtalk_id": ("dingtalk_enc", "dingtalk")}
 
 
-class JurisdictionIn(BaseModel):
+class JurisdictionIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     county_code: str = Field(pattern=_CODE12)
@@ -41,7 +42,7 @@ class JurisdictionIn(BaseModel):
     village_code: str | None = Field(default=None, pattern=_CODE12)
 
 
-class ContactPointsIn(BaseModel):
+class ContactPointsIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     phone: str | None = Field(default=None, max_length=32)
@@ -70,7 +71,7 @@ class ContactPointsIn(BaseModel):
         return value
 
 
-class CaregiverIn(BaseModel):
+class CaregiverIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     kind: CaregiverKind
@@ -82,7 +83,7 @@ class CaregiverIn(BaseModel):
     active: bool = True
 
 
-class CaregiverPatch(BaseModel):
+class CaregiverPatch(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     kind: CaregiverKind | None = None

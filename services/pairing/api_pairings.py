@@ -9,19 +9,20 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.pairing import commands, domain, store, store_pairings
 from services.pairing.api_common import (
     STAFF_ROLES, deepest_code, idempotent_create, refusal_response, require_staff, today, transaction,
 )
 from shared.auth import Principal, require_principal
+from shared.clean_text import CleanInput
 from shared.contracts.events import PairingRole
 
 router = APIRouter(prefix="/v1", tags=["pairings"])
 
 
-class PairingIn(BaseModel):
+class PairingIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     child_id: UUID
@@ -30,7 +31,7 @@ class PairingIn(BaseModel):
     started_on: date | None = Field(default=None, description="default today; not in the future")
 
 
-class PairingEndIn(BaseModel):
+class PairingEndIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     # child_closed / child_transferred come from the registry's events, not from staff.

@@ -9,6 +9,7 @@ from urllib.parse import unquote
 from fastapi import HTTPException, Request, status
 
 from shared.rules import RuleViolation
+from shared.clean_text import CONTROL_REASON, has_control_character
 from shared.auth import Principal
 from shared.crypto import FieldCipher
 
@@ -38,6 +39,8 @@ def stated_purpose(request: Request) -> str | None:
     purpose = unquote(raw).strip()
     if not purpose:
         return None
+    if has_control_character(purpose):  # percent-encoding hid it from the edge check
+        raise HTTPException(422, [{"field": "header.X-Purpose", "reason": CONTROL_REASON}])
     if len(purpose) > MAX_PURPOSE:
         raise HTTPException(422, [{"field": "header.X-Purpose", "reason": f"at most {MAX_PURPOSE} characters"}])
     return purpose

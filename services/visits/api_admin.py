@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from services.visits import scanner, scheduling, store_duties
 from services.visits.api_common import POLICY_EDITORS, STAFF_ROLES, field_error, parse_if_match, require_staff
 from shared.auth import Principal, require_principal, scope_prefix
+from shared.clean_text import CleanInput
 from shared.contracts.events import DutyKind
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"])
@@ -27,13 +28,13 @@ class PolicyOut(BaseModel):
     updated_at: datetime
 
 
-class PolicyIn(BaseModel):
+class PolicyIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     period: Literal["weekly", "monthly", "term", "off"]
 
 
-class ScanIn(BaseModel):
+class ScanIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     as_of: date
