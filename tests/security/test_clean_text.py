@@ -108,3 +108,12 @@ async def test_stored_control_characters_never_break_an_export_and_the_migration
         await conn.execute(MIGRATION.read_text(encoding="utf-8"))
         row = await conn.fetchrow("SELECT school_id, grade, class_name FROM children WHERE id = $1", created.json()["id"])
     assert dict(row) == {"school_id": "school-1", "grade": "+三年级", "class_name": "2班"}
+
+
+def test_an_imported_cell_with_a_control_character_is_a_row_error_naming_the_column() -> None:
+    from services.registry import import_rows
+    from shared.rules import RuleViolation
+
+    with pytest.raises(RuleViolation) as refused:
+        import_rows._text_of("学校\x07", "school_id", 64)
+    assert refused.value.field == "school_id" and "控制字符" in refused.value.reason

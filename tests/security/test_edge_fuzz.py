@@ -200,3 +200,34 @@ def test_every_request_body_model_is_a_clean_input(service) -> None:
                     and not issubclass(annotation, CleanInput):
                 unclean.append(f"{route.path}: {annotation.__name__}")
     assert unclean == [], f"{name}: body models not derived from CleanInput: {unclean}"
+
+
+def _forged(**claims: Any) -> dict[str, str]:
+    import time
+
+    import jwt
+
+    from shared.settings import AuthSettings
+
+    settings = AuthSettings()
+    now = int(time.time())
+    body = {"sub": "tester", "roles": ["admin", "county_staff"], "jurisdiction": COUNTY,
+            "permissions": ["view_sensitive"], "iss": settings.issuer, "aud": settings.audience,
+            "iat": now, "exp": now + 600, **claims}
+    return {"Authorization": "Bearer " + jwt.encode(body, settings.dev_signing_key.get_secret_value(), "HS256")}
+
+
+async def test_claims_of_the_wrong_type_answer_401_on_every_route(service) -> None:
+    name, app, client = service
+    document = app.openapi()
+    failures = []
+    for path, method, operation in _operations(document):
+        if not path.startswith("/v1/"):
+            continue
+        url, query, _headers, body = _request_parts(path, operation, document)
+        for claims in ({"caregiver_id": 12345}, {"jurisdiction": 330102000000}, {"roles": "admin"},
+                       {"permissions": {"view_sensitive": True}}, {"sub": ["a"]}):
+            answer = await _send(client, method, url, query, _forged(**claims), body)
+            if answer.status_code != 401:
+                failures.append(f"{method.upper()} {path} {claims}: {answer.status_code} {answer.text[:200]}")
+    assert failures == [], f"{name}: " + "\n".join(failures)
