@@ -23,7 +23,7 @@ ARGS ?=
 # `scripts/infra env` fails the recipe (a failed $(...) inside `eval "..."` would be ignored).
 LOAD_ENV = infra_env="$$(scripts/infra env)"; eval "$$infra_env"
 
-.PHONY: help bootstrap infra-up infra-down infra-status test up down bench token
+.PHONY: help bootstrap infra-up infra-down infra-status test security up down bench token
 
 help:
 	@echo 'make bootstrap     install Debian packages, Python deps (editable, [test]) and Kafka jars'
@@ -31,6 +31,7 @@ help:
 	@echo 'make infra-down    stop them'
 	@echo 'make infra-status  one line per component'
 	@echo 'make test          bootstrap + infra-up + pytest  (PYTEST_ARGS=...)'
+	@echo 'make security      the security suite alone: token attacks, bad input on every route, logs, start-up refusal'
 	@echo 'make up / down     start / stop the service stack (scripts/stack)'
 	@echo 'make bench         python -m bench against the local infra  (BENCH_ARGS=...)'
 	@echo 'make token         python -m shared.cli token  (ARGS=...)'
@@ -49,6 +50,10 @@ infra-status:
 
 test: bootstrap infra-up
 	$(LOAD_ENV); SHOUHU_ENV=development $(PYTHON) -m pytest -q $(PYTEST_ARGS)
+
+# Also part of `make test` (and so of CI): pytest collects tests/security with the rest.
+security: bootstrap infra-up
+	$(LOAD_ENV); SHOUHU_ENV=development $(PYTHON) -m pytest -q tests/security tests/unit/test_auth.py $(PYTEST_ARGS)
 
 up:
 	scripts/stack up
