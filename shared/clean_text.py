@@ -12,7 +12,7 @@ that names the field and never echoes the value:
   Integers without an explicit upper bound must fit a 32-bit column;
 - query parameters, path parameters and header values: `clean_request`, a dependency every
   service app applies to every route (shared/http.py), with the same rules; integer
-  parameters the route declares are checked against the same range.
+  parameters the route declares, and the version in `If-Match`, against the same range.
 """
 
 from __future__ import annotations
@@ -142,6 +142,13 @@ def _declared_ints(request: Request) -> dict[tuple[str, str], bool]:
     return declared
 
 
+def _bad_version(header_value: str) -> bool:
+    """If-Match carries a record version (every service reads it as an integer): digits that
+    are not ASCII, or more than a version column holds, are refused here."""
+    value = header_value.strip().removeprefix("W/").strip('"')
+    return value.isdigit() and (not value.isascii() or int(value) > INT_MAX)
+
+
 def _int_out_of_range(raw: str) -> bool:
     try:
         return not INT_MIN <= int(raw.strip()) <= INT_MAX
@@ -165,6 +172,8 @@ async def clean_request(request: Request) -> None:
         if has_control_character(name) or has_control_character(value):
             errors.append(_error(location, name, CONTROL_REASON))
         elif (location, name) in ints and not ints[(location, name)] and _int_out_of_range(value):
+            errors.append(_error(location, name, RANGE_REASON))
+        elif (location, name) == ("header", "if-match") and _bad_version(value):
             errors.append(_error(location, name, RANGE_REASON))
     if errors:
         raise RequestValidationError(errors)

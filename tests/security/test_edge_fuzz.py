@@ -231,3 +231,18 @@ async def test_claims_of_the_wrong_type_answer_401_on_every_route(service) -> No
             if answer.status_code != 401:
                 failures.append(f"{method.upper()} {path} {claims}: {answer.status_code} {answer.text[:200]}")
     assert failures == [], f"{name}: " + "\n".join(failures)
+
+
+async def test_a_version_beyond_a_column_in_if_match_is_422_on_every_route(service) -> None:
+    name, app, client = service
+    document = app.openapi()
+    failures = []
+    for path, method, operation in _operations(document):
+        if method not in ("put", "patch", "post", "delete"):
+            continue
+        url, query, headers, body = _request_parts(path, operation, document)
+        for version in (b'"99999999999999999999"', b'W/"1' + b"0" * 30 + b'"', '"²"'.encode()):
+            answer = await _send(client, method, url, query, {**headers, "If-Match": version}, body)
+            if answer.status_code != 422:
+                failures.append(f"{method.upper()} {path} If-Match {version}: {answer.status_code} {answer.text[:200]}")
+    assert failures == [], f"{name}: " + "\n".join(failures)
