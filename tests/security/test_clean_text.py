@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import pytest
 from openpyxl import load_workbook

@@ -9,7 +9,6 @@ from typing import Any, AsyncIterator
 from urllib.parse import quote
 
 import httpx
-import pytest
 import pytest_asyncio
 from fastapi.routing import APIRoute
 

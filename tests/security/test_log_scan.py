@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from services.registry import sheet_writers
 from services.registry.app import create_app
 from services.registry.config import RegistrySettings
+from services.registry.entry import ENTRY as REGISTRY
 from shared.crypto import FieldCipher
 from shared.logging import configure_logging, get_logger
 from tests.registry.helpers import full_child_body, national_id, staff_headers
@@ -39,7 +40,8 @@ def captured_logs() -> Iterator[io.StringIO]:
     try:
         yield buffer
     finally:
-        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
         structlog.reset_defaults()
 
 
@@ -102,7 +104,7 @@ async def test_an_export_that_fails_under_uvicorn_logs_no_personal_data(captured
     from datetime import date
 
     planted_id = national_id(date(2016, 3, 9), "male", sequence=371)
-    url = await create_migrated_database(infra, "registry", __import__("services.registry.entry", fromlist=["x"]).ENTRY.migrations_dir)
+    url = await create_migrated_database(infra, "registry", REGISTRY.migrations_dir)
     port = free_port()
     app = create_app(RegistrySettings(database_url=url, kafka_bootstrap_servers=infra.kafka_bootstrap))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from shared.crypto import CryptoSettings, FieldCipher
 from shared.safety import EXIT_UNSAFE, check_startup, production_problems
 from shared.settings import DEV_SIGNING_KEY, ServiceSettings
 from tests.support.processes import REPO
@@ -31,7 +32,8 @@ PRODUCTION = {
     "SHOUHU_CRYPTO_CURRENT_KEY_ID": "k1",
     "SHOUHU_CRYPTO_INDEX_KEY": _key(9),
 }
-DEV_DERIVED_KEYS = ("dev1:" + base64.b64encode(__import__("shared.crypto", fromlist=["x"])._derive_dev_key("dev1")).decode())
+# The development key, set explicitly: as unsafe as leaving the keys out.
+DEV_DERIVED_KEYS = "dev1:" + base64.b64encode(FieldCipher.development().keys["dev1"]).decode()
 
 
 def _spawn(service: str, role: str, settings: dict[str, str]) -> subprocess.Popen:
@@ -43,24 +45,19 @@ def _spawn(service: str, role: str, settings: dict[str, str]) -> subprocess.Pope
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
 
 
-def _start(service: str, role: str, settings: dict[str, str]) -> subprocess.CompletedProcess:
-    process = _spawn(service, role, settings)
-    stdout, stderr = process.communicate(timeout=120)
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-
-
-def _refusal(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode == EXIT_UNSAFE, result.stderr[-2000:]
-    lines = [line for line in result.stderr.splitlines() if "refusing to start" in line]
-    assert len(lines) == 1, result.stderr[-2000:]
+def _refusal(process: subprocess.Popen) -> str:
+    """The one line a refusing process wrote, once it has exited with the refusal's code."""
+    _stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == EXIT_UNSAFE, stderr[-2000:]
+    lines = [line for line in stderr.splitlines() if "refusing to start" in line]
+    assert len(lines) == 1, stderr[-2000:]
     return lines[0]
 
 
 def test_with_nothing_configured_every_process_refuses_and_names_every_setting() -> None:
     processes = {(service, role): _spawn(service, role, {}) for service in SERVICES for role in ("api", "worker")}
     for (service, role), process in processes.items():
-        stdout, stderr = process.communicate(timeout=120)
-        line = _refusal(subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr))
+        line = _refusal(process)
         assert line.startswith(f"shouhu {service} {role}: refusing to start")
         for setting in ("SHOUHU_AUTH_MODE must be oidc", "SHOUHU_AUTH_DEV_SIGNING_KEY is the public development key",
                         "SHOUHU_AUTH_OIDC_JWKS_URL is missing",
@@ -102,8 +99,7 @@ def test_each_missing_or_unsafe_setting_is_a_problem_named_by_its_setting(change
 def test_the_api_process_refuses_each_unsafe_setting_with_one_line_naming_it() -> None:
     processes = [(named, _spawn("registry", "api", _with(change))) for change, named in UNSAFE_CHANGES]
     for named, process in processes:
-        stdout, stderr = process.communicate(timeout=120)
-        line = _refusal(subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr))
+        line = _refusal(process)
         assert named in line
         assert PRODUCTION["SHOUHU_CRYPTO_INDEX_KEY"] not in line and _key(7) not in line
 
@@ -116,9 +112,7 @@ def _service_settings(env: dict[str, str]) -> ServiceSettings:
     return ServiceSettings(auth=AuthSettings(**auth))
 
 
-def _crypto_settings(env: dict[str, str]):
-    from shared.crypto import CryptoSettings
-
+def _crypto_settings(env: dict[str, str]) -> CryptoSettings:
     crypto = {key.removeprefix("SHOUHU_CRYPTO_").lower(): value for key, value in env.items()
               if key.startswith("SHOUHU_CRYPTO_")}
     return CryptoSettings(**crypto)
