@@ -197,7 +197,7 @@ class TokenVerifier:
                 response = await client.get(self._settings.oidc_jwks_url)  # type: ignore[arg-type]
                 response.raise_for_status()
             key_set = jwt.PyJWKSet.from_dict(response.json())
-        except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:
+        except (httpx.HTTPError, ValueError, TypeError, AttributeError, KeyError, jwt.PyJWTError) as exc:
             raise IdentityProviderUnavailable(type(exc).__name__) from exc
         return {key.key_id: key.key for key in key_set.keys}
 

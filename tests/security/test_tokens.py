@@ -182,12 +182,13 @@ async def test_an_unreachable_identity_provider_answers_503_never_500(idp) -> No
     assert answer.status_code == 503 and answer.headers["retry-after"]
 
 
-async def test_a_reachable_provider_serving_garbage_is_unavailable_too() -> None:
+@pytest.mark.parametrize("garbage", [b"<html>maintenance</html>", b"[]", b'{"keys": "x"}', b'{"keys": [{"kty": 1}]}'])
+async def test_a_reachable_provider_serving_garbage_is_unavailable_too(garbage) -> None:
     class Garbage(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
             self.send_response(200)
             self.end_headers()
-            self.wfile.write(b"<html>maintenance</html>")
+            self.wfile.write(garbage)
 
         def log_message(self, *args: object) -> None:
             pass
