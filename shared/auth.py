@@ -18,7 +18,7 @@ import httpx
 import jwt
 from fastapi import HTTPException, Request, status
 
-from shared.settings import AuthSettings
+from shared.settings import AuthSettings, development_mode
 
 ROLES = frozenset({
     "admin",           # municipal IT: operations endpoints, every jurisdiction it is scoped to
@@ -205,8 +205,8 @@ class TokenVerifier:
 def issue_dev_token(settings: AuthSettings, *, subject: str, roles: list[str], jurisdiction: str,
                     permissions: list[str] | None = None, caregiver_id: str | None = None,
                     ttl_seconds: int = 8 * 3600) -> str:
-    if settings.mode != "dev":
-        raise AuthError("dev tokens exist only in dev auth mode")
+    if settings.mode != "dev" or not development_mode():
+        raise AuthError("development tokens exist only in development mode (SHOUHU_ENV=development, dev auth)")
     principal_from_claims({"sub": subject, "roles": roles, "jurisdiction": jurisdiction})  # validates
     now = int(time.time())
     claims: dict[str, Any] = {

@@ -128,3 +128,16 @@ def test_development_mode_starts_with_one_loud_line(monkeypatch) -> None:
     monkeypatch.setenv("SHOUHU_ENV", "development")
     assert check_startup("registry", "api", ServiceSettings(), Log()) is None
     assert len(said) == 1 and said[0].startswith("DEVELOPMENT MODE")
+
+
+def test_development_tokens_are_minted_only_in_development_mode(monkeypatch) -> None:
+    from shared.auth import AuthError, issue_dev_token
+    from shared.settings import AuthSettings
+
+    monkeypatch.delenv("SHOUHU_ENV")
+    with pytest.raises(AuthError, match="development mode"):
+        issue_dev_token(AuthSettings(), subject="u", roles=["admin"], jurisdiction="000000000000")
+    cli = subprocess.run([sys.executable, "-m", "shared.cli", "token", "--role", "admin", "--jurisdiction",
+                          "000000000000"], cwd=REPO, capture_output=True, text=True, timeout=60,
+                         env={k: v for k, v in os.environ.items() if k != "SHOUHU_ENV"})
+    assert cli.returncode == 2 and cli.stdout == "" and "development mode" in cli.stderr
