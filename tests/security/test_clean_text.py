@@ -117,3 +117,32 @@ def test_an_imported_cell_with_a_control_character_is_a_row_error_naming_the_col
     with pytest.raises(RuleViolation) as refused:
         import_rows._text_of("学校\x07", "school_id", 64)
     assert refused.value.field == "school_id" and "控制字符" in refused.value.reason
+
+
+async def test_the_pairing_migration_cleans_caregivers_and_support_records(infra) -> None:
+    import uuid
+
+    import asyncpg
+
+    from services.pairing.entry import ENTRY as PAIRING
+    from tests.support.databases import create_migrated_database, drop_database
+
+    url = await create_migrated_database(infra, "pairing", PAIRING.migrations_dir)
+    conn = await asyncpg.connect(url)
+    try:
+        caregiver, child = uuid.uuid4(), uuid.uuid4()
+        await conn.execute("INSERT INTO caregivers (id, kind, county_code, township_code, school_id, created_by) "
+                           "VALUES ($1, 'teacher', '330102000000', '330102001000', $2, 't')", caregiver, "s\x07-1\x85")
+        await conn.execute("INSERT INTO children (id, county_code, township_code, priority, age_band, status, "
+                           "record_version) VALUES ($1, '330102000000', '330102001000', false, '6-11', 'active', 1)",
+                           child)
+        await conn.execute(
+            "INSERT INTO support_records (id, child_id, county_code, township_code, kind, amount_fen, item, fund, "
+            "given_on, period_key, created_by) VALUES ($1, $2, '330102000000', '330102001000', 'in_kind', 0, $3, $4, "
+            "'2024-05-01', '2024', 't')", uuid.uuid4(), child, "书包\x1b", "\x01春蕾计划")
+        await conn.execute((Path("services/pairing/migrations") / "0005_clean_control_characters.sql").read_text())
+        assert await conn.fetchval("SELECT school_id FROM caregivers") == "s-1"
+        assert tuple(await conn.fetchrow("SELECT item, fund FROM support_records")) == ("书包", "春蕾计划")
+    finally:
+        await conn.close()
+        await drop_database(infra, url)
