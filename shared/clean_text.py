@@ -125,13 +125,24 @@ def _error(location: str, name: str, reason: str) -> dict[str, Any]:
     return {"loc": loc, "msg": reason, "type": "clean_text"}
 
 
+_CACHE_ATTRIBUTE = "_shouhu_declared_ints"
+
+
 def _declared_ints(request: Request) -> dict[tuple[str, str], bool]:
-    """(location, alias) of each integer parameter the route declares → has its own upper bound."""
     route = request.scope.get("route")
-    dependant = getattr(route, "dependant", None)
-    if dependant is None:
+    if getattr(route, "dependant", None) is None:
         return {}
-    flat = get_flat_dependant(dependant, skip_repeats=True)
+    # Kept on the route: walking its dependencies costs more than the checks themselves.
+    declared = getattr(route, _CACHE_ATTRIBUTE, None)
+    if declared is None:
+        declared = _declared_ints_of(route)
+        setattr(route, _CACHE_ATTRIBUTE, declared)
+    return declared
+
+
+def _declared_ints_of(route: Any) -> dict[tuple[str, str], bool]:
+    """(location, alias) of each integer parameter the route declares → has its own upper bound."""
+    flat = get_flat_dependant(route.dependant, skip_repeats=True)
     declared: dict[tuple[str, str], bool] = {}
     for location, params in (("query", flat.query_params), ("path", flat.path_params),
                              ("header", flat.header_params)):
