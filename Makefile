@@ -23,7 +23,7 @@ ARGS ?=
 # `scripts/infra env` fails the recipe (a failed $(...) inside `eval "..."` would be ignored).
 LOAD_ENV = infra_env="$$(scripts/infra env)"; eval "$$infra_env"
 
-.PHONY: help bootstrap infra-up infra-down infra-status test test-fast lint up down bench token
+.PHONY: help bootstrap infra-up infra-down infra-status test test-fast security lint up down bench token
 
 help:
 	@echo 'make bootstrap     install Debian packages, Python deps (editable, [test]) and Kafka jars'
@@ -33,6 +33,7 @@ help:
 	@echo 'make test          bootstrap + infra-up + pytest  (PYTEST_ARGS=...)'
 	@echo 'make test-fast     the tests that need no PostgreSQL or Kafka (pytest -m "not infra")'
 	@echo 'make lint          ruff on the code and tests, mypy --strict on shared/'
+	@echo 'make security      the security suite alone: token attacks, bad input on every route, logs, start-up refusal'
 	@echo 'make up / down     start / stop the service stack (scripts/stack)'
 	@echo 'make bench         python -m bench against the local infra  (BENCH_ARGS=...)'
 	@echo 'make token         python -m shared.cli token  (ARGS=...)'
@@ -50,7 +51,11 @@ infra-status:
 	scripts/infra status
 
 test: bootstrap infra-up
-	$(LOAD_ENV); $(PYTHON) -m pytest -q $(PYTEST_ARGS)
+	$(LOAD_ENV); SHOUHU_ENV=development $(PYTHON) -m pytest -q $(PYTEST_ARGS)
+
+# Also part of `make test` (and so of CI): pytest collects tests/security with the rest.
+security: bootstrap infra-up
+	$(LOAD_ENV); SHOUHU_ENV=development $(PYTHON) -m pytest -q tests/security tests/unit/test_auth.py $(PYTEST_ARGS)
 
 test-fast:
 	$(PYTHON) -m pytest -q -m "not infra" $(PYTEST_ARGS)
@@ -66,7 +71,7 @@ down:
 	scripts/stack down
 
 bench: infra-up
-	$(LOAD_ENV); $(PYTHON) -m bench $(BENCH_ARGS)
+	$(LOAD_ENV); SHOUHU_ENV=development $(PYTHON) -m bench $(BENCH_ARGS)
 
 token:
-	$(PYTHON) -m shared.cli token $(ARGS)
+	SHOUHU_ENV=development $(PYTHON) -m shared.cli token $(ARGS)

@@ -195,7 +195,7 @@ async def run(children: int, connections: int, seconds: float, rounds: int) -> l
         await migrate(url, "visits", MIGRATIONS)
         pairs = await _seed(url, children)
         api_port, bare_port = free_port(), free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SHOUHU_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SHOUHU_")} | {"SHOUHU_ENV": "development"}
         api_env = {**env, "SHOUHU_VISITS_DATABASE_URL": url, "SHOUHU_VISITS_HTTP_PORT": str(api_port),
                    "SHOUHU_VISITS_LOG_LEVEL": "WARNING"}
         processes.append(subprocess.Popen([sys.executable, "-m", "services.visits", "api"], cwd=REPO, env=api_env,

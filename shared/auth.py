@@ -9,6 +9,7 @@ audience and expiry. Development signs HS256 tokens with a local key; see
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ import jwt
 from jwt.types import Options
 from fastapi import HTTPException, Request, status
 
-from shared.settings import AuthSettings
+from shared.settings import AuthSettings, development_mode
 
 ROLES = frozenset({
     "admin",           # municipal IT: operations endpoints, every jurisdiction it is scoped to
@@ -73,18 +74,42 @@ class AuthError(Exception):
     pass
 
 
+class IdentityProviderUnavailable(Exception):
+    """The JWKS could not be fetched: the token cannot be judged either way (503, not 401)."""
+
+
+def _strings(value: Any) -> list[str] | None:
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    return None
+
+
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
-    roles = frozenset(claims.get("roles") or ())
+    """Claims of the wrong type (a number for a string, a string for a list) are an invalid
+    token, never an error deeper in: every claim is checked for its type here."""
+    roles_claim = _strings(claims.get("roles") or [])
+    roles = frozenset(roles_claim or ())
     if not roles or not roles <= ROLES:
         raise AuthError("token has no known role")
-    jurisdiction = str(claims.get("jurisdiction") or "")
+    jurisdiction = claims.get("jurisdiction")
+    if not isinstance(jurisdiction, str):
+        raise AuthError("token has no valid jurisdiction")
     try:
         scope_prefix(jurisdiction)
     except ValueError as exc:
         raise AuthError("token has no valid jurisdiction") from exc
-    permissions = frozenset(claims.get("permissions") or ()) & PERMISSIONS
-    return Principal(subject=str(claims["sub"]), roles=roles, jurisdiction=jurisdiction,
-                     permissions=permissions, caregiver_id=claims.get("caregiver_id"))
+    permissions_claim = _strings(claims.get("permissions") or [])
+    if permissions_claim is None:
+        raise AuthError("token has malformed permissions")
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject or not subject.isprintable():
+        raise AuthError("token has no valid subject")
+    caregiver_id = claims.get("caregiver_id")
+    if caregiver_id is not None and (not isinstance(caregiver_id, str) or not caregiver_id.isprintable()
+                                     or len(caregiver_id) > 64):
+        raise AuthError("token has a malformed caregiver_id")
+    return Principal(subject=subject, roles=roles, jurisdiction=jurisdiction,
+                     permissions=frozenset(permissions_claim) & PERMISSIONS, caregiver_id=caregiver_id)
 
 
 class TokenVerifier:
@@ -92,10 +117,17 @@ class TokenVerifier:
 
     def __init__(self, settings: AuthSettings) -> None:
         self._settings = settings
-        self._jwks: jwt.PyJWKSet | None = None
+        self._jwks: dict[str | None, Any] | None = None
         self._jwks_fetched_at = 0.0
-        if settings.mode == "oidc" and not settings.oidc_jwks_url:
-            raise ValueError("SHOUHU_AUTH_OIDC_JWKS_URL is required when SHOUHU_AUTH_MODE=oidc")
+        self._last_fetch_attempt = -float("inf")
+        self._fetch_lock = asyncio.Lock()
+        self.jwks_fetches = 0  # how many times the JWKS was requested (for tests and metrics)
+        if settings.mode == "oidc":
+            missing = [name for name, value in (("SHOUHU_AUTH_OIDC_JWKS_URL", settings.oidc_jwks_url),
+                                                ("SHOUHU_AUTH_ISSUER", settings.issuer),
+                                                ("SHOUHU_AUTH_AUDIENCE", settings.audience)) if not value]
+            if missing:
+                raise ValueError(f"{', '.join(missing)} required when SHOUHU_AUTH_MODE=oidc")
 
     async def verify(self, token: str) -> Principal:
         options: Options = {"require": ["exp", "iat", "sub", "iss", "aud"]}
@@ -112,35 +144,70 @@ class TokenVerifier:
                     issuer=self._settings.issuer, leeway=self._settings.leeway_seconds, options=options)
         except jwt.PyJWTError as exc:
             raise AuthError(type(exc).__name__) from exc
+        self._check_lifetime(claims)
         return principal_from_claims(claims)
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        issued, expires = claims.get("iat"), claims.get("exp")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (issued, expires)):
+            raise AuthError("token times are not numbers")
+        longest = self._settings.max_token_lifetime_seconds
+        if expires - issued > longest or expires - time.time() > longest + self._settings.leeway_seconds:
+            raise AuthError("token lives longer than allowed")
 
     async def _signing_key(self, token: str) -> Any:
         kid = jwt.get_unverified_header(token).get("kid")
-        jwks = await self._key_set(refresh=False)
-        for refresh in (False, True):
-            if refresh:  # an unknown kid may mean the provider rotated its keys
-                jwks = await self._key_set(refresh=True)
-            for key in jwks.keys:
-                if key.key_id == kid:
-                    return key.key
-        raise AuthError("unknown signing key")
+        if kid is not None and not isinstance(kid, str):
+            raise AuthError("malformed kid")
+        keys = await self._key_set(refresh=False)
+        if kid not in keys and self._may_refetch():
+            # An unknown kid may mean the provider rotated its keys; but a forged kid costs
+            # the provider at most one fetch per interval.
+            keys = await self._key_set(refresh=True)
+        if kid not in keys:
+            raise AuthError("unknown signing key")
+        return keys[kid]
 
-    async def _key_set(self, *, refresh: bool) -> jwt.PyJWKSet:
+    def _may_refetch(self) -> bool:
+        return time.monotonic() - self._last_fetch_attempt >= self._settings.jwks_refetch_interval_seconds
+
+    async def _key_set(self, *, refresh: bool) -> dict[str | None, Any]:
         stale = time.monotonic() - self._jwks_fetched_at > self._settings.jwks_cache_seconds
-        if self._jwks is None or stale or refresh:
-            async with httpx.AsyncClient(timeout=5.0) as client:
+        if self._jwks is not None and not stale and not refresh:
+            return self._jwks
+        attempt_before = self._last_fetch_attempt
+        async with self._fetch_lock:
+            if self._last_fetch_attempt != attempt_before and self._jwks is not None:
+                return self._jwks  # another request fetched while this one waited
+            if self._jwks is None and time.monotonic() - self._last_fetch_attempt < 1.0:
+                raise IdentityProviderUnavailable("JWKS fetch failed moments ago")
+            self._last_fetch_attempt = time.monotonic()
+            try:
+                self._jwks = await self._fetch()
+                self._jwks_fetched_at = time.monotonic()
+            except IdentityProviderUnavailable:
+                if self._jwks is None or refresh:
+                    raise
+                # A stale key set still verifies the keys it holds while the provider is away.
+            return self._jwks
+
+    async def _fetch(self) -> dict[str | None, Any]:
+        self.jwks_fetches += 1
+        try:
+            async with httpx.AsyncClient(timeout=self._settings.jwks_timeout_seconds) as client:
                 response = await client.get(self._settings.oidc_jwks_url)  # type: ignore[arg-type]
                 response.raise_for_status()
-            self._jwks = jwt.PyJWKSet.from_dict(response.json())
-            self._jwks_fetched_at = time.monotonic()
-        return self._jwks
+            key_set = jwt.PyJWKSet.from_dict(response.json())
+        except (httpx.HTTPError, ValueError, TypeError, AttributeError, KeyError, jwt.PyJWTError) as exc:
+            raise IdentityProviderUnavailable(type(exc).__name__) from exc
+        return {key.key_id: key.key for key in key_set.keys}
 
 
 def issue_dev_token(settings: AuthSettings, *, subject: str, roles: list[str], jurisdiction: str,
                     permissions: list[str] | None = None, caregiver_id: str | None = None,
                     ttl_seconds: int = 8 * 3600) -> str:
-    if settings.mode != "dev":
-        raise AuthError("dev tokens exist only in dev auth mode")
+    if settings.mode != "dev" or not development_mode():
+        raise AuthError("development tokens exist only in development mode (SHOUHU_ENV=development, dev auth)")
     principal_from_claims({"sub": subject, "roles": roles, "jurisdiction": jurisdiction})  # validates
     now = int(time.time())
     claims: dict[str, Any] = {
@@ -165,3 +232,7 @@ async def require_principal(request: Request) -> Principal:
     except AuthError as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"invalid token: {exc}",
                             headers={"WWW-Authenticate": "Bearer"}) from exc
+    except IdentityProviderUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            "the identity provider cannot be reached, retry later",
+                            headers={"Retry-After": "5"}) from exc

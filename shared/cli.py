@@ -20,7 +20,7 @@ import json
 import sys
 from typing import Any
 
-from shared.auth import issue_dev_token
+from shared.auth import AuthError, issue_dev_token
 from shared.settings import AuthSettings
 
 SERVICES = ("registry", "pairing", "visits", "notify")
@@ -32,9 +32,13 @@ def _entry(name: str) -> Any:
 
 
 def _token(args: argparse.Namespace) -> int:
-    token = issue_dev_token(
-        AuthSettings(), subject=args.subject, roles=args.role, jurisdiction=args.jurisdiction,
-        permissions=args.permission, caregiver_id=args.caregiver_id, ttl_seconds=args.ttl)
+    try:
+        token = issue_dev_token(
+            AuthSettings(), subject=args.subject, roles=args.role, jurisdiction=args.jurisdiction,
+            permissions=args.permission, caregiver_id=args.caregiver_id, ttl_seconds=args.ttl)
+    except AuthError as refused:
+        print(f"shouhu token: {refused}", file=sys.stderr)
+        return 2
     print(token)
     return 0
 

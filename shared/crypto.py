@@ -28,6 +28,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.settings import development_mode
+
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _DEV_SECRET = b"shouhu-development-only-key-material"
 
@@ -43,7 +45,8 @@ class CryptoSettings(BaseSettings):
     current_key_id: str | None = None
     index_key: SecretStr | None = None
     index_key_file: str | None = None
-    allow_dev_keys: bool = True  # production sets this false, and then keys are required
+    # No switch for development keys: they are used only in development mode
+    # (SHOUHU_ENV=development) when no keys are configured; anywhere else keys are required.
 
 
 class CryptoError(ValueError):
@@ -59,6 +62,13 @@ def _read(secret: SecretStr | None, path: str | None) -> str | None:
         with open(path, encoding="utf-8") as handle:
             return handle.read().strip()
     return secret.get_secret_value() if secret else None
+
+
+def _b64(encoded: str) -> bytes:
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except ValueError as exc:
+        raise CryptoError("a key is not valid base64") from exc
 
 
 @dataclass(frozen=True)
@@ -82,20 +92,20 @@ class FieldCipher:
         raw_keys = _read(settings.keys, settings.keys_file)
         raw_index = _read(settings.index_key, settings.index_key_file)
         if raw_keys is None or raw_index is None:
-            if not settings.allow_dev_keys:
+            if not development_mode():
                 raise CryptoError("SHOUHU_CRYPTO_KEYS and SHOUHU_CRYPTO_INDEX_KEY are required")
             return cls.development()
         keys = {}
         for item in raw_keys.split(","):
             key_id, _, encoded = item.strip().partition(":")
-            key = base64.b64decode(encoded)
+            key = _b64(encoded)
             if not _KEY_ID.match(key_id) or len(key) != 32:
                 raise CryptoError("each key is '<id>:<base64 of 32 bytes>'")
             keys[key_id] = key
         current = settings.current_key_id or next(iter(keys))
         if current not in keys:
             raise CryptoError("SHOUHU_CRYPTO_CURRENT_KEY_ID names no configured key")
-        index_key = base64.b64decode(raw_index)
+        index_key = _b64(raw_index)
         if len(index_key) != 32:
             raise CryptoError("the index key is 32 bytes, base64")
         return cls(keys=keys, current_key_id=current, index_key=index_key)
@@ -105,6 +115,12 @@ class FieldCipher:
         """Fixed keys for development and tests only."""
         return cls(keys={"dev1": _derive_dev_key("dev1")}, current_key_id="dev1",
                    index_key=_derive_dev_key("index"))
+
+    def uses_development_keys(self) -> bool:
+        """True when any key is one of the public development keys (derived from a constant
+        in this file): such a cipher protects nothing."""
+        dev = {_derive_dev_key(label) for label in ("dev1", "index")}
+        return self.index_key in dev or any(key in dev for key in self.keys.values())
 
     def encrypt(self, plaintext: str, *, context: str) -> str:
         nonce = os.urandom(12)

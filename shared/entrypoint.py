@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from shared.logging import configure_logging, get_logger
 from shared.migrations import migrate
 from shared.rekey import EncryptedColumn
+from shared.safety import check_startup
 from shared.settings import ServiceSettings
 from shared.worker import BackgroundFactory, ConsumerFactory, run_worker
 
@@ -39,6 +40,9 @@ def main(entry: ServiceEntry, argv: list[str] | None = None) -> int:
     settings = entry.load_settings()
     configure_logging(entry.name, settings.log_level)
     log = get_logger("entrypoint")
+    refused = check_startup(entry.name, args.role, settings, log)
+    if refused is not None:
+        return refused
     if args.role == "migrate":
         applied = asyncio.run(migrate(settings.database_url, entry.name, entry.migrations_dir))
         log.info("migrate.done", applied=applied)

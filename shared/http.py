@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from shared import openapi, problems
 from shared.auth import TokenVerifier
 from shared.auth_cache import CachingTokenVerifier
+from shared.clean_text import clean_request
 from shared.consumer import consumer_lag
 from shared.db import create_pool
 from shared.metrics import MetricsMiddleware, ServiceMetrics
@@ -90,8 +91,9 @@ def create_service_app(settings: ServiceSettings, *, title: str, description: st
             await app.state.pool.close()
 
     # The document and its pages are served by shared.openapi (complete, and without a CDN).
+    # Every query, path and header value of every route passes the one clean-text rule.
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
-                  openapi_url=None, docs_url=None, redoc_url=None)
+                  openapi_url=None, docs_url=None, redoc_url=None, dependencies=[Depends(clean_request)])
     metrics = ServiceMetrics(settings.service_name)
     app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -7,15 +7,24 @@ settings are read without the service prefix too, because they are the same for 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# A development-only HMAC key. Production uses OIDC (auth_mode="oidc") and refuses to start
-# with dev auth unless explicitly allowed, see ServiceSettings.check_production_safety.
+# A development-only HMAC key, public in this file. Outside development mode a process refuses
+# to start unless auth is OIDC (shared/safety.py), so a token signed with it is never accepted.
 DEV_SIGNING_KEY = "shouhu-dev-signing-key-not-for-production-use-0001"
+DEV_ISSUER = "shouhu-dev"
+DEV_AUDIENCE = "shouhu"
+
+
+def development_mode() -> bool:
+    """True only when explicitly asked for (`SHOUHU_ENV=development`, which `make up` and
+    `make test` set). Everything else is production: closed by default."""
+    return os.environ.get("SHOUHU_ENV", "").strip().lower() == "development"
 
 
 class AuthSettings(BaseSettings):
@@ -25,13 +34,32 @@ class AuthSettings(BaseSettings):
 
     mode: Literal["dev", "oidc"] = "dev"
     dev_signing_key: SecretStr = SecretStr(DEV_SIGNING_KEY)
-    issuer: str = "shouhu-dev"
-    audience: str = "shouhu"
+    # In oidc mode both are required (no default an attacker could guess); dev mode fills in
+    # the development values when they are not set.
+    issuer: str | None = None
+    audience: str | None = None
     oidc_jwks_url: str | None = None
     # A fixed list: the token's own "alg" header is never trusted on its own.
     algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
     jwks_cache_seconds: int = 300
+    # A token whose kid is not in the cached key set makes the JWKS be fetched again, but at
+    # most once per this many seconds: forged kids must not turn into a flood on the IdP.
+    jwks_refetch_interval_seconds: float = 60.0
+    jwks_timeout_seconds: float = 5.0
     leeway_seconds: int = 30
+    # A token living longer than this (exp - iat, or exp - now) is refused: a stolen
+    # long-lived token would otherwise stay good for years.
+    max_token_lifetime_seconds: int = 12 * 3600
+
+    @model_validator(mode="after")
+    def _development_defaults(self) -> "AuthSettings":
+        self.issuer = self.issuer or None
+        self.audience = self.audience or None
+        self.oidc_jwks_url = self.oidc_jwks_url or None
+        if self.mode == "dev":
+            self.issuer = self.issuer or DEV_ISSUER
+            self.audience = self.audience or DEV_AUDIENCE
+        return self
 
 
 class ServiceSettings(BaseSettings):

@@ -6,13 +6,18 @@ others run without any infrastructure: `make test-fast` (pytest -m "not infra").
 from __future__ import annotations
 
 import asyncio
+import os
 from contextlib import ExitStack
 from typing import Iterator
 
 import pytest
 
-from tests.support.cleanup import clean_up
-from tests.support.infra import Infrastructure, start_infrastructure
+# The suite runs in development mode (development tokens and keys), as `make test` does; a
+# bare `pytest` gets the same. Tests of production settings build their own environment.
+os.environ.setdefault("SHOUHU_ENV", "development")
+
+from tests.support.cleanup import clean_up  # noqa: E402
+from tests.support.infra import Infrastructure, start_infrastructure  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from services.notify.domain_templates import LOCALES, pick_template, render
 from shared.auth import Principal, require_principal
 from shared.rules import RuleViolation
 from shared.conditional import IfMatch, etag, parse_if_match, stale
+from shared.clean_text import CleanInput
 
 router = APIRouter(prefix="/v1", tags=["inbox and preferences"])
 
@@ -101,7 +102,7 @@ WallClock = Annotated[time, WithJsonSchema({"type": "string", "pattern": r"^\d{2
                                             "description": "HH:MM[:SS], on the recipient's clock"})]
 
 
-class PreferencesIn(BaseModel):
+class PreferencesIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     channels: list[PreferenceChannel] | None = Field(default=None, description="push channels in order of preference")

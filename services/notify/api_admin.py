@@ -12,7 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from services.notify import store_admin
 from services.notify.api_common import (
@@ -27,6 +27,7 @@ from shared import idempotency
 from shared.auth import Principal, require_principal
 from shared.rules import RuleViolation
 from shared.conditional import IdempotencyKey, IfMatch, etag, etag_headers, expected_version, parse_if_match, stale
+from shared.clean_text import CleanInput
 
 router = APIRouter(prefix="/v1", tags=["administration"])
 
@@ -57,7 +58,7 @@ async def idempotent(request: Request, principal: Principal, key: str | None, bo
 
 # -- routing rules ------------------------------------------------------------------------
 
-class RuleIn(BaseModel):
+class RuleIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     template: str = Field(min_length=1, max_length=64)
@@ -98,14 +99,14 @@ async def put_rule(request: Request, response: Response, county_code: Code12, ev
 
 # -- staff recipients ---------------------------------------------------------------------
 
-class RobotIn(BaseModel):
+class RobotIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(max_length=2000)
     secret: str | None = Field(default=None, max_length=200)
 
 
-class StaffContactsIn(BaseModel):
+class StaffContactsIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     sms: str | None = Field(default=None, max_length=32)
@@ -114,7 +115,7 @@ class StaffContactsIn(BaseModel):
     dingtalk: RobotIn | None = None
 
 
-class StaffRecipientIn(BaseModel):
+class StaffRecipientIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     staff_id: str = Field(min_length=1, max_length=100, description="the staff member's account subject")
@@ -130,7 +131,7 @@ class StaffRecipientIn(BaseModel):
         return self
 
 
-class StaffRecipientPatch(BaseModel):
+class StaffRecipientPatch(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     jurisdiction: Code12 | None = None
@@ -253,7 +254,7 @@ async def patch_staff(request: Request, response: Response, recipient_id: UUID, 
 
 # -- duty roster --------------------------------------------------------------------------
 
-class ShiftIn(BaseModel):
+class ShiftIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     staff_recipient_id: UUID

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.notify import store, store_admin
 from services.notify.api_common import STAFF_ROLES, require_roles
@@ -16,6 +16,7 @@ from services.notify.api_models import Preview, StoredTemplate, TemplateOut
 from shared.auth import Principal, require_principal
 from shared.rules import RuleViolation
 from shared.conditional import IfMatch, etag, parse_if_match, stale
+from shared.clean_text import CleanInput, MultiLineText
 
 router = APIRouter(prefix="/v1", tags=["templates"])
 
@@ -23,21 +24,21 @@ Locale = Literal["zh-CN", "en"]
 TemplateChannel = Literal["default", "sms", "email", "wecom", "dingtalk", "in_app"]
 
 
-class TemplateIn(BaseModel):
+class TemplateIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     subject: str | None = Field(default=None, max_length=200)
-    body: str = Field(min_length=1, max_length=2000)
+    body: MultiLineText = Field(min_length=1, max_length=2000)
 
 
-class PreviewIn(BaseModel):
+class PreviewIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     template_key: str = Field(max_length=64)
     locale: Locale = "zh-CN"
     channel: TemplateChannel = "default"
     subject: str | None = Field(default=None, max_length=200, description="a draft; the stored one when omitted")
-    body: str | None = Field(default=None, max_length=2000, description="a draft; the stored one when omitted")
+    body: MultiLineText | None = Field(default=None, max_length=2000, description="a draft; the stored one when omitted")
     variables: dict[str, str] | None = Field(default=None, description="values to try; samples when omitted")
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.notify import store_admin
 from services.notify.api_admin import Code12, idempotent
@@ -18,6 +18,7 @@ from services.notify.domain_delivery import AddressError, check_webhook_url
 from services.notify.encrypted_columns import WEBHOOK_SECRET, WEBHOOK_URL
 from services.notify.api_models import WebhookOut
 from shared.auth import Principal, require_principal
+from shared.clean_text import CleanInput
 from shared.contracts import ALL_EVENTS
 from shared.conditional import IdempotencyKey
 from shared.rules import RuleViolation
@@ -28,7 +29,7 @@ WEBHOOK_EVENT_TYPES = tuple(cls.name for cls in ALL_EVENTS if not cls.name.start
 WebhookEvent = Literal[WEBHOOK_EVENT_TYPES]  # type: ignore[valid-type]
 
 
-class WebhookIn(BaseModel):
+class WebhookIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     county_code: Code12

@@ -6,12 +6,13 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.pairing import commands, domain, store
 from services.pairing.api_common import require_staff, transaction
 from services.pairing.api_models import CapacityDefaults
 from shared.auth import Principal, require_principal
+from shared.clean_text import CleanInput
 from shared.contracts.events import CaregiverKind
 
 router = APIRouter(prefix="/v1", tags=["caregivers"])
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["caregivers"])
 _CODE12 = r"^\d{12}$"
 
 
-class CapacityDefaultsIn(BaseModel):
+class CapacityDefaultsIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     capacities: dict[CaregiverKind, Annotated[int, Field(ge=0, le=50)]]

@@ -12,7 +12,7 @@ import phonenumbers
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from services.pairing import commands, domain, store, store_pairings
 from services.pairing.api_common import (
@@ -22,6 +22,7 @@ from services.pairing.api_common import (
 from services.pairing.encrypted_columns import CAREGIVER_CONTEXT
 from services.pairing.api_models import CaregiverOut
 from shared.auth import Principal, require_principal
+from shared.clean_text import CleanInput
 from shared.contracts.events import CaregiverKind
 from shared.crypto import FieldCipher
 from shared.conditional import IdempotencyKey, IfMatch, etag_headers, expected_version, stale
@@ -37,7 +38,7 @@ CONTACT_FIELDS = {"phone": ("phone_enc", "sms"), "email": ("email_enc", "email")
                   "wecom_id": ("wecom_enc", "wecom"), "dingtalk_id": ("dingtalk_enc", "dingtalk")}
 
 
-class JurisdictionIn(BaseModel):
+class JurisdictionIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     county_code: str = Field(pattern=_CODE12)
@@ -45,7 +46,7 @@ class JurisdictionIn(BaseModel):
     village_code: str | None = Field(default=None, pattern=_CODE12)
 
 
-class ContactPointsIn(BaseModel):
+class ContactPointsIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     phone: str | None = Field(default=None, max_length=32)
@@ -74,7 +75,7 @@ class ContactPointsIn(BaseModel):
         return value
 
 
-class CaregiverIn(BaseModel):
+class CaregiverIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     kind: CaregiverKind
@@ -86,7 +87,7 @@ class CaregiverIn(BaseModel):
     active: bool = True
 
 
-class CaregiverPatch(BaseModel):
+class CaregiverPatch(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     kind: CaregiverKind | None = None

@@ -14,7 +14,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.pairing import commands, domain, store_matching, store_pairings
 from services.pairing.api_common import require_staff, today, transaction
@@ -24,18 +24,19 @@ from shared import idempotency
 from shared.auth import Principal, require_principal, scope_prefix
 from shared.conditional import IdempotencyKey
 from shared.rules import RuleViolation
+from shared.clean_text import CleanInput
 
 router = APIRouter(prefix="/v1/matching", tags=["matching"])
 
 
-class ProposalIn(BaseModel):
+class ProposalIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     jurisdiction: str | None = Field(default=None, pattern=r"^\d{12}$",
                                      description="a county, township or village code; default your whole scope")
 
 
-class AcceptIn(BaseModel):
+class AcceptIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     child_ids: list[UUID] | None = Field(default=None, max_length=100_000,

@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.pairing import commands, domain, store, store_pairings
 from services.pairing.api_common import (
@@ -17,6 +17,7 @@ from services.pairing.api_common import (
 )
 from services.pairing.api_models import CaregiverPairingOut, OwnPairingOut, PairingInHistory, PairingOut
 from shared.auth import Principal, require_principal
+from shared.clean_text import CleanInput
 from shared.contracts.events import PairingRole
 from shared.conditional import IdempotencyKey
 from shared.rules import RuleViolation
@@ -24,7 +25,7 @@ from shared.rules import RuleViolation
 router = APIRouter(prefix="/v1", tags=["pairings"])
 
 
-class PairingIn(BaseModel):
+class PairingIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     child_id: UUID
@@ -33,7 +34,7 @@ class PairingIn(BaseModel):
     started_on: date | None = Field(default=None, description="default today; not in the future")
 
 
-class PairingEndIn(BaseModel):
+class PairingEndIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     # child_closed / child_transferred come from the registry's events, not from staff.

@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from services.pairing import domain, store, store_support
 from services.pairing.api_common import (
@@ -21,11 +21,12 @@ from services.pairing.encrypted_columns import SUPPORT_GIVEN_BY
 from services.pairing.api_models import SupportOut, SupportTotals
 from shared.auth import Principal, require_principal
 from shared.conditional import IdempotencyKey
+from shared.clean_text import CleanInput
 
 router = APIRouter(prefix="/v1", tags=["support"])
 
 
-class SupportIn(BaseModel):
+class SupportIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["financial_aid", "in_kind"]

@@ -11,7 +11,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
-from services.registry import domain, privacy, store
+from services.registry import api_duplicates, domain, privacy, store
 from services.registry.api_common import (
     StatedPurpose, cipher_of, not_found, require_staff, today, unmask_purpose,
 )
@@ -73,23 +73,25 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
     child = _new_child(body)
     event = domain.register(child, today=today())
     cipher = cipher_of(request)
-    values = store.child_values(child, privacy.seal(child, cipher), search_text(child.name),
-                                source="api", created_by=principal.subject)
+    sealed = privacy.seal(child, cipher)
+    values = store.child_values(child, sealed, search_text(child.name), source="api", created_by=principal.subject)
     written: dict[str, Any] = {}
 
     async def create(conn: asyncpg.Connection) -> tuple[int, Any]:
         try:
             await store.insert_child(conn, values)
         except store.DuplicateNationalId:
-            raise RuleViolation("body.national_id", "该身份证号已建档 / a record with this national ID already exists",
-                                status.HTTP_409_CONFLICT) from None
+            raise api_duplicates.NationalIdTaken(sealed["national_id_index"]) from None
         await outbox.add(conn, event)
         written["row"] = await store.get_child_in_scope(conn, child.id, principal.scope_prefix)
         return status.HTTP_201_CREATED, privacy.view(written["row"], cipher, unmask=False).body
 
-    status_code, response = await idempotency.once(
-        request.app.state.pool, principal.subject, idempotency_key,
-        idempotency.request_fingerprint(body.model_dump(mode="json")), create)
+    try:
+        status_code, response = await idempotency.once(
+            request.app.state.pool, principal.subject, idempotency_key,
+            idempotency.request_fingerprint(body.model_dump(mode="json")), create)
+    except api_duplicates.NationalIdTaken as taken:
+        await api_duplicates.answer(request, principal, taken)
     # A retry answered from the key carries the version it was first answered with.
     headers = {**etag_headers(response), "Location": f"{router.prefix}/children/{response['id']}"}
     return JSONResponse(response, status_code=status_code, headers=headers)
@@ -138,13 +140,12 @@ def _apply_patch(child: domain.NewChild, patch: ChildPatch) -> domain.NewChild:
 
 async def _write(request: Request, principal: Principal, conn: asyncpg.Connection, child: domain.NewChild,
                  event: Event, version: int, **status_change: Any) -> asyncpg.Record:
-    cipher = cipher_of(request)
+    sealed = privacy.seal(child, cipher_of(request))
     try:
-        row = await store.replace_child(conn, child, privacy.seal(child, cipher), search_text(child.name),
+        row = await store.replace_child(conn, child, sealed, search_text(child.name),
                                         expected_version=version, **status_change)
     except store.DuplicateNationalId:
-        raise RuleViolation("body.national_id", "该身份证号已被其他档案使用 / another record has this national ID",
-                            status.HTTP_409_CONFLICT) from None
+        raise api_duplicates.NationalIdTaken(sealed["national_id_index"]) from None
     if row is None:
         raise stale()
     await outbox.add(conn, event)
@@ -168,14 +169,17 @@ async def update_child(child_id: UUID, body: ChildPatch, request: Request, princ
     if the record changed meanwhile the answer is 412 and nothing is applied."""
     require_staff(principal)
     version = expected_version(if_match, body.version)
-    async with request.app.state.pool.acquire() as conn:
-        async with conn.transaction():
-            row, child = await _load(request, principal, conn, child_id, version)
-            if row["status"] == "closed":
-                raise HTTPException(status.HTTP_409_CONFLICT, "the record is closed; reopen it before editing")
-            changed = _apply_patch(child, body)
-            event = domain.update(changed, status=row["status"], new_version=version + 1, today=today())
-            written = await _write(request, principal, conn, changed, event, version)
+    try:
+        async with request.app.state.pool.acquire() as conn:
+            async with conn.transaction():
+                row, child = await _load(request, principal, conn, child_id, version)
+                if row["status"] == "closed":
+                    raise HTTPException(status.HTTP_409_CONFLICT, "the record is closed; reopen it before editing")
+                changed = _apply_patch(child, body)
+                event = domain.update(changed, status=row["status"], new_version=version + 1, today=today())
+                written = await _write(request, principal, conn, changed, event, version)
+    except api_duplicates.NationalIdTaken as taken:
+        await api_duplicates.answer(request, principal, taken)
     return _answer(request, written)
 
 

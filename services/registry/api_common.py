@@ -8,6 +8,7 @@ from urllib.parse import unquote
 
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 
+from shared.clean_text import CONTROL_REASON, has_control_character
 from shared.auth import Principal
 from shared.crypto import FieldCipher
 from shared.rules import RuleViolation
@@ -43,6 +44,8 @@ def stated_purpose(header: str | None, query: str | None) -> str | None:
     purpose = unquote(raw).strip()
     if not purpose:
         return None
+    if has_control_character(purpose):  # percent-encoding hid it from the edge check
+        raise RuleViolation("header.X-Purpose", CONTROL_REASON)
     if len(purpose) > MAX_PURPOSE:
         raise RuleViolation("header.X-Purpose", f"at most {MAX_PURPOSE} characters")
     return purpose

@@ -15,6 +15,7 @@ from typing import Any, Callable
 from uuid import UUID
 
 from services.registry import domain, identity
+from shared.clean_text import has_control_character
 from shared.rules import RuleViolation
 from services.registry.sheets import (
     CATEGORIES, GENDERS, HOUSEHOLD, LEFT_BEHIND, RELATIONS, SENSITIVE, YES_NO,
@@ -59,6 +60,8 @@ def _text_of(value: Any, key: str, max_length: int) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # "3" typed in a numeric cell comes back as 3.0
     text = identity.clean_text(value)
+    if has_control_character(text):  # the same rule as the API's (shared/clean_text.py)
+        raise RuleViolation(key, "含有控制字符 / contains a control character")
     if len(text) > max_length:
         raise RuleViolation(key, f"超过{max_length}个字符 / longer than {max_length} characters")
     return text or None

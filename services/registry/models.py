@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from services.registry import identity
+from shared.clean_text import CleanInput, MultiLineText
 from shared.rules import RuleViolation
 from shared.contracts import Jurisdiction
 from shared.contracts.events import CloseReason, LeftBehindType, PublicCategory
@@ -23,7 +24,7 @@ def _reason(exc: RuleViolation) -> ValueError:
     return ValueError(exc.reason)
 
 
-class _In(BaseModel):
+class _In(CleanInput):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -78,7 +79,7 @@ class ChildFields(_In):
     categories: list[PublicCategory] = Field(default_factory=list, max_length=10)
     sensitive_categories: list[SensitiveCategory] = Field(default_factory=list, max_length=10)
     priority: bool = False
-    priority_reason: str | None = Field(default=None, max_length=500)
+    priority_reason: MultiLineText | None = Field(default=None, max_length=500)
     guardians: list[GuardianIn] = Field(default_factory=list, max_length=5)
     parents: list[ParentIn] = Field(default_factory=list, max_length=2)
     lawful_basis: LawfulBasisIn | None = None
@@ -125,7 +126,7 @@ class ChildPatch(_In):
     categories: list[PublicCategory] | None = Field(default=None, max_length=10)
     sensitive_categories: list[SensitiveCategory] | None = Field(default=None, max_length=10)
     priority: bool | None = None
-    priority_reason: str | None = Field(default=None, max_length=500)
+    priority_reason: MultiLineText | None = Field(default=None, max_length=500)
     guardians: list[GuardianIn] | None = Field(default=None, max_length=5)
     parents: list[ParentIn] | None = Field(default=None, max_length=2)
     lawful_basis: LawfulBasisIn | None = None
@@ -154,7 +155,7 @@ class ReopenIn(_In):
 class GrowthNoteIn(_In):
     noted_on: date
     area: GrowthArea
-    text: str = Field(min_length=1, max_length=4000)
+    text: MultiLineText = Field(min_length=1, max_length=4000)
 
 
 class SearchIn(_In):

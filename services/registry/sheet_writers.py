@@ -13,6 +13,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from services.registry.sheets import (
     BY_KEY, CATEGORIES, COLUMNS, GENDERS, HOUSEHOLD, LEFT_BEHIND, SENSITIVE,
 )
+from shared.clean_text import strip_control_characters
 
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 TEMPLATE_ROWS = 2000
@@ -122,12 +123,23 @@ def export_workbook(records: list[dict[str, Any]], *, unmasked: bool) -> bytes:
                 "left_behind_type": _ZH.get(record["left_behind_type"], record["left_behind_type"]),
                 "priority": "是" if record["priority"] else "否",
                 "guardian": guardian.get("name"), "guardian_phone": guardian.get("phone")}
-        sheet.append([_text(flat.get(key)) for key, _label in columns])
+        sheet.append([safe_cell(flat.get(key)) for key, _label in columns])
     return _save(workbook)
 
 
-def _text(value: Any) -> Any:
-    # Strings that look like formulas are neutralised (CSV/formula injection).
-    if isinstance(value, str) and value[:1] in ("=", "@"):
+# A cell starting with one of these is read as a formula (or a DDE command) by Excel,
+# LibreOffice or WPS, in XLSX and CSV alike: prefixed with an apostrophe, it stays text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "|")
+
+
+def safe_cell(value: Any) -> Any:
+    """A value as it may go into a spreadsheet cell (XLSX or CSV): control characters that a
+    workbook cannot hold are dropped (an export never fails on stored text), and text that
+    would be read as a formula is neutralised."""
+    if not isinstance(value, str):
+        return value
+    value = strip_control_characters(value, multiline=True)
+    if value[:1] in FORMULA_STARTS:
         return "'" + value
     return value
+

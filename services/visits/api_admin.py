@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.visits import scanner, scheduling, store_duties
 from services.visits.api_common import POLICY_EDITORS, STAFF_ROLES, require_staff
 from shared.auth import Principal, require_principal, scope_prefix
+from shared.clean_text import CleanInput
 from shared.contracts.events import DutyKind
 from shared.conditional import IfMatch, etag, parse_if_match, stale
 from shared.rules import RuleViolation
@@ -29,13 +30,13 @@ class PolicyOut(BaseModel):
     updated_at: datetime
 
 
-class PolicyIn(BaseModel):
+class PolicyIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     period: Literal["weekly", "monthly", "term", "off"]
 
 
-class ScanIn(BaseModel):
+class ScanIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     as_of: date

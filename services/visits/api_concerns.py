@@ -16,6 +16,7 @@ from services.visits.api_common import CONCERN_HANDLERS, STAFF_ROLES, require_st
 from services.visits.encrypted_columns import CONCERN_ACK_NOTE, CONCERN_DETAIL
 from shared import outbox
 from shared.auth import Principal, require_principal
+from shared.clean_text import CleanInput, MultiLineText
 from shared.contracts import Jurisdiction
 from shared.conditional import IfMatch, etag, parse_if_match, stale
 
@@ -42,11 +43,11 @@ class ConcernOut(BaseModel):
     acknowledgement_note: str | None = None
 
 
-class AcknowledgementIn(BaseModel):
+class AcknowledgementIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     referred_to: list[Literal["police", "civil_affairs"]] = Field(default_factory=list, max_length=2)
-    note: str | None = Field(default=None, max_length=2000)
+    note: MultiLineText | None = Field(default=None, max_length=2000)
 
 
 def _out(row: asyncpg.Record, request: Request, sensitive: bool) -> ConcernOut:

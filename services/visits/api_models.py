@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from shared.clean_text import CleanInput, MultiLineText
 from shared.contracts.events import ContactKind, Severity
 
 Place = Literal["home", "school", "childrens_home", "village_office", "phone", "online", "other"]
@@ -15,7 +16,7 @@ ConcernCategory = Literal["safety_hazard", "suspected_abuse", "neglect", "violen
                           "psychological_distress", "left_school"]
 Rating = Annotated[int, Field(ge=1, le=5)]
 
-class _Strict(BaseModel):
+class _Strict(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -40,14 +41,14 @@ class CallDetails(_Strict):
 
 
 class FollowUp(_Strict):
-    action: str = Field(min_length=1, max_length=500)
+    action: MultiLineText = Field(min_length=1, max_length=500)
     due_on: date | None = None
 
 
 class ConcernIn(_Strict):
     category: ConcernCategory
     severity: Severity
-    detail: str | None = Field(default=None, max_length=2000)
+    detail: MultiLineText | None = Field(default=None, max_length=2000)
 
 
 class ContactIn(_Strict):
@@ -60,7 +61,7 @@ class ContactIn(_Strict):
     place: Place | None = None
     location: Location | None = None
     ratings: Ratings | None = None
-    notes: str | None = Field(default=None, max_length=4000, description="Free text; encrypted at rest.")
+    notes: MultiLineText | None = Field(default=None, max_length=4000, description="Free text; encrypted at rest.")
     call: CallDetails | None = None
     follow_ups: list[FollowUp] = Field(default_factory=list, max_length=20)
     concerns: list[ConcernIn] = Field(default_factory=list, max_length=10)

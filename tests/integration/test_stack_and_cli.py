@@ -27,6 +27,7 @@ def stack_env(infra, tmp_path_factory) -> dict[str, str]:
     import asyncio
 
     env = {key: value for key, value in os.environ.items() if not key.startswith("SHOUHU_")}
+    env["SHOUHU_ENV"] = "development"
     for name in SERVICES:
         url = asyncio.run(create_database(infra, name))
         env[f"SHOUHU_{name.upper()}_DATABASE_URL"] = url

@@ -71,6 +71,7 @@ def service_env(name: str, *, database_url: str, port: int, kafka: str, topic_pr
                 group: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     prefix = f"SHOUHU_{name.upper()}_"
     env = {key: value for key, value in os.environ.items() if not key.startswith("SHOUHU_")}
+    env["SHOUHU_ENV"] = "development"
     env.update({
         f"{prefix}DATABASE_URL": database_url,
         f"{prefix}HTTP_PORT": str(port),

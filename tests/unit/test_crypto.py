@@ -48,8 +48,10 @@ def test_blind_index_is_stable_keyed_and_purpose_bound() -> None:
     assert first != other_key.blind_index("11010519491231002X", purpose="national_id")
 
 
-def test_production_refuses_to_run_without_keys() -> None:
+def test_production_refuses_to_run_without_keys(monkeypatch) -> None:
+    assert FieldCipher.from_settings(CryptoSettings()).uses_development_keys()  # development mode
+    monkeypatch.delenv("SHOUHU_ENV")
     with pytest.raises(CryptoError):
-        FieldCipher.from_settings(CryptoSettings(allow_dev_keys=False))
+        FieldCipher.from_settings(CryptoSettings())
     with pytest.raises(CryptoError):
         FieldCipher.from_settings(CryptoSettings(keys="bad key", index_key=base64.b64encode(b"i" * 32).decode()))
