@@ -70,6 +70,13 @@ async def get_child_in_scope(conn: asyncpg.Connection, child_id: UUID, scope_pre
         f"SELECT * FROM children WHERE id = $1 AND {_SCOPE.format(p='$2')}", child_id, scope_prefix)
 
 
+async def names_in_scope(conn: asyncpg.Connection, child_ids: list[UUID], scope_prefix: str) -> list[asyncpg.Record]:
+    """Id and name of each of these children that lies in the scope (others are left out)."""
+    return await conn.fetch(
+        f"SELECT id, name FROM children WHERE id = ANY($1::uuid[]) AND {_SCOPE.format(p='$2')}",
+        child_ids, scope_prefix)
+
+
 async def replace_child(conn: asyncpg.Connection, child: NewChild, sealed: dict[str, Any], search_text: str,
                         *, expected_version: int, status: str | None = None,
                         close_reason: str | None = None, keep_close_reason: bool = True) -> asyncpg.Record | None:
