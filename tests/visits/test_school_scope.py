@@ -1,0 +1,47 @@
+"""School scope on the duty work list: `school_id` filters, and a school_staff token that
+carries a school sees that school's duties only, whatever it asks for."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.support.auth import TOWNSHIP, bearer
+from tests.visits.harness import Harness, county_staff
+
+
+def school_staff(school_id: str | None) -> dict[str, str]:
+    return bearer(roles=["school_staff"], jurisdiction=TOWNSHIP, subject="principal", school_id=school_id)
+
+
+async def _duty_ids(harness: Harness, headers: dict[str, str], **params: str) -> set[str]:
+    response = await harness.client.get("/v1/duties", params={"state": "all", "limit": 1000, **params},
+                                        headers=headers)
+    assert response.status_code == 200, response.text
+    return {duty["id"] for duty in response.json()}
+
+
+async def _school_duties(harness: Harness, school_id: str) -> set[str]:
+    child_id = await harness.child(school_id=school_id)
+    pairing_id, _ = await harness.pair(child_id)
+    rows = await harness.fetch("SELECT id FROM duties WHERE pairing_id = $1 AND status = 'open'", pairing_id)
+    assert rows
+    return {str(row["id"]) for row in rows}
+
+
+async def test_the_school_filter_and_the_school_staff_scope(harness: Harness) -> None:
+    mine, theirs = f"school-{uuid.uuid4().hex[:8]}", f"school-{uuid.uuid4().hex[:8]}"
+    my_duties, their_duties = await _school_duties(harness, mine), await _school_duties(harness, theirs)
+
+    assert await _duty_ids(harness, county_staff(), school_id=mine) == my_duties
+    everything = await _duty_ids(harness, county_staff())
+    assert my_duties | their_duties <= everything
+
+    principal = school_staff(mine)
+    assert await _duty_ids(harness, principal) & (my_duties | their_duties) == my_duties
+    assert await _duty_ids(harness, principal, school_id=mine) == my_duties
+    assert await _duty_ids(harness, principal, school_id=theirs) == set()
+    # Without a school in the token, school staff keep their township's view.
+    assert my_duties | their_duties <= await _duty_ids(harness, school_staff(None))
+
+    refused = await harness.client.get("/v1/duties", params={"school_id": ""}, headers=county_staff())
+    assert refused.status_code == 422 and "school_id" in refused.text
