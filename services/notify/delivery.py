@@ -123,14 +123,16 @@ class DeliveryLoop:
                 "webhooks": await store_delivery.webhook_targets(
                     conn, [r["recipient_id"] for r in rows if r["recipient_kind"] == "system"]),
             }
-        context["names"] = await self._names(rows)
+        context["names"] = await self._names(rows, context["templates"])
         return context
 
-    async def _names(self, rows: list[asyncpg.Record]) -> dict[str, str] | None:
+    async def _names(self, rows: list[asyncpg.Record], templates: dict) -> dict[str, str] | None:
         """The names of the children these messages may name, in one request; None when the
         registry cannot answer now (the messages that need a name are then retried)."""
-        wanted = sorted({str(r["child_id"]) for r in rows if r["child_id"] and r["channel"] != "webhook"
-                         and CHILD_NAME in TEMPLATE_VARIABLES.get(r["template"], ())})
+        naming = {key for key, variants in templates.items()
+                  if CHILD_NAME in TEMPLATE_VARIABLES.get(key, ()) and any(map(uses_child_name, variants.values()))}
+        wanted = sorted({str(r["child_id"]) for r in rows
+                         if r["child_id"] and r["channel"] != "webhook" and r["template"] in naming})
         if not wanted:
             return {}
         try:
