@@ -1,12 +1,12 @@
-"""School scope on the duty work list: `school_id` filters, and a school_staff token that
-carries a school sees that school's duties only, whatever it asks for."""
+"""School scope in visits: `school_id` filters the duty work list, and a school_staff token
+that carries a school sees that school's duties and contacts only, whatever it asks for."""
 
 from __future__ import annotations
 
 import uuid
 
 from tests.support.auth import TOWNSHIP, bearer
-from tests.visits.harness import Harness, county_staff
+from tests.visits.harness import Harness, caregiver, county_staff, now
 
 
 def school_staff(school_id: str | None) -> dict[str, str]:
@@ -45,3 +45,25 @@ async def test_the_school_filter_and_the_school_staff_scope(harness: Harness) ->
 
     refused = await harness.client.get("/v1/duties", params={"school_id": ""}, headers=county_staff())
     assert refused.status_code == 422 and "school_id" in refused.text
+
+
+async def test_a_school_head_reads_their_schools_contacts_only(harness: Harness) -> None:
+    mine, theirs = f"school-{uuid.uuid4().hex[:8]}", f"school-{uuid.uuid4().hex[:8]}"
+    logged = {}
+    for school in (mine, theirs):
+        child_id = await harness.child(school_id=school)
+        _, caregiver_id = await harness.pair(child_id)
+        response = await harness.client.post("/v1/contacts", headers=caregiver(caregiver_id), json={
+            "child_id": str(child_id), "caregiver_id": str(caregiver_id), "kind": "talk",
+            "occurred_at": now().isoformat()})
+        assert response.status_code == 201, response.text
+        logged[school] = (child_id, response.json()["id"])
+    head = school_staff(mine)
+
+    listed = await harness.client.get("/v1/contacts", params={"limit": 500}, headers=head)
+    ids = {contact["id"] for contact in listed.json()}
+    assert logged[mine][1] in ids and logged[theirs][1] not in ids
+    assert (await harness.client.get(f"/v1/children/{logged[mine][0]}/contacts", headers=head)).status_code == 200
+    assert (await harness.client.get(f"/v1/children/{logged[theirs][0]}/contacts", headers=head)).status_code == 404
+    assert (await harness.client.get(f"/v1/contacts/{logged[theirs][1]}", headers=head)).status_code == 404
+    assert (await harness.client.get(f"/v1/contacts/{logged[mine][1]}", headers=head)).status_code == 200
