@@ -1,5 +1,5 @@
 """School scope in visits: `school_id` filters the duty work list, and a school_staff token
-that carries a school sees that school's duties and contacts only, whatever it asks for."""
+that carries a school sees that school's duties, contacts and concerns only, whatever it asks for."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ async def test_the_school_filter_and_the_school_staff_scope(harness: Harness) ->
     assert refused.status_code == 422 and "school_id" in refused.text
 
 
-async def test_a_school_head_reads_their_schools_contacts_only(harness: Harness) -> None:
+async def test_a_school_head_reads_their_schools_contacts_and_concerns_only(harness: Harness) -> None:
     mine, theirs = f"school-{uuid.uuid4().hex[:8]}", f"school-{uuid.uuid4().hex[:8]}"
     logged = {}
     for school in (mine, theirs):
@@ -55,7 +55,7 @@ async def test_a_school_head_reads_their_schools_contacts_only(harness: Harness)
         _, caregiver_id = await harness.pair(child_id)
         response = await harness.client.post("/v1/contacts", headers=caregiver(caregiver_id), json={
             "child_id": str(child_id), "caregiver_id": str(caregiver_id), "kind": "talk",
-            "occurred_at": now().isoformat()})
+            "occurred_at": now().isoformat(), "concerns": [{"category": "health", "severity": "low"}]})
         assert response.status_code == 201, response.text
         logged[school] = (child_id, response.json()["id"])
     head = school_staff(mine)
@@ -67,3 +67,12 @@ async def test_a_school_head_reads_their_schools_contacts_only(harness: Harness)
     assert (await harness.client.get(f"/v1/children/{logged[theirs][0]}/contacts", headers=head)).status_code == 404
     assert (await harness.client.get(f"/v1/contacts/{logged[theirs][1]}", headers=head)).status_code == 404
     assert (await harness.client.get(f"/v1/contacts/{logged[mine][1]}", headers=head)).status_code == 200
+
+    # The concerns raised by those contacts, likewise.
+    concerns = {school: (await harness.fetch("SELECT id FROM concerns WHERE contact_id = $1",
+                                             uuid.UUID(logged[school][1])))[0]["id"] for school in (mine, theirs)}
+    listed = await harness.client.get("/v1/concerns", params={"limit": 500}, headers=head)
+    seen = {concern["id"] for concern in listed.json()}
+    assert str(concerns[mine]) in seen and str(concerns[theirs]) not in seen
+    assert (await harness.client.get(f"/v1/concerns/{concerns[theirs]}", headers=head)).status_code == 404
+    assert (await harness.client.get(f"/v1/concerns/{concerns[mine]}", headers=head)).status_code == 200
