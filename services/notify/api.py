@@ -94,10 +94,11 @@ _UNNAMED = {"zh-CN": "结对儿童", "en": "the paired child"}
 async def _child_names(request: Request, child_ids: list[str]) -> dict[str, str]:
     """Names from the registry, asked now with notify's own token and never stored; none
     when it cannot answer (the inbox still opens, each such item saying so)."""
-    if not child_ids:
+    source = request.app.state.contacts
+    if not child_ids or source is None:
         return {}
     try:
-        return await request.app.state.contacts.child_names(child_ids)
+        return await source.child_names(child_ids)
     except ContactLookupFailed:
         return {}
 
