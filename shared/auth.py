@@ -30,6 +30,7 @@ ROLES = frozenset({
     "service",         # another system or service calling with its own credentials
 })
 PERMISSIONS = frozenset({"view_sensitive"})
+_BROADER_STAFF = frozenset({"admin", "county_staff", "township_staff"})
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,25 @@ class Principal:
     jurisdiction: str  # 12-digit code; trailing zero groups widen the scope
     permissions: frozenset[str] = field(default_factory=frozenset)
     caregiver_id: str | None = None
+    school_id: str | None = None  # claim `school_id`: a school_staff caller sees that school only
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
+
+    @property
+    def school_scope(self) -> str | None:
+        """The one school a `school_staff` token with a `school_id` claim is confined to (its
+        children, pairings and duties), else None. A broader staff role keeps its jurisdiction."""
+        if self.school_id and "school_staff" in self.roles and not self.roles & _BROADER_STAFF:
+            return self.school_id
+        return None
+
+    def covers_school(self, school_id: str | None) -> bool:
+        """True unless the caller is confined to a school and this is not it."""
+        return self.school_scope is None or school_id == self.school_scope
 
     @property
     def scope_prefix(self) -> str:
@@ -108,8 +122,13 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     if caregiver_id is not None and (not isinstance(caregiver_id, str) or not caregiver_id.isprintable()
                                      or len(caregiver_id) > 64):
         raise AuthError("token has a malformed caregiver_id")
+    school_id = claims.get("school_id")
+    if school_id is not None and (not isinstance(school_id, str) or not school_id.strip() or not school_id.isprintable()
+                                  or len(school_id) > 64):
+        raise AuthError("token has no valid school_id")
     return Principal(subject=subject, roles=roles, jurisdiction=jurisdiction,
-                     permissions=frozenset(permissions_claim) & PERMISSIONS, caregiver_id=caregiver_id)
+                     permissions=frozenset(permissions_claim) & PERMISSIONS, caregiver_id=caregiver_id,
+                     school_id=school_id)
 
 
 class TokenVerifier:
@@ -205,7 +224,7 @@ class TokenVerifier:
 
 def issue_dev_token(settings: AuthSettings, *, subject: str, roles: list[str], jurisdiction: str,
                     permissions: list[str] | None = None, caregiver_id: str | None = None,
-                    ttl_seconds: int = 8 * 3600) -> str:
+                    school_id: str | None = None, ttl_seconds: int = 8 * 3600) -> str:
     if settings.mode != "dev" or not development_mode():
         raise AuthError("development tokens exist only in development mode (SHOUHU_ENV=development, dev auth)")
     principal_from_claims({"sub": subject, "roles": roles, "jurisdiction": jurisdiction})  # validates
@@ -216,6 +235,8 @@ def issue_dev_token(settings: AuthSettings, *, subject: str, roles: list[str], j
     }
     if caregiver_id:
         claims["caregiver_id"] = caregiver_id
+    if school_id:
+        claims["school_id"] = school_id
     return jwt.encode(claims, settings.dev_signing_key.get_secret_value(), algorithm="HS256")
 
 

@@ -35,7 +35,8 @@ def _token(args: argparse.Namespace) -> int:
     try:
         token = issue_dev_token(
             AuthSettings(), subject=args.subject, roles=args.role, jurisdiction=args.jurisdiction,
-            permissions=args.permission, caregiver_id=args.caregiver_id, ttl_seconds=args.ttl)
+            permissions=args.permission, caregiver_id=args.caregiver_id, school_id=args.school_id,
+            ttl_seconds=args.ttl)
     except AuthError as refused:
         print(f"shouhu token: {refused}", file=sys.stderr)
         return 2
@@ -210,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--permission", action="append", default=[], help="e.g. view_sensitive")
     token.add_argument("--subject", default="dev-user")
     token.add_argument("--caregiver-id", default=None)
+    token.add_argument("--school-id", default=None, help="confines a school_staff token to this school")
     token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds")
 
     migrate = commands.add_parser("migrate", help="apply database migrations")

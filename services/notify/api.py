@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validat
 
 from services.notify import store, store_admin
 from services.notify.api_common import STAFF_ROLES, require_roles
-from services.notify.domain_templates import LOCALES, pick_template, render
+from services.notify.contacts import ContactLookupFailed
+from services.notify.domain_templates import CHILD_NAME, LOCALES, pick_template, render, uses_child_name
 from shared.auth import Principal, require_principal
 from shared.rules import RuleViolation
 from shared.conditional import IfMatch, etag, parse_if_match, stale
@@ -36,6 +37,9 @@ class NotificationOut(BaseModel):
     text: str
     created_at: datetime
     read_at: datetime | None
+    # False when the text should name the child and the registry could not say the name
+    # now: the text then says "the paired child" instead; reading again later names them.
+    named: bool = True
 
 
 def _inbox_owner(principal: Principal, caregiver_id: UUID | None) -> tuple[str, str]:
@@ -68,16 +72,38 @@ async def list_notifications(
         rows = await store.list_inbox(conn, recipient_kind=kind, recipient_id=recipient, scope_prefix=scope,
                                       limit=limit, unread_only=unread)
         templates = await store.templates_for(conn, sorted({row["template"] for row in rows}))
+    chosen = {row["id"]: pick_template(templates.get(row["template"], {}), locale, "in_app") for row in rows}
+    naming = [row for row in rows if row["child_id"] and chosen[row["id"]] and uses_child_name(chosen[row["id"]])]
+    naming_ids = {row["id"] for row in naming}
+    names = await _child_names(request, sorted({str(row["child_id"]) for row in naming}))
     result = []
     for row in rows:
-        chosen = pick_template(templates.get(row["template"], {}), locale, "in_app")
-        variables = row["variables"] or {}
+        template = chosen[row["id"]]
+        variables = dict(row["variables"] or {})
+        name = names.get(str(row["child_id"])) if row["child_id"] else None
+        variables[CHILD_NAME] = name or _UNNAMED.get(locale, _UNNAMED["en"])
         result.append(NotificationOut(
             **{k: row[k] for k in ("id", "source_event_id", "event_type", "recipient_kind", "recipient_id", "channel",
                                    "template", "child_id", "status", "created_at", "read_at")},
-            title=render(chosen.subject or "", variables, chosen.locale) if chosen else "",
-            text=render(chosen.body, variables, chosen.locale) if chosen else ""))
+            title=render(template.subject or "", variables, template.locale) if template else "",
+            text=render(template.body, variables, template.locale) if template else "",
+            named=name is not None or row["id"] not in naming_ids))
     return result
+
+
+_UNNAMED = {"zh-CN": "结对儿童", "en": "the paired child"}
+
+
+async def _child_names(request: Request, child_ids: list[str]) -> dict[str, str]:
+    """Names from the registry, asked now with notify's own token and never stored; none
+    when it cannot answer (the inbox still opens, each such item saying so)."""
+    source = request.app.state.contacts
+    if not child_ids or source is None:
+        return {}
+    try:
+        return await source.child_names(child_ids)
+    except ContactLookupFailed:
+        return {}
 
 
 @router.post("/notifications/{notification_id}/read", status_code=204)

@@ -5,6 +5,9 @@ send time with notify's own credentials (role `service`). Notify never stores th
             → {"caregiver_id", "active", "channels", "phone", "email", "wecom_id", "dingtalk_id"}
 - registry: GET {registry_base_url}/v1/children/{child_id}/guardian-contacts
             → {"guardians": [{"relation", "phone", …}, …]} (the first guardian with a phone is used)
+- registry: POST {registry_base_url}/v1/children/names {"ids": [...]}
+            → {"names": {child_id: name}}: the children's names, composed into a message's
+            text at send (or read) time and never stored; a child left out has no name we may see.
 Also read: {"contact_points": [{"channel": "sms", "address": "+8613…"}, …]}. A WeCom or DingTalk
 entry is used only when it is a group-robot URL (a user id cannot be messaged through a robot).
 404 or 403 means no contact points we may see: the delivery fails as `no_address`.
@@ -28,7 +31,10 @@ class ContactSource(Protocol):
 
     async def guardian(self, child_id: str) -> dict[str, Any]: ...
 
+    async def child_names(self, child_ids: list[str]) -> dict[str, str]: ...
 
+
+NAMES_PER_REQUEST = 500  # the registry's limit per request
 _FLAT_FIELDS = {"phone": "sms", "mobile": "sms", "email": "email"}
 _LISTS = ("contact_points", "contacts", "guardian_contacts", "guardians")
 
@@ -79,11 +85,31 @@ class HttpContactSource:
     async def guardian(self, child_id: str) -> dict[str, Any]:
         return await self._get(f"{self._registry}/v1/children/{child_id}/guardian-contacts")
 
+    async def child_names(self, child_ids: list[str]) -> dict[str, str]:
+        """child id → name for those the registry lets us see; ContactLookupFailed when it
+        cannot answer now (the caller retries rather than send a message without the name)."""
+        names: dict[str, str] = {}
+        for start in range(0, len(child_ids), NAMES_PER_REQUEST):
+            body = await self._send("POST", f"{self._registry}/v1/children/names",
+                                    {"ids": child_ids[start:start + NAMES_PER_REQUEST]})
+            if body == {}:  # 403/404: the registry shows us none of them
+                continue
+            found = body.get("names") if isinstance(body, dict) else None
+            if not isinstance(found, dict):
+                raise ContactLookupFailed("unreadable answer")
+            names.update({str(k): str(v) for k, v in found.items() if isinstance(v, str) and v})
+        return names
+
     async def _get(self, url: str) -> dict[str, Any]:
+        return _by_channel(await self._send("GET", url))
+
+    async def _send(self, method: str, url: str, body: Any = None) -> Any:
+        """The answer's JSON; {} for 403/404 (nothing we may see)."""
         for attempt in (1, 2):
             try:
                 token = await self._tokens.token()
-                response = await self._client.get(url, headers={"Authorization": f"Bearer {token}"})
+                response = await self._client.request(method, url, json=body,
+                                                      headers={"Authorization": f"Bearer {token}"})
             except (httpx.HTTPError, OSError) as exc:
                 raise ContactLookupFailed(type(exc).__name__) from exc
             except Exception as exc:  # the token endpoint failed
@@ -96,7 +122,7 @@ class HttpContactSource:
             if response.status_code != 200:
                 raise ContactLookupFailed(f"status {response.status_code}")
             try:
-                return _by_channel(response.json())
+                return response.json()
             except ValueError as exc:
                 raise ContactLookupFailed("unreadable answer") from exc
         raise ContactLookupFailed("unauthorised")

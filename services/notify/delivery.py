@@ -5,7 +5,9 @@ No transaction is open while a provider is called:
    due rows with FOR UPDATE SKIP LOCKED (replicas never take the same row), defer those in
    their recipient's quiet hours, and commit the rest as 'sending' with a lease;
 2. send — resolve the address (staff: decrypted here; caregivers and guardians: asked of
-   pairing / registry now, never stored), render the template, call the adapter;
+   pairing / registry now, never stored), render the template with the child's name (asked
+   of the registry now, once per pass for all its messages; if the registry cannot answer,
+   the message waits and is retried: it is never sent without the name), call the adapter;
 3. record — one short transaction per message: sent, retry later (exponential backoff with
    jitter), failed (will never work) or dead (gave up after N attempts), with its event.
 A worker that dies mid-send leaves a 'sending' row whose lease expires; it is claimed again.
@@ -32,7 +34,8 @@ from services.notify.contacts import ContactLookupFailed, ContactSource
 from services.notify.domain_delivery import (
     AddressError, allowance, backoff_seconds, check_email, check_webhook_url, normalise_mobile, quiet_until,
 )
-from services.notify.domain_templates import localise, pick_template, render
+from services.notify.domain_templates import CHILD_NAME, TEMPLATE_VARIABLES, localise, pick_template, render, \
+    uses_child_name
 from services.notify.encrypted_columns import STAFF_CONTACTS, WEBHOOK_SECRET, WEBHOOK_URL
 from shared import outbox
 from shared.contracts import NotificationFailed, NotificationSent
@@ -113,13 +116,30 @@ class DeliveryLoop:
 
     async def _context(self, rows: list[asyncpg.Record]) -> dict[str, Any]:
         async with self._pool.acquire() as conn:
-            return {
+            context = {
                 "templates": await store.templates_for(conn, sorted({r["template"] for r in rows})),
                 "staff": await store_delivery.staff_contacts(
                     conn, [r["recipient_id"] for r in rows if r["recipient_kind"] == "staff"]),
                 "webhooks": await store_delivery.webhook_targets(
                     conn, [r["recipient_id"] for r in rows if r["recipient_kind"] == "system"]),
             }
+        context["names"] = await self._names(rows, context["templates"])
+        return context
+
+    async def _names(self, rows: list[asyncpg.Record], templates: dict) -> dict[str, str] | None:
+        """The names of the children these messages may name, in one request; None when the
+        registry cannot answer now (the messages that need a name are then retried)."""
+        naming = {key for key, variants in templates.items()
+                  if CHILD_NAME in TEMPLATE_VARIABLES.get(key, ()) and any(map(uses_child_name, variants.values()))}
+        wanted = sorted({str(r["child_id"]) for r in rows
+                         if r["child_id"] and r["channel"] != "webhook" and r["template"] in naming})
+        if not wanted:
+            return {}
+        try:
+            return await self._contacts.child_names(wanted)
+        except ContactLookupFailed as exc:
+            log.warning("delivery.names_unavailable", children=len(wanted), error=str(exc))
+            return None
 
     # -- 2. send ----------------------------------------------------------------------------
 
@@ -141,9 +161,9 @@ class DeliveryLoop:
             return SendResult.give_up("invalid_address")
         if address is None:
             return SendResult.give_up("no_address")
-        message = self._message(row, address, context["templates"].get(row["template"], {}))
-        if message is None:
-            return SendResult.give_up("other")
+        message = self._message(row, address, context["templates"].get(row["template"], {}), context["names"])
+        if isinstance(message, SendResult):
+            return message
         try:
             return await asyncio.wait_for(self._adapters[channel].send(message),
                                           self._settings.provider_timeout_s * 2)
@@ -188,7 +208,8 @@ class DeliveryLoop:
             check_webhook_url(address["url"], allow_loopback_http=self._settings.allow_loopback_http)
         return address
 
-    def _message(self, row: asyncpg.Record, address: Any, templates: dict) -> OutgoingMessage | None:
+    def _message(self, row: asyncpg.Record, address: Any, templates: dict,
+                 names: dict[str, str] | None) -> OutgoingMessage | SendResult:
         locale = self._settings.default_locale
         common = dict(delivery_id=str(row["id"]), channel=row["channel"], address=address, template=row["template"],
                       event_type=row["event_type"], source_event_id=str(row["source_event_id"]),
@@ -197,8 +218,15 @@ class DeliveryLoop:
             return OutgoingMessage(payload=row["payload"], **common)
         chosen = pick_template(templates, locale, row["channel"])
         if chosen is None:
-            return None
-        variables = row["variables"] or {}
+            return SendResult.give_up("other")
+        variables = dict(row["variables"] or {})
+        if uses_child_name(chosen):
+            if names is None:  # the registry did not answer: later, with the name
+                return SendResult.retry("provider_error")
+            name = names.get(str(row["child_id"]))
+            if name is None:  # the registry shows us no such child: nothing to name
+                return SendResult.give_up("other")
+            variables[CHILD_NAME] = name
         return OutgoingMessage(subject=render(chosen.subject or "", variables, chosen.locale),
                                text=render(chosen.body, variables, chosen.locale),
                                variables=localise(variables, chosen.locale), **common)

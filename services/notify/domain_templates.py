@@ -1,9 +1,12 @@
 """Message templates, pure: the defaults, which variables each may use, checking and rendering.
 
 Templates use `string.Template` (`${duty}`), never an expression language: a county admin
-edits them over the API, and nothing they type can run. Variables hold no personal data —
-a duty kind, a date, a count, a severity, a short reference — and their labels are
-localised here, so one stored value renders in Chinese or English.
+edits them over the API, and nothing they type can run. Stored variables hold no personal
+data — a duty kind, a date, a count, a severity, a short reference — and their labels are
+localised here, so one stored value renders in Chinese or English. The one exception is
+`${child}`, the child's name: it is never stored or carried in an event, but asked of the
+registry when the message is sent (or an in-app message is read) and composed in then.
+Concern alerts do not get it: a concern tied to a name in a staff group chat says too much.
 
 Wording rule (seed 篇23, architecture brief): what a guardian, child or caregiver reads never
 names a sensitive category, the nature of a concern, or the "left-behind" label. Staff
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from datetime import date
 from typing import Mapping
 
 LOCALES = ("zh-CN", "en")
@@ -31,15 +35,15 @@ FORBIDDEN_WORDS = (
 
 # Which variables each template may use. A saved template naming any other is refused (422).
 TEMPLATE_VARIABLES: dict[str, frozenset[str]] = {
-    "contact_logged": frozenset({"kind"}),
-    "duty_due_soon": frozenset({"duty", "due_on"}),
-    "contact_overdue": frozenset({"duty", "due_on", "days_overdue"}),
-    "contact_overdue_staff": frozenset({"duty", "due_on", "days_overdue", "level", "ref"}),
+    "contact_logged": frozenset({"kind", "child"}),
+    "duty_due_soon": frozenset({"duty", "due_on", "child"}),
+    "contact_overdue": frozenset({"duty", "due_on", "days_overdue", "child"}),
+    "contact_overdue_staff": frozenset({"duty", "due_on", "days_overdue", "level", "ref", "child"}),
     "concern_raised": frozenset({"severity", "ref", "mandatory"}),
     "concern_escalated": frozenset({"severity", "ref", "level", "mandatory"}),
     "concern_acknowledged": frozenset({"ref"}),
-    "pairing_created": frozenset({"started_on"}),
-    "pairing_ended": frozenset({"ended_on"}),
+    "pairing_created": frozenset({"started_on", "child"}),
+    "pairing_ended": frozenset({"ended_on", "child"}),
     "pairing_created_guardian": frozenset({"started_on"}),
     "pairing_ended_guardian": frozenset({"ended_on"}),
 }
@@ -68,8 +72,13 @@ _LABELS: dict[str, dict[str, dict[str, str]]] = {
     },
 }
 
-# Sample values for previews: realistic, and none of them personal.
-SAMPLE_VARIABLES = {"kind": "home_visit", "duty": "home_visit", "due_on": "2026-12-01", "days_overdue": "3",
+# The variable filled in with the child's name at send or read time, never stored.
+CHILD_NAME = "child"
+# Variables that hold a date (ISO in storage), shown as 12月1日 in Chinese.
+DATE_VARIABLES = frozenset({"due_on", "started_on", "ended_on"})
+
+# Sample values for previews: realistic, and none of them a real person's.
+SAMPLE_VARIABLES = {"child": "王小明", "kind": "home_visit", "duty": "home_visit", "due_on": "2026-12-01", "days_overdue": "3",
                     "level": "township", "ref": "3f2a9c1b", "severity": "urgent", "mandatory": "true",
                     "started_on": "2026-09-01", "ended_on": "2027-01-15"}
 
@@ -88,19 +97,19 @@ def _t(key: str, locale: str, body: str, subject: str | None = None, channel: st
 
 
 DEFAULT_TEMPLATES: tuple[TemplateText, ...] = (
-    _t("contact_logged", "zh-CN", "您的${kind}记录已保存，谢谢您的付出。", "记录已保存"),
-    _t("contact_logged", "en", "Your ${kind} has been recorded. Thank you.", "Contact recorded"),
-    _t("duty_due_soon", "zh-CN", "温馨提醒：您有一项${duty}将于${due_on}到期，请按时完成并记录。", "待办提醒"),
-    _t("duty_due_soon", "en", "Reminder: a ${duty} is due on ${due_on}. Please complete and record it.",
-       "Reminder"),
-    _t("contact_overdue", "zh-CN", "提醒：您有一项${duty}（应于${due_on}完成）已逾期${days_overdue}天，请尽快完成并记录。",
+    _t("contact_logged", "zh-CN", "您与${child}的${kind}记录已保存，谢谢您的付出。", "记录已保存"),
+    _t("contact_logged", "en", "Your ${kind} for ${child} has been recorded. Thank you.", "Contact recorded"),
+    _t("duty_due_soon", "zh-CN", "温馨提醒：${child}的${duty}将于${due_on}到期，请按时完成并记录。", "待办提醒"),
+    _t("duty_due_soon", "en", "Reminder: the ${duty} with ${child} is due on ${due_on}. Please complete and "
+       "record it.", "Reminder"),
+    _t("contact_overdue", "zh-CN", "${child}的${duty}还未记录，${due_on}已到期（逾期${days_overdue}天），请尽快完成并记录。",
        "逾期提醒"),
-    _t("contact_overdue", "en", "A ${duty} due on ${due_on} is ${days_overdue} days overdue. Please complete and "
-       "record it soon.", "Overdue"),
-    _t("contact_overdue_staff", "zh-CN", "【${level}督办】辖区内一项${duty}（应于${due_on}完成）已逾期${days_overdue}天，"
+    _t("contact_overdue", "en", "The ${duty} with ${child} has not been recorded; it was due on ${due_on}, "
+       "${days_overdue} days ago. Please complete and record it soon.", "Overdue"),
+    _t("contact_overdue_staff", "zh-CN", "【${level}督办】${child}的${duty}（应于${due_on}完成）已逾期${days_overdue}天，"
        "编号${ref}，请登录系统跟进。", "逾期督办"),
-    _t("contact_overdue_staff", "en", "[${level} follow-up] A ${duty} due on ${due_on} is ${days_overdue} days "
-       "overdue in your area, reference ${ref}. Please follow up in the system.", "Overdue follow-up"),
+    _t("contact_overdue_staff", "en", "[${level} follow-up] The ${duty} with ${child} due on ${due_on} is "
+       "${days_overdue} days overdue, reference ${ref}. Please follow up in the system.", "Overdue follow-up"),
     _t("concern_raised", "zh-CN", "【需立即关注】辖区内有一条新的关注事项，紧急程度：${severity}${mandatory}，编号${ref}，"
        "请立即登录系统查看并确认。", "需立即关注"),
     _t("concern_raised", "en", "[Attention needed] A new concern was raised in your area, severity ${severity}"
@@ -111,11 +120,11 @@ DEFAULT_TEMPLATES: tuple[TemplateText, ...] = (
        "${severity}${mandatory}, reference ${ref}. Please handle it in the system now.", "Concern escalated"),
     _t("concern_acknowledged", "zh-CN", "编号${ref}的关注事项已有人确认处理。", "已确认"),
     _t("concern_acknowledged", "en", "The concern with reference ${ref} has been acknowledged.", "Acknowledged"),
-    _t("pairing_created", "zh-CN", "您有一项新的结对安排，自${started_on}起生效，请登录查看。", "新的结对安排"),
-    _t("pairing_created", "en", "You have a new pairing starting on ${started_on}. Please sign in to see it.",
-       "New pairing"),
-    _t("pairing_ended", "zh-CN", "您的一项结对安排已于${ended_on}结束，感谢您的付出。", "结对安排结束"),
-    _t("pairing_ended", "en", "One of your pairings ended on ${ended_on}. Thank you.", "Pairing ended"),
+    _t("pairing_created", "zh-CN", "您与${child}的结对自${started_on}起生效，请登录查看孩子的联系卡。", "新的结对安排"),
+    _t("pairing_created", "en", "You are paired with ${child} from ${started_on}. Please sign in to see the "
+       "child's contact card.", "New pairing"),
+    _t("pairing_ended", "zh-CN", "您与${child}的结对已于${ended_on}结束，感谢您的付出。", "结对安排结束"),
+    _t("pairing_ended", "en", "Your pairing with ${child} ended on ${ended_on}. Thank you.", "Pairing ended"),
     _t("pairing_created_guardian", "zh-CN", "您好，学校和社区为您家孩子安排了一位联系老师，自${started_on}起，"
        "老师会定期与您联系。", "联系老师安排"),
     _t("pairing_created_guardian", "en", "Hello, the school and community have arranged a contact teacher for "
@@ -165,8 +174,24 @@ def localise(variables: Mapping[str, object], locale: str) -> dict[str, str]:
     shown = {}
     for name, value in variables.items():
         text = str(value).lower() if isinstance(value, bool) else str(value)
+        if name in DATE_VARIABLES and locale == "zh-CN":
+            text = _chinese_date(text)
         shown[name] = labels.get(name, {}).get(text, text)
     return shown
+
+
+def _chinese_date(iso: str) -> str:
+    """2026-12-01 → 12月1日 (reminders are about the weeks ahead); anything else unchanged."""
+    try:
+        day = date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{day.month}月{day.day}日"
+
+
+def uses_child_name(template: TemplateText) -> bool:
+    return any(CHILD_NAME in string.Template(text or "").get_identifiers()
+               for text in (template.subject, template.body))
 
 
 def render(body: str, variables: Mapping[str, object], locale: str) -> str:

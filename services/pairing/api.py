@@ -44,7 +44,8 @@ async def read_pairable_child(child_id: UUID, request: Request,
     """The child as pairing knows it (from the registry's events)."""
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
-        row = await store.get_child_in_scope(conn, child_id, principal.scope_prefix)
+        row = await store.get_child_in_scope(conn, child_id, principal.scope_prefix,
+                                             school_id=principal.school_scope)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
     return PairableChildOut(
@@ -59,9 +60,14 @@ async def unpaired_queue(request: Request, principal: Annotated[Principal, Depen
                          school_id: Annotated[str | None, Query(max_length=64)] = None,
                          limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                          offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> dict[str, Any]:
-    """Active children with nobody paired: priority children first, then the longest waiting."""
+    """Active children with nobody paired: priority children first, then the longest waiting.
+    A school head's token (school_staff with a school) sees its own school's queue only."""
     require_staff(principal)
     prefix = narrowed_prefix(principal, jurisdiction)
+    if principal.school_scope is not None:
+        if school_id not in (None, principal.school_scope):
+            return {"total": 0, "items": []}
+        school_id = principal.school_scope
     async with request.app.state.pool.acquire() as conn:
         rows = await store_pairings.unpaired_children(conn, prefix, school_id=school_id, limit=limit, offset=offset)
         total = await store_stats.count_unpaired(conn, prefix, school_id)

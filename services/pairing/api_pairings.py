@@ -51,7 +51,7 @@ def pairing_out(row: Any) -> dict[str, Any]:
 
 async def _visible_child(conn: asyncpg.Connection, principal: Principal, child_id: UUID) -> asyncpg.Record:
     row = await store.get_child(conn, child_id)
-    if row is None or not principal.covers(deepest_code(row)):
+    if row is None or not principal.covers(deepest_code(row)) or not principal.covers_school(row["school_id"]):
         raise domain.Refusal(404, "child_not_found", "no such child")
     return row
 
@@ -92,7 +92,8 @@ async def read_pairing(pairing_id: UUID, request: Request,
     async with request.app.state.pool.acquire() as conn:
         row = await store_pairings.get_pairing(conn, pairing_id)
     own = row is not None and principal.has_role("caregiver") and principal.caregiver_id == str(row["caregiver_id"])
-    staff = row is not None and principal.has_role(*STAFF_ROLES) and principal.covers(deepest_code(row))
+    staff = row is not None and principal.has_role(*STAFF_ROLES) and principal.covers(deepest_code(row)) \
+        and principal.covers_school(row["school_id"])
     if not (own or staff):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such pairing")
     return pairing_out(row)
@@ -107,7 +108,7 @@ async def end_pairing(pairing_id: UUID, body: PairingEndIn, request: Request,
     ended_on = body.ended_on or today()
     async with transaction(request) as conn:
         row = await store_pairings.get_pairing(conn, pairing_id)
-        if row is None or not principal.covers(deepest_code(row)):
+        if row is None or not principal.covers(deepest_code(row)) or not principal.covers_school(row["school_id"]):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such pairing")
         if row["ended_on"] is not None:
             raise domain.Refusal(409, "already_ended", "the pairing has already ended")
@@ -127,7 +128,8 @@ async def child_pairing_history(child_id: UUID, request: Request,
     """Every pairing the child has had, oldest first, with the reason each one ended."""
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
-        if await store.get_child_in_scope(conn, child_id, principal.scope_prefix) is None:
+        if await store.get_child_in_scope(conn, child_id, principal.scope_prefix,
+                                          school_id=principal.school_scope) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
         rows = await store_pairings.history_of_child(conn, child_id)
     return [{**pairing_out(row), "caregiver_kind": row["caregiver_kind"]} for row in rows]
@@ -165,4 +167,6 @@ async def caregiver_pairings(caregiver_id: UUID, request: Request,
         if caregiver is None or not principal.covers(deepest_code(caregiver)):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such caregiver")
         rows = await store_pairings.pairings_of_caregiver(conn, caregiver_id, include_ended=include_ended)
-    return [{**_own_pairing_out(row), "child_status": row["child_status"]} for row in rows]
+    # A school head sees a caregiver's pairings with their own school's children only.
+    return [{**_own_pairing_out(row), "child_status": row["child_status"]} for row in rows
+            if principal.covers_school(row["school_id"])]

@@ -49,9 +49,12 @@ async def get_child(conn: asyncpg.Connection, child_id: UUID, *, lock: bool = Fa
     return await conn.fetchrow("SELECT * FROM children WHERE id = $1" + suffix, child_id)
 
 
-async def get_child_in_scope(conn: asyncpg.Connection, child_id: UUID, scope_prefix: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(f"SELECT * FROM children c WHERE id = $1 AND {in_scope('c', '$2')}",
-                               child_id, scope_prefix)
+async def get_child_in_scope(conn: asyncpg.Connection, child_id: UUID, scope_prefix: str, *,
+                             school_id: str | None = None) -> asyncpg.Record | None:
+    """None outside the jurisdiction, or outside the school when one is given."""
+    return await conn.fetchrow(
+        f"SELECT * FROM children c WHERE id = $1 AND {in_scope('c', '$2')} AND ($3::text IS NULL OR school_id = $3)",
+        child_id, scope_prefix, school_id)
 
 
 # -- capacity defaults ---------------------------------------------------------------------

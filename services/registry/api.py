@@ -70,6 +70,9 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
     require_staff(principal)
     if not principal.covers(body.jurisdiction.village_code or body.jurisdiction.township_code):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the child's jurisdiction is outside yours")
+    if not principal.covers_school(body.school_id):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, [{"field": "body.school_id",
+                                                         "reason": "a school's staff register their own pupils"}])
     child = _new_child(body)
     event = domain.register(child, today=today())
     cipher = cipher_of(request)
@@ -105,7 +108,8 @@ async def read_child(child_id: UUID, request: Request, principal: Caller, stated
     purpose = unmask_purpose(stated, principal)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
-            row = await store.get_child_in_scope(conn, child_id, principal.scope_prefix)
+            row = await store.get_child_in_scope(conn, child_id, principal.scope_prefix,
+                                             school_id=principal.school_scope)
             if row is None:
                 not_found()
             shown = privacy.view(row, cipher_of(request), unmask=purpose is not None)
@@ -154,7 +158,8 @@ async def _write(request: Request, principal: Principal, conn: asyncpg.Connectio
 
 async def _load(request: Request, principal: Principal, conn: asyncpg.Connection, child_id: UUID,
                 version: int) -> tuple[asyncpg.Record, domain.NewChild]:
-    row = await store.get_child_in_scope(conn, child_id, principal.scope_prefix)
+    row = await store.get_child_in_scope(conn, child_id, principal.scope_prefix,
+                                             school_id=principal.school_scope)
     if row is None:
         not_found()
     if row["version"] != version:

@@ -1,9 +1,10 @@
-"""Guardians' contact points for notify: the one read of personal data another service
-makes of the registry, with its own credentials, at the moment it sends a notice.
+"""What notify reads of the registry, with its own credentials, at the moment it sends or
+shows a notice: the guardians' contact points and the children's names. These are the only
+reads of personal data another service makes of the registry.
 
-Only what a notice needs leaves: the guardian's relation and phone, never a name, an
-address or anything about the child. Every call is written to the audit trail, whether or
-not a phone was found.
+Only what a notice needs leaves: the guardian's relation and phone (never a name or an
+address), and the child's name (composed into the text at send time, never carried in an
+event). Every call is written to the audit trail.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.registry import privacy, store
 from services.registry.api_common import cipher_of
@@ -43,3 +45,27 @@ async def guardian_contacts(child_id: UUID, request: Request, principal: Caller)
                 conn, subject=principal.subject, roles=sorted(principal.roles), action="guardian_contacts",
                 record_ids=[child_id], fields=["guardians.phone"], purpose=PURPOSE)
     return {"guardians": guardians}
+
+
+class NamesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[UUID] = Field(min_length=1, max_length=500)
+
+
+@router.post("/children/names")
+async def child_names(body: NamesIn, request: Request, principal: Caller) -> dict:
+    """The names of these children, `{"names": {id: name}}`, for role `service` (notify) or
+    `admin`; a child unknown or outside the caller's jurisdiction is left out. A POST, so
+    that a batch of ids fits and answers stay out of caches."""
+    if not principal.has_role(*READERS):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the notification service reads children's names")
+    ids = list(dict.fromkeys(body.ids))
+    async with request.app.state.pool.acquire() as conn:
+        async with conn.transaction():
+            rows = await store.names_in_scope(conn, ids, principal.scope_prefix)
+            if rows:
+                await store.record_sensitive_read(
+                    conn, subject=principal.subject, roles=sorted(principal.roles), action="child_names",
+                    record_ids=[row["id"] for row in rows], fields=["name"], purpose=PURPOSE)
+    return {"names": {str(row["id"]): row["name"] for row in rows}}

@@ -3,6 +3,7 @@ same masking and audit rules as a single read."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
@@ -57,6 +58,17 @@ def child_filter(township_code: Code12 = None, village_code: Code12 = None,
 Filters = Annotated[store.ChildFilter, Depends(child_filter)]
 
 
+def confined(filters: store.ChildFilter, principal: Principal) -> store.ChildFilter | None:
+    """The filters with the caller's school, for a school_staff token that carries one; None
+    when it asked for another school (nothing there it may see)."""
+    school = principal.school_scope
+    if school is None:
+        return filters
+    if filters.school_id is not None and filters.school_id != school:
+        return None
+    return replace(filters, school_id=school)
+
+
 async def _views(request: Request, principal: Principal, stated: str | None, rows: list, action: str) -> list[dict]:
     """Masked views, or clear ones with one audit row naming every record shown."""
     purpose = unmask_purpose(stated, principal)
@@ -77,9 +89,12 @@ async def list_children(request: Request, principal: Caller, filters: Filters, s
                         limit: Annotated[int, Query(ge=1, le=500)] = 100) -> JSONResponse:
     """The children in the caller's jurisdiction, a page at a time (`next_after`)."""
     require_staff(principal)
+    scoped = confined(filters, principal)
+    if scoped is None:
+        return JSONResponse({"items": [], "next_after": None})
     async with request.app.state.pool.acquire() as conn:
         rows = await store.list_children_in_scope(conn, principal.scope_prefix, after=after, limit=limit,
-                                                  filters=filters)
+                                                  filters=scoped)
     items = await _views(request, principal, stated, rows, "list")
     next_after = items[-1]["id"] if len(items) == limit else None
     return JSONResponse({"items": items, "next_after": next_after})
@@ -94,7 +109,10 @@ async def search_children(body: SearchIn, request: Request, principal: Caller,
     query = normalize_query(body.query)
     if not query:
         raise RuleViolation("body.query", "nothing to search for")
-    filters = store.ChildFilter(township_code=body.township_code, school_id=body.school_id, status=body.status)
+    filters = confined(store.ChildFilter(township_code=body.township_code, school_id=body.school_id,
+                                         status=body.status), principal)
+    if filters is None:
+        return JSONResponse({"items": []})
     async with request.app.state.pool.acquire() as conn:
         rows = await store.search_children(conn, principal.scope_prefix, query, limit=body.limit, filters=filters)
     return JSONResponse({"items": await _views(request, principal, stated, rows, "search")})
@@ -109,9 +127,11 @@ async def export_children(request: Request, principal: Caller, filters: Filters,
     purpose = unmask_purpose(stated, principal)
     cipher = cipher_of(request)
     views = []
+    # Another school than the caller's: a filter no record matches.
+    scoped = confined(filters, principal) or replace(filters, school_id="", township_code="")
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction(readonly=True, isolation="repeatable_read"):
-            async for row in store.iterate_children(conn, principal.scope_prefix, filters):
+            async for row in store.iterate_children(conn, principal.scope_prefix, scoped):
                 views.append(privacy.view(row, cipher, unmask=purpose is not None))
     content = sheet_writers.export_workbook([view.body for view in views], unmasked=purpose is not None)
     revealed = sorted({field for view in views for field in view.revealed})
@@ -135,7 +155,8 @@ async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, 
     note_enc = cipher_of(request).encrypt(body.text, context=GROWTH_NOTE.context(note_id))
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
-            if await store.get_child_in_scope(conn, child_id, principal.scope_prefix) is None:
+            if await store.get_child_in_scope(conn, child_id, principal.scope_prefix,
+                                                school_id=principal.school_scope) is None:
                 not_found()
             row = await store.add_growth_note(conn, note_id=note_id, child_id=child_id, noted_on=body.noted_on,
                                               area=body.area, note_enc=note_enc, author=principal.subject)
@@ -153,7 +174,8 @@ async def list_growth_notes(child_id: UUID, request: Request, principal: Caller,
     cipher = cipher_of(request)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
-            if await store.get_child_in_scope(conn, child_id, principal.scope_prefix) is None:
+            if await store.get_child_in_scope(conn, child_id, principal.scope_prefix,
+                                                school_id=principal.school_scope) is None:
                 not_found()
             rows = await store.list_growth_notes(conn, child_id)
             if purpose and rows:

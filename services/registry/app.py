@@ -1,6 +1,6 @@
 from fastapi import FastAPI
 
-from services.registry import api, api_contact_points, api_imports, api_lists, api_stats
+from services.registry import api, api_caregivers, api_contact_points, api_imports, api_lists, api_stats
 from services.registry.upload_reader import UploadReader
 from shared.crypto import CryptoSettings, FieldCipher
 from shared.http import create_service_app
@@ -23,6 +23,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         settings, title="Shouhu registry",
         description="One record per child (一人一档): registration, records and their changes, "
                     "bulk import of the schools' sheets, statistics and completeness.",
-        routers=[api_lists.router, api.router, api_imports.router, api_stats.router, api_contact_points.router],
+        routers=[api_lists.router, api.router, api_imports.router, api_stats.router, api_contact_points.router,
+                 api_caregivers.router],
         on_startup=_on_startup, on_shutdown=_on_shutdown,
     )

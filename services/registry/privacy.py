@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Mapping
 
 from services.registry.domain import NewChild
@@ -127,3 +128,32 @@ def view(row: Mapping[str, Any], cipher: FieldCipher, *, unmask: bool) -> View:
     if unmask and child.sensitive_categories:
         revealed.append("sensitive_categories")
     return View(body=body, revealed=tuple(dict.fromkeys(revealed)))
+
+
+def _age(birth: date, today: date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def caregiver_card(row: Mapping[str, Any], cipher: FieldCipher, *, today: date) -> View:
+    """What the paired caregiver sees: enough to know the child and call the family (names
+    and phones in clear, it is their job), and nothing else of the record: no national ID,
+    no addresses, no sensitive categories, no priority reason, no lawful basis."""
+    child = open_record(row, cipher)
+    guardians = [{"relation": g.get("relation"), "name": g.get("name"), "phone": g.get("phone"),
+                  "entrusted": bool(g.get("entrusted"))} for g in child.guardians]
+    parents = [{"relation": p.get("relation"), "name": p.get("name"), "phone": p.get("phone")}
+               for p in child.parents]
+    revealed = ["name"]
+    for group, people in (("guardians", guardians), ("parents", parents)):
+        for key in ("name", "phone"):
+            if any(person[key] for person in people):
+                revealed.append(f"{group}.{key}")
+    body = {
+        "id": str(child.id), "name": child.name, "gender": child.gender,
+        "age": _age(child.birth_date, today),
+        "school_id": child.school_id, "grade": child.grade, "class_name": child.class_name,
+        "jurisdiction": child.jurisdiction.model_dump(),
+        "guardians": guardians, "parents": parents, "status": row["status"],
+        "pairing": {"role": row["pairing_role"], "since": row["paired_since"].isoformat()},
+    }
+    return View(body=body, revealed=tuple(revealed))

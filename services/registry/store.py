@@ -64,10 +64,20 @@ async def find_by_national_id_index(conn: asyncpg.Connection, index: str) -> asy
         "SELECT id, county_code, township_code, village_code FROM children WHERE national_id_index = $1", index)
 
 
-async def get_child_in_scope(conn: asyncpg.Connection, child_id: UUID, scope_prefix: str) -> asyncpg.Record | None:
-    """A record outside the caller's jurisdiction is treated as not there at all."""
+async def get_child_in_scope(conn: asyncpg.Connection, child_id: UUID, scope_prefix: str, *,
+                             school_id: str | None = None) -> asyncpg.Record | None:
+    """A record outside the caller's jurisdiction (or, when given, the caller's school) is
+    treated as not there at all."""
     return await conn.fetchrow(
-        f"SELECT * FROM children WHERE id = $1 AND {_SCOPE.format(p='$2')}", child_id, scope_prefix)
+        f"SELECT * FROM children WHERE id = $1 AND {_SCOPE.format(p='$2')} AND ($3::text IS NULL OR school_id = $3)",
+        child_id, scope_prefix, school_id)
+
+
+async def names_in_scope(conn: asyncpg.Connection, child_ids: list[UUID], scope_prefix: str) -> list[asyncpg.Record]:
+    """Id and name of each of these children that lies in the scope (others are left out)."""
+    return await conn.fetch(
+        f"SELECT id, name FROM children WHERE id = ANY($1::uuid[]) AND {_SCOPE.format(p='$2')}",
+        child_ids, scope_prefix)
 
 
 async def replace_child(conn: asyncpg.Connection, child: NewChild, sealed: dict[str, Any], search_text: str,

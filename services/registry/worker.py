@@ -1,5 +1,6 @@
-"""The registry's worker: the outbox relay (started by shared.worker), no consumers (the
-registry is the source of children), and the bulk-import runner."""
+"""The registry's worker: the outbox relay (started by shared.worker), the pairing consumer
+(its own projection of who is paired with whom, which opens children's cards to their
+caregivers) and the bulk-import runner."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ from typing import Any, Coroutine
 
 import asyncpg
 
+from services.registry.handlers import PAIRING_HANDLERS
 from services.registry.import_batches import default_processes
 from services.registry.importer import ImportRunner
 from shared.consumer import Consumer
+from shared.contracts.events import PAIRING_TOPIC
 from shared.crypto import CryptoSettings, FieldCipher
 from shared.settings import ServiceSettings
 
 
 def build_consumers(settings: ServiceSettings, pool: asyncpg.Pool) -> list[Consumer]:
-    return []
+    return [Consumer(settings, pool, name="registry.pairing", topics=(PAIRING_TOPIC,), handlers=PAIRING_HANDLERS)]
 
 
 def build_background(settings: ServiceSettings, pool: asyncpg.Pool) -> dict[str, Coroutine[Any, Any, None]]:

@@ -64,7 +64,7 @@ async def _visible_contact(conn: asyncpg.Connection, principal: Principal, row: 
     if row is None:
         return False
     if is_staff(principal):
-        return principal.covers(row["village_code"] or row["township_code"])
+        return principal.covers(row["village_code"] or row["township_code"]) and principal.covers_school(row["school_id"])
     me = caregiver_of(principal)
     if me is None:
         return False
@@ -134,8 +134,9 @@ async def log_contact(
                     raise HTTPException(status.HTTP_409_CONFLICT, "this contact id belongs to another contact")
                 summary = _summary(previous).model_dump(mode="json")
                 return JSONResponse(summary, status_code=status.HTTP_200_OK, headers=_location(summary))
-        if child is None or (is_staff(principal) and not principal.covers(child["village_code"]
-                                                                          or child["township_code"])):
+        if child is None or (is_staff(principal) and not (principal.covers(child["village_code"]
+                                                                           or child["township_code"])
+                                                          and principal.covers_school(child["school_id"]))):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
         if not is_staff(principal) and not child["paired"]:
             raise RuleViolation("body.child_id", "you were not paired with this child that day",
@@ -206,7 +207,8 @@ async def _list(request: Request, principal: Principal, **filters: Any) -> list[
     async with request.app.state.pool.acquire() as conn:
         rows = await store.list_contacts(
             conn, scope_prefix=principal.scope_prefix if is_staff(principal) else None,
-            paired_caregiver=None if is_staff(principal) else me, **filters)
+            paired_caregiver=None if is_staff(principal) else me,
+            school_id=principal.school_scope if is_staff(principal) else None, **filters)
     return [_summary(row) for row in rows]
 
 
@@ -220,8 +222,8 @@ async def list_contacts(
     occurred_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ContactSummary]:
-    """Newest first. Staff see their jurisdiction; a caregiver sees the contacts they
-    logged and those of children currently paired with them."""
+    """Newest first. Staff see their jurisdiction (a school head's token: its school's);
+    a caregiver sees the contacts they logged and those of children currently paired with them."""
     return await _list(request, principal, child_id=child_id, caregiver_id=caregiver_id,
                        township_code=township_code, kind=kind, occurred_from=occurred_from,
                        occurred_to=occurred_to, limit=limit)
@@ -234,7 +236,8 @@ async def list_child_contacts(child_id: UUID, request: Request,
     """404 until visits knows the child (its projection is built from the registry's events)."""
     async with request.app.state.pool.acquire() as conn:
         if is_staff(principal):
-            known = await store.get_child_in_scope(conn, child_id, principal.scope_prefix)
+            known = await store.get_child_in_scope(conn, child_id, principal.scope_prefix,
+                                                   school_id=principal.school_scope)
         else:
             me = caregiver_of(principal)
             known = me is not None and await store.paired_on(conn, child_id, me,

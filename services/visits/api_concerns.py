@@ -77,7 +77,8 @@ async def list_concerns(request: Request, principal: Annotated[Principal, Depend
     sensitive = principal.can("view_sensitive")
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         rows = await store_concerns.list_concerns(conn, scope_prefix=principal.scope_prefix, status=status_filter,
-                                                  township_code=township_code, child_id=child_id, limit=limit)
+                                                  township_code=township_code, child_id=child_id, limit=limit,
+                                                  school_id=principal.school_scope)
         if sensitive:
             for row in rows:
                 await store.record_sensitive_read(conn, principal.subject, "concern", row["id"])
@@ -89,7 +90,8 @@ async def get_concern(concern_id: UUID, request: Request, response: Response,
                       principal: Annotated[Principal, Depends(require_principal)]) -> ConcernOut:
     require_staff(principal, STAFF_ROLES)
     async with request.app.state.pool.acquire() as conn, conn.transaction():
-        row = await store_concerns.get_concern(conn, concern_id, principal.scope_prefix)
+        row = await store_concerns.get_concern(conn, concern_id, principal.scope_prefix,
+                                               school_id=principal.school_scope)
         if row is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such concern")
         if principal.can("view_sensitive"):
@@ -109,7 +111,8 @@ async def acknowledge_concern(concern_id: UUID, body: AcknowledgementIn, request
     expected_version = parse_if_match(if_match)
     now = datetime.now(timezone.utc)
     async with request.app.state.pool.acquire() as conn, conn.transaction():
-        row = await store_concerns.get_concern(conn, concern_id, principal.scope_prefix, for_update=True)
+        row = await store_concerns.get_concern(conn, concern_id, principal.scope_prefix, for_update=True,
+                                               school_id=principal.school_scope)
         if row is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such concern")
         if expected_version is not None and expected_version != row["version"]:

@@ -58,14 +58,15 @@ def _out(row: asyncpg.Record, today: date, due_soon_days: int) -> DutyOut:
 
 
 async def _duties(request: Request, *, scope_prefix: str | None, caregiver_id: UUID | None,
-                  child_id: UUID | None, township_code: str | None, state: str, limit: int) -> list[DutyOut]:
+                  child_id: UUID | None, township_code: str | None, state: str, limit: int,
+                  school_ids: tuple[str, ...] = ()) -> list[DutyOut]:
     settings = request.app.state.settings
     today = local_today(settings)
     async with request.app.state.pool.acquire() as conn:
         rows = await store_duties.list_duties(
             conn, scope_prefix=scope_prefix, caregiver_id=caregiver_id, child_id=child_id,
             township_code=township_code, state=state, today=today,
-            due_soon_until=today + timedelta(days=settings.due_soon_days), limit=limit)
+            due_soon_until=today + timedelta(days=settings.due_soon_days), limit=limit, school_ids=school_ids)
     return [_out(row, today, settings.due_soon_days) for row in rows]
 
 
@@ -83,9 +84,14 @@ async def my_duties(request: Request, principal: Annotated[Principal, Depends(re
 @router.get("/duties", response_model=list[DutyOut])
 async def duties(request: Request, principal: Annotated[Principal, Depends(require_principal)],
                  township_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+                 school_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
                  caregiver_id: UUID | None = None, child_id: UUID | None = None,
                  state: DutyState = "overdue", limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[DutyOut]:
-    """A township's (or school's, or county's) work list, within the caller's jurisdiction."""
+    """A township's (or school's, or county's) work list, within the caller's jurisdiction;
+    a school_staff token with a school is confined to that school's duties (another school
+    asked for gives an empty list, as records outside a scope are "not there")."""
     require_staff(principal)
+    schools = tuple(dict.fromkeys(s for s in (principal.school_scope, school_id) if s is not None))
     return await _duties(request, scope_prefix=principal.scope_prefix, caregiver_id=caregiver_id,
-                         child_id=child_id, township_code=township_code, state=state, limit=limit)
+                         child_id=child_id, township_code=township_code, state=state, limit=limit,
+                         school_ids=schools)

@@ -46,10 +46,13 @@ async def get_child(conn: asyncpg.Connection, child_id: UUID) -> asyncpg.Record 
     return await conn.fetchrow("SELECT * FROM children WHERE id = $1", child_id)
 
 
-async def get_child_in_scope(conn: asyncpg.Connection, child_id: UUID, scope_prefix: str) -> asyncpg.Record | None:
+async def get_child_in_scope(conn: asyncpg.Connection, child_id: UUID, scope_prefix: str, *,
+                             school_id: str | None = None) -> asyncpg.Record | None:
+    """None outside the jurisdiction, or outside the school when one is given."""
     return await conn.fetchrow(
-        "SELECT * FROM children WHERE id = $1 AND coalesce(village_code, township_code) LIKE $2 || '%'",
-        child_id, scope_prefix,
+        """SELECT * FROM children WHERE id = $1 AND coalesce(village_code, township_code) LIKE $2 || '%'
+              AND ($3::text IS NULL OR school_id = $3)""",
+        child_id, scope_prefix, school_id,
     )
 
 
@@ -145,7 +148,7 @@ async def get_contact(conn: asyncpg.Connection, contact_id: UUID) -> asyncpg.Rec
 async def list_contacts(conn: asyncpg.Connection, *, scope_prefix: str | None, paired_caregiver: UUID | None,
                         child_id: UUID | None, caregiver_id: UUID | None, township_code: str | None,
                         kind: str | None, occurred_from: datetime | None, occurred_to: datetime | None,
-                        limit: int) -> list[asyncpg.Record]:
+                        limit: int, school_id: str | None = None) -> list[asyncpg.Record]:
     """Contacts newest first. Staff see their jurisdiction (scope_prefix); a caregiver
     (paired_caregiver) sees the contacts they logged and those of children paired with them."""
     conditions, args = [], []
@@ -162,7 +165,7 @@ async def list_contacts(conn: asyncpg.Connection, *, scope_prefix: str | None, p
             f"""(c.caregiver_id = {me} OR EXISTS (SELECT 1 FROM pairings p WHERE p.child_id = c.child_id
                  AND p.caregiver_id = {me} AND p.ended_on IS NULL AND p.started_on IS NOT NULL))""")
     for column, value in (("c.child_id", child_id), ("c.caregiver_id", caregiver_id),
-                          ("c.township_code", township_code), ("c.kind", kind)):
+                          ("c.township_code", township_code), ("c.kind", kind), ("c.school_id", school_id)):
         if value is not None:
             conditions.append(f"{column} = {arg(value)}")
     if occurred_from is not None:

@@ -19,22 +19,28 @@ async def insert_concern(conn: asyncpg.Connection, values: dict[str, Any]) -> No
         values["township_code"], values["village_code"])
 
 
+# A concern lies in a school when the contact that raised it was logged there.
+_IN_SCHOOL = "EXISTS (SELECT 1 FROM contacts c WHERE c.id = concerns.contact_id AND c.school_id = {p})"
+
+
 async def get_concern(conn: asyncpg.Connection, concern_id: UUID, scope_prefix: str, *,
-                      for_update: bool = False) -> asyncpg.Record | None:
+                      for_update: bool = False, school_id: str | None = None) -> asyncpg.Record | None:
     return await conn.fetchrow(
         f"""SELECT * FROM concerns WHERE id = $1 AND coalesce(village_code, township_code) LIKE $2 || '%'
-            {"FOR UPDATE" if for_update else ""}""", concern_id, scope_prefix)
+              AND ($3::text IS NULL OR {_IN_SCHOOL.format(p='$3')})
+            {"FOR UPDATE" if for_update else ""}""", concern_id, scope_prefix, school_id)
 
 
 async def list_concerns(conn: asyncpg.Connection, *, scope_prefix: str, status: str | None,
-                        township_code: str | None, child_id: UUID | None, limit: int) -> list[asyncpg.Record]:
+                        township_code: str | None, child_id: UUID | None, limit: int,
+                        school_id: str | None = None) -> list[asyncpg.Record]:
     return await conn.fetch(
-        """SELECT * FROM concerns
+        f"""SELECT * FROM concerns
             WHERE coalesce(village_code, township_code) LIKE $1 || '%'
               AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR township_code = $3)
-              AND ($4::uuid IS NULL OR child_id = $4)
+              AND ($4::uuid IS NULL OR child_id = $4) AND ($6::text IS NULL OR {_IN_SCHOOL.format(p='$6')})
             ORDER BY (status = 'open') DESC, mandatory_report DESC, raised_at DESC LIMIT $5""",
-        scope_prefix, status, township_code, child_id, limit)
+        scope_prefix, status, township_code, child_id, limit, school_id)
 
 
 async def acknowledge(conn: asyncpg.Connection, concern_id: UUID, *, by: str, at: datetime,

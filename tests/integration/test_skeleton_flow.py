@@ -126,6 +126,8 @@ async def test_child_and_visit_flow_across_all_services(stack, client, infra) ->
 
     notices = await wait_for(contact_notice, timeout=30, what="notify's notification of the contact")
     assert len(notices) == 1 and notices[0]["child_id"] == child_id
+    # The name is asked of the registry when the inbox is read; it travelled in no event.
+    assert notices[0]["text"] == "您与王小明的家访记录已保存，谢谢您的付出。" and notices[0]["named"] is True
 
 
 async def test_every_api_answers_health_docs_and_metrics(stack, client) -> None:

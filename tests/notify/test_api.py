@@ -22,7 +22,10 @@ ADMIN = bearer(roles=["admin"], jurisdiction=COUNTY)
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def api(notify_db) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(notify_settings(notify_db), cipher=FieldCipher.development())
+    # No registry listens on the discard port: the inbox opens without children's names
+    # (tests/notify/test_child_names.py has the registry answer).
+    app = create_app(notify_settings(notify_db, registry_base_url="http://127.0.0.1:9"),
+                     cipher=FieldCipher.development())
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
             client.app = app  # type: ignore[attr-defined]
@@ -53,10 +56,10 @@ async def test_template_save_with_versions_and_zh_cn_preview(api) -> None:
     assert stale.status_code == 412
     preview = await api.post("/v1/templates/preview", headers=staff(),
                              json={"template_key": "duty_due_soon", "channel": "sms"})
-    assert preview.json()["text"] == "【守护】家访请于2026-12-01前完成"
+    assert preview.json()["text"] == "【守护】家访请于12月1日前完成"
     stored_default = await api.post("/v1/templates/preview", headers=staff(), json={
         "template_key": "contact_overdue_staff", "variables": {"level": "county", "days_overdue": "12"}})
-    assert stored_default.json()["text"].startswith("【县级督办】辖区内一项家访") and "12天" in stored_default.json()["text"]
+    assert stored_default.json()["text"].startswith("【县级督办】王小明的家访") and "12天" in stored_default.json()["text"]
     draft = await api.post("/v1/templates/preview", headers=staff(), json={
         "template_key": "concern_raised", "locale": "en", "body": "Severity ${severity}${mandatory}"})
     assert draft.json()["text"] == "Severity urgent (mandatory-report procedure applies)"
@@ -158,7 +161,8 @@ async def test_inbox_preferences_and_the_scoped_delivery_log(api, notify_db) -> 
     await handle(pool, settings, visit)
     own = bearer(roles=["caregiver"], jurisdiction=TOWNSHIP, caregiver_id=caregiver)
     [notice] = (await api.get("/v1/notifications", headers=own)).json()
-    assert notice["text"] == "您的亲情电话记录已保存，谢谢您的付出。" and notice["title"] == "记录已保存"
+    assert notice["text"] == "您与结对儿童的亲情电话记录已保存，谢谢您的付出。" and notice["title"] == "记录已保存"
+    assert notice["named"] is False
     english = (await api.get("/v1/notifications", params={"locale": "en"}, headers=own)).json()
     assert english[0]["text"].startswith("Your call with the parents")
     someone_else = bearer(roles=["caregiver"], jurisdiction=TOWNSHIP, caregiver_id=str(uuid.uuid4()))

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import AsyncIterator
 
 import httpx
@@ -30,8 +30,11 @@ from tests.notify.fakes import FakeHttp, Recorded, SmtpSink, serving
 from tests.notify.support import J, child, consume, enrol, envelope, handle, rows
 
 PHONE = "+8613900139000"
-NOON = datetime(2026, 11, 30, 4, 0, tzinfo=timezone.utc)        # 12:00 in Asia/Shanghai
-NIGHT = datetime(2026, 11, 30, 14, 0, tzinfo=timezone.utc)      # 22:00 in Asia/Shanghai
+# The loops' clock runs a little ahead of the database's now(), whatever today is: rows
+# written now are due by then.
+_DAY = datetime.now(timezone.utc).date() + timedelta(days=2)
+NOON = datetime.combine(_DAY, time(4, 0), tzinfo=timezone.utc)     # 12:00 in Asia/Shanghai
+NIGHT = datetime.combine(_DAY, time(14, 0), tzinfo=timezone.utc)   # 22:00 in Asia/Shanghai
 
 
 class Clock:
@@ -48,6 +51,7 @@ class Providers:
     def __init__(self) -> None:
         self.sms_status = 200
         self.contacts = {"sms": PHONE}
+        self.child_name = "李思雨"
         self.http = FakeHttp(self.answer)
 
     def answer(self, request: Recorded) -> tuple[int, object]:
@@ -56,6 +60,8 @@ class Providers:
         if request.path.endswith("/contact-points"):  # pairing's answer, as pairing builds it
             return 200, {"caregiver_id": request.path.split("/")[3], "active": True, "channels": ["sms", "in_app"],
                          "phone": self.contacts.get("sms"), "email": None, "wecom_id": None, "dingtalk_id": None}
+        if request.path == "/v1/children/names":  # the registry's answer, as the registry builds it
+            return 200, {"names": {child_id: self.child_name for child_id in request.json()["ids"]}}
         if request.path.endswith("/guardian-contacts"):
             return 200, {"guardians": [{"relation": "grandparent", "phone": None},
                                        {"relation": "relative", "phone": self.contacts.get("sms")}]}
@@ -135,7 +141,7 @@ async def test_one_sms_however_often_the_event_is_delivered_and_loops_run(pool, 
     assert len(mine) == 1 and row["status"] == "sent" and row["attempts"] == 1
     sms = mine[0].json()
     assert sms["to"] == PHONE and sms["message_id"] == str(row["id"])
-    assert sms["text"] == "温馨提醒：您有一项家访将于2026-12-01到期，请按时完成并记录。"
+    assert sms["text"] == "温馨提醒：李思雨的家访将于12月1日到期，请按时完成并记录。"
     # the address was fetched from pairing with notify's own service token
     lookups = providers.http.to(f"/v1/caregivers/{caregiver}/contact-points")
     principal = await TokenVerifier(AuthSettings()).verify(lookups[-1].headers["authorization"].split()[1])
@@ -209,8 +215,9 @@ async def test_guardian_sms_waits_out_quiet_hours_and_is_not_dropped(pool, notif
     [row] = await rows(pool, "SELECT * FROM notifications WHERE source_event_id = $1 AND recipient_kind = 'guardian'",
                        pairing.id)
     assert row["status"] == "pending" and row["attempts"] == 0
-    assert row["next_attempt_at"].isoformat() == "2026-11-30T23:30:00+00:00"  # 07:30 next morning in Shanghai
-    clock.at = datetime(2026, 11, 30, 23, 31, tzinfo=timezone.utc)
+    morning = datetime.combine(_DAY, time(23, 30), tzinfo=timezone.utc)  # 07:30 next morning in Shanghai
+    assert row["next_attempt_at"] == morning
+    clock.at = morning + timedelta(minutes=1)
     await loop.run_once()
     [row] = await rows(pool, "SELECT status FROM notifications WHERE id = $1", row["id"])
     assert row["status"] == "sent"

@@ -48,8 +48,9 @@ def test_stray_dollar_and_stigmatising_words_are_refused_for_public_templates() 
 def test_zh_cn_rendering_uses_chinese_labels() -> None:
     found = {(t.locale, t.channel): t for t in DEFAULT_TEMPLATES if t.key == "contact_overdue"}
     chosen = pick_template(found, "zh-CN", "sms")
-    text = render(chosen.body, {"duty": "home_visit", "due_on": "2026-12-01", "days_overdue": 3}, chosen.locale)
-    assert text == "提醒：您有一项家访（应于2026-12-01完成）已逾期3天，请尽快完成并记录。"
+    text = render(chosen.body, {"child": "李思雨", "duty": "home_visit", "due_on": "2026-12-01", "days_overdue": 3},
+                  chosen.locale)
+    assert text == "李思雨的家访还未记录，12月1日已到期（逾期3天），请尽快完成并记录。"
     english = render(pick_template(found, "en", "sms").body, {"duty": "parent_call", "due_on": "x", "days_overdue": 1},
                      "en")
     assert "call with the parents" in english

@@ -1,5 +1,6 @@
 """The real notify worker process over real Kafka: an event published twice becomes one SMS at
-a real local SMS gateway, with the address fetched from a (fake) pairing API."""
+a real local SMS gateway, with the address fetched from a (fake) pairing API and the child's
+name from a (fake) registry API."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from tests.support.waiting import wait_for
 def _answer(request):  # type: ignore[no-untyped-def]
     if request.path.endswith("/contact-points"):
         return 200, {"contact_points": [{"channel": "sms", "address": "13700137000"}]}
+    if request.path == "/v1/children/names":
+        return 200, {"names": {child_id: "李思雨" for child_id in request.json()["ids"]}}
     return 200, {"id": "gw-1"}
 
 
@@ -28,6 +31,7 @@ async def test_worker_sends_one_sms_for_an_event_published_twice(infra, topic_pr
         service = await start_service(infra, "notify", topic_prefix=topic_prefix, log_dir=tmp_path, extra_env={
             "SHOUHU_NOTIFY_SMS_HTTP_URL": f"{gateway.base_url}/sms",
             "SHOUHU_NOTIFY_PAIRING_BASE_URL": gateway.base_url,
+            "SHOUHU_NOTIFY_REGISTRY_BASE_URL": gateway.base_url,
             "SHOUHU_NOTIFY_DELIVERY_POLL_INTERVAL_S": "0.2",
             "SHOUHU_NOTIFY_QUIET_HOURS_CAREGIVER": "",
         })
@@ -68,6 +72,7 @@ async def test_worker_sends_one_sms_for_an_event_published_twice(infra, topic_pr
                 raise AssertionError(f"{exc}\nnotify state: {state}\ngateway saw: {gateway.requests}\n"
                                      f"worker log:\n{service.worker.log_text()[-4000:]}") from None
             assert len(gateway.to("/sms")) == 1
+            assert gateway.to("/sms")[0].json()["text"].startswith("温馨提醒：李思雨的家书将于12月20日到期")
             assert "13700137000" not in service.worker.log_text()
         finally:
             service.api.stop()

@@ -12,9 +12,10 @@ OTHER_COUNTY = "330103000000"
 
 
 def make_token(*, roles: list[str], jurisdiction: str, subject: str = "tester",
-               permissions: list[str] | None = None, caregiver_id: str | None = None) -> str:
+               permissions: list[str] | None = None, caregiver_id: str | None = None,
+               school_id: str | None = None) -> str:
     return issue_dev_token(AuthSettings(), subject=subject, roles=roles, jurisdiction=jurisdiction,
-                           permissions=permissions, caregiver_id=caregiver_id)
+                           permissions=permissions, caregiver_id=caregiver_id, school_id=school_id)
 
 
 def bearer(**kwargs: object) -> dict[str, str]:

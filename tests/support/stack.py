@@ -40,7 +40,11 @@ async def start_stack(infra: Infrastructure, log_dir: Path) -> dict[str, Service
     topic_prefix = infra.new_topic_prefix("e2e")
     services = {}
     for name in SERVICE_NAMES:
-        services[name] = await start_service(infra, name, topic_prefix=topic_prefix, log_dir=log_dir)
+        # Notify asks the registry and pairing (started before it) for names and contact points.
+        extra = {"SHOUHU_NOTIFY_REGISTRY_BASE_URL": services["registry"].base_url,
+                 "SHOUHU_NOTIFY_PAIRING_BASE_URL": services["pairing"].base_url} if name == "notify" else None
+        services[name] = await start_service(infra, name, topic_prefix=topic_prefix, log_dir=log_dir,
+                                             extra_env=extra)
     for service in services.values():
         await wait_ready(service)
     return services

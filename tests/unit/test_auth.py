@@ -8,7 +8,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared.auth import AuthError, TokenVerifier, issue_dev_token, scope_prefix
+from shared.auth import AuthError, TokenVerifier, issue_dev_token, principal_from_claims, scope_prefix
 from shared.settings import AuthSettings
 from tests.support.auth import COUNTY, TOWNSHIP, VILLAGE
 
@@ -125,3 +125,16 @@ async def test_the_token_cache_reuses_a_verification_but_never_past_expiry_or_fo
     for _ in range(2):  # already expired (beyond the leeway): refused every time, never cached
         with pytest.raises(AuthError):
             await cache.verify(short)
+
+
+def test_a_school_claim_confines_school_staff_only() -> None:
+    base = {"sub": "head", "jurisdiction": "330102001000"}
+    head = principal_from_claims({**base, "roles": ["school_staff"], "school_id": "school-1"})
+    assert head.school_scope == "school-1" and head.covers_school("school-1") and not head.covers_school("school-2")
+    assert principal_from_claims({**base, "roles": ["school_staff"]}).school_scope is None
+    # A broader staff role keeps its jurisdiction-wide view.
+    both = principal_from_claims({**base, "roles": ["school_staff", "township_staff"], "school_id": "school-1"})
+    assert both.school_scope is None and both.covers_school("school-2")
+    for bad in ("", "  ", 7, "x" * 65):
+        with pytest.raises(AuthError):
+            principal_from_claims({**base, "roles": ["school_staff"], "school_id": bad})

@@ -1,0 +1,110 @@
+"""The caregiver's children (我的帮扶对象): the cards of the children a caregiver is paired
+with now, and their growth notes.
+
+Access follows the registry's own projection of pairing's events: it begins with
+PairingCreated and ends with PairingEnded; a child not (or no longer) paired with the
+caller answers 404, like a record outside a staff member's jurisdiction. Names and phones
+are in clear, because calling the family is the caregiver's job; every read is written to
+the audit trail with the purpose 帮扶联系, which the caregiver need not state.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID, uuid4
+
+import asyncpg
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+
+from services.registry import privacy, store, store_pairings
+from services.registry.api_common import cipher_of, not_found, today
+from services.registry.encrypted_columns import GROWTH_NOTE
+from services.registry.models import GrowthNoteIn
+from shared.auth import Principal, require_principal
+
+router = APIRouter(prefix="/v1/me", tags=["caregiver"])
+Caller = Annotated[Principal, Depends(require_principal)]
+CARE_PURPOSE = "帮扶联系"
+
+
+def caregiver_of(principal: Principal) -> UUID:
+    """The caller's caregiver id: role `caregiver` with a `caregiver_id` claim, else 403."""
+    if not principal.has_role("caregiver") or not principal.caregiver_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only a caregiver has paired children")
+    try:
+        return UUID(str(principal.caregiver_id))
+    except ValueError:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the token's caregiver_id is not a caregiver id") from None
+
+
+async def _audit(conn: asyncpg.Connection, principal: Principal, action: str, ids: list[UUID],
+                 fields: list[str]) -> None:
+    await store.record_sensitive_read(conn, subject=principal.subject, roles=sorted(principal.roles),
+                                      action=action, record_ids=ids, fields=fields, purpose=CARE_PURPOSE)
+
+
+async def _paired_child(conn: asyncpg.Connection, principal: Principal, child_id: UUID) -> asyncpg.Record:
+    row = await store_pairings.my_child(conn, caregiver_of(principal), principal.scope_prefix, child_id)
+    if row is None:
+        not_found()
+    return row
+
+
+@router.get("/children")
+async def my_children(request: Request, principal: Caller) -> JSONResponse:
+    """Every child the caller is paired with now (lead or helper), by name."""
+    caregiver_id = caregiver_of(principal)
+    cipher, day = cipher_of(request), today()
+    async with request.app.state.pool.acquire() as conn:
+        async with conn.transaction():
+            rows = await store_pairings.my_children(conn, caregiver_id, principal.scope_prefix)
+            views = [privacy.caregiver_card(row, cipher, today=day) for row in rows]
+            if views:
+                await _audit(conn, principal, "caregiver_list", [row["id"] for row in rows],
+                             sorted({field for view in views for field in view.revealed}))
+    return JSONResponse({"items": [view.body for view in views]})
+
+
+@router.get("/children/{child_id}")
+async def my_child(child_id: UUID, request: Request, principal: Caller) -> JSONResponse:
+    """One paired child's card: who the child is, where, and whom to call."""
+    async with request.app.state.pool.acquire() as conn:
+        async with conn.transaction():
+            row = await _paired_child(conn, principal, child_id)
+            view = privacy.caregiver_card(row, cipher_of(request), today=today())
+            await _audit(conn, principal, "caregiver_card", [child_id], list(view.revealed))
+    return JSONResponse(view.body)
+
+
+@router.post("/children/{child_id}/growth-notes", status_code=status.HTTP_201_CREATED)
+async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, principal: Caller) -> JSONResponse:
+    """A dated note in the paired child's growth record (成长记录), encrypted at rest."""
+    caregiver_of(principal)
+    if body.noted_on > today():
+        raise HTTPException(422, [{"field": "body.noted_on", "reason": "is in the future"}])
+    note_id = uuid4()
+    note_enc = cipher_of(request).encrypt(body.text, context=GROWTH_NOTE.context(note_id))
+    async with request.app.state.pool.acquire() as conn:
+        async with conn.transaction():
+            await _paired_child(conn, principal, child_id)
+            row = await store.add_growth_note(conn, note_id=note_id, child_id=child_id, noted_on=body.noted_on,
+                                              area=body.area, note_enc=note_enc, author=principal.subject)
+    return JSONResponse({"id": str(row["id"]), "noted_on": row["noted_on"].isoformat(), "area": row["area"]},
+                        status_code=status.HTTP_201_CREATED)
+
+
+@router.get("/children/{child_id}/growth-notes")
+async def list_growth_notes(child_id: UUID, request: Request, principal: Caller) -> JSONResponse:
+    """The paired child's whole growth record, texts in clear (audited): the notes of
+    teachers and earlier caregivers are what the caregiver builds on."""
+    cipher = cipher_of(request)
+    async with request.app.state.pool.acquire() as conn:
+        async with conn.transaction():
+            await _paired_child(conn, principal, child_id)
+            rows = await store.list_growth_notes(conn, child_id)
+            if rows:
+                await _audit(conn, principal, "caregiver_growth_notes", [child_id], ["growth_notes.text"])
+    items = [{"id": str(r["id"]), "noted_on": r["noted_on"].isoformat(), "area": r["area"], "author": r["author"],
+              "text": cipher.decrypt(r["note_enc"], context=GROWTH_NOTE.context(r["id"]))} for r in rows]
+    return JSONResponse({"items": items})

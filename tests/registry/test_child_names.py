@@ -1,0 +1,38 @@
+"""Children's names for the notification service: role `service` or `admin` only, within
+its jurisdiction, every answer audited; bad input is a 422 naming the field."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.registry.helpers import child_body, staff_headers
+from tests.support.auth import OTHER_COUNTY, bearer
+
+
+async def test_names_are_for_the_notification_service_in_its_jurisdiction(registry) -> None:
+    created = await registry.client.post("/v1/children", json=child_body(name="李思雨", gender="female"),
+                                         headers=staff_headers())
+    assert created.status_code == 201, created.text
+    child_id = created.json()["id"]
+    unknown = str(uuid.uuid4())
+    service = bearer(roles=["service"], jurisdiction="000000000000", subject="service:notify")
+
+    answer = await registry.client.post("/v1/children/names", json={"ids": [child_id, unknown, child_id]},
+                                        headers=service)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"names": {child_id: "李思雨"}}
+    audited = await registry.fetch(
+        "SELECT record_ids, fields, purpose FROM sensitive_reads WHERE action = 'child_names' AND subject = $1",
+        "service:notify")
+    assert [(r["record_ids"], r["fields"], r["purpose"]) for r in audited] == [
+        ([uuid.UUID(child_id)], ["name"], "notification delivery")]
+
+    elsewhere = bearer(roles=["service"], jurisdiction=OTHER_COUNTY, subject="service:notify-elsewhere")
+    assert (await registry.client.post("/v1/children/names", json={"ids": [child_id]},
+                                       headers=elsewhere)).json() == {"names": {}}
+    staff = await registry.client.post("/v1/children/names", json={"ids": [child_id]}, headers=staff_headers())
+    assert staff.status_code == 403
+    for body, field in (({"ids": []}, "ids"), ({"ids": ["not-an-id"]}, "ids"), ({"ids": [child_id], "x": 1}, "x")):
+        refused = await registry.client.post("/v1/children/names", json=body, headers=service)
+        assert refused.status_code == 422, body
+        assert field in refused.text and "李思雨" not in refused.text
