@@ -13,7 +13,9 @@ from fastapi.responses import JSONResponse
 from services.registry import privacy, store, store_stats
 from services.registry.api_common import cipher_of, require_staff, unmask_purpose
 from services.registry.models import ExpectedCountIn
+from shared import outbox
 from shared.auth import Principal, require_principal
+from shared.contracts import ExpectedCountSet
 
 router = APIRouter(prefix="/v1", tags=["statistics"])
 Caller = Annotated[Principal, Depends(require_principal)]
@@ -90,9 +92,12 @@ async def set_expected_count(body: ExpectedCountIn, request: Request, principal:
         raise HTTPException(422, [{"field": "body.code", "reason": "a township's code is its township_code"}])
     if not principal.covers(body.township_code):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the township is outside your jurisdiction")
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
         await store_stats.set_expected(conn, kind=body.kind, code=body.code, township_code=body.township_code,
                                        expected=body.expected, updated_by=principal.subject)
+        # Published, so that 建档率 can be computed elsewhere as of any date (the reports).
+        await outbox.add(conn, ExpectedCountSet(kind=body.kind, code=body.code, township_code=body.township_code,
+                                                expected=body.expected))
     return JSONResponse(body.model_dump())
 
 
