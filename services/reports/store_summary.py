@@ -54,17 +54,17 @@ async def summary_counts(conn: asyncpg.Connection, prefix: str, school: str | No
     _merge(counts, await conn.fetch(
         f"""WITH moves AS (
                 SELECT v.township_code, v.event_type FROM child_versions v
-                 WHERE v.effective_at >= $3 AND v.effective_at < least($4, $5) AND {_IN_SCOPE.format(t='v')}
+                 WHERE v.effective_at >= $3 AND v.effective_at < least($4::timestamptz, $5::timestamptz) AND {_IN_SCOPE.format(t='v')}
                    AND v.event_type IN ('ChildRegistered', 'ChildClosed')
                 UNION ALL
                 SELECT v.township_code, 'in' FROM child_versions v
-                 WHERE v.event_type = 'ChildTransferred' AND v.effective_at >= $3 AND v.effective_at < least($4, $5)
+                 WHERE v.event_type = 'ChildTransferred' AND v.effective_at >= $3 AND v.effective_at < least($4::timestamptz, $5::timestamptz)
                    AND {_IN_SCOPE.format(t='v')}
                    AND NOT (coalesce(v.from_village_code, v.from_township_code) LIKE $1 || '%'
                             AND ($2::text IS NULL OR v.from_school_id = $2))
                 UNION ALL
                 SELECT v.from_township_code, 'out' FROM child_versions v
-                 WHERE v.event_type = 'ChildTransferred' AND v.effective_at >= $3 AND v.effective_at < least($4, $5)
+                 WHERE v.event_type = 'ChildTransferred' AND v.effective_at >= $3 AND v.effective_at < least($4::timestamptz, $5::timestamptz)
                    AND coalesce(v.from_village_code, v.from_township_code) LIKE $1 || '%'
                    AND ($2::text IS NULL OR v.from_school_id = $2)
                    AND NOT ({_IN_SCOPE.format(t='v')}))
@@ -109,7 +109,7 @@ async def summary_counts(conn: asyncpg.Connection, prefix: str, school: str | No
         f"""SELECT township_code, GROUPING(township_code) = 1 AS total_row, count(*) AS concerns_raised,
                    count(*) FILTER (WHERE mandatory_report) AS mandatory_reports
               FROM concerns c
-             WHERE c.raised_at >= $3 AND c.raised_at < least($4, $5)
+             WHERE c.raised_at >= $3 AND c.raised_at < least($4::timestamptz, $5::timestamptz)
                AND coalesce(c.village_code, c.township_code) LIKE $1 || '%'
                AND ($2::text IS NULL OR child_school_at(c.child_id, c.raised_at) = $2)
              {_GROUPED}""", *args, window.start_at, window.end_at, window.known_before))
