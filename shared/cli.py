@@ -23,7 +23,7 @@ from typing import Any
 from shared.auth import issue_dev_token
 from shared.settings import AuthSettings
 
-SERVICES = ("registry", "pairing", "visits", "notify")
+SERVICES = ("registry", "pairing", "visits", "notify", "reports")
 
 
 def _entry(name: str) -> Any:
