@@ -6,6 +6,9 @@ tables."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, AsyncIterator
@@ -16,7 +19,7 @@ import httpx
 import pytest_asyncio
 
 from tests.support.auth import COUNTY, TOWNSHIP, VILLAGE, bearer, staff
-from tests.support.processes import wait_ready
+from tests.support.processes import REPO, wait_ready
 from tests.support.stack import start_service
 from tests.support.waiting import wait_for
 
@@ -157,3 +160,41 @@ async def test_the_summary_matches_the_owning_services_tables(stack) -> None:
         got = await wait_for(matching, timeout=90, interval=0.5, what="the reports' figures to match the owners'")
     assert got["children_registered"] == 4 and got["closed"] == 1 and got["expected"] == 7
     assert got["pairs_formed"] == 3 and got["contacts_total"] == 3 and got["mandatory_reports"] == 1
+
+
+async def test_a_rebuild_from_offset_0_gives_the_same_figures_and_the_worker_goes_on(stack) -> None:
+    """`shouhu reports rebuild` while the worker runs: new tables from offset 0, switched in
+    with the same figures; the worker's next event lands in the new tables."""
+    registry, reports = stack["registry"], stack["reports"]
+    today = datetime.now(CHINA).date()
+    params = {"from": (today - timedelta(days=7)).isoformat(), "to": today.isoformat()}
+    async with httpx.AsyncClient(timeout=30) as client:
+        async def summary() -> dict:
+            response = await client.get(f"{reports.base_url}/v1/summary", params=params, headers=staff())
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        before = await summary()
+        [table_before] = await _fetch(reports.database_url, "SELECT 'child_versions'::regclass::oid AS oid")
+        done = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "shared.cli", "reports", "rebuild", env=reports.env, cwd=REPO,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(done.communicate(), 120)
+        assert done.returncode == 0, err.decode(errors="replace")[-3000:]
+        outcome = json.loads(out.decode().strip().splitlines()[-1])
+        assert outcome["applied"] >= 15 and outcome["skipped"] == 0, outcome
+        [table_after] = await _fetch(reports.database_url, "SELECT 'child_versions'::regclass::oid AS oid")
+        assert table_after["oid"] != table_before["oid"]
+        assert await summary() == before
+
+        created = await client.post(f"{registry.base_url}/v1/children", headers=staff(), json={
+            "name": "赵小雨", "gender": "female", "birth_date": "2015-05-01", "jurisdiction": _place(TOWNSHIP),
+            "categories": ["left_behind"]})
+        assert created.status_code == 201, created.text
+
+        async def counted() -> Any:
+            figures = {f["key"]: f["value"] for f in (await summary())["figures"]}
+            registered = {f["key"]: f["value"] for f in before["figures"]}["children_registered"]
+            return figures["children_registered"] == registered + 1 or None
+
+        await wait_for(counted, timeout=60, interval=0.5, what="the worker's next event in the rebuilt tables")
