@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.reports import store_rebuild
 from services.reports.config import ReportsSettings
-from services.reports.handlers import HANDLERS
+from services.reports.handlers import HANDLERS, STATEMENTS
 from shared.consumer import DependencyMissing
 from shared.contracts import decode
 from shared.contracts.envelope import UnknownEventType
@@ -52,19 +52,38 @@ class RebuildResult:
 
 
 async def _apply(conn: asyncpg.Connection, records: list, result: RebuildResult) -> None:
-    """One partition batch into the build tables, in the caller's transaction. A record
-    that fails is skipped inside its own savepoint, so the batch still commits."""
+    """One partition batch into the build tables, in the caller's transaction.
+
+    Events written by one statement each are grouped by statement and sent in one round
+    trip per group (executemany), each group in the events' order. Groups run in the order
+    of their first event: a table's later statement (a concern escalated) comes after its
+    first (the concern raised), as its events did. The handlers that must find what they
+    follow (a pairing's end) close the group run before them and run alone, each in a
+    savepoint, so that one whose dependency never came is skipped and the batch commits."""
     await store_rebuild.write_to_build_tables(conn)
+    groups: dict[str, list[tuple]] = {}
+
+    async def flush() -> None:
+        for sql, rows in groups.items():
+            await _execute_run(conn, sql, rows, result)
+        groups.clear()
+
     for record in records:
         try:
             envelope = decode(record.headers, record.key, record.value or b"")
         except (UnknownEventType, ValueError):
             result.skipped += 1
             continue
+        statement = STATEMENTS.get(type(envelope.data))
+        if statement is not None:
+            sql, args = statement(envelope)
+            groups.setdefault(sql, []).append(args)
+            continue
         handler = HANDLERS.get(type(envelope.data))
         if handler is None:
             result.skipped += 1
             continue
+        await flush()
         try:
             async with conn.transaction():
                 await handler(conn, envelope)
@@ -73,6 +92,25 @@ async def _apply(conn: asyncpg.Connection, records: list, result: RebuildResult)
             result.skipped += 1
             log.warning("rebuild.dependency_missing", event_type=envelope.type, topic=record.topic,
                         offset=record.offset)
+    await flush()
+
+
+async def _execute_run(conn: asyncpg.Connection, sql: str, rows: list[tuple], result: RebuildResult) -> None:
+    try:
+        async with conn.transaction():
+            await conn.executemany(sql, rows)
+        result.applied += len(rows)
+        return
+    except asyncpg.PostgresError:
+        pass  # a row the database refuses: find it, keep the others
+    for args in rows:
+        try:
+            async with conn.transaction():
+                await conn.execute(sql, *args)
+            result.applied += 1
+        except asyncpg.PostgresError as exc:
+            result.skipped += 1
+            log.warning("rebuild.row_refused", error=type(exc).__name__)
 
 
 async def _read_until(consumer: AIOKafkaConsumer, pool: asyncpg.Pool, ends: dict[TopicPartition, int],

@@ -1,5 +1,8 @@
-"""SQL that writes the read model, one function per kind of fact. Each is idempotent on
-its own (a key or a version), beside the inbox that makes a redelivery a no-op."""
+"""SQL that writes the read model, one statement per kind of fact. Each is idempotent on
+its own (a key or a version), beside the inbox that makes a redelivery a no-op.
+
+A writer is a `Statement` (SQL and its arguments) so that the rebuild can send a run of
+them in one round trip (`executemany`); the handlers run them one at a time."""
 
 from __future__ import annotations
 
@@ -10,16 +13,26 @@ import asyncpg
 
 from shared.contracts import Jurisdiction
 
+Statement = tuple[str, tuple[Any, ...]]
+
+
+async def run(conn: asyncpg.Connection, statement: Statement) -> None:
+    sql, args = statement
+    await conn.execute(sql, *args)
+
+
+def _statement(sql: str, *args: Any) -> Statement:
+    return sql, args
+
 
 def _place(jurisdiction: Jurisdiction) -> tuple[str, str, str | None]:
     return jurisdiction.county_code, jurisdiction.township_code, jurisdiction.village_code
 
 
-async def insert_child_version(conn: asyncpg.Connection, *, event_type: str, effective_at: datetime,
-                               facts: Any) -> None:
+def insert_child_version(*, event_type: str, effective_at: datetime, facts: Any) -> Statement:
     """One row per record version: a version already known (a replay) changes nothing."""
     moved_from = getattr(facts, "from_jurisdiction", None)
-    await conn.execute(
+    return _statement(
         """INSERT INTO child_versions (child_id, record_version, event_type, effective_at, county_code,
                                        township_code, village_code, school_id, status, categories, left_behind_type,
                                        priority, age_band, from_county_code, from_township_code, from_village_code,
@@ -32,8 +45,8 @@ async def insert_child_version(conn: asyncpg.Connection, *, event_type: str, eff
         getattr(facts, "from_school_id", None), getattr(facts, "reason", None))
 
 
-async def insert_caregiver_version(conn: asyncpg.Connection, *, effective_at: datetime, facts: Any) -> None:
-    await conn.execute(
+def insert_caregiver_version(*, effective_at: datetime, facts: Any) -> Statement:
+    return _statement(
         """INSERT INTO caregiver_versions (caregiver_id, record_version, effective_at, kind, county_code,
                                            township_code, village_code, school_id, capacity, active)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING""",
@@ -41,8 +54,8 @@ async def insert_caregiver_version(conn: asyncpg.Connection, *, effective_at: da
         facts.school_id, facts.capacity, facts.active)
 
 
-async def upsert_pairing_started(conn: asyncpg.Connection, *, recorded_at: datetime, facts: Any) -> None:
-    await conn.execute(
+def upsert_pairing_started(*, recorded_at: datetime, facts: Any) -> Statement:
+    return _statement(
         """INSERT INTO pairings (pairing_id, child_id, caregiver_id, role, county_code, township_code, village_code,
                                  school_id, priority, started_on, recorded_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (pairing_id) DO NOTHING""",
@@ -62,8 +75,8 @@ async def end_pairing(conn: asyncpg.Connection, *, recorded_at: datetime, facts:
     return bool(await conn.fetchval("SELECT true FROM pairings WHERE pairing_id = $1", facts.pairing_id))
 
 
-async def insert_contact(conn: asyncpg.Connection, *, recorded_at: datetime, facts: Any) -> None:
-    await conn.execute(
+def insert_contact(*, recorded_at: datetime, facts: Any) -> Statement:
+    return _statement(
         """INSERT INTO contacts (contact_id, child_id, caregiver_id, kind, occurred_at, recorded_at, county_code,
                                  township_code, village_code, concern_raised)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (contact_id) DO NOTHING""",
@@ -71,13 +84,13 @@ async def insert_contact(conn: asyncpg.Connection, *, recorded_at: datetime, fac
         *_place(facts.jurisdiction), facts.concern_raised)
 
 
-async def upsert_duty(conn: asyncpg.Connection, *, seen_at: datetime, facts: Any,
+def upsert_duty(*, seen_at: datetime, facts: Any,
                       period_start: Any = None, fulfilled_at: datetime | None = None, fulfilled_by: Any = None,
-                      cancelled_at: datetime | None = None, overdue_at: datetime | None = None) -> None:
+                      cancelled_at: datetime | None = None, overdue_at: datetime | None = None) -> Statement:
     """Any duty event creates the duty if it is new (first seen = scheduled) and updates its
     place; fulfilment keeps its first time; a cancellation holds until a later scheduling
     (a duty owed again) clears it."""
-    await conn.execute(
+    return _statement(
         """INSERT INTO duties AS d (duty_id, child_id, caregiver_id, duty_kind, period_start, due_on, county_code,
                                     township_code, village_code, school_id, scheduled_at, fulfilled_at, fulfilled_by,
                                     cancelled_at, first_overdue_at)
@@ -99,8 +112,8 @@ async def upsert_duty(conn: asyncpg.Connection, *, seen_at: datetime, facts: Any
         *_place(facts.jurisdiction), facts.school_id, seen_at, fulfilled_at, fulfilled_by, cancelled_at, overdue_at)
 
 
-async def insert_concern(conn: asyncpg.Connection, *, facts: Any) -> None:
-    await conn.execute(
+def insert_concern(*, facts: Any) -> Statement:
+    return _statement(
         """INSERT INTO concerns (concern_id, child_id, contact_id, severity, mandatory_report, raised_at, county_code,
                                  township_code, village_code, escalation_level)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (concern_id) DO NOTHING""",
@@ -108,8 +121,8 @@ async def insert_concern(conn: asyncpg.Connection, *, facts: Any) -> None:
         *_place(facts.jurisdiction), facts.escalation_level)
 
 
-async def concern_escalated(conn: asyncpg.Connection, concern_id: Any, level: str) -> None:
-    await conn.execute("UPDATE concerns SET escalation_level = $2 WHERE concern_id = $1", concern_id, level)
+def concern_escalated(concern_id: Any, level: str) -> Statement:
+    return _statement("UPDATE concerns SET escalation_level = $2 WHERE concern_id = $1", concern_id, level)
 
 
 async def concern_acknowledged(conn: asyncpg.Connection, concern_id: Any, at: datetime) -> bool:
@@ -118,8 +131,8 @@ async def concern_acknowledged(conn: asyncpg.Connection, concern_id: Any, at: da
     return result != "UPDATE 0"
 
 
-async def insert_expected_count(conn: asyncpg.Connection, *, effective_at: datetime, facts: Any) -> None:
-    await conn.execute(
+def insert_expected_count(*, effective_at: datetime, facts: Any) -> Statement:
+    return _statement(
         """INSERT INTO expected_counts (kind, code, township_code, expected, effective_at)
            VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING""",
         facts.kind, facts.code, facts.township_code, facts.expected, effective_at)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.auth import scope_prefix
+
 TABLE_KEYS = ("children_registered", "registration_rate", "pairs_formed", "coverage", "home_visits", "talks",
               "parent_calls", "caregivers_taking_part", "duties_due", "duties_on_time", "duties_overdue",
               "concerns_raised")
@@ -27,7 +29,15 @@ def change_text(change: Any, kind: str) -> str:
 
 
 def title(body: dict[str, Any], county_name: str) -> str:
-    place = county_name or body["scope"]["code"]
+    """The county's name for the county; a township's or village's code after it (the
+    events carry codes, not names)."""
+    code = body["scope"]["code"]
+    if not county_name:
+        place = code
+    elif len(scope_prefix(code)) <= 6:
+        place = county_name
+    else:
+        place = f"{county_name}（{code}）"
     school = f"（学校 {body['scope']['school_id']}）" if body["scope"]["school_id"] else ""
     return f"{place}{school}关爱留守儿童工作总结"
 
