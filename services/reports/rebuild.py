@@ -154,7 +154,6 @@ async def rebuild(settings: ReportsSettings) -> RebuildResult:
             await store_rebuild.lock_answering_tables(conn)
             ends = await consumer.end_offsets(partitions)
             await _read_until(consumer, pool, ends, result, conn=conn)
-            await conn.execute("SET LOCAL search_path TO public")
             await store_rebuild.switch(conn)
         result.positions = {f"{tp.topic}:{tp.partition}": end for tp, end in ends.items()}
     finally:

@@ -33,6 +33,7 @@ async def lock_answering_tables(conn: asyncpg.Connection) -> None:
 
 async def switch(conn: asyncpg.Connection) -> None:
     """The built tables take the answering tables' place; the old ones are dropped."""
+    await conn.execute("SET LOCAL search_path TO public")
     await conn.execute(f"DROP SCHEMA IF EXISTS {RETIRED_SCHEMA} CASCADE")
     await conn.execute(f"CREATE SCHEMA {RETIRED_SCHEMA}")
     for table in READ_MODEL_TABLES:

@@ -65,10 +65,10 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
         (uuid4(), pairing_id, row["child_id"], row["caregiver_id"], kind, window.start, window.end,
          row["county_code"], row["township_code"], row["village_code"], row["school_id"])
         for (kind, _), window in sorted(wanted.items()) if (kind, window.start) not in have])
-    await store_duties.refresh_open_duty_places(conn, pairing_id, row["county_code"], row["township_code"],
-                                                row["village_code"], row["school_id"])
+    moved = await store_duties.refresh_open_duty_places(conn, pairing_id, row["county_code"], row["township_code"],
+                                                        row["village_code"], row["school_id"])
     await store_duties.add_events(conn, [duty_event(DutyScheduled, duty, period_start=duty["period_start"])
-                                         for duty in scheduled])
+                                         for duty in [*scheduled, *moved]])
     fulfilled = await store_duties.fulfil_from_existing_contacts(conn, pairing_id, settings.local_timezone)
     await store_duties.add_events(conn, [
         duty_event(DutyFulfilled, duty, contact_id=duty["fulfilled_by"], fulfilled_at=duty["fulfilled_at"])

@@ -112,13 +112,15 @@ async def cancel_open_duties_of_pairing(conn: asyncpg.Connection, pairing_id: UU
 
 
 async def refresh_open_duty_places(conn: asyncpg.Connection, pairing_id: UUID, county: str, township: str,
-                                   village: str | None, school_id: str | None) -> None:
-    """A transferred child's open duties are the new township's (and school's) to chase."""
-    await conn.execute(
-        """UPDATE duties SET county_code = $2, township_code = $3, village_code = $4, school_id = $5
-            WHERE pairing_id = $1 AND status = 'open'
-              AND (county_code, township_code, village_code, school_id)
-                  IS DISTINCT FROM ($2, $3, $4, $5)""",
+                                   village: str | None, school_id: str | None) -> list[asyncpg.Record]:
+    """A transferred child's open duties are the new township's (and school's) to chase.
+    Returns the duties moved (announced again with their new place)."""
+    return await conn.fetch(
+        f"""UPDATE duties d SET county_code = $2, township_code = $3, village_code = $4, school_id = $5
+            WHERE d.pairing_id = $1 AND d.status = 'open'
+              AND (d.county_code, d.township_code, d.village_code, d.school_id)
+                  IS DISTINCT FROM ($2, $3, $4, $5)
+            RETURNING {_DUTY_FIELDS}, d.period_start""",
         pairing_id, county, township, village, school_id)
 
 

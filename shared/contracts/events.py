@@ -263,8 +263,9 @@ class ContactOverdue(_DutyFacts):
 
 
 class DutyScheduled(_DutyFacts):
-    """A duty instance is owed: derived from the duty policy for a lead pairing, or owed
-    again after a cancellation. Its window is `period_start` to `due_on` (inclusive)."""
+    """A duty instance is owed: derived from the duty policy for a lead pairing, owed again
+    after a cancellation, or moved with its child (a transfer: the place it has now). Its
+    window is `period_start` to `due_on` (inclusive)."""
 
     name: ClassVar[str] = "DutyScheduled"
 

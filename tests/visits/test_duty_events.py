@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import uuid
 
-from tests.visits.harness import Harness, caregiver, now, today
+from shared.contracts import ChildTransferred
+from tests.visits.harness import ELSEWHERE, HERE, Harness, caregiver, now, today
 
 
 async def _open_duty_ids(harness: Harness, pairing_id: uuid.UUID) -> set[uuid.UUID]:
@@ -43,3 +44,14 @@ async def test_ending_a_pairing_cancels_and_announces_what_is_not_yet_due(harnes
     await harness.end_pairing(child_id, pairing_id, caregiver_id, today(harness.settings))
     cancelled = await harness.events("DutyCancelled", child_id=child_id)
     assert sorted(event.duty_id for event in cancelled) == sorted(owed)
+
+
+async def test_a_transfer_announces_the_open_duties_at_their_new_place(harness: Harness) -> None:
+    child_id = await harness.child()
+    pairing_id, _ = await harness.pair(child_id)
+    owed = await _open_duty_ids(harness, pairing_id)
+    await harness.deliver(ChildTransferred(child_id=child_id, record_version=2, jurisdiction=ELSEWHERE,
+                                           from_jurisdiction=HERE))
+    moved = [event for event in await harness.events("DutyScheduled", child_id=child_id)
+             if event.jurisdiction == ELSEWHERE]
+    assert sorted(event.duty_id for event in moved) == sorted(owed)
