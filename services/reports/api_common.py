@@ -19,7 +19,7 @@ from shared.auth import Principal, scope_prefix
 # and other services have no use for them.
 STAFF_ROLES = ("admin", "county_staff", "township_staff", "school_staff")
 _DIVISION = re.compile(r"^\d{12}$")
-_SCHOOL = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_SCHOOL = re.compile(r"^\S{1,64}$")  # a school id as the registry keeps it: any visible characters
 
 
 def require_staff(principal: Principal) -> None:
