@@ -30,6 +30,10 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
+# The reports' PDFs: WeasyPrint lays them out with Pango, in Debian's Noto CJK fonts.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk \
+ && rm -rf /var/lib/apt/lists/*
 # A fixed numeric uid/gid, so Kubernetes runAsUser/fsGroup and compose `user:` can name it.
 RUN groupadd --system --gid 10001 shouhu \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
@@ -43,11 +47,12 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
 ENV SHOUHU_REGISTRY_HTTP_HOST=0.0.0.0 \
     SHOUHU_PAIRING_HTTP_HOST=0.0.0.0 \
     SHOUHU_VISITS_HTTP_HOST=0.0.0.0 \
-    SHOUHU_NOTIFY_HTTP_HOST=0.0.0.0
+    SHOUHU_NOTIFY_HTTP_HOST=0.0.0.0 \
+    SHOUHU_REPORTS_HTTP_HOST=0.0.0.0
 # `python -m` puts the working directory on sys.path: make it one nobody can write to.
 WORKDIR /
 USER 10001:10001
-# The HTTP ports of the four APIs (each container uses its own).
-EXPOSE 8001 8002 8003 8004
+# The HTTP ports of the five APIs (each container uses its own).
+EXPOSE 8001 8002 8003 8004 8005
 ENTRYPOINT ["python", "-m"]
 CMD ["services.registry", "api"]

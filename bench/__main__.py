@@ -31,6 +31,7 @@ SERVICE_BENCHMARKS = {
     "visits-logging": "bench.visits_logging",      # contact logging vs a bare Starlette endpoint
     "visits-scan": "bench.visits_scan",            # overdue scan over 1,000,000 duties
     "notify-sms": "bench.notify_sms",              # deliveries vs the fake SMS provider's raw rate
+    "reports-rebuild": "bench.reports_rebuild",    # read model from offset 0 vs a bare aiokafka consumer
 }
 
 

@@ -9,6 +9,7 @@
     shouhu alive SERVICE [--max-age S]    the worker's liveness probe (exit 0 while its loops progress)
     shouhu rekey SERVICE [--batch-size N] [--dry-run]   re-encrypt values under the current key; counts per key id
     shouhu seed [--children N]            load the demo county through the APIs (idempotent)
+    shouhu reports rebuild                the reports' read model again from offset 0, then switched to
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 from shared.auth import AuthError, issue_dev_token
 from shared.settings import AuthSettings
 
-SERVICES = ("registry", "pairing", "visits", "notify")
+SERVICES = ("registry", "pairing", "visits", "notify", "reports")
 
 
 def _entry(name: str) -> Any:
@@ -200,6 +201,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+async def _reports(args: argparse.Namespace) -> int:
+    from services.reports.rebuild import rebuild
+
+    result = await rebuild(_entry("reports").load_settings())
+    print(json.dumps({"applied": result.applied, "skipped": result.skipped, "seconds": round(result.seconds, 2),
+                      "events_per_second": round(result.rate), "positions": result.positions}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="shouhu", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -244,13 +254,17 @@ def main(argv: list[str] | None = None) -> int:
     seed = commands.add_parser("seed", help="load demo data through the running APIs")
     seed.add_argument("--children", type=int, default=2000)
 
+    reports = commands.add_parser("reports", help="the reports service's operations")
+    reports_commands = reports.add_subparsers(dest="reports_command", required=True)
+    reports_commands.add_parser("rebuild", help="rebuild the read model from offset 0 while the old one answers")
+
     args = parser.parse_args(argv)
     if args.command == "token":
         return _token(args)
     if args.command == "alive":
         return _alive(args)
     runners = {"migrate": _migrate, "status": _status, "dead-letters": _dead_letters, "replay": _replay, "seed": _seed,
-               "reconcile": _reconcile, "rekey": _rekey}
+               "reconcile": _reconcile, "rekey": _rekey, "reports": _reports}
     return asyncio.run(runners[args.command](args))
 
 

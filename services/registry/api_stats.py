@@ -15,7 +15,9 @@ from services.registry.api_common import StatedPurpose, cipher_of, require_staff
 from services.registry.models import ExpectedCountIn
 from services.registry.models_out import Completeness, ExpectedCount, ExpectedCounts, Statistics
 from shared.rules import RuleViolation
+from shared import outbox
 from shared.auth import Principal, require_principal
+from shared.contracts import ExpectedCountSet
 
 router = APIRouter(prefix="/v1", tags=["statistics"])
 Caller = Annotated[Principal, Depends(require_principal)]
@@ -92,9 +94,12 @@ async def set_expected_count(body: ExpectedCountIn, request: Request, principal:
         raise RuleViolation("body.code", "a township's code is its township_code")
     if not principal.covers(body.township_code):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the township is outside your jurisdiction")
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
         await store_stats.set_expected(conn, kind=body.kind, code=body.code, township_code=body.township_code,
                                        expected=body.expected, updated_by=principal.subject)
+        # Published, so that 建档率 can be computed elsewhere as of any date (the reports).
+        await outbox.add(conn, ExpectedCountSet(kind=body.kind, code=body.code, township_code=body.township_code,
+                                                expected=body.expected))
     return JSONResponse(body.model_dump())
 
 

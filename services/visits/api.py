@@ -21,10 +21,10 @@ from services.visits.api_models import (
 )
 from services.visits.encrypted_columns import CONCERN_DETAIL, CONTACT_FOLLOW_UPS, CONTACT_LOCATION, CONTACT_NOTES
 from services.visits.scheduling import local_today
-from services.visits.domain_duties import duty_kinds_met_by
+from services.visits.domain_duties import duty_event, duty_kinds_met_by
 from shared import idempotency, outbox
 from shared.auth import Principal, require_principal
-from shared.contracts import Jurisdiction
+from shared.contracts import DutyFulfilled, Jurisdiction
 from shared.contracts.events import ContactKind
 from shared.crypto import FieldCipher
 from shared.rekey import EncryptedColumn
@@ -146,10 +146,10 @@ async def log_contact(
         now = datetime.now(timezone.utc)
         visit = domain.log_contact(contact, child_status=child["status"], jurisdiction=jurisdiction, now=now,
                                    clock_skew=timedelta(minutes=settings.clock_skew_minutes))
-        created = await store.insert_contact(
+        fulfilled = await store.insert_contact(
             conn, _contact_row(body, contact_id, child, cipher, logged_by=principal.subject, now=now),
             fulfils=duty_kinds_met_by(body.kind), day=local_day)
-        if not created:  # the same id committed by a concurrent resend a moment ago
+        if fulfilled is None:  # the same id committed by a concurrent resend a moment ago
             raise HTTPException(status.HTTP_409_CONFLICT, "this contact id was just logged; send it again")
         for concern in concerns:
             await store_concerns.insert_concern(conn, {
@@ -159,7 +159,9 @@ async def log_contact(
                 "detail_enc": _seal(cipher, CONCERN_DETAIL, concern.id, concern.detail), "raised_at": now,
                 "county_code": child["county_code"], "township_code": child["township_code"],
                 "village_code": child["village_code"]})
-        for event in [visit, *domain.concerns_raised(contact, jurisdiction=jurisdiction, now=now)]:
+        for event in [visit, *domain.concerns_raised(contact, jurisdiction=jurisdiction, now=now),
+                      *(duty_event(DutyFulfilled, duty, contact_id=duty["fulfilled_by"],
+                                   fulfilled_at=duty["fulfilled_at"]) for duty in fulfilled)]:
             await outbox.add(conn, event)
         response = ContactSummary(
             id=contact_id, child_id=body.child_id, caregiver_id=body.caregiver_id,

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Iterable, Iterator, Literal
+from typing import Any, Iterable, Iterator, Literal, Mapping
+
+from shared.contracts import Event, Jurisdiction
 
 Period = Literal["weekly", "monthly", "term", "off"]
 Audience = Literal["all", "priority"]
@@ -179,3 +181,12 @@ def level_name(level: int, school_id: str | None) -> str:
     if level == 2:
         return "school" if school_id else "township"
     return OVERDUE_LEVELS[level]
+
+
+def duty_event(event_class: type[Event], duty: Mapping[str, Any], **facts: Any) -> Event:
+    """A duty event (DutyScheduled, DutyFulfilled, DutyCancelled…) from a duty row, so that
+    every change of a duty's state reaches subscribers with the facts of the duty."""
+    return event_class(child_id=duty["child_id"], duty_id=duty["id"], caregiver_id=duty["caregiver_id"],
+                       duty_kind=duty["duty_kind"], due_on=duty["due_on"], school_id=duty["school_id"],
+                       jurisdiction=Jurisdiction(county_code=duty["county_code"], township_code=duty["township_code"],
+                                                 village_code=duty["village_code"]), **facts)

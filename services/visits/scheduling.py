@@ -12,7 +12,8 @@ import asyncpg
 
 from services.visits import store_duties
 from services.visits.config import VisitsSettings
-from services.visits.domain_duties import PolicyRule, desired_windows, parse_terms, resolve_periods
+from services.visits.domain_duties import PolicyRule, desired_windows, duty_event, parse_terms, resolve_periods
+from shared.contracts import DutyCancelled, DutyFulfilled, DutyScheduled
 
 
 def local_today(settings: VisitsSettings) -> date:
@@ -31,7 +32,7 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
     if row is None or row["role"] != "lead" or row["started_on"] is None:
         return
     if row["child_status"] == "closed":
-        await store_duties.cancel_open_duties_of_pairing(conn, pairing_id, after=None)
+        await _announce_cancelled(conn, await store_duties.cancel_open_duties_of_pairing(conn, pairing_id, after=None))
         return
     if from_day is None:
         if extend and row["derived_as_of"]:
@@ -43,7 +44,8 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
     if row["ended_on"] is not None:
         # Duties not yet late when the pairing ended are whoever takes over's; late ones
         # stay late (they were missed) and keep their place on the ladder.
-        await store_duties.cancel_open_duties_of_pairing(conn, pairing_id, after=row["ended_on"])
+        await _announce_cancelled(
+            conn, await store_duties.cancel_open_duties_of_pairing(conn, pairing_id, after=row["ended_on"]))
         return
     as_of = max(as_of or today, row["derived_as_of"] or today)
     rules = rules if rules is not None else await store_duties.load_policies(conn)
@@ -57,13 +59,24 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
     existing = await store_duties.duties_of_pairing_from(conn, pairing_id, from_day)
     stale = [duty["id"] for duty in existing
              if duty["status"] == "open" and (duty["duty_kind"], duty["period_start"]) not in wanted]
-    await store_duties.cancel_duties(conn, stale)
+    await _announce_cancelled(conn, await store_duties.cancel_duties(conn, stale))
     have = {(duty["duty_kind"], duty["period_start"]) for duty in existing if duty["status"] != "cancelled"}
-    await store_duties.insert_duties(conn, [
+    scheduled = await store_duties.insert_duties(conn, [
         (uuid4(), pairing_id, row["child_id"], row["caregiver_id"], kind, window.start, window.end,
          row["county_code"], row["township_code"], row["village_code"], row["school_id"])
         for (kind, _), window in sorted(wanted.items()) if (kind, window.start) not in have])
-    await store_duties.refresh_open_duty_places(conn, pairing_id, row["county_code"], row["township_code"],
-                                                row["village_code"], row["school_id"])
-    await store_duties.fulfil_from_existing_contacts(conn, pairing_id, settings.local_timezone)
+    moved = await store_duties.refresh_open_duty_places(conn, pairing_id, row["county_code"], row["township_code"],
+                                                        row["village_code"], row["school_id"])
+    await store_duties.add_events(conn, [duty_event(DutyScheduled, duty, period_start=duty["period_start"])
+                                         for duty in [*scheduled, *moved]])
+    fulfilled = await store_duties.fulfil_from_existing_contacts(conn, pairing_id, settings.local_timezone)
+    await store_duties.add_events(conn, [
+        duty_event(DutyFulfilled, duty, contact_id=duty["fulfilled_by"], fulfilled_at=duty["fulfilled_at"])
+        for duty in fulfilled])
     await store_duties.mark_derived(conn, pairing_id, derived_from=from_day, as_of=as_of)
+
+
+async def _announce_cancelled(conn: asyncpg.Connection, cancelled: list[asyncpg.Record]) -> None:
+    """Each cancelled duty's DutyCancelled, in the transaction that cancelled it."""
+    at = datetime.now(ZoneInfo("UTC"))
+    await store_duties.add_events(conn, [duty_event(DutyCancelled, duty, cancelled_at=at) for duty in cancelled])

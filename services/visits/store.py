@@ -118,13 +118,14 @@ async def contact_context(conn: asyncpg.Connection, *, child_id: UUID, caregiver
 
 
 async def insert_contact(conn: asyncpg.Connection, values: dict[str, Any], *, fulfils: Sequence[str],
-                         day: date) -> bool:
+                         day: date) -> list[asyncpg.Record] | None:
     """Inserts the contact and marks the duties it fulfils (a contact of the right kind in
-    a duty's window: whoever made it, the child was seen), in one statement. False when a
-    contact with this id exists already (an offline client's resend); nothing changes then."""
+    a duty's window: whoever made it, the child was seen), in one statement. Returns the
+    duties it fulfilled (for their DutyFulfilled), or None when a contact with this id
+    exists already (an offline client's resend); nothing changes then."""
     placeholders = ", ".join(f"${i}" for i in range(1, len(_CONTACT_COLUMNS) + 1))
     n = len(_CONTACT_COLUMNS)
-    inserted = await conn.fetchval(
+    rows = await conn.fetch(
         f"""WITH inserted AS (
                 INSERT INTO contacts ({", ".join(_CONTACT_COLUMNS)}) VALUES ({placeholders})
                 ON CONFLICT (id) DO NOTHING RETURNING id, child_id),
@@ -132,10 +133,15 @@ async def insert_contact(conn: asyncpg.Connection, values: dict[str, Any], *, fu
                 UPDATE duties d SET status = 'fulfilled', fulfilled_by = inserted.id, fulfilled_at = now()
                   FROM inserted
                  WHERE d.child_id = inserted.child_id AND d.duty_kind = ANY(${n + 1}::text[])
-                   AND d.status = 'open' AND d.period_start <= ${n + 2} AND d.due_on >= ${n + 2})
-            SELECT count(*) > 0 FROM inserted""",
+                   AND d.status = 'open' AND d.period_start <= ${n + 2} AND d.due_on >= ${n + 2}
+                RETURNING d.id, d.child_id, d.caregiver_id, d.duty_kind, d.due_on, d.county_code, d.township_code,
+                          d.village_code, d.school_id, d.fulfilled_by, d.fulfilled_at)
+            SELECT inserted.id IS NOT NULL AS inserted, fulfilled.*
+              FROM (SELECT 1) one LEFT JOIN inserted ON true LEFT JOIN fulfilled ON true""",
         *(values.get(column) for column in _CONTACT_COLUMNS), list(fulfils), day)
-    return bool(inserted)
+    if not rows[0]["inserted"]:
+        return None
+    return [row for row in rows if row["id"] is not None]
 
 
 async def get_contact(conn: asyncpg.Connection, contact_id: UUID) -> asyncpg.Record | None:

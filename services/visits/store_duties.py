@@ -74,46 +74,62 @@ async def duties_of_pairing_from(conn: asyncpg.Connection, pairing_id: UUID, day
             WHERE pairing_id = $1 AND due_on >= $2""", pairing_id, day)
 
 
-async def insert_duties(conn: asyncpg.Connection, rows: Sequence[tuple]) -> None:
+async def insert_duties(conn: asyncpg.Connection, rows: Sequence[tuple]) -> list[asyncpg.Record]:
     """rows: (id, pairing_id, child_id, caregiver_id, duty_kind, period_start, due_on,
-    county, township, village, school). A cancelled duty that is owed again reopens."""
-    await conn.executemany(
-        """INSERT INTO duties (id, pairing_id, child_id, caregiver_id, duty_kind, period_start, due_on,
+    county, township, village, school). A cancelled duty that is owed again reopens.
+    Returns the duties now owed that were not before (inserted or reopened)."""
+    if not rows:
+        return []
+    columns = list(zip(*rows))
+    return await conn.fetch(
+        """INSERT INTO duties AS d (id, pairing_id, child_id, caregiver_id, duty_kind, period_start, due_on,
                                county_code, township_code, village_code, school_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::date[], $7::date[],
+                                $8::text[], $9::text[], $10::text[], $11::text[])
            ON CONFLICT (pairing_id, duty_kind, period_start) DO UPDATE SET status = 'open', due_on = EXCLUDED.due_on
-           WHERE duties.status = 'cancelled'""", rows)
+           WHERE d.status = 'cancelled'
+           RETURNING d.id, d.child_id, d.caregiver_id, d.duty_kind, d.due_on, d.county_code, d.township_code,
+                     d.village_code, d.school_id, d.period_start""", *map(list, columns))
 
 
-async def cancel_duties(conn: asyncpg.Connection, duty_ids: Sequence[UUID]) -> None:
-    if duty_ids:
-        await conn.execute("UPDATE duties SET status = 'cancelled' WHERE id = ANY($1::uuid[]) AND status = 'open'",
-                           list(duty_ids))
+async def cancel_duties(conn: asyncpg.Connection, duty_ids: Sequence[UUID]) -> list[asyncpg.Record]:
+    """Returns the duties cancelled now (for their DutyCancelled)."""
+    if not duty_ids:
+        return []
+    return await conn.fetch(
+        f"""UPDATE duties d SET status = 'cancelled' WHERE d.id = ANY($1::uuid[]) AND d.status = 'open'
+            RETURNING {_DUTY_FIELDS}""", list(duty_ids))
 
 
-async def cancel_open_duties_of_pairing(conn: asyncpg.Connection, pairing_id: UUID, after: date | None) -> None:
-    """Open duties whose window ends after `after` (all open ones when None) are nobody's now."""
-    await conn.execute(
-        """UPDATE duties SET status = 'cancelled'
-            WHERE pairing_id = $1 AND status = 'open' AND ($2::date IS NULL OR due_on > $2)""",
-        pairing_id, after)
+async def cancel_open_duties_of_pairing(conn: asyncpg.Connection, pairing_id: UUID,
+                                        after: date | None) -> list[asyncpg.Record]:
+    """Open duties whose window ends after `after` (all open ones when None) are nobody's now.
+    Returns them (for their DutyCancelled)."""
+    return await conn.fetch(
+        f"""UPDATE duties d SET status = 'cancelled'
+            WHERE d.pairing_id = $1 AND d.status = 'open' AND ($2::date IS NULL OR d.due_on > $2)
+            RETURNING {_DUTY_FIELDS}""", pairing_id, after)
 
 
 async def refresh_open_duty_places(conn: asyncpg.Connection, pairing_id: UUID, county: str, township: str,
-                                   village: str | None, school_id: str | None) -> None:
-    """A transferred child's open duties are the new township's (and school's) to chase."""
-    await conn.execute(
-        """UPDATE duties SET county_code = $2, township_code = $3, village_code = $4, school_id = $5
-            WHERE pairing_id = $1 AND status = 'open'
-              AND (county_code, township_code, village_code, school_id)
-                  IS DISTINCT FROM ($2, $3, $4, $5)""",
+                                   village: str | None, school_id: str | None) -> list[asyncpg.Record]:
+    """A transferred child's open duties are the new township's (and school's) to chase.
+    Returns the duties moved (announced again with their new place)."""
+    return await conn.fetch(
+        f"""UPDATE duties d SET county_code = $2, township_code = $3, village_code = $4, school_id = $5
+            WHERE d.pairing_id = $1 AND d.status = 'open'
+              AND (d.county_code, d.township_code, d.village_code, d.school_id)
+                  IS DISTINCT FROM ($2, $3, $4, $5)
+            RETURNING {_DUTY_FIELDS}, d.period_start""",
         pairing_id, county, township, village, school_id)
 
 
-async def fulfil_from_existing_contacts(conn: asyncpg.Connection, pairing_id: UUID, timezone: str) -> None:
-    """A duty derived after the contact that meets it (a policy changed mid-month) is met."""
-    await conn.execute(
-        """UPDATE duties d SET status = 'fulfilled', fulfilled_by = met.contact_id, fulfilled_at = now()
+async def fulfil_from_existing_contacts(conn: asyncpg.Connection, pairing_id: UUID,
+                                       timezone: str) -> list[asyncpg.Record]:
+    """A duty derived after the contact that meets it (a policy changed mid-month) is met.
+    Returns the duties met now (for their DutyFulfilled)."""
+    return await conn.fetch(
+        f"""UPDATE duties d SET status = 'fulfilled', fulfilled_by = met.contact_id, fulfilled_at = now()
              FROM (SELECT o.id AS duty_id,
                           (SELECT c.id FROM contacts c
                             WHERE c.child_id = o.child_id
@@ -123,7 +139,8 @@ async def fulfil_from_existing_contacts(conn: asyncpg.Connection, pairing_id: UU
                               AND (c.occurred_at AT TIME ZONE $2)::date BETWEEN o.period_start AND o.due_on
                             ORDER BY c.occurred_at LIMIT 1) AS contact_id
                      FROM duties o WHERE o.pairing_id = $1 AND o.status = 'open') met
-            WHERE d.id = met.duty_id AND met.contact_id IS NOT NULL""", pairing_id, timezone)
+            WHERE d.id = met.duty_id AND met.contact_id IS NOT NULL
+        RETURNING {_DUTY_FIELDS}, d.fulfilled_by, d.fulfilled_at""", pairing_id, timezone)
 
 
 async def mark_derived(conn: asyncpg.Connection, pairing_id: UUID, *, derived_from: date, as_of: date) -> None:

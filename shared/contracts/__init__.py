@@ -20,8 +20,12 @@ from shared.contracts.events import (
     ConcernEscalated,
     ConcernRaised,
     ContactOverdue,
+    DutyCancelled,
     DutyDueSoon,
+    DutyFulfilled,
+    DutyScheduled,
     Event,
+    ExpectedCountSet,
     Jurisdiction,
     NotificationFailed,
     NotificationSent,
@@ -34,6 +38,7 @@ from shared.contracts.events import (
 __all__ = [
     "ALL_EVENTS", "TOPICS", "CaregiverEnrolled", "CaregiverUpdated", "ChildClosed", "ChildRegistered",
     "ChildReopened", "ChildTransferred", "ChildUpdated", "ConcernAcknowledged", "ConcernEscalated",
-    "ConcernRaised", "ContactOverdue", "DutyDueSoon", "Envelope", "Event", "Jurisdiction", "NotificationFailed",
+    "ConcernRaised", "ContactOverdue", "DutyCancelled", "DutyDueSoon", "DutyFulfilled", "DutyScheduled", "Envelope", "Event",
+    "ExpectedCountSet", "Jurisdiction", "NotificationFailed",
     "NotificationSent", "PairingCreated", "PairingEnded", "VisitLogged", "decode", "encode", "event_class_for",
 ]

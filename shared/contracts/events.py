@@ -121,6 +121,21 @@ class ChildReopened(_ChildFacts):
     name: ClassVar[str] = "ChildReopened"
 
 
+class ExpectedCountSet(Event):
+    """How many children a township or a school is expected to register (from the survey):
+    what 建档率 is measured against. Keyed by `code` (a township code or a school id)."""
+
+    name: ClassVar[str] = "ExpectedCountSet"
+    topic: ClassVar[str] = REGISTRY_TOPIC
+    source: ClassVar[str] = "/shouhu/registry"
+    key_field: ClassVar[str] = "code"
+
+    kind: Literal["township", "school"]
+    code: str = Field(min_length=1, max_length=64)
+    township_code: str = Field(pattern=_CODE12)
+    expected: int = Field(ge=0)
+
+
 # -- pairing ----------------------------------------------------------------------------
 
 CaregiverKind = Literal[
@@ -247,6 +262,35 @@ class ContactOverdue(_DutyFacts):
     escalation_level: EscalationLevel = "caregiver"
 
 
+class DutyScheduled(_DutyFacts):
+    """A duty instance is owed: derived from the duty policy for a lead pairing, owed again
+    after a cancellation, or moved with its child (a transfer: the place it has now). Its
+    window is `period_start` to `due_on` (inclusive)."""
+
+    name: ClassVar[str] = "DutyScheduled"
+
+    period_start: date
+
+
+class DutyFulfilled(_DutyFacts):
+    """A contact of the right kind, made within the duty's window, met the duty.
+    `fulfilled_at` is when that was recorded: after `due_on` when the contact was logged late."""
+
+    name: ClassVar[str] = "DutyFulfilled"
+
+    contact_id: UUID
+    fulfilled_at: datetime
+
+
+class DutyCancelled(_DutyFacts):
+    """The duty is no longer owed (the pairing ended or the child's record closed before it
+    fell due, or the policy changed); a duty already late stays owed and is not cancelled."""
+
+    name: ClassVar[str] = "DutyCancelled"
+
+    cancelled_at: datetime
+
+
 class ConcernRaised(Event):
     """A contact raised a concern. Its nature stays in visits (ask its API, with permission):
     the event says only how urgent it is and whether the mandatory-report path applies."""
@@ -330,9 +374,10 @@ class NotificationFailed(_NotificationOutcome):
 
 # The explicit registry of every published event. Add new events here.
 ALL_EVENTS: tuple[type[Event], ...] = (
-    ChildRegistered, ChildUpdated, ChildTransferred, ChildClosed, ChildReopened,
+    ChildRegistered, ChildUpdated, ChildTransferred, ChildClosed, ChildReopened, ExpectedCountSet,
     CaregiverEnrolled, CaregiverUpdated, PairingCreated, PairingEnded,
-    VisitLogged, DutyDueSoon, ContactOverdue, ConcernRaised, ConcernEscalated, ConcernAcknowledged,
+    VisitLogged, DutyDueSoon, ContactOverdue, DutyScheduled, DutyFulfilled, DutyCancelled,
+    ConcernRaised, ConcernEscalated, ConcernAcknowledged,
     NotificationSent, NotificationFailed,
 )
 

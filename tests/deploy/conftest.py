@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 K8S = DEPLOY / "k8s"
 OVERLAYS = ("dev", "county", "province")
-SERVICES = ("registry", "pairing", "visits", "notify")
+SERVICES = ("registry", "pairing", "visits", "notify", "reports")
 # Resources whose schemas come from CRDs (validated against them, not kubernetes-validate).
 CUSTOM_GROUPS = {"kafka.strimzi.io", "postgresql.cnpg.io", "barmancloud.cnpg.io", "keda.sh"}
 TOOLS_TIMEOUT_S = 1800

@@ -26,6 +26,9 @@ def service_http_port(service: str) -> int:
     return settings_class.model_fields["http_port"].default
 
 
+# Services that hold no encrypted field (their ENTRY declares no encrypted columns): no keys.
+WITHOUT_ENCRYPTED_FIELDS = {service for service in SERVICES
+                            if not importlib.import_module(f"services.{service}.entry").ENTRY.encrypted_columns}
 # Which services call which other services' APIs (notify fetches contact points at send time).
 API_CALLS = {"notify": {"registry", "pairing"}}
 # (policy, service, role) -> the ports it may open to address blocks outside the cluster.
@@ -112,6 +115,10 @@ def test_each_service_reads_its_own_database_secret(rendered, overlay: str) -> N
         assert initdb["database"] == initdb["owner"] == f"shouhu_{service}"
         other_urls = [n for n in env if n.endswith("_DATABASE_URL") and n != f"SHOUHU_{service.upper()}_DATABASE_URL"]
         assert not other_urls, f"{workload['metadata']['name']} also gets {other_urls}"
+        if service in WITHOUT_ENCRYPTED_FIELDS:
+            assert "SHOUHU_CRYPTO_CURRENT_KEY_ID" not in env and "crypto" not in {
+                v["name"] for v in pod_spec(workload)["volumes"]}
+            continue
         # Its own field-encryption keys, from files of its own Secret.
         own_secret = re.compile(rf"^{service}-crypto(-[a-z0-9]{{10}})?$")  # generated ones carry a hash
         assert own_secret.match(env["SHOUHU_CRYPTO_CURRENT_KEY_ID"]["valueFrom"]["secretKeyRef"]["name"])

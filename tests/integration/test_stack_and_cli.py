@@ -19,7 +19,7 @@ import pytest
 from tests.support.databases import create_database
 from tests.support.processes import REPO, free_port
 
-SERVICES = ("registry", "pairing", "visits", "notify")
+SERVICES = ("registry", "pairing", "visits", "notify", "reports")
 
 
 @pytest.fixture(scope="module")

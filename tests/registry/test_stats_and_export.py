@@ -62,6 +62,10 @@ async def test_completeness_names_who_has_not_reported_and_the_rate(registry) ->
                                         json={"kind": "township", "code": TOWNSHIP, "township_code": TOWNSHIP,
                                               "expected": 1})
     assert outside.status_code == 403
+    published = await registry.fetch(
+        "SELECT message_key, payload FROM outbox WHERE event_type = 'cn.shouhu.ExpectedCountSet.v1' ORDER BY id")
+    assert [(row["message_key"], row["payload"]["expected"]) for row in published] == [
+        (TOWNSHIP, 4), ("330102005000", 10), ("school-2", 1), ("school-silent", 30)]  # the refused one is not there
     report = (await registry.client.get("/v1/statistics/completeness", headers=staff_headers())).json()
     assert report["not_reported"] == {"townships": ["330102005000"], "schools": ["school-silent"]}
     rates = {e["code"]: e["rate"] for e in report["townships"] + report["schools"]}

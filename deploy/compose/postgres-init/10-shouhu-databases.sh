@@ -9,7 +9,7 @@
 # `docker compose up -d` (this script does not run again on an existing volume).
 set -euo pipefail
 
-for service in registry pairing visits notify; do
+for service in registry pairing visits notify reports; do
   var="SHOUHU_${service^^}_DB_PASSWORD"
   password="${!var:-}"
   if [[ -z "$password" ]]; then

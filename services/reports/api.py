@@ -1,0 +1,54 @@
+"""The work summary (工作总结): figures as JSON for the console, or the document a county
+edits (DOCX), tables with a native chart (XLSX) and a PDF to print."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from services.reports import documents_docx, documents_pdf, documents_xlsx
+from services.reports.api_common import checked_period, require_staff, resolve_scope
+from services.reports.summaries import build_summary
+from shared.auth import Principal, require_principal
+
+router = APIRouter(prefix="/v1", tags=["summary"])
+
+Caller = Annotated[Principal, Depends(require_principal)]
+
+_MEDIA = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+_RENDER = {"docx": documents_docx.render, "xlsx": documents_xlsx.render, "pdf": documents_pdf.render}
+
+
+@router.get("/summary")
+async def summary(request: Request, principal: Caller,
+                  since: Annotated[date, Query(alias="from", description="the period's first day")],
+                  until: Annotated[date, Query(alias="to", description="the period's last day (inclusive)")],
+                  scope: Annotated[str | None, Query(max_length=64,
+                                                     description="a 12-digit division code or a school id")] = None,
+                  as_of: Annotated[date | None, Query(description="figures as recorded by the end of this day")] = None,
+                  format: Literal["json", "docx", "xlsx", "pdf"] = "json") -> Any:
+    """Children registered, 建档率, pairs formed and 帮扶覆盖面, contacts by kind, caregivers
+    taking part, duties due/on time/late/overdue and concerns, each with its definition,
+    compared with the previous period and broken down by township."""
+    require_staff(principal)
+    where = resolve_scope(principal, scope)
+    async with request.app.state.pool.acquire() as conn:
+        period, as_of_day, first_day = await checked_period(conn, request, since, until, as_of)
+        body = await build_summary(conn, where, period, as_of_day,
+                                   zone_name=request.app.state.settings.local_timezone, first_day=first_day)
+    if format == "json":
+        return JSONResponse(body)
+    title = request.app.state.settings.county_name
+    # Rendering is CPU work (a PDF's layout most of all): off the event loop.
+    content = await asyncio.to_thread(_RENDER[format], body, title)
+    name = f"summary-{where.code}-{period.start.isoformat()}-{period.end.isoformat()}.{format}"
+    return Response(content, media_type=_MEDIA[format],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

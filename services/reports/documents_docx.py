@@ -1,0 +1,64 @@
+"""The work summary as a Word document a county edits and stamps: title, period,
+paragraphs quoting the figures, the figures' table with definitions, the townships' table."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
+from docx.shared import Pt
+
+from services.reports.wording import TABLE_KEYS, change_text, figures, paragraphs, period_line, title, value_text
+
+_FONT = "SimSun"  # 宋体: what a county's documents are set in; Word substitutes where it is missing
+
+
+def _set_east_asian_font(document: Any) -> None:
+    style = document.styles["Normal"]
+    style.font.name = _FONT
+    style.font.size = Pt(12)
+    style.element.rPr.rFonts.set(qn("w:eastAsia"), _FONT)
+
+
+def render(body: dict[str, Any], county_name: str) -> bytes:
+    document = Document()
+    _set_east_asian_font(document)
+    heading = document.add_heading(title(body, county_name), level=1)
+    heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    document.add_paragraph(period_line(body))
+    for section, text in paragraphs(body):
+        document.add_heading(section, level=2)
+        document.add_paragraph(text)
+
+    document.add_heading("附表一：主要指标", level=2)
+    table = document.add_table(rows=1, cols=5)
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, ("指标", "本期", "上期", "变化", "口径")):
+        cell.text = text
+    for figure in body["figures"]:
+        row = table.add_row().cells
+        row[0].text = figure["label"]
+        row[1].text = value_text(figure["value"], figure["kind"])
+        row[2].text = value_text(figure["previous"], figure["kind"])
+        row[3].text = change_text(figure["change"], figure["kind"])
+        row[4].text = figure["definition"]
+
+    document.add_heading("附表二：分乡镇情况", level=2)
+    by_key = figures(body)
+    towns = document.add_table(rows=1, cols=len(TABLE_KEYS) + 1)
+    towns.style = "Table Grid"
+    for cell, text in zip(towns.rows[0].cells, ("乡镇", *(by_key[key]["label"] for key in TABLE_KEYS))):
+        cell.text = text
+    for township in body["by_township"]:
+        cells = towns.add_row().cells
+        cells[0].text = township["township_code"]
+        for cell, key in zip(cells[1:], TABLE_KEYS):
+            cell.text = value_text(township["figures"][key], by_key[key]["kind"])
+    document.add_paragraph("")
+    document.add_paragraph("（单位盖章）                    年    月    日").alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()

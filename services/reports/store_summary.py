@@ -1,0 +1,148 @@
+"""SQL for the work summary's counts. Each query answers for a scope (a division code
+prefix, optionally one school), a window (services.reports.domain.Window) and what was
+recorded before the as-of date ended, grouped by township with a total row."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from services.reports.domain import Window
+
+# $1 is always the scope's division prefix and $2 the school (or NULL).
+_IN_SCOPE = "coalesce({t}.village_code, {t}.township_code) LIKE $1 || '%' AND ($2::text IS NULL OR {t}.school_id = $2)"
+_GROUPED = "GROUP BY GROUPING SETS ((), (township_code))"
+
+Counts = dict[str | None, dict[str, Any]]  # township code (None: the whole scope) → counts
+
+
+def _merge(into: Counts, rows: list[asyncpg.Record]) -> None:
+    for row in rows:
+        township = None if row["total_row"] else row["township_code"]
+        into[township].update({key: value for key, value in row.items() if key not in ("township_code", "total_row")})
+
+
+async def first_day(conn: asyncpg.Connection, zone: str) -> date | None:
+    """The first day anything was recorded: no figure exists before it."""
+    return await conn.fetchval(
+        """SELECT (least((SELECT min(effective_at) FROM child_versions), (SELECT min(occurred_at) FROM contacts),
+                         (SELECT min(recorded_at) FROM pairings)) AT TIME ZONE $1)::date""", zone)
+
+
+async def summary_counts(conn: asyncpg.Connection, prefix: str, school: str | None, window: Window,
+                         zone: str) -> Counts:
+    counts: Counts = defaultdict(dict)
+    args = (prefix, school)
+    _merge(counts, await conn.fetch(
+        f"""WITH latest AS (
+                SELECT DISTINCT ON (child_id) child_id, township_code, village_code, school_id, status, priority
+                  FROM child_versions WHERE effective_at < $3 ORDER BY child_id, record_version DESC),
+            on_register AS (
+                SELECT l.*, EXISTS (
+                    SELECT 1 FROM pairings p WHERE p.child_id = l.child_id AND p.recorded_at < $3
+                       AND p.started_on <= $4
+                       AND (p.ended_on IS NULL OR p.ended_on > $4 OR p.ended_recorded_at >= $3)) AS paired
+                  FROM latest l WHERE l.status <> 'closed' AND {_IN_SCOPE.format(t='l')})
+            SELECT township_code, GROUPING(township_code) = 1 AS total_row, count(*) AS children_registered,
+                   count(*) FILTER (WHERE paired) AS children_paired,
+                   count(*) FILTER (WHERE priority) AS priority_registered,
+                   count(*) FILTER (WHERE priority AND paired) AS priority_paired
+              FROM on_register {_GROUPED}""", *args, window.known_before, window.as_of))
+    _merge(counts, await conn.fetch(
+        f"""WITH moves AS (
+                SELECT v.township_code, v.event_type FROM child_versions v
+                 WHERE v.effective_at >= $3 AND v.effective_at < least($4::timestamptz, $5::timestamptz)
+                   AND {_IN_SCOPE.format(t='v')}
+                   AND v.event_type IN ('ChildRegistered', 'ChildClosed')
+                UNION ALL
+                SELECT v.township_code, 'in' FROM child_versions v
+                 WHERE v.event_type = 'ChildTransferred'
+                   AND v.effective_at >= $3 AND v.effective_at < least($4::timestamptz, $5::timestamptz)
+                   AND {_IN_SCOPE.format(t='v')}
+                   AND NOT (coalesce(v.from_village_code, v.from_township_code) LIKE $1 || '%'
+                            AND ($2::text IS NULL OR v.from_school_id = $2))
+                UNION ALL
+                SELECT v.from_township_code, 'out' FROM child_versions v
+                 WHERE v.event_type = 'ChildTransferred'
+                   AND v.effective_at >= $3 AND v.effective_at < least($4::timestamptz, $5::timestamptz)
+                   AND coalesce(v.from_village_code, v.from_township_code) LIKE $1 || '%'
+                   AND ($2::text IS NULL OR v.from_school_id = $2)
+                   AND NOT ({_IN_SCOPE.format(t='v')}))
+            SELECT township_code, GROUPING(township_code) = 1 AS total_row,
+                   count(*) FILTER (WHERE event_type = 'ChildRegistered') AS newly_registered,
+                   count(*) FILTER (WHERE event_type = 'ChildClosed') AS closed,
+                   count(*) FILTER (WHERE event_type = 'in') AS transferred_in,
+                   count(*) FILTER (WHERE event_type = 'out') AS transferred_out
+              FROM moves {_GROUPED}""", *args, window.start_at, window.end_at, window.known_before))
+    _merge(counts, await conn.fetch(
+        f"""SELECT township_code, GROUPING(township_code) = 1 AS total_row,
+                   count(*) FILTER (WHERE started_on BETWEEN $3 AND $4) AS pairs_formed,
+                   count(*) FILTER (WHERE ended_on BETWEEN $3 AND $4 AND ended_recorded_at < $5) AS pairs_ended
+              FROM pairings p
+             WHERE p.recorded_at < $5 AND (p.started_on BETWEEN $3 AND $4 OR p.ended_on BETWEEN $3 AND $4)
+               AND {_IN_SCOPE.format(t='p')}
+             {_GROUPED}""", *args, window.period.start, window.period.end, window.known_before))
+    # Distinct children and caregivers are counted over DISTINCT subqueries (hashed), not
+    # with count(DISTINCT …), which sorts every contact of the period: seconds for a year of
+    # a 20,000-child county.
+    _merge(counts, await conn.fetch(
+        f"""WITH period AS MATERIALIZED (
+                SELECT township_code, kind, child_id, caregiver_id FROM contacts c
+                 WHERE c.occurred_at >= $3 AND c.occurred_at < $4 AND c.recorded_at < $5
+                   AND coalesce(c.village_code, c.township_code) LIKE $1 || '%'
+                   AND ($2::text IS NULL OR child_school_at(c.child_id, c.occurred_at) = $2)),
+            kinds AS (
+                SELECT township_code, GROUPING(township_code) = 1 AS total_row,
+                       {", ".join(f"count(*) FILTER (WHERE kind = '{kind}') AS {kind}" for kind in _CONTACT_KINDS)}
+                  FROM period {_GROUPED}),
+            people AS (
+                SELECT township_code, false AS total_row,
+                       count(*) FILTER (WHERE who = 'child') AS children_contacted,
+                       count(*) FILTER (WHERE who = 'caregiver') AS caregivers_taking_part
+                  FROM (SELECT DISTINCT township_code, 'child' AS who, child_id AS id FROM period
+                        UNION ALL
+                        SELECT DISTINCT township_code, 'caregiver', caregiver_id FROM period) distinct_people
+                 GROUP BY township_code
+                UNION ALL
+                SELECT NULL, true, (SELECT count(*) FROM (SELECT DISTINCT child_id FROM period) children),
+                       (SELECT count(*) FROM (SELECT DISTINCT caregiver_id FROM period) caregivers))
+            SELECT kinds.*, people.children_contacted, people.caregivers_taking_part
+              FROM kinds JOIN people ON people.total_row = kinds.total_row
+                                    AND people.township_code IS NOT DISTINCT FROM kinds.township_code""",
+        *args, window.start_at, window.end_at, window.known_before))
+    _merge(counts, await conn.fetch(
+        f"""WITH due AS (
+                SELECT d.township_code, d.fulfilled_at < $5 AS done,
+                       (d.fulfilled_at AT TIME ZONE $7)::date <= d.due_on AS in_time, d.due_on
+                  FROM duties d
+                 WHERE d.due_on BETWEEN $3 AND $4 AND d.scheduled_at < $5
+                   AND (d.cancelled_at IS NULL OR d.cancelled_at >= $5) AND {_IN_SCOPE.format(t='d')})
+            SELECT township_code, GROUPING(township_code) = 1 AS total_row, count(*) AS duties_due,
+                   count(*) FILTER (WHERE done AND in_time) AS duties_on_time,
+                   count(*) FILTER (WHERE done AND NOT in_time) AS duties_late,
+                   count(*) FILTER (WHERE done IS NOT TRUE AND due_on < $6) AS duties_overdue
+              FROM due {_GROUPED}""",
+        *args, window.period.start, window.period.end, window.known_before, window.as_of, zone))
+    _merge(counts, await conn.fetch(
+        f"""SELECT township_code, GROUPING(township_code) = 1 AS total_row, count(*) AS concerns_raised,
+                   count(*) FILTER (WHERE mandatory_report) AS mandatory_reports
+              FROM concerns c
+             WHERE c.raised_at >= $3 AND c.raised_at < least($4::timestamptz, $5::timestamptz)
+               AND coalesce(c.village_code, c.township_code) LIKE $1 || '%'
+               AND ($2::text IS NULL OR child_school_at(c.child_id, c.raised_at) = $2)
+             {_GROUPED}""", *args, window.start_at, window.end_at, window.known_before))
+    return counts
+
+
+_CONTACT_KINDS = ("home_visit", "talk", "parent_call", "parent_video", "letter", "health_check", "activity",
+                  "guardian_training")
+
+
+async def expected_counts(conn: asyncpg.Connection, known_before: Any) -> list[asyncpg.Record]:
+    """Each township's and school's expected count in force at `known_before`."""
+    return await conn.fetch(
+        """SELECT DISTINCT ON (kind, code) kind, code, township_code, expected FROM expected_counts
+            WHERE effective_at < $1 ORDER BY kind, code, effective_at DESC""", known_before)

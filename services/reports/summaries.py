@@ -1,0 +1,80 @@
+"""The work summary (工作总结) of a scope and period: counts from the read model for the
+period and the one before, turned into figures with their definitions, in total and by
+township. Joins the caller's connection; reads only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from services.reports import store_summary
+from services.reports.domain import FIGURES, Period, Window, change, figures_from_counts
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a report looks: a division (its code and code prefix), optionally one school."""
+
+    code: str
+    prefix: str
+    school_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} 学校 {self.school_id}" if self.school_id else self.code
+
+
+def _expected_by_township(rows: list[asyncpg.Record], scope: Scope) -> tuple[int | None, dict[str, int]]:
+    """The expected count for the scope and per township. A school's own count for a
+    school; the townships' counts for a county or township; none below a township."""
+    if scope.school_id is not None:
+        found = [row["expected"] for row in rows if row["kind"] == "school" and row["code"] == scope.school_id
+                 and row["township_code"].startswith(scope.prefix[:9])]
+        return (sum(found) if found else None), {}
+    if len(scope.prefix) > 9:
+        return None, {}
+    townships = {row["code"]: row["expected"] for row in rows
+                 if row["kind"] == "township" and row["code"].startswith(scope.prefix)}
+    return (sum(townships.values()) if townships else None), townships
+
+
+async def _figures(conn: asyncpg.Connection, scope: Scope, window: Window, zone: str) -> tuple[dict, dict]:
+    counts = await store_summary.summary_counts(conn, scope.prefix, scope.school_id, window, zone)
+    expected_total, expected = _expected_by_township(
+        await store_summary.expected_counts(conn, window.known_before), scope)
+    total = figures_from_counts({**counts.get(None, {}), "expected": expected_total})
+    townships = sorted(set(counts) - {None} | set(expected))
+    by_township = {code: figures_from_counts({**counts.get(code, {}), "expected": expected.get(code)})
+                   for code in townships}
+    return total, by_township
+
+
+def _period_json(period: Period, as_of: date) -> dict[str, str]:
+    return {"from": period.start.isoformat(), "to": period.end.isoformat(), "as_of": as_of.isoformat()}
+
+
+async def build_summary(conn: asyncpg.Connection, scope: Scope, period: Period, as_of: date, *,
+                        zone_name: str, first_day: date) -> dict[str, Any]:
+    """The summary as JSON: figures with definition, value, the previous period's value and
+    the change, and the same figures by township. The previous period is taken as of its
+    own last day; before the first recorded day it has no figures (null)."""
+    zone = ZoneInfo(zone_name)
+    current, by_township = await _figures(conn, scope, Window.of(period, as_of, zone), zone_name)
+    previous_period = period.previous()
+    previous: dict[str, Any] = {}
+    if previous_period.end >= first_day:
+        previous, _ = await _figures(conn, scope, Window.of(previous_period, previous_period.end, zone), zone_name)
+    return {
+        "scope": {"code": scope.code, "school_id": scope.school_id},
+        "period": _period_json(period, as_of),
+        "previous_period": _period_json(previous_period, previous_period.end),
+        "first_recorded_day": first_day.isoformat(),
+        "figures": [{"key": figure.key, "label": figure.label, "kind": figure.kind, "definition": figure.definition,
+                     "value": current[figure.key], "previous": previous.get(figure.key),
+                     "change": change(current[figure.key], previous.get(figure.key))} for figure in FIGURES],
+        "by_township": [{"township_code": code, "figures": figures} for code, figures in by_township.items()],
+    }
