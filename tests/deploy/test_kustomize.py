@@ -70,6 +70,28 @@ def test_overlays_differ_as_their_sizes_require(rendered) -> None:
             assert any(p.get("isWALArchiver") for p in plugins), f"{overlay}: {cluster['metadata']['name']} archives no WAL"
 
 
+# How each overlay replicates its databases: (synchronous settings, instances at least).
+# The province never acknowledges a commit only one instance has, and keeps writing with one
+# standby down; the county (two instances) prefers a standby and goes on without one.
+DURABILITY = {
+    "dev": (None, 1),
+    "county": ({"method": "any", "number": 1, "dataDurability": "preferred"}, 2),
+    "province": ({"method": "any", "number": 1, "dataDurability": "required"}, 3),
+}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_database_replication_is_as_durable_as_the_overlay_promises(rendered, overlay: str) -> None:
+    synchronous, least_instances = DURABILITY[overlay]
+    for name, cluster in by_kind(rendered(overlay), "Cluster").items():
+        spec = cluster["spec"]
+        assert spec["postgresql"].get("synchronous") == synchronous, f"{overlay}: {name} replication"
+        assert spec["instances"] >= least_instances, f"{overlay}: {name} has {spec['instances']} instances"
+        if synchronous and synchronous["dataDurability"] == "required":
+            # One standby may be lost without stopping writes.
+            assert spec["instances"] - 1 > synchronous["number"], f"{overlay}: {name} blocks on one lost standby"
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_images_are_pinned(rendered, overlay: str) -> None:
     for resource in rendered(overlay):
