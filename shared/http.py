@@ -19,6 +19,7 @@ from shared.auth import TokenVerifier
 from shared.auth_cache import CachingTokenVerifier
 from shared.consumer import consumer_lag
 from shared.db import create_pool
+from shared.kafka_security import kafka_security
 from shared.metrics import MetricsMiddleware, ServiceMetrics
 from shared.outbox import pending_age_seconds, pending_count
 from shared.settings import ServiceSettings
@@ -33,18 +34,24 @@ class KafkaProbe:
         self._checked_at = -cache_s
         self._ok = False
 
+    def create_client(self) -> AIOKafkaClient:
+        return AIOKafkaClient(bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                              **kafka_security(self._settings),
+                              request_timeout_ms=3000, client_id=f"shouhu-{self._settings.service_name}-probe")
+
     async def reachable(self) -> bool:
         if time.monotonic() - self._checked_at < self._cache_s:
             return self._ok
-        client = AIOKafkaClient(bootstrap_servers=self._settings.kafka_bootstrap_servers,
-                                request_timeout_ms=3000, client_id=f"shouhu-{self._settings.service_name}-probe")
+        client = None
         try:
+            client = self.create_client()
             await asyncio.wait_for(client.bootstrap(), 4.0)
             self._ok = True
         except Exception:
             self._ok = False
         finally:
-            await client.close()
+            if client is not None:
+                await client.close()
         self._checked_at = time.monotonic()
         return self._ok
 

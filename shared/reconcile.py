@@ -22,16 +22,23 @@ from uuid import UUID
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shared.kafka_security import kafka_security
 from shared.settings import ServiceSettings
 
 # Look a little before `since`: Kafka's record timestamp precedes the relay's published_at.
 _SLACK = timedelta(minutes=5)
 
 
+def create_reader(settings: ServiceSettings) -> AIOKafkaConsumer:
+    """A consumer outside any group: reads, commits nothing."""
+    return AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, **kafka_security(settings),
+                            enable_auto_commit=False, group_id=None,
+                            request_timeout_ms=settings.kafka_request_timeout_ms + 5000)
+
+
 async def event_ids_on_kafka(settings: ServiceSettings, topics: list[str], since: datetime,
                              timeout_s: float = 60.0) -> set[UUID]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False,
-                                group_id=None, request_timeout_ms=settings.kafka_request_timeout_ms + 5000)
+    consumer = create_reader(settings)
     await consumer.start()
     found: set[UUID] = set()
     try:
