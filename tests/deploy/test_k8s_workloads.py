@@ -164,7 +164,7 @@ def test_network_policies_let_a_service_reach_only_its_database_kafka_and_dns(re
                         f"{overlay}: {name} may reach database {pods}"
                     reached.add("database")
                 elif pods.get("strimzi.io/cluster") == "shouhu-kafka":
-                    assert ports == {("TCP", 9092)}, f"{overlay}: {name} Kafka ports {ports}"
+                    assert ports == {("TCP", 9093)}, f"{overlay}: {name} Kafka ports {ports}"
                     reached.add("kafka")
                 elif pods == {"k8s-app": "kube-dns"}:
                     assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"}
