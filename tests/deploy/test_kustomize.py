@@ -103,3 +103,26 @@ def test_images_are_pinned(rendered, overlay: str) -> None:
         for image in images:
             name, _, tag = image.rpartition(":")
             assert name and tag and "/" not in tag and tag != "latest", f"{overlay}: unpinned image {image!r}"
+
+
+# Argo CD applies in waves and waits for each to be healthy: what holds data first, then the
+# migrations, then the processes that need the migrated schema.
+DATA_KINDS = {"Cluster", "Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "ObjectStore"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_gitops_sync_waves_put_data_before_migrations_before_processes(rendered, overlay: str) -> None:
+    def wave(resource: dict) -> int:
+        return int(resource["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave", "0"))
+
+    resources = rendered(overlay)
+    for resource in resources:
+        annotations = resource["metadata"].get("annotations", {})
+        assert "argocd.argoproj.io/hook" not in annotations, f"{overlay}: {resource['metadata']['name']} is a hook"
+    data = {wave(r) for r in resources if r["kind"] in DATA_KINDS}
+    jobs = {wave(r) for r in resources if r["kind"] == "Job"}
+    processes = {wave(r) for r in resources if r["kind"] == "Deployment"}
+    assert max(data) < min(jobs) and max(jobs) < min(processes), f"{overlay}: waves {data} {jobs} {processes}"
+    for job in by_kind(resources, "Job").values():
+        # A Job's template is immutable: Argo CD must replace it on a new release.
+        assert job["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "Force=true,Replace=true"
