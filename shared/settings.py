@@ -109,7 +109,10 @@ class ServiceSettings(BaseSettings):
 
     @property
     def group_id(self) -> str:
-        return self.consumer_group or f"shouhu-{self.service_name}"
+        """The consumer groups' common prefix (each consumer appends `.<its name>`). It carries
+        the topic prefix, so counties sharing one Kafka never share a group: a shared group
+        would split one county's events between both counties' workers."""
+        return self.consumer_group or f"{self.kafka_topic_prefix}shouhu-{self.service_name}"
 
 
 def load_secret_file(path: str | None) -> str | None:
