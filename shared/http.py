@@ -20,7 +20,7 @@ from shared.auth_cache import CachingTokenVerifier
 from shared.consumer import consumer_lag
 from shared.db import create_pool
 from shared.kafka_security import kafka_security
-from shared.metrics import MetricsMiddleware, ServiceMetrics
+from shared.metrics import MetricsMiddleware, MetricsPortSplit, ServiceMetrics
 from shared.outbox import pending_age_seconds, pending_count
 from shared.settings import ServiceSettings
 
@@ -111,6 +111,8 @@ def create_service_app(settings: ServiceSettings, *, title: str, description: st
     metrics = ServiceMetrics(settings.service_name)
     app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    if settings.metrics_port is not None:
+        app.add_middleware(MetricsPortSplit, metrics_port=settings.metrics_port)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     for overload in (asyncio.TimeoutError, asyncpg.exceptions.QueryCanceledError,
                      asyncpg.PostgresConnectionError, asyncpg.exceptions.TooManyConnectionsError):

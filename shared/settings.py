@@ -73,6 +73,9 @@ class ServiceSettings(BaseSettings):
         default=None, validation_alias=AliasChoices("kafka_ssl_cafile", "SHOUHU_KAFKA_SSL_CAFILE"))
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # When set, the api serves /metrics on this port only, and nothing else there: the port
+    # the gateway or Ingress routes never exposes metrics (shared/metrics.py, MetricsPortSplit).
+    metrics_port: int | None = None
 
     # Every wait is bounded: a pool acquire, a statement, a Kafka request.
     pool_min_size: int = 1

@@ -1,7 +1,8 @@
 """Who may connect to what, and where pods land: a default-deny namespace, the apis open only
-to the ingress controller, Prometheus and their listed callers, each database only to its own
-service, its operator and Prometheus; only /v1/ routed outside; the "restricted" Pod Security
-Standard enforced (Kafka's pods included); pods, database instances and brokers across zones."""
+to the ingress controller, Prometheus (metrics port) and their listed callers, each database
+only to its own service, its operator and Prometheus; only /v1/ routed outside; the
+"restricted" Pod Security Standard enforced (Kafka's pods included); pods, database
+instances and brokers across zones."""
 
 from __future__ import annotations
 
@@ -53,14 +54,17 @@ def test_an_api_accepts_only_the_ingress_controller_prometheus_and_its_callers(r
         service, role = name.rsplit("-", 1)
         rules = ingress_rules_for(resources, workload["spec"]["template"]["metadata"]["labels"])
         if role != "api":
-            assert all(ports_of(rule) == {("TCP", "http")} for _, rule in rules), f"{overlay}: {name} {rules}"
+            # Named ports the worker does not have open nothing.
+            assert all(ports_of(rule) <= {("TCP", "http"), ("TCP", "metrics")} for _, rule in rules), f"{overlay}: {name}"
             assert not pod_spec(workload)["containers"][0].get("ports"), f"{overlay}: {name} has ports"
             continue
         allowed = []
         for policy_name, rule in rules:
             assert rule.get("from"), f"{overlay}: {policy_name} opens {name} to everyone"
-            assert ports_of(rule) == {("TCP", "http")}, f"{overlay}: {policy_name} opens {ports_of(rule)}"
             for peer in rule["from"]:
+                # Prometheus only to the metrics port; everyone else only to the HTTP port.
+                port = "metrics" if peer == PROMETHEUS else "http"
+                assert ports_of(rule) == {("TCP", port)}, f"{overlay}: {policy_name} opens {ports_of(rule)} to {peer}"
                 if peer in (INGRESS_CONTROLLER, PROMETHEUS):
                     allowed.append("ingress" if peer == INGRESS_CONTROLLER else "prometheus")
                     continue
