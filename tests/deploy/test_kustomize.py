@@ -126,3 +126,24 @@ def test_gitops_sync_waves_put_data_before_migrations_before_processes(rendered,
     for job in by_kind(resources, "Job").values():
         # A Job's template is immutable: Argo CD must replace it on a new release.
         assert job["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "Force=true,Replace=true"
+
+
+def test_backups_go_to_a_path_per_deployment_encrypted_and_start_at_once(rendered) -> None:
+    paths = {}
+    for overlay in ("county", "province"):
+        resources = rendered(overlay)
+        [location] = [c for n, c in by_kind(resources, "ConfigMap").items() if n.startswith("shouhu-backup-location")]
+        deployment = location["data"]["deployment"]
+        assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", deployment), f"{overlay}: deployment id {deployment!r}"
+        for store in by_kind(resources, "ObjectStore").values():
+            config = store["spec"]["configuration"]
+            service = store["metadata"]["labels"]["app.kubernetes.io/name"]
+            assert config["destinationPath"] == f"s3://{location['data']['bucket']}/{deployment}/{service}"
+            assert config["wal"]["encryption"] == config["data"]["encryption"] == "AES256"
+            paths.setdefault(config["destinationPath"], []).append(overlay)
+        for cluster in by_kind(resources, "Cluster").values():
+            [plugin] = cluster["spec"]["plugins"]
+            # One archive per Cluster generation: a restored Cluster archives under a new name.
+            assert re.fullmatch(rf"{cluster['metadata']['name']}-g\d+", plugin["parameters"]["serverName"])
+        assert all(b["spec"]["immediate"] is True for b in by_kind(resources, "ScheduledBackup").values())
+    assert all(len(overlays) == 1 for overlays in paths.values()), f"two deployments share a backup path: {paths}"
