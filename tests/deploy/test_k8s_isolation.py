@@ -148,3 +148,14 @@ def test_kafka_pods_meet_the_restricted_pod_security_standard(rendered, overlay:
             security = template[container]["securityContext"]
             assert security["allowPrivilegeEscalation"] is False and security["capabilities"]["drop"] == ["ALL"]
             assert security["runAsNonRoot"] is True
+
+
+@pytest.mark.parametrize("overlay", ("county", "province"))
+def test_every_database_pod_and_recovery_job_may_reach_the_backup_store(rendered, overlay: str) -> None:
+    resources = rendered(overlay)
+    egress = by_kind(resources, "NetworkPolicy")["shouhu-backup-egress"]["spec"]
+    for name, cluster in by_kind(resources, "Cluster").items():
+        inherited = cluster["spec"]["inheritedMetadata"]["labels"]
+        assert selector_matches(egress["podSelector"]["matchLabels"], inherited), name
+    [rule] = egress["egress"]
+    assert ports_of(rule) == {("TCP", 443)} and [set(peer) for peer in rule["to"]] == [{"ipBlock"}]
