@@ -131,18 +131,23 @@ async def _reconcile(args: argparse.Namespace) -> int:
 
     import asyncpg
 
-    from shared.reconcile import reconcile
+    from shared.reconcile import orphans, reconcile
 
     settings = _entry(args.service).load_settings()
     since = datetime.now(timezone.utc) - timedelta(hours=args.hours)
     conn = await asyncpg.connect(settings.database_url, timeout=5)
     try:
         missing = await reconcile(settings, conn, since, dry_run=args.dry_run)
+        forgotten = await orphans(settings, conn, since) if args.orphans else []
     finally:
         await conn.close()
     verb = "missing (dry run)" if args.dry_run else "missing, queued for the relay again"
-    print(json.dumps({"service": args.service, "since": since.isoformat(), verb: len(missing)}))
-    return 0
+    report: dict[str, Any] = {"service": args.service, "since": since.isoformat(), verb: len(missing)}
+    if args.orphans:
+        # Event ids only (no payloads): what downstream services hold and this database forgot.
+        report["on kafka, not in the outbox"] = [str(event_id) for event_id in forgotten]
+    print(json.dumps(report))
+    return 1 if forgotten else 0
 
 
 async def _seed(args: argparse.Namespace) -> int:
@@ -241,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     reconcile_cmd.add_argument("service", choices=SERVICES)
     reconcile_cmd.add_argument("--hours", type=float, default=24.0, help="how far back to look")
     reconcile_cmd.add_argument("--dry-run", action="store_true")
+    reconcile_cmd.add_argument("--orphans", action="store_true",
+                               help="also list events on Kafka the database no longer holds (after a failover "
+                                    "or restore); exit 1 if there are any")
 
     alive = commands.add_parser("alive", help="exit 0 if the service's worker made progress recently")
     alive.add_argument("service", choices=SERVICES)

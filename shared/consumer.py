@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from shared.contracts import Envelope, Event, decode
 from shared.contracts.envelope import UnknownEventType
+from shared.kafka_security import kafka_security
 from shared.logging import get_logger
 from shared.settings import ServiceSettings
 
@@ -105,6 +106,7 @@ class Consumer:
         return AIOKafkaConsumer(
             *(self._settings.kafka_topic_prefix + topic for topic in self._topics),
             bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            **kafka_security(self._settings),
             group_id=f"{self._settings.group_id}.{self.name}",
             client_id=f"shouhu-{self._settings.service_name}-{self.name}",
             enable_auto_commit=False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,10 +51,20 @@ def main(entry: ServiceEntry, argv: list[str] | None = None) -> int:
     if args.role == "worker":
         asyncio.run(run_worker(settings, entry.build_consumers, entry.build_background))
         return 0
-    config = uvicorn.Config(entry.create_app(settings), host=settings.http_host, port=settings.http_port,
-                            log_config=None, access_log=False, proxy_headers=True)
-    uvicorn.Server(config).run()
+    server, sockets = api_server(entry.create_app(settings), settings)
+    server.run(sockets=sockets)
     return 0
+
+
+def api_server(app: FastAPI, settings: ServiceSettings) -> tuple[uvicorn.Server, list[socket.socket] | None]:
+    """The api's server, and with a metrics port the two sockets it listens on (one server,
+    one lifespan, one signal handler; the app tells the ports apart)."""
+    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
+                            log_config=None, access_log=False, proxy_headers=True)
+    if settings.metrics_port is None:
+        return uvicorn.Server(config), None
+    metrics = uvicorn.Config(app, host=settings.http_host, port=settings.metrics_port)
+    return uvicorn.Server(config), [config.bind_socket(), metrics.bind_socket()]
 
 
 def run(entry: ServiceEntry) -> None:

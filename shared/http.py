@@ -22,7 +22,8 @@ from shared.auth_cache import CachingTokenVerifier
 from shared.clean_text import clean_request
 from shared.consumer import consumer_lag
 from shared.db import create_pool
-from shared.metrics import MetricsMiddleware, ServiceMetrics
+from shared.kafka_security import kafka_security
+from shared.metrics import MetricsMiddleware, MetricsPortSplit, ServiceMetrics
 from shared.outbox import pending_age_seconds, pending_count
 from shared.routing import reject_unknown_query_parameters
 from shared.settings import ServiceSettings
@@ -37,18 +38,24 @@ class KafkaProbe:
         self._checked_at = -cache_s
         self._ok = False
 
+    def create_client(self) -> AIOKafkaClient:
+        return AIOKafkaClient(bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                              **kafka_security(self._settings),
+                              request_timeout_ms=3000, client_id=f"shouhu-{self._settings.service_name}-probe")
+
     async def reachable(self) -> bool:
         if time.monotonic() - self._checked_at < self._cache_s:
             return self._ok
-        client = AIOKafkaClient(bootstrap_servers=self._settings.kafka_bootstrap_servers,
-                                request_timeout_ms=3000, client_id=f"shouhu-{self._settings.service_name}-probe")
+        client = None
         try:
+            client = self.create_client()
             await asyncio.wait_for(client.bootstrap(), 4.0)
             self._ok = True
         except Exception:
             self._ok = False
         finally:
-            await client.close()
+            if client is not None:
+                await client.close()
         self._checked_at = time.monotonic()
         return self._ok
 
@@ -97,6 +104,8 @@ def create_service_app(settings: ServiceSettings, *, title: str, description: st
     metrics = ServiceMetrics(settings.service_name)
     app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    if settings.metrics_port is not None:
+        app.add_middleware(MetricsPortSplit, metrics_port=settings.metrics_port)
     _install_error_handlers(app)
     app.include_router(_operations_router())
     for router in routers:

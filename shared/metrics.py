@@ -57,3 +57,22 @@ class MetricsMiddleware:
             labels = (self._metrics.service, scope["method"], template)
             self._metrics.requests.labels(*labels, str(status_holder["status"])).inc()
             self._metrics.latency.labels(*labels).observe(time.perf_counter() - started)
+
+
+class MetricsPortSplit:
+    """With a metrics port, /metrics answers there and nowhere else, and nothing else answers
+    there: Prometheus's port never serves the API, the API's port never serves metrics."""
+
+    def __init__(self, app: ASGIApp, metrics_port: int) -> None:
+        self._app = app
+        self._metrics_port = metrics_port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            local_port = (scope.get("server") or ("", None))[1]
+            if (local_port == self._metrics_port) != (scope["path"] == "/metrics"):
+                await send({"type": "http.response.start", "status": 404,
+                            "headers": [(b"content-type", b"application/json")]})
+                await send({"type": "http.response.body", "body": b'{"detail":"not found"}'})
+                return
+        await self._app(scope, receive, send)

@@ -27,6 +27,7 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from shared.contracts import Event, encode
 from shared.db import connect
+from shared.kafka_security import kafka_security
 from shared.logging import get_logger
 from shared.settings import ServiceSettings
 
@@ -121,6 +122,7 @@ def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     """Idempotent producer, acks from all in-sync replicas: no duplicates from retries."""
     return AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_security(settings),
         client_id=f"shouhu-{settings.service_name}-relay",
         enable_idempotence=True,
         acks="all",

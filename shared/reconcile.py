@@ -6,6 +6,11 @@ outage, a restored Kafka backup. Reconcile reads the service's topics from the f
 offset at or after `since` (offsets_for_times), collects the CloudEvent ids found, and
 returns every outbox row published since then whose id is not on Kafka to 'pending', so
 the relay publishes it again. Consumers' inboxes make any duplicate harmless.
+
+The opposite loss is `orphans`: events on Kafka that the outbox no longer holds. A database
+failover to a standby that lacked the last commits (asynchronous replication), or a restore
+to a point in time, forgets writes whose events downstream services have already applied.
+Nothing republishes or retracts those; the operator reviews them (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -17,16 +22,23 @@ from uuid import UUID
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shared.kafka_security import kafka_security
 from shared.settings import ServiceSettings
 
 # Look a little before `since`: Kafka's record timestamp precedes the relay's published_at.
 _SLACK = timedelta(minutes=5)
 
 
+def create_reader(settings: ServiceSettings) -> AIOKafkaConsumer:
+    """A consumer outside any group: reads, commits nothing."""
+    return AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, **kafka_security(settings),
+                            enable_auto_commit=False, group_id=None,
+                            request_timeout_ms=settings.kafka_request_timeout_ms + 5000)
+
+
 async def event_ids_on_kafka(settings: ServiceSettings, topics: list[str], since: datetime,
                              timeout_s: float = 60.0) -> set[UUID]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False,
-                                group_id=None, request_timeout_ms=settings.kafka_request_timeout_ms + 5000)
+    consumer = create_reader(settings)
     await consumer.start()
     found: set[UUID] = set()
     try:
@@ -75,3 +87,14 @@ async def reconcile(settings: ServiceSettings, conn: asyncpg.Connection, since: 
         await conn.execute(
             "UPDATE outbox SET status = 'pending', published_at = NULL WHERE event_id = ANY($1::uuid[])", missing)
     return missing
+
+
+async def orphans(settings: ServiceSettings, conn: asyncpg.Connection, since: datetime) -> list[UUID]:
+    """Ids of events on the service's topics since `since` that its outbox does not hold."""
+    rows = await conn.fetch("SELECT DISTINCT topic FROM outbox")
+    topics = sorted({settings.kafka_topic_prefix + row["topic"] for row in rows})
+    if not topics:
+        return []
+    on_kafka = await event_ids_on_kafka(settings, topics, since)
+    held = await conn.fetch("SELECT event_id FROM outbox WHERE event_id = ANY($1::uuid[])", list(on_kafka))
+    return sorted(on_kafka - {row["event_id"] for row in held})

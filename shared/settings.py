@@ -79,8 +79,31 @@ class ServiceSettings(BaseSettings):
     )
     kafka_topic_partitions: int = 6
     kafka_replication_factor: int = 1
+    # How every Kafka client connects (shared/kafka_security.py). PLAINTEXT for a local
+    # broker; production uses SASL_SSL with SCRAM-SHA-512, one user per service.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT",
+        validation_alias=AliasChoices("kafka_security_protocol", "SHOUHU_KAFKA_SECURITY_PROTOCOL"),
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field(
+        default="SCRAM-SHA-512",
+        validation_alias=AliasChoices("kafka_sasl_mechanism", "SHOUHU_KAFKA_SASL_MECHANISM"),
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None, validation_alias=AliasChoices("kafka_sasl_username", "SHOUHU_KAFKA_SASL_USERNAME"))
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("kafka_sasl_password", "SHOUHU_KAFKA_SASL_PASSWORD"))
+    # The password as a mounted file (a Strimzi KafkaUser's Secret), read when a client is made.
+    kafka_sasl_password_file: str | None = Field(
+        default=None, validation_alias=AliasChoices("kafka_sasl_password_file", "SHOUHU_KAFKA_SASL_PASSWORD_FILE"))
+    # The CA that signed the brokers' certificates (Strimzi's cluster CA); None: the system's.
+    kafka_ssl_cafile: str | None = Field(
+        default=None, validation_alias=AliasChoices("kafka_ssl_cafile", "SHOUHU_KAFKA_SSL_CAFILE"))
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # When set, the api serves /metrics on this port only, and nothing else there: the port
+    # the gateway or Ingress routes never exposes metrics (shared/metrics.py, MetricsPortSplit).
+    metrics_port: int | None = None
 
     # Every wait is bounded: a pool acquire, a statement, a Kafka request.
     pool_min_size: int = 1
@@ -117,7 +140,10 @@ class ServiceSettings(BaseSettings):
 
     @property
     def group_id(self) -> str:
-        return self.consumer_group or f"shouhu-{self.service_name}"
+        """The consumer groups' common prefix (each consumer appends `.<its name>`). It carries
+        the topic prefix, so counties sharing one Kafka never share a group: a shared group
+        would split one county's events between both counties' workers."""
+        return self.consumer_group or f"{self.kafka_topic_prefix}shouhu-{self.service_name}"
 
 
 def load_secret_file(path: str | None) -> str | None:

@@ -13,13 +13,18 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.contracts import TOPICS
+from shared.kafka_security import kafka_security
 from shared.settings import ServiceSettings
 
 
+def create_admin(settings: ServiceSettings) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **kafka_security(settings),
+                               request_timeout_ms=settings.kafka_request_timeout_ms,
+                               client_id=f"shouhu-{settings.service_name}-admin")
+
+
 async def ensure_topics(settings: ServiceSettings) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                request_timeout_ms=settings.kafka_request_timeout_ms,
-                                client_id=f"shouhu-{settings.service_name}-admin")
+    admin = create_admin(settings)
     await asyncio.wait_for(admin.start(), settings.kafka_request_timeout_ms / 1000)
     try:
         wanted = [settings.kafka_topic_prefix + topic for topic in TOPICS]

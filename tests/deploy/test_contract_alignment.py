@@ -81,7 +81,7 @@ def test_services_reach_kafka_at_the_overlays_bootstrap_address(rendered, overla
     namespace = by_kind(resources, "Kafka")["shouhu-kafka"]["metadata"]["namespace"]
     [bootstrap] = config_values(resources, "SHOUHU_KAFKA_BOOTSTRAP_SERVERS").values()
     # Namespace-qualified, because KEDA's operator (another namespace) resolves it too.
-    assert bootstrap == f"shouhu-kafka-kafka-bootstrap.{namespace}.svc:9092"
+    assert bootstrap == f"shouhu-kafka-kafka-bootstrap.{namespace}.svc:9093"
 
 
 def test_keda_scales_each_consuming_worker_on_its_own_consumer_groups(rendered) -> None:
@@ -102,3 +102,81 @@ def test_keda_scales_each_consuming_worker_on_its_own_consumer_groups(rendered) 
         partitions = next(iter(by_kind(rendered("province"), "KafkaTopic").values()))["spec"]["partitions"]
         assert scaled_object["spec"]["maxReplicaCount"] <= partitions
         assert scaled_object["spec"]["minReplicaCount"] >= 1
+
+
+def consumed_topics(service: str) -> set[str]:
+    """The topics the service's worker consumes (its Consumers' topics)."""
+    worker = importlib.import_module(f"services.{service}.worker")
+    settings = importlib.import_module(f"services.{service}.config").load_settings()
+    return {topic for consumer in worker.build_consumers(settings, None) for topic in consumer._topics}
+
+
+def own_topic(service: str) -> str:
+    topic = f"shouhu.{service}.events.v1"
+    assert topic in TOPICS
+    return topic
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_kafka_takes_only_tls_with_scram_and_enforces_acls(rendered, overlay: str) -> None:
+    kafka = by_kind(rendered(overlay), "Kafka")["shouhu-kafka"]["spec"]
+    listeners = [(lst["port"], lst["tls"], lst.get("authentication", {}).get("type")) for lst in kafka["kafka"]["listeners"]]
+    assert listeners == [(9093, True, "scram-sha-512")], f"{overlay}: {listeners}"
+    assert kafka["kafka"]["authorization"] == {"type": "simple"}
+    assert "userOperator" in kafka["entityOperator"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_may_write_only_its_own_topic_and_read_only_what_it_consumes(rendered, overlay: str) -> None:
+    users = by_kind(rendered(overlay), "KafkaUser")
+    for service in SERVICES:
+        user = users[f"shouhu-{service}"]["spec"]
+        assert user["authentication"] == {"type": "scram-sha-512"}
+        group_prefix = f"{importlib.import_module(f'services.{service}.config').load_settings().group_id}."
+        expected = {("topic", own_topic(service), "literal"): {"Write", "Read", "Describe"},
+                    ("topic", "shouhu.", "prefix"): {"Describe"}}
+        expected |= {("topic", topic, "literal"): {"Read", "Describe"} for topic in consumed_topics(service)}
+        if consumed_topics(service):
+            expected[("group", group_prefix, "prefix")] = {"Read", "Describe"}
+            assert all(group.startswith(group_prefix) for group in consumer_groups(service))
+        granted = {(acl["resource"]["type"], acl["resource"]["name"], acl["resource"]["patternType"]):
+                   set(acl["operations"]) for acl in user["authorization"]["acls"]}
+        assert len(granted) == len(user["authorization"]["acls"]), f"{overlay}: {service}: repeated ACL resources"
+        assert granted == expected, f"{overlay}: {service}: ACLs {granted}, expected {expected}"
+    writers = {(acl["resource"]["name"], name) for name, user in users.items()
+               for acl in user["spec"]["authorization"]["acls"] if {"Write", "All"} & set(acl["operations"])}
+    assert writers == {(own_topic(service), f"shouhu-{service}") for service in SERVICES}, f"{overlay}: {writers}"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_apis_and_workers_log_in_to_kafka_as_their_own_user(rendered, overlay: str) -> None:
+    resources = rendered(overlay)
+    common = next(c for n, c in by_kind(resources, "ConfigMap").items() if n.startswith("shouhu-common"))["data"]
+    assert common["SHOUHU_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert common["SHOUHU_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    for name, deployment in by_kind(resources, "Deployment").items():
+        service = name.rsplit("-", 1)[0]
+        pod = deployment["spec"]["template"]["spec"]
+        [container] = pod["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["SHOUHU_KAFKA_SASL_USERNAME"] == f"shouhu-{service}", name
+        [mount] = [m for m in container["volumeMounts"] if m["name"] == "kafka"]
+        for key in ("SHOUHU_KAFKA_SASL_PASSWORD_FILE", "SHOUHU_KAFKA_SSL_CAFILE"):
+            assert common[key].rsplit("/", 1)[0] == mount["mountPath"], f"{name}: {key}"
+        [volume] = [v for v in pod["volumes"] if v["name"] == "kafka"]
+        secrets = {source["secret"]["name"]: source["secret"]["items"] for source in volume["projected"]["sources"]}
+        assert secrets == {f"shouhu-{service}": [{"key": "password", "path": "password"}],
+                           "shouhu-kafka-cluster-ca-cert": [{"key": "ca.crt", "path": "ca.crt"}]}, name
+
+
+def test_keda_reads_lag_as_its_own_user_that_may_only_describe(rendered) -> None:
+    resources = rendered("province")
+    acls = by_kind(resources, "KafkaUser")["shouhu-keda"]["spec"]["authorization"]["acls"]
+    assert {op for acl in acls for op in acl["operations"]} == {"Describe"}
+    auth = by_kind(resources, "TriggerAuthentication")["shouhu-kafka"]["spec"]
+    assert {ref["parameter"] for ref in auth["secretTargetRef"] + auth["configMapTargetRef"]} == \
+        {"sasl", "tls", "username", "password", "ca"}
+    keda_config = by_kind(resources, "ConfigMap")["shouhu-keda-kafka"]["data"]
+    assert keda_config == {"sasl": "scram_sha512", "tls": "enable", "username": "shouhu-keda"}
+    for scaled in by_kind(resources, "ScaledObject").values():
+        assert all(t["authenticationRef"] == {"name": "shouhu-kafka"} for t in scaled["spec"]["triggers"])

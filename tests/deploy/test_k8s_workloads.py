@@ -29,6 +29,8 @@ def service_http_port(service: str) -> int:
 # Services that hold no encrypted field (their ENTRY declares no encrypted columns): no keys.
 WITHOUT_ENCRYPTED_FIELDS = {service for service in SERVICES
                             if not importlib.import_module(f"services.{service}.entry").ENTRY.encrypted_columns}
+# The port an api serves /metrics on (and nothing else); its HTTP port answers /metrics 404.
+METRICS_PORT = 9100
 # Which services call which other services' APIs (notify fetches contact points at send time).
 API_CALLS = {"notify": {"registry", "pairing"}}
 # (policy, service, role) -> the ports it may open to address blocks outside the cluster.
@@ -71,14 +73,19 @@ def test_apis_probe_healthz_and_readyz_on_their_port(rendered, overlay: str) -> 
     for service in SERVICES:
         api = by_kind(resources, "Deployment")[f"{service}-api"]
         [container] = pod_spec(api)["containers"]
-        [port] = container["ports"]
-        assert (port["name"], port["containerPort"]) == ("http", service_http_port(service)), service
+        ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+        assert ports == {"http": service_http_port(service), "metrics": METRICS_PORT}, service
+        config = {}
+        for config_map in by_kind(resources, "ConfigMap").values():
+            config.update(config_map.get("data", {}))
+        assert config[f"SHOUHU_{service.upper()}_METRICS_PORT"] == str(METRICS_PORT), service
+        assert api["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == str(METRICS_PORT)
         assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}, service
         assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}, service
         assert container["startupProbe"]["httpGet"]["path"] == "/healthz", service
         svc = services[f"{service}-api"]
         assert selector_matches(svc["spec"]["selector"], api["spec"]["template"]["metadata"]["labels"])
-        assert svc["spec"]["ports"][0]["targetPort"] == "http"
+        assert [port["targetPort"] for port in svc["spec"]["ports"]] == ["http"], "the Service routes no metrics"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -171,7 +178,7 @@ def test_network_policies_let_a_service_reach_only_its_database_kafka_and_dns(re
                         f"{overlay}: {name} may reach database {pods}"
                     reached.add("database")
                 elif pods.get("strimzi.io/cluster") == "shouhu-kafka":
-                    assert ports == {("TCP", 9092)}, f"{overlay}: {name} Kafka ports {ports}"
+                    assert ports == {("TCP", 9093)}, f"{overlay}: {name} Kafka ports {ports}"
                     reached.add("kafka")
                 elif pods == {"k8s-app": "kube-dns"}:
                     assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"}

@@ -70,6 +70,28 @@ def test_overlays_differ_as_their_sizes_require(rendered) -> None:
             assert any(p.get("isWALArchiver") for p in plugins), f"{overlay}: {cluster['metadata']['name']} archives no WAL"
 
 
+# How each overlay replicates its databases: (synchronous settings, instances at least).
+# The province never acknowledges a commit only one instance has, and keeps writing with one
+# standby down; the county (two instances) prefers a standby and goes on without one.
+DURABILITY = {
+    "dev": (None, 1),
+    "county": ({"method": "any", "number": 1, "dataDurability": "preferred"}, 2),
+    "province": ({"method": "any", "number": 1, "dataDurability": "required"}, 3),
+}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_database_replication_is_as_durable_as_the_overlay_promises(rendered, overlay: str) -> None:
+    synchronous, least_instances = DURABILITY[overlay]
+    for name, cluster in by_kind(rendered(overlay), "Cluster").items():
+        spec = cluster["spec"]
+        assert spec["postgresql"].get("synchronous") == synchronous, f"{overlay}: {name} replication"
+        assert spec["instances"] >= least_instances, f"{overlay}: {name} has {spec['instances']} instances"
+        if synchronous and synchronous["dataDurability"] == "required":
+            # One standby may be lost without stopping writes.
+            assert spec["instances"] - 1 > synchronous["number"], f"{overlay}: {name} blocks on one lost standby"
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_images_are_pinned(rendered, overlay: str) -> None:
     for resource in rendered(overlay):
@@ -81,3 +103,47 @@ def test_images_are_pinned(rendered, overlay: str) -> None:
         for image in images:
             name, _, tag = image.rpartition(":")
             assert name and tag and "/" not in tag and tag != "latest", f"{overlay}: unpinned image {image!r}"
+
+
+# Argo CD applies in waves and waits for each to be healthy: what holds data first, then the
+# migrations, then the processes that need the migrated schema.
+DATA_KINDS = {"Cluster", "Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "ObjectStore"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_gitops_sync_waves_put_data_before_migrations_before_processes(rendered, overlay: str) -> None:
+    def wave(resource: dict) -> int:
+        return int(resource["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave", "0"))
+
+    resources = rendered(overlay)
+    for resource in resources:
+        annotations = resource["metadata"].get("annotations", {})
+        assert "argocd.argoproj.io/hook" not in annotations, f"{overlay}: {resource['metadata']['name']} is a hook"
+    data = {wave(r) for r in resources if r["kind"] in DATA_KINDS}
+    jobs = {wave(r) for r in resources if r["kind"] == "Job"}
+    processes = {wave(r) for r in resources if r["kind"] == "Deployment"}
+    assert max(data) < min(jobs) and max(jobs) < min(processes), f"{overlay}: waves {data} {jobs} {processes}"
+    for job in by_kind(resources, "Job").values():
+        # A Job's template is immutable: Argo CD must replace it on a new release.
+        assert job["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "Force=true,Replace=true"
+
+
+def test_backups_go_to_a_path_per_deployment_encrypted_and_start_at_once(rendered) -> None:
+    paths = {}
+    for overlay in ("county", "province"):
+        resources = rendered(overlay)
+        [location] = [c for n, c in by_kind(resources, "ConfigMap").items() if n.startswith("shouhu-backup-location")]
+        deployment = location["data"]["deployment"]
+        assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", deployment), f"{overlay}: deployment id {deployment!r}"
+        for store in by_kind(resources, "ObjectStore").values():
+            config = store["spec"]["configuration"]
+            service = store["metadata"]["labels"]["app.kubernetes.io/name"]
+            assert config["destinationPath"] == f"s3://{location['data']['bucket']}/{deployment}/{service}"
+            assert config["wal"]["encryption"] == config["data"]["encryption"] == "AES256"
+            paths.setdefault(config["destinationPath"], []).append(overlay)
+        for cluster in by_kind(resources, "Cluster").values():
+            [plugin] = cluster["spec"]["plugins"]
+            # One archive per Cluster generation: a restored Cluster archives under a new name.
+            assert re.fullmatch(rf"{cluster['metadata']['name']}-g\d+", plugin["parameters"]["serverName"])
+        assert all(b["spec"]["immediate"] is True for b in by_kind(resources, "ScheduledBackup").values())
+    assert all(len(overlays) == 1 for overlays in paths.values()), f"two deployments share a backup path: {paths}"
