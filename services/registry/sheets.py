@@ -9,6 +9,7 @@ CSV (UTF-8 or GB18030, as Excel in China saves it) with the csv module.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -21,6 +22,10 @@ import python_calamine
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_ROWS = 200_000
+# What Excel and WPS save a CSV in: "CSV UTF-8" (with a BOM), UTF-8 without one, and the
+# ANSI code page of a Chinese Windows (GBK, which GB18030 contains).
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+_SNIFF_BYTES = 65536
 
 
 @dataclass(frozen=True)
@@ -111,16 +116,18 @@ def sniff_format(content: bytes) -> str:
         if "EncryptedPackage".encode("utf-16-le") in content[:1_000_000] or b"EncryptionInfo" in content:
             raise SheetRejected("文件设有密码，请取消密码后再上传 / the file is password-protected; remove the password")
         return "xls"
-    head = content[:65536]
+    head = content[:_SNIFF_BYTES]
     if b"\x00" in head:
         raise SheetRejected("不是电子表格文件（支持 XLSX、XLS、CSV） / not a spreadsheet (XLSX, XLS or CSV)")
-    for encoding in ("utf-8-sig", "gb18030"):
+    for encoding in CSV_ENCODINGS:
+        # An incremental decoder, not final: a character the window cuts in two (a UTF-8
+        # character after Excel's 3-byte BOM, a GB18030 pair or quad) is left pending
+        # rather than taken for an invalid byte.
         try:
-            head.decode(encoding)
+            codecs.getincrementaldecoder(encoding)().decode(head, final=len(content) <= _SNIFF_BYTES)
             return "csv"
-        except UnicodeDecodeError as exc:
-            if encoding == "utf-8-sig" and exc.start > len(head) - 4:
-                return "csv"  # a multi-byte character cut by the sniffing window
+        except UnicodeDecodeError:
+            continue
     raise SheetRejected("不是电子表格文件（支持 XLSX、XLS、CSV） / not a spreadsheet (XLSX, XLS or CSV)")
 
 
@@ -187,7 +194,7 @@ def _read_workbook(content: bytes, file_format: str, check_formulas: bool) -> li
 
 
 def _read_csv(content: bytes) -> list[list[Any]]:
-    for encoding in ("utf-8-sig", "gb18030"):
+    for encoding in CSV_ENCODINGS:
         try:
             text = content.decode(encoding)
             break
