@@ -1,0 +1,22 @@
+-- The division register (行政区划): China's five levels with their 12-digit statistical
+-- codes and names, one set of rows per edition. `migrate` loads each edition the registry
+-- ships (services/registry/data/divisions-<edition>.csv.gz) once; a new edition adds
+-- rows beside the old ones, so the names of codes since retired stay known. Codes and
+-- names are checked against the newest edition.
+
+CREATE TABLE division_editions (
+    edition     text PRIMARY KEY,         -- the statistics bureau's edition, e.g. 2023
+    source      text NOT NULL,
+    divisions   integer NOT NULL DEFAULT 0,
+    loaded_at   timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE divisions (
+    edition     text NOT NULL REFERENCES division_editions (edition),
+    -- "C" collation: a county's rows are read by a code range, in code order.
+    code        text COLLATE "C" NOT NULL CHECK (code ~ '^\d{12}$'),
+    level       smallint NOT NULL CHECK (level BETWEEN 1 AND 5),  -- province … village
+    name        text NOT NULL,
+    parent_code text COLLATE "C",
+    PRIMARY KEY (edition, code)
+);
