@@ -13,7 +13,8 @@ from fastapi.responses import JSONResponse
 
 from services.registry import domain, privacy, store
 from services.registry.api_common import (
-    cipher_of, expected_version, not_found, require_staff, rule_error, stale, today, unmask_purpose,
+    check_places, cipher_of, expected_version, named, not_found, require_staff, rule_error, stale, today,
+    unmask_purpose,
 )
 from services.registry.models import ChildIn, ChildPatch, CloseIn, LawfulBasisIn, ReopenIn, TransferIn
 from services.registry.pinyin import search_text
@@ -48,10 +49,10 @@ def _new_child(body: ChildIn) -> domain.NewChild:
     )
 
 
-def _answer(request: Request, row: asyncpg.Record, status_code: int = 200) -> JSONResponse:
+async def _answer(request: Request, conn: asyncpg.Connection, row: asyncpg.Record) -> JSONResponse:
     """Writes answer with the masked view: a write never reveals more than was sent."""
-    body = privacy.view(row, cipher_of(request), unmask=False).body
-    return JSONResponse(body, status_code=status_code, headers={"ETag": f'"{row["version"]}"'})
+    (body,) = await named(request, conn, [privacy.view(row, cipher_of(request), unmask=False).body])
+    return JSONResponse(body, headers={"ETag": f'"{row["version"]}"'})
 
 
 async def _audit(conn: asyncpg.Connection, principal: Principal, action: str, ids: list[UUID],
@@ -74,6 +75,8 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
         event = domain.register(child, today=today())
     except RuleViolation as violation:
         rule_error(violation)
+    async with request.app.state.pool.acquire() as conn:
+        await check_places(request, conn, child.jurisdiction)
     cipher = cipher_of(request)
     values = store.child_values(child, privacy.seal(child, cipher), search_text(child.name),
                                 source="api", created_by=principal.subject)
@@ -88,7 +91,8 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
                 "reason": "该身份证号已建档 / a record with this national ID already exists"}]) from None
         await outbox.add(conn, event)
         written["row"] = await store.get_child_in_scope(conn, child.id, principal.scope_prefix)
-        return status.HTTP_201_CREATED, privacy.view(written["row"], cipher, unmask=False).body
+        (body,) = await named(request, conn, [privacy.view(written["row"], cipher, unmask=False).body])
+        return status.HTTP_201_CREATED, body
 
     status_code, response = await idempotency.once(
         request.app.state.pool, principal.subject, idempotency_key,
@@ -112,7 +116,8 @@ async def read_child(child_id: UUID, request: Request, principal: Caller) -> JSO
             shown = privacy.view(row, cipher_of(request), unmask=purpose is not None)
             if purpose:
                 await _audit(conn, principal, "read", [child_id], shown.revealed, purpose)
-    return JSONResponse(shown.body, headers={"ETag": f'"{row["version"]}"'})
+        (body,) = await named(request, conn, [shown.body])
+    return JSONResponse(body, headers={"ETag": f'"{row["version"]}"'})
 
 
 def _apply_patch(child: domain.NewChild, patch: ChildPatch) -> domain.NewChild:
@@ -182,7 +187,7 @@ async def update_child(child_id: UUID, body: ChildPatch, request: Request, princ
             except RuleViolation as violation:
                 rule_error(violation)
             written = await _write(request, principal, conn, changed, event, version)
-    return _answer(request, written)
+        return await _answer(request, conn, written)
 
 
 @router.post("/children/{child_id}/transfer")
@@ -195,6 +200,7 @@ async def transfer_child(child_id: UUID, body: TransferIn, request: Request, pri
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row, child = await _load(request, principal, conn, child_id, version)
+            await check_places(request, conn, body.jurisdiction)
             try:
                 moved, event = domain.transfer(
                     child, status=row["status"], to=body.jurisdiction, to_school_id=body.school_id,
@@ -203,7 +209,7 @@ async def transfer_child(child_id: UUID, body: TransferIn, request: Request, pri
             except RuleViolation as violation:
                 rule_error(violation)
             written = await _write(request, principal, conn, moved, event, version, status="transferred")
-    return _answer(request, written)
+        return await _answer(request, conn, written)
 
 
 @router.post("/children/{child_id}/close")
@@ -221,7 +227,7 @@ async def close_child(child_id: UUID, body: CloseIn, request: Request, principal
                 rule_error(violation)
             written = await _write(request, principal, conn, child, event, version, status="closed",
                                    close_reason=body.reason, keep_close_reason=False)
-    return _answer(request, written)
+        return await _answer(request, conn, written)
 
 
 @router.post("/children/{child_id}/reopen")
@@ -237,4 +243,4 @@ async def reopen_child(child_id: UUID, body: ReopenIn, request: Request, princip
                 rule_error(violation)
             written = await _write(request, principal, conn, child, event, version, status="active",
                                    close_reason=None, keep_close_reason=False)
-    return _answer(request, written)
+        return await _answer(request, conn, written)

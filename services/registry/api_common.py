@@ -6,10 +6,14 @@ from datetime import date, datetime, timezone
 from typing import NoReturn
 from urllib.parse import unquote
 
+import asyncpg
 from fastapi import HTTPException, Request, status
+
+from services.registry.division_cache import DivisionCache
 
 from shared.rules import RuleViolation
 from shared.auth import Principal
+from shared.contracts import Jurisdiction
 from shared.crypto import FieldCipher
 
 STAFF_ROLES = ("admin", "county_staff", "township_staff", "school_staff")
@@ -24,6 +28,28 @@ def require_staff(principal: Principal) -> None:
 
 def cipher_of(request: Request) -> FieldCipher:
     return request.app.state.cipher
+
+
+def divisions_of(request: Request) -> DivisionCache:
+    return request.app.state.divisions
+
+
+async def named(request: Request, conn: asyncpg.Connection, bodies: list[dict]) -> list[dict]:
+    """Records' bodies with the names of their places (关岭布依族苗族自治县 / 新铺镇 / …)."""
+    cache = divisions_of(request)
+    await cache.load(conn, (body["jurisdiction"]["county_code"] for body in bodies))
+    return [cache.with_names(body) for body in bodies]
+
+
+async def check_places(request: Request, conn: asyncpg.Connection, jurisdiction: Jurisdiction) -> None:
+    """The codes exist in the division register and nest: 422 naming the code otherwise."""
+    cache = divisions_of(request)
+    await cache.load(conn, [jurisdiction.county_code])
+    try:
+        cache.county(jurisdiction.county_code).check(
+            jurisdiction.county_code, jurisdiction.township_code, jurisdiction.village_code)
+    except RuleViolation as violation:
+        rule_error(violation)
 
 
 def today() -> date:

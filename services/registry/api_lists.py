@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from services.registry import privacy, sheet_writers, sheets, store
 from services.registry.api_common import (
-    cipher_of, not_found, require_staff, today, unmask_purpose,
+    cipher_of, named, not_found, require_staff, today, unmask_purpose,
 )
 from services.registry.encrypted_columns import GROWTH_NOTE
 from services.registry.models import GrowthNoteIn, SearchIn
@@ -61,12 +61,12 @@ async def _views(request: Request, principal: Principal, rows: list, action: str
     cipher = cipher_of(request)
     shown = [privacy.view(row, cipher, unmask=purpose is not None) for row in rows]
     revealed = {field for view in shown for field in view.revealed}
-    if purpose and revealed:
-        async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.acquire() as conn:
+        if purpose and revealed:
             await store.record_sensitive_read(
                 conn, subject=principal.subject, roles=sorted(principal.roles), action=action,
                 record_ids=[row["id"] for row in rows], fields=sorted(revealed), purpose=purpose)
-    return [view.body for view in shown]
+        return await named(request, conn, [view.body for view in shown])
 
 
 @router.get("/children")
@@ -109,7 +109,8 @@ async def export_children(request: Request, principal: Caller, filters: Filters)
         async with conn.transaction(readonly=True, isolation="repeatable_read"):
             async for row in store.iterate_children(conn, principal.scope_prefix, filters):
                 views.append(privacy.view(row, cipher, unmask=purpose is not None))
-    content = sheet_writers.export_workbook([view.body for view in views], unmasked=purpose is not None)
+        bodies = await named(request, conn, [view.body for view in views])
+    content = sheet_writers.export_workbook(bodies, unmasked=purpose is not None)
     revealed = sorted({field for view in views for field in view.revealed})
     if purpose and revealed:
         async with request.app.state.pool.acquire() as conn:

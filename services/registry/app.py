@@ -1,6 +1,7 @@
 from fastapi import FastAPI
 
 from services.registry import api, api_contact_points, api_imports, api_lists, api_stats
+from services.registry.division_cache import DivisionCache
 from services.registry.upload_reader import UploadReader
 from shared.crypto import CryptoSettings, FieldCipher
 from shared.http import create_service_app
@@ -11,6 +12,7 @@ async def _on_startup(app: FastAPI) -> None:
     # Keys come from settings or a mounted secret file, never from the database.
     app.state.cipher = FieldCipher.from_settings(CryptoSettings())
     app.state.upload_reader = UploadReader()
+    app.state.divisions = DivisionCache()
 
 
 async def _on_shutdown(app: FastAPI) -> None:

@@ -79,12 +79,12 @@ def check_jurisdiction(jurisdiction: Jurisdiction) -> None:
     """Codes are prefix-consistent: the township lies in the county, the village in the township."""
     county, township = jurisdiction.county_code, jurisdiction.township_code
     if not county.endswith("000000") or county[:6].endswith("00"):
-        raise RuleViolation("jurisdiction.county_code", "not a county-level code (NNNNNN000000)")
+        raise RuleViolation("jurisdiction.county_code", "不是县级区划代码 / not a county-level code (NNNNNN000000)")
     if township[:6] != county[:6] or township[6:9] == "000" or not township.endswith("000"):
-        raise RuleViolation("jurisdiction.township_code", "not a township of this county")
+        raise RuleViolation("jurisdiction.township_code", "不是本县的乡镇 / not a township of this county")
     village = jurisdiction.village_code
     if village is not None and (village[:9] != township[:9] or village.endswith("000")):
-        raise RuleViolation("jurisdiction.village_code", "not a village of this township")
+        raise RuleViolation("jurisdiction.village_code", "不是本乡镇的村（社区） / not a village of this township")
 
 
 def check_record(child: NewChild, today: date) -> None:

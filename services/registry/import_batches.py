@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 from uuid import uuid4
 
 from services.registry import domain, identity, privacy, store, store_imports, stored_rows
+from services.registry.divisions import DivisionRegister
 from services.registry.import_rows import RowError, is_blank, parse_row
 from services.registry.pinyin import search_text
 from services.registry.sheets import row_cells
@@ -66,12 +67,15 @@ class PreparedBatch:
 
 
 def prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[Any]], *, cipher: FieldCipher,
-                  scope: str, created_by: str, source: str, today: date) -> PreparedBatch:
+                  scope: str, created_by: str, source: str, today: date,
+                  divisions: DivisionRegister) -> PreparedBatch:
     """Validates, encrypts and indexes one batch of rows, and encodes their events. Pure
-    CPU work with picklable inputs and output, so it may run in another process."""
+    CPU work with picklable inputs and output, so it may run in another process.
+    `divisions`: the register of the counties the sheet may name (a county's is a few
+    hundred entries, small enough to travel with every batch)."""
     with gc_paused():
         return _prepare_batch(columns, first_index, rows, cipher=cipher, scope=scope, created_by=created_by,
-                              source=source, today=today)
+                              source=source, today=today, divisions=divisions)
 
 
 def prepare_stored_batch(columns: dict[str, int], first_index: int, lines: list[bytes], **options: Any) -> PreparedBatch:
@@ -95,8 +99,11 @@ def gc_paused() -> Iterator[None]:
 
 
 def _prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[Any]], *, cipher: FieldCipher,
-                   scope: str, created_by: str, source: str, today: date) -> PreparedBatch:
+                   scope: str, created_by: str, source: str, today: date,
+                   divisions: DivisionRegister) -> PreparedBatch:
     prefix = scope_prefix(scope)
+    # A sheet without a county column (or a blank cell) means the uploader's own county.
+    default_county = prefix[:6].ljust(12, "0") if len(prefix) >= 6 else None
     batch = PreparedBatch()
     events: list[ChildRegistered] = []
     for offset, row in enumerate(rows):
@@ -104,7 +111,7 @@ def _prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[An
         raw = row_cells(columns, row)
         if is_blank(raw):
             continue
-        parsed = parse_row(row_number, raw, uuid4(), today)
+        parsed = parse_row(row_number, raw, uuid4(), today, divisions, default_county)
         if parsed.child is None:
             batch.errors.extend(parsed.errors)
             batch.rejected_rows.add(row_number)

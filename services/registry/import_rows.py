@@ -15,6 +15,7 @@ from typing import Any, Callable
 from uuid import UUID
 
 from services.registry import domain, identity
+from services.registry.divisions import UNKNOWN_COUNTY, DivisionRegister
 from shared.rules import RuleViolation
 from services.registry.sheets import (
     CATEGORIES, GENDERS, HOUSEHOLD, LEFT_BEHIND, RELATIONS, SENSITIVE, YES_NO,
@@ -96,16 +97,17 @@ def _many_of(text: str, key: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
-_DIVISION_CODE = re.compile(r"\d{12}")
+_COUNTY_CODE = re.compile(r"\d{6}(?:000000)?")
 
 
-def _code(raw: dict[str, Any], key: str) -> str | None:
+def _county(raw: dict[str, Any], key: str) -> str | None:
+    """A county's 12-digit code, or its 6-digit form (520424)."""
     text = _text(raw, key)
     if text is None:
         return None
-    if not _DIVISION_CODE.fullmatch(text):
-        raise RuleViolation(key, "区划代码应为12位数字 / a division code is 12 digits")
-    return text
+    if not _COUNTY_CODE.fullmatch(text):
+        raise RuleViolation(key, "县区代码应为12位（或6位）数字 / a county code is 12 (or 6) digits")
+    return text.ljust(12, "0")
 
 
 @lru_cache(maxsize=16384, typed=True)
@@ -121,8 +123,6 @@ def _choice_column(key: str, mapping: dict[str, Any]) -> Callable[[dict[str, Any
     return lambda raw: _choice(raw, key, mapping)
 
 
-def _code_column(key: str) -> Callable[[dict[str, Any]], str | None]:
-    return lambda raw: _code(raw, key)
 
 
 # Each field of a row: the cell it is read from when it has one (an empty cell then gives
@@ -135,9 +135,10 @@ _FIELDS: tuple[tuple[str, str | None, Any, Callable[[dict[str, Any]], Any]], ...
     ("birth_date", "birth_date", None, lambda raw: _date_of(raw.get("birth_date"), "birth_date")),
     ("ethnicity", "ethnicity", None, _text_column("ethnicity", 20)),
     ("household_type", "household_type", None, _choice_column("household_type", HOUSEHOLD)),
-    ("county_code", "county_code", None, _code_column("county_code")),
-    ("township_code", "township_code", None, _code_column("township_code")),
-    ("village_code", "village_code", None, _code_column("village_code")),
+    ("county_code", "county_code", None, lambda raw: _county(raw, "county_code")),
+    # codes (12 or 9 digits) or names, resolved against the division register below
+    ("township_code", "township_code", None, _text_column("township_code", 50)),
+    ("village_code", "village_code", None, _text_column("village_code", 50)),
     ("school_id", "school_id", None, _text_column("school_id", 64)),
     ("grade", "grade", None, _text_column("grade", 20)),
     ("class_name", "class_name", None, _text_column("class_name", 20)),
@@ -154,7 +155,10 @@ _FIELDS: tuple[tuple[str, str | None, Any, Callable[[dict[str, Any]], Any]], ...
 )
 
 
-def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date) -> ParsedRow:
+def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date, divisions: DivisionRegister,
+              default_county: str | None = None) -> ParsedRow:
+    """`divisions`: the register of the counties the sheet may name; `default_county`: the
+    county a row without one lies in (the uploader's, when the sheet has no county column)."""
     errors: list[RowError] = []
     values: dict[str, Any] = {}
     for name, cell, empty, read in _FIELDS:
@@ -167,9 +171,12 @@ def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date)
             errors.append((row_number, violation.field if violation.field in raw else name, violation.reason))
             values[name] = None
 
+    if values.get("county_code") is None and default_county and not any(e[1] == "county_code" for e in errors):
+        values["county_code"] = default_county
     for key in ("county_code", "township_code"):
         if values.get(key) is None and not any(e[1] == key for e in errors):
             errors.append((row_number, key, "必填 / is required"))
+    _resolve_places(row_number, values, errors, divisions)
     national_id = values.get("national_id")
     if national_id:  # gender and birth date may be left blank: the ID encodes them
         encoded_birth, encoded_gender = identity.facts_from_national_id(national_id)
@@ -203,6 +210,26 @@ def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date)
         return ParsedRow(row_number, None, ((row_number, _FIELD_COLUMN.get(violation.field, violation.field),
                                              violation.reason),))
     return ParsedRow(row_number, child, ())
+
+
+def _resolve_places(row_number: int, values: dict[str, Any], errors: list[RowError],
+                    divisions: DivisionRegister) -> None:
+    """County, township and village against the division register: codes must exist, and
+    a township or village may be given by its 9-digit code or its name within the county."""
+    county, township, village = values.get("county_code"), values.get("township_code"), values.get("village_code")
+    if county is None:
+        return
+    if not divisions.is_county(county):
+        errors.append((row_number, "county_code", UNKNOWN_COUNTY))
+        return
+    if township is None:
+        return
+    try:
+        values["township_code"] = township = divisions.resolve_township(county, township)
+        if village is not None:
+            values["village_code"] = divisions.resolve_village(township, village)
+    except RuleViolation as violation:
+        errors.append((row_number, violation.field, violation.reason))
 
 
 def _guardians(raw: dict[str, Any]) -> tuple[dict[str, Any], ...]:

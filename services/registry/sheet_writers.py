@@ -91,7 +91,9 @@ EXPORT_COLUMNS = (
     ("id", "档案编号 Record ID"), ("name", "姓名 Name"), ("gender", "性别 Gender"),
     ("birth_date", "出生日期 Birth date"), ("national_id", "身份证号 National ID"),
     ("ethnicity", "民族 Ethnicity"), ("household_type", "户籍类型 Household"),
-    ("county_code", "县区代码 County"), ("township_code", "乡镇代码 Township"), ("village_code", "村社区代码 Village"),
+    ("county_code", "县区代码 County"), ("county_name", "县区 County name"),
+    ("township_code", "乡镇代码 Township"), ("township_name", "乡镇（街道） Township name"),
+    ("village_code", "村社区代码 Village"), ("village_name", "村（社区） Village name"),
     ("school_id", "学校代码 School"), ("grade", "年级 Grade"), ("class_name", "班级 Class"),
     ("address", "家庭住址 Address"), ("left_behind_type", "留守类型 Left-behind type"),
     ("categories", "儿童类别 Categories"), ("priority", "重点关注 Priority"),
@@ -114,7 +116,10 @@ def export_workbook(records: list[dict[str, Any]], *, unmasked: bool) -> bytes:
     sheet.append([label for _key, label in columns])
     for record in records:
         guardian = record["guardians"][0] if record["guardians"] else {}
+        names = record.get("jurisdiction_names") or {}
         flat = {**record, **record["jurisdiction"],
+                "county_name": names.get("county"), "township_name": names.get("township"),
+                "village_name": names.get("village"),
                 "categories": "、".join(_ZH.get(c, c) for c in record["categories"]),
                 "sensitive_categories": "、".join(_ZH.get(c, c) for c in record.get("sensitive_categories") or ()),
                 "gender": _ZH.get(record["gender"], record["gender"]),

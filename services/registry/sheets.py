@@ -61,9 +61,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("national_id", "身份证号", "National ID", required=True, text=True),
     Column("ethnicity", "民族", "Ethnicity"),
     Column("household_type", "户籍类型", "Household registration", choices=tuple(HOUSEHOLD)),
-    Column("county_code", "县区代码", "County code (12 digits)", required=True, text=True),
-    Column("township_code", "乡镇代码", "Township code (12 digits)", required=True, text=True),
-    Column("village_code", "村社区代码", "Village code (12 digits)", text=True),
+    # Blank or absent: the uploader's county.
+    Column("county_code", "县区代码", "County code (12 digits; blank: yours)", text=True),
+    Column("township_code", "乡镇代码", "Township (12- or 9-digit code or name)", required=True, text=True),
+    Column("village_code", "村社区代码", "Village (12-digit code or name)", text=True),
     Column("school_id", "学校代码", "School ID", text=True),
     Column("grade", "年级", "Grade"),
     Column("class_name", "班级", "Class"),
