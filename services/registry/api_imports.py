@@ -93,17 +93,42 @@ async def job_progress(job_id: UUID, request: Request, principal: Caller) -> JSO
     return JSONResponse(_job_out(row))
 
 
-@router.get("/{job_id}/errors")
-async def job_errors(job_id: UUID, request: Request, principal: Caller,
-                     limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> JSONResponse:
-    """Row errors as JSON: row number, column and reason; never the rejected value."""
-    require_staff(principal)
+async def _report_page(request: Request, principal: Principal, job_id: UUID, kind: str, after: int,
+                       limit: int) -> JSONResponse:
     async with request.app.state.pool.acquire() as conn:
         if await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such import")
-        rows = await store_imports.list_errors(conn, job_id)
+        total_rows = await store_imports.count_rows(conn, job_id, kind)
+        rows = await store_imports.list_errors(conn, job_id, kind=kind, after_row=after, limit=limit)
+    rows_shown = len({r["row_number"] for r in rows})
+    last = rows[-1]["row_number"] if rows else None
+    more = rows_shown == limit and await _has_after(request, job_id, kind, last)
     return JSONResponse({"items": [{"row": r["row_number"], "column": r["column_name"], "reason": r["reason"]}
-                                   for r in rows[:limit]], "total": len(rows)})
+                                   for r in rows], "total_rows": total_rows, "next_after": last if more else None})
+
+
+async def _has_after(request: Request, job_id: UUID, kind: str, row_number: int | None) -> bool:
+    async with request.app.state.pool.acquire() as conn:
+        return bool(await store_imports.list_errors(conn, job_id, kind=kind, after_row=row_number or 0, limit=1))
+
+
+@router.get("/{job_id}/errors")
+async def job_errors(job_id: UUID, request: Request, principal: Caller,
+                     after: Annotated[int, Query(ge=0, description="the last row of the previous page")] = 0,
+                     limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> JSONResponse:
+    """Refused rows as JSON, a page at a time (`next_after`): row number, column and reason;
+    never the rejected value. Rows already registered are listed apart (…/existing)."""
+    require_staff(principal)
+    return await _report_page(request, principal, job_id, "error", after, limit)
+
+
+@router.get("/{job_id}/existing")
+async def job_existing(job_id: UUID, request: Request, principal: Caller,
+                       after: Annotated[int, Query(ge=0)] = 0,
+                       limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> JSONResponse:
+    """Rows whose national ID is already registered: not imported again, nothing to fix."""
+    require_staff(principal)
+    return await _report_page(request, principal, job_id, "existing", after, limit)
 
 
 @router.get("/{job_id}/errors.xlsx", response_class=Response, responses={200: {"content": {sheets.XLSX_TYPE: {}}}})
@@ -115,10 +140,12 @@ async def job_error_report(job_id: UUID, request: Request, principal: Caller) ->
         if job is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such import")
         rows = await store_imports.list_errors(conn, job_id)
+        existing = await store_imports.list_errors(conn, job_id, kind="existing")
     summary = {"总行数 Rows": job["rows_total"], "已处理 Done": job["rows_done"],
                "已导入 Imported": job["rows_imported"], "有错误 Rejected": job["rows_rejected"],
                "已建档未重复导入 Already registered": job["rows_existing"]}
     content = await asyncio.to_thread(
-        sheet_writers.error_report, [(r["row_number"], r["column_name"], r["reason"]) for r in rows], summary)
+        sheet_writers.error_report, [(r["row_number"], r["column_name"], r["reason"]) for r in rows], summary,
+        [r["row_number"] for r in existing])
     return Response(content, media_type=sheets.XLSX_TYPE,
                     headers={"Content-Disposition": "attachment; filename=\"import-errors.xlsx\""})

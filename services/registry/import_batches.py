@@ -41,6 +41,9 @@ class PreparedBatch:
     indexes: list[str] = field(default_factory=list)      # national ID blind indexes
     errors: list[RowError] = field(default_factory=list)
     rejected_rows: set[int] = field(default_factory=set)
+    # Refused rows whose national ID is valid: (row, blind index), to tell the clerk when the
+    # real problem is an ID copied from another row (the birth date then disagrees with it).
+    rejected_indexes: list[tuple[int, str]] = field(default_factory=list)
 
     def keep(self, wanted: Callable[[int], bool]) -> None:
         """Keeps the good rows at the positions `wanted` accepts."""
@@ -57,13 +60,19 @@ class PreparedBatch:
         def first_time(position: int) -> bool:
             index, row_number = self.indexes[position], self.row_numbers[position]
             if index in seen:
-                self.errors.append((row_number, "national_id",
-                                    f"与第{seen[index]}行重复 / duplicate of row {seen[index]} in this file"))
+                self.errors.append((row_number, "national_id", duplicate_of(seen[index])))
                 self.rejected_rows.add(row_number)
                 return False
             seen[index] = row_number
             return True
         self.keep(first_time)
+        for row_number, index in self.rejected_indexes:
+            if index in seen and seen[index] != row_number:
+                self.errors.append((row_number, "national_id", duplicate_of(seen[index])))
+
+
+def duplicate_of(row_number: int) -> str:
+    return f"与第{row_number}行身份证号重复 / the same national ID as row {row_number} of this file"
 
 
 def prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[Any]], *, cipher: FieldCipher,
@@ -115,6 +124,8 @@ def _prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[An
         if parsed.child is None:
             batch.errors.extend(parsed.errors)
             batch.rejected_rows.add(row_number)
+            if parsed.national_id:
+                batch.rejected_indexes.append((row_number, privacy.national_id_index(cipher, parsed.national_id)))
             continue
         child = parsed.child
         where = child.jurisdiction.village_code or child.jurisdiction.township_code

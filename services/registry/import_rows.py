@@ -14,12 +14,10 @@ from functools import lru_cache
 from typing import Any, Callable
 from uuid import UUID
 
-from services.registry import domain, identity
+from services.registry import domain, identity, vocabulary
 from services.registry.divisions import UNKNOWN_COUNTY, DivisionRegister
 from shared.rules import RuleViolation
-from services.registry.sheets import (
-    CATEGORIES, GENDERS, HOUSEHOLD, LEFT_BEHIND, RELATIONS, SENSITIVE, YES_NO,
-)
+from services.registry.sheets import GENDERS, HOUSEHOLD, LEFT_BEHIND, RELATIONS, YES_NO
 from shared.contracts import Jurisdiction
 
 RowError = tuple[int, str, str]  # spreadsheet row number, column key, reason
@@ -39,6 +37,7 @@ class ParsedRow:
     row_number: int
     child: domain.NewChild | None
     errors: tuple[RowError, ...]
+    national_id: str | None = None  # a refused row's ID, when the ID itself is valid
 
 
 def is_blank(raw: dict[str, Any]) -> bool:
@@ -65,21 +64,23 @@ def _text_of(value: Any, key: str, max_length: int) -> str | None:
     return text or None
 
 
+# What an error lists as the choices: the labels (the synonyms are in the template's guide).
+_ALLOWED = {"gender": vocabulary.GENDER, "household_type": vocabulary.HOUSEHOLD_TYPE,
+            "left_behind_type": vocabulary.LEFT_BEHIND_TYPE, "guardian_relation": vocabulary.GUARDIAN_RELATION,
+            "priority": vocabulary.YES_NO, "statutory_duty": vocabulary.YES_NO}
+
+
 def _choice(raw: dict[str, Any], key: str, mapping: dict[str, Any]) -> Any:
     text = _text(raw, key)
     if text is None:
         return None
     value = mapping.get(text) if text in mapping else mapping.get(text.lower())
     if value is None and text not in mapping:
-        raise RuleViolation(key, "不是可选值之一 / not one of the allowed values: " + "、".join(
-            k for k in mapping if not k.isascii()))
+        raise RuleViolation(key, f"不是可选值之一：{_ALLOWED[key].allowed_text()} / not one of the allowed values")
     return value
 
 
-_MANY_CHOICES = {"categories": CATEGORIES, "sensitive_categories": SENSITIVE}
-
-
-def _many(raw: dict[str, Any], key: str) -> tuple[str, ...]:
+def _many(raw: dict[str, Any], key: str) -> tuple[tuple[str, str], ...]:
     text = _text(raw, key, 500)
     if text is None:
         return ()
@@ -87,13 +88,16 @@ def _many(raw: dict[str, Any], key: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=4096)
-def _many_of(text: str, key: str) -> tuple[str, ...]:
-    mapping = _MANY_CHOICES[key]
+def _many_of(text: str, key: str) -> tuple[tuple[str, str], ...]:
+    """(kind, code) per word: a survey's one column often holds both kinds (孤儿、服刑人员子女);
+    each word goes where it belongs, whichever column it was in."""
     values = []
     for part in filter(None, _SPLIT.split(text)):
-        if part not in mapping:
-            raise RuleViolation(key, "不是可选值之一 / not one of the allowed values: " + "、".join(mapping))
-        values.append(mapping[part])
+        kind = vocabulary.category_kind(part)
+        if kind is None:
+            raise RuleViolation(key, f"不是可选值之一：{vocabulary.CATEGORY.allowed_text()}、"
+                                     f"{vocabulary.SENSITIVE_CATEGORY.allowed_text()} / not one of the allowed values")
+        values.append(kind)
     return tuple(dict.fromkeys(values))
 
 
@@ -185,8 +189,11 @@ def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date,
         if values.get("gender") is None and not any(e[1] == "gender" for e in errors):
             values["gender"] = encoded_gender
     if errors:
-        return ParsedRow(row_number, None, tuple(errors))
+        return ParsedRow(row_number, None, tuple(errors), national_id)
 
+    marked = (values["categories"] or ()) + (values["sensitive_categories"] or ())
+    values["categories"] = tuple(dict.fromkeys(code for kind, code in marked if kind == "categories"))
+    values["sensitive_categories"] = tuple(dict.fromkeys(code for kind, code in marked if kind != "categories"))
     consent = values["consent_evidence"]
     # Blank means: registered under the county's statutory duty unless consent is given.
     statutory = values["statutory_duty"] if values["statutory_duty"] is not None else not consent
@@ -208,7 +215,7 @@ def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date,
         domain.check_record(child, today)
     except RuleViolation as violation:
         return ParsedRow(row_number, None, ((row_number, _FIELD_COLUMN.get(violation.field, violation.field),
-                                             violation.reason),))
+                                             violation.reason),), national_id)
     return ParsedRow(row_number, child, ())
 
 
@@ -247,6 +254,7 @@ def _guardians(raw: dict[str, Any]) -> tuple[dict[str, Any], ...]:
         age = int(age_text)
     return ({
         "relation": _choice(raw, "guardian_relation", RELATIONS) or "other",
+        "relation_word": _text(raw, "guardian_relation", 20),
         "name": identity.normalize_name(name, "guardian_name"), "age": age,
         "health": _text(raw, "guardian_health", 100), "occupation": _text(raw, "guardian_occupation", 100),
         "phone": identity.normalize_phone(phone, "guardian_phone") if phone else None,

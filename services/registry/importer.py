@@ -197,15 +197,16 @@ class ImportRunner:
                 if not await store_imports.still_owned(conn, job_id, self.name):
                     return False
                 inserted = await self._insert_children(conn, batch)
-                errors = list(batch.errors)
+                existing = []
                 events = []
                 for position, child_id in enumerate(batch.child_ids):
                     if child_id in inserted:
                         events.append(batch.events[position])
                     else:
-                        errors.append((batch.row_numbers[position], "national_id", ALREADY_REGISTERED))
+                        existing.append((batch.row_numbers[position], "national_id", ALREADY_REGISTERED))
                 await outbox.add_copy_lines(conn, events)
-                await store_imports.add_errors(conn, job_id, sorted(errors))
+                await store_imports.add_errors(conn, job_id, sorted(batch.errors))
+                await store_imports.add_errors(conn, job_id, existing, kind="existing")
                 await store_imports.advance(conn, job_id, rows_done=rows_done, imported=len(inserted),
                                             rejected=len(batch.rejected_rows),
                                             existing=len(batch.child_ids) - len(inserted))

@@ -19,6 +19,8 @@ from typing import Any
 
 import python_calamine
 
+from services.registry import vocabulary
+
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -42,25 +44,26 @@ class Column:
         return f"{self.zh}{'*' if self.required else ''}\n{self.en}"
 
 
-GENDERS = {"男": "male", "女": "female", "male": "male", "female": "female", "m": "male", "f": "female"}
-HOUSEHOLD = {"农业": "agricultural", "非农业": "non_agricultural", "居民": "resident", "未落户": "unregistered"}
-LEFT_BEHIND = {"双亲外出": "both_parents_away", "单亲外出另一方无监护能力": "one_parent_away_other_unable",
-               "非留守": "not_left_behind"}
-CATEGORIES = {"留守儿童": "left_behind", "流动儿童": "migrant", "孤儿": "orphan",
-              "事实无人抚养": "de_facto_unsupported", "残疾": "disabled"}
-SENSITIVE = {"服刑在押人员子女": "incarcerated_parent", "流浪": "street_child", "受艾滋病影响": "hiv_affected",
-             "吸毒家庭": "drug_using_family", "受暴力侵害": "violence_victim"}
-RELATIONS = {"祖父母": "grandparent", "亲属": "relative", "父母": "parent", "兄姐": "sibling", "邻居": "neighbour",
-             "其他": "other"}
-YES_NO = {"是": True, "否": False, "yes": True, "no": False, "y": True, "n": False, "1": True, "0": False}
+# What a sheet's cells may hold → code, from the vocabularies (services/registry/vocabulary.py).
+GENDERS = vocabulary.GENDER.reading()
+HOUSEHOLD = vocabulary.HOUSEHOLD_TYPE.reading()
+LEFT_BEHIND = vocabulary.LEFT_BEHIND_TYPE.reading()
+CATEGORIES = vocabulary.CATEGORY.reading()
+SENSITIVE = vocabulary.SENSITIVE_CATEGORY.reading()
+RELATIONS = vocabulary.GUARDIAN_RELATION.reading()
+YES_NO = {word: code == "yes" for word, code in vocabulary.YES_NO.reading().items()}
+
+
+def _labels(vocabulary_: vocabulary.Vocabulary) -> tuple[str, ...]:
+    return tuple(vocabulary_.labels.values())
 
 COLUMNS: tuple[Column, ...] = (
     Column("name", "姓名", "Name", required=True),
-    Column("gender", "性别", "Gender", choices=("男", "女")),
+    Column("gender", "性别", "Gender", choices=_labels(vocabulary.GENDER)),
     Column("birth_date", "出生日期", "Birth date (YYYY-MM-DD)", text=True),
     Column("national_id", "身份证号", "National ID", required=True, text=True),
     Column("ethnicity", "民族", "Ethnicity"),
-    Column("household_type", "户籍类型", "Household registration", choices=tuple(HOUSEHOLD)),
+    Column("household_type", "户籍类型", "Household registration", choices=_labels(vocabulary.HOUSEHOLD_TYPE)),
     # Blank or absent: the uploader's county.
     Column("county_code", "县区代码", "County code (12 digits; blank: yours)", text=True),
     Column("township_code", "乡镇代码", "Township (12- or 9-digit code or name)", required=True, text=True),
@@ -69,13 +72,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("grade", "年级", "Grade"),
     Column("class_name", "班级", "Class"),
     Column("address", "家庭住址", "Home address"),
-    Column("left_behind_type", "留守类型", "Left-behind type", choices=tuple(LEFT_BEHIND)),
+    Column("left_behind_type", "留守类型", "Left-behind type", choices=_labels(vocabulary.LEFT_BEHIND_TYPE)),
     Column("categories", "儿童类别", "Categories (、separated)"),
     Column("sensitive_categories", "困境类别", "Sensitive categories (、separated)"),
-    Column("priority", "重点关注", "Priority", choices=("是", "否")),
+    Column("priority", "重点关注", "Priority", choices=_labels(vocabulary.YES_NO)),
     Column("priority_reason", "重点关注原因", "Priority reason"),
     Column("guardian_name", "监护人姓名", "Guardian name"),
-    Column("guardian_relation", "监护人关系", "Guardian relation", choices=tuple(RELATIONS)),
+    Column("guardian_relation", "监护人关系", "Guardian relation", choices=vocabulary.GUARDIAN_RELATION_CHOICES),
     Column("guardian_age", "监护人年龄", "Guardian age"),
     Column("guardian_health", "监护人健康状况", "Guardian health"),
     Column("guardian_occupation", "监护人职业", "Guardian occupation"),
@@ -90,7 +93,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("mother_phone", "母亲电话", "Mother phone", text=True),
     Column("mother_away_since", "母亲外出时间", "Mother away since", text=True),
     Column("consent_evidence", "监护人同意书编号", "Consent evidence"),
-    Column("statutory_duty", "依法定职责登记", "Statutory duty", choices=("是", "否")),
+    Column("statutory_duty", "依法定职责登记", "Statutory duty", choices=_labels(vocabulary.YES_NO)),
 )
 BY_KEY = {column.key: column for column in COLUMNS}
 _BY_ZH = {column.zh: column for column in COLUMNS}

@@ -137,17 +137,19 @@ async def stage_and_insert(conn: asyncpg.Connection, lines: list[str]) -> set[UU
     return {row["id"] for row in rows}
 
 
-async def add_errors(conn: asyncpg.Connection, job_id: UUID, errors: list[tuple[int, str, str]]) -> None:
+async def add_errors(conn: asyncpg.Connection, job_id: UUID, errors: list[tuple[int, str, str]],
+                     kind: str = "error") -> None:
+    """`kind`: 'error' (refused rows) or 'existing' (already registered, not imported again)."""
     if not errors:
         return
     numbered = []
     per_row: dict[int, int] = {}
     for row_number, column, reason in errors:
         per_row[row_number] = per_row.get(row_number, 0) + 1
-        numbered.append((job_id, row_number, column, reason, per_row[row_number]))
+        numbered.append((job_id, row_number, column, reason, per_row[row_number], kind))
     await conn.executemany(
-        """INSERT INTO import_errors (job_id, row_number, column_name, reason, seq) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT DO NOTHING""", numbered)
+        """INSERT INTO import_errors (job_id, row_number, column_name, reason, seq, kind)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""", numbered)
 
 
 async def advance(conn: asyncpg.Connection, job_id: UUID, *, rows_done: int, imported: int, rejected: int,
@@ -168,7 +170,19 @@ async def finish(conn: asyncpg.Connection, job_id: UUID, *, failure: str | None 
         job_id, "failed" if failure else "done", failure)
 
 
-async def list_errors(conn: asyncpg.Connection, job_id: UUID) -> list[asyncpg.Record]:
+async def list_errors(conn: asyncpg.Connection, job_id: UUID, *, kind: str = "error", after_row: int = 0,
+                      limit: int | None = None) -> list[asyncpg.Record]:
+    """A page of a job's report: every line of the first `limit` sheet rows after
+    `after_row` (a row's problems are never split between pages); all of it without `limit`."""
     return await conn.fetch(
-        "SELECT row_number, column_name, reason FROM import_errors WHERE job_id = $1 ORDER BY row_number, seq",
-        job_id)
+        """WITH page AS (SELECT DISTINCT row_number FROM import_errors
+                          WHERE job_id = $1 AND kind = $2 AND row_number > $3 ORDER BY row_number LIMIT $4)
+           SELECT row_number, column_name, reason FROM import_errors JOIN page USING (row_number)
+            WHERE job_id = $1 AND kind = $2 ORDER BY row_number, seq""",
+        job_id, kind, after_row, limit)
+
+
+async def count_rows(conn: asyncpg.Connection, job_id: UUID, kind: str = "error") -> int:
+    """How many sheet rows the report lists."""
+    return await conn.fetchval("SELECT count(DISTINCT row_number) FROM import_errors WHERE job_id = $1 AND kind = $2",
+                               job_id, kind)

@@ -78,7 +78,7 @@ async def test_messy_sheet_imports_good_rows_and_reports_bad_ones(registry) -> N
     assert (11, "township_code") in by_row
     assert (12, "name") in by_row
     assert not any(e["row"] == 6 for e in errors["items"])  # blank rows are skipped, not errors
-    assert any("duplicate of row 2" in e["reason"] and "重复" in e["reason"] for e in errors["items"])
+    assert any(e["reason"].startswith("与第2行身份证号重复 / ") and "row 2" in e["reason"] for e in errors["items"])
 
     report = await registry.client.get(f"/v1/imports/{job['id']}/errors.xlsx", headers=staff_headers())
     sheet = load_workbook(io.BytesIO(report.content)).worksheets[0]

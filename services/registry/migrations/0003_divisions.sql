@@ -20,3 +20,8 @@ CREATE TABLE divisions (
     parent_code text COLLATE "C",
     PRIMARY KEY (edition, code)
 );
+
+-- An import's report keeps two lists apart: rows refused (kind 'error', with a reason to
+-- fix) and rows whose child is already registered (kind 'existing': nothing to fix).
+ALTER TABLE import_errors ADD COLUMN kind text NOT NULL DEFAULT 'error' CHECK (kind IN ('error', 'existing'));
+CREATE INDEX import_errors_kind ON import_errors (job_id, kind, row_number);
