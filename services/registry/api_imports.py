@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from typing import Annotated
 from uuid import UUID, uuid4
 
@@ -28,7 +29,13 @@ def _job_out(row: asyncpg.Record) -> dict:
         "rows_rejected": row["rows_rejected"], "rows_existing": row["rows_existing"],
         "failure": row["failure"], "created_at": row["created_at"].isoformat(),
         "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
+        # How the headers were read, and the columns that were not imported (say so, never drop silently).
+        "columns": _mapping(row["column_mapping"]), "unmapped_columns": list(row["unmapped_columns"]),
     }
+
+
+def _mapping(value: object) -> dict[str, str]:
+    return json.loads(value) if isinstance(value, str) else dict(value or {})
 
 
 @router.get("/template.xlsx", response_class=Response, responses={200: {"content": {sheets.XLSX_TYPE: {}}}})
@@ -65,7 +72,8 @@ async def upload(request: Request, principal: Caller, file: Annotated[UploadFile
         row = await store_imports.create_job(
             conn, job_id=uuid4(), created_by=principal.subject, scope=principal.jurisdiction,
             file_format=upload.file_format, file_sha256=digest, content=content,
-            stored_rows=upload.stored_rows, rows_total=upload.rows_total)
+            stored_rows=upload.stored_rows, rows_total=upload.rows_total, column_mapping=upload.mapping,
+            unmapped_columns=upload.unmapped)
         return status.HTTP_202_ACCEPTED, _job_out(row)
 
     status_code, body = await idempotency.once(request.app.state.pool, principal.subject, idempotency_key, digest,
@@ -143,7 +151,8 @@ async def job_error_report(job_id: UUID, request: Request, principal: Caller) ->
         existing = await store_imports.list_errors(conn, job_id, kind="existing")
     summary = {"总行数 Rows": job["rows_total"], "已处理 Done": job["rows_done"],
                "已导入 Imported": job["rows_imported"], "有错误 Rejected": job["rows_rejected"],
-               "已建档未重复导入 Already registered": job["rows_existing"]}
+               "已建档未重复导入 Already registered": job["rows_existing"],
+               "未导入的列 Columns not imported": "、".join(job["unmapped_columns"]) or "无 none"}
     content = await asyncio.to_thread(
         sheet_writers.error_report, [(r["row_number"], r["column_name"], r["reason"]) for r in rows], summary,
         [r["row_number"] for r in existing])

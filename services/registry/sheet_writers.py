@@ -72,7 +72,7 @@ def _save(workbook: Workbook) -> bytes:
     return buffer.getvalue()
 
 
-def error_report(errors: list[tuple[int, str, str]], summary: dict[str, int], existing: list[int] = ()) -> bytes:
+def error_report(errors: list[tuple[int, str, str]], summary: dict[str, Any], existing: list[int] = ()) -> bytes:
     """Row, column and reason (zh / en) for every rejected row; never the rejected values.
     The rows already registered on a sheet of their own: there is nothing to fix in them."""
     workbook = Workbook(write_only=True)

@@ -14,12 +14,13 @@ import csv
 import io
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import python_calamine
 
 from services.registry import vocabulary
+from services.registry.sheet_headers import header_key
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -96,8 +97,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("statutory_duty", "依法定职责登记", "Statutory duty", choices=_labels(vocabulary.YES_NO)),
 )
 BY_KEY = {column.key: column for column in COLUMNS}
-_BY_ZH = {column.zh: column for column in COLUMNS}
-_BY_EN = {column.key: column for column in COLUMNS}
+_KEY_BY_ZH = {column.zh: column.key for column in COLUMNS}
+_KEYS = set(BY_KEY)
 
 
 class SheetRejected(ValueError):
@@ -136,12 +137,7 @@ def sniff_format(content: bytes) -> str:
 
 
 def _header_key(cell: Any) -> str | None:
-    text = str(cell or "").strip()
-    if not text:
-        return None
-    first = re.split(r"[\s(（]", text.replace("*", ""), maxsplit=1)[0]
-    column = _BY_ZH.get(first) or _BY_EN.get(text.lower().replace("*", "").strip())
-    return column.key if column else ""
+    return header_key(cell, _KEY_BY_ZH, _KEYS)
 
 
 @dataclass
@@ -150,6 +146,11 @@ class Sheet:
     columns: dict[str, int]   # column key → index in a row
     rows: list[list[Any]]     # data rows; index 0 is spreadsheet row 2
     headers: list[str]
+    unmapped: list[str] = field(default_factory=list)  # headers naming no column ("F 备注"): reported
+
+    def mapping(self) -> dict[str, str]:
+        """Each recognised header (as the sheet wrote it) → the column it was read as."""
+        return {self.headers[index].split("\n", 1)[0]: key for key, index in self.columns.items()}
 
     @property
     def total(self) -> int:
@@ -231,10 +232,14 @@ def read_sheet(content: bytes, *, check_formulas: bool = True) -> Sheet:
         raise SheetRejected("文件为空 / the file is empty")
     header = [str(c or "").strip() for c in rows[0]]
     columns: dict[str, int] = {}
+    unmapped: list[str] = []
     for index, cell in enumerate(header):
         key = _header_key(cell)
-        if key is None or key == "":
-            continue  # extra columns (notes…) are ignored, never imported
+        if key is None:
+            continue
+        if key == "":  # not imported, but listed in the job's report
+            unmapped.append(f"{_column_letter(index)} {cell.splitlines()[0]}")
+            continue
         if key in columns:
             raise SheetRejected(f"表头重复：{BY_KEY[key].zh} / the column '{BY_KEY[key].en}' appears twice")
         columns[key] = index
@@ -247,7 +252,16 @@ def read_sheet(content: bytes, *, check_formulas: bool = True) -> Sheet:
     data = rows[1:]
     if not any(any(str(c).strip() for c in row) for row in data):
         raise SheetRejected("表格没有数据行 / the sheet has no data rows")
-    return Sheet(file_format=file_format, columns=columns, rows=data, headers=header)
+    return Sheet(file_format=file_format, columns=columns, rows=data, headers=header, unmapped=unmapped)
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
 
 
 def cells(sheet: Sheet, row: list[Any]) -> dict[str, Any]:

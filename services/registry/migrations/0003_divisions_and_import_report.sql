@@ -25,3 +25,8 @@ CREATE TABLE divisions (
 -- fix) and rows whose child is already registered (kind 'existing': nothing to fix).
 ALTER TABLE import_errors ADD COLUMN kind text NOT NULL DEFAULT 'error' CHECK (kind IN ('error', 'existing'));
 CREATE INDEX import_errors_kind ON import_errors (job_id, kind, row_number);
+
+-- How the upload's headers were read: header → column, and the headers that name no
+-- column (listed in the job's report: a column is never dropped without a word).
+ALTER TABLE import_jobs ADD COLUMN column_mapping jsonb NOT NULL DEFAULT '{}',
+                        ADD COLUMN unmapped_columns text[] NOT NULL DEFAULT '{}';
