@@ -37,6 +37,9 @@ class DivisionRegister:
     current: dict[str, int] = field(default_factory=dict)  # code → level, in the newest edition
     # (parent code, name or short name) → code, in the newest edition; None when two share it
     by_name: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    # (county, township, village) as a sheet wrote them → their codes or the refusal: the
+    # import's memo, filled as rows are read (it travels empty with each batch).
+    resolved: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_rows(cls, prefix: str, rows: Iterable[Any]) -> "DivisionRegister":

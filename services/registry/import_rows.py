@@ -225,18 +225,34 @@ def _resolve_places(row_number: int, values: dict[str, Any], errors: list[RowErr
     a township or village may be given by its 9-digit code or its name within the county."""
     county, township, village = values.get("county_code"), values.get("township_code"), values.get("village_code")
     if county is None:
-        return
+        return  # reported as required
+    # A sheet names the same few places again and again: each combination is resolved once.
+    place = (county, township, village)
+    resolved = divisions.resolved.get(place)
+    if resolved is None:
+        if len(divisions.resolved) > _MAX_REMEMBERED_PLACES:
+            divisions.resolved.clear()
+        resolved = divisions.resolved[place] = _resolve(divisions, county, township, village)
+    if isinstance(resolved, RuleViolation):
+        errors.append((row_number, resolved.field, resolved.reason))
+    elif township is not None:
+        values["township_code"], values["village_code"] = resolved
+
+
+_MAX_REMEMBERED_PLACES = 20_000
+
+
+def _resolve(divisions: DivisionRegister, county: str, township: str | None,
+             village: str | None) -> tuple[str | None, str | None] | RuleViolation:
     if not divisions.is_county(county):
-        errors.append((row_number, "county_code", UNKNOWN_COUNTY))
-        return
+        return RuleViolation("county_code", UNKNOWN_COUNTY)
     if township is None:
-        return
+        return None, None  # reported as required
     try:
-        values["township_code"] = township = divisions.resolve_township(county, township)
-        if village is not None:
-            values["village_code"] = divisions.resolve_village(township, village)
+        township_code = divisions.resolve_township(county, township)
+        return township_code, divisions.resolve_village(township_code, village) if village is not None else None
     except RuleViolation as violation:
-        errors.append((row_number, violation.field, violation.reason))
+        return violation
 
 
 def _guardians(raw: dict[str, Any]) -> tuple[dict[str, Any], ...]:
