@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from services.registry import privacy, store, store_stats
-from services.registry.api_common import cipher_of, require_staff, unmask_purpose
+from services.registry import privacy, store, store_stats, vocabulary
+from services.registry.api_common import cipher_of, divisions_of, require_staff, unmask_purpose
 from services.registry.models import ExpectedCountIn
 from shared.auth import Principal, require_principal
 
@@ -20,6 +20,22 @@ Caller = Annotated[Principal, Depends(require_principal)]
 Dimension = Literal["township", "school", "category", "gender", "left_behind_type", "age_band", "status",
                     "priority", "sensitive_category"]
 PUBLIC_DIMENSIONS = ("township", "school", "category", "gender", "left_behind_type", "age_band")
+# Which vocabulary names a dimension's keys (townships are named by the division register).
+_LABELS = {"category": vocabulary.CATEGORY, "gender": vocabulary.GENDER, "left_behind_type": vocabulary.LEFT_BEHIND_TYPE,
+           "status": vocabulary.STATUS, "sensitive_category": vocabulary.SENSITIVE_CATEGORY}
+
+
+async def _label(request: Request, conn, dimension: str, entries: list[dict]) -> list[dict]:
+    """Each count with the Chinese name of its key: 新铺镇, 双亲外出, 男…"""
+    if dimension == "township":
+        cache = divisions_of(request)
+        await cache.load(conn, (entry["key"] for entry in entries))
+        for entry in entries:
+            entry["label"] = cache.county(entry["key"]).name_of(entry["key"]) if entry["key"] else None
+    elif dimension in _LABELS:
+        for entry in entries:
+            entry["label"] = _LABELS[dimension].label(entry["key"])
+    return entries
 
 
 @router.get("/statistics")
@@ -43,8 +59,8 @@ async def statistics(request: Request, principal: Caller,
             result["total"] = await store_stats.total(conn, principal.scope_prefix, status_filter)
             for dimension in dimensions:
                 if dimension != "sensitive_category":
-                    result[dimension] = await store_stats.counts_by(conn, principal.scope_prefix, dimension,
-                                                                    status_filter)
+                    result[dimension] = await _label(request, conn, dimension, await store_stats.counts_by(
+                        conn, principal.scope_prefix, dimension, status_filter))
             if purpose is not None:
                 rows = await store_stats.sensitive_tokens(conn, principal.scope_prefix, status_filter)
                 cipher = cipher_of(request)
@@ -52,7 +68,8 @@ async def statistics(request: Request, principal: Caller,
                 for row in rows:
                     counted.update(json.loads(cipher.decrypt(row["sensitive_enc"],
                                                              context=privacy.context("sensitive", row["id"]))))
-                result["sensitive_category"] = [{"key": k, "count": n} for k, n in sorted(counted.items())]
+                result["sensitive_category"] = await _label(request, conn, "sensitive_category", [
+                    {"key": k, "count": n} for k, n in sorted(counted.items())])
                 await store.record_sensitive_read(
                     conn, subject=principal.subject, roles=sorted(principal.roles), action="statistics",
                     record_ids=[row["id"] for row in rows], fields=["sensitive_categories"], purpose=purpose)
@@ -66,10 +83,13 @@ async def completeness(request: Request, principal: Caller) -> JSONResponse:
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
         rows = await store_stats.completeness(conn, principal.scope_prefix)
+        places = divisions_of(request)
+        await places.load(conn, (row["township_code"] for row in rows))
     entries = {"township": [], "school": []}
     for row in rows:
         rate = round(row["registered"] / row["expected"], 4) if row["expected"] else None
         entries[row["kind"]].append({"code": row["code"], "township_code": row["township_code"],
+                                     "township_name": places.county(row["township_code"]).name_of(row["township_code"]),
                                      "expected": row["expected"], "registered": row["registered"], "rate": rate})
     expected_total = sum(e["expected"] for e in entries["township"])
     registered_total = sum(e["registered"] for e in entries["township"])

@@ -34,6 +34,9 @@ async def test_statistics_by_public_dimensions_and_sensitive_only_with_permissio
     assert {e["key"]: e["count"] for e in stats["township"]} == {TOWNSHIP: 2, T2: 1}
     assert {e["key"]: e["count"] for e in stats["gender"]} == {"male": 2, "female": 1}
     assert {e["key"]: e["count"] for e in stats["category"]} == {"left_behind": 2, "migrant": 1}
+    assert {e["key"]: e["label"] for e in stats["township"]} == {TOWNSHIP: "清波街道", T2: "湖滨街道"}
+    assert {e["key"]: e["label"] for e in stats["category"]} == {"left_behind": "留守儿童", "migrant": "流动儿童"}
+    assert {e["label"] for e in stats["gender"]} == {"男", "女"}
     assert {e["key"]: e["count"] for e in stats["age_band"]}["14-15"] == 1
     assert "sensitive_category" not in stats
     assert "hiv" not in str(stats) and "incarcerated" not in str(stats)
