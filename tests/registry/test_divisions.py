@@ -129,3 +129,17 @@ async def test_an_import_reads_townships_and_villages_by_code_short_code_or_name
     by_row = {(error["row"], error["column"]): error["reason"] for error in errors["items"]}
     assert "乡镇" in by_row[(6, "township_code")] and "村" in by_row[(7, "village_code")]
     assert (8, "village_code") in by_row and (9, "township_code") in by_row
+
+
+def test_the_demo_county_and_the_test_places_are_real() -> None:
+    """`make up`'s demo county and the benchmark's sheet (services/demo.py), and the places
+    the tests register children in, are in the register: the registry refuses others."""
+    from services import demo
+    from tests.registry.helpers import county_register
+    from tests.support.auth import COUNTY, TOWNSHIP, VILLAGE
+
+    guanling = county_register(demo.COUNTY[:6])
+    for township, villages in demo.VILLAGES.items():
+        for village in villages:
+            guanling.check(demo.COUNTY, township, village)
+    county_register(COUNTY[:6]).check(COUNTY, TOWNSHIP, VILLAGE)
