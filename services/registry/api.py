@@ -69,7 +69,7 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
     """Registers a child (一人一档). Retry with the same `Idempotency-Key` after a timeout."""
     require_staff(principal)
     if not principal.covers(body.jurisdiction.village_code or body.jurisdiction.township_code):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the child's jurisdiction is outside yours")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "儿童所在地不在您的管辖范围内 / the child's jurisdiction is outside yours")
     child = _new_child(body)
     try:
         event = domain.register(child, today=today())
@@ -180,7 +180,7 @@ async def update_child(child_id: UUID, body: ChildPatch, request: Request, princ
         async with conn.transaction():
             row, child = await _load(request, principal, conn, child_id, version)
             if row["status"] == "closed":
-                raise HTTPException(status.HTTP_409_CONFLICT, "the record is closed; reopen it before editing")
+                raise HTTPException(status.HTTP_409_CONFLICT, "档案已结案，请先重新启用再修改 / the record is closed; reopen it before editing")
             try:
                 changed = _apply_patch(child, body)
                 event = domain.update(changed, status=row["status"], new_version=version + 1, today=today())

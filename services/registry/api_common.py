@@ -23,7 +23,7 @@ MAX_PURPOSE = 200
 def require_staff(principal: Principal) -> None:
     """Deny by default. Caregivers see their children through pairing, not the registry."""
     if not principal.has_role(*STAFF_ROLES):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the registry is open to staff roles only")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "信息库只对工作人员开放 / the registry is open to staff roles only")
 
 
 def cipher_of(request: Request) -> FieldCipher:
@@ -65,7 +65,7 @@ def stated_purpose(request: Request) -> str | None:
     if not purpose:
         return None
     if len(purpose) > MAX_PURPOSE:
-        raise HTTPException(422, [{"field": "header.X-Purpose", "reason": f"at most {MAX_PURPOSE} characters"}])
+        raise HTTPException(422, [{"field": "header.X-Purpose", "reason": f"最多{MAX_PURPOSE}个字符 / at most {MAX_PURPOSE} characters"}])
     return purpose
 
 
@@ -84,12 +84,12 @@ def expected_version(request: Request, body_version: int | None) -> int:
     if header:
         value = header.strip().removeprefix("W/").strip('"')
         if not value.isdigit():
-            raise HTTPException(422, [{"field": "header.If-Match", "reason": "the record's version (its ETag)"}])
+            raise HTTPException(422, [{"field": "header.If-Match", "reason": "应为档案的版本号（ETag） / the record's version (its ETag)"}])
         return int(value)
     if body_version is not None:
         return body_version
     raise HTTPException(status.HTTP_428_PRECONDITION_REQUIRED,
-                        [{"field": "header.If-Match", "reason": "send the version you edited (If-Match or body.version)"}])
+                        [{"field": "header.If-Match", "reason": "请提供所修改的版本号 / send the version you edited (If-Match or body.version)"}])
 
 
 def rule_error(violation: RuleViolation) -> NoReturn:
@@ -98,9 +98,10 @@ def rule_error(violation: RuleViolation) -> NoReturn:
 
 
 def not_found() -> NoReturn:
-    raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
+    raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个档案 / no such child")
 
 
 def stale() -> NoReturn:
     raise HTTPException(status.HTTP_409_CONFLICT,
+                        "档案已被他人修改，请重新打开后再改 / "
                         "the record changed since you read it; read it again and re-apply your change")

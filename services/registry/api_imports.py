@@ -97,7 +97,7 @@ async def job_progress(job_id: UUID, request: Request, principal: Caller) -> JSO
     async with request.app.state.pool.acquire() as conn:
         row = await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such import")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个导入任务 / no such import")
     return JSONResponse(_job_out(row))
 
 
@@ -105,7 +105,7 @@ async def _report_page(request: Request, principal: Principal, job_id: UUID, kin
                        limit: int) -> JSONResponse:
     async with request.app.state.pool.acquire() as conn:
         if await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix) is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such import")
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个导入任务 / no such import")
         total_rows = await store_imports.count_rows(conn, job_id, kind)
         rows = await store_imports.list_errors(conn, job_id, kind=kind, after_row=after, limit=limit)
     rows_shown = len({r["row_number"] for r in rows})
@@ -146,7 +146,7 @@ async def job_error_report(job_id: UUID, request: Request, principal: Caller) ->
     async with request.app.state.pool.acquire() as conn:
         job = await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix)
         if job is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such import")
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个导入任务 / no such import")
         rows = await store_imports.list_errors(conn, job_id)
         existing = await store_imports.list_errors(conn, job_id, kind="existing")
     summary = {"总行数 Rows": job["rows_total"], "已处理 Done": job["rows_done"],

@@ -42,7 +42,7 @@ def child_filter(township_code: Code12 = None, village_code: Code12 = None,
                  max_age: Annotated[int | None, Query(ge=0, le=18)] = None) -> store.ChildFilter:
     """Filters travel in the query string: codes and flags only, never a name."""
     if min_age is not None and max_age is not None and min_age > max_age:
-        raise HTTPException(422, [{"field": "query.min_age", "reason": "min_age is above max_age"}])
+        raise HTTPException(422, [{"field": "query.min_age", "reason": "最小年龄大于最大年龄 / min_age is above max_age"}])
     now = today()
     return store.ChildFilter(
         township_code=township_code, village_code=village_code, school_id=school_id, category=category,
@@ -90,7 +90,7 @@ async def search_children(body: SearchIn, request: Request, principal: Caller) -
     require_staff(principal)
     query = normalize_query(body.query)
     if not query:
-        raise HTTPException(422, [{"field": "body.query", "reason": "nothing to search for"}])
+        raise HTTPException(422, [{"field": "body.query", "reason": "请输入要查找的姓名或拼音 / nothing to search for"}])
     filters = store.ChildFilter(township_code=body.township_code, school_id=body.school_id, status=body.status)
     async with request.app.state.pool.acquire() as conn:
         rows = await store.search_children(conn, principal.scope_prefix, query, limit=body.limit, filters=filters)
@@ -126,7 +126,7 @@ async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, 
     """A dated note in the growth record (成长记录), encrypted at rest."""
     require_staff(principal)
     if body.noted_on > today():
-        raise HTTPException(422, [{"field": "body.noted_on", "reason": "is in the future"}])
+        raise HTTPException(422, [{"field": "body.noted_on", "reason": "日期在未来 / is in the future"}])
     note_id = uuid4()
     note_enc = cipher_of(request).encrypt(body.text, context=GROWTH_NOTE.context(note_id))
     async with request.app.state.pool.acquire() as conn:

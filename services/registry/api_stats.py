@@ -52,6 +52,7 @@ async def statistics(request: Request, principal: Caller,
         purpose = unmask_purpose(request, principal)
         if purpose is None:
             raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                "按困境类别统计须有查看敏感信息权限并说明用途 / "
                                 "a breakdown by sensitive category needs view_sensitive and a stated purpose")
     result: dict = {}
     async with request.app.state.pool.acquire() as conn:
@@ -107,9 +108,9 @@ async def set_expected_count(body: ExpectedCountIn, request: Request, principal:
     """How many children a township or school is expected to register (from the survey)."""
     require_staff(principal)
     if body.kind == "township" and body.code != body.township_code:
-        raise HTTPException(422, [{"field": "body.code", "reason": "a township's code is its township_code"}])
+        raise HTTPException(422, [{"field": "body.code", "reason": "乡镇的代码应与所在乡镇代码相同 / a township's code is its township_code"}])
     if not principal.covers(body.township_code):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the township is outside your jurisdiction")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "该乡镇不在您的管辖范围内 / the township is outside your jurisdiction")
     async with request.app.state.pool.acquire() as conn:
         await store_stats.set_expected(conn, kind=body.kind, code=body.code, township_code=body.township_code,
                                        expected=body.expected, updated_by=principal.subject)
