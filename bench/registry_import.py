@@ -40,7 +40,6 @@ import time
 import uuid
 import zipfile
 from datetime import date, timedelta
-from pathlib import Path
 
 import asyncpg
 from xml.sax.saxutils import escape

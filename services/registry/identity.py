@@ -11,8 +11,6 @@ from functools import lru_cache
 from operator import mul
 
 import phonenumbers
-from stdnum.cn import ric
-from stdnum.exceptions import ValidationError
 
 from shared.rules import RuleViolation
 
