@@ -55,10 +55,10 @@ def normalize_national_id(value: object, field: str = "national_id") -> str:
         raise RuleViolation(field, "必填 / is required")
     if not _ID_SHAPE.fullmatch(number):
         raise RuleViolation(field, "身份证号应为18位 / must be 18 characters: 17 digits and a digit or X")
-    # python-stdnum's check digit and date rules; its region table lookup is cached per
-    # region because it dominates the cost of a 100,000-row import otherwise.
+    # python-stdnum's check digit, date and dated-region rules; its region table is read
+    # once into year ranges, since looking it up per ID would dominate a large import.
     if _check_digit(number) != number[-1]:
-        raise RuleViolation(field, "身份证号校验位错误 / the check digit is wrong")
+        raise RuleViolation(field, "身份证号第18位校验码不对，请核对 / the check digit is wrong")
     try:
         date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
