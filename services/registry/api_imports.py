@@ -31,6 +31,7 @@ def _job_out(row: asyncpg.Record) -> dict:
         "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
         # How the headers were read, and the columns that were not imported (say so, never drop silently).
         "columns": _mapping(row["column_mapping"]), "unmapped_columns": list(row["unmapped_columns"]),
+        "suggested_columns": _mapping(row["suggested_columns"]),
     }
 
 
@@ -73,7 +74,7 @@ async def upload(request: Request, principal: Caller, file: Annotated[UploadFile
             conn, job_id=uuid4(), created_by=principal.subject, scope=principal.jurisdiction,
             file_format=upload.file_format, file_sha256=digest, content=content,
             stored_rows=upload.stored_rows, rows_total=upload.rows_total, column_mapping=upload.mapping,
-            unmapped_columns=upload.unmapped)
+            unmapped_columns=upload.unmapped, suggested_columns=upload.suggested)
         return status.HTTP_202_ACCEPTED, _job_out(row)
 
     status_code, body = await idempotency.once(request.app.state.pool, principal.subject, idempotency_key, digest,

@@ -6,6 +6,9 @@ job's report as an unmapped column, never dropped without a word."""
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from services.registry import vocabulary
 
 # Header words → column key, besides each column's own Chinese header and its key.
 HEADER_WORDS: dict[str, str] = {
@@ -49,3 +52,66 @@ def header_key(cell: object, by_zh: dict[str, str], keys: set[str]) -> str | Non
             return key
     english = text.lower().replace("*", "").strip()
     return english if english in keys else ""
+
+
+_ID = re.compile(r"\d{17}[\dXx]")
+_MOBILE = re.compile(r"1\d{10}")
+_TOWNSHIP = re.compile(r"\d{6}(?:\d{3}|(?!000)\d{3}000)")
+_VILLAGE = re.compile(r"\d{9}(?!000)\d{3}")
+_DATE = re.compile(r"(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?")
+SAMPLE_ROWS = 200
+
+
+def suggest(values: list[object], words: dict[str, dict[str, str]]) -> str | None:
+    """The column a header-less or unknown column probably is, from its values: 18-digit
+    IDs, mobiles, township or village codes, dates, or words of a vocabulary (`words`:
+    column key → the words read as its values). None when nothing fits four in five cells."""
+    cells = [str(value).strip() for value in values if str(value or "").strip()]
+    if not cells:
+        return None
+    if any(hasattr(value, "year") for value in values):
+        return "birth_date"
+    for key, fits in (("national_id", _ID.fullmatch), ("guardian_phone", _MOBILE.fullmatch),
+                      ("village_code", _VILLAGE.fullmatch), ("township_code", _TOWNSHIP.fullmatch),
+                      ("birth_date", _DATE.fullmatch)):
+        if sum(1 for cell in cells if fits(cell)) >= 0.8 * len(cells):
+            return key
+    for key, known in words.items():
+        if sum(1 for cell in cells if cell in known) >= 0.8 * len(cells):
+            return key
+    return None
+
+
+# What a column's values may be, for the proposals below: column key → the words read as its values.
+_VALUE_WORDS = {"gender": vocabulary.GENDER.reading(), "guardian_relation": vocabulary.GUARDIAN_RELATION.reading(),
+                "left_behind_type": vocabulary.LEFT_BEHIND_TYPE.reading(), "household_type": vocabulary.HOUSEHOLD_TYPE.reading(),
+                "categories": {**vocabulary.CATEGORY.reading(), **vocabulary.SENSITIVE_CATEGORY.reading()}}
+
+
+def suggest_columns(unmapped: list[str], columns: dict[str, int], data: list[list[Any]]) -> dict[str, str]:
+    """Unmapped column ("D 手机号") → the column its first rows' values look like."""
+    proposals: dict[str, str] = {}
+    sample = data[:SAMPLE_ROWS]
+    for label in unmapped:
+        index = column_index(label.split(" ", 1)[0])
+        key = suggest([row[index] for row in sample if index < len(row)],
+                      {k: v for k, v in _VALUE_WORDS.items() if k not in columns})
+        if key and key not in columns and key not in proposals.values():
+            proposals[label] = key
+    return proposals
+
+
+def column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - 64
+    return index - 1
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters

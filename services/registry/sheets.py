@@ -20,7 +20,7 @@ from typing import Any
 import python_calamine
 
 from services.registry import vocabulary
-from services.registry.sheet_headers import header_key
+from services.registry.sheet_headers import column_letter, header_key, suggest_columns
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -147,6 +147,9 @@ class Sheet:
     rows: list[list[Any]]     # data rows; index 0 is spreadsheet row 2
     headers: list[str]
     unmapped: list[str] = field(default_factory=list)  # headers naming no column ("F 备注"): reported
+    # unmapped column → the column its values look like (an 18-digit ID, a mobile…): a
+    # proposal for the clerk, never applied by itself
+    suggested: dict[str, str] = field(default_factory=dict)
 
     def mapping(self) -> dict[str, str]:
         """Each recognised header (as the sheet wrote it) → the column it was read as."""
@@ -238,30 +241,27 @@ def read_sheet(content: bytes, *, check_formulas: bool = True) -> Sheet:
         if key is None:
             continue
         if key == "":  # not imported, but listed in the job's report
-            unmapped.append(f"{_column_letter(index)} {cell.splitlines()[0]}")
+            unmapped.append(f"{column_letter(index)} {cell.splitlines()[0]}")
             continue
         if key in columns:
             raise SheetRejected(f"表头重复：{BY_KEY[key].zh} / the column '{BY_KEY[key].en}' appears twice")
         columns[key] = index
     if not columns:
         raise SheetRejected("第1行不是模板表头，请使用模板 / row 1 is not the template's header; use the template")
+    data = rows[1:]
+    suggested = suggest_columns(unmapped, columns, data)
     missing = [BY_KEY[key] for key in BY_KEY if BY_KEY[key].required and key not in columns]
     if missing:
         names = "、".join(c.zh for c in missing)
-        raise SheetRejected(f"缺少必填列：{names} / required columns missing: {', '.join(c.en for c in missing)}")
-    data = rows[1:]
+        hints = "".join(f"；第{label.split(' ', 1)[0]}列“{label.split(' ', 1)[-1]}”看来是{BY_KEY[key].zh}，"
+                        f"请把表头改为“{BY_KEY[key].zh}”" for label, key in suggested.items()
+                        if BY_KEY[key] in missing)
+        raise SheetRejected(f"缺少必填列：{names}{hints} / required columns missing: {', '.join(c.en for c in missing)}")
     if not any(any(str(c).strip() for c in row) for row in data):
         raise SheetRejected("表格没有数据行 / the sheet has no data rows")
-    return Sheet(file_format=file_format, columns=columns, rows=data, headers=header, unmapped=unmapped)
+    return Sheet(file_format=file_format, columns=columns, rows=data, headers=header, unmapped=unmapped,
+                 suggested=suggested)
 
-
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
 
 
 def cells(sheet: Sheet, row: list[Any]) -> dict[str, Any]:

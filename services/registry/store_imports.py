@@ -13,7 +13,8 @@ import asyncpg
 from services.registry.store import CHILD_COLUMNS
 
 JOB_COLUMNS = ("id, created_by, scope, file_format, status, rows_total, rows_done, rows_imported, rows_rejected,"
-               " rows_existing, failure, created_at, started_at, finished_at, column_mapping, unmapped_columns")
+               " rows_existing, failure, created_at, started_at, finished_at, column_mapping, unmapped_columns,"
+               " suggested_columns")
 
 _STAGE_TYPES = {
     "id": "uuid", "birth_date": "date", "categories": "text[]", "priority": "boolean",
@@ -23,13 +24,14 @@ _STAGE_TYPES = {
 async def create_job(conn: asyncpg.Connection, *, job_id: UUID, created_by: str, scope: str, file_format: str,
                      file_sha256: str, content: bytes, stored_rows: bytes | None, rows_total: int,
                      column_mapping: dict[str, str] | None = None, unmapped_columns: list[str] | None = None,
-                     ) -> asyncpg.Record:
+                     suggested_columns: dict[str, str] | None = None) -> asyncpg.Record:
     return await conn.fetchrow(
         f"""INSERT INTO import_jobs (id, created_by, scope, file_format, file_sha256, content, stored_rows, rows_total,
-                                     column_mapping, unmapped_columns)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10) RETURNING {JOB_COLUMNS}""",
+                                     column_mapping, unmapped_columns, suggested_columns)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11::text::jsonb) RETURNING {JOB_COLUMNS}""",
         job_id, created_by, scope, file_format, file_sha256, content, stored_rows, rows_total,
-        json.dumps(column_mapping or {}, ensure_ascii=False), unmapped_columns or [])
+        json.dumps(column_mapping or {}, ensure_ascii=False), unmapped_columns or [],
+        json.dumps(suggested_columns or {}, ensure_ascii=False))
 
 
 async def get_job_in_scope(conn: asyncpg.Connection, job_id: UUID, scope_prefix: str) -> asyncpg.Record | None:

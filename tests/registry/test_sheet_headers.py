@@ -32,6 +32,7 @@ async def test_a_survey_sheet_imports_and_its_unknown_columns_are_reported(regis
     assert uploaded.status_code == 202, uploaded.text
     assert uploaded.json()["unmapped_columns"] == ["A 序号", "H 备注", "I 爱好"]
     assert uploaded.json()["columns"]["村代码"] == "village_code"
+    assert uploaded.json()["suggested_columns"] == {}  # 序号, 备注, 爱好 look like no column
     while await registry.runner.run_once():
         pass
     job = (await registry.client.get(f"/v1/imports/{uploaded.json()['id']}", headers=staff_headers(GUANLING))).json()
@@ -39,3 +40,17 @@ async def test_a_survey_sheet_imports_and_its_unknown_columns_are_reported(regis
     assert job["unmapped_columns"] == ["A 序号", "H 备注", "I 爱好"]
     errors = (await registry.client.get(f"/v1/imports/{job['id']}/errors", headers=staff_headers(GUANLING))).json()
     assert [(e["row"], e["column"]) for e in errors["items"]] == [(3, "village_code")]
+
+
+def test_unknown_columns_are_proposed_by_their_values_and_a_missing_id_column_says_where_it_is() -> None:
+    ids = [national_id(date(2013, 3, 1 + n), "male", region="520424", sequence=80 + n) for n in range(3)]
+    rows = [["王甲", number, "新铺镇", "13800138000", "外祖母", "2020-02"] for number in ids]
+    sheet = sheets.read_sheet(xlsx(rows, headers=["儿童姓名", "身份证", "乡镇", "手机号", "关系人", "说明"]))
+    assert sheet.unmapped == ["D 手机号", "E 关系人", "F 说明"]
+    assert sheet.suggested == {"D 手机号": "guardian_phone", "E 关系人": "guardian_relation"}
+    try:
+        sheets.read_sheet(xlsx(rows, headers=["儿童姓名", "证件", "乡镇", "手机号", "关系人", "说明"]))
+    except sheets.SheetRejected as rejected:
+        assert "缺少必填列：身份证号" in rejected.reason and "第B列“证件”看来是身份证号" in rejected.reason
+    else:
+        raise AssertionError("a sheet without an ID column was accepted")

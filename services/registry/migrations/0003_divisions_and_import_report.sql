@@ -26,7 +26,9 @@ CREATE TABLE divisions (
 ALTER TABLE import_errors ADD COLUMN kind text NOT NULL DEFAULT 'error' CHECK (kind IN ('error', 'existing'));
 CREATE INDEX import_errors_kind ON import_errors (job_id, kind, row_number);
 
--- How the upload's headers were read: header → column, and the headers that name no
--- column (listed in the job's report: a column is never dropped without a word).
+-- How the upload's headers were read: header → column; the headers that name no column
+-- (listed in the job's report: a column is never dropped without a word); and, for those,
+-- the column their values look like (a proposal for the clerk, not applied).
 ALTER TABLE import_jobs ADD COLUMN column_mapping jsonb NOT NULL DEFAULT '{}',
-                        ADD COLUMN unmapped_columns text[] NOT NULL DEFAULT '{}';
+                        ADD COLUMN unmapped_columns text[] NOT NULL DEFAULT '{}',
+                        ADD COLUMN suggested_columns jsonb NOT NULL DEFAULT '{}';
