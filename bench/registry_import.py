@@ -5,8 +5,9 @@ Measured ("import"): a generated XLSX sheet of N children (default 100,000; synt
 names and national IDs with valid GB 11643 check digits) goes through what the upload
 request does (reading and checking the sheet with python-calamine, keeping the rows read,
 storing the job), then `ImportRunner.run_once()` (what the registry worker runs) from the
-claim to the job's end; both are timed. The job: validating every row (ID check digit
-and agreement with birth date and gender, phones, division codes, duplicates), pinyin
+claim to the job's end; both are timed. The job: validating every row (ID check digit,
+region code of the birth year, agreement with birth date and gender, phones, places against
+the division register, duplicates), pinyin
 search keys, AES-GCM encryption of the sensitive fields, the national ID's blind index,
 the look-up of IDs already registered, COPY into `children`, one ChildRegistered outbox
 row per child (COPY), row errors and progress, per batch of 2,000 rows, with batches
