@@ -5,8 +5,9 @@ Measured ("import"): a generated XLSX sheet of N children (default 100,000; synt
 names and national IDs with valid GB 11643 check digits) goes through what the upload
 request does (reading and checking the sheet with python-calamine, keeping the rows read,
 storing the job), then `ImportRunner.run_once()` (what the registry worker runs) from the
-claim to the job's end; both are timed. The job: validating every row (ID check digit
-and agreement with birth date and gender, phones, division codes, duplicates), pinyin
+claim to the job's end; both are timed. The job: validating every row (ID check digit,
+region code of the birth year, agreement with birth date and gender, phones, places against
+the division register, duplicates), pinyin
 search keys, AES-GCM encryption of the sensitive fields, the national ID's blind index,
 the look-up of IDs already registered, COPY into `children`, one ChildRegistered outbox
 row per child (COPY), row errors and progress, per batch of 2,000 rows, with batches
@@ -40,12 +41,13 @@ import time
 import uuid
 import zipfile
 from datetime import date, timedelta
-from pathlib import Path
 
 import asyncpg
 from xml.sax.saxutils import escape
 
 from bench.common import Goal, infrastructure, quiet_logging, rule
+from services.demo import COUNTY as DEMO_COUNTY, TOWNSHIPS as DEMO_TOWNSHIPS, VILLAGES as DEMO_VILLAGES
+from services.registry.entry import ENTRY as REGISTRY
 from services.registry.import_batches import default_processes
 from services.registry.importer import ImportRunner
 from services.registry import store_imports
@@ -54,14 +56,13 @@ from services.registry.stored_rows import encode_stored_rows
 from services.registry.store import CHILD_COLUMNS
 from shared.crypto import FieldCipher
 from shared.db import create_pool
-from shared.migrations import migrate
+from shared.entrypoint import migrate_service
 from shared.settings import ServiceSettings
 from tests.registry.helpers import check_digit
 from tests.support.databases import create_database, drop_database
 
 OUTBOX_COLUMNS = ("event_id", "topic", "message_key", "event_type", "headers", "payload")
-MIGRATIONS = Path(__file__).resolve().parents[1] / "services" / "registry" / "migrations"
-COUNTY = "330102000000"
+COUNTY = DEMO_COUNTY  # 关岭: real townships and villages, checked against the division register
 # Common surnames (some read differently as surnames: 曾 zeng, 单 shan, 解 xie) and given-name
 # characters: with one or two of these after a surname, nearly every child's name in the
 # sheet is different, as in a county's real sheets (so per-name caches do not flatter it).
@@ -80,7 +81,7 @@ def synthetic_id(index: int) -> tuple[str, date, str]:
     birth = date(2009, 6, 1) + timedelta(days=index % 4000)
     sequence = index // 4000
     gender = "male" if index % 2 else "female"
-    first17 = f"330102{birth:%Y%m%d}{sequence % 100:02d}{(sequence // 100) * 2 + (1 if gender == 'male' else 0)}"
+    first17 = f"{COUNTY[:6]}{birth:%Y%m%d}{sequence % 100:02d}{(sequence // 100) * 2 + (1 if gender == 'male' else 0)}"
     return first17 + check_digit(first17), birth, gender
 
 
@@ -94,12 +95,13 @@ def generate_sheet(rows: int) -> bytes:
     lines = [_xml_row(1, [column.header for column in COLUMNS], strings)]
     for index in range(rows):
         number, birth, gender = synthetic_id(index)
-        township = f"330102{index % 5 + 1:03d}000"
+        township = DEMO_TOWNSHIPS[index % len(DEMO_TOWNSHIPS)]
+        villages = DEMO_VILLAGES[township]
         surname = rng.choice(SURNAMES)
         values = {
             "name": surname + _given_name(rng), "gender": "男" if gender == "male" else "女",
             "birth_date": birth.isoformat(), "national_id": number, "county_code": COUNTY,
-            "township_code": township, "village_code": f"{township[:9]}{index % 8 + 1:03d}",
+            "township_code": township, "village_code": villages[index // len(DEMO_TOWNSHIPS) % len(villages)],
             "school_id": f"school-{index % 40}", "grade": f"{index % 6 + 1}年级", "class_name": f"{index % 4 + 1}班",
             "left_behind_type": "双亲外出", "categories": "留守儿童", "guardian_name": rng.choice(SURNAMES) + _given_name(rng),
             "guardian_relation": "祖父母", "guardian_phone": f"138{rng.randrange(100_000_000):08d}",
@@ -179,7 +181,7 @@ async def run(rows: int, loop_rows: int, processes: int) -> list[Goal]:
           flush=True)
     url = await create_database(infra, "bench_registry")
     try:
-        await migrate(url, "registry", MIGRATIONS)
+        await migrate_service(REGISTRY, url)  # with the division register, as `migrate` loads it
         settings = ServiceSettings(database_url=url, statement_timeout_ms=120_000)
         pool = await create_pool(settings)
         try:

@@ -24,9 +24,19 @@ import httpx
 from shared.auth import issue_dev_token
 from shared.settings import AuthSettings
 
-COUNTY = "330102000000"  # a fictional county; codes follow the 12-digit statistical format
+# A real county's places (the registry checks every code against its division register):
+# 关岭布依族苗族自治县, Guizhou, five of its townships and some of their villages. The
+# children, schools and people are invented.
+COUNTY = "520424000000"
 COUNTY_TIMEZONE = "Asia/Shanghai"
-TOWNSHIPS = [f"330102{n:03d}000" for n in range(1, 6)]
+VILLAGES = {
+    "520424002000": ("520424002001", "520424002002", "520424002003", "520424002202", "520424002204"),  # 顶云街道
+    "520424007000": ("520424007001", "520424007002", "520424007201", "520424007202", "520424007203"),  # 百合街道
+    "520424102000": ("520424102001", "520424102211", "520424102223", "520424102225", "520424102226"),  # 永宁镇
+    "520424108000": ("520424108202", "520424108204", "520424108209", "520424108217", "520424108218"),  # 新铺镇
+    "520424110000": ("520424110001", "520424110002", "520424110201", "520424110202", "520424110203"),  # 花江镇
+}
+TOWNSHIPS = list(VILLAGES)
 SCHOOLS_PER_TOWNSHIP = 3
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"  # noqa: E501 (CJK counts double)
 GIVEN = ["小明", "小红", "思雨", "子涵", "浩然", "欣怡", "宇轩", "梓萱", "俊杰", "雨桐", "一诺", "佳怡", "天佑", "诗涵",
@@ -53,7 +63,8 @@ def _school_of(index: int) -> tuple[str, str]:
 
 def _child_body(index: int, rng: random.Random) -> dict:
     township, school = _school_of(index)
-    village = f"{township[:9]}{(index // len(TOWNSHIPS)) % 8 + 1:03d}"
+    villages = VILLAGES[township]
+    village = villages[(index // len(TOWNSHIPS)) % len(villages)]
     born = date(2010, 1, 1) + timedelta(days=rng.randrange(0, 365 * 10))
     return {
         "name": rng.choice(SURNAMES) + rng.choice(GIVEN),

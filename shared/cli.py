@@ -46,7 +46,7 @@ def _token(args: argparse.Namespace) -> int:
 
 
 async def _migrate(args: argparse.Namespace) -> int:
-    from shared.migrations import migrate
+    from shared.entrypoint import migrate_service
 
     unknown = set(args.services) - set(SERVICES)
     if unknown:
@@ -54,7 +54,7 @@ async def _migrate(args: argparse.Namespace) -> int:
         return 2
     for name in args.services or SERVICES:
         entry = _entry(name)
-        applied = await migrate(entry.load_settings().database_url, name, entry.migrations_dir)
+        applied = await migrate_service(entry, entry.load_settings().database_url)
         print(f"{name}: {len(applied)} applied" + (f" ({', '.join(applied)})" if applied else ""))
     return 0
 

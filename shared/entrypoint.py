@@ -8,7 +8,7 @@ import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Awaitable, Callable
 
 import uvicorn
 from fastapi import FastAPI
@@ -32,6 +32,17 @@ class ServiceEntry:
     build_background: BackgroundFactory | None = None
     # Every column holding FieldCipher ciphertext, with its context: what `shouhu rekey` rewrites.
     encrypted_columns: tuple[EncryptedColumn, ...] = ()
+    # Reference data `migrate` loads after the SQL migrations (the registry's division
+    # register: too large for a SQL file). Given the database URL; returns what it loaded.
+    load_reference_data: Callable[[str], Awaitable[list[str]]] | None = None
+
+
+async def migrate_service(entry: ServiceEntry, database_url: str) -> list[str]:
+    """The SQL migrations, then the service's reference data: what `migrate` runs."""
+    applied = await migrate(database_url, entry.name, entry.migrations_dir)
+    if entry.load_reference_data is not None:
+        applied += await entry.load_reference_data(database_url)
+    return applied
 
 
 def main(entry: ServiceEntry, argv: list[str] | None = None) -> int:
@@ -45,7 +56,7 @@ def main(entry: ServiceEntry, argv: list[str] | None = None) -> int:
     if refused is not None:
         return refused
     if args.role == "migrate":
-        applied = asyncio.run(migrate(settings.database_url, entry.name, entry.migrations_dir))
+        applied = asyncio.run(migrate_service(entry, settings.database_url))
         log.info("migrate.done", applied=applied)
         return 0
     if args.role == "worker":

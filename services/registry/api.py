@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from services.registry import api_duplicates, domain, privacy, store
 from services.registry.api_common import (
-    StatedPurpose, cipher_of, not_found, require_staff, today, unmask_purpose,
+    StatedPurpose, check_places, cipher_of, named, not_found, require_staff, today, unmask_purpose,
 )
 from services.registry.models import ChildIn, ChildPatch, CloseIn, LawfulBasisIn, ReopenIn, TransferIn
 from services.registry.pinyin import search_text
@@ -50,10 +50,10 @@ def _new_child(body: ChildIn) -> domain.NewChild:
     )
 
 
-def _answer(request: Request, row: asyncpg.Record, status_code: int = 200) -> JSONResponse:
+async def _answer(request: Request, conn: asyncpg.Connection, row: asyncpg.Record) -> JSONResponse:
     """Writes answer with the masked view: a write never reveals more than was sent."""
-    body = privacy.view(row, cipher_of(request), unmask=False).body
-    return JSONResponse(body, status_code=status_code, headers={"ETag": etag(row["version"])})
+    (body,) = await named(request, conn, [privacy.view(row, cipher_of(request), unmask=False).body])
+    return JSONResponse(body, headers={"ETag": etag(row["version"])})
 
 
 async def _audit(conn: asyncpg.Connection, principal: Principal, action: str, ids: list[UUID],
@@ -69,12 +69,15 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
     """Registers a child (一人一档). Retry with the same `Idempotency-Key` after a timeout."""
     require_staff(principal)
     if not principal.covers(body.jurisdiction.village_code or body.jurisdiction.township_code):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the child's jurisdiction is outside yours")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "儿童所在地不在您的管辖范围内 / the child's jurisdiction is outside yours")
     if not principal.covers_school(body.school_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, [{"field": "body.school_id",
-                                                         "reason": "a school's staff register their own pupils"}])
+                                                         "reason": "学校工作人员只能登记本校学生 / "
+                                                                   "a school's staff register their own pupils"}])
     child = _new_child(body)
     event = domain.register(child, today=today())
+    async with request.app.state.pool.acquire() as conn:
+        await check_places(request, conn, child.jurisdiction)
     cipher = cipher_of(request)
     sealed = privacy.seal(child, cipher)
     values = store.child_values(child, sealed, search_text(child.name), source="api", created_by=principal.subject)
@@ -87,7 +90,8 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
             raise api_duplicates.NationalIdTaken(sealed["national_id_index"]) from None
         await outbox.add(conn, event)
         written["row"] = await store.get_child_in_scope(conn, child.id, principal.scope_prefix)
-        return status.HTTP_201_CREATED, privacy.view(written["row"], cipher, unmask=False).body
+        (body,) = await named(request, conn, [privacy.view(written["row"], cipher, unmask=False).body])
+        return status.HTTP_201_CREATED, body
 
     try:
         status_code, response = await idempotency.once(
@@ -115,7 +119,8 @@ async def read_child(child_id: UUID, request: Request, principal: Caller, stated
             shown = privacy.view(row, cipher_of(request), unmask=purpose is not None)
             if purpose:
                 await _audit(conn, principal, "read", [child_id], shown.revealed, purpose)
-    return JSONResponse(shown.body, headers={"ETag": etag(row["version"])})
+        (body,) = await named(request, conn, [shown.body])
+    return JSONResponse(body, headers={"ETag": etag(row["version"])})
 
 
 def _apply_patch(child: domain.NewChild, patch: ChildPatch) -> domain.NewChild:
@@ -179,13 +184,14 @@ async def update_child(child_id: UUID, body: ChildPatch, request: Request, princ
             async with conn.transaction():
                 row, child = await _load(request, principal, conn, child_id, version)
                 if row["status"] == "closed":
-                    raise HTTPException(status.HTTP_409_CONFLICT, "the record is closed; reopen it before editing")
+                    raise HTTPException(status.HTTP_409_CONFLICT,
+                                        "档案已结案，请先重新启用再修改 / the record is closed; reopen it before editing")
                 changed = _apply_patch(child, body)
                 event = domain.update(changed, status=row["status"], new_version=version + 1, today=today())
                 written = await _write(request, principal, conn, changed, event, version)
+            return await _answer(request, conn, written)
     except api_duplicates.NationalIdTaken as taken:
         await api_duplicates.answer(request, principal, taken)
-    return _answer(request, written)
 
 
 @router.post("/children/{child_id}/transfer", response_model=ChildOut)
@@ -199,12 +205,13 @@ async def transfer_child(child_id: UUID, body: TransferIn, request: Request, pri
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row, child = await _load(request, principal, conn, child_id, version)
+            await check_places(request, conn, body.jurisdiction)
             moved, event = domain.transfer(
                 child, status=row["status"], to=body.jurisdiction, to_school_id=body.school_id,
                 grade=body.grade, class_name=body.class_name, allowed_county=principal.jurisdiction[:6],
                 new_version=version + 1, today=today())
             written = await _write(request, principal, conn, moved, event, version, status="transferred")
-    return _answer(request, written)
+        return await _answer(request, conn, written)
 
 
 @router.post("/children/{child_id}/close", response_model=ChildOut)
@@ -220,7 +227,7 @@ async def close_child(child_id: UUID, body: CloseIn, request: Request, principal
                                  today=today())
             written = await _write(request, principal, conn, child, event, version, status="closed",
                                    close_reason=body.reason, keep_close_reason=False)
-    return _answer(request, written)
+        return await _answer(request, conn, written)
 
 
 @router.post("/children/{child_id}/reopen", response_model=ChildOut)
@@ -234,4 +241,4 @@ async def reopen_child(child_id: UUID, body: ReopenIn, request: Request, princip
             event = domain.reopen(child, status=row["status"], new_version=version + 1, today=today())
             written = await _write(request, principal, conn, child, event, version, status="active",
                                    close_reason=None, keep_close_reason=False)
-    return _answer(request, written)
+        return await _answer(request, conn, written)

@@ -6,10 +6,13 @@ from datetime import date, datetime, timezone
 from typing import Annotated, NoReturn
 from urllib.parse import unquote
 
+import asyncpg
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 
+from services.registry.division_cache import DivisionCache
 from shared.clean_text import CONTROL_REASON, has_control_character
 from shared.auth import Principal
+from shared.contracts import Jurisdiction
 from shared.crypto import FieldCipher
 from shared.rules import RuleViolation
 
@@ -20,11 +23,30 @@ MAX_PURPOSE = 200
 def require_staff(principal: Principal) -> None:
     """Deny by default. Caregivers see their children through pairing, not the registry."""
     if not principal.has_role(*STAFF_ROLES):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the registry is open to staff roles only")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "信息库只对工作人员开放 / the registry is open to staff roles only")
 
 
 def cipher_of(request: Request) -> FieldCipher:
     return request.app.state.cipher
+
+
+def divisions_of(request: Request) -> DivisionCache:
+    return request.app.state.divisions
+
+
+async def named(request: Request, conn: asyncpg.Connection, bodies: list[dict]) -> list[dict]:
+    """Records' bodies with the names of their places (关岭布依族苗族自治县 / 新铺镇 / …)."""
+    cache = divisions_of(request)
+    await cache.load(conn, (body["jurisdiction"]["county_code"] for body in bodies))
+    return [cache.with_names(body) for body in bodies]
+
+
+async def check_places(request: Request, conn: asyncpg.Connection, jurisdiction: Jurisdiction) -> None:
+    """The codes exist in the division register and nest: 422 naming the code otherwise."""
+    cache = divisions_of(request)
+    await cache.load(conn, [jurisdiction.county_code])
+    cache.county(jurisdiction.county_code).check(
+        jurisdiction.county_code, jurisdiction.township_code, jurisdiction.village_code)
 
 
 def today() -> date:
@@ -47,7 +69,7 @@ def stated_purpose(header: str | None, query: str | None) -> str | None:
     if has_control_character(purpose):  # percent-encoding hid it from the edge check
         raise RuleViolation("header.X-Purpose", CONTROL_REASON)
     if len(purpose) > MAX_PURPOSE:
-        raise RuleViolation("header.X-Purpose", f"at most {MAX_PURPOSE} characters")
+        raise RuleViolation("header.X-Purpose", f"最多{MAX_PURPOSE}个字符 / at most {MAX_PURPOSE} characters")
     return purpose
 
 
@@ -68,4 +90,4 @@ def unmask_purpose(purpose: str | None, principal: Principal) -> str | None:
 
 
 def not_found() -> NoReturn:
-    raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
+    raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个档案 / no such child")

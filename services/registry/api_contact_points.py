@@ -31,12 +31,13 @@ async def guardian_contacts(child_id: UUID, request: Request, principal: Caller)
     """The guardians who can be reached by phone, primary first: for role `service` (notify)
     or `admin`, within their jurisdiction (a record outside it answers 404)."""
     if not principal.has_role(*READERS):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the notification service reads contact points")
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "只有通知服务可以读取联系方式 / only the notification service reads contact points")
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row = await store.get_child_in_scope(conn, child_id, principal.scope_prefix)
             if row is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个档案 / no such child")
             record = privacy.open_record(row, cipher_of(request))
             guardians = [{"relation": guardian["relation"], "phone": guardian["phone"],
                           "entrusted": bool(guardian.get("entrusted"))}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from typing import Annotated
 from uuid import UUID, uuid4
 
@@ -31,7 +32,14 @@ def _job_out(row: asyncpg.Record) -> dict:
         "rows_rejected": row["rows_rejected"], "rows_existing": row["rows_existing"],
         "failure": row["failure"], "created_at": row["created_at"].isoformat(),
         "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
+        # How the headers were read, and the columns that were not imported (say so, never drop silently).
+        "columns": _mapping(row["column_mapping"]), "unmapped_columns": list(row["unmapped_columns"]),
+        "suggested_columns": _mapping(row["suggested_columns"]),
     }
+
+
+def _mapping(value: object) -> dict[str, str]:
+    return json.loads(value) if isinstance(value, str) else dict(value or {})
 
 
 @router.get("/template.xlsx", response_class=Response, responses={200: {"content": {sheets.XLSX_TYPE: sheets.XLSX_SCHEMA}}})
@@ -69,7 +77,8 @@ async def upload(request: Request, principal: Caller, file: Annotated[UploadFile
         row = await store_imports.create_job(
             conn, job_id=uuid4(), created_by=principal.subject, scope=principal.jurisdiction,
             file_format=upload.file_format, file_sha256=digest, content=content,
-            stored_rows=upload.stored_rows, rows_total=upload.rows_total)
+            stored_rows=upload.stored_rows, rows_total=upload.rows_total, column_mapping=upload.mapping,
+            unmapped_columns=upload.unmapped, suggested_columns=upload.suggested)
         return status.HTTP_202_ACCEPTED, _job_out(row)
 
     status_code, body = await idempotency.once(request.app.state.pool, principal.subject, idempotency_key, digest,
@@ -93,21 +102,46 @@ async def job_progress(job_id: UUID, request: Request, principal: Caller) -> JSO
     async with request.app.state.pool.acquire() as conn:
         row = await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such import")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个导入任务 / no such import")
     return JSONResponse(_job_out(row))
+
+
+async def _report_page(request: Request, principal: Principal, job_id: UUID, kind: str, after: int,
+                       limit: int) -> JSONResponse:
+    async with request.app.state.pool.acquire() as conn:
+        if await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个导入任务 / no such import")
+        total_rows = await store_imports.count_rows(conn, job_id, kind)
+        rows = await store_imports.list_errors(conn, job_id, kind=kind, after_row=after, limit=limit)
+    rows_shown = len({r["row_number"] for r in rows})
+    last = rows[-1]["row_number"] if rows else None
+    more = rows_shown == limit and await _has_after(request, job_id, kind, last)
+    return JSONResponse({"items": [{"row": r["row_number"], "column": r["column_name"], "reason": r["reason"]}
+                                   for r in rows], "total_rows": total_rows, "next_after": last if more else None})
+
+
+async def _has_after(request: Request, job_id: UUID, kind: str, row_number: int | None) -> bool:
+    async with request.app.state.pool.acquire() as conn:
+        return bool(await store_imports.list_errors(conn, job_id, kind=kind, after_row=row_number or 0, limit=1))
 
 
 @router.get("/{job_id}/errors", response_model=RowErrors)
 async def job_errors(job_id: UUID, request: Request, principal: Caller,
+                     after: Annotated[int, Query(ge=0, description="the last row of the previous page")] = 0,
                      limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> JSONResponse:
-    """Row errors as JSON: row number, column and reason; never the rejected value."""
+    """Refused rows as JSON, a page at a time (`next_after`): row number, column and reason;
+    never the rejected value. Rows already registered are listed apart (…/existing)."""
     require_staff(principal)
-    async with request.app.state.pool.acquire() as conn:
-        if await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix) is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such import")
-        rows = await store_imports.list_errors(conn, job_id)
-    return JSONResponse({"items": [{"row": r["row_number"], "column": r["column_name"], "reason": r["reason"]}
-                                   for r in rows[:limit]], "total": len(rows)})
+    return await _report_page(request, principal, job_id, "error", after, limit)
+
+
+@router.get("/{job_id}/existing", response_model=RowErrors)
+async def job_existing(job_id: UUID, request: Request, principal: Caller,
+                       after: Annotated[int, Query(ge=0)] = 0,
+                       limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> JSONResponse:
+    """Rows whose national ID is already registered: not imported again, nothing to fix."""
+    require_staff(principal)
+    return await _report_page(request, principal, job_id, "existing", after, limit)
 
 
 @router.get("/{job_id}/errors.xlsx", response_class=Response,
@@ -118,12 +152,15 @@ async def job_error_report(job_id: UUID, request: Request, principal: Caller) ->
     async with request.app.state.pool.acquire() as conn:
         job = await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix)
         if job is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such import")
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个导入任务 / no such import")
         rows = await store_imports.list_errors(conn, job_id)
+        existing = await store_imports.list_errors(conn, job_id, kind="existing")
     summary = {"总行数 Rows": job["rows_total"], "已处理 Done": job["rows_done"],
                "已导入 Imported": job["rows_imported"], "有错误 Rejected": job["rows_rejected"],
-               "已建档未重复导入 Already registered": job["rows_existing"]}
+               "已建档未重复导入 Already registered": job["rows_existing"],
+               "未导入的列 Columns not imported": "、".join(job["unmapped_columns"]) or "无 none"}
     content = await asyncio.to_thread(
-        sheet_writers.error_report, [(r["row_number"], r["column_name"], r["reason"]) for r in rows], summary)
+        sheet_writers.error_report, [(r["row_number"], r["column_name"], r["reason"]) for r in rows], summary,
+        [r["row_number"] for r in existing])
     return Response(content, media_type=sheets.XLSX_TYPE,
                     headers={"Content-Disposition": "attachment; filename=\"import-errors.xlsx\""})

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 
 from services.registry import privacy, sheet_writers, sheets, store
 from services.registry.api_common import (
-    StatedPurpose, cipher_of, not_found, require_staff, today, unmask_purpose,
+    StatedPurpose, cipher_of, named, not_found, require_staff, today, unmask_purpose,
 )
 from services.registry.encrypted_columns import GROWTH_NOTE
 from services.registry.models import GrowthNoteIn, SearchIn
@@ -45,7 +45,7 @@ def child_filter(township_code: Code12 = None, village_code: Code12 = None,
                  max_age: Annotated[int | None, Query(ge=0, le=18)] = None) -> store.ChildFilter:
     """Filters travel in the query string: codes and flags only, never a name."""
     if min_age is not None and max_age is not None and min_age > max_age:
-        raise RuleViolation("query.min_age", "min_age is above max_age")
+        raise RuleViolation("query.min_age", "最小年龄大于最大年龄 / min_age is above max_age")
     now = today()
     return store.ChildFilter(
         township_code=township_code, village_code=village_code, school_id=school_id, category=category,
@@ -75,12 +75,12 @@ async def _views(request: Request, principal: Principal, stated: str | None, row
     cipher = cipher_of(request)
     shown = [privacy.view(row, cipher, unmask=purpose is not None) for row in rows]
     revealed = {field for view in shown for field in view.revealed}
-    if purpose and revealed:
-        async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.acquire() as conn:
+        if purpose and revealed:
             await store.record_sensitive_read(
                 conn, subject=principal.subject, roles=sorted(principal.roles), action=action,
                 record_ids=[row["id"] for row in rows], fields=sorted(revealed), purpose=purpose)
-    return [view.body for view in shown]
+        return await named(request, conn, [view.body for view in shown])
 
 
 @router.get("/children", response_model=ChildPage)
@@ -108,7 +108,7 @@ async def search_children(body: SearchIn, request: Request, principal: Caller,
     require_staff(principal)
     query = normalize_query(body.query)
     if not query:
-        raise RuleViolation("body.query", "nothing to search for")
+        raise RuleViolation("body.query", "请输入要查找的姓名或拼音 / nothing to search for")
     filters = confined(store.ChildFilter(township_code=body.township_code, school_id=body.school_id,
                                          status=body.status), principal)
     if filters is None:
@@ -133,7 +133,8 @@ async def export_children(request: Request, principal: Caller, filters: Filters,
         async with conn.transaction(readonly=True, isolation="repeatable_read"):
             async for row in store.iterate_children(conn, principal.scope_prefix, scoped):
                 views.append(privacy.view(row, cipher, unmask=purpose is not None))
-    content = sheet_writers.export_workbook([view.body for view in views], unmasked=purpose is not None)
+        bodies = await named(request, conn, [view.body for view in views])
+    content = sheet_writers.export_workbook(bodies, unmasked=purpose is not None)
     revealed = sorted({field for view in views for field in view.revealed})
     if purpose and revealed:
         async with request.app.state.pool.acquire() as conn:
@@ -150,7 +151,7 @@ async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, 
     """A dated note in the growth record (成长记录), encrypted at rest."""
     require_staff(principal)
     if body.noted_on > today():
-        raise RuleViolation("body.noted_on", "is in the future")
+        raise RuleViolation("body.noted_on", "日期在未来 / is in the future")
     note_id = uuid4()
     note_enc = cipher_of(request).encrypt(body.text, context=GROWTH_NOTE.context(note_id))
     async with request.app.state.pool.acquire() as conn:

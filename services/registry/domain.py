@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from services.registry import vocabulary
 from services.registry.identity import check_id_agrees
 from shared.rules import RuleViolation
 from shared.contracts import ChildRegistered, Jurisdiction
@@ -23,12 +24,11 @@ from shared.contracts.events import (
 __all__ = ["RuleViolation", "NewChild", "age_band", "check_jurisdiction", "register", "update",
            "transfer", "close", "reopen", "PUBLIC_CATEGORIES", "SENSITIVE_CATEGORIES"]
 
-PUBLIC_CATEGORIES = ("left_behind", "migrant", "orphan", "de_facto_unsupported", "disabled")
-SENSITIVE_CATEGORIES = ("incarcerated_parent", "street_child", "hiv_affected", "drug_using_family",
-                        "violence_victim")
-LEFT_BEHIND_TYPES = ("both_parents_away", "one_parent_away_other_unable", "not_left_behind")
-HOUSEHOLD_TYPES = ("agricultural", "non_agricultural", "resident", "unregistered")
-CLOSE_REASONS = ("parents_returned", "aged_out", "moved_away", "other")
+PUBLIC_CATEGORIES = vocabulary.CATEGORY.codes
+SENSITIVE_CATEGORIES = vocabulary.SENSITIVE_CATEGORY.codes
+LEFT_BEHIND_TYPES = vocabulary.LEFT_BEHIND_TYPE.codes
+HOUSEHOLD_TYPES = vocabulary.HOUSEHOLD_TYPE.codes
+CLOSE_REASONS = vocabulary.CLOSE_REASON.codes
 STATUTORY_BASIS = {"statutory_duty": True, "duty_reference": "minors_protection_law",
                    "consent_evidence": None, "consent_given_by": None, "consent_date": None}
 
@@ -79,12 +79,12 @@ def check_jurisdiction(jurisdiction: Jurisdiction) -> None:
     """Codes are prefix-consistent: the township lies in the county, the village in the township."""
     county, township = jurisdiction.county_code, jurisdiction.township_code
     if not county.endswith("000000") or county[:6].endswith("00"):
-        raise RuleViolation("jurisdiction.county_code", "not a county-level code (NNNNNN000000)")
+        raise RuleViolation("jurisdiction.county_code", "不是县级区划代码 / not a county-level code (NNNNNN000000)")
     if township[:6] != county[:6] or township[6:9] == "000" or not township.endswith("000"):
-        raise RuleViolation("jurisdiction.township_code", "not a township of this county")
+        raise RuleViolation("jurisdiction.township_code", "不是本县的乡镇 / not a township of this county")
     village = jurisdiction.village_code
     if village is not None and (village[:9] != township[:9] or village.endswith("000")):
-        raise RuleViolation("jurisdiction.village_code", "not a village of this township")
+        raise RuleViolation("jurisdiction.village_code", "不是本乡镇的村（社区） / not a village of this township")
 
 
 def check_record(child: NewChild, today: date) -> None:
@@ -98,16 +98,17 @@ def check_record(child: NewChild, today: date) -> None:
         check_id_agrees(child.national_id, child.birth_date, child.gender)
     unknown = set(child.categories) - set(PUBLIC_CATEGORIES)
     if unknown:
-        raise RuleViolation("categories", "unknown category")
+        raise RuleViolation("categories", f"不是可选值之一：{vocabulary.CATEGORY.allowed_text()} / unknown category")
     if set(child.sensitive_categories) - set(SENSITIVE_CATEGORIES):
-        raise RuleViolation("sensitive_categories", "unknown sensitive category")
+        raise RuleViolation("sensitive_categories",
+                            f"不是可选值之一：{vocabulary.SENSITIVE_CATEGORY.allowed_text()} / unknown sensitive category")
     if child.left_behind_type == "not_left_behind" and "left_behind" in child.categories:
         raise RuleViolation("left_behind_type", "留守儿童须注明留守类型 / a left-behind child needs a left-behind type")
     basis = child.lawful_basis
     if not basis.get("statutory_duty") and not basis.get("consent_evidence"):
         raise RuleViolation("lawful_basis", "须有监护人同意凭证或法定职责 / consent evidence or a statutory duty is required")
     if child.priority_reason and not child.priority:
-        raise RuleViolation("priority_reason", "only a priority child has a priority reason")
+        raise RuleViolation("priority_reason", "只有重点关注儿童才填写重点关注原因 / only a priority child has a priority reason")
 
 
 def _facts(child: NewChild, today: date, *, status: str, version: int) -> dict[str, Any]:
@@ -155,7 +156,7 @@ def close(child: NewChild, *, status: str, reason: str, new_version: int, today:
     if status == "closed":
         raise RuleViolation("status", "档案已结案 / the record is already closed", 409)
     if reason not in CLOSE_REASONS:
-        raise RuleViolation("reason", "unknown close reason")
+        raise RuleViolation("reason", f"不是可选值之一：{vocabulary.CLOSE_REASON.allowed_text()} / unknown close reason")
     return ChildClosed(**_facts(child, today, status="closed", version=new_version), reason=reason)
 
 

@@ -11,8 +11,6 @@ from functools import lru_cache
 from operator import mul
 
 import phonenumbers
-from stdnum.cn import ric
-from stdnum.exceptions import ValidationError
 
 from shared.rules import RuleViolation
 
@@ -57,16 +55,17 @@ def normalize_national_id(value: object, field: str = "national_id") -> str:
         raise RuleViolation(field, "必填 / is required")
     if not _ID_SHAPE.fullmatch(number):
         raise RuleViolation(field, "身份证号应为18位 / must be 18 characters: 17 digits and a digit or X")
-    # python-stdnum's check digit and date rules; its region table lookup is cached per
-    # region because it dominates the cost of a 100,000-row import otherwise.
+    # python-stdnum's check digit, date and dated-region rules; its region table is read
+    # once into year ranges, since looking it up per ID would dominate a large import.
     if _check_digit(number) != number[-1]:
-        raise RuleViolation(field, "身份证号校验位错误 / the check digit is wrong")
+        raise RuleViolation(field, "身份证号第18位校验码不对，请核对 / the check digit is wrong")
     try:
         date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise RuleViolation(field, "身份证号中的出生日期无效 / the birth date in the ID is not a valid date") from None
-    if not _known_region(number[:6]):
-        raise RuleViolation(field, "身份证号中的地区代码无效 / the region code in the ID is unknown")
+    if not region_valid_in(number[:6], int(number[6:10])):
+        raise RuleViolation(field, "身份证号中的地区代码在出生年份不存在，请核对 / "
+                                   "the region code in the ID did not exist in the birth year it encodes")
     return number
 
 
@@ -80,13 +79,39 @@ def _check_digit(number: str) -> str:
     return "10X98765432"[sum(map(mul, map(int, number[:17]), _WEIGHTS)) % 11]
 
 
-@lru_cache(maxsize=8192)
-def _known_region(region: str) -> bool:
-    try:
-        ric.get_birth_place(region + "19900101001")
-    except ValidationError:
-        return False
-    return True
+def region_valid_in(region: str, year: int) -> bool:
+    """Whether the 6-digit region code existed in `year`, the birth year the ID encodes, by
+    python-stdnum's dated table (the rule of `ric.get_birth_place`: codes are created and
+    retired, 520424 关岭 exists since 2000, 110103 崇文区 until 2010). The table is read
+    once per process into ranges; a look-up is then a dict access and a comparison or two."""
+    for start, end in region_years().get(region, ()):
+        if (start is None or year >= start) and (end is None or year <= end):
+            return True
+    return False
+
+
+@lru_cache(maxsize=1)
+def region_years() -> dict[str, tuple[tuple[int | None, int | None], ...]]:
+    """Every region code of stdnum's table → the year ranges it was in use ((None, None):
+    undated, always valid). Built on first use, not at import."""
+    from stdnum import numdb
+
+    ranges: dict[str, tuple[tuple[int | None, int | None], ...]] = {}
+    for _length, province, _hi, _props, counties in numdb.get("cn/loc").prefixes:
+        for _length, county, _hi, props, _children in counties:
+            spans = []
+            for name in props.get("county", "").split(","):
+                dated = _DATED_NAME.match(name)
+                if dated is None:  # stdnum: an undated name makes the code valid in every year
+                    spans = [(None, None)]
+                    break
+                start, end = dated.groups()
+                spans.append((int(start) if start else None, int(end) if end else None))
+            ranges[province + county] = tuple(spans)
+    return ranges
+
+
+_DATED_NAME = re.compile(r"^\[(\d*)-(\d*)\]")
 
 
 @lru_cache(maxsize=4096)

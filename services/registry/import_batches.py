@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 from uuid import uuid4
 
 from services.registry import domain, identity, privacy, store, store_imports, stored_rows
+from services.registry.divisions import DivisionRegister
 from services.registry.import_rows import RowError, is_blank, parse_row
 from services.registry.pinyin import search_text
 from services.registry.sheets import row_cells
@@ -40,6 +41,9 @@ class PreparedBatch:
     indexes: list[str] = field(default_factory=list)      # national ID blind indexes
     errors: list[RowError] = field(default_factory=list)
     rejected_rows: set[int] = field(default_factory=set)
+    # Refused rows whose national ID is valid: (row, blind index), to tell the clerk when the
+    # real problem is an ID copied from another row (the birth date then disagrees with it).
+    rejected_indexes: list[tuple[int, str]] = field(default_factory=list)
 
     def keep(self, wanted: Callable[[int], bool]) -> None:
         """Keeps the good rows at the positions `wanted` accepts."""
@@ -56,22 +60,31 @@ class PreparedBatch:
         def first_time(position: int) -> bool:
             index, row_number = self.indexes[position], self.row_numbers[position]
             if index in seen:
-                self.errors.append((row_number, "national_id",
-                                    f"与第{seen[index]}行重复 / duplicate of row {seen[index]} in this file"))
+                self.errors.append((row_number, "national_id", duplicate_of(seen[index])))
                 self.rejected_rows.add(row_number)
                 return False
             seen[index] = row_number
             return True
         self.keep(first_time)
+        for row_number, index in self.rejected_indexes:
+            if index in seen and seen[index] != row_number:
+                self.errors.append((row_number, "national_id", duplicate_of(seen[index])))
+
+
+def duplicate_of(row_number: int) -> str:
+    return f"与第{row_number}行身份证号重复 / the same national ID as row {row_number} of this file"
 
 
 def prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[Any]], *, cipher: FieldCipher,
-                  scope: str, created_by: str, source: str, today: date) -> PreparedBatch:
+                  scope: str, created_by: str, source: str, today: date,
+                  divisions: DivisionRegister) -> PreparedBatch:
     """Validates, encrypts and indexes one batch of rows, and encodes their events. Pure
-    CPU work with picklable inputs and output, so it may run in another process."""
+    CPU work with picklable inputs and output, so it may run in another process.
+    `divisions`: the register of the counties the sheet may name (a county's is a few
+    hundred entries, small enough to travel with every batch)."""
     with gc_paused():
         return _prepare_batch(columns, first_index, rows, cipher=cipher, scope=scope, created_by=created_by,
-                              source=source, today=today)
+                              source=source, today=today, divisions=divisions)
 
 
 def prepare_stored_batch(columns: dict[str, int], first_index: int, lines: list[bytes], **options: Any) -> PreparedBatch:
@@ -95,8 +108,11 @@ def gc_paused() -> Iterator[None]:
 
 
 def _prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[Any]], *, cipher: FieldCipher,
-                   scope: str, created_by: str, source: str, today: date) -> PreparedBatch:
+                   scope: str, created_by: str, source: str, today: date,
+                   divisions: DivisionRegister) -> PreparedBatch:
     prefix = scope_prefix(scope)
+    # A sheet without a county column (or a blank cell) means the uploader's own county.
+    default_county = prefix[:6].ljust(12, "0") if len(prefix) >= 6 else None
     batch = PreparedBatch()
     events: list[ChildRegistered] = []
     for offset, row in enumerate(rows):
@@ -104,10 +120,12 @@ def _prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[An
         raw = row_cells(columns, row)
         if is_blank(raw):
             continue
-        parsed = parse_row(row_number, raw, uuid4(), today)
+        parsed = parse_row(row_number, raw, uuid4(), today, divisions, default_county)
         if parsed.child is None:
             batch.errors.extend(parsed.errors)
             batch.rejected_rows.add(row_number)
+            if parsed.national_id:
+                batch.rejected_indexes.append((row_number, privacy.national_id_index(cipher, parsed.national_id)))
             continue
         child = parsed.child
         where = child.jurisdiction.village_code or child.jurisdiction.township_code

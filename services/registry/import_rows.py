@@ -14,12 +14,11 @@ from functools import lru_cache
 from typing import Any, Callable
 from uuid import UUID
 
-from services.registry import domain, identity
+from services.registry import domain, identity, vocabulary
+from services.registry.divisions import UNKNOWN_COUNTY, DivisionRegister
 from shared.clean_text import has_control_character
 from shared.rules import RuleViolation
-from services.registry.sheets import (
-    CATEGORIES, GENDERS, HOUSEHOLD, LEFT_BEHIND, RELATIONS, SENSITIVE, YES_NO,
-)
+from services.registry.sheets import GENDERS, HOUSEHOLD, LEFT_BEHIND, RELATIONS, YES_NO
 from shared.contracts import Jurisdiction
 
 RowError = tuple[int, str, str]  # spreadsheet row number, column key, reason
@@ -39,6 +38,7 @@ class ParsedRow:
     row_number: int
     child: domain.NewChild | None
     errors: tuple[RowError, ...]
+    national_id: str | None = None  # a refused row's ID, when the ID itself is valid
 
 
 def is_blank(raw: dict[str, Any]) -> bool:
@@ -67,21 +67,23 @@ def _text_of(value: Any, key: str, max_length: int) -> str | None:
     return text or None
 
 
+# What an error lists as the choices: the labels (the synonyms are in the template's guide).
+_ALLOWED = {"gender": vocabulary.GENDER, "household_type": vocabulary.HOUSEHOLD_TYPE,
+            "left_behind_type": vocabulary.LEFT_BEHIND_TYPE, "guardian_relation": vocabulary.GUARDIAN_RELATION,
+            "priority": vocabulary.YES_NO, "statutory_duty": vocabulary.YES_NO}
+
+
 def _choice(raw: dict[str, Any], key: str, mapping: dict[str, Any]) -> Any:
     text = _text(raw, key)
     if text is None:
         return None
     value = mapping.get(text) if text in mapping else mapping.get(text.lower())
     if value is None and text not in mapping:
-        raise RuleViolation(key, "不是可选值之一 / not one of the allowed values: " + "、".join(
-            k for k in mapping if not k.isascii()))
+        raise RuleViolation(key, f"不是可选值之一：{_ALLOWED[key].allowed_text()} / not one of the allowed values")
     return value
 
 
-_MANY_CHOICES = {"categories": CATEGORIES, "sensitive_categories": SENSITIVE}
-
-
-def _many(raw: dict[str, Any], key: str) -> tuple[str, ...]:
+def _many(raw: dict[str, Any], key: str) -> tuple[tuple[str, str], ...]:
     text = _text(raw, key, 500)
     if text is None:
         return ()
@@ -89,26 +91,30 @@ def _many(raw: dict[str, Any], key: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=4096)
-def _many_of(text: str, key: str) -> tuple[str, ...]:
-    mapping = _MANY_CHOICES[key]
+def _many_of(text: str, key: str) -> tuple[tuple[str, str], ...]:
+    """(kind, code) per word: a survey's one column often holds both kinds (孤儿、服刑人员子女);
+    each word goes where it belongs, whichever column it was in."""
     values = []
     for part in filter(None, _SPLIT.split(text)):
-        if part not in mapping:
-            raise RuleViolation(key, "不是可选值之一 / not one of the allowed values: " + "、".join(mapping))
-        values.append(mapping[part])
+        kind = vocabulary.category_kind(part)
+        if kind is None:
+            raise RuleViolation(key, f"不是可选值之一：{vocabulary.CATEGORY.allowed_text()}、"
+                                     f"{vocabulary.SENSITIVE_CATEGORY.allowed_text()} / not one of the allowed values")
+        values.append(kind)
     return tuple(dict.fromkeys(values))
 
 
-_DIVISION_CODE = re.compile(r"\d{12}")
+_COUNTY_CODE = re.compile(r"\d{6}(?:000000)?")
 
 
-def _code(raw: dict[str, Any], key: str) -> str | None:
+def _county(raw: dict[str, Any], key: str) -> str | None:
+    """A county's 12-digit code, or its 6-digit form (520424)."""
     text = _text(raw, key)
     if text is None:
         return None
-    if not _DIVISION_CODE.fullmatch(text):
-        raise RuleViolation(key, "区划代码应为12位数字 / a division code is 12 digits")
-    return text
+    if not _COUNTY_CODE.fullmatch(text):
+        raise RuleViolation(key, "县区代码应为12位（或6位）数字 / a county code is 12 (or 6) digits")
+    return text.ljust(12, "0")
 
 
 @lru_cache(maxsize=16384, typed=True)
@@ -124,8 +130,6 @@ def _choice_column(key: str, mapping: dict[str, Any]) -> Callable[[dict[str, Any
     return lambda raw: _choice(raw, key, mapping)
 
 
-def _code_column(key: str) -> Callable[[dict[str, Any]], str | None]:
-    return lambda raw: _code(raw, key)
 
 
 # Each field of a row: the cell it is read from when it has one (an empty cell then gives
@@ -138,9 +142,10 @@ _FIELDS: tuple[tuple[str, str | None, Any, Callable[[dict[str, Any]], Any]], ...
     ("birth_date", "birth_date", None, lambda raw: _date_of(raw.get("birth_date"), "birth_date")),
     ("ethnicity", "ethnicity", None, _text_column("ethnicity", 20)),
     ("household_type", "household_type", None, _choice_column("household_type", HOUSEHOLD)),
-    ("county_code", "county_code", None, _code_column("county_code")),
-    ("township_code", "township_code", None, _code_column("township_code")),
-    ("village_code", "village_code", None, _code_column("village_code")),
+    ("county_code", "county_code", None, lambda raw: _county(raw, "county_code")),
+    # codes (12 or 9 digits) or names, resolved against the division register below
+    ("township_code", "township_code", None, _text_column("township_code", 50)),
+    ("village_code", "village_code", None, _text_column("village_code", 50)),
     ("school_id", "school_id", None, _text_column("school_id", 64)),
     ("grade", "grade", None, _text_column("grade", 20)),
     ("class_name", "class_name", None, _text_column("class_name", 20)),
@@ -157,7 +162,10 @@ _FIELDS: tuple[tuple[str, str | None, Any, Callable[[dict[str, Any]], Any]], ...
 )
 
 
-def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date) -> ParsedRow:
+def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date, divisions: DivisionRegister,
+              default_county: str | None = None) -> ParsedRow:
+    """`divisions`: the register of the counties the sheet may name; `default_county`: the
+    county a row without one lies in (the uploader's, when the sheet has no county column)."""
     errors: list[RowError] = []
     values: dict[str, Any] = {}
     for name, cell, empty, read in _FIELDS:
@@ -170,9 +178,12 @@ def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date)
             errors.append((row_number, violation.field if violation.field in raw else name, violation.reason))
             values[name] = None
 
+    if values.get("county_code") is None and default_county and not any(e[1] == "county_code" for e in errors):
+        values["county_code"] = default_county
     for key in ("county_code", "township_code"):
         if values.get(key) is None and not any(e[1] == key for e in errors):
             errors.append((row_number, key, "必填 / is required"))
+    _resolve_places(row_number, values, errors, divisions)
     national_id = values.get("national_id")
     if national_id:  # gender and birth date may be left blank: the ID encodes them
         encoded_birth, encoded_gender = identity.facts_from_national_id(national_id)
@@ -181,8 +192,11 @@ def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date)
         if values.get("gender") is None and not any(e[1] == "gender" for e in errors):
             values["gender"] = encoded_gender
     if errors:
-        return ParsedRow(row_number, None, tuple(errors))
+        return ParsedRow(row_number, None, tuple(errors), national_id)
 
+    marked = (values["categories"] or ()) + (values["sensitive_categories"] or ())
+    values["categories"] = tuple(dict.fromkeys(code for kind, code in marked if kind == "categories"))
+    values["sensitive_categories"] = tuple(dict.fromkeys(code for kind, code in marked if kind != "categories"))
     consent = values["consent_evidence"]
     # Blank means: registered under the county's statutory duty unless consent is given.
     statutory = values["statutory_duty"] if values["statutory_duty"] is not None else not consent
@@ -204,8 +218,44 @@ def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date)
         domain.check_record(child, today)
     except RuleViolation as violation:
         return ParsedRow(row_number, None, ((row_number, _FIELD_COLUMN.get(violation.field, violation.field),
-                                             violation.reason),))
+                                             violation.reason),), national_id)
     return ParsedRow(row_number, child, ())
+
+
+def _resolve_places(row_number: int, values: dict[str, Any], errors: list[RowError],
+                    divisions: DivisionRegister) -> None:
+    """County, township and village against the division register: codes must exist, and
+    a township or village may be given by its 9-digit code or its name within the county."""
+    county, township, village = values.get("county_code"), values.get("township_code"), values.get("village_code")
+    if county is None:
+        return  # reported as required
+    # A sheet names the same few places again and again: each combination is resolved once.
+    place = (county, township, village)
+    resolved = divisions.resolved.get(place)
+    if resolved is None:
+        if len(divisions.resolved) > _MAX_REMEMBERED_PLACES:
+            divisions.resolved.clear()
+        resolved = divisions.resolved[place] = _resolve(divisions, county, township, village)
+    if isinstance(resolved, RuleViolation):
+        errors.append((row_number, resolved.field, resolved.reason))
+    elif township is not None:
+        values["township_code"], values["village_code"] = resolved
+
+
+_MAX_REMEMBERED_PLACES = 20_000
+
+
+def _resolve(divisions: DivisionRegister, county: str, township: str | None,
+             village: str | None) -> tuple[str | None, str | None] | RuleViolation:
+    if not divisions.is_county(county):
+        return RuleViolation("county_code", UNKNOWN_COUNTY)
+    if township is None:
+        return None, None  # reported as required
+    try:
+        township_code = divisions.resolve_township(county, township)
+        return township_code, divisions.resolve_village(township_code, village) if village is not None else None
+    except RuleViolation as violation:
+        return violation
 
 
 def _guardians(raw: dict[str, Any]) -> tuple[dict[str, Any], ...]:
@@ -223,6 +273,7 @@ def _guardians(raw: dict[str, Any]) -> tuple[dict[str, Any], ...]:
         age = int(age_text)
     return ({
         "relation": _choice(raw, "guardian_relation", RELATIONS) or "other",
+        "relation_word": _text(raw, "guardian_relation", 20),
         "name": identity.normalize_name(name, "guardian_name"), "age": age,
         "health": _text(raw, "guardian_health", 100), "occupation": _text(raw, "guardian_occupation", 100),
         "phone": identity.normalize_phone(phone, "guardian_phone") if phone else None,

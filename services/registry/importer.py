@@ -31,11 +31,14 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from services.registry import sheets, store_imports, stored_rows
+from services.registry.division_cache import COUNTY_DIGITS, DivisionCache
+from services.registry.divisions import DivisionRegister
 from services.registry.import_batches import (
     PreparedBatch, prepare_batch, prepare_stored_batch, warm_up_process, yield_to_others,
 )
 from services.registry.sheets import SheetRejected
 from shared import outbox
+from shared.auth import scope_prefix
 from shared.crypto import FieldCipher
 from shared.logging import get_logger
 
@@ -51,6 +54,7 @@ class ImportRunner:
         """`processes` > 0 prepares batches in that many worker processes (the registry
         worker uses `default_processes()`); 0 prepares them in a thread (tests, small machines)."""
         self._processes = processes
+        self._divisions = DivisionCache()
         self._executor: ProcessPoolExecutor | None = None
         self._pool = pool
         self._cipher = cipher
@@ -114,6 +118,7 @@ class ImportRunner:
             async with self._pool.acquire() as conn:
                 await store_imports.finish(conn, job_id, failure=rejected.reason)
             return
+        divisions = await self._divisions_for(job["scope"], columns, rows, decode=prepare is prepare_stored_batch)
         total = len(rows)
         seen: dict[str, int] = {}
         today = datetime.now(timezone.utc).date()
@@ -128,7 +133,7 @@ class ImportRunner:
                 in_flight.append((start, self._prepare(
                     prepare, columns, start, rows[start:start + self._batch_size],
                     cipher=self._cipher, scope=job["scope"], created_by=job["created_by"],
-                    source=f"import:{job_id}", today=today)))
+                    source=f"import:{job_id}", today=today, divisions=divisions)))
 
         for _ in range(2 * max(1, self._processes) + 1):
             submit_next()
@@ -148,6 +153,24 @@ class ImportRunner:
         async with self._pool.acquire() as conn:
             await store_imports.finish(conn, job_id)
         log.info("import.finished", job_id=str(job_id))
+
+    async def _divisions_for(self, scope: str, columns: dict[str, int], rows: list[Any], *,
+                             decode: bool) -> DivisionRegister:
+        """The division register the job's rows are checked against, in memory: the
+        uploader's county, or, for a scope above a county (a city, a province), the
+        counties its rows name."""
+        prefix = scope_prefix(scope)
+        if len(prefix) >= COUNTY_DIGITS:
+            counties = [prefix]
+        else:
+            index = columns.get("county_code")
+            cells = stored_rows.decode_stored_rows(rows) if decode else rows
+            counties = sorted({str(row[index]).strip()[:COUNTY_DIGITS] for row in cells if index is not None
+                               and index < len(row) and str(row[index]).strip()[:COUNTY_DIGITS].isdigit()
+                               and str(row[index]).strip().startswith(prefix)})
+        async with self._pool.acquire() as conn:
+            await self._divisions.load(conn, counties)
+        return self._divisions.combined(counties) if counties else DivisionRegister(prefix)
 
     def _prepare(self, function: Any, *args: Any, **kwargs: Any) -> asyncio.Future[PreparedBatch]:
         if self._processes <= 0:
@@ -174,15 +197,16 @@ class ImportRunner:
                 if not await store_imports.still_owned(conn, job_id, self.name):
                     return False
                 inserted = await self._insert_children(conn, batch)
-                errors = list(batch.errors)
+                existing = []
                 events = []
                 for position, child_id in enumerate(batch.child_ids):
                     if child_id in inserted:
                         events.append(batch.events[position])
                     else:
-                        errors.append((batch.row_numbers[position], "national_id", ALREADY_REGISTERED))
+                        existing.append((batch.row_numbers[position], "national_id", ALREADY_REGISTERED))
                 await outbox.add_copy_lines(conn, events)
-                await store_imports.add_errors(conn, job_id, sorted(errors))
+                await store_imports.add_errors(conn, job_id, sorted(batch.errors))
+                await store_imports.add_errors(conn, job_id, existing, kind="existing")
                 await store_imports.advance(conn, job_id, rows_done=rows_done, imported=len(inserted),
                                             rejected=len(batch.rejected_rows),
                                             existing=len(batch.child_ids) - len(inserted))

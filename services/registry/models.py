@@ -8,16 +8,18 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from services.registry import identity
+from services.registry import identity, vocabulary
 from shared.clean_text import CleanInput, MultiLineText
 from shared.rules import RuleViolation
 from shared.contracts import Jurisdiction
 from shared.contracts.events import CloseReason, LeftBehindType, PublicCategory
 
-SensitiveCategory = Literal["incarcerated_parent", "street_child", "hiv_affected", "drug_using_family",
-                            "violence_victim"]
-HouseholdType = Literal["agricultural", "non_agricultural", "resident", "unregistered"]
-GrowthArea = Literal["study", "activities", "behaviour", "emotions", "health", "other"]
+# The vocabularies' codes (services/registry/vocabulary.py), as input types.
+SensitiveCategory = Literal[vocabulary.SENSITIVE_CATEGORY.codes]  # type: ignore[valid-type]
+HouseholdType = Literal[vocabulary.HOUSEHOLD_TYPE.codes]  # type: ignore[valid-type]
+GrowthArea = Literal[vocabulary.GROWTH_AREA.codes]  # type: ignore[valid-type]
+GuardianRelation = Literal[vocabulary.GUARDIAN_RELATION.codes]  # type: ignore[valid-type]
+ParentRelation = Literal[vocabulary.PARENT_RELATION.codes]  # type: ignore[valid-type]
 
 
 def _reason(exc: RuleViolation) -> ValueError:
@@ -29,7 +31,9 @@ class _In(CleanInput):
 
 
 class GuardianIn(_In):
-    relation: Literal["grandparent", "relative", "parent", "sibling", "neighbour", "other"]
+    relation: GuardianRelation
+    # The word the county wrote (外祖母, 其他亲属, 哥哥…), kept beside its group.
+    relation_word: str | None = Field(default=None, max_length=20)
     name: str = Field(min_length=1, max_length=50)
     age: int | None = Field(default=None, ge=10, le=120)
     health: str | None = Field(default=None, max_length=100)
@@ -48,7 +52,7 @@ class GuardianIn(_In):
 
 
 class ParentIn(_In):
-    relation: Literal["father", "mother"]
+    relation: ParentRelation
     name: str | None = Field(default=None, max_length=50)
     work_place: str | None = Field(default=None, max_length=200)
     phone: str | None = None

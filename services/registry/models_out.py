@@ -118,7 +118,8 @@ class RowError(BaseModel):
 
 class RowErrors(BaseModel):
     items: list[RowError]
-    total: int
+    total_rows: int = Field(description="how many rows of this kind the job has")
+    next_after: int | None = Field(description="pass as `after` for the next page; null on the last")
 
 
 class Count(BaseModel):

@@ -10,9 +10,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from services.registry.sheets import (
-    BY_KEY, CATEGORIES, COLUMNS, GENDERS, HOUSEHOLD, LEFT_BEHIND, SENSITIVE,
-)
+from services.registry import vocabulary
+from services.registry.sheets import BY_KEY, COLUMNS
 from shared.clean_text import strip_control_characters
 
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -49,7 +48,7 @@ def template_workbook() -> bytes:
                                         showErrorMessage=True, error="身份证号为18位 / 18 characters")
             validation.add(rng)
             sheet.add_data_validation(validation)
-        elif column.key.endswith("_code"):
+        elif column.key == "county_code":  # townships and villages may be given by name
             validation = DataValidation(type="textLength", operator="equal", formula1="12", allow_blank=True,
                                         showErrorMessage=True, error="区划代码为12位 / 12 digits")
             validation.add(rng)
@@ -57,10 +56,11 @@ def template_workbook() -> bytes:
     sheet.row_dimensions[1].height = 36
     guide = workbook.create_sheet("填写说明")
     guide.append(["列 Column", "必填 Required", "可选值 Allowed values"])
-    lists = {"categories": CATEGORIES, "sensitive_categories": SENSITIVE}
     for column in COLUMNS:
-        allowed = "、".join(column.choices or tuple(lists.get(column.key, {})))
-        guide.append([column.header.replace("\n", " "), "是" if column.required else "", allowed])
+        words = vocabulary.BY_NAME.get(column.key)
+        allowed = "、".join(words.labels.values()) if words else "、".join(column.choices)
+        also = f"（也可写：{'、'.join(words.synonyms)}）" if words and words.synonyms else ""
+        guide.append([column.header.replace("\n", " "), "是" if column.required else "", allowed + also])
     guide.append([])
     guide.append(["性别、出生日期可留空，将由身份证号推出 / gender and birth date may be left blank: they are read from the ID"])
     guide.append(["同一身份证号重复上传不会重复建档 / uploading the same ID again never creates a second record"])
@@ -73,8 +73,9 @@ def _save(workbook: Workbook) -> bytes:
     return buffer.getvalue()
 
 
-def error_report(errors: list[tuple[int, str, str]], summary: dict[str, int]) -> bytes:
-    """Row, column and reason (zh / en) for every rejected row; never the rejected values."""
+def error_report(errors: list[tuple[int, str, str]], summary: dict[str, Any], existing: list[int] = ()) -> bytes:
+    """Row, column and reason (zh / en) for every rejected row; never the rejected values.
+    The rows already registered on a sheet of their own: there is nothing to fix in them."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("错误报告")
     sheet.append(["行号 Row", "列 Column", "原因 Reason"])
@@ -82,6 +83,10 @@ def error_report(errors: list[tuple[int, str, str]], summary: dict[str, int]) ->
         column = BY_KEY.get(column_key)
         label = f"{column.zh} {column.en}" if column else column_key
         sheet.append([row_number, label, reason])
+    registered = workbook.create_sheet("已建档")
+    registered.append(["行号 Row", "说明 Note"])
+    for row_number in existing:
+        registered.append([row_number, "该身份证号已建档，未重复导入 / already registered; not imported again"])
     totals = workbook.create_sheet("汇总")
     for label, value in summary.items():
         totals.append([label, value])
@@ -92,7 +97,9 @@ EXPORT_COLUMNS = (
     ("id", "档案编号 Record ID"), ("name", "姓名 Name"), ("gender", "性别 Gender"),
     ("birth_date", "出生日期 Birth date"), ("national_id", "身份证号 National ID"),
     ("ethnicity", "民族 Ethnicity"), ("household_type", "户籍类型 Household"),
-    ("county_code", "县区代码 County"), ("township_code", "乡镇代码 Township"), ("village_code", "村社区代码 Village"),
+    ("county_code", "县区代码 County"), ("county_name", "县区 County name"),
+    ("township_code", "乡镇代码 Township"), ("township_name", "乡镇（街道） Township name"),
+    ("village_code", "村社区代码 Village"), ("village_name", "村（社区） Village name"),
     ("school_id", "学校代码 School"), ("grade", "年级 Grade"), ("class_name", "班级 Class"),
     ("address", "家庭住址 Address"), ("left_behind_type", "留守类型 Left-behind type"),
     ("categories", "儿童类别 Categories"), ("priority", "重点关注 Priority"),
@@ -101,9 +108,9 @@ EXPORT_COLUMNS = (
 )
 SENSITIVE_EXPORT_COLUMNS = (("sensitive_categories", "困境类别 Sensitive categories"),
                             ("priority_reason", "重点关注原因 Priority reason"))
-_ZH = {**{v: k for k, v in GENDERS.items() if len(k) == 1 and not k.isascii()},
-       **{v: k for k, v in HOUSEHOLD.items()}, **{v: k for k, v in LEFT_BEHIND.items()},
-       **{v: k for k, v in CATEGORIES.items()}, **{v: k for k, v in SENSITIVE.items()}}
+_ZH = {code: label for words in (vocabulary.GENDER, vocabulary.HOUSEHOLD_TYPE, vocabulary.LEFT_BEHIND_TYPE,
+                                 vocabulary.CATEGORY, vocabulary.SENSITIVE_CATEGORY, vocabulary.STATUS)
+       for code, label in words.labels.items()}
 
 
 def export_workbook(records: list[dict[str, Any]], *, unmasked: bool) -> bytes:
@@ -115,13 +122,16 @@ def export_workbook(records: list[dict[str, Any]], *, unmasked: bool) -> bytes:
     sheet.append([label for _key, label in columns])
     for record in records:
         guardian = record["guardians"][0] if record["guardians"] else {}
+        names = record.get("jurisdiction_names") or {}
         flat = {**record, **record["jurisdiction"],
+                "county_name": names.get("county"), "township_name": names.get("township"),
+                "village_name": names.get("village"),
                 "categories": "、".join(_ZH.get(c, c) for c in record["categories"]),
                 "sensitive_categories": "、".join(_ZH.get(c, c) for c in record.get("sensitive_categories") or ()),
                 "gender": _ZH.get(record["gender"], record["gender"]),
                 "household_type": _ZH.get(record["household_type"], record["household_type"]),
                 "left_behind_type": _ZH.get(record["left_behind_type"], record["left_behind_type"]),
-                "priority": "是" if record["priority"] else "否",
+                "priority": "是" if record["priority"] else "否", "status": _ZH.get(record["status"], record["status"]),
                 "guardian": guardian.get("name"), "guardian_phone": guardian.get("phone")}
         sheet.append([safe_cell(flat.get(key)) for key, _label in columns])
     return _save(workbook)

@@ -9,19 +9,27 @@ CSV (UTF-8 or GB18030, as Excel in China saves it) with the csv module.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import python_calamine
+
+from services.registry import vocabulary
+from services.registry.sheet_headers import column_letter, header_key, suggest_columns
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLSX_SCHEMA = {"schema": {"type": "string", "format": "binary"}}  # how OpenAPI names a file body
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_ROWS = 200_000
+# What Excel and WPS save a CSV in: "CSV UTF-8" (with a BOM), UTF-8 without one, and the
+# ANSI code page of a Chinese Windows (GBK, which GB18030 contains).
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+_SNIFF_BYTES = 65536
 
 
 @dataclass(frozen=True)
@@ -38,39 +46,41 @@ class Column:
         return f"{self.zh}{'*' if self.required else ''}\n{self.en}"
 
 
-GENDERS = {"男": "male", "女": "female", "male": "male", "female": "female", "m": "male", "f": "female"}
-HOUSEHOLD = {"农业": "agricultural", "非农业": "non_agricultural", "居民": "resident", "未落户": "unregistered"}
-LEFT_BEHIND = {"双亲外出": "both_parents_away", "单亲外出另一方无监护能力": "one_parent_away_other_unable",
-               "非留守": "not_left_behind"}
-CATEGORIES = {"留守儿童": "left_behind", "流动儿童": "migrant", "孤儿": "orphan",
-              "事实无人抚养": "de_facto_unsupported", "残疾": "disabled"}
-SENSITIVE = {"服刑在押人员子女": "incarcerated_parent", "流浪": "street_child", "受艾滋病影响": "hiv_affected",
-             "吸毒家庭": "drug_using_family", "受暴力侵害": "violence_victim"}
-RELATIONS = {"祖父母": "grandparent", "亲属": "relative", "父母": "parent", "兄姐": "sibling", "邻居": "neighbour",
-             "其他": "other"}
-YES_NO = {"是": True, "否": False, "yes": True, "no": False, "y": True, "n": False, "1": True, "0": False}
+# What a sheet's cells may hold → code, from the vocabularies (services/registry/vocabulary.py).
+GENDERS = vocabulary.GENDER.reading()
+HOUSEHOLD = vocabulary.HOUSEHOLD_TYPE.reading()
+LEFT_BEHIND = vocabulary.LEFT_BEHIND_TYPE.reading()
+CATEGORIES = vocabulary.CATEGORY.reading()
+SENSITIVE = vocabulary.SENSITIVE_CATEGORY.reading()
+RELATIONS = vocabulary.GUARDIAN_RELATION.reading()
+YES_NO = {word: code == "yes" for word, code in vocabulary.YES_NO.reading().items()}
+
+
+def _labels(vocabulary_: vocabulary.Vocabulary) -> tuple[str, ...]:
+    return tuple(vocabulary_.labels.values())
 
 COLUMNS: tuple[Column, ...] = (
     Column("name", "姓名", "Name", required=True),
-    Column("gender", "性别", "Gender", choices=("男", "女")),
+    Column("gender", "性别", "Gender", choices=_labels(vocabulary.GENDER)),
     Column("birth_date", "出生日期", "Birth date (YYYY-MM-DD)", text=True),
     Column("national_id", "身份证号", "National ID", required=True, text=True),
     Column("ethnicity", "民族", "Ethnicity"),
-    Column("household_type", "户籍类型", "Household registration", choices=tuple(HOUSEHOLD)),
-    Column("county_code", "县区代码", "County code (12 digits)", required=True, text=True),
-    Column("township_code", "乡镇代码", "Township code (12 digits)", required=True, text=True),
-    Column("village_code", "村社区代码", "Village code (12 digits)", text=True),
+    Column("household_type", "户籍类型", "Household registration", choices=_labels(vocabulary.HOUSEHOLD_TYPE)),
+    # Blank or absent: the uploader's county.
+    Column("county_code", "县区代码", "County code (12 digits; blank: yours)", text=True),
+    Column("township_code", "乡镇代码", "Township (12- or 9-digit code or name)", required=True, text=True),
+    Column("village_code", "村社区代码", "Village (12-digit code or name)", text=True),
     Column("school_id", "学校代码", "School ID", text=True),
     Column("grade", "年级", "Grade"),
     Column("class_name", "班级", "Class"),
     Column("address", "家庭住址", "Home address"),
-    Column("left_behind_type", "留守类型", "Left-behind type", choices=tuple(LEFT_BEHIND)),
+    Column("left_behind_type", "留守类型", "Left-behind type", choices=_labels(vocabulary.LEFT_BEHIND_TYPE)),
     Column("categories", "儿童类别", "Categories (、separated)"),
     Column("sensitive_categories", "困境类别", "Sensitive categories (、separated)"),
-    Column("priority", "重点关注", "Priority", choices=("是", "否")),
+    Column("priority", "重点关注", "Priority", choices=_labels(vocabulary.YES_NO)),
     Column("priority_reason", "重点关注原因", "Priority reason"),
     Column("guardian_name", "监护人姓名", "Guardian name"),
-    Column("guardian_relation", "监护人关系", "Guardian relation", choices=tuple(RELATIONS)),
+    Column("guardian_relation", "监护人关系", "Guardian relation", choices=vocabulary.GUARDIAN_RELATION_CHOICES),
     Column("guardian_age", "监护人年龄", "Guardian age"),
     Column("guardian_health", "监护人健康状况", "Guardian health"),
     Column("guardian_occupation", "监护人职业", "Guardian occupation"),
@@ -85,11 +95,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("mother_phone", "母亲电话", "Mother phone", text=True),
     Column("mother_away_since", "母亲外出时间", "Mother away since", text=True),
     Column("consent_evidence", "监护人同意书编号", "Consent evidence"),
-    Column("statutory_duty", "依法定职责登记", "Statutory duty", choices=("是", "否")),
+    Column("statutory_duty", "依法定职责登记", "Statutory duty", choices=_labels(vocabulary.YES_NO)),
 )
 BY_KEY = {column.key: column for column in COLUMNS}
-_BY_ZH = {column.zh: column for column in COLUMNS}
-_BY_EN = {column.key: column for column in COLUMNS}
+_KEY_BY_ZH = {column.zh: column.key for column in COLUMNS}
+_KEYS = set(BY_KEY)
 
 
 class SheetRejected(ValueError):
@@ -112,26 +122,23 @@ def sniff_format(content: bytes) -> str:
         if "EncryptedPackage".encode("utf-16-le") in content[:1_000_000] or b"EncryptionInfo" in content:
             raise SheetRejected("文件设有密码，请取消密码后再上传 / the file is password-protected; remove the password")
         return "xls"
-    head = content[:65536]
+    head = content[:_SNIFF_BYTES]
     if b"\x00" in head:
         raise SheetRejected("不是电子表格文件（支持 XLSX、XLS、CSV） / not a spreadsheet (XLSX, XLS or CSV)")
-    for encoding in ("utf-8-sig", "gb18030"):
+    for encoding in CSV_ENCODINGS:
+        # An incremental decoder, not final: a character the window cuts in two (a UTF-8
+        # character after Excel's 3-byte BOM, a GB18030 pair or quad) is left pending
+        # rather than taken for an invalid byte.
         try:
-            head.decode(encoding)
+            codecs.getincrementaldecoder(encoding)().decode(head, final=len(content) <= _SNIFF_BYTES)
             return "csv"
-        except UnicodeDecodeError as exc:
-            if encoding == "utf-8-sig" and exc.start > len(head) - 4:
-                return "csv"  # a multi-byte character cut by the sniffing window
+        except UnicodeDecodeError:
+            continue
     raise SheetRejected("不是电子表格文件（支持 XLSX、XLS、CSV） / not a spreadsheet (XLSX, XLS or CSV)")
 
 
 def _header_key(cell: Any) -> str | None:
-    text = str(cell or "").strip()
-    if not text:
-        return None
-    first = re.split(r"[\s(（]", text.replace("*", ""), maxsplit=1)[0]
-    column = _BY_ZH.get(first) or _BY_EN.get(text.lower().replace("*", "").strip())
-    return column.key if column else ""
+    return header_key(cell, _KEY_BY_ZH, _KEYS)
 
 
 @dataclass
@@ -140,6 +147,14 @@ class Sheet:
     columns: dict[str, int]   # column key → index in a row
     rows: list[list[Any]]     # data rows; index 0 is spreadsheet row 2
     headers: list[str]
+    unmapped: list[str] = field(default_factory=list)  # headers naming no column ("F 备注"): reported
+    # unmapped column → the column its values look like (an 18-digit ID, a mobile…): a
+    # proposal for the clerk, never applied by itself
+    suggested: dict[str, str] = field(default_factory=dict)
+
+    def mapping(self) -> dict[str, str]:
+        """Each recognised header (as the sheet wrote it) → the column it was read as."""
+        return {self.headers[index].split("\n", 1)[0]: key for key, index in self.columns.items()}
 
     @property
     def total(self) -> int:
@@ -188,7 +203,7 @@ def _read_workbook(content: bytes, file_format: str, check_formulas: bool) -> li
 
 
 def _read_csv(content: bytes) -> list[list[Any]]:
-    for encoding in ("utf-8-sig", "gb18030"):
+    for encoding in CSV_ENCODINGS:
         try:
             text = content.decode(encoding)
             break
@@ -221,23 +236,33 @@ def read_sheet(content: bytes, *, check_formulas: bool = True) -> Sheet:
         raise SheetRejected("文件为空 / the file is empty")
     header = [str(c or "").strip() for c in rows[0]]
     columns: dict[str, int] = {}
+    unmapped: list[str] = []
     for index, cell in enumerate(header):
         key = _header_key(cell)
-        if key is None or key == "":
-            continue  # extra columns (notes…) are ignored, never imported
+        if key is None:
+            continue
+        if key == "":  # not imported, but listed in the job's report
+            unmapped.append(f"{column_letter(index)} {cell.splitlines()[0]}")
+            continue
         if key in columns:
             raise SheetRejected(f"表头重复：{BY_KEY[key].zh} / the column '{BY_KEY[key].en}' appears twice")
         columns[key] = index
     if not columns:
         raise SheetRejected("第1行不是模板表头，请使用模板 / row 1 is not the template's header; use the template")
+    data = rows[1:]
+    suggested = suggest_columns(unmapped, columns, data)
     missing = [BY_KEY[key] for key in BY_KEY if BY_KEY[key].required and key not in columns]
     if missing:
         names = "、".join(c.zh for c in missing)
-        raise SheetRejected(f"缺少必填列：{names} / required columns missing: {', '.join(c.en for c in missing)}")
-    data = rows[1:]
+        hints = "".join(f"；第{label.split(' ', 1)[0]}列“{label.split(' ', 1)[-1]}”看来是{BY_KEY[key].zh}，"
+                        f"请把表头改为“{BY_KEY[key].zh}”" for label, key in suggested.items()
+                        if BY_KEY[key] in missing)
+        raise SheetRejected(f"缺少必填列：{names}{hints} / required columns missing: {', '.join(c.en for c in missing)}")
     if not any(any(str(c).strip() for c in row) for row in data):
         raise SheetRejected("表格没有数据行 / the sheet has no data rows")
-    return Sheet(file_format=file_format, columns=columns, rows=data, headers=header)
+    return Sheet(file_format=file_format, columns=columns, rows=data, headers=header, unmapped=unmapped,
+                 suggested=suggested)
+
 
 
 def cells(sheet: Sheet, row: list[Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import date
 from typing import Any, Callable
 from uuid import UUID
@@ -12,7 +13,8 @@ import asyncpg
 from services.registry.store import CHILD_COLUMNS
 
 JOB_COLUMNS = ("id, created_by, scope, file_format, status, rows_total, rows_done, rows_imported, rows_rejected,"
-               " rows_existing, failure, created_at, started_at, finished_at")
+               " rows_existing, failure, created_at, started_at, finished_at, column_mapping, unmapped_columns,"
+               " suggested_columns")
 
 _STAGE_TYPES = {
     "id": "uuid", "birth_date": "date", "categories": "text[]", "priority": "boolean",
@@ -20,11 +22,16 @@ _STAGE_TYPES = {
 
 
 async def create_job(conn: asyncpg.Connection, *, job_id: UUID, created_by: str, scope: str, file_format: str,
-                     file_sha256: str, content: bytes, stored_rows: bytes | None, rows_total: int) -> asyncpg.Record:
+                     file_sha256: str, content: bytes, stored_rows: bytes | None, rows_total: int,
+                     column_mapping: dict[str, str] | None = None, unmapped_columns: list[str] | None = None,
+                     suggested_columns: dict[str, str] | None = None) -> asyncpg.Record:
     return await conn.fetchrow(
-        f"""INSERT INTO import_jobs (id, created_by, scope, file_format, file_sha256, content, stored_rows, rows_total)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {JOB_COLUMNS}""",
-        job_id, created_by, scope, file_format, file_sha256, content, stored_rows, rows_total)
+        f"""INSERT INTO import_jobs (id, created_by, scope, file_format, file_sha256, content, stored_rows, rows_total,
+                                     column_mapping, unmapped_columns, suggested_columns)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11::text::jsonb) RETURNING {JOB_COLUMNS}""",
+        job_id, created_by, scope, file_format, file_sha256, content, stored_rows, rows_total,
+        json.dumps(column_mapping or {}, ensure_ascii=False), unmapped_columns or [],
+        json.dumps(suggested_columns or {}, ensure_ascii=False))
 
 
 async def get_job_in_scope(conn: asyncpg.Connection, job_id: UUID, scope_prefix: str) -> asyncpg.Record | None:
@@ -137,17 +144,19 @@ async def stage_and_insert(conn: asyncpg.Connection, lines: list[str]) -> set[UU
     return {row["id"] for row in rows}
 
 
-async def add_errors(conn: asyncpg.Connection, job_id: UUID, errors: list[tuple[int, str, str]]) -> None:
+async def add_errors(conn: asyncpg.Connection, job_id: UUID, errors: list[tuple[int, str, str]],
+                     kind: str = "error") -> None:
+    """`kind`: 'error' (refused rows) or 'existing' (already registered, not imported again)."""
     if not errors:
         return
     numbered = []
     per_row: dict[int, int] = {}
     for row_number, column, reason in errors:
         per_row[row_number] = per_row.get(row_number, 0) + 1
-        numbered.append((job_id, row_number, column, reason, per_row[row_number]))
+        numbered.append((job_id, row_number, column, reason, per_row[row_number], kind))
     await conn.executemany(
-        """INSERT INTO import_errors (job_id, row_number, column_name, reason, seq) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT DO NOTHING""", numbered)
+        """INSERT INTO import_errors (job_id, row_number, column_name, reason, seq, kind)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""", numbered)
 
 
 async def advance(conn: asyncpg.Connection, job_id: UUID, *, rows_done: int, imported: int, rejected: int,
@@ -168,7 +177,19 @@ async def finish(conn: asyncpg.Connection, job_id: UUID, *, failure: str | None 
         job_id, "failed" if failure else "done", failure)
 
 
-async def list_errors(conn: asyncpg.Connection, job_id: UUID) -> list[asyncpg.Record]:
+async def list_errors(conn: asyncpg.Connection, job_id: UUID, *, kind: str = "error", after_row: int = 0,
+                      limit: int | None = None) -> list[asyncpg.Record]:
+    """A page of a job's report: every line of the first `limit` sheet rows after
+    `after_row` (a row's problems are never split between pages); all of it without `limit`."""
     return await conn.fetch(
-        "SELECT row_number, column_name, reason FROM import_errors WHERE job_id = $1 ORDER BY row_number, seq",
-        job_id)
+        """WITH page AS (SELECT DISTINCT row_number FROM import_errors
+                          WHERE job_id = $1 AND kind = $2 AND row_number > $3 ORDER BY row_number LIMIT $4)
+           SELECT row_number, column_name, reason FROM import_errors JOIN page USING (row_number)
+            WHERE job_id = $1 AND kind = $2 ORDER BY row_number, seq""",
+        job_id, kind, after_row, limit)
+
+
+async def count_rows(conn: asyncpg.Connection, job_id: UUID, kind: str = "error") -> int:
+    """How many sheet rows the report lists."""
+    return await conn.fetchval("SELECT count(DISTINCT row_number) FROM import_errors WHERE job_id = $1 AND kind = $2",
+                               job_id, kind)

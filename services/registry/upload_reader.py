@@ -22,13 +22,17 @@ class ReadUpload:
     file_format: str
     rows_total: int
     stored_rows: bytes  # stored_rows.encode_stored_rows: what the import job works from
+    mapping: dict[str, str]   # header as written → the column it is read as
+    unmapped: list[str]       # headers read as no column ("F 备注")
+    suggested: dict[str, str]  # unmapped header → the column its values look like
 
 
 def read_upload(content: bytes) -> ReadUpload:
     """Reads and checks an upload (raises SheetRejected), and encodes its rows for the job.
     Runs in the reading process; returns only what the api stores, not the parsed cells."""
     sheet = sheets.read_sheet(content)
-    return ReadUpload(sheet.file_format, sheet.total, stored_rows.encode_stored_rows(sheet))
+    return ReadUpload(sheet.file_format, sheet.total, stored_rows.encode_stored_rows(sheet), sheet.mapping(),
+                      sheet.unmapped, sheet.suggested)
 
 
 class UploadReader:

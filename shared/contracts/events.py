@@ -66,7 +66,9 @@ ChildStatus = Literal["active", "transferred", "closed"]
 # The categories an event may carry. The sensitive ones (incarcerated parent, HIV, drug
 # use, violence, street child) never leave the registry.
 PublicCategory = Literal["left_behind", "migrant", "orphan", "de_facto_unsupported", "disabled"]
-LeftBehindType = Literal["both_parents_away", "one_parent_away_other_unable", "not_left_behind"]
+# one_parent_away_other_able (单亲外出): one parent away, the other at home and able to care.
+LeftBehindType = Literal["both_parents_away", "one_parent_away_other_unable", "not_left_behind",
+                         "one_parent_away_other_able"]
 CloseReason = Literal["parents_returned", "aged_out", "moved_away", "other"]
 
 

@@ -16,6 +16,7 @@ from typing import Iterator
 import httpx
 import pytest
 
+from services.demo import COUNTY as DEMO_COUNTY
 from tests.support.databases import create_database
 from tests.support.processes import REPO, free_port
 
@@ -78,7 +79,7 @@ def test_seeding_again_changes_nothing(stack, stack_env) -> None:
     before = _cli(stack_env, "seed", "--children", "40")
     assert before.returncode == 0, before.stderr
     gateway = f"http://127.0.0.1:{stack_env['SHOUHU_GATEWAY_PORT']}"
-    token = _cli(stack_env, "token", "--role", "county_staff", "--jurisdiction", "330102000000").stdout.strip()
+    token = _cli(stack_env, "token", "--role", "county_staff", "--jurisdiction", DEMO_COUNTY).stdout.strip()
     children = httpx.get(f"{gateway}/registry/v1/children?limit=500", headers={"Authorization": f"Bearer {token}"},
                          timeout=10)
     assert len(children.json()["items"]) == 40

@@ -3,6 +3,7 @@ here, never a real person's number), request bodies, tokens, an in-process app."
 
 from __future__ import annotations
 
+import functools
 import itertools
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ import httpx
 
 from services.registry.app import create_app
 from services.registry.config import RegistrySettings
+from services.registry.division_data import read_edition, shipped_editions
+from services.registry.divisions import DivisionRegister
 from services.registry.importer import ImportRunner
 from shared.crypto import FieldCipher
 from tests.support.auth import COUNTY, TOWNSHIP, VILLAGE, bearer
@@ -106,3 +109,13 @@ async def running_registry(infra: Any) -> AsyncIterator[Registry]:
                 yield Registry(client=client, pool=app.state.pool, database_url=url, runner=runner, app=app)
     finally:
         await drop_database(infra, url)
+
+
+@functools.lru_cache(maxsize=8)
+def county_register(county_prefix: str = COUNTY[:6]) -> DivisionRegister:
+    """The division register of one county, read from the edition file the registry ships
+    (for pure tests of row parsing; the api and the worker read it from the database)."""
+    rows = [{"edition": edition.name, "code": code, "level": level, "name": name}
+            for edition in shipped_editions()
+            for code, level, name, _parent in read_edition(edition.path) if code.startswith(county_prefix)]
+    return DivisionRegister.from_rows(county_prefix, rows)

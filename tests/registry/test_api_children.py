@@ -80,7 +80,7 @@ async def test_out_of_jurisdiction_reads_and_writes_answer_404(registry) -> None
     patch = await registry.client.patch(f"/v1/children/{created['id']}", json={"version": 1, "grade": "四年级"},
                                         headers=elsewhere)
     assert patch.status_code == 404
-    other_township = staff_headers("330102002000", role="township_staff")
+    other_township = staff_headers("330102003000", role="township_staff")
     assert (await registry.client.get(f"/v1/children/{created['id']}", headers=other_township)).status_code == 404
     listed = await registry.client.get("/v1/children", headers=elsewhere)
     assert listed.json()["items"] == []
@@ -138,11 +138,11 @@ async def test_lifecycle_events_carry_no_personal_data(registry) -> None:
     url = f"/v1/children/{child_id}"
     moved = await registry.client.post(f"{url}/transfer", headers=staff_headers(), json={
         "version": 1, "school_id": "school-2",
-        "jurisdiction": {"county_code": COUNTY, "township_code": "330102002000", "village_code": "330102002003"}})
+        "jurisdiction": {"county_code": COUNTY, "township_code": "330102003000", "village_code": "330102003050"}})
     assert moved.status_code == 200, moved.text
     assert moved.json()["status"] == "transferred"
     out_of_county = await registry.client.post(f"{url}/transfer", headers=staff_headers(), json={
-        "version": 2, "jurisdiction": {"county_code": "330103000000", "township_code": "330103001000"}})
+        "version": 2, "jurisdiction": {"county_code": "330105000000", "township_code": "330105001000"}})
     assert out_of_county.status_code == 422
     closed = await registry.client.post(f"{url}/close", json={"version": 2, "reason": "parents_returned"},
                                         headers=staff_headers())

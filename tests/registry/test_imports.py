@@ -14,7 +14,7 @@ from services.registry.importer import ImportRunner
 from shared.contracts import decode
 from shared.crypto import FieldCipher
 from tests.registry import sheet_files
-from tests.registry.helpers import staff_headers
+from tests.registry.helpers import county_register, staff_headers
 from tests.support.waiting import wait_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -78,7 +78,7 @@ async def test_messy_sheet_imports_good_rows_and_reports_bad_ones(registry) -> N
     assert (11, "township_code") in by_row
     assert (12, "name") in by_row
     assert not any(e["row"] == 6 for e in errors["items"])  # blank rows are skipped, not errors
-    assert any("duplicate of row 2" in e["reason"] and "重复" in e["reason"] for e in errors["items"])
+    assert any(e["reason"].startswith("与第2行身份证号重复 / ") and "row 2" in e["reason"] for e in errors["items"])
 
     report = await registry.client.get(f"/v1/imports/{job['id']}/errors.xlsx", headers=staff_headers())
     sheet = load_workbook(io.BytesIO(report.content)).worksheets[0]
@@ -161,7 +161,8 @@ async def test_a_job_left_by_a_dead_worker_is_resumed_by_another(registry) -> No
     from datetime import datetime, timezone
     columns, lines = stored_columns_and_lines(claimed["stored_rows"])
     batch = prepare_stored_batch(columns, 0, lines[:8], cipher=FieldCipher.development(), scope=claimed["scope"],
-                                 created_by="x", source=f"import:{job_id}", today=datetime.now(timezone.utc).date())
+                                 created_by="x", source=f"import:{job_id}", today=datetime.now(timezone.utc).date(),
+                                 divisions=county_register())
     assert await dying._commit_batch(job_id, batch, rows_done=8)
     progress = (await registry.client.get(f"/v1/imports/{job_id}", headers=staff_headers())).json()
     assert progress["status"] == "running" and progress["rows_done"] == 8

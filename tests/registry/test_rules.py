@@ -10,7 +10,7 @@ import pytest
 from services.registry import domain, identity, import_rows, pinyin, sheets
 from shared.rules import RuleViolation
 from shared.contracts import Jurisdiction
-from tests.registry.helpers import check_digit, national_id
+from tests.registry.helpers import check_digit, county_register, national_id
 from tests.registry.sheet_files import row
 from tests.support.auth import COUNTY, TOWNSHIP, VILLAGE
 
@@ -133,7 +133,7 @@ def _raw(**values):
 def test_a_sheet_row_derives_gender_and_birth_date_from_the_id() -> None:
     number = national_id(date(2014, 2, 3), "female", sequence=5)
     parsed = import_rows.parse_row(2, _raw(name="李娜", national_id=number, priority="是", priority_reason="独居"),
-                                   uuid.uuid4(), TODAY)
+                                   uuid.uuid4(), TODAY, county_register())
     assert parsed.errors == ()
     assert parsed.child.gender == "female" and parsed.child.birth_date == date(2014, 2, 3)
     assert parsed.child.left_behind_type == "both_parents_away" and parsed.child.priority
@@ -142,7 +142,7 @@ def test_a_sheet_row_derives_gender_and_birth_date_from_the_id() -> None:
 
 def test_a_sheet_row_reports_every_bad_column_at_once() -> None:
     parsed = import_rows.parse_row(5, _raw(name="", national_id="123", gender="X", categories="留守儿童、外星人",
-                                           township_code="33"), uuid.uuid4(), TODAY)
+                                           township_code="33"), uuid.uuid4(), TODAY, county_register())
     assert parsed.child is None
     columns = {column for _row, column, _reason in parsed.errors}
     assert {"name", "national_id", "gender", "categories", "township_code"} <= columns

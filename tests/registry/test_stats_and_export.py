@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from tests.registry.helpers import child_body, full_child_body, national_id, staff_headers
 from tests.support.auth import COUNTY, TOWNSHIP
 
-T2 = "330102002000"
+T2 = "330102003000"  # 湖滨街道
 
 
 async def _seed(registry) -> None:
@@ -19,7 +19,7 @@ async def _seed(registry) -> None:
         child_body(name="李红", gender="female", categories=["migrant"], school_id="school-2"),
         child_body(name="张强", birth_date="2011-05-05", sensitive_categories=["hiv_affected"],
                    left_behind_type="one_parent_away_other_unable",
-                   jurisdiction={"county_code": COUNTY, "township_code": T2, "village_code": "330102002001"},
+                   jurisdiction={"county_code": COUNTY, "township_code": T2, "village_code": "330102003050"},
                    school_id="school-3"),
     ]
     for body in bodies:
@@ -34,6 +34,9 @@ async def test_statistics_by_public_dimensions_and_sensitive_only_with_permissio
     assert {e["key"]: e["count"] for e in stats["township"]} == {TOWNSHIP: 2, T2: 1}
     assert {e["key"]: e["count"] for e in stats["gender"]} == {"male": 2, "female": 1}
     assert {e["key"]: e["count"] for e in stats["category"]} == {"left_behind": 2, "migrant": 1}
+    assert {e["key"]: e["label"] for e in stats["township"]} == {TOWNSHIP: "清波街道", T2: "湖滨街道"}
+    assert {e["key"]: e["label"] for e in stats["category"]} == {"left_behind": "留守儿童", "migrant": "流动儿童"}
+    assert {e["label"] for e in stats["gender"]} == {"男", "女"}
     assert {e["key"]: e["count"] for e in stats["age_band"]}["14-15"] == 1
     assert "sensitive_category" not in stats
     assert "hiv" not in str(stats) and "incarcerated" not in str(stats)

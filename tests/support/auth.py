@@ -7,7 +7,7 @@ from shared.settings import AuthSettings
 
 COUNTY = "330102000000"
 TOWNSHIP = "330102001000"
-VILLAGE = "330102001001"
+VILLAGE = "330102001051"  # 清波门社区 of 清波街道, 上城区, 杭州
 OTHER_COUNTY = "330103000000"
 
 

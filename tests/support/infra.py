@@ -25,6 +25,10 @@ class Infrastructure:
     # databases fill the disk and thousands of topics make the local broker slow to start.
     created_databases: list[str] = field(default_factory=list, compare=False)
     topic_prefixes: list[str] = field(default_factory=list, compare=False)
+    # Per service with reference data (the registry's division register, ~665,000 rows):
+    # a database migrated and loaded once per session, copied by PostgreSQL for each test
+    # database (CREATE DATABASE … TEMPLATE) instead of loading the data again every time.
+    reference_templates: dict[str, str] = field(default_factory=dict, compare=False)
 
     def new_topic_prefix(self, label: str = "t") -> str:
         """A fresh namespace of topics, so tests never read each other's events."""
