@@ -17,15 +17,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable
-from zoneinfo import ZoneInfo
 
 import httpx
 
+from shared import clock as clocks
 from shared.auth import issue_dev_token
 from shared.settings import AuthSettings
 
 COUNTY = "330102000000"  # a fictional county; codes follow the 12-digit statistical format
-COUNTY_TIMEZONE = "Asia/Shanghai"
 TOWNSHIPS = [f"330102{n:03d}000" for n in range(1, 6)]
 SCHOOLS_PER_TOWNSHIP = 3
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
@@ -80,7 +79,8 @@ async def _until_known(call: Callable[[], Awaitable[httpx.Response]], *, waiting
 
 async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today: date | None = None) -> dict:
     rng = random.Random(20261129)  # the same county every time
-    today = today or datetime.now(ZoneInfo(COUNTY_TIMEZONE)).date()  # the county's calendar, as visits keeps it
+    clock = clocks.from_env()  # the services' clock (SHOUHU_CLOCK_*, SHOUHU_COUNTY_TIMEZONE)
+    today = today or clock.today()  # the county's calendar, as visits keeps it
     staff = issue_dev_token(AuthSettings(), subject="demo-loader", roles=["county_staff"], jurisdiction=COUNTY)
     admin = issue_dev_token(AuthSettings(), subject="demo-admin", roles=["admin"], jurisdiction=COUNTY)
     limit = asyncio.Semaphore(concurrency)
@@ -132,7 +132,7 @@ async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today:
         # Last month: most children had their home visit, talk and call with the parents;
         # about one in seven did not, and the scan finds those duties overdue. This month:
         # a few contacts each, the rest still due.
-        now = datetime.now(timezone.utc)
+        now = clock.now()
         last_month_days = (today.replace(day=1) - started).days
         contacts = []
         for i, caregiver in pairs:

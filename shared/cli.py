@@ -121,14 +121,14 @@ async def _replay(args: argparse.Namespace) -> int:
 
 
 async def _reconcile(args: argparse.Namespace) -> int:
-    from datetime import datetime, timedelta, timezone
+    from datetime import timedelta
 
     import asyncpg
 
     from shared.reconcile import reconcile
 
     settings = _entry(args.service).load_settings()
-    since = datetime.now(timezone.utc) - timedelta(hours=args.hours)
+    since = settings.clock.now() - timedelta(hours=args.hours)
     conn = await asyncpg.connect(settings.database_url, timeout=5)
     try:
         missing = await reconcile(settings, conn, since, dry_run=args.dry_run)

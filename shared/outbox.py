@@ -16,7 +16,7 @@ import asyncio
 import io
 import json
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Sequence
 from uuid import UUID, uuid4
 
@@ -25,6 +25,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
+from shared import clock
 from shared.contracts import Event, encode
 from shared.db import connect
 from shared.logging import get_logger
@@ -61,7 +62,7 @@ def encode_rows(events: Sequence[Event], *, time: datetime | None = None) -> lis
     # closing brace; each event appends its own id, subject and time (jsonb keeps no key order).
     shared_headers: dict[str, str] = {}
     rows: list[OutboxRow] = []
-    stamp = json.dumps((time or datetime.now(timezone.utc)).isoformat())
+    stamp = json.dumps((time or clock.from_env().now()).isoformat())
     for event in events:
         event_type = event.cloudevent_type()
         common = shared_headers.get(event_type)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import asyncpg
@@ -44,20 +44,17 @@ log = get_logger("notify.delivery")
 Clock = Callable[[], datetime]
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 class DeliveryLoop:
     def __init__(self, settings: NotifySettings, pool: asyncpg.Pool, *, adapters: dict[str, ChannelAdapter],
-                 contacts: ContactSource, cipher: FieldCipher, now: Clock = utc_now,
+                 contacts: ContactSource, cipher: FieldCipher, now: Clock | None = None,
                  rng: random.Random | None = None) -> None:
         self._settings = settings
         self._pool = pool
         self._adapters = adapters
         self._contacts = contacts
         self._cipher = cipher
-        self._now = now
+        # The settings' clock (shared/clock.py) unless a test hands in its own.
+        self._now = now or (lambda: settings.clock.now())
         self._rng = rng or random.Random()
         self._limits = {"sms": settings.rate_sms_per_minute, "email": settings.rate_email_per_minute,
                         "wecom": settings.rate_wecom_per_minute, "dingtalk": settings.rate_dingtalk_per_minute,
@@ -102,7 +99,8 @@ class DeliveryLoop:
                     rows = await store_delivery.due(conn, channel, now, room)
                     deferred, ready = [], []
                     for row in rows:
-                        until = quiet_until(now, row["quiet_start"], row["quiet_end"], row["quiet_timezone"])
+                        until = quiet_until(now, row["quiet_start"], row["quiet_end"],
+                                            row["quiet_timezone"] or self._settings.county_timezone)
                         (deferred.append((row["id"], until)) if until else ready.append(row["id"]))
                     if deferred:
                         await store_delivery.defer(conn, deferred)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Mapping
-from zoneinfo import ZoneInfo
 
 # Built-in capacity per kind (issue 4 §1; a teacher takes 2–3 children, 篇3 and 篇12).
 # A county overrides any of these in capacity_defaults; a caregiver may have its own.
@@ -17,9 +16,6 @@ DEFAULT_CAPACITY: Mapping[str, int] = {
 
 SupportPeriod = Literal["term", "half_year"]
 
-# The county's calendar: a pairing started "today", a gift "this term", an activity month
-# are China's dates, whatever the servers' clocks say.
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 
 
 class Refusal(Exception):

@@ -71,7 +71,7 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the child's jurisdiction is outside yours")
     child = _new_child(body)
     try:
-        event = domain.register(child, today=today())
+        event = domain.register(child, today=today(request))
     except RuleViolation as violation:
         rule_error(violation)
     cipher = cipher_of(request)
@@ -178,7 +178,7 @@ async def update_child(child_id: UUID, body: ChildPatch, request: Request, princ
                 raise HTTPException(status.HTTP_409_CONFLICT, "the record is closed; reopen it before editing")
             try:
                 changed = _apply_patch(child, body)
-                event = domain.update(changed, status=row["status"], new_version=version + 1, today=today())
+                event = domain.update(changed, status=row["status"], new_version=version + 1, today=today(request))
             except RuleViolation as violation:
                 rule_error(violation)
             written = await _write(request, principal, conn, changed, event, version)
@@ -199,7 +199,7 @@ async def transfer_child(child_id: UUID, body: TransferIn, request: Request, pri
                 moved, event = domain.transfer(
                     child, status=row["status"], to=body.jurisdiction, to_school_id=body.school_id,
                     grade=body.grade, class_name=body.class_name, allowed_county=principal.jurisdiction[:6],
-                    new_version=version + 1, today=today())
+                    new_version=version + 1, today=today(request))
             except RuleViolation as violation:
                 rule_error(violation)
             written = await _write(request, principal, conn, moved, event, version, status="transferred")
@@ -216,7 +216,7 @@ async def close_child(child_id: UUID, body: CloseIn, request: Request, principal
             row, child = await _load(request, principal, conn, child_id, version)
             try:
                 event = domain.close(child, status=row["status"], reason=body.reason, new_version=version + 1,
-                                     today=today())
+                                     today=today(request))
             except RuleViolation as violation:
                 rule_error(violation)
             written = await _write(request, principal, conn, child, event, version, status="closed",
@@ -232,7 +232,7 @@ async def reopen_child(child_id: UUID, body: ReopenIn, request: Request, princip
         async with conn.transaction():
             row, child = await _load(request, principal, conn, child_id, version)
             try:
-                event = domain.reopen(child, status=row["status"], new_version=version + 1, today=today())
+                event = domain.reopen(child, status=row["status"], new_version=version + 1, today=today(request))
             except RuleViolation as violation:
                 rule_error(violation)
             written = await _write(request, principal, conn, child, event, version, status="active",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import NoReturn
 from urllib.parse import unquote
 
@@ -26,8 +26,9 @@ def cipher_of(request: Request) -> FieldCipher:
     return request.app.state.cipher
 
 
-def today() -> date:
-    return datetime.now(timezone.utc).date()
+def today(request: Request) -> date:
+    """The county's today (shared/clock.py), not the UTC date: the two differ eight hours a day."""
+    return request.app.state.settings.clock.today()
 
 
 def stated_purpose(request: Request) -> str | None:

@@ -23,7 +23,6 @@ import socket
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import datetime, timezone
 from functools import partial
 from typing import Any, Callable
 from uuid import UUID, uuid4
@@ -36,6 +35,7 @@ from services.registry.import_batches import (
 )
 from services.registry.sheets import SheetRejected
 from shared import outbox
+from shared.clock import Clock
 from shared.crypto import FieldCipher
 from shared.logging import get_logger
 
@@ -47,10 +47,11 @@ ALREADY_REGISTERED = "该身份证号已建档，未重复导入 / this national
 class ImportRunner:
     def __init__(self, pool: asyncpg.Pool, cipher: FieldCipher, *, batch_size: int = 2000,
                  stale_after_s: float = 60.0, poll_interval_s: float = 1.0, name: str | None = None,
-                 processes: int = 0) -> None:
+                 processes: int = 0, clock: Clock | None = None) -> None:
         """`processes` > 0 prepares batches in that many worker processes (the registry
         worker uses `default_processes()`); 0 prepares them in a thread (tests, small machines)."""
         self._processes = processes
+        self._clock = clock or Clock()  # the worker passes its settings' clock
         self._executor: ProcessPoolExecutor | None = None
         self._pool = pool
         self._cipher = cipher
@@ -79,7 +80,7 @@ class ImportRunner:
 
     async def run_once(self) -> bool:
         async with self._pool.acquire() as conn:
-            job = await store_imports.claim_job(conn, self.name, self._stale_after_s)
+            job = await store_imports.claim_job(conn, self.name, self._stale_after_s, self._clock.now())
         if job is None:
             return False
         log.info("import.claimed", job_id=str(job["id"]), rows_done=job["rows_done"])
@@ -92,7 +93,7 @@ class ImportRunner:
             if isinstance(exc, BrokenProcessPool):
                 self.close()  # a preparing process died: start fresh ones for the next job
             async with self._pool.acquire() as conn:
-                await store_imports.finish(conn, job["id"], failure="导入时发生内部错误 / internal error while importing")
+                await store_imports.finish(conn, job["id"], now=self._clock.now(), failure="导入时发生内部错误 / internal error while importing")
         return True
 
     async def _job_rows(self, job: asyncpg.Record) -> tuple[dict[str, int], list[Any], Callable[..., PreparedBatch]]:
@@ -112,11 +113,11 @@ class ImportRunner:
             columns, rows, prepare = await self._job_rows(job)
         except SheetRejected as rejected:
             async with self._pool.acquire() as conn:
-                await store_imports.finish(conn, job_id, failure=rejected.reason)
+                await store_imports.finish(conn, job_id, now=self._clock.now(), failure=rejected.reason)
             return
         total = len(rows)
         seen: dict[str, int] = {}
-        today = datetime.now(timezone.utc).date()
+        today = self._clock.today()  # the county's, as the api checks it
         starts = iter(range(job["rows_done"], total, self._batch_size))
         in_flight: deque[tuple[int, asyncio.Future[PreparedBatch]]] = deque()
 
@@ -146,7 +147,7 @@ class ImportRunner:
             for _start, leftover in in_flight:
                 leftover.cancel()
         async with self._pool.acquire() as conn:
-            await store_imports.finish(conn, job_id)
+            await store_imports.finish(conn, job_id, now=self._clock.now())
         log.info("import.finished", job_id=str(job_id))
 
     def _prepare(self, function: Any, *args: Any, **kwargs: Any) -> asyncio.Future[PreparedBatch]:
@@ -185,7 +186,8 @@ class ImportRunner:
                 await store_imports.add_errors(conn, job_id, sorted(errors))
                 await store_imports.advance(conn, job_id, rows_done=rows_done, imported=len(inserted),
                                             rejected=len(batch.rejected_rows),
-                                            existing=len(batch.child_ids) - len(inserted))
+                                            existing=len(batch.child_ids) - len(inserted),
+                                            now=self._clock.now())
         return True
 
     async def _insert_children(self, conn: asyncpg.Connection, batch: PreparedBatch) -> set[str]:

@@ -23,5 +23,6 @@ def build_background(settings: ServiceSettings, pool: asyncpg.Pool) -> dict[str,
     # stays free for the relay and the database.
     processes = getattr(settings, "import_processes", None)
     runner = ImportRunner(pool, FieldCipher.from_settings(CryptoSettings()),
-                          processes=default_processes() if processes is None else processes)
+                          processes=default_processes() if processes is None else processes,
+                          clock=settings.clock)
     return {"registry-imports": runner.run()}

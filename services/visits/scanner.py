@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import asyncpg
 
@@ -44,7 +43,7 @@ class ScanResult:
 
 def end_of_day(day: date, settings: VisitsSettings) -> datetime:
     """A date given to a scan means "once that whole day has passed" in the county."""
-    return datetime.combine(day + timedelta(days=1), time.min, ZoneInfo(settings.local_timezone))
+    return settings.clock.start_of(day + timedelta(days=1))
 
 
 def _jurisdiction(row: asyncpg.Record) -> Jurisdiction:
@@ -146,8 +145,8 @@ async def scheduler_loop(pool: asyncpg.Pool, settings: VisitsSettings) -> None:
     at the next tick (whatever it committed stays announced, the rest is picked up)."""
     while True:
         try:
-            await run_scan(pool, settings, scheduling.local_today(settings),
-                           at=datetime.now(ZoneInfo(settings.local_timezone)))
+            clock = settings.clock
+            await run_scan(pool, settings, clock.today(), at=clock.now())
         except (asyncpg.PostgresError, OSError, asyncio.TimeoutError) as exc:
             log.warning("visits.scan_failed", error=type(exc).__name__)
         await asyncio.sleep(settings.scan_interval_s)

@@ -4,19 +4,14 @@ the horizon forward. Joins the caller's transaction (it never begins or commits)
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from services.visits import store_duties
 from services.visits.config import VisitsSettings
 from services.visits.domain_duties import PolicyRule, desired_windows, parse_terms, resolve_periods
-
-
-def local_today(settings: VisitsSettings) -> date:
-    return datetime.now(ZoneInfo(settings.local_timezone)).date()
 
 
 async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pairing_id: UUID, *,
@@ -26,7 +21,7 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
     `as_of` match the policy: owed ones exist, no-longer-owed open ones are cancelled.
     Duties that ended before `from_day` are history and are not touched. `extend` (the
     scheduler moving the horizon) starts from the last derivation instead of today."""
-    today = local_today(settings)
+    today = settings.clock.today()
     row = await store_duties.pairing_with_child_for_update(conn, pairing_id)
     if row is None or row["role"] != "lead" or row["started_on"] is None:
         return
@@ -65,5 +60,5 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
         for (kind, _), window in sorted(wanted.items()) if (kind, window.start) not in have])
     await store_duties.refresh_open_duty_places(conn, pairing_id, row["county_code"], row["township_code"],
                                                 row["village_code"], row["school_id"])
-    await store_duties.fulfil_from_existing_contacts(conn, pairing_id, settings.local_timezone)
+    await store_duties.fulfil_from_existing_contacts(conn, pairing_id, settings.county_timezone)
     await store_duties.mark_derived(conn, pairing_id, derived_from=from_day, as_of=as_of)

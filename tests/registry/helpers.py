@@ -80,6 +80,7 @@ class Registry:
     pool: asyncpg.Pool
     database_url: str
     runner: ImportRunner
+    settings: RegistrySettings
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         async with self.pool.acquire() as conn:
@@ -101,7 +102,8 @@ async def running_registry(infra: Any) -> AsyncIterator[Registry]:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=60) as client:
                 runner = ImportRunner(app.state.pool, FieldCipher.development(), batch_size=50,
-                                      poll_interval_s=0.05)
-                yield Registry(client=client, pool=app.state.pool, database_url=url, runner=runner)
+                                      poll_interval_s=0.05, clock=settings.clock)
+                yield Registry(client=client, pool=app.state.pool, database_url=url, runner=runner,
+                               settings=settings)
     finally:
         await drop_database(infra, url)

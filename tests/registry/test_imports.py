@@ -151,22 +151,24 @@ async def test_a_job_left_by_a_dead_worker_is_resumed_by_another(registry) -> No
     accepted = await _upload(registry, sheet_files.xlsx(rows))
     job_id = uuid.UUID(accepted.json()["id"])
     # A worker claims the job, commits one batch, then "dies" (never finishes).
-    dying = ImportRunner(registry.pool, FieldCipher.development(), batch_size=8, stale_after_s=0.5, name="dying")
+    dying = ImportRunner(registry.pool, FieldCipher.development(), batch_size=8, stale_after_s=0.5, name="dying",
+                         clock=registry.settings.clock)
     async with registry.pool.acquire() as conn:
         from services.registry import store_imports
-        claimed = await store_imports.claim_job(conn, "dying", 0.5)
+        claimed = await store_imports.claim_job(conn, "dying", 0.5, registry.settings.clock.now())
     assert claimed["id"] == job_id
     from services.registry.import_batches import prepare_stored_batch
     from services.registry.stored_rows import stored_columns_and_lines
     from datetime import datetime, timezone
     columns, lines = stored_columns_and_lines(claimed["stored_rows"])
     batch = prepare_stored_batch(columns, 0, lines[:8], cipher=FieldCipher.development(), scope=claimed["scope"],
-                                 created_by="x", source=f"import:{job_id}", today=datetime.now(timezone.utc).date())
+                                 created_by="x", source=f"import:{job_id}", today=registry.settings.clock.today())
     assert await dying._commit_batch(job_id, batch, rows_done=8)
     progress = (await registry.client.get(f"/v1/imports/{job_id}", headers=staff_headers())).json()
     assert progress["status"] == "running" and progress["rows_done"] == 8
 
-    survivor = ImportRunner(registry.pool, FieldCipher.development(), batch_size=8, stale_after_s=0.5, name="survivor")
+    survivor = ImportRunner(registry.pool, FieldCipher.development(), batch_size=8, stale_after_s=0.5,
+                            name="survivor", clock=registry.settings.clock)
 
     async def resumed():
         await survivor.run_once()
@@ -226,7 +228,8 @@ async def test_batches_prepared_in_worker_processes_import_the_same(registry) ->
                             national_id=sheet_files.national_id(date(2013, 8, 1 + i % 20), "male", sequence=40 + i % 20))
             for i in range(30)]  # rows 22..31 repeat rows 2..11
     accepted = await _upload(registry, sheet_files.xlsx(rows))
-    runner = ImportRunner(registry.pool, FieldCipher.development(), batch_size=7, processes=1)
+    runner = ImportRunner(registry.pool, FieldCipher.development(), batch_size=7, processes=1,
+                          clock=registry.settings.clock)
     try:
         assert await runner.run_once()
     finally:
