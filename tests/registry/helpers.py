@@ -31,6 +31,12 @@ def check_digit(first17: str) -> str:
     return "10X98765432"[total % 11]
 
 
+def birth_year(age: int) -> int:
+    """A birth year that makes a child `age` (or `age` - 1 before this year's birthday) on the
+    county's today of the clock the services read, whatever the calendar says."""
+    return RegistrySettings().clock.today().year - age
+
+
 def national_id(birth: date, gender: str, *, region: str = "330102", sequence: int | None = None) -> str:
     """A valid, synthetic ID: the 17th digit is odd for a male, even for a female."""
     seq = (sequence if sequence is not None else next(_sequence)) % 100
