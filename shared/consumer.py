@@ -31,15 +31,17 @@ from pydantic import ValidationError
 from shared.contracts import Envelope, Event, decode
 from shared.contracts.envelope import UnknownEventType
 from shared.logging import get_logger
+from shared.resilience import UNAVAILABLE, OutageLog
 from shared.settings import ServiceSettings
 
 log = get_logger("shared.consumer")
 
 Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
 
-_TRANSIENT = (asyncpg.PostgresConnectionError, asyncpg.exceptions.SerializationError,
-              asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.TooManyConnectionsError,
-              asyncpg.exceptions.CannotConnectNowError, OSError, asyncio.TimeoutError)
+# The database away (refused, restarting, a connection killed under the statement) or a
+# conflict between transactions: never the event's fault, so never counted against it.
+_TRANSIENT = (asyncpg.exceptions.SerializationError, asyncpg.exceptions.DeadlockDetectedError,
+              *(kind for kind in UNAVAILABLE if kind is not KafkaError))
 _MAX_WAITING_ATTEMPTS = 60
 
 
@@ -89,17 +91,24 @@ class Consumer:
     # -- the loop -----------------------------------------------------------------------
 
     async def run(self) -> None:
+        # A slow first group join (a fresh broker, a loaded machine) or Kafka away: the
+        # client is replaced and started again after a capped backoff, for as long as it takes.
+        kafka = OutageLog("consumer.kafka", consumer=self.name)
         while True:
             consumer = self._create_kafka_consumer()
-            await asyncio.wait_for(consumer.start(), self._settings.kafka_request_timeout_ms / 1000)
             try:
+                await asyncio.wait_for(consumer.start(), self._settings.kafka_request_timeout_ms / 1000)
+                kafka.ok()
                 await self._poll_loop(consumer)
-            except KafkaError as exc:
+            except (KafkaError, asyncio.TimeoutError) as exc:
                 # A stuck or broken client is replaced, not trusted to recover by itself.
-                log.warning("consumer.kafka_error", consumer=self.name, error=type(exc).__name__)
+                delay = kafka.failed(exc)
+            else:
+                delay = 1.0
             finally:
                 await consumer.stop()
-            await asyncio.sleep(1.0)
+            self.last_progress_monotonic = time.monotonic()  # waiting for Kafka is not a stall
+            await asyncio.sleep(delay)
 
     def _create_kafka_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -202,15 +211,17 @@ class Consumer:
         if handler is None:
             return
         attempt = 0
+        database = OutageLog("consumer.database", consumer=self.name)
         while True:
             attempt += 1
             try:
                 await self._apply(handler, envelope)
                 self.processed_total += 1
+                database.ok()
                 return
             except _TRANSIENT as exc:
-                log.warning("consumer.database_unavailable", consumer=self.name, error=type(exc).__name__)
-                await asyncio.sleep(min(0.5 * attempt, 5.0))
+                await asyncio.sleep(database.failed(exc))
+                self.last_progress_monotonic = time.monotonic()  # waiting, not stalled
                 attempt = 0  # an outage is not the event's fault; do not count it
             except DependencyMissing as exc:
                 if attempt >= self._settings.consumer_max_attempts:

@@ -29,6 +29,7 @@ from shared import clock
 from shared.contracts import Event, encode
 from shared.db import connect
 from shared.logging import get_logger
+from shared.resilience import OutageLog
 from shared.settings import ServiceSettings
 
 log = get_logger("shared.outbox")
@@ -144,8 +145,12 @@ class OutboxRelay:
         self.published_total = 0
         self.name = "outbox-relay"
         self.last_progress_monotonic = time.monotonic()  # read by the worker's heartbeat
+        # One log line when Kafka goes away, one when it is back (not one per attempt).
+        self._kafka = OutageLog("outbox.kafka")
 
     async def run(self) -> None:
+        """Publishes for ever. If the database goes away this raises, and the worker's
+        supervisor (shared/resilience.py) starts it again after a capped backoff."""
         listener = await connect(self._settings)
         try:
             await self._wait_for_leadership(listener)
@@ -153,11 +158,14 @@ class OutboxRelay:
             while True:
                 # A producer that keeps failing is replaced rather than trusted to recover.
                 producer = create_producer(self._settings)
-                await asyncio.wait_for(producer.start(), self._settings.kafka_request_timeout_ms / 1000)
                 try:
+                    await asyncio.wait_for(producer.start(), self._settings.kafka_request_timeout_ms / 1000)
                     await self._publish_loop(producer, listener)
+                except (asyncio.TimeoutError, KafkaError) as exc:  # Kafka away: wait, then a new producer
+                    await asyncio.sleep(self._kafka.failed(exc))
                 finally:
                     await producer.stop()
+                self.last_progress_monotonic = time.monotonic()  # waiting for Kafka is not a stall
         finally:
             await listener.close()
 
@@ -178,10 +186,10 @@ class OutboxRelay:
             try:
                 published = await self.publish_pending(producer)
                 failures = 0
+                self._kafka.ok()
             except (asyncio.TimeoutError, OSError, KafkaError) as exc:
                 failures += 1
-                log.warning("outbox.publish_failed", error=type(exc).__name__, failures=failures)
-                await asyncio.sleep(min(0.2 * 2 ** failures, 5.0))
+                await asyncio.sleep(min(self._kafka.failed(exc), 5.0))
                 continue
             if published == self._settings.relay_batch_size:
                 continue  # more is waiting; do not sleep

@@ -38,6 +38,7 @@ from shared import outbox
 from shared.contracts import NotificationFailed, NotificationSent
 from shared.crypto import CryptoError, FieldCipher
 from shared.logging import get_logger
+from shared.resilience import UNAVAILABLE, OutageLog
 
 log = get_logger("notify.delivery")
 
@@ -63,12 +64,14 @@ class DeliveryLoop:
         self.sent_total = 0
 
     async def run(self) -> None:
+        database = OutageLog("delivery.database")  # one line when it goes, one when it is back
         while True:
             try:
                 claimed = await self.run_once()
-            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
-                log.warning("delivery.loop_error", error=type(exc).__name__)
-                claimed = 0
+                database.ok()
+            except (asyncpg.PostgresError, *UNAVAILABLE) as exc:
+                await asyncio.sleep(database.failed(exc))
+                continue
             if claimed < self._settings.delivery_batch_size:
                 await asyncio.sleep(self._settings.delivery_poll_interval_s)
 

@@ -38,6 +38,7 @@ from shared import outbox
 from shared.clock import Clock
 from shared.crypto import FieldCipher
 from shared.logging import get_logger
+from shared.resilience import UNAVAILABLE, OutageLog
 
 log = get_logger("registry.importer")
 
@@ -69,12 +70,14 @@ class ImportRunner:
             self.close()
 
     async def _run_forever(self) -> None:
+        database = OutageLog("import.database")  # one line when it goes, one when it is back
         while True:
             try:
                 ran = await self.run_once()
-            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
-                log.warning("import.runner_error", error=type(exc).__name__)
-                ran = False
+                database.ok()
+            except (asyncpg.PostgresError, *UNAVAILABLE) as exc:
+                await asyncio.sleep(database.failed(exc))
+                continue
             if not ran:
                 await asyncio.sleep(self._poll_interval_s)
 
@@ -86,7 +89,7 @@ class ImportRunner:
         log.info("import.claimed", job_id=str(job["id"]), rows_done=job["rows_done"])
         try:
             await self._run_job(job)
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        except (asyncpg.PostgresError, *UNAVAILABLE):
             raise  # the database went away: the job stays claimed and is resumed later
         except Exception as exc:  # a bug must not turn into a crash loop on the same job
             log.exception("import.failed", job_id=str(job["id"]), error=type(exc).__name__)
