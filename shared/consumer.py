@@ -261,13 +261,14 @@ class Consumer:
                 """INSERT INTO dead_letters (consumer, event_id, event_type, topic, kafka_partition,
                        kafka_offset, message_key, headers, payload, kind, reason, attempts, next_attempt_at)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-                           CASE WHEN $10 = 'waiting' THEN now() + make_interval(secs => $13) END)
+                           CASE WHEN $10 = 'waiting' THEN $14::timestamptz + make_interval(secs => $13) END)
                    ON CONFLICT (consumer, topic, kafka_partition, kafka_offset) DO NOTHING""",
                 self.name, envelope.id if envelope else None, envelope.type if envelope else None,
                 record.topic, record.partition, record.offset,
                 record.key.decode(errors="replace") if record.key else None,
                 {name: value.decode(errors="replace") for name, value in record.headers},
                 record.value, kind, reason, attempts, self._settings.consumer_parked_retry_interval_s,
+                self._settings.clock.now(),  # parked times are compared with the same clock
             )
         log.warning("consumer.dead_lettered", consumer=self.name, kind=kind, reason=reason,
                     topic=record.topic, partition=record.partition, offset=record.offset)
@@ -279,9 +280,9 @@ class Consumer:
         async with self._pool.acquire() as conn:
             due = await conn.fetch(
                 """SELECT id FROM dead_letters
-                    WHERE consumer = $1 AND kind = 'waiting' AND status = 'open' AND next_attempt_at <= now()
+                    WHERE consumer = $1 AND kind = 'waiting' AND status = 'open' AND next_attempt_at <= $2
                     ORDER BY kafka_offset LIMIT 100""",
-                self.name,
+                self.name, self._settings.clock.now(),
             )
         applied = 0
         for row in due:
@@ -317,11 +318,11 @@ class Consumer:
         async with self._pool.acquire() as conn:
             await conn.execute(
                 """UPDATE dead_letters SET attempts = $2, kind = $3, reason = $4,
-                          next_attempt_at = CASE WHEN $3 = 'waiting' THEN now() + make_interval(secs => $5) END
+                          next_attempt_at = CASE WHEN $3 = 'waiting' THEN $6::timestamptz + make_interval(secs => $5) END
                     WHERE id = $1""",
                 row["id"], attempts, "waiting" if still_waiting else "poison",
                 describe_failure(exc) if not isinstance(exc, DependencyMissing) else f"dependency missing: {exc}",
-                delay,
+                delay, self._settings.clock.now(),
             )
 
     async def _record_progress(self, progress: dict[TopicPartition, tuple[int, int | None]]) -> None:
