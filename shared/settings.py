@@ -96,6 +96,10 @@ class ServiceSettings(BaseSettings):
         default=None, validation_alias=AliasChoices("clock_now", "SHOUHU_CLOCK_NOW"),
     )
 
+    # Housekeeping (shared/housekeeping.py): the worker prunes the plumbing tables this often
+    # (0: never; `shouhu prune` does it by hand).
+    prune_interval_s: float = 86_400.0
+
     log_level: str = "INFO"
     auth: AuthSettings = Field(default_factory=AuthSettings)
 

@@ -19,6 +19,7 @@ import asyncpg
 from shared.consumer import Consumer
 from shared.db import create_pool
 from shared.liveness import keep_heartbeat
+from shared.housekeeping import prune_loop
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
 from shared.resilience import retrying, supervise
@@ -57,6 +58,8 @@ async def run_worker(settings: ServiceSettings, build_consumers: ConsumerFactory
                                   name=f"consumer-{consumer.name}")
             for name, start in (build_background(settings, pool) if build_background else {}).items():
                 group.create_task(supervise(name, start), name=name)
+            if settings.prune_interval_s > 0:
+                group.create_task(supervise("prune", lambda: prune_loop(settings, pool)), name="prune")
     except asyncio.CancelledError:
         log.info("worker.stopping")
     finally:
