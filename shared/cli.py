@@ -118,7 +118,7 @@ async def _decide_dead_letter(args: argparse.Namespace, settings: Any) -> int:
     conn = await asyncpg.connect(settings.database_url, timeout=5)
     try:
         done = await decide_dead_letter(conn, args.id, decision=_DECISIONS[args.action],
-                                        reason=reason[:500], decided_by=decided_by, now=settings.clock.now())
+                                        reason=reason[:500], decided_by=decided_by)
     finally:
         await conn.close()
     print(f"{args.id}: {_DECISIONS[args.action]}" if done else f"{args.id}: no open dead letter with this id")
@@ -138,7 +138,7 @@ async def _prune(args: argparse.Namespace) -> int:
         settings = _entry(name).load_settings()
         conn = await asyncpg.connect(settings.database_url, timeout=5)
         try:
-            deleted = await prune(conn, settings.clock.now())
+            deleted = await prune(conn)
         finally:
             await conn.close()
         print(json.dumps({"service": name, "deleted": deleted}))
@@ -177,9 +177,10 @@ async def _reconcile(args: argparse.Namespace) -> int:
     from shared.reconcile import reconcile
 
     settings = _entry(args.service).load_settings()
-    since = settings.clock.now() - timedelta(hours=args.hours)
     conn = await asyncpg.connect(settings.database_url, timeout=5)
     try:
+        # The outbox is stamped by the database's clock: look back on that one.
+        since = await conn.fetchval("SELECT now()") - timedelta(hours=args.hours)
         missing = await reconcile(settings, conn, since, dry_run=args.dry_run)
     finally:
         await conn.close()

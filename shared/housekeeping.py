@@ -11,14 +11,16 @@ What the plumbing tables keep, and for how long:
 | idempotency_keys | keys older than 7 days | clients retry a create within minutes or hours, never a week later |
 | dead_letters | replayed, resolved or discarded rows older than 90 days | open ones are never deleted: someone must decide on them |
 
-Pending outbox rows, open dead letters and consumer progress are never pruned. Times are
-the clock's (shared/clock.py), passed in, so a test can prune "a year later".
+Pending outbox rows, open dead letters and consumer progress are never pruned. Windows are
+elapsed time on the database's own clock, which stamped these rows (they record when the
+plumbing did something, not a date in the county's calendar): a stack whose clock
+(shared/clock.py) runs a year ahead must not take yesterday's inbox for last year's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import asyncio
 
@@ -38,33 +40,35 @@ class Retention:
     dead_letters_closed: timedelta = timedelta(days=90)
 
 
-async def prune(conn: asyncpg.Connection, now: datetime, retention: Retention = Retention()) -> dict[str, int]:
+async def prune(conn: asyncpg.Connection, retention: Retention = Retention()) -> dict[str, int]:
     """Deletes what is past its window, one statement per table. Returns rows deleted per table."""
     statements = {
-        "outbox": ("DELETE FROM outbox WHERE status = 'published' AND published_at < $1",
-                   now - retention.outbox_published),
-        "inbox": ("DELETE FROM inbox WHERE processed_at < $1", now - retention.inbox),
-        "idempotency_keys": ("DELETE FROM idempotency_keys WHERE created_at < $1", now - retention.idempotency_keys),
-        "dead_letters": ("DELETE FROM dead_letters WHERE status <> 'open' AND coalesce(resolved_at, created_at) < $1",
-                         now - retention.dead_letters_closed),
+        "outbox": ("DELETE FROM outbox WHERE status = 'published' AND published_at < now() - $1::interval",
+                   retention.outbox_published),
+        "inbox": ("DELETE FROM inbox WHERE processed_at < now() - $1::interval", retention.inbox),
+        "idempotency_keys": ("DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval",
+                             retention.idempotency_keys),
+        "dead_letters": ("""DELETE FROM dead_letters WHERE status <> 'open'
+                             AND coalesce(resolved_at, created_at) < now() - $1::interval""",
+                         retention.dead_letters_closed),
     }
     deleted = {}
-    for table, (sql, before) in statements.items():
-        status = await conn.execute(sql, before)
+    for table, (sql, window) in statements.items():
+        status = await conn.execute(sql, window)
         deleted[table] = int(status.split()[-1])
     return deleted
 
 
 async def decide_dead_letter(conn: asyncpg.Connection, dead_letter_id: int, *, decision: str, reason: str,
-                             decided_by: str, now: datetime) -> bool:
+                             decided_by: str) -> bool:
     """Closes an open dead letter as 'resolved' or 'discarded', recording who and why.
     False when there is no open dead letter with this id."""
     if decision not in ("resolved", "discarded"):
         raise ValueError("decision must be 'resolved' or 'discarded'")
     closed = await conn.fetchval(
-        """UPDATE dead_letters SET status = $2, resolved_at = $3, decided_by = $4, decision_reason = $5
+        """UPDATE dead_letters SET status = $2, resolved_at = now(), decided_by = $3, decision_reason = $4
             WHERE id = $1 AND status = 'open' RETURNING true""",
-        dead_letter_id, decision, now, decided_by, reason)
+        dead_letter_id, decision, decided_by, reason)
     return bool(closed)
 
 
@@ -74,7 +78,7 @@ async def prune_loop(settings: ServiceSettings, pool: asyncpg.Pool) -> None:
     starts the loop again."""
     while True:
         async with pool.acquire() as conn:
-            deleted = await prune(conn, settings.clock.now())
+            deleted = await prune(conn)
         if any(deleted.values()):
             log.info("housekeeping.pruned", **deleted)
         await asyncio.sleep(settings.prune_interval_s)

@@ -1,6 +1,7 @@
-"""`shouhu prune` keeps each plumbing table's documented window (shared/housekeeping.py),
-judged by the clock (here standing still at a chosen instant), and `shouhu dead-letters
-SERVICE resolve|discard ID --reason` closes an open dead letter, recording who and why."""
+"""`shouhu prune` keeps each plumbing table's documented window (shared/housekeeping.py), in
+elapsed time on the database's clock even when the services' clock runs a year ahead, and
+`shouhu dead-letters SERVICE resolve|discard ID --reason` closes an open dead letter,
+recording who and why."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -17,11 +18,10 @@ from tests.support.databases import create_migrated_database, drop_database
 from tests.support.processes import REPO
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "pairing" / "migrations"
-NOW = datetime(2027, 3, 1, 4, 0, tzinfo=timezone.utc)
-
 
 def _cli(url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {"PATH": "/usr/bin:/bin", "SHOUHU_PAIRING_DATABASE_URL": url, "SHOUHU_CLOCK_NOW": NOW.isoformat(),
+    # The services' clock a year ahead: retention must not take it for elapsed time.
+    env = {"PATH": "/usr/bin:/bin", "SHOUHU_PAIRING_DATABASE_URL": url, "SHOUHU_CLOCK_OFFSET": "400d",
            "USER": "duty-officer"}
     return subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=60)
@@ -32,8 +32,9 @@ async def _outbox(conn: asyncpg.Connection, status: str, age: timedelta) -> uuid
     await conn.execute(
         """INSERT INTO outbox (event_id, topic, message_key, event_type, headers, payload, status, created_at,
                                published_at)
-           VALUES ($1, 't', 'k', 'e', '{}', '{}', $2, $3, CASE WHEN $2 = 'published' THEN $3::timestamptz END)""",
-        event_id, status, NOW - age)
+           VALUES ($1, 't', 'k', 'e', '{}', '{}', $2, now() - $3::interval,
+                   CASE WHEN $2 = 'published' THEN now() - $3::interval END)""",
+        event_id, status, age)
     return event_id
 
 
@@ -41,23 +42,25 @@ async def _dead_letter(conn: asyncpg.Connection, status: str, age: timedelta) ->
     return await conn.fetchval(
         """INSERT INTO dead_letters (consumer, topic, kafka_partition, kafka_offset, headers, payload, kind, reason,
                                      attempts, status, created_at, resolved_at)
-           VALUES ('c', 't', 0, nextval('dead_letters_id_seq'), '{}', '\\x00', 'poison', 'r', 5, $1, $2,
-                   CASE WHEN $1 <> 'open' THEN $2::timestamptz END) RETURNING id""", status, NOW - age)
+           VALUES ('c', 't', 0, nextval('dead_letters_id_seq'), '{}', '\\x00', 'poison', 'r', 5, $1,
+                   now() - $2::interval, CASE WHEN $1 <> 'open' THEN now() - $2::interval END) RETURNING id""",
+        status, age)
 
 
 async def test_prune_keeps_each_window_and_dead_letters_are_closed_on_record(infra) -> None:
     url = await create_migrated_database(infra, "pairing", MIGRATIONS)
     conn = await asyncpg.connect(url)
+    started = await conn.fetchval("SELECT now()")
     try:
         old_published = await _outbox(conn, "published", timedelta(days=8))
         kept = {await _outbox(conn, "published", timedelta(days=6)), await _outbox(conn, "pending", timedelta(days=90))}
         for consumer, age in (("old", 31), ("recent", 29)):
-            await conn.execute("INSERT INTO inbox (consumer, event_id, event_type, processed_at) VALUES ($1, $2, 'e', $3)",
-                               consumer, uuid.uuid4(), NOW - timedelta(days=age))
+            await conn.execute("INSERT INTO inbox (consumer, event_id, event_type, processed_at)"
+                               " VALUES ($1, $2, 'e', now() - $3::interval)", consumer, uuid.uuid4(), timedelta(days=age))
         for key, age in (("old", 8), ("recent", 6)):
             await conn.execute("""INSERT INTO idempotency_keys (principal, idem_key, request_hash, status_code, response,
-                                                                 created_at) VALUES ('p', $1, 'h', 201, '{}', $2)""",
-                               key, NOW - timedelta(days=age))
+                                                                 created_at) VALUES ('p', $1, 'h', 201, '{}', now() - $2::interval)""",
+                               key, timedelta(days=age))
         closed_long_ago = await _dead_letter(conn, "resolved", timedelta(days=91))
         open_old = await _dead_letter(conn, "open", timedelta(days=200))
         open_new = await _dead_letter(conn, "open", timedelta(days=1))
@@ -84,7 +87,7 @@ async def test_prune_keeps_each_window_and_dead_letters_are_closed_on_record(inf
         assert (rows[open_old]["status"], rows[open_old]["decided_by"]) == ("discarded", "duty-officer")
         assert rows[open_old]["decision_reason"] == "test event, sent by mistake"
         assert (rows[open_new]["status"], rows[open_new]["decided_by"]) == ("resolved", "county-ops")
-        assert rows[open_new]["resolved_at"] == NOW
+        assert rows[open_new]["resolved_at"] >= started
         listed = _cli(url, "dead-letters", "pairing")
         assert listed.returncode == 0 and listed.stdout.strip() == ""  # nothing open any more
     finally:
