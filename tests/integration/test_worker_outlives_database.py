@@ -14,9 +14,13 @@ from datetime import date
 from pathlib import Path
 
 import asyncpg
+import structlog
 
 from shared import outbox
+from shared.consumer import Consumer
 from shared.contracts import ChildRegistered, Jurisdiction, PairingCreated
+from shared.db import create_pool
+from shared.settings import ServiceSettings
 from tests.support.databases import create_migrated_database, drop_database
 from tests.support.plumbing import produce
 from tests.support.processes import ServiceProcess, free_port, service_env
@@ -91,3 +95,28 @@ async def test_a_worker_whose_connections_are_killed_for_15_s_converges_without_
 
 async def _at_least(count, n: int) -> bool:  # type: ignore[no-untyped-def]
     return await count() >= n
+
+
+async def test_a_consumer_that_cannot_join_its_group_waits_and_says_so_once(infra) -> None:
+    """Kafka unreachable (a slow first group join on a fresh broker looks the same): the
+    consumer's start times out again and again; it backs off and keeps trying instead of
+    ending the worker, and logs the outage once."""
+    url = await create_migrated_database(infra, "pairing", MIGRATIONS)
+    closed_port = free_port()  # nothing listens there
+    settings = ServiceSettings(database_url=url, kafka_bootstrap_servers=f"127.0.0.1:{closed_port}",
+                               kafka_request_timeout_ms=1000)
+    pool = await create_pool(settings)
+    consumer = Consumer(settings, pool, name="waiting", topics=("shouhu.registry.events.v1",), handlers={})
+    try:
+        with structlog.testing.capture_logs() as logs:
+            running = asyncio.create_task(consumer.run())
+            done, _ = await asyncio.wait({running}, timeout=8)  # several attempts' worth
+            assert not done, f"the consumer ended: {running.exception()!r}"
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+        outages = [entry for entry in logs if entry["event"].startswith("consumer.kafka.")]
+        assert [entry["event"] for entry in outages][:1] == ["consumer.kafka.unavailable"]
+        assert len(outages) <= 2, outages  # the first failure, perhaps a change of cause; not one per attempt
+    finally:
+        await pool.close()
+        await drop_database(infra, url)
