@@ -17,10 +17,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable
-from zoneinfo import ZoneInfo
 
 import httpx
 
+from shared import clock as clocks
 from shared.auth import issue_dev_token
 from shared.settings import AuthSettings
 
@@ -28,7 +28,6 @@ from shared.settings import AuthSettings
 # 关岭布依族苗族自治县, Guizhou, five of its townships and some of their villages. The
 # children, schools and people are invented.
 COUNTY = "520424000000"
-COUNTY_TIMEZONE = "Asia/Shanghai"
 VILLAGES = {
     "520424002000": ("520424002001", "520424002002", "520424002003", "520424002202", "520424002204"),  # 顶云街道
     "520424007000": ("520424007001", "520424007002", "520424007201", "520424007202", "520424007203"),  # 百合街道
@@ -91,7 +90,8 @@ async def _until_known(call: Callable[[], Awaitable[httpx.Response]], *, waiting
 
 async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today: date | None = None) -> dict:
     rng = random.Random(20261129)  # the same county every time
-    today = today or datetime.now(ZoneInfo(COUNTY_TIMEZONE)).date()  # the county's calendar, as visits keeps it
+    clock = clocks.from_env()  # the services' clock (SHOUHU_CLOCK_*, SHOUHU_COUNTY_TIMEZONE)
+    today = today or clock.today()  # the county's calendar, as visits keeps it
     staff = issue_dev_token(AuthSettings(), subject="demo-loader", roles=["county_staff"], jurisdiction=COUNTY)
     admin = issue_dev_token(AuthSettings(), subject="demo-admin", roles=["admin"], jurisdiction=COUNTY)
     limit = asyncio.Semaphore(concurrency)
@@ -143,7 +143,7 @@ async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today:
         # Last month: most children had their home visit, talk and call with the parents;
         # about one in seven did not, and the scan finds those duties overdue. This month:
         # a few contacts each, the rest still due.
-        now = datetime.now(timezone.utc)
+        now = clock.now()
         last_month_days = (today.replace(day=1) - started).days
         contacts = []
         for i, caregiver in pairs:

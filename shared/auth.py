@@ -170,6 +170,7 @@ class TokenVerifier:
         issued, expires = claims.get("iat"), claims.get("exp")
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (issued, expires)):
             raise AuthError("token times are not numbers")
+        assert issued is not None and expires is not None  # checked just above; for the type checker
         longest = self._settings.max_token_lifetime_seconds
         if expires - issued > longest or expires - time.time() > longest + self._settings.leeway_seconds:
             raise AuthError("token lives longer than allowed")

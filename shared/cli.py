@@ -4,6 +4,8 @@
     shouhu migrate [SERVICE ...]
     shouhu status                         outbox backlog, consumer lag, dead letters per service
     shouhu dead-letters SERVICE           list open dead letters (no payloads printed)
+    shouhu dead-letters SERVICE resolve|discard ID --reason TEXT [--by NAME]   close one, recorded
+    shouhu prune [SERVICE ...]            delete plumbing rows past their retention (shared/housekeeping.py)
     shouhu replay SERVICE ID [ID ...]     run dead letters through their handler again
     shouhu reconcile SERVICE [--hours H] [--dry-run]   republish outbox events missing from Kafka
     shouhu alive SERVICE [--max-age S]    the worker's liveness probe (exit 0 while its loops progress)
@@ -18,6 +20,7 @@ import argparse
 import asyncio
 import importlib
 import json
+import os
 import sys
 from typing import Any
 
@@ -90,7 +93,10 @@ async def _status(_args: argparse.Namespace) -> int:
 async def _dead_letters(args: argparse.Namespace) -> int:
     import asyncpg
 
-    conn = await asyncpg.connect(_entry(args.service).load_settings().database_url, timeout=5)
+    settings = _entry(args.service).load_settings()
+    if args.action != "list":
+        return await _decide_dead_letter(args, settings)
+    conn = await asyncpg.connect(settings.database_url, timeout=5)
     try:
         rows = await conn.fetch(
             """SELECT id, consumer, event_type, topic, kafka_partition, kafka_offset, kind, reason, attempts,
@@ -99,6 +105,49 @@ async def _dead_letters(args: argparse.Namespace) -> int:
         await conn.close()
     for row in rows:
         print(json.dumps({k: (str(v) if not isinstance(v, (int, str, type(None))) else v) for k, v in row.items()}))
+    return 0
+
+
+_DECISIONS = {"resolve": "resolved", "discard": "discarded"}
+
+
+async def _decide_dead_letter(args: argparse.Namespace, settings: Any) -> int:
+    import asyncpg
+
+    from shared.housekeeping import decide_dead_letter
+
+    reason = (args.reason or "").strip()
+    if args.id is None or not reason:
+        print(f"dead-letters {args.action} needs an ID and --reason", file=sys.stderr)
+        return 2
+    decided_by = args.by or os.environ.get("USER") or "operator"
+    conn = await asyncpg.connect(settings.database_url, timeout=5)
+    try:
+        done = await decide_dead_letter(conn, args.id, decision=_DECISIONS[args.action],
+                                        reason=reason[:500], decided_by=decided_by)
+    finally:
+        await conn.close()
+    print(f"{args.id}: {_DECISIONS[args.action]}" if done else f"{args.id}: no open dead letter with this id")
+    return 0 if done else 1
+
+
+async def _prune(args: argparse.Namespace) -> int:
+    import asyncpg
+
+    from shared.housekeeping import prune
+
+    unknown = set(args.services) - set(SERVICES)
+    if unknown:
+        print(f"unknown service: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    for name in args.services or SERVICES:
+        settings = _entry(name).load_settings()
+        conn = await asyncpg.connect(settings.database_url, timeout=5)
+        try:
+            deleted = await prune(conn)
+        finally:
+            await conn.close()
+        print(json.dumps({"service": name, "deleted": deleted}))
     return 0
 
 
@@ -127,16 +176,17 @@ async def _replay(args: argparse.Namespace) -> int:
 
 
 async def _reconcile(args: argparse.Namespace) -> int:
-    from datetime import datetime, timedelta, timezone
+    from datetime import timedelta
 
     import asyncpg
 
     from shared.reconcile import orphans, reconcile
 
     settings = _entry(args.service).load_settings()
-    since = datetime.now(timezone.utc) - timedelta(hours=args.hours)
     conn = await asyncpg.connect(settings.database_url, timeout=5)
     try:
+        # The outbox is stamped by the database's clock: look back on that one.
+        since = await conn.fetchval("SELECT now()") - timedelta(hours=args.hours)
         missing = await reconcile(settings, conn, since, dry_run=args.dry_run)
         forgotten = await orphans(settings, conn, since) if args.orphans else []
     finally:
@@ -234,9 +284,17 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("status", help="outbox backlog, consumer lag and dead letters per service")
 
-    dead = commands.add_parser("dead-letters", help="list open dead letters of a service")
+    dead = commands.add_parser("dead-letters", help="list open dead letters of a service, or close one")
     dead.add_argument("service", choices=SERVICES)
+    dead.add_argument("action", nargs="?", choices=("list", "resolve", "discard"), default="list",
+                      help="resolve: its effect was brought about another way; discard: dropped on purpose")
+    dead.add_argument("id", nargs="?", type=int)
+    dead.add_argument("--reason", help="why (recorded; no personal data)")
+    dead.add_argument("--by", help="who decided (default: $USER)")
     dead.add_argument("--limit", type=int, default=100)
+
+    prune_cmd = commands.add_parser("prune", help="delete plumbing rows past their retention windows")
+    prune_cmd.add_argument("services", nargs="*", help="default: all")
 
     replay = commands.add_parser("replay", help="replay dead letters through their handlers")
     replay.add_argument("service", choices=SERVICES)
@@ -272,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "alive":
         return _alive(args)
     runners = {"migrate": _migrate, "status": _status, "dead-letters": _dead_letters, "replay": _replay, "seed": _seed,
-               "reconcile": _reconcile, "rekey": _rekey, "reports": _reports}
+               "reconcile": _reconcile, "rekey": _rekey, "reports": _reports, "prune": _prune}
     return asyncio.run(runners[args.command](args))
 
 

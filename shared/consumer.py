@@ -32,15 +32,17 @@ from shared.contracts import Envelope, Event, decode
 from shared.contracts.envelope import UnknownEventType
 from shared.kafka_security import kafka_security
 from shared.logging import get_logger
+from shared.resilience import UNAVAILABLE, OutageLog
 from shared.settings import ServiceSettings
 
 log = get_logger("shared.consumer")
 
 Handler = Callable[[asyncpg.Connection, Envelope[Any]], Awaitable[None]]
 
-_TRANSIENT = (asyncpg.PostgresConnectionError, asyncpg.exceptions.SerializationError,
-              asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.TooManyConnectionsError,
-              asyncpg.exceptions.CannotConnectNowError, OSError, asyncio.TimeoutError)
+# The database away (refused, restarting, a connection killed under the statement) or a
+# conflict between transactions: never the event's fault, so never counted against it.
+_TRANSIENT = (asyncpg.exceptions.SerializationError, asyncpg.exceptions.DeadlockDetectedError,
+              *(kind for kind in UNAVAILABLE if kind is not KafkaError))
 _MAX_WAITING_ATTEMPTS = 60
 
 
@@ -90,17 +92,24 @@ class Consumer:
     # -- the loop -----------------------------------------------------------------------
 
     async def run(self) -> None:
+        # A slow first group join (a fresh broker, a loaded machine) or Kafka away: the
+        # client is replaced and started again after a capped backoff, for as long as it takes.
+        kafka = OutageLog("consumer.kafka", consumer=self.name)
         while True:
             consumer = self._create_kafka_consumer()
-            await asyncio.wait_for(consumer.start(), self._settings.kafka_request_timeout_ms / 1000)
             try:
+                await asyncio.wait_for(consumer.start(), self._settings.kafka_request_timeout_ms / 1000)
+                kafka.ok()
                 await self._poll_loop(consumer)
-            except KafkaError as exc:
+            except (KafkaError, asyncio.TimeoutError) as exc:
                 # A stuck or broken client is replaced, not trusted to recover by itself.
-                log.warning("consumer.kafka_error", consumer=self.name, error=type(exc).__name__)
+                delay = kafka.failed(exc)
+            else:
+                delay = 1.0
             finally:
                 await consumer.stop()
-            await asyncio.sleep(1.0)
+            self.last_progress_monotonic = time.monotonic()  # waiting for Kafka is not a stall
+            await asyncio.sleep(delay)
 
     def _create_kafka_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -204,15 +213,17 @@ class Consumer:
         if handler is None:
             return
         attempt = 0
+        database = OutageLog("consumer.database", consumer=self.name)
         while True:
             attempt += 1
             try:
                 await self._apply(handler, envelope)
                 self.processed_total += 1
+                database.ok()
                 return
             except _TRANSIENT as exc:
-                log.warning("consumer.database_unavailable", consumer=self.name, error=type(exc).__name__)
-                await asyncio.sleep(min(0.5 * attempt, 5.0))
+                await asyncio.sleep(database.failed(exc))
+                self.last_progress_monotonic = time.monotonic()  # waiting, not stalled
                 attempt = 0  # an outage is not the event's fault; do not count it
             except DependencyMissing as exc:
                 if attempt >= self._settings.consumer_max_attempts:
@@ -252,13 +263,14 @@ class Consumer:
                 """INSERT INTO dead_letters (consumer, event_id, event_type, topic, kafka_partition,
                        kafka_offset, message_key, headers, payload, kind, reason, attempts, next_attempt_at)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-                           CASE WHEN $10 = 'waiting' THEN now() + make_interval(secs => $13) END)
+                           CASE WHEN $10 = 'waiting' THEN $14::timestamptz + make_interval(secs => $13) END)
                    ON CONFLICT (consumer, topic, kafka_partition, kafka_offset) DO NOTHING""",
                 self.name, envelope.id if envelope else None, envelope.type if envelope else None,
                 record.topic, record.partition, record.offset,
                 record.key.decode(errors="replace") if record.key else None,
                 {name: value.decode(errors="replace") for name, value in record.headers},
                 record.value, kind, reason, attempts, self._settings.consumer_parked_retry_interval_s,
+                self._settings.clock.now(),  # parked times are compared with the same clock
             )
         log.warning("consumer.dead_lettered", consumer=self.name, kind=kind, reason=reason,
                     topic=record.topic, partition=record.partition, offset=record.offset)
@@ -270,9 +282,9 @@ class Consumer:
         async with self._pool.acquire() as conn:
             due = await conn.fetch(
                 """SELECT id FROM dead_letters
-                    WHERE consumer = $1 AND kind = 'waiting' AND status = 'open' AND next_attempt_at <= now()
+                    WHERE consumer = $1 AND kind = 'waiting' AND status = 'open' AND next_attempt_at <= $2
                     ORDER BY kafka_offset LIMIT 100""",
-                self.name,
+                self.name, self._settings.clock.now(),
             )
         applied = 0
         for row in due:
@@ -308,11 +320,11 @@ class Consumer:
         async with self._pool.acquire() as conn:
             await conn.execute(
                 """UPDATE dead_letters SET attempts = $2, kind = $3, reason = $4,
-                          next_attempt_at = CASE WHEN $3 = 'waiting' THEN now() + make_interval(secs => $5) END
+                          next_attempt_at = CASE WHEN $3 = 'waiting' THEN $6::timestamptz + make_interval(secs => $5) END
                     WHERE id = $1""",
                 row["id"], attempts, "waiting" if still_waiting else "poison",
                 describe_failure(exc) if not isinstance(exc, DependencyMissing) else f"dependency missing: {exc}",
-                delay,
+                delay, self._settings.clock.now(),
             )
 
     async def _record_progress(self, progress: dict[TopicPartition, tuple[int, int | None]]) -> None:

@@ -7,7 +7,9 @@ stuck database shows up as an error (and a failing readiness probe), not a hung 
 
 from __future__ import annotations
 
+import asyncio
 import json
+
 import asyncpg
 
 from shared.settings import ServiceSettings
@@ -32,6 +34,15 @@ class BoundedPool(asyncpg.Pool):  # type: ignore[misc]  # asyncpg ships no type 
 
     def acquire(self, *, timeout: float | None = None):  # type: ignore[no-untyped-def]
         return super().acquire(timeout=timeout if timeout is not None else self.acquire_timeout_s)
+
+    async def close(self, timeout_s: float = 10.0) -> None:
+        """Closes gracefully within `timeout_s`, else terminates. asyncpg's close() waits for
+        every connection to be released, and a connection the server terminated (a restart,
+        pg_terminate_backend) may never report its release: shutdown would hang for ever."""
+        try:
+            await asyncio.wait_for(super().close(), timeout_s)
+        except asyncio.TimeoutError:
+            self.terminate()  # (close() already terminated the pool when it was cancelled)
 
 
 async def create_pool(settings: ServiceSettings, *, max_size: int | None = None) -> asyncpg.Pool:

@@ -66,12 +66,45 @@ async def _on_overload(_request: Request, exc: Exception) -> Response:
     return problems.problem(503, "temporarily unavailable, retry later", headers={"Retry-After": "2"})
 
 
+# The database or its pool is away: refused or reset connections, a connection closed or
+# terminated under the request, "cannot connect now" while PostgreSQL starts or stops,
+# admin shutdown. Nothing the client sent is wrong; the same request (with the same
+# Idempotency-Key) will work when the database is back.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,  # ConnectionRefusedError, ConnectionResetError, TimeoutError, unreachable host
+    asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError, ConnectionFailureError, ...
+    asyncpg.exceptions.OperatorInterventionError,  # CannotConnectNow, AdminShutdown, QueryCanceled
+    asyncpg.exceptions.TooManyConnectionsError,
+    # These two only with the messages below (a connection that died under the request);
+    # any other is a bug and stays a 500.
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
+_UNAVAILABLE_MESSAGES = ("connection is closed", "pool is closing", "pool is closed", "connection was closed",
+                         "another operation is in progress", "cannot switch to state")
+
+
+def add_database_unavailable_handler(app: FastAPI) -> None:
+    """503 with Retry-After (the overload answer), never a 500, for a request that failed
+    because the database or its pool is unavailable."""
+
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError)) and not any(
+                text in str(exc) for text in _UNAVAILABLE_MESSAGES):
+            return problems.problem(500, "internal error")
+        return await _on_overload(request, exc)
+
+    for kind in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(kind, unavailable)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     """The one place where a service's exception handlers are registered."""
     problems.install(app)
     for overload in (asyncio.TimeoutError, asyncpg.exceptions.QueryCanceledError,
                      asyncpg.PostgresConnectionError, asyncpg.exceptions.TooManyConnectionsError):
         app.add_exception_handler(overload, _on_overload)
+    add_database_unavailable_handler(app)
 
 
 def create_service_app(settings: ServiceSettings, *, title: str, description: str,

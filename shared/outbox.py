@@ -16,7 +16,7 @@ import asyncio
 import io
 import json
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Sequence
 from uuid import UUID, uuid4
 
@@ -25,10 +25,12 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
+from shared import clock
 from shared.contracts import Event, encode
 from shared.db import connect
 from shared.kafka_security import kafka_security
 from shared.logging import get_logger
+from shared.resilience import OutageLog
 from shared.settings import ServiceSettings
 
 log = get_logger("shared.outbox")
@@ -62,7 +64,7 @@ def encode_rows(events: Sequence[Event], *, time: datetime | None = None) -> lis
     # closing brace; each event appends its own id, subject and time (jsonb keeps no key order).
     shared_headers: dict[str, str] = {}
     rows: list[OutboxRow] = []
-    stamp = json.dumps((time or datetime.now(timezone.utc)).isoformat())
+    stamp = json.dumps((time or clock.from_env().now()).isoformat())
     for event in events:
         event_type = event.cloudevent_type()
         common = shared_headers.get(event_type)
@@ -145,8 +147,12 @@ class OutboxRelay:
         self.published_total = 0
         self.name = "outbox-relay"
         self.last_progress_monotonic = time.monotonic()  # read by the worker's heartbeat
+        # One log line when Kafka goes away, one when it is back (not one per attempt).
+        self._kafka = OutageLog("outbox.kafka")
 
     async def run(self) -> None:
+        """Publishes for ever. If the database goes away this raises, and the worker's
+        supervisor (shared/resilience.py) starts it again after a capped backoff."""
         listener = await connect(self._settings)
         try:
             await self._wait_for_leadership(listener)
@@ -154,11 +160,14 @@ class OutboxRelay:
             while True:
                 # A producer that keeps failing is replaced rather than trusted to recover.
                 producer = create_producer(self._settings)
-                await asyncio.wait_for(producer.start(), self._settings.kafka_request_timeout_ms / 1000)
                 try:
+                    await asyncio.wait_for(producer.start(), self._settings.kafka_request_timeout_ms / 1000)
                     await self._publish_loop(producer, listener)
+                except (asyncio.TimeoutError, KafkaError) as exc:  # Kafka away: wait, then a new producer
+                    await asyncio.sleep(self._kafka.failed(exc))
                 finally:
                     await producer.stop()
+                self.last_progress_monotonic = time.monotonic()  # waiting for Kafka is not a stall
         finally:
             await listener.close()
 
@@ -179,10 +188,10 @@ class OutboxRelay:
             try:
                 published = await self.publish_pending(producer)
                 failures = 0
+                self._kafka.ok()
             except (asyncio.TimeoutError, OSError, KafkaError) as exc:
                 failures += 1
-                log.warning("outbox.publish_failed", error=type(exc).__name__, failures=failures)
-                await asyncio.sleep(min(0.2 * 2 ** failures, 5.0))
+                await asyncio.sleep(min(self._kafka.failed(exc), 5.0))
                 continue
             if published == self._settings.relay_batch_size:
                 continue  # more is waiting; do not sleep

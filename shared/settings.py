@@ -8,11 +8,14 @@ settings are read without the service prefix too, because they are the same for 
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.clock import DEFAULT_COUNTY_TIMEZONE, Clock, fixed_instant, parse_offset, zone
 
 # A development-only HMAC key, public in this file. Outside development mode a process refuses
 # to start unless auth is OIDC (shared/safety.py), so a token signed with it is never accepted.
@@ -131,8 +134,51 @@ class ServiceSettings(BaseSettings):
     worker_heartbeat_file: str | None = None
     worker_stall_after_s: float = 120.0
 
+    # The clock (shared/clock.py): the county's calendar, and for tests and rehearsals a
+    # shifted or frozen "now". Read without the service prefix: one county, one calendar.
+    county_timezone: str = Field(
+        default=DEFAULT_COUNTY_TIMEZONE,
+        validation_alias=AliasChoices("county_timezone", "SHOUHU_COUNTY_TIMEZONE"),
+    )
+    clock_offset: timedelta = Field(
+        default=timedelta(0), validation_alias=AliasChoices("clock_offset", "SHOUHU_CLOCK_OFFSET"),
+    )
+    clock_now: datetime | None = Field(
+        default=None, validation_alias=AliasChoices("clock_now", "SHOUHU_CLOCK_NOW"),
+    )
+
+    # Housekeeping (shared/housekeeping.py): the worker prunes the plumbing tables this often
+    # (0: never; `shouhu prune` does it by hand).
+    prune_interval_s: float = 86_400.0
+
     log_level: str = "INFO"
     auth: AuthSettings = Field(default_factory=AuthSettings)
+
+    @field_validator("county_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zone(value)
+        except (ValueError, KeyError, OSError) as exc:
+            raise ValueError("unknown time zone") from exc
+        return value
+
+    @field_validator("clock_offset", mode="before")
+    @classmethod
+    def _offset(cls, value: object) -> timedelta:
+        return parse_offset(value)  # type: ignore[arg-type]
+
+    @field_validator("clock_now", mode="before")
+    @classmethod
+    def _fixed(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def clock(self) -> Clock:
+        """Built on each use from the current settings, so a test that changes `clock_now`
+        moves every part that reads these settings."""
+        return Clock(county_timezone=self.county_timezone, offset=self.clock_offset,
+                     fixed=fixed_instant(self.clock_now, self.county_timezone))
 
     @property
     def heartbeat_path(self) -> str:

@@ -135,13 +135,15 @@ class PreferencesIn(CleanInput):
     opt_out_non_urgent: bool = False
     quiet_start: WallClock | None = None
     quiet_end: WallClock | None = None
-    timezone: str = "Asia/Shanghai"
+    timezone: str | None = Field(default=None, description="IANA zone of the quiet hours; default: the county's")
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
+    def _known_zone(cls, value: str | None) -> str | None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -219,7 +221,8 @@ async def _put_preferences(request: Request, response: Response, kind: str, reci
         async with conn.transaction():
             row = await store_admin.put_preferences(
                 conn, kind, recipient, channels=body.channels, opt_out_non_urgent=body.opt_out_non_urgent,
-                quiet_start=body.quiet_start, quiet_end=body.quiet_end, timezone=body.timezone,
+                quiet_start=body.quiet_start, quiet_end=body.quiet_end,
+                timezone=body.timezone or request.app.state.settings.county_timezone,
                 expected_version=parse_if_match(if_match))
     if row is None:
         raise stale()

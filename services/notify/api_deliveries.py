@@ -74,7 +74,8 @@ async def retry_delivery(request: Request, notification_id: UUID,
     require_roles(principal, *ADMIN_ROLES)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
-            row = await store_delivery.requeue_dead(conn, notification_id, principal.scope_prefix)
+            row = await store_delivery.requeue_dead(conn, notification_id, principal.scope_prefix,
+                                                   request.app.state.settings.clock.now())
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no dead or failed delivery with this id in your scope")
     return {"id": row["id"], "status": row["status"]}

@@ -57,7 +57,7 @@ class NotifySettings(ServiceSettings):
     quiet_hours_guardian: str = "21:00-07:30"
     quiet_hours_caregiver: str = "22:00-07:00"
     quiet_hours_staff: str = ""
-    default_timezone: str = "Asia/Shanghai"
+    # Quiet hours are read in the recipient's zone, by default the county's (county_timezone).
     default_locale: str = "zh-CN"
 
     # Plain-http webhooks and robots only to loopback, and only when this is on (development).

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import asyncpg
@@ -41,26 +41,24 @@ from shared import outbox
 from shared.contracts import NotificationFailed, NotificationSent
 from shared.crypto import CryptoError, FieldCipher
 from shared.logging import get_logger
+from shared.resilience import UNAVAILABLE, OutageLog
 
 log = get_logger("notify.delivery")
 
 Clock = Callable[[], datetime]
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 class DeliveryLoop:
     def __init__(self, settings: NotifySettings, pool: asyncpg.Pool, *, adapters: dict[str, ChannelAdapter],
-                 contacts: ContactSource, cipher: FieldCipher, now: Clock = utc_now,
+                 contacts: ContactSource, cipher: FieldCipher, now: Clock | None = None,
                  rng: random.Random | None = None) -> None:
         self._settings = settings
         self._pool = pool
         self._adapters = adapters
         self._contacts = contacts
         self._cipher = cipher
-        self._now = now
+        # The settings' clock (shared/clock.py) unless a test hands in its own.
+        self._now = now or (lambda: settings.clock.now())
         self._rng = rng or random.Random()
         self._limits = {"sms": settings.rate_sms_per_minute, "email": settings.rate_email_per_minute,
                         "wecom": settings.rate_wecom_per_minute, "dingtalk": settings.rate_dingtalk_per_minute,
@@ -69,12 +67,14 @@ class DeliveryLoop:
         self.sent_total = 0
 
     async def run(self) -> None:
+        database = OutageLog("delivery.database")  # one line when it goes, one when it is back
         while True:
             try:
                 claimed = await self.run_once()
-            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
-                log.warning("delivery.loop_error", error=type(exc).__name__)
-                claimed = 0
+                database.ok()
+            except (asyncpg.PostgresError, *UNAVAILABLE) as exc:
+                await asyncio.sleep(database.failed(exc))
+                continue
             if claimed < self._settings.delivery_batch_size:
                 await asyncio.sleep(self._settings.delivery_poll_interval_s)
 
@@ -105,7 +105,8 @@ class DeliveryLoop:
                     rows = await store_delivery.due(conn, channel, now, room)
                     deferred, ready = [], []
                     for row in rows:
-                        until = quiet_until(now, row["quiet_start"], row["quiet_end"], row["quiet_timezone"])
+                        until = quiet_until(now, row["quiet_start"], row["quiet_end"],
+                                            row["quiet_timezone"] or self._settings.county_timezone)
                         (deferred.append((row["id"], until)) if until else ready.append(row["id"]))
                     if deferred:
                         await store_delivery.defer(conn, deferred)

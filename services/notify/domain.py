@@ -14,6 +14,7 @@ from datetime import time
 from typing import Any, Sequence
 from uuid import UUID, uuid5
 
+from shared.clock import DEFAULT_COUNTY_TIMEZONE
 from shared.contracts import (
     ConcernAcknowledged, ConcernEscalated, ConcernRaised, ContactOverdue, DutyDueSoon, Event,
     PairingCreated, PairingEnded, VisitLogged,
@@ -122,7 +123,7 @@ class Preferences:
     opt_out_non_urgent: bool = False
     quiet_start: time | None = None
     quiet_end: time | None = None
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_COUNTY_TIMEZONE  # handlers pass the configured county zone
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,11 @@ def parse_quiet_hours(text: str | None) -> tuple[time, time] | None:
     return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
 
 
-def quiet_until(now: datetime, start: time | None, end: time | None, timezone: str | None) -> datetime | None:
+def quiet_until(now: datetime, start: time | None, end: time | None, timezone: str) -> datetime | None:
     """When quiet hours end, if `now` lies inside them (a window may cross midnight); else None."""
     if start is None or end is None or start == end:
         return None
-    local = now.astimezone(ZoneInfo(timezone or "Asia/Shanghai"))
+    local = now.astimezone(ZoneInfo(timezone))
     clock = local.time().replace(tzinfo=None)
     crosses_midnight = start > end
     inside = (clock >= start or clock < end) if crosses_midnight else (start <= clock < end)

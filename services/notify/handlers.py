@@ -8,7 +8,7 @@ others are sent by the delivery loop. A redelivered event finds its rows and add
 
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import time
 from typing import Any, Awaitable, Callable
 
 import asyncpg
@@ -34,7 +34,8 @@ class NotifyHandlers:
             "caregiver": parse_quiet_hours(settings.quiet_hours_caregiver),
             "staff": parse_quiet_hours(settings.quiet_hours_staff),
         }
-        self._timezone = settings.default_timezone
+        self._timezone = settings.county_timezone
+        self._settings = settings
 
     # -- projections ------------------------------------------------------------------------
 
@@ -67,11 +68,12 @@ class NotifyHandlers:
             recipients = await self._recipients(conn, audience, routing, child)
             for planned in domain.plan(envelope.id, routing, rule, recipients, self._default_quiet):
                 in_app = planned.channel == "in_app"
-                if await store.insert_notification(conn, planned, geo, delivered_in_app=in_app) and in_app:
+                now = self._settings.clock.now()
+                if await store.insert_notification(conn, planned, geo, delivered_in_app=in_app, now=now) and in_app:
                     await outbox.add(conn, NotificationSent(
                         notification_id=planned.id, source_event_id=envelope.id, child_id=planned.child_id,
                         channel="in_app", recipient_kind=planned.recipient_kind, template=planned.template,
-                        sent_at=datetime.now(timezone.utc), attempts=1))
+                        sent_at=now, attempts=1))
         await self._forward_to_webhooks(conn, envelope, routing.county_code, geo)
 
     async def _recipients(self, conn: asyncpg.Connection, audience: str, routing: domain.Routing,
@@ -114,7 +116,8 @@ class NotifyHandlers:
         if routing.duty_level == "county":
             chain = [("roster", routing.county_code), ("staff", "county")]
         for kind, where in chain:
-            rows = await (store.on_duty(conn, where) if kind == "roster" else store.staff_at_level(conn, where, child))
+            rows = await (store.on_duty(conn, where, self._settings.clock.now()) if kind == "roster"
+                          else store.staff_at_level(conn, where, child))
             if rows:
                 return rows
         return []
@@ -133,7 +136,8 @@ class NotifyHandlers:
             geo = {"county_code": j.county_code, "township_code": j.township_code, "village_code": j.village_code}
         for planned in domain.plan_webhooks(envelope.id, event.name, getattr(event, "child_id", None), subscribers,
                                             event.model_dump(mode="json")):
-            await store.insert_notification(conn, planned, geo, delivered_in_app=False)
+            await store.insert_notification(conn, planned, geo, delivered_in_app=False,
+                                             now=self._settings.clock.now())
 
     def handler_map(self) -> dict[type, Handler]:
         routed = (VisitLogged, DutyDueSoon, ContactOverdue, ConcernRaised, ConcernEscalated, ConcernAcknowledged,

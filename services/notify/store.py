@@ -100,12 +100,12 @@ async def staff_at_level(conn: asyncpg.Connection, level: str, child: asyncpg.Re
         level, code)
 
 
-async def on_duty(conn: asyncpg.Connection, jurisdiction: str, at: datetime | None = None) -> list[asyncpg.Record]:
+async def on_duty(conn: asyncpg.Connection, jurisdiction: str, at: datetime) -> list[asyncpg.Record]:
     return await conn.fetch(
         f"""SELECT DISTINCT {', '.join('s.' + c.strip() for c in _STAFF_COLUMNS.split(','))}
               FROM duty_roster d JOIN staff_recipients s ON s.id = d.recipient_id
-             WHERE s.active AND d.jurisdiction = $1 AND d.starts_at <= coalesce($2, now())
-               AND d.ends_at > coalesce($2, now())""",
+             WHERE s.active AND d.jurisdiction = $1 AND d.starts_at <= $2
+               AND d.ends_at > $2""",
         jurisdiction, at)
 
 
@@ -133,22 +133,23 @@ async def webhook_subscribers(conn: asyncpg.Connection, county_code: str, event_
 # -- notifications ------------------------------------------------------------------------
 
 async def insert_notification(conn: asyncpg.Connection, planned: PlannedNotification, child: Any,
-                              *, delivered_in_app: bool) -> bool:
+                              *, delivered_in_app: bool, now: datetime) -> bool:
     """False when this (event, recipient, channel) already has its row: a redelivery."""
     inserted = await conn.fetchval(
         """INSERT INTO notifications (id, source_event_id, event_type, recipient_kind, recipient_id, channel,
                                       template, variables, payload, child_id, county_code, township_code,
                                       village_code, urgent, quiet_start, quiet_end, quiet_timezone, status,
-                                      attempts, sent_at)
+                                      attempts, sent_at, next_attempt_at, created_at, updated_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
                    CASE WHEN $18 THEN 'sent' ELSE 'pending' END, CASE WHEN $18 THEN 1 ELSE 0 END,
-                   CASE WHEN $18 THEN now() END)
+                   CASE WHEN $18 THEN $19::timestamptz END, $19, $19, $19)
            ON CONFLICT (source_event_id, recipient_kind, recipient_id, channel) DO NOTHING
            RETURNING true""",
         planned.id, planned.source_event_id, planned.event_type, planned.recipient_kind, planned.recipient_id,
         planned.channel, planned.template, json.loads(json.dumps(planned.variables, default=str)),
         planned.payload, planned.child_id, child["county_code"], child["township_code"], child["village_code"],
         planned.urgent, planned.quiet_start, planned.quiet_end, planned.quiet_timezone, delivered_in_app,
+        now,
     )
     return bool(inserted)
 

@@ -94,12 +94,13 @@ async def mark_final(conn: asyncpg.Connection, notification_id: UUID, attempts: 
         notification_id, attempts, status, reason)
 
 
-async def requeue_dead(conn: asyncpg.Connection, notification_id: UUID, scope_prefix: str) -> asyncpg.Record | None:
+async def requeue_dead(conn: asyncpg.Connection, notification_id: UUID, scope_prefix: str,
+                       now: datetime) -> asyncpg.Record | None:
     """An admin sends a dead letter again (after fixing a provider's credentials, say)."""
     return await conn.fetchrow(
-        """UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = now(), updated_at = now()
+        """UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = $3, updated_at = now()
             WHERE id = $1 AND status IN ('dead', 'failed') AND coalesce(village_code, township_code) LIKE $2 || '%'
-        RETURNING *""", notification_id, scope_prefix)
+        RETURNING *""", notification_id, scope_prefix, now)
 
 
 _LOG_COLUMNS = """id, source_event_id, event_type, recipient_kind, recipient_id, channel, template, child_id,

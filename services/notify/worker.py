@@ -3,8 +3,6 @@ delivery loop (delivery.py) as a background task beside them."""
 
 from __future__ import annotations
 
-from typing import Any, Coroutine
-
 import asyncpg
 import httpx
 
@@ -15,6 +13,7 @@ from services.notify.contacts import HttpContactSource
 from services.notify.delivery import DeliveryLoop
 from services.notify.handlers import build_handlers
 from shared.consumer import Consumer
+from shared.worker import LoopStarter
 from shared.contracts.events import PAIRING_TOPIC, REGISTRY_TOPIC, VISITS_TOPIC
 from shared.crypto import CryptoSettings, FieldCipher
 from shared.service_auth import ServiceTokenProvider
@@ -27,11 +26,11 @@ def build_consumers(settings: ServiceSettings, pool: asyncpg.Pool) -> list[Consu
                      handlers=build_handlers(settings))]
 
 
-def build_background(settings: ServiceSettings, pool: asyncpg.Pool) -> dict[str, Coroutine[Any, Any, None]]:
+def build_background(settings: ServiceSettings, pool: asyncpg.Pool) -> dict[str, LoopStarter]:
     assert isinstance(settings, NotifySettings)
     if not settings.delivery_enabled:
-        return {"notify-seed": _seed(pool)}
-    return {"notify-delivery": _run_delivery(settings, pool)}
+        return {"notify-seed": lambda: _seed(pool)}
+    return {"notify-delivery": lambda: _run_delivery(settings, pool)}
 
 
 async def _seed(pool: asyncpg.Pool) -> None:

@@ -3,7 +3,7 @@ work list) and the statistics (coverage, caregiver activity)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -12,7 +12,6 @@ from pydantic import BaseModel
 
 from services.pairing import store, store_pairings, store_stats
 from services.pairing.api_common import narrowed_prefix, require_staff
-from services.pairing.domain import LOCAL_TIME
 from services.pairing.api_models import CaregiverActivity, Coverage, UnpairedQueue
 from shared.auth import Principal, require_principal
 from shared.contracts import Jurisdiction
@@ -122,10 +121,10 @@ async def caregiver_activity(request: Request, principal: Annotated[Principal, D
     if until <= since:
         raise RuleViolation("query.to", "after from")
     prefix = narrowed_prefix(principal, jurisdiction)
-    start = datetime.combine(since, time(), tzinfo=LOCAL_TIME)
-    end = datetime.combine(until, time(), tzinfo=LOCAL_TIME)
+    clock = request.app.state.settings.clock
+    start, end = clock.start_of(since), clock.start_of(until)
     async with request.app.state.pool.acquire() as conn:
-        rows = await store_stats.caregiver_activity(conn, prefix, start, end, caregiver_id)
+        rows = await store_stats.caregiver_activity(conn, prefix, start, end, caregiver_id, clock.county_timezone)
     return [{"caregiver_id": row["id"], "kind": row["kind"], "township_code": row["township_code"],
              "school_id": row["school_id"], "active": row["active"], "children_paired": row["children_paired"],
              "contacts": row["contacts"], "contacts_total": sum(row["contacts"].values()),

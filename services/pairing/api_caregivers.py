@@ -223,7 +223,7 @@ async def change_caregiver(caregiver_id: UUID, body: CaregiverPatch, request: Re
     if body.jurisdiction is not None:
         require_in_scope(principal, body.jurisdiction.village_code or body.jurisdiction.township_code)
         _check_codes(body.jurisdiction)
-    on = today()
+    on = today(request)
     async with transaction(request) as conn:
         current = await store.get_caregiver(conn, caregiver_id, lock=True)
         if current is None or not principal.covers(deepest_code(current)):

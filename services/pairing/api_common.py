@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from datetime import date, datetime
+from datetime import date
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import asyncpg
@@ -12,7 +12,6 @@ from fastapi import HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from services.pairing.domain import LOCAL_TIME
 from shared import idempotency
 from shared.auth import Principal, scope_prefix
 from shared.conditional import etag_headers
@@ -24,9 +23,9 @@ from shared.rules import RuleViolation
 STAFF_ROLES = ("admin", "county_staff", "township_staff", "school_staff")
 
 
-def today() -> date:
-    """China's date (domain.LOCAL_TIME)."""
-    return datetime.now(LOCAL_TIME).date()
+def today(request: Request) -> date:
+    """The county's date on the service's clock (shared/clock.py)."""
+    return request.app.state.settings.clock.today()
 
 
 def require_staff(principal: Principal) -> None:

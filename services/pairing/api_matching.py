@@ -150,7 +150,7 @@ async def accept(proposal_id: UUID, body: AcceptIn, request: Request,
     coverage); those that still hold become pairings (lead), the rest are refused with
     their reason. One transaction; one savepoint per item."""
     require_staff(principal)
-    accepted_on = today()
+    accepted_on = today(request)
     results: list[dict[str, Any]] = []
     async with transaction(request) as conn:
         await _visible_proposal(conn, principal, proposal_id)

@@ -64,8 +64,8 @@ async def create_pairing(body: PairingIn, request: Request,
     child, inactive caregiver, duplicate, second lead, or no free place (with the load);
     422 caregiver outside the child's township/school. Nothing is written then."""
     require_staff(principal)
-    started_on = body.started_on or today()
-    if started_on > today():
+    started_on = body.started_on or today(request)
+    if started_on > today(request):
         raise RuleViolation("body.started_on", "not in the future")
 
     async def create(conn: asyncpg.Connection) -> tuple[int, Any]:
@@ -105,14 +105,14 @@ async def end_pairing(pairing_id: UUID, body: PairingEndIn, request: Request,
     """Ends a pairing (emits PairingEnded); the child returns to the unpaired queue if it was
     their only one."""
     require_staff(principal)
-    ended_on = body.ended_on or today()
+    ended_on = body.ended_on or today(request)
     async with transaction(request) as conn:
         row = await store_pairings.get_pairing(conn, pairing_id)
         if row is None or not principal.covers(deepest_code(row)) or not principal.covers_school(row["school_id"]):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such pairing")
         if row["ended_on"] is not None:
             raise domain.Refusal(409, "already_ended", "the pairing has already ended")
-        if ended_on < row["started_on"] or ended_on > today():
+        if ended_on < row["started_on"] or ended_on > today(request):
             raise RuleViolation("body.ended_on", "between the start and today")
         child = await store.get_child(conn, row["child_id"])
         ended = await commands.end_pairing(conn, row, child, reason=body.reason, ended_on=ended_on,

@@ -44,8 +44,6 @@ class SupportIn(CleanInput):
             raise ValueError("financial aid needs amount_fen above zero")
         if self.kind == "in_kind" and self.item is None:
             raise ValueError("a gift in kind needs the item")
-        if self.given_on > today():
-            raise ValueError("given_on is in the future")
         return self
 
 
@@ -74,6 +72,8 @@ async def record_support(child_id: UUID, body: SupportIn, request: Request,
     """Records aid or a gift. If the child already had one from the same fund in the same
     period (term or half-year, per county setting), it is recorded and flagged."""
     require_staff(principal)
+    if body.given_on > today(request):  # the county's today, so checked here rather than in the model
+        raise HTTPException(422, [{"field": "body.given_on", "reason": "given_on is in the future"}])
     period = domain.support_period_key(body.given_on, request.app.state.settings.support_period)
 
     async def create(conn: asyncpg.Connection) -> tuple[int, Any]:

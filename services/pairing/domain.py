@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Mapping
-from zoneinfo import ZoneInfo
 
 from shared.rules import Refusal  # noqa: F401  (the domain's refusals: domain.Refusal)
 
@@ -19,9 +18,6 @@ DEFAULT_CAPACITY: Mapping[str, int] = {
 
 SupportPeriod = Literal["term", "half_year"]
 
-# The county's calendar: a pairing started "today", a gift "this term", an activity month
-# are China's dates, whatever the servers' clocks say.
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 import asyncpg
 
@@ -37,22 +38,22 @@ async def count_unpaired(conn: asyncpg.Connection, scope_prefix: str, school_id:
 
 
 async def caregiver_activity(conn: asyncpg.Connection, scope_prefix: str, since: datetime, until: datetime,
-                             caregiver_id=None) -> list[asyncpg.Record]:  # type: ignore[no-untyped-def]
+                             caregiver_id: UUID | None, county_timezone: str) -> list[asyncpg.Record]:
     """Per caregiver in scope: contacts logged in [since, until) by kind, in total and per
-    month (China time), and the children paired with them in that period (for 评比考核).
+    month (the county's zone), and the children paired with them in that period (for 评比考核).
     Caregivers with no contact are listed too."""
     return await conn.fetch(
         f"""SELECT g.id, g.kind, g.township_code, g.school_id, g.active,
                    (SELECT count(*) FROM pairings p
-                     WHERE p.caregiver_id = g.id AND p.started_on < $3::timestamptz::date
-                       AND (p.ended_on IS NULL OR p.ended_on >= $2::timestamptz::date)) AS children_paired,
+                     WHERE p.caregiver_id = g.id AND p.started_on < ($3 AT TIME ZONE $5)::date
+                       AND (p.ended_on IS NULL OR p.ended_on >= ($2 AT TIME ZONE $5)::date)) AS children_paired,
                    coalesce((SELECT jsonb_object_agg(kind, n) FROM (
                         SELECT k.kind, count(*) AS n FROM caregiver_contacts k
                          WHERE k.caregiver_id = g.id AND k.occurred_at >= $2 AND k.occurred_at < $3
                          GROUP BY k.kind) per_kind), '{{}}'::jsonb) AS contacts,
                    coalesce((SELECT jsonb_object_agg(month, kinds) FROM (
                         SELECT month, jsonb_object_agg(kind, n) AS kinds FROM (
-                            SELECT to_char(k.occurred_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month,
+                            SELECT to_char(k.occurred_at AT TIME ZONE $5, 'YYYY-MM') AS month,
                                    k.kind, count(*) AS n
                               FROM caregiver_contacts k
                              WHERE k.caregiver_id = g.id AND k.occurred_at >= $2 AND k.occurred_at < $3
@@ -61,4 +62,4 @@ async def caregiver_activity(conn: asyncpg.Connection, scope_prefix: str, since:
               FROM caregivers g
              WHERE {in_scope('g', '$1')} AND ($4::uuid IS NULL OR g.id = $4)
              ORDER BY g.township_code, g.id""",
-        scope_prefix, since, until, caregiver_id)
+        scope_prefix, since, until, caregiver_id, county_timezone)

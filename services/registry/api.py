@@ -75,7 +75,7 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
                                                          "reason": "学校工作人员只能登记本校学生 / "
                                                                    "a school's staff register their own pupils"}])
     child = _new_child(body)
-    event = domain.register(child, today=today())
+    event = domain.register(child, today=today(request))
     async with request.app.state.pool.acquire() as conn:
         await check_places(request, conn, child.jurisdiction)
     cipher = cipher_of(request)
@@ -187,7 +187,7 @@ async def update_child(child_id: UUID, body: ChildPatch, request: Request, princ
                     raise HTTPException(status.HTTP_409_CONFLICT,
                                         "档案已结案，请先重新启用再修改 / the record is closed; reopen it before editing")
                 changed = _apply_patch(child, body)
-                event = domain.update(changed, status=row["status"], new_version=version + 1, today=today())
+                event = domain.update(changed, status=row["status"], new_version=version + 1, today=today(request))
                 written = await _write(request, principal, conn, changed, event, version)
             return await _answer(request, conn, written)
     except api_duplicates.NationalIdTaken as taken:
@@ -209,7 +209,7 @@ async def transfer_child(child_id: UUID, body: TransferIn, request: Request, pri
             moved, event = domain.transfer(
                 child, status=row["status"], to=body.jurisdiction, to_school_id=body.school_id,
                 grade=body.grade, class_name=body.class_name, allowed_county=principal.jurisdiction[:6],
-                new_version=version + 1, today=today())
+                new_version=version + 1, today=today(request))
             written = await _write(request, principal, conn, moved, event, version, status="transferred")
         return await _answer(request, conn, written)
 
@@ -224,7 +224,7 @@ async def close_child(child_id: UUID, body: CloseIn, request: Request, principal
         async with conn.transaction():
             row, child = await _load(request, principal, conn, child_id, version)
             event = domain.close(child, status=row["status"], reason=body.reason, new_version=version + 1,
-                                 today=today())
+                                 today=today(request))
             written = await _write(request, principal, conn, child, event, version, status="closed",
                                    close_reason=body.reason, keep_close_reason=False)
         return await _answer(request, conn, written)
@@ -238,7 +238,7 @@ async def reopen_child(child_id: UUID, body: ReopenIn, request: Request, princip
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row, child = await _load(request, principal, conn, child_id, version)
-            event = domain.reopen(child, status=row["status"], new_version=version + 1, today=today())
+            event = domain.reopen(child, status=row["status"], new_version=version + 1, today=today(request))
             written = await _write(request, principal, conn, child, event, version, status="active",
                                    close_reason=None, keep_close_reason=False)
         return await _answer(request, conn, written)

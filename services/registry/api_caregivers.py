@@ -55,7 +55,7 @@ async def _paired_child(conn: asyncpg.Connection, principal: Principal, child_id
 async def my_children(request: Request, principal: Caller) -> JSONResponse:
     """Every child the caller is paired with now (lead or helper), by name."""
     caregiver_id = caregiver_of(principal)
-    cipher, day = cipher_of(request), today()
+    cipher, day = cipher_of(request), today(request)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             rows = await store_pairings.my_children(conn, caregiver_id, principal.scope_prefix)
@@ -72,7 +72,7 @@ async def my_child(child_id: UUID, request: Request, principal: Caller) -> JSONR
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row = await _paired_child(conn, principal, child_id)
-            view = privacy.caregiver_card(row, cipher_of(request), today=today())
+            view = privacy.caregiver_card(row, cipher_of(request), today=today(request))
             await _audit(conn, principal, "caregiver_card", [child_id], list(view.revealed))
     return JSONResponse(view.body)
 
@@ -81,7 +81,7 @@ async def my_child(child_id: UUID, request: Request, principal: Caller) -> JSONR
 async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, principal: Caller) -> JSONResponse:
     """A dated note in the paired child's growth record (成长记录), encrypted at rest."""
     caregiver_of(principal)
-    if body.noted_on > today():
+    if body.noted_on > today(request):
         raise HTTPException(422, [{"field": "body.noted_on", "reason": "is in the future"}])
     note_id = uuid4()
     note_enc = cipher_of(request).encrypt(body.text, context=GROWTH_NOTE.context(note_id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Annotated, NoReturn
 from urllib.parse import unquote
 
@@ -49,8 +49,9 @@ async def check_places(request: Request, conn: asyncpg.Connection, jurisdiction:
         jurisdiction.county_code, jurisdiction.township_code, jurisdiction.village_code)
 
 
-def today() -> date:
-    return datetime.now(timezone.utc).date()
+def today(request: Request) -> date:
+    """The county's today (shared/clock.py), not the UTC date: the two differ eight hours a day."""
+    return request.app.state.settings.clock.today()
 
 
 Purpose = Annotated[str | None, Header(

@@ -35,7 +35,7 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def child_filter(township_code: Code12 = None, village_code: Code12 = None,
+def child_filter(request: Request, township_code: Code12 = None, village_code: Code12 = None,
                  school_id: Annotated[str | None, Query(max_length=64)] = None,
                  category: PublicCategory | None = None,
                  status: Literal["active", "transferred", "closed"] | None = None,
@@ -46,7 +46,7 @@ def child_filter(township_code: Code12 = None, village_code: Code12 = None,
     """Filters travel in the query string: codes and flags only, never a name."""
     if min_age is not None and max_age is not None and min_age > max_age:
         raise RuleViolation("query.min_age", "最小年龄大于最大年龄 / min_age is above max_age")
-    now = today()
+    now = today(request)
     return store.ChildFilter(
         township_code=township_code, village_code=village_code, school_id=school_id, category=category,
         status=status, gender=gender, left_behind_type=left_behind_type, priority=priority,
@@ -150,7 +150,7 @@ async def export_children(request: Request, principal: Caller, filters: Filters,
 async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, principal: Caller) -> JSONResponse:
     """A dated note in the growth record (成长记录), encrypted at rest."""
     require_staff(principal)
-    if body.noted_on > today():
+    if body.noted_on > today(request):
         raise RuleViolation("body.noted_on", "日期在未来 / is in the future")
     note_id = uuid4()
     note_enc = cipher_of(request).encrypt(body.text, context=GROWTH_NOTE.context(note_id))

@@ -23,7 +23,6 @@ import socket
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import datetime, timezone
 from functools import partial
 from typing import Any, Callable
 from uuid import UUID, uuid4
@@ -39,8 +38,10 @@ from services.registry.import_batches import (
 from services.registry.sheets import SheetRejected
 from shared import outbox
 from shared.auth import scope_prefix
+from shared.clock import Clock
 from shared.crypto import FieldCipher
 from shared.logging import get_logger
+from shared.resilience import UNAVAILABLE, OutageLog
 
 log = get_logger("registry.importer")
 
@@ -50,11 +51,12 @@ ALREADY_REGISTERED = "该身份证号已建档，未重复导入 / this national
 class ImportRunner:
     def __init__(self, pool: asyncpg.Pool, cipher: FieldCipher, *, batch_size: int = 2000,
                  stale_after_s: float = 60.0, poll_interval_s: float = 1.0, name: str | None = None,
-                 processes: int = 0) -> None:
+                 processes: int = 0, clock: Clock | None = None) -> None:
         """`processes` > 0 prepares batches in that many worker processes (the registry
         worker uses `default_processes()`); 0 prepares them in a thread (tests, small machines)."""
         self._processes = processes
         self._divisions = DivisionCache()
+        self._clock = clock or Clock()  # the worker passes its settings' clock
         self._executor: ProcessPoolExecutor | None = None
         self._pool = pool
         self._cipher = cipher
@@ -72,31 +74,34 @@ class ImportRunner:
             self.close()
 
     async def _run_forever(self) -> None:
+        database = OutageLog("import.database")  # one line when it goes, one when it is back
         while True:
             try:
                 ran = await self.run_once()
-            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
-                log.warning("import.runner_error", error=type(exc).__name__)
-                ran = False
+                database.ok()
+            except (asyncpg.PostgresError, *UNAVAILABLE) as exc:
+                await asyncio.sleep(database.failed(exc))
+                continue
             if not ran:
                 await asyncio.sleep(self._poll_interval_s)
 
     async def run_once(self) -> bool:
         async with self._pool.acquire() as conn:
-            job = await store_imports.claim_job(conn, self.name, self._stale_after_s)
+            job = await store_imports.claim_job(conn, self.name, self._stale_after_s, self._clock.now())
         if job is None:
             return False
         log.info("import.claimed", job_id=str(job["id"]), rows_done=job["rows_done"])
         try:
             await self._run_job(job)
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        except (asyncpg.PostgresError, *UNAVAILABLE):
             raise  # the database went away: the job stays claimed and is resumed later
         except Exception as exc:  # a bug must not turn into a crash loop on the same job
             log.exception("import.failed", job_id=str(job["id"]), error=type(exc).__name__)
             if isinstance(exc, BrokenProcessPool):
                 self.close()  # a preparing process died: start fresh ones for the next job
             async with self._pool.acquire() as conn:
-                await store_imports.finish(conn, job["id"], failure="导入时发生内部错误 / internal error while importing")
+                await store_imports.finish(conn, job["id"], now=self._clock.now(),
+                                           failure="导入时发生内部错误 / internal error while importing")
         return True
 
     async def _job_rows(self, job: asyncpg.Record) -> tuple[dict[str, int], list[Any], Callable[..., PreparedBatch]]:
@@ -116,12 +121,12 @@ class ImportRunner:
             columns, rows, prepare = await self._job_rows(job)
         except SheetRejected as rejected:
             async with self._pool.acquire() as conn:
-                await store_imports.finish(conn, job_id, failure=rejected.reason)
+                await store_imports.finish(conn, job_id, now=self._clock.now(), failure=rejected.reason)
             return
         divisions = await self._divisions_for(job["scope"], columns, rows, decode=prepare is prepare_stored_batch)
         total = len(rows)
         seen: dict[str, int] = {}
-        today = datetime.now(timezone.utc).date()
+        today = self._clock.today()  # the county's, as the api checks it
         starts = iter(range(job["rows_done"], total, self._batch_size))
         in_flight: deque[tuple[int, asyncio.Future[PreparedBatch]]] = deque()
 
@@ -151,7 +156,7 @@ class ImportRunner:
             for _start, leftover in in_flight:
                 leftover.cancel()
         async with self._pool.acquire() as conn:
-            await store_imports.finish(conn, job_id)
+            await store_imports.finish(conn, job_id, now=self._clock.now())
         log.info("import.finished", job_id=str(job_id))
 
     async def _divisions_for(self, scope: str, columns: dict[str, int], rows: list[Any], *,
@@ -209,7 +214,8 @@ class ImportRunner:
                 await store_imports.add_errors(conn, job_id, existing, kind="existing")
                 await store_imports.advance(conn, job_id, rows_done=rows_done, imported=len(inserted),
                                             rejected=len(batch.rejected_rows),
-                                            existing=len(batch.child_ids) - len(inserted))
+                                            existing=len(batch.child_ids) - len(inserted),
+                                            now=self._clock.now())
         return True
 
     async def _insert_children(self, conn: asyncpg.Connection, batch: PreparedBatch) -> set[str]:

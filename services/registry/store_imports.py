@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Callable
 from uuid import UUID
 
@@ -46,20 +46,21 @@ async def list_jobs_in_scope(conn: asyncpg.Connection, scope_prefix: str, limit:
         scope_prefix, limit)
 
 
-async def claim_job(conn: asyncpg.Connection, worker: str, stale_after_s: float) -> asyncpg.Record | None:
+async def claim_job(conn: asyncpg.Connection, worker: str, stale_after_s: float,
+                    now: datetime) -> asyncpg.Record | None:
     """The oldest pending job, or a running one whose worker stopped beating (it crashed):
     SKIP LOCKED lets several workers claim different jobs without waiting on each other.
     With the rows the api stored; the file itself only for a job stored without them."""
     return await conn.fetchrow(
-        """UPDATE import_jobs SET status = 'running', claimed_by = $1, heartbeat_at = now(),
-                  started_at = coalesce(started_at, now())
+        """UPDATE import_jobs SET status = 'running', claimed_by = $1, heartbeat_at = $3,
+                  started_at = coalesce(started_at, $3)
             WHERE id = (SELECT id FROM import_jobs
                          WHERE status = 'pending'
-                            OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => $2))
+                            OR (status = 'running' AND heartbeat_at < $3::timestamptz - make_interval(secs => $2))
                          ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
         RETURNING id, created_by, scope, stored_rows, CASE WHEN stored_rows IS NULL THEN content END AS content,
                   rows_total, rows_done""",
-        worker, stale_after_s)
+        worker, stale_after_s, now)
 
 
 async def still_owned(conn: asyncpg.Connection, job_id: UUID, worker: str) -> bool:
@@ -69,8 +70,9 @@ async def still_owned(conn: asyncpg.Connection, job_id: UUID, worker: str) -> bo
     return owner == worker
 
 
-async def heartbeat(conn: asyncpg.Connection, job_id: UUID, worker: str) -> None:
-    await conn.execute("UPDATE import_jobs SET heartbeat_at = now() WHERE id = $1 AND claimed_by = $2", job_id, worker)
+async def heartbeat(conn: asyncpg.Connection, job_id: UUID, worker: str, now: datetime) -> None:
+    await conn.execute("UPDATE import_jobs SET heartbeat_at = $3 WHERE id = $1 AND claimed_by = $2",
+                       job_id, worker, now)
 
 
 async def registered_indexes(conn: asyncpg.Connection, indexes: list[str]) -> set[str]:
@@ -160,21 +162,21 @@ async def add_errors(conn: asyncpg.Connection, job_id: UUID, errors: list[tuple[
 
 
 async def advance(conn: asyncpg.Connection, job_id: UUID, *, rows_done: int, imported: int, rejected: int,
-                  existing: int) -> None:
+                  existing: int, now: datetime) -> None:
     await conn.execute(
         """UPDATE import_jobs SET rows_done = $2, rows_imported = rows_imported + $3,
-                  rows_rejected = rows_rejected + $4, rows_existing = rows_existing + $5, heartbeat_at = now()
+                  rows_rejected = rows_rejected + $4, rows_existing = rows_existing + $5, heartbeat_at = $6
             WHERE id = $1""",
-        job_id, rows_done, imported, rejected, existing)
+        job_id, rows_done, imported, rejected, existing, now)
 
 
-async def finish(conn: asyncpg.Connection, job_id: UUID, *, failure: str | None = None) -> None:
+async def finish(conn: asyncpg.Connection, job_id: UUID, *, now: datetime, failure: str | None = None) -> None:
     """Done (or failed): the uploaded file and its rows are no longer needed and are dropped."""
     await conn.execute(
-        """UPDATE import_jobs SET status = $2, failure = $3, content = NULL, stored_rows = NULL, finished_at = now(),
-                  heartbeat_at = now()
+        """UPDATE import_jobs SET status = $2, failure = $3, content = NULL, stored_rows = NULL, finished_at = $4,
+                  heartbeat_at = $4
             WHERE id = $1""",
-        job_id, "failed" if failure else "done", failure)
+        job_id, "failed" if failure else "done", failure, now)
 
 
 async def list_errors(conn: asyncpg.Connection, job_id: UUID, *, kind: str = "error", after_row: int = 0,

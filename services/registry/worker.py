@@ -4,8 +4,6 @@ caregivers) and the bulk-import runner."""
 
 from __future__ import annotations
 
-from typing import Any, Coroutine
-
 import asyncpg
 
 from services.registry.handlers import PAIRING_HANDLERS
@@ -13,6 +11,7 @@ from services.registry.import_batches import default_processes
 from services.registry.importer import ImportRunner
 from shared.consumer import Consumer
 from shared.contracts.events import PAIRING_TOPIC
+from shared.worker import LoopStarter
 from shared.crypto import CryptoSettings, FieldCipher
 from shared.settings import ServiceSettings
 
@@ -21,10 +20,11 @@ def build_consumers(settings: ServiceSettings, pool: asyncpg.Pool) -> list[Consu
     return [Consumer(settings, pool, name="registry.pairing", topics=(PAIRING_TOPIC,), handlers=PAIRING_HANDLERS)]
 
 
-def build_background(settings: ServiceSettings, pool: asyncpg.Pool) -> dict[str, Coroutine[Any, Any, None]]:
+def build_background(settings: ServiceSettings, pool: asyncpg.Pool) -> dict[str, LoopStarter]:
     # Worker processes validate and encrypt import batches; the worker's own event loop
     # stays free for the relay and the database.
     processes = getattr(settings, "import_processes", None)
     runner = ImportRunner(pool, FieldCipher.from_settings(CryptoSettings()),
-                          processes=default_processes() if processes is None else processes)
-    return {"registry-imports": runner.run()}
+                          processes=default_processes() if processes is None else processes,
+                          clock=settings.clock)
+    return {"registry-imports": runner.run}

@@ -43,7 +43,7 @@ async def summary(request: Request, principal: Caller,
     async with request.app.state.pool.acquire() as conn:
         period, as_of_day, first_day = await checked_period(conn, request, since, until, as_of)
         body = await build_summary(conn, where, period, as_of_day,
-                                   zone_name=request.app.state.settings.local_timezone, first_day=first_day)
+                                   zone_name=request.app.state.settings.county_timezone, first_day=first_day)
     if format == "json":
         return JSONResponse(body)
     title = request.app.state.settings.county_name

@@ -65,7 +65,7 @@ async def assessment(request: Request, principal: Caller,
     with the weights in force for the scope, and the rank (best first)."""
     require_staff(principal)
     where = resolve_scope(principal, scope)
-    zone_name = request.app.state.settings.local_timezone
+    zone_name = request.app.state.settings.county_timezone
     async with request.app.state.pool.acquire() as conn:
         period, as_of_day, _ = await checked_period(conn, request, since, until, as_of)
         window = Window.of(period, as_of_day, ZoneInfo(zone_name))

@@ -4,8 +4,7 @@ period checked against the read model, refusals as 422 naming the field."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import asyncpg
 from fastapi import HTTPException, Request, status
@@ -51,13 +50,13 @@ def resolve_scope(principal: Principal, scope: str | None) -> Scope:
 
 
 def local_today(request: Request) -> date:
-    return datetime.now(ZoneInfo(request.app.state.settings.local_timezone)).date()
+    return request.app.state.settings.clock.today()
 
 
 async def checked_period(conn: asyncpg.Connection, request: Request, start: date, end: date,
                          as_of: date | None) -> tuple[Period, date, date]:
     """(period, as_of, first recorded day) or a 422 naming the field."""
-    first_day = await store_summary.first_day(conn, request.app.state.settings.local_timezone)
+    first_day = await store_summary.first_day(conn, request.app.state.settings.county_timezone)
     try:
         period, as_of = check_period(start, end, as_of, today=local_today(request), first_day=first_day)
     except ReportRefused as refused:

@@ -9,8 +9,6 @@ class ReportsSettings(ServiceSettings):
     service_name: str = "reports"
     database_url: str = "postgresql://shouhu:shouhu@127.0.0.1:55432/shouhu_reports"
     http_port: int = 8005
-    # The county's own time zone: a day, a month and "as of" a date are its days.
-    local_timezone: str = "Asia/Shanghai"
     # The county's name on the documents' title (the division code is always printed too).
     county_name: str = ""
 

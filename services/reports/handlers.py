@@ -9,7 +9,7 @@ end, a concern's acknowledgement) are handlers only."""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import asyncpg
 
@@ -25,7 +25,7 @@ from shared.contracts import (
 # -- one statement per event ----------------------------------------------------------------
 
 
-def child_version(envelope: Envelope) -> Statement:
+def child_version(envelope: Envelope[Any]) -> Statement:
     """Every registry event about a child carries its full facts: one version row each."""
     return store.insert_child_version(event_type=type(envelope.data).name, effective_at=envelope.time,
                                       facts=envelope.data)
@@ -35,7 +35,7 @@ def expected_count(envelope: Envelope[ExpectedCountSet]) -> Statement:
     return store.insert_expected_count(effective_at=envelope.time, facts=envelope.data)
 
 
-def caregiver_version(envelope: Envelope) -> Statement:
+def caregiver_version(envelope: Envelope[Any]) -> Statement:
     return store.insert_caregiver_version(effective_at=envelope.time, facts=envelope.data)
 
 
@@ -78,7 +78,7 @@ def concern_escalated(envelope: Envelope[ConcernEscalated]) -> Statement:
     return store.concern_escalated(envelope.data.concern_id, envelope.data.escalation_level)
 
 
-STATEMENTS: dict[type[Event], Callable[[Envelope], Statement]] = {
+STATEMENTS: dict[type[Event], Callable[[Envelope[Any]], Statement]] = {
     ChildRegistered: child_version, ChildUpdated: child_version, ChildTransferred: child_version,
     ChildClosed: child_version, ChildReopened: child_version, ExpectedCountSet: expected_count,
     CaregiverEnrolled: caregiver_version, CaregiverUpdated: caregiver_version, PairingCreated: pairing_started,
@@ -88,7 +88,7 @@ STATEMENTS: dict[type[Event], Callable[[Envelope], Statement]] = {
 }
 
 
-async def on_fact(conn: asyncpg.Connection, envelope: Envelope) -> None:
+async def on_fact(conn: asyncpg.Connection, envelope: Envelope[Any]) -> None:
     """The handler of every event in STATEMENTS: its one statement."""
     await store.run(conn, STATEMENTS[type(envelope.data)](envelope))
 

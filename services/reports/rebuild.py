@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -51,7 +52,7 @@ class RebuildResult:
         return self.applied / self.seconds if self.seconds else 0.0
 
 
-async def _apply(conn: asyncpg.Connection, records: list, result: RebuildResult) -> None:
+async def _apply(conn: asyncpg.Connection, records: list[Any], result: RebuildResult) -> None:
     """One partition batch into the build tables, in the caller's transaction.
 
     Events written by one statement each are grouped by statement and sent in one round
@@ -61,7 +62,7 @@ async def _apply(conn: asyncpg.Connection, records: list, result: RebuildResult)
     follow (a pairing's end) close the group run before them and run alone, each in a
     savepoint, so that one whose dependency never came is skipped and the batch commits."""
     await store_rebuild.write_to_build_tables(conn)
-    groups: dict[str, list[tuple]] = {}
+    groups: dict[str, list[tuple[Any, ...]]] = {}
 
     async def flush() -> None:
         for sql, rows in groups.items():
@@ -79,7 +80,7 @@ async def _apply(conn: asyncpg.Connection, records: list, result: RebuildResult)
             sql, args = statement(envelope)
             groups.setdefault(sql, []).append(args)
             continue
-        handler = HANDLERS.get(type(envelope.data))
+        handler = HANDLERS.get(type(envelope.data))  # type: ignore[call-overload]
         if handler is None:
             result.skipped += 1
             continue
@@ -95,7 +96,7 @@ async def _apply(conn: asyncpg.Connection, records: list, result: RebuildResult)
     await flush()
 
 
-async def _execute_run(conn: asyncpg.Connection, sql: str, rows: list[tuple], result: RebuildResult) -> None:
+async def _execute_run(conn: asyncpg.Connection, sql: str, rows: list[tuple[Any, ...]], result: RebuildResult) -> None:
     try:
         async with conn.transaction():
             await conn.executemany(sql, rows)

@@ -128,7 +128,7 @@ def concern_escalated(concern_id: Any, level: str) -> Statement:
 async def concern_acknowledged(conn: asyncpg.Connection, concern_id: Any, at: datetime) -> bool:
     result = await conn.execute(
         "UPDATE concerns SET acknowledged_at = coalesce(acknowledged_at, $2) WHERE concern_id = $1", concern_id, at)
-    return result != "UPDATE 0"
+    return bool(result != "UPDATE 0")
 
 
 def insert_expected_count(*, effective_at: datetime, facts: Any) -> Statement:

@@ -4,10 +4,9 @@ one, list them by child, caregiver, township and period."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
@@ -20,7 +19,6 @@ from services.visits.api_models import (
     CallDetails, ContactDetail, ContactIn, ContactSummary, FollowUp, Location, Ratings,
 )
 from services.visits.encrypted_columns import CONCERN_DETAIL, CONTACT_FOLLOW_UPS, CONTACT_LOCATION, CONTACT_NOTES
-from services.visits.scheduling import local_today
 from services.visits.domain_duties import duty_event, duty_kinds_met_by
 from shared import idempotency, outbox
 from shared.auth import Principal, require_principal
@@ -118,7 +116,7 @@ async def log_contact(
         call_initiated_by=body.call.initiated_by if body.call else None,
         call_minutes=body.call.duration_minutes if body.call else None)
     fingerprint = idempotency.request_fingerprint(body.model_dump(mode="json")) if idempotency_key else ""
-    local_day = body.occurred_at.astimezone(ZoneInfo(settings.local_timezone)).date()
+    local_day = settings.clock.local_day(body.occurred_at)
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         if idempotency_key is not None:
             stored = await idempotency.begin(conn, principal.subject, idempotency_key, fingerprint)
@@ -143,7 +141,7 @@ async def log_contact(
                                 status.HTTP_403_FORBIDDEN)
         jurisdiction = Jurisdiction(county_code=child["county_code"], township_code=child["township_code"],
                                     village_code=child["village_code"])
-        now = datetime.now(timezone.utc)
+        now = settings.clock.now()
         visit = domain.log_contact(contact, child_status=child["status"], jurisdiction=jurisdiction, now=now,
                                    clock_skew=timedelta(minutes=settings.clock_skew_minutes))
         fulfilled = await store.insert_contact(
@@ -186,7 +184,7 @@ async def get_contact(contact_id: UUID, request: Request,
     cipher = request.app.state.cipher
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         row = await store.get_contact(conn, contact_id)
-        if not await _visible_contact(conn, principal, row, local_today(request.app.state.settings)):
+        if not await _visible_contact(conn, principal, row, request.app.state.settings.clock.today()):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such contact")
         detail = ContactDetail(**_summary(row).model_dump())
         if principal.can("view_sensitive") or caregiver_of(principal) == row["caregiver_id"]:
@@ -243,7 +241,7 @@ async def list_child_contacts(child_id: UUID, request: Request,
         else:
             me = caregiver_of(principal)
             known = me is not None and await store.paired_on(conn, child_id, me,
-                                                              local_today(request.app.state.settings))
+                                                              request.app.state.settings.clock.today())
         if not known:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
     return await _list(request, principal, child_id=child_id, caregiver_id=None, township_code=None, kind=None,

@@ -103,7 +103,7 @@ async def run_scan(body: ScanIn, request: Request,
     was not announced before, so running it twice is harmless."""
     require_staff(principal, ("admin",))
     settings = request.app.state.settings
-    if body.as_of > scheduling.local_today(settings) and not settings.allow_future_scans:
+    if body.as_of > settings.clock.today() and not settings.allow_future_scans:
         raise RuleViolation("body.as_of", "is in the future (SHOUHU_VISITS_ALLOW_FUTURE_SCANS is off)")
     result = await scanner.run_scan(request.app.state.pool, request.app.state.settings, body.as_of)
     return result.as_dict()

@@ -3,7 +3,7 @@ reports on top) and acknowledge them, saying whom they referred them to."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -109,7 +109,7 @@ async def acknowledge_concern(concern_id: UUID, body: AcknowledgementIn, request
     abuse, neglect or violence) must say whom it was referred to (police, civil affairs)."""
     require_staff(principal, CONCERN_HANDLERS)
     expected_version = parse_if_match(if_match)
-    now = datetime.now(timezone.utc)
+    now = request.app.state.settings.clock.now()
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         row = await store_concerns.get_concern(conn, concern_id, principal.scope_prefix, for_update=True,
                                                school_id=principal.school_scope)

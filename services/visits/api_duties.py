@@ -14,7 +14,6 @@ from pydantic import BaseModel
 from services.visits import store_duties
 from services.visits.api_common import caregiver_of, require_staff
 from services.visits.domain_duties import level_name
-from services.visits.scheduling import local_today
 from shared.auth import Principal, require_principal
 
 router = APIRouter(prefix="/v1", tags=["duties"])
@@ -61,7 +60,7 @@ async def _duties(request: Request, *, scope_prefix: str | None, caregiver_id: U
                   child_id: UUID | None, township_code: str | None, state: str, limit: int,
                   school_ids: tuple[str, ...] = ()) -> list[DutyOut]:
     settings = request.app.state.settings
-    today = local_today(settings)
+    today = settings.clock.today()
     async with request.app.state.pool.acquire() as conn:
         rows = await store_duties.list_duties(
             conn, scope_prefix=scope_prefix, caregiver_id=caregiver_id, child_id=child_id,

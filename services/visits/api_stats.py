@@ -4,17 +4,15 @@ activity. Counts only, within the caller's jurisdiction."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Annotated
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel
 
 from services.visits import store_stats
 from services.visits.api_common import require_staff
-from services.visits.scheduling import local_today
 from shared.auth import Principal, require_principal
 from shared.rules import RuleViolation
 
@@ -56,20 +54,19 @@ async def statistics(request: Request, principal: Annotated[Principal, Depends(r
     """Default period: the current calendar month in the county's time zone."""
     require_staff(principal)
     settings = request.app.state.settings
-    zone = ZoneInfo(settings.local_timezone)
-    today = local_today(settings)
-    start = period_from or datetime.combine(today.replace(day=1), time.min, zone)
-    end = period_to or datetime.now(timezone.utc)
+    clock = settings.clock
+    now = clock.now()
+    start = period_from or clock.start_of(clock.today().replace(day=1))
+    end = period_to or now
     if end <= start:
         raise RuleViolation("query.to", "must be after from")
     scope = principal.scope_prefix
-    now = datetime.now(timezone.utc)
     async with request.app.state.pool.acquire() as conn:
         by_kind = await store_stats.contacts_by(conn, "kind", scope, start, end)
         by_township = await store_stats.contacts_by(conn, "township_code", scope, start, end)
-        by_month = await store_stats.contacts_by_month(conn, scope, start, end, settings.local_timezone)
+        by_month = await store_stats.contacts_by_month(conn, scope, start, end, settings.county_timezone)
         children, seen = await store_stats.coverage(conn, scope, now - timedelta(days=30), now)
-        overdue = await store_stats.overdue_counts(conn, scope, today)
+        overdue = await store_stats.overdue_counts(conn, scope, clock.today())
         activity = await store_stats.caregiver_activity(conn, scope, start, end, top_caregivers)
     overdue_by_township: dict[str, int] = {}
     overdue_by_kind: dict[str, int] = {}

@@ -10,7 +10,6 @@ from datetime import date
 
 from services.visits.config import load_settings
 from services.visits.scanner import run_scan
-from services.visits.scheduling import local_today
 from shared.db import create_pool
 from shared.logging import configure_logging
 
@@ -30,7 +29,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     settings = load_settings()
     configure_logging("visits", settings.log_level)
-    if args.as_of > local_today(settings) and not settings.allow_future_scans:
+    if args.as_of > settings.clock.today() and not settings.allow_future_scans:
         parser.error("--as-of is in the future; set SHOUHU_VISITS_ALLOW_FUTURE_SCANS=true to allow it")
     print(json.dumps(asyncio.run(_scan(args.as_of))))
     return 0

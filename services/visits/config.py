@@ -11,8 +11,8 @@ class VisitsSettings(ServiceSettings):
     database_url: str = "postgresql://shouhu:shouhu@127.0.0.1:55432/shouhu_visits"
     http_port: int = 8003
 
-    # Dates (periods, "due on", "overdue by") are the county's calendar days.
-    local_timezone: str = "Asia/Shanghai"
+    # Dates (periods, "due on", "overdue by") are the county's calendar days: the clock's
+    # today in `county_timezone` (shared settings, SHOUHU_COUNTY_TIMEZONE).
     # School terms for per-term duties (a letter to the parents each term, 篇16), as
     # "MM-DD:MM-DD" ranges; a range whose end is before its start runs into the next year.
     terms: str = "03-01:07-31,09-01:01-31"

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import asyncpg
 
@@ -25,6 +24,7 @@ from services.visits.domain_duties import level_name
 from shared import outbox
 from shared.contracts import ConcernEscalated, ContactOverdue, DutyDueSoon, Jurisdiction
 from shared.logging import get_logger
+from shared.resilience import UNAVAILABLE, OutageLog
 
 log = get_logger("visits.scanner")
 _PAIRINGS_PER_TRANSACTION = 100
@@ -44,7 +44,7 @@ class ScanResult:
 
 def end_of_day(day: date, settings: VisitsSettings) -> datetime:
     """A date given to a scan means "once that whole day has passed" in the county."""
-    return datetime.combine(day + timedelta(days=1), time.min, ZoneInfo(settings.local_timezone))
+    return settings.clock.start_of(day + timedelta(days=1))
 
 
 def _jurisdiction(row: asyncpg.Record) -> Jurisdiction:
@@ -144,10 +144,13 @@ async def _escalate_concerns(pool: asyncpg.Pool, settings: VisitsSettings, at: d
 async def scheduler_loop(pool: asyncpg.Pool, settings: VisitsSettings) -> None:
     """Scans for today every `scan_interval_s`; a failed scan is logged and tried again
     at the next tick (whatever it committed stays announced, the rest is picked up)."""
+    database = OutageLog("visits.scan")  # one line when scans start failing, one when they work again
     while True:
         try:
-            await run_scan(pool, settings, scheduling.local_today(settings),
-                           at=datetime.now(ZoneInfo(settings.local_timezone)))
-        except (asyncpg.PostgresError, OSError, asyncio.TimeoutError) as exc:
-            log.warning("visits.scan_failed", error=type(exc).__name__)
+            clock = settings.clock
+            await run_scan(pool, settings, clock.today(), at=clock.now())
+            database.ok()
+        except (asyncpg.PostgresError, *UNAVAILABLE) as exc:
+            await asyncio.sleep(min(database.failed(exc), settings.scan_interval_s))
+            continue
         await asyncio.sleep(settings.scan_interval_s)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -16,10 +15,6 @@ from services.visits.domain_duties import PolicyRule, desired_windows, duty_even
 from shared.contracts import DutyCancelled, DutyFulfilled, DutyScheduled
 
 
-def local_today(settings: VisitsSettings) -> date:
-    return datetime.now(ZoneInfo(settings.local_timezone)).date()
-
-
 async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pairing_id: UUID, *,
                          from_day: date | None = None, as_of: date | None = None,
                          rules: list[PolicyRule] | None = None, extend: bool = False) -> None:
@@ -27,12 +22,13 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
     `as_of` match the policy: owed ones exist, no-longer-owed open ones are cancelled.
     Duties that ended before `from_day` are history and are not touched. `extend` (the
     scheduler moving the horizon) starts from the last derivation instead of today."""
-    today = local_today(settings)
+    today = settings.clock.today()
     row = await store_duties.pairing_with_child_for_update(conn, pairing_id)
     if row is None or row["role"] != "lead" or row["started_on"] is None:
         return
     if row["child_status"] == "closed":
-        await _announce_cancelled(conn, await store_duties.cancel_open_duties_of_pairing(conn, pairing_id, after=None))
+        await _announce_cancelled(conn, settings.clock.now(),
+                                  await store_duties.cancel_open_duties_of_pairing(conn, pairing_id, after=None))
         return
     if from_day is None:
         if extend and row["derived_as_of"]:
@@ -45,7 +41,8 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
         # Duties not yet late when the pairing ended are whoever takes over's; late ones
         # stay late (they were missed) and keep their place on the ladder.
         await _announce_cancelled(
-            conn, await store_duties.cancel_open_duties_of_pairing(conn, pairing_id, after=row["ended_on"]))
+            conn, settings.clock.now(),
+            await store_duties.cancel_open_duties_of_pairing(conn, pairing_id, after=row["ended_on"]))
         return
     as_of = max(as_of or today, row["derived_as_of"] or today)
     rules = rules if rules is not None else await store_duties.load_policies(conn)
@@ -59,7 +56,7 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
     existing = await store_duties.duties_of_pairing_from(conn, pairing_id, from_day)
     stale = [duty["id"] for duty in existing
              if duty["status"] == "open" and (duty["duty_kind"], duty["period_start"]) not in wanted]
-    await _announce_cancelled(conn, await store_duties.cancel_duties(conn, stale))
+    await _announce_cancelled(conn, settings.clock.now(), await store_duties.cancel_duties(conn, stale))
     have = {(duty["duty_kind"], duty["period_start"]) for duty in existing if duty["status"] != "cancelled"}
     scheduled = await store_duties.insert_duties(conn, [
         (uuid4(), pairing_id, row["child_id"], row["caregiver_id"], kind, window.start, window.end,
@@ -69,14 +66,13 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
                                                         row["village_code"], row["school_id"])
     await store_duties.add_events(conn, [duty_event(DutyScheduled, duty, period_start=duty["period_start"])
                                          for duty in [*scheduled, *moved]])
-    fulfilled = await store_duties.fulfil_from_existing_contacts(conn, pairing_id, settings.local_timezone)
+    fulfilled = await store_duties.fulfil_from_existing_contacts(conn, pairing_id, settings.county_timezone)
     await store_duties.add_events(conn, [
         duty_event(DutyFulfilled, duty, contact_id=duty["fulfilled_by"], fulfilled_at=duty["fulfilled_at"])
         for duty in fulfilled])
     await store_duties.mark_derived(conn, pairing_id, derived_from=from_day, as_of=as_of)
 
 
-async def _announce_cancelled(conn: asyncpg.Connection, cancelled: list[asyncpg.Record]) -> None:
+async def _announce_cancelled(conn: asyncpg.Connection, at: datetime, cancelled: list[asyncpg.Record]) -> None:
     """Each cancelled duty's DutyCancelled, in the transaction that cancelled it."""
-    at = datetime.now(ZoneInfo("UTC"))
     await store_duties.add_events(conn, [duty_event(DutyCancelled, duty, cancelled_at=at) for duty in cancelled])

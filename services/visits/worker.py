@@ -3,14 +3,13 @@ scheduler (scanner.scheduler_loop) as a background loop."""
 
 from __future__ import annotations
 
-from typing import Any, Coroutine
-
 import asyncpg
 
 from services.visits.config import VisitsSettings
 from services.visits.handlers import build_handlers
 from services.visits.scanner import scheduler_loop
 from shared.consumer import Consumer
+from shared.worker import LoopStarter
 from shared.contracts.events import PAIRING_TOPIC, REGISTRY_TOPIC
 
 
@@ -22,7 +21,7 @@ def build_consumers(settings: VisitsSettings, pool: asyncpg.Pool) -> list[Consum
     ]
 
 
-def build_background(settings: VisitsSettings, pool: asyncpg.Pool) -> dict[str, Coroutine[Any, Any, None]]:
+def build_background(settings: VisitsSettings, pool: asyncpg.Pool) -> dict[str, LoopStarter]:
     if not settings.scheduler_enabled:
         return {}
-    return {"visits-scheduler": scheduler_loop(pool, settings)}
+    return {"visits-scheduler": lambda: scheduler_loop(pool, settings)}

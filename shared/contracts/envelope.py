@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID, uuid4
 
 from cloudevents.http import CloudEvent
 from cloudevents.kafka import KafkaMessage, from_binary, to_binary
 
+from shared import clock
 from shared.contracts.events import Event, event_class_for
 
 E = TypeVar("E", bound=Event)
@@ -50,7 +51,7 @@ def encode(event: Event, *, event_id: UUID | None = None, time: datetime | None 
         "type": event.cloudevent_type(),
         "source": event.source,
         "subject": event.partition_key(),
-        "time": (time or datetime.now(timezone.utc)).isoformat(),
+        "time": (time or clock.from_env().now()).isoformat(),
         "datacontenttype": "application/json",
     }
     cloud_event = CloudEvent(attributes, event.model_dump(mode="json"))

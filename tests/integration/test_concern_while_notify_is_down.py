@@ -5,13 +5,13 @@ and notify's consumer applies it when it comes back. All four services, real pro
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
 from typing import AsyncIterator
 
 import asyncpg
 import httpx
 import pytest_asyncio
 
+from shared import clock
 from tests.support.auth import COUNTY, TOWNSHIP, VILLAGE, bearer, staff
 from tests.support.processes import wait_ready
 from tests.support.stack import start_stack, stop_stack
@@ -44,7 +44,7 @@ async def test_a_concern_raised_while_notify_is_down_reaches_the_duty_officer_af
         child_id = child.json()["id"]
 
         contact = {"id": str(uuid.uuid4()), "child_id": child_id, "caregiver_id": str(uuid.uuid4()),
-                   "kind": "home_visit", "occurred_at": datetime.now(timezone.utc).isoformat(),
+                   "kind": "home_visit", "occurred_at": clock.from_env().now().isoformat(),
                    "concerns": [{"category": "suspected_abuse", "severity": "high", "detail": "见家访记录"}]}
 
         async def logged():

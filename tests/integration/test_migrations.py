@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from shared.migrations import MigrationError, migrate
+from shared.migrations import SHARED_MIGRATIONS, MigrationError, migrate
 from tests.support.databases import create_database
 from tests.support.plumbing import fetch
 
@@ -19,7 +19,8 @@ async def test_concurrent_migrates_take_turns_and_apply_each_file_once(infra, tm
     applied = sorted(name for result in results for name in result)
     assert applied.count("demo/0001_first.sql") == 1 and applied.count("demo/0002_second.sql") == 1
     rows = await fetch(url, "SELECT component, version FROM schema_migrations ORDER BY component, version")
-    assert [(r["component"], r["version"]) for r in rows] == [("demo", 1), ("demo", 2), ("shared", 1)]
+    shared = [("shared", int(path.name[:4])) for path in sorted(SHARED_MIGRATIONS.glob("*.sql"))]
+    assert [(r["component"], r["version"]) for r in rows] == [("demo", 1), ("demo", 2), *shared]
     assert await migrate(url, "demo", tmp_path) == []
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
 from typing import AsyncIterator
 
 import asyncpg
@@ -14,6 +13,7 @@ import httpx
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
 
+from shared import clock
 from shared.contracts import decode
 from shared.contracts.events import REGISTRY_TOPIC
 from tests.support.auth import COUNTY, OTHER_COUNTY, TOWNSHIP, VILLAGE, bearer, staff
@@ -109,7 +109,7 @@ async def test_child_and_visit_flow_across_all_services(stack, client, infra) ->
 
     caregiver = bearer(roles=["caregiver"], jurisdiction=TOWNSHIP, caregiver_id=caregiver_id, subject="teacher-li")
     contact = {"id": str(uuid.uuid4()), "child_id": child_id, "caregiver_id": caregiver_id, "kind": "home_visit",
-               "occurred_at": datetime.now(timezone.utc).isoformat()}
+               "occurred_at": clock.from_env().now().isoformat()}
 
     async def contact_accepted():
         response = await client.post(f"{visits.base_url}/v1/contacts", json=contact, headers=caregiver)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any
 
 import asyncpg
 
 from services.notify.config import NotifySettings
 from services.notify.handlers import build_handlers
+from shared import clock
 from shared.consumer import Consumer, RawRecord
 from shared.contracts import CaregiverEnrolled, ChildRegistered, Envelope, Event, Jurisdiction, encode
 
@@ -21,7 +22,7 @@ J = Jurisdiction(county_code=COUNTY, township_code=TOWNSHIP, village_code=VILLAG
 
 def envelope(event: Event, event_id: uuid.UUID | None = None) -> Envelope:
     return Envelope(id=event_id or uuid.uuid4(), type=event.cloudevent_type(), source=event.source,
-                    subject=event.partition_key(), time=datetime.now(timezone.utc), data=event)
+                    subject=event.partition_key(), time=clock.from_env().now(), data=event)
 
 
 def child(child_id: uuid.UUID | None = None, version: int = 1, school_id: str | None = "school-1",

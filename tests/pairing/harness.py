@@ -14,7 +14,7 @@ import httpx
 from services.pairing.app import create_app
 from services.pairing.config import PairingSettings
 from services.pairing.entry import ENTRY
-from services.pairing.handlers import HANDLERS
+from services.pairing.handlers import all_handlers
 from shared.consumer import Consumer, RawRecord
 from shared.contracts import (
     ChildClosed, ChildRegistered, ChildTransferred, Event, Jurisdiction, encode,
@@ -74,7 +74,8 @@ class Harness:
         """Through the consumer's real path (decode → inbox → handler, one transaction),
         `times` times with the same event id: a redelivery."""
         encoded = encode(event)
-        loop = Consumer(self.settings, self.pool, name=consumer, topics=(encoded.topic,), handlers=HANDLERS)
+        loop = Consumer(self.settings, self.pool, name=consumer, topics=(encoded.topic,),
+                        handlers=all_handlers(self.settings.clock))
         record = RawRecord(topic=encoded.topic, partition=0, offset=next(self._offsets), key=encoded.key.encode(),
                            headers=[(k, v.encode()) for k, v in encoded.headers.items()], value=encoded.value)
         for _ in range(times):

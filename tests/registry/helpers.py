@@ -34,6 +34,12 @@ def check_digit(first17: str) -> str:
     return "10X98765432"[total % 11]
 
 
+def birth_year(age: int) -> int:
+    """A birth year that makes a child `age` (or `age` - 1 before this year's birthday) on the
+    county's today of the clock the services read, whatever the calendar says."""
+    return RegistrySettings().clock.today().year - age
+
+
 def national_id(birth: date, gender: str, *, region: str = "330102", sequence: int | None = None) -> str:
     """A valid, synthetic ID: the 17th digit is odd for a male, even for a female."""
     seq = (sequence if sequence is not None else next(_sequence)) % 100
@@ -84,6 +90,7 @@ class Registry:
     database_url: str
     runner: ImportRunner
     app: Any = None  # the ASGI app, for clients of other services (notify) in tests
+    settings: RegistrySettings
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         async with self.pool.acquire() as conn:
@@ -105,8 +112,9 @@ async def running_registry(infra: Any) -> AsyncIterator[Registry]:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=60) as client:
                 runner = ImportRunner(app.state.pool, FieldCipher.development(), batch_size=50,
-                                      poll_interval_s=0.05)
-                yield Registry(client=client, pool=app.state.pool, database_url=url, runner=runner, app=app)
+                                      poll_interval_s=0.05, clock=settings.clock)
+                yield Registry(client=client, pool=app.state.pool, database_url=url, runner=runner,
+                               settings=settings, app=app)
     finally:
         await drop_database(infra, url)
 

@@ -67,10 +67,20 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
 
 
+# The clock (shared/clock.py) follows the test run into every process it starts: a run with
+# the clock moved ahead moves its services too.
+CLOCK_ENV = ("SHOUHU_CLOCK_OFFSET", "SHOUHU_CLOCK_NOW", "SHOUHU_COUNTY_TIMEZONE")
+
+
+def clock_env() -> dict[str, str]:
+    return {key: os.environ[key] for key in CLOCK_ENV if key in os.environ}
+
+
 def service_env(name: str, *, database_url: str, port: int, kafka: str, topic_prefix: str,
                 group: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     prefix = f"SHOUHU_{name.upper()}_"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SHOUHU_")}
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("SHOUHU_") or key in CLOCK_ENV}
     env["SHOUHU_ENV"] = "development"
     env.update({
         f"{prefix}DATABASE_URL": database_url,

@@ -4,7 +4,7 @@ delivered through the real consumer's inbox path, and the outbox read back."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -118,13 +118,12 @@ class Harness:
 
 
 def today(settings: VisitsSettings) -> date:
-    from services.visits.scheduling import local_today
+    """The county's today on the settings' clock (moved by SHOUHU_CLOCK_* or by a test)."""
+    return settings.clock.today()
 
-    return local_today(settings)
 
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
+def now(settings: VisitsSettings | None = None) -> datetime:
+    return (settings or VisitsSettings()).clock.now()
 
 
 def admin() -> dict[str, str]:
