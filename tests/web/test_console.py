@@ -1,0 +1,207 @@
+"""The staff console in a real browser (Debian's chromium) against a real stack started by
+`scripts/stack up` with its own ports, databases and demo county (the fixtures of the stack's
+smoke test): the township clerk's and the county officer's main paths, at 1366×768, with a
+screenshot of every page (.data/artefacts/screens/) and no serious or critical axe-core
+violation on any of them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.integration.test_stack_and_cli import stack, stack_env  # noqa: F401  (the real stack)
+from tests.registry.helpers import national_id
+from tests.registry.sheet_files import row, xlsx
+from tests.web.console import CHROMIUM, DESK, screenshot, serious_accessibility_violations
+
+CLERK_TOWNSHIP = "城关镇"
+OTHER_TOWNSHIPS = ("青山乡", "石桥镇", "河西乡", "白云镇")
+
+
+@pytest.fixture(scope="module")
+def gateway(stack, stack_env) -> str:  # noqa: F811
+    return f"http://127.0.0.1:{stack_env['SHOUHU_GATEWAY_PORT']}"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        # --no-sandbox: the tests may run as root (CI does), where chromium's sandbox refuses to start.
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, gateway: str) -> Iterator[Page]:
+    context = browser.new_context(viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai", base_url=gateway,
+                                  accept_downloads=True)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    yield page
+    context.close()
+    assert not problems, f"JavaScript errors on the page: {problems}"
+
+
+def sign_in(page: Page, person: str) -> None:
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/sign-in"))
+    page.locator(f"[data-person={person}]").click()
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+
+
+def check_accessibility(page: Page) -> None:
+    violations = serious_accessibility_violations(page)
+    assert not violations, violations
+
+
+def test_the_gateway_serves_the_console_with_its_routes_and_the_development_sign_in(gateway) -> None:
+    index = httpx.get(f"{gateway}/children/some-route-of-the-console", timeout=10)
+    assert index.status_code == 200 and "text/html" in index.headers["content-type"]
+    asset = re.search(r'src="(/assets/[^"]+\.js)"', index.text).group(1)
+    served = httpx.get(f"{gateway}{asset}", headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert served.status_code == 200 and "javascript" in served.headers["content-type"]
+    assert served.headers.get("content-encoding") == "gzip"
+    people = httpx.get(f"{gateway}/dev-tokens.json", timeout=10).json()["people"]
+    assert [p["key"] for p in people] == ["county_officer", "township_clerk", "principal", "teacher"]
+    assert httpx.get(f"{gateway}/registry/healthz", timeout=10).json() == {"status": "ok"}  # the APIs stay
+
+
+def test_township_clerk_sees_the_dashboard_finds_a_child_and_opens_the_record(page: Page) -> None:
+    page.goto("/")
+    expect(page.get_by_text("开发模式")).to_be_visible()
+    screenshot(page, "01-sign-in")
+    check_accessibility(page)
+
+    sign_in(page, "township_clerk")
+    expect(page.get_by_test_id("who")).to_contain_text("陈建国")
+    expect(page.get_by_test_id("who")).to_contain_text(CLERK_TOWNSHIP)
+    chart = page.get_by_test_id("registration-chart")
+    expect(chart).to_have_attribute("data-drawn", "true")
+    # The chart covers the clerk's township only, with its registered children and 建档率.
+    description = chart.get_attribute("aria-label")
+    assert CLERK_TOWNSHIP in description and "建档率" in description and not any(t in description for t in OTHER_TOWNSHIPS)
+    figures = page.get_by_test_id("figures")
+    expect(figures).to_contain_text("在册儿童")
+    expect(figures.locator(".figure").first).to_have_text(re.compile(r"^\d[\d,]*人$"))
+    screenshot(page, "02-dashboard-township-clerk")
+    check_accessibility(page)
+
+    page.get_by_role("menuitem", name="儿童信息").click()
+    rows = page.locator(".el-table__body tr.child-row")
+    expect(rows.first).to_be_visible()
+    assert all(CLERK_TOWNSHIP in text for text in rows.all_inner_texts())  # only the clerk's scope
+    screenshot(page, "03-children")
+    check_accessibility(page)
+
+    name = rows.first.locator("a").inner_text()
+    page.get_by_test_id("search").locator("input").fill(name)
+    page.get_by_role("button", name="查询").click()
+    expect(page.get_by_text(re.compile(r"搜索结果 \d+ 人"))).to_be_visible()
+    found = page.locator(".el-table__body tr.child-row a")
+    assert found.count() >= 1 and all(text == name for text in found.all_inner_texts())
+    assert name not in page.url  # a name never travels in the URL
+    screenshot(page, "04-children-search")
+
+    found.first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(name)
+    expect(page.get_by_text("基本信息")).to_be_visible()
+    expect(page.get_by_text("已按规定部分隐去")).to_be_visible()
+    expect(page.locator(".el-breadcrumb")).to_contain_text("儿童信息")
+    expect(page.locator(".el-descriptions")).to_contain_text(re.compile(r"\d{4}年\d{1,2}月\d{1,2}日"))
+    expect(page.get_by_test_id("pairings")).to_be_visible()
+    screenshot(page, "05-child")
+    check_accessibility(page)
+
+    page.get_by_role("menuitem", name="逾期任务").click()
+    expect(page.get_by_test_id("overdue-count")).to_contain_text("项")
+    page.wait_for_load_state("networkidle")
+    screenshot(page, "06-overdue")
+    check_accessibility(page)
+
+
+def test_township_clerk_imports_a_sheet_and_reads_its_errors_by_row_and_column(page: Page, tmp_path) -> None:
+    good = row(name="周雨萱", national_id=national_id(date(2015, 6, 1), "female", sequence=71), gender="",
+               birth_date="", county_code="330102000000", township_code="330102001000", village_code="330102001002",
+               school_id="demo-school-001-1")
+    wrong_id = national_id(date(2014, 3, 2), "male", sequence=72)
+    bad = row(name="吴浩然", national_id=wrong_id[:-1] + ("0" if wrong_id[-1] != "0" else "1"), gender="", birth_date="",
+              county_code="330102000000", township_code="330102001000", village_code="330102001002")
+    sheet = tmp_path / "学校填报.xlsx"
+    sheet.write_bytes(xlsx([good, bad]))
+
+    sign_in(page, "township_clerk")
+    page.get_by_role("menuitem", name="批量导入").click()
+    page.get_by_test_id("import-file").set_input_files(str(sheet))
+    page.get_by_role("button", name="上传并导入").click()
+    job = page.get_by_test_id("import-job")
+    expect(job).to_contain_text("已完成", timeout=60_000)
+    expect(job).to_contain_text("导入 1人")
+    errors = page.get_by_test_id("import-errors")
+    expect(errors).to_contain_text("身份证号")
+    expect(errors.locator("tbody tr").first).to_contain_text("3")  # the sheet's row (header = row 1)
+    screenshot(page, "07-import")
+    check_accessibility(page)
+
+
+def test_county_officer_sees_every_township(page: Page) -> None:
+    sign_in(page, "county_officer")
+    chart = page.get_by_test_id("registration-chart")
+    expect(chart).to_have_attribute("data-drawn", "true")
+    description = chart.get_attribute("aria-label")
+    assert all(t in description for t in (CLERK_TOWNSHIP, *OTHER_TOWNSHIPS)), description
+    screenshot(page, "08-dashboard-county-officer")
+    check_accessibility(page)
+
+    page.get_by_role("button", name="退出登录").click()
+    expect(page).to_have_url(re.compile(r"/sign-in"))
+    page.goto("/children")
+    expect(page).to_have_url(re.compile(r"/sign-in"))  # signed out means signed out
+
+
+def test_a_rejected_token_ends_the_session_and_says_so(page: Page) -> None:
+    sign_in(page, "township_clerk")
+    # The same person, but a token the services refuse (its signature altered): the next
+    # call answers 401 and the console returns to the sign-in page with the reason.
+    page.evaluate("""() => {
+        const saved = JSON.parse(sessionStorage.getItem('shouhu.dev-session'));
+        saved.token = saved.token.slice(0, -4) + (saved.token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+        sessionStorage.setItem('shouhu.dev-session', JSON.stringify(saved));
+    }""")
+    page.goto("/children")
+    expect(page).to_have_url(re.compile(r"/sign-in\?next="))
+    expect(page.get_by_text("登录已过期，请重新登录")).to_be_visible()
+    screenshot(page, "09-session-ended")
+
+
+def test_an_overloaded_service_is_asked_again_after_retry_after(page: Page) -> None:
+    sign_in(page, "township_clerk")
+    answered: list[int] = []
+
+    def overloaded_once(route) -> None:
+        if not answered:
+            answered.append(503)
+            route.fulfill(status=503, headers={"Retry-After": "1"}, json={"detail": "temporarily unavailable, retry later"})
+        else:
+            answered.append(200)
+            route.continue_()
+
+    page.route("**/registry/v1/children?*", overloaded_once)
+    page.get_by_role("menuitem", name="儿童信息").click()
+    expect(page.locator(".el-table__body tr.child-row").first).to_be_visible()
+    assert answered == [503, 200]
+
+
+def test_a_stale_record_says_someone_else_changed_it(page: Page) -> None:
+    sign_in(page, "township_clerk")
+    page.route("**/registry/v1/children?*", lambda route: route.fulfill(
+        status=412, json={"detail": "the record changed"}))
+    page.get_by_role("menuitem", name="儿童信息").click()
+    expect(page.get_by_text("该记录已被他人修改，请刷新")).to_be_visible()
