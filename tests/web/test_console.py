@@ -1,6 +1,6 @@
 """The staff console in a real browser (Debian's chromium) against a real stack started by
-`scripts/stack up` with its own ports, databases and demo county (the fixtures of the stack's
-smoke test): the township clerk's and the county officer's main paths, at 1366×768, with a
+`scripts/stack up` with its own ports, databases and demo county (tests/support/stack_up.py,
+as the stack's smoke test): the township clerk's and the county officer's main paths, at 1366×768, with a
 screenshot of every page (.data/artefacts/screens/) and no serious or critical axe-core
 violation on any of them.
 """
@@ -15,9 +15,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.integration.test_stack_and_cli import stack, stack_env  # noqa: F401  (the real stack)
 from tests.registry.helpers import national_id
 from tests.registry.sheet_files import row, xlsx
+from tests.support import stack_up
 from tests.web.console import CHROMIUM, DESK, screenshot, serious_accessibility_violations
 
 CLERK_TOWNSHIP = "城关镇"
@@ -25,8 +25,10 @@ OTHER_TOWNSHIPS = ("青山乡", "石桥镇", "河西乡", "白云镇")
 
 
 @pytest.fixture(scope="module")
-def gateway(stack, stack_env) -> str:  # noqa: F811
-    return f"http://127.0.0.1:{stack_env['SHOUHU_GATEWAY_PORT']}"
+def gateway(infra, tmp_path_factory) -> Iterator[str]:
+    env = stack_up.stack_env(infra, tmp_path_factory.mktemp("console-stack"), children=40)
+    with stack_up.running_stack(env):
+        yield f"http://127.0.0.1:{env['SHOUHU_GATEWAY_PORT']}"
 
 
 @pytest.fixture(scope="module")
