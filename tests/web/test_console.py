@@ -13,7 +13,7 @@ from typing import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 
 from tests.registry.helpers import national_id
 from tests.registry.sheet_files import row, xlsx
@@ -76,9 +76,17 @@ def test_the_gateway_serves_the_console_with_its_routes_and_the_development_sign
     assert httpx.get(f"{gateway}/registry/healthz", timeout=10).json() == {"status": "ok"}  # the APIs stay
 
 
+def gzipped_bytes(responses: list[Response]) -> int:
+    return sum(r.request.sizes()["responseBodySize"] for r in responses)
+
+
 def test_township_clerk_sees_the_dashboard_finds_a_child_and_opens_the_record(page: Page) -> None:
+    scripts: list[Response] = []
+    page.on("response", lambda r: scripts.append(r) if r.url.endswith(".js") else None)
     page.goto("/")
     expect(page.get_by_text("开发模式")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    first_route = gzipped_bytes(scripts)
     screenshot(page, "01-sign-in")
     check_accessibility(page)
 
@@ -95,6 +103,9 @@ def test_township_clerk_sees_the_dashboard_finds_a_child_and_opens_the_record(pa
     expect(figures.locator(".figure").first).to_have_text(re.compile(r"^\d[\d,]*人$"))
     screenshot(page, "02-dashboard-township-clerk")
     check_accessibility(page)
+    with_dashboard = gzipped_bytes(scripts)
+    print(f"JavaScript loaded (gzip): sign-in {first_route / 1024:.0f} KiB, sign-in + dashboard {with_dashboard / 1024:.0f} KiB")
+    assert first_route <= 350 * 1024 and with_dashboard <= 350 * 1024
 
     page.get_by_role("menuitem", name="儿童信息").click()
     rows = page.locator(".el-table__body tr.child-row")
