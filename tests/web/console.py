@@ -35,6 +35,6 @@ def serious_accessibility_violations(page: Page) -> list[dict]:
     result = page.evaluate("""async () => {
         const r = await axe.run(document, { resultTypes: ['violations'] });
         return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-            .map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5) }));
+            .map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' — ' + (n.any[0]?.message ?? '')) }));
     }""")
     return json.loads(json.dumps(result))

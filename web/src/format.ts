@@ -80,6 +80,17 @@ const LABELS: Record<string, Record<string, string>> = {
     father: '父亲', mother: '母亲', uncle: '叔伯/舅舅', aunt: '姑姨/舅妈', sibling: '兄弟姐妹', other: '其他',
   },
   import_status: { pending: '排队中', running: '导入中', done: '已完成', failed: '失败' },
+  // The registry's sheet columns (services/registry/sheets.py), as the template's headers say them.
+  import_column: {
+    name: '姓名', gender: '性别', birth_date: '出生日期', national_id: '身份证号', ethnicity: '民族', household_type: '户籍类型',
+    county_code: '县区代码', township_code: '乡镇代码', village_code: '村社区代码', school_id: '学校代码', grade: '年级',
+    class_name: '班级', address: '家庭住址', left_behind_type: '留守类型', categories: '儿童类别',
+    sensitive_categories: '困境类别', priority: '重点关注', priority_reason: '重点关注原因', guardian_name: '监护人姓名',
+    guardian_relation: '监护人关系', guardian_age: '监护人年龄', guardian_health: '监护人健康状况', guardian_occupation: '监护人职业',
+    guardian_phone: '监护人电话', guardian_address: '监护人住址', father_name: '父亲姓名', father_work_place: '父亲务工地',
+    father_phone: '父亲电话', father_away_since: '父亲外出时间', mother_name: '母亲姓名', mother_work_place: '母亲务工地',
+    mother_phone: '母亲电话', mother_away_since: '母亲外出时间', consent_evidence: '监护人同意书编号', statutory_duty: '依法定职责登记',
+  },
 }
 
 /** The Chinese label of a code; the code itself only when the console does not know it. */
