@@ -17,8 +17,10 @@ DESK = {"width": 1366, "height": 768}
 
 
 def screenshot(page: Page, name: str) -> Path:
-    """Full page, after fonts and (where there is one) the chart have finished drawing."""
+    """Full page, after fonts, transitions and (where there is one) the chart have finished drawing."""
     page.evaluate("document.fonts.ready")
+    # CSS transitions (a progress bar growing) finish before the picture is taken.
+    page.evaluate("Promise.all(document.getAnimations().map(a => a.finished.catch(() => null)))")
     for chart in page.locator(".chart").all():
         chart.locator("xpath=self::*[@data-drawn='true']").wait_for(timeout=10_000)
     SCREENS.mkdir(parents=True, exist_ok=True)
