@@ -175,6 +175,16 @@ def test_township_clerk_imports_a_sheet_and_reads_its_errors_by_row_and_column(p
     screenshot(page, "07-import")
     check_accessibility(page)
 
+    # The imported child's record shows the ID number as counties print it: first 4, last 4.
+    page.get_by_role("menuitem", name="儿童信息").click()
+    page.get_by_role("textbox", name="按姓名、拼音或首字母搜索").fill("周雨萱")
+    page.get_by_role("button", name="查询").click()
+    page.locator(".el-table__body tr.child-row a", has_text="周雨萱").first.click()
+    shown_id = page.get_by_test_id("national-id")
+    expect(shown_id).to_have_text(re.compile(r"^3301\*{10}\d{3}[\dX]$"))
+    assert good[3][4:14] not in page.content()  # the middle of the ID number is nowhere on the page
+    screenshot(page, "07b-imported-child-masked")
+
 
 def test_county_officer_sees_every_township(page: Page) -> None:
     sign_in(page, "county_officer")
