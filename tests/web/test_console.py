@@ -195,6 +195,18 @@ def test_county_officer_sees_every_township(page: Page) -> None:
     screenshot(page, "08-dashboard-county-officer")
     check_accessibility(page)
 
+    # The officer may see a record in clear, after saying why; the page says it is recorded.
+    page.get_by_role("menuitem", name="儿童信息").click()
+    page.locator(".el-table__body tr.child-row a").first.click()
+    page.get_by_test_id("reveal").click()
+    dialog = page.get_by_role("dialog", name="查看完整信息")
+    expect(dialog).to_contain_text("将被记录")
+    dialog.get_by_role("textbox").fill("核实监护人联系方式以便家访")
+    dialog.get_by_role("button", name="查看").click()
+    expect(page.get_by_test_id("revealed")).to_contain_text("本次查看已记录（原因：核实监护人联系方式以便家访）")
+    screenshot(page, "08b-child-revealed")
+    check_accessibility(page)
+
     page.get_by_role("button", name="退出登录").click()
     expect(page).to_have_url(re.compile(r"/sign-in"))
     page.goto("/children")

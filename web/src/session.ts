@@ -7,6 +7,7 @@ export interface Person {
   roles: string[]
   jurisdiction: string
   caregiverId?: string
+  permissions: string[]
   label?: string
 }
 
@@ -33,6 +34,7 @@ export function personOf(token: string, label?: string): Person {
     roles: (claims.roles as string[] | undefined) ?? [],
     jurisdiction: String(claims.jurisdiction ?? ''),
     caregiverId: claims.caregiver_id as string | undefined,
+    permissions: (claims.permissions as string[] | undefined) ?? [],
     label,
   }
 }
