@@ -252,3 +252,20 @@ def test_a_stale_record_says_someone_else_changed_it(page: Page) -> None:
         status=412, json={"detail": "the record changed"}))
     page.get_by_role("menuitem", name="儿童信息").click()
     expect(page.get_by_text("该记录已被他人修改，请刷新")).to_be_visible()
+
+
+def test_the_console_fits_a_tablet(browser: Browser, gateway: str) -> None:
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai", base_url=gateway, has_touch=True)
+    page = context.new_page()
+    try:
+        sign_in(page, "principal")
+        expect(page.get_by_test_id("registration-chart")).to_have_attribute("data-drawn", "true")
+        for path, name in (("/", "10-tablet-dashboard"), ("/children", "11-tablet-children")):
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            screenshot(page, name)
+            # Nothing runs off the side of the screen (tables scroll inside their card).
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    finally:
+        context.close()
