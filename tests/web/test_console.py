@@ -107,6 +107,9 @@ def test_township_clerk_sees_the_dashboard_finds_a_child_and_opens_the_record(pa
     # The chart covers the clerk's township only, with its registered children and 建档率.
     description = chart.get_attribute("aria-label")
     assert CLERK_TOWNSHIP in description and "建档率" in description and not any(t in description for t in OTHER_TOWNSHIPS)
+    contacts = page.get_by_test_id("contacts-chart")
+    expect(contacts).to_have_attribute("data-drawn", "true")
+    assert re.search(r"\d{4}年\d{1,2}月 \d+次", contacts.get_attribute("aria-label"))  # contacts per month
     figures = page.get_by_test_id("figures")
     expect(figures).to_contain_text("在册儿童")
     expect(figures.locator(".figure").first).to_have_text(re.compile(r"^\d[\d,]*人$"))
