@@ -45,6 +45,7 @@ CONTACT_KINDS = ["home_visit", "talk", "parent_call", "letter", "parent_video"]
 # waiting, as in the reports (帮扶覆盖面 92%, 篇19), so the unpaired queue has work in it.
 TEACHER_CAPACITY = 3
 COVERAGE = 0.92
+REGISTRATION_RATES = (0.98, 0.95, 0.91, 1.0, 0.87)  # 建档率 of the demo townships
 _NAMESPACE = uuid.UUID("0d3e5c4a-8f31-4b8e-a7a2-5e8f6a1c2b90")
 
 
@@ -108,6 +109,19 @@ async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today:
         bodies = [_child_body(i, rng) for i in range(children)]
         child_ids = [c["id"] for c in await asyncio.gather(*(
             post(f"{urls.registry}/v1/children", body, f"demo-child-{i}") for i, body in enumerate(bodies)))]
+
+        # Expected counts from the survey, a little above what was registered, so the
+        # dashboard's 建档率 differs by township as in the reports (PUT: idempotent).
+        per_township: dict[str, int] = {}
+        for body in bodies:
+            township = body["jurisdiction"]["township_code"]
+            per_township[township] = per_township.get(township, 0) + 1
+        for township, registered in sorted(per_township.items()):
+            expected = round(registered / REGISTRATION_RATES[TOWNSHIPS.index(township) % len(REGISTRATION_RATES)])
+            response = await client.put(f"{urls.registry}/v1/expected-counts", json={
+                "kind": "township", "code": township, "township_code": township, "expected": expected})
+            if response.status_code >= 400:
+                raise RuntimeError(f"PUT expected-counts answered {response.status_code}: {response.text[:300]}")
 
         # Teachers per school, enough for about COVERAGE of its children.
         by_school: dict[str, list[int]] = {}

@@ -7,7 +7,6 @@ prefix and state folder (SHOUHU_STACK_DIR), and a small demo county (SHOUHU_DEMO
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,43 +16,21 @@ import httpx
 import pytest
 
 from services.demo import COUNTY as DEMO_COUNTY
-from tests.support.databases import create_database
-from tests.support.processes import REPO, free_port
+from tests.support import stack_up
+from tests.support.processes import REPO
 
-SERVICES = ("registry", "pairing", "visits", "notify", "reports")
+SERVICES = stack_up.SERVICES
 
 
 @pytest.fixture(scope="module")
 def stack_env(infra, tmp_path_factory) -> dict[str, str]:
-    import asyncio
-
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SHOUHU_")}
-    env["SHOUHU_ENV"] = "development"
-    for name in SERVICES:
-        url = asyncio.run(create_database(infra, name))
-        env[f"SHOUHU_{name.upper()}_DATABASE_URL"] = url
-        env[f"SHOUHU_{name.upper()}_HTTP_PORT"] = str(free_port())
-    env.update({
-        "SHOUHU_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
-        "SHOUHU_KAFKA_TOPIC_PREFIX": infra.new_topic_prefix("smoke"),
-        "SHOUHU_GATEWAY_PORT": str(free_port()),
-        "SHOUHU_STACK_DIR": str(tmp_path_factory.mktemp("stack")),
-        "SHOUHU_DEMO_CHILDREN": "40",
-    })
-    return env
+    return stack_up.stack_env(infra, tmp_path_factory.mktemp("stack"), children=40)
 
 
 @pytest.fixture(scope="module")
 def stack(stack_env) -> Iterator[subprocess.CompletedProcess]:
-    up = subprocess.run(["scripts/stack", "up"], cwd=REPO, env=stack_env, capture_output=True, text=True,
-                        timeout=600, stdin=subprocess.DEVNULL)
-    try:
-        assert up.returncode == 0, f"stack up failed:\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}"
+    with stack_up.running_stack(stack_env) as up:
         yield up
-    finally:
-        down = subprocess.run(["scripts/stack", "down"], cwd=REPO, env=stack_env, capture_output=True, text=True,
-                              timeout=120, stdin=subprocess.DEVNULL)
-        assert down.returncode == 0, down.stderr
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:

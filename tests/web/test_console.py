@@ -1,0 +1,274 @@
+"""The staff console in a real browser (Debian's chromium) against a real stack started by
+`scripts/stack up` with its own ports, databases and demo county (tests/support/stack_up.py,
+as the stack's smoke test): the township clerk's and the county officer's main paths, at 1366×768, with a
+screenshot of every page (.data/artefacts/screens/) and no serious or critical axe-core
+violation on any of them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from datetime import date, timedelta
+from typing import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
+
+from tests.registry.helpers import national_id
+from tests.registry.sheet_files import row, xlsx
+from tests.support import stack_up
+from tests.web.console import CHROMIUM, DESK, screenshot, serious_accessibility_violations
+
+CLERK_TOWNSHIP = "城关镇"
+OTHER_TOWNSHIPS = ("青山乡", "石桥镇", "河西乡", "白云镇")
+
+
+@pytest.fixture(scope="module")
+def gateway(request, tmp_path_factory) -> Iterator[str]:
+    # SHOUHU_CONSOLE_TEST_GATEWAY=http://127.0.0.1:PORT runs the tests against a stack that is
+    # already up (one started by tests/support/stack_up.py with its 40-child demo county),
+    # which saves its few minutes while working on the console.
+    if os.environ.get("SHOUHU_CONSOLE_TEST_GATEWAY"):
+        yield os.environ["SHOUHU_CONSOLE_TEST_GATEWAY"]
+        return
+    infra = request.getfixturevalue("infra")
+    env = stack_up.stack_env(infra, tmp_path_factory.mktemp("console-stack"), children=40)
+    with stack_up.running_stack(env):
+        yield f"http://127.0.0.1:{env['SHOUHU_GATEWAY_PORT']}"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        # --no-sandbox: the tests may run as root (CI does), where chromium's sandbox refuses to start.
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, gateway: str) -> Iterator[Page]:
+    context = browser.new_context(viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai", base_url=gateway,
+                                  accept_downloads=True)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    yield page
+    context.close()
+    assert not problems, f"JavaScript errors on the page: {problems}"
+
+
+def sign_in(page: Page, person: str) -> None:
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/sign-in"))
+    page.locator(f"[data-person={person}]").click()
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+
+
+def check_accessibility(page: Page) -> None:
+    violations = serious_accessibility_violations(page)
+    assert not violations, violations
+
+
+def test_the_gateway_serves_the_console_with_its_routes_and_the_development_sign_in(gateway) -> None:
+    index = httpx.get(f"{gateway}/children/some-route-of-the-console", timeout=10)
+    assert index.status_code == 200 and "text/html" in index.headers["content-type"]
+    asset = re.search(r'src="(/assets/[^"]+\.js)"', index.text).group(1)
+    served = httpx.get(f"{gateway}{asset}", headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert served.status_code == 200 and "javascript" in served.headers["content-type"]
+    assert served.headers.get("content-encoding") == "gzip"
+    people = httpx.get(f"{gateway}/dev-tokens.json", timeout=10).json()["people"]
+    assert [p["key"] for p in people] == ["county_officer", "township_clerk", "principal", "teacher"]
+    assert httpx.get(f"{gateway}/registry/healthz", timeout=10).json() == {"status": "ok"}  # the APIs stay
+
+
+def gzipped_bytes(responses: list[Response]) -> int:
+    return sum(r.request.sizes()["responseBodySize"] for r in responses)
+
+
+def test_township_clerk_sees_the_dashboard_finds_a_child_and_opens_the_record(page: Page) -> None:
+    scripts: list[Response] = []
+    page.on("response", lambda r: scripts.append(r) if r.url.endswith(".js") else None)
+    page.goto("/")
+    expect(page.get_by_text("开发模式")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    first_route = gzipped_bytes(scripts)
+    screenshot(page, "01-sign-in")
+    check_accessibility(page)
+
+    sign_in(page, "township_clerk")
+    expect(page.get_by_test_id("who")).to_contain_text("陈建国")
+    expect(page.get_by_test_id("who")).to_contain_text(CLERK_TOWNSHIP)
+    chart = page.get_by_test_id("registration-chart")
+    expect(chart).to_have_attribute("data-drawn", "true")
+    # The chart covers the clerk's township only, with its registered children and 建档率.
+    description = chart.get_attribute("aria-label")
+    assert CLERK_TOWNSHIP in description and "建档率" in description and not any(t in description for t in OTHER_TOWNSHIPS)
+    contacts = page.get_by_test_id("contacts-chart")
+    expect(contacts).to_have_attribute("data-drawn", "true")
+    assert re.search(r"\d{4}年\d{1,2}月 \d+次", contacts.get_attribute("aria-label"))  # contacts per month
+    figures = page.get_by_test_id("figures")
+    expect(figures).to_contain_text("在册儿童")
+    expect(figures.locator(".figure").first).to_have_text(re.compile(r"^\d[\d,]*人$"))
+    screenshot(page, "02-dashboard-township-clerk")
+    check_accessibility(page)
+    with_dashboard = gzipped_bytes(scripts)
+    print(f"JavaScript loaded (gzip): sign-in {first_route / 1024:.0f} KiB, sign-in + dashboard {with_dashboard / 1024:.0f} KiB")
+    assert first_route <= 350 * 1024 and with_dashboard <= 350 * 1024
+
+    page.get_by_role("menuitem", name="儿童信息").click()
+    rows = page.locator(".el-table__body tr.child-row")
+    expect(rows.first).to_be_visible()
+    assert all(CLERK_TOWNSHIP in text for text in rows.all_inner_texts())  # only the clerk's scope
+    screenshot(page, "03-children")
+    check_accessibility(page)
+
+    name = rows.first.locator("a").inner_text()
+    page.get_by_role("textbox", name="按姓名、拼音或首字母搜索").fill(name)
+    page.get_by_role("button", name="查询").click()
+    expect(page.get_by_text(re.compile(r"搜索结果 \d+ 人"))).to_be_visible()
+    found = page.locator(".el-table__body tr.child-row a")
+    assert found.first.inner_text() == name  # the closest match first (similar names may follow)
+    assert name not in page.url  # a name never travels in the URL
+    screenshot(page, "04-children-search")
+
+    found.first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(name)
+    expect(page.get_by_text("基本信息")).to_be_visible()
+    expect(page.get_by_text("已按规定部分隐去")).to_be_visible()
+    expect(page.locator(".el-breadcrumb")).to_contain_text("儿童信息")
+    expect(page.locator(".el-descriptions")).to_contain_text(re.compile(r"\d{4}年\d{1,2}月\d{1,2}日"))
+    expect(page.get_by_test_id("pairings")).to_be_visible()
+    screenshot(page, "05-child")
+    check_accessibility(page)
+
+    page.get_by_role("menuitem", name="逾期任务").click()
+    expect(page.get_by_test_id("overdue-count")).to_contain_text("项")
+    page.wait_for_load_state("networkidle")
+    screenshot(page, "06-overdue")
+    check_accessibility(page)
+
+
+def test_township_clerk_imports_a_sheet_and_reads_its_errors_by_row_and_column(page: Page, tmp_path) -> None:
+    # Born on a day of its own, so the IDs are new to a stack that imported before.
+    born = date(2012, 1, 1) + timedelta(days=uuid.uuid4().int % 3000)
+    good = row(name="周雨萱", national_id=national_id(born, "female", sequence=71), gender="",
+               birth_date="", county_code="330102000000", township_code="330102001000", village_code="330102001002",
+               school_id="demo-school-001-1")
+    wrong_id = national_id(born, "male", sequence=72)
+    bad = row(name="吴浩然", national_id=wrong_id[:-1] + ("0" if wrong_id[-1] != "0" else "1"), gender="", birth_date="",
+              county_code="330102000000", township_code="330102001000", village_code="330102001002")
+    sheet = tmp_path / "学校填报.xlsx"
+    sheet.write_bytes(xlsx([good, bad]))
+
+    sign_in(page, "township_clerk")
+    page.get_by_role("menuitem", name="批量导入").click()
+    page.get_by_test_id("import-file").set_input_files(str(sheet))
+    page.get_by_role("button", name="上传并导入").click()
+    job = page.get_by_test_id("import-job")
+    expect(job).to_contain_text("已完成", timeout=60_000)
+    expect(job).to_contain_text("导入 1人")
+    errors = page.get_by_test_id("import-errors")
+    first_error = errors.locator("tbody tr").first
+    expect(first_error.locator("td").nth(0)).to_have_text("3")  # the sheet's row (header = row 1)
+    expect(first_error.locator("td").nth(1)).to_have_text("身份证号")  # the column as the template names it
+    screenshot(page, "07-import")
+    check_accessibility(page)
+
+    # The imported child's record shows the ID number as counties print it: first 4, last 4.
+    page.get_by_role("menuitem", name="儿童信息").click()
+    page.get_by_role("textbox", name="按姓名、拼音或首字母搜索").fill("周雨萱")
+    page.get_by_role("button", name="查询").click()
+    page.locator(".el-table__body tr.child-row a", has_text="周雨萱").first.click()
+    shown_id = page.get_by_test_id("national-id")
+    expect(shown_id).to_have_text(re.compile(r"^3301\*{10}\d{3}[\dX]$"))
+    assert good[3][4:14] not in page.content()  # the middle of the ID number is nowhere on the page
+    screenshot(page, "07b-imported-child-masked")
+
+
+def test_county_officer_sees_every_township(page: Page) -> None:
+    sign_in(page, "county_officer")
+    chart = page.get_by_test_id("registration-chart")
+    expect(chart).to_have_attribute("data-drawn", "true")
+    description = chart.get_attribute("aria-label")
+    assert all(t in description for t in (CLERK_TOWNSHIP, *OTHER_TOWNSHIPS)), description
+    screenshot(page, "08-dashboard-county-officer")
+    check_accessibility(page)
+
+    # The officer may see a record in clear, after saying why; the page says it is recorded.
+    page.get_by_role("menuitem", name="儿童信息").click()
+    page.locator(".el-table__body tr.child-row a").first.click()
+    page.get_by_test_id("reveal").click()
+    dialog = page.get_by_role("dialog", name="查看完整信息")
+    expect(dialog).to_contain_text("将被记录")
+    dialog.get_by_role("textbox").fill("核实监护人联系方式以便家访")
+    dialog.get_by_role("button", name="查看").click()
+    expect(page.get_by_test_id("revealed")).to_contain_text("本次查看已记录（原因：核实监护人联系方式以便家访）")
+    screenshot(page, "08b-child-revealed")
+    check_accessibility(page)
+
+    page.get_by_role("button", name="退出登录").click()
+    expect(page).to_have_url(re.compile(r"/sign-in"))
+    page.goto("/children")
+    expect(page).to_have_url(re.compile(r"/sign-in"))  # signed out means signed out
+
+
+def test_a_rejected_token_ends_the_session_and_says_so(page: Page) -> None:
+    sign_in(page, "township_clerk")
+    # The same person, but a token the services refuse (its signature altered): the next
+    # call answers 401 and the console returns to the sign-in page with the reason.
+    page.evaluate("""() => {
+        const saved = JSON.parse(sessionStorage.getItem('shouhu.dev-session'));
+        saved.token = saved.token.slice(0, -4) + (saved.token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+        sessionStorage.setItem('shouhu.dev-session', JSON.stringify(saved));
+    }""")
+    page.goto("/children")
+    expect(page).to_have_url(re.compile(r"/sign-in\?next="))
+    expect(page.get_by_text("登录已过期，请重新登录")).to_be_visible()
+    screenshot(page, "09-session-ended")
+
+
+def test_an_overloaded_service_is_asked_again_after_retry_after(page: Page) -> None:
+    sign_in(page, "township_clerk")
+    answered: list[int] = []
+
+    def overloaded_once(route) -> None:
+        if not answered:
+            answered.append(503)
+            route.fulfill(status=503, headers={"Retry-After": "1"}, json={"detail": "temporarily unavailable, retry later"})
+        else:
+            answered.append(200)
+            route.continue_()
+
+    page.route("**/registry/v1/children?*", overloaded_once)
+    page.get_by_role("menuitem", name="儿童信息").click()
+    expect(page.locator(".el-table__body tr.child-row").first).to_be_visible()
+    assert answered == [503, 200]
+
+
+def test_a_stale_record_says_someone_else_changed_it(page: Page) -> None:
+    sign_in(page, "township_clerk")
+    page.route("**/registry/v1/children?*", lambda route: route.fulfill(
+        status=412, json={"detail": "the record changed"}))
+    page.get_by_role("menuitem", name="儿童信息").click()
+    expect(page.get_by_text("该记录已被他人修改，请刷新")).to_be_visible()
+
+
+def test_the_console_fits_a_tablet(browser: Browser, gateway: str) -> None:
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai", base_url=gateway, has_touch=True)
+    page = context.new_page()
+    try:
+        sign_in(page, "principal")
+        expect(page.get_by_test_id("registration-chart")).to_have_attribute("data-drawn", "true")
+        for path, name in (("/", "10-tablet-dashboard"), ("/children", "11-tablet-children")):
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            screenshot(page, name)
+            # Nothing runs off the side of the screen (tables scroll inside their card).
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    finally:
+        context.close()

@@ -1,0 +1,57 @@
+// Names of division codes and schools. The services keep codes only; the county maintains
+// /divisions.json (served with the console) so that every code is shown with its name.
+import { reactive } from 'vue'
+
+interface School { name: string; township_code: string }
+interface Names { divisions: Record<string, string>; schools: Record<string, School> }
+
+const names = reactive<Names>({ divisions: {}, schools: {} })
+let loading: Promise<void> | null = null
+
+export function loadNames(): Promise<void> {
+  loading ??= fetch('/divisions.json')
+    .then((r) => (r.ok ? r.json() : { divisions: {}, schools: {} }))
+    .then((data: Names) => { Object.assign(names.divisions, data.divisions); Object.assign(names.schools, data.schools) })
+    .catch(() => undefined)
+  return loading
+}
+
+/** 城关镇, or the code when the county has not named it. */
+export function divisionName(code: string | null | undefined): string {
+  if (!code) return '—'
+  return names.divisions[code] ?? code
+}
+
+/** 示范县 / 城关镇 / 东风村 */
+export function placeName(j: { county_code?: string; township_code?: string | null; village_code?: string | null }): string {
+  return [j.county_code, j.township_code, j.village_code].filter(Boolean).map((c) => divisionName(c)).join(' / ')
+}
+
+export function schoolName(id: string | null | undefined): string {
+  if (!id) return '—'
+  return names.schools[id]?.name ?? id
+}
+
+/** The townships (and their schools) named for a scope prefix, for filters. */
+export function townshipsIn(jurisdiction: string): { code: string; name: string }[] {
+  const prefix = scopePrefix(jurisdiction)
+  return Object.entries(names.divisions)
+    .filter(([code]) => code.endsWith('000') && !code.endsWith('000000') && code.startsWith(prefix))
+    .map(([code, name]) => ({ code, name }))
+}
+
+export function schoolsIn(townshipCode?: string | null): { id: string; name: string; township_code: string }[] {
+  return Object.entries(names.schools)
+    .filter(([, school]) => !townshipCode || school.township_code === townshipCode)
+    .map(([id, school]) => ({ id, name: school.name, township_code: school.township_code }))
+}
+
+/** '330102000000' → '330102'; '330102001000' → '330102001' (as the services scope). */
+export function scopePrefix(code: string): string {
+  const ends = [2, 4, 6, 9, 12]
+  for (let i = ends.length - 1; i >= 0; i--) {
+    const start = i === 0 ? 0 : ends[i - 1]
+    if (/[^0]/.test(code.slice(start, ends[i]))) return code.slice(0, ends[i])
+  }
+  return ''
+}

@@ -1,0 +1,104 @@
+// How the console writes dates, counts and masked values (the county's own forms), and the
+// Chinese label of every code the APIs return.
+
+const COUNTY_TZ = 'Asia/Shanghai'
+
+/** 2026-12-02 or an ISO timestamp → 2026年12月2日 (in the county's time zone). */
+export function longDate(value: string | null | undefined): string {
+  if (!value) return '—'
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : isoDay(new Date(value))
+  const [y, m, d] = day.split('-').map(Number)
+  return `${y}年${m}月${d}日`
+}
+
+/** An ISO timestamp → 2026-12-02 in the county's time zone (for dense lists). */
+export function isoDay(date: Date): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: COUNTY_TZ, year: 'numeric', month: '2-digit', day: '2-digit' })
+    .format(date)
+}
+
+export function monthLabel(yyyyMm: string): string {
+  const [y, m] = yyyyMm.split('-').map(Number)
+  return `${y}年${m}月`
+}
+
+export function count(n: number | null | undefined, unit = '人'): string {
+  return n === null || n === undefined ? '—' : `${n.toLocaleString('en-US')}${unit}`
+}
+
+export function percent(share: number | null | undefined): string {
+  return share === null || share === undefined ? '—' : `${(share * 100).toFixed(1)}%`
+}
+
+/** As counties print it: the first 4 and last 4 of an ID number (5204**********6659). The
+ *  registry already masks; this only ever hides more, never reveals. */
+export function maskedId(value: string | null | undefined): string {
+  if (!value) return '—'
+  return value.length > 8 ? value.slice(0, 4) + '*'.repeat(value.length - 8) + value.slice(-4) : '****'
+}
+
+/** 138****8000 */
+export function maskedPhone(value: string | null | undefined): string {
+  if (!value) return '—'
+  const digits = value.replace(/^\+86/, '')
+  return digits.length >= 8 ? digits.slice(0, 3) + '****' + digits.slice(-4) : '****'
+}
+
+const LABELS: Record<string, Record<string, string>> = {
+  role: {
+    admin: '系统管理员', county_staff: '县级工作人员', township_staff: '乡镇（街道）工作人员',
+    school_staff: '学校工作人员', caregiver: '结对帮扶人', service: '系统服务',
+  },
+  gender: { male: '男', female: '女' },
+  status: { active: '在册', transferred: '已转学/迁移', closed: '已销档' },
+  category: {
+    left_behind: '留守儿童', migrant: '流动儿童', orphan: '孤儿', de_facto_unsupported: '事实无人抚养儿童',
+    disabled: '残疾儿童',
+  },
+  left_behind_type: {
+    both_parents_away: '父母均外出务工', one_parent_away_other_unable: '一方外出、另一方无监护能力',
+    not_left_behind: '非留守',
+  },
+  household_type: { agricultural: '农业户口', non_agricultural: '非农业户口', resident: '居民户口', unregistered: '无户口' },
+  close_reason: { parents_returned: '父母返乡', aged_out: '年满十八周岁', moved_away: '迁出本县', other: '其他' },
+  duty_kind: { home_visit: '家访', talk: '谈心', parent_call: '亲情电话', letter: '书信' },
+  contact_kind: {
+    home_visit: '家访', talk: '谈心', parent_call: '亲情电话', parent_video: '亲情视频', letter: '书信',
+    health_check: '健康检查', activity: '关爱活动', guardian_training: '监护人培训',
+  },
+  duty_state: {
+    upcoming: '未开始', open: '进行中', due_soon: '即将到期', overdue: '已逾期', fulfilled: '已完成', cancelled: '已取消',
+  },
+  escalation_level: { caregiver: '帮扶人', school: '学校', township: '乡镇', county: '县级' },
+  caregiver_kind: {
+    teacher: '教师', class_teacher: '班主任', volunteer: '志愿者', caring_mother: '爱心妈妈', party_member: '党员干部',
+    village_official: '村干部', children_director: '儿童主任', student_buddy: '学生伙伴',
+  },
+  pairing_role: { lead: '主责帮扶人', helper: '协助帮扶人' },
+  relation: {
+    grandfather: '祖父', grandmother: '祖母', maternal_grandfather: '外祖父', maternal_grandmother: '外祖母',
+    father: '父亲', mother: '母亲', uncle: '叔伯/舅舅', aunt: '姑姨/舅妈', sibling: '兄弟姐妹', other: '其他',
+  },
+  import_status: { pending: '排队中', running: '导入中', done: '已完成', failed: '失败' },
+  // The registry's sheet columns (services/registry/sheets.py), as the template's headers say them.
+  import_column: {
+    name: '姓名', gender: '性别', birth_date: '出生日期', national_id: '身份证号', ethnicity: '民族', household_type: '户籍类型',
+    county_code: '县区代码', township_code: '乡镇代码', village_code: '村社区代码', school_id: '学校代码', grade: '年级',
+    class_name: '班级', address: '家庭住址', left_behind_type: '留守类型', categories: '儿童类别',
+    sensitive_categories: '困境类别', priority: '重点关注', priority_reason: '重点关注原因', guardian_name: '监护人姓名',
+    guardian_relation: '监护人关系', guardian_age: '监护人年龄', guardian_health: '监护人健康状况', guardian_occupation: '监护人职业',
+    guardian_phone: '监护人电话', guardian_address: '监护人住址', father_name: '父亲姓名', father_work_place: '父亲务工地',
+    father_phone: '父亲电话', father_away_since: '父亲外出时间', mother_name: '母亲姓名', mother_work_place: '母亲务工地',
+    mother_phone: '母亲电话', mother_away_since: '母亲外出时间', consent_evidence: '监护人同意书编号', statutory_duty: '依法定职责登记',
+  },
+}
+
+/** The Chinese label of a code; the code itself only when the console does not know it. */
+export function label(kind: keyof typeof LABELS | string, code: string | null | undefined): string {
+  if (code === null || code === undefined || code === '') return '—'
+  return LABELS[kind]?.[code] ?? code
+}
+
+export function options(kind: string): { value: string; label: string }[] {
+  return Object.entries(LABELS[kind] ?? {}).map(([value, text]) => ({ value, label: text }))
+}
