@@ -22,8 +22,8 @@ from tests.registry.sheet_files import row, xlsx
 from tests.support import stack_up
 from tests.web.console import CHROMIUM, DESK, screenshot, serious_accessibility_violations
 
-CLERK_TOWNSHIP = "城关镇"
-OTHER_TOWNSHIPS = ("青山乡", "石桥镇", "河西乡", "白云镇")
+CLERK_TOWNSHIP = "顶云街道"
+OTHER_TOWNSHIPS = ("百合街道", "永宁镇", "新铺镇", "花江镇")
 
 
 @pytest.fixture(scope="module")
@@ -156,11 +156,11 @@ def test_township_clerk_imports_a_sheet_and_reads_its_errors_by_row_and_column(p
     # Born on a day of its own, so the IDs are new to a stack that imported before.
     born = date(2012, 1, 1) + timedelta(days=uuid.uuid4().int % 3000)
     good = row(name="周雨萱", national_id=national_id(born, "female", sequence=71), gender="",
-               birth_date="", county_code="330102000000", township_code="330102001000", village_code="330102001002",
-               school_id="demo-school-001-1")
+               birth_date="", county_code="520424000000", township_code="520424002000", village_code="520424002002",
+               school_id="demo-school-002-1")
     wrong_id = national_id(born, "male", sequence=72)
     bad = row(name="吴浩然", national_id=wrong_id[:-1] + ("0" if wrong_id[-1] != "0" else "1"), gender="", birth_date="",
-              county_code="330102000000", township_code="330102001000", village_code="330102001002")
+              county_code="520424000000", township_code="520424002000", village_code="520424002002")
     sheet = tmp_path / "学校填报.xlsx"
     sheet.write_bytes(xlsx([good, bad]))
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SERVICES = ("registry", "pairing", "visits", "notify")
+SERVICES = ("registry", "pairing", "visits", "notify", "reports")
 
 
 def dump(target: Path) -> list[Path]:

@@ -11,6 +11,7 @@ import type { paths as RegistryPaths } from './registry'
 import type { paths as PairingPaths } from './pairing'
 import type { paths as VisitsPaths } from './visits'
 import type { paths as NotifyPaths } from './notify'
+import type { paths as ReportsPaths } from './reports'
 import { endSession, session } from '../session'
 import { router } from '../router'
 
@@ -51,15 +52,19 @@ export const registry = createClient<RegistryPaths>({ baseUrl: '/registry', ...o
 export const pairing = createClient<PairingPaths>({ baseUrl: '/pairing', ...options })
 export const visits = createClient<VisitsPaths>({ baseUrl: '/visits', ...options })
 export const notify = createClient<NotifyPaths>({ baseUrl: '/notify', ...options })
+export const reports = createClient<ReportsPaths>({ baseUrl: '/reports', ...options })
 
 /** A readable message for a failed call: the server's field and reason where it gave them. */
 export function problemOf(error: unknown, status?: number): string {
   if (status === 404) return '未找到该记录，或不在您的管辖范围内'
   if (status === 403) return '您的角色无权进行此操作'
   if (status === 503) return '服务暂时繁忙，请稍后再试'
-  const detail = (error as { detail?: unknown } | undefined)?.detail
-  if (Array.isArray(detail)) return detail.map((d: { field?: string; reason?: string }) => `${d.field ?? ''}：${d.reason ?? ''}`).join('；')
-  if (typeof detail === 'string') return detail
-  if (detail && typeof detail === 'object' && 'message' in detail) return String((detail as { message: string }).message)
+  // Every service answers errors as RFC 9457 problem+json: `errors` (field and reason) for
+  // bad input, else `detail`.
+  const problem = error as { detail?: unknown; errors?: { field?: string; reason?: string }[] } | undefined
+  if (Array.isArray(problem?.errors) && problem.errors.length) {
+    return problem.errors.map((d) => `${d.field ?? ''}：${d.reason ?? ''}`).join('；')
+  }
+  if (typeof problem?.detail === 'string') return problem.detail
   return status ? `请求失败（${status}）` : '网络连接失败，请检查网络后重试'
 }

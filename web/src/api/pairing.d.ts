@@ -127,7 +127,7 @@ export interface paths {
         head?: never;
         /**
          * Change Caregiver
-         * @description Changes a caregiver (If-Match: version). Deactivating ends their pairings
+         * @description Changes a caregiver (If-Match: its ETag; 412 when stale). Deactivating ends their pairings
          *     (caregiver_inactive); moving them ends the pairings they no longer cover (reassigned);
          *     a capacity below the current load is refused with 409 and the load.
          */
@@ -390,6 +390,7 @@ export interface paths {
         /**
          * Unpaired Queue
          * @description Active children with nobody paired: priority children first, then the longest waiting.
+         *     A school head's token (school_staff with a school) sees its own school's queue only.
          */
         get: operations["unpaired_queue_v1_queue_unpaired_get"];
         put?: never;
@@ -494,12 +495,116 @@ export interface components {
              */
             child_ids?: string[] | null;
         };
+        /** Acceptance */
+        Acceptance: {
+            /** Accepted */
+            accepted: number;
+            /** Already Decided */
+            already_decided: number;
+            /** Items */
+            items: components["schemas"]["AcceptanceItem"][];
+            /**
+             * Proposal Id
+             * Format: uuid
+             */
+            proposal_id: string;
+            /** Refused */
+            refused: number;
+        };
+        /**
+         * AcceptanceItem
+         * @description One item's outcome; a refusal names its reason (`code` of the refusal) and may carry
+         *     the numbers behind it (load, capacity).
+         */
+        AcceptanceItem: {
+            /** Caregiver Id */
+            caregiver_id?: string | null;
+            /**
+             * Child Id
+             * Format: uuid
+             */
+            child_id: string;
+            /** Message */
+            message?: string | null;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "accepted" | "refused" | "already_decided";
+            /** Pairing Id */
+            pairing_id?: string | null;
+            /** Reason */
+            reason?: string | null;
+            /**
+             * Status
+             * @description for already_decided: what was decided
+             */
+            status?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** CapacityDefaults */
+        CapacityDefaults: {
+            /**
+             * Capacities
+             * @description caregiver kind → children per caregiver
+             */
+            capacities: {
+                [key: string]: number;
+            };
+            /** County Code */
+            county_code: string;
+            /**
+             * Set By County
+             * @description the kinds whose capacity the county set itself
+             */
+            set_by_county: string[];
+        };
         /** CapacityDefaultsIn */
         CapacityDefaultsIn: {
             /** Capacities */
             capacities: {
                 [key: string]: number;
             };
+        };
+        /** CaregiverActivity */
+        CaregiverActivity: {
+            /** Active */
+            active: boolean;
+            /**
+             * Caregiver Id
+             * Format: uuid
+             */
+            caregiver_id: string;
+            /** Children Paired */
+            children_paired: number;
+            /**
+             * Contacts
+             * @description contacts logged in the period, by contact kind
+             */
+            contacts: {
+                [key: string]: number;
+            };
+            /**
+             * Contacts By Month
+             * @description YYYY-MM → contact kind → count
+             */
+            contacts_by_month: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            };
+            /** Contacts Total */
+            contacts_total: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "teacher" | "class_teacher" | "volunteer" | "caring_mother" | "party_member" | "village_official" | "children_director" | "student_buddy";
+            /** School Id */
+            school_id: string | null;
+            /** Township Code */
+            township_code: string;
         };
         /** CaregiverIn */
         CaregiverIn: {
@@ -524,6 +629,89 @@ export interface components {
             name?: string | null;
             /** School Id */
             school_id?: string | null;
+        };
+        /** CaregiverOut */
+        CaregiverOut: {
+            /** Active */
+            active: boolean;
+            /** Capacity */
+            capacity: number;
+            /**
+             * Capacity Source
+             * @enum {string}
+             */
+            capacity_source: "caregiver" | "county" | "default";
+            /** Channels */
+            channels: ("sms" | "email" | "wecom" | "dingtalk" | "in_app")[];
+            /** Free */
+            free: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            jurisdiction: components["schemas"]["Jurisdiction"];
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "teacher" | "class_teacher" | "volunteer" | "caring_mother" | "party_member" | "village_official" | "children_director" | "student_buddy";
+            /**
+             * Load
+             * @description children paired now (lead or helper)
+             */
+            load: number;
+            /** Name */
+            name: string | null;
+            /** School Id */
+            school_id: string | null;
+            /**
+             * Version
+             * @description also the ETag; send it back in If-Match to change the caregiver
+             */
+            version: number;
+        };
+        /** CaregiverPairingOut */
+        CaregiverPairingOut: {
+            /** Active */
+            active: boolean;
+            /**
+             * Caregiver Id
+             * Format: uuid
+             */
+            caregiver_id: string;
+            child: components["schemas"]["ChildPlaceOut"];
+            /**
+             * Child Id
+             * Format: uuid
+             */
+            child_id: string;
+            /**
+             * Child Status
+             * @enum {string}
+             */
+            child_status: "active" | "transferred" | "closed";
+            /** End Reason */
+            end_reason: ("child_closed" | "child_transferred" | "caregiver_inactive" | "reassigned" | "capacity_change" | "other") | null;
+            /** Ended On */
+            ended_on: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Proposal Id */
+            proposal_id: string | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "lead" | "helper";
+            /**
+             * Started On
+             * Format: date
+             */
+            started_on: string;
         };
         /** CaregiverPatch */
         CaregiverPatch: {
@@ -551,6 +739,23 @@ export interface components {
              */
             version?: number | null;
         };
+        /**
+         * ChildPlaceOut
+         * @description What a caregiver sees of a child: where and how old, not why they are cared for.
+         */
+        ChildPlaceOut: {
+            /**
+             * Age Band
+             * @enum {string}
+             */
+            age_band: "0-5" | "6-11" | "12-13" | "14-15" | "16-17" | "18+" | "unknown";
+            /** School Id */
+            school_id: string | null;
+            /** Township Code */
+            township_code: string;
+            /** Village Code */
+            village_code: string | null;
+        };
         /** ContactPointsIn */
         ContactPointsIn: {
             /** Dingtalk Id */
@@ -562,10 +767,76 @@ export interface components {
             /** Wecom Id */
             wecom_id?: string | null;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+        /** Coverage */
+        Coverage: {
+            /** By School */
+            by_school: components["schemas"]["SchoolCoverage"][];
+            /** By Township */
+            by_township: components["schemas"]["TownshipCoverage"][];
+            total: components["schemas"]["CoverageFigures"];
+        };
+        /** CoverageFigures */
+        CoverageFigures: {
+            /** Active Children */
+            active_children: number;
+            /**
+             * Coverage
+             * @description paired / active, null when there are no active children
+             */
+            coverage: number | null;
+            /** Paired */
+            paired: number;
+            /** Priority Active */
+            priority_active: number;
+            /** Priority Coverage */
+            priority_coverage: number | null;
+            /** Priority Paired */
+            priority_paired: number;
+        };
+        /** FieldError */
+        FieldError: {
+            /**
+             * Field
+             * @description where the fault is: body.<path>, query.<name>, header.<name>, path.<name>
+             */
+            field: string;
+            /**
+             * Reason
+             * @description why it is refused (the value itself is never repeated)
+             */
+            reason: string;
+        };
+        /** FundFigures */
+        FundFigures: {
+            /** Amount Fen */
+            amount_fen: number;
+            /** Children */
+            children: number;
+            /** Flagged */
+            flagged: number;
+            /** Fund */
+            fund: string;
+            /** Gifts In Kind */
+            gifts_in_kind: number;
+            /** Records */
+            records: number;
+        };
+        /** FundTownshipFigures */
+        FundTownshipFigures: {
+            /** Amount Fen */
+            amount_fen: number;
+            /** Children */
+            children: number;
+            /** Flagged */
+            flagged: number;
+            /** Fund */
+            fund: string;
+            /** Gifts In Kind */
+            gifts_in_kind: number;
+            /** Records */
+            records: number;
+            /** Township Code */
+            township_code: string;
         };
         /**
          * Jurisdiction
@@ -587,6 +858,43 @@ export interface components {
             township_code: string;
             /** Village Code */
             village_code?: string | null;
+        };
+        /** OwnPairingOut */
+        OwnPairingOut: {
+            /** Active */
+            active: boolean;
+            /**
+             * Caregiver Id
+             * Format: uuid
+             */
+            caregiver_id: string;
+            child: components["schemas"]["ChildPlaceOut"];
+            /**
+             * Child Id
+             * Format: uuid
+             */
+            child_id: string;
+            /** End Reason */
+            end_reason: ("child_closed" | "child_transferred" | "caregiver_inactive" | "reassigned" | "capacity_change" | "other") | null;
+            /** Ended On */
+            ended_on: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Proposal Id */
+            proposal_id: string | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "lead" | "helper";
+            /**
+             * Started On
+             * Format: date
+             */
+            started_on: string;
         };
         /** PairableChildOut */
         PairableChildOut: {
@@ -645,6 +953,154 @@ export interface components {
              */
             started_on?: string | null;
         };
+        /** PairingInHistory */
+        PairingInHistory: {
+            /** Active */
+            active: boolean;
+            /**
+             * Caregiver Id
+             * Format: uuid
+             */
+            caregiver_id: string;
+            /**
+             * Caregiver Kind
+             * @enum {string}
+             */
+            caregiver_kind: "teacher" | "class_teacher" | "volunteer" | "caring_mother" | "party_member" | "village_official" | "children_director" | "student_buddy";
+            /**
+             * Child Id
+             * Format: uuid
+             */
+            child_id: string;
+            /** End Reason */
+            end_reason: ("child_closed" | "child_transferred" | "caregiver_inactive" | "reassigned" | "capacity_change" | "other") | null;
+            /** Ended On */
+            ended_on: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Proposal Id */
+            proposal_id: string | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "lead" | "helper";
+            /**
+             * Started On
+             * Format: date
+             */
+            started_on: string;
+        };
+        /** PairingOut */
+        PairingOut: {
+            /** Active */
+            active: boolean;
+            /**
+             * Caregiver Id
+             * Format: uuid
+             */
+            caregiver_id: string;
+            /**
+             * Child Id
+             * Format: uuid
+             */
+            child_id: string;
+            /** End Reason */
+            end_reason: ("child_closed" | "child_transferred" | "caregiver_inactive" | "reassigned" | "capacity_change" | "other") | null;
+            /** Ended On */
+            ended_on: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Proposal Id */
+            proposal_id: string | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "lead" | "helper";
+            /**
+             * Started On
+             * Format: date
+             */
+            started_on: string;
+        };
+        /**
+         * Problem
+         * @description RFC 9457 problem details. Extension members (`code`, and numbers such as a
+         *     capacity or the current version) appear on some refusals.
+         */
+        Problem: {
+            /**
+             * Code
+             * @description machine-readable reason of a refusal
+             * @default null
+             */
+            code: string | null;
+            /**
+             * Detail
+             * @description this occurrence, in words
+             * @default null
+             */
+            detail: string | null;
+            /**
+             * Errors
+             * @description the fields at fault (validation)
+             * @default null
+             */
+            errors: components["schemas"]["FieldError"][] | null;
+            /** Status */
+            status: number;
+            /**
+             * Title
+             * @description short, the same for every occurrence of this type
+             */
+            title: string;
+            /**
+             * Type
+             * @description a URI naming the kind of problem; about:blank when the status says it all
+             */
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** Proposal */
+        Proposal: {
+            /** Accepted */
+            accepted: number;
+            /** Caregivers Considered */
+            caregivers_considered: number;
+            /** Children Considered */
+            children_considered: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Items
+             * @description a page of the items, priority children first
+             */
+            items: components["schemas"]["ProposalItem"][];
+            /** Items Total */
+            items_total: number;
+            /** Jurisdiction */
+            jurisdiction: string;
+            /** Open */
+            open: number;
+            /** Refused */
+            refused: number;
+        };
         /** ProposalIn */
         ProposalIn: {
             /**
@@ -652,6 +1108,100 @@ export interface components {
              * @description a county, township or village code; default your whole scope
              */
             jurisdiction?: string | null;
+        };
+        /** ProposalItem */
+        ProposalItem: {
+            /**
+             * Caregiver Id
+             * Format: uuid
+             */
+            caregiver_id: string;
+            /**
+             * Child Id
+             * Format: uuid
+             */
+            child_id: string;
+            /**
+             * Match Level
+             * @enum {string}
+             */
+            match_level: "school" | "village" | "township";
+            /** Pairing Id */
+            pairing_id: string | null;
+            /** Priority */
+            priority: boolean;
+            /** Refusal */
+            refusal: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "proposed" | "accepted" | "refused";
+            /** Township Code */
+            township_code: string;
+        };
+        /** Readiness */
+        Readiness: {
+            /** Consumer Lag */
+            consumer_lag?: number | null;
+            /**
+             * Database
+             * @description "ok" or "unreachable: <error type>"
+             */
+            database: string;
+            /** Dead Letters Open */
+            dead_letters_open?: {
+                [key: string]: number;
+            } | null;
+            /**
+             * Kafka
+             * @enum {string}
+             */
+            kafka: "ok" | "unreachable";
+            /** Outbox Oldest Age S */
+            outbox_oldest_age_s?: number | null;
+            /** Outbox Pending */
+            outbox_pending?: number | null;
+            /** Service */
+            service: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "degraded" | "not_ready";
+        };
+        /** SchoolCoverage */
+        SchoolCoverage: {
+            /** Active Children */
+            active_children: number;
+            /**
+             * Coverage
+             * @description paired / active, null when there are no active children
+             */
+            coverage: number | null;
+            /** Paired */
+            paired: number;
+            /** Priority Active */
+            priority_active: number;
+            /** Priority Coverage */
+            priority_coverage: number | null;
+            /** Priority Paired */
+            priority_paired: number;
+            /** School Id */
+            school_id: string | null;
+        };
+        /** SupportFigures */
+        SupportFigures: {
+            /** Amount Fen */
+            amount_fen: number;
+            /** Children */
+            children: number;
+            /** Flagged */
+            flagged: number;
+            /** Gifts In Kind */
+            gifts_in_kind: number;
+            /** Records */
+            records: number;
         };
         /** SupportIn */
         SupportIn: {
@@ -687,14 +1237,122 @@ export interface components {
              */
             kind: "financial_aid" | "in_kind";
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
+        /** SupportOut */
+        SupportOut: {
+            /** Amount Fen */
+            amount_fen: number;
+            /**
+             * Child Id
+             * Format: uuid
+             */
+            child_id: string;
+            /** Duplicate Of */
+            duplicate_of: string | null;
+            /**
+             * Flagged
+             * @description a second gift from the same fund to the child in the same period
+             */
+            flagged: boolean;
+            /** Fund */
+            fund: string;
+            /** Given By */
+            given_by: string | null;
+            /**
+             * Given On
+             * Format: date
+             */
+            given_on: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Item */
+            item: string | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "financial_aid" | "in_kind";
+            /** Period */
+            period: string;
+            /** Township Code */
+            township_code: string;
+        };
+        /** SupportTotals */
+        SupportTotals: {
+            /** By Fund */
+            by_fund: components["schemas"]["FundFigures"][];
+            /** By Fund And Township */
+            by_fund_and_township: components["schemas"]["FundTownshipFigures"][];
+            /** By Township */
+            by_township: components["schemas"]["TownshipFigures"][];
+            total: components["schemas"]["SupportFigures"];
+        };
+        /** TownshipCoverage */
+        TownshipCoverage: {
+            /** Active Children */
+            active_children: number;
+            /**
+             * Coverage
+             * @description paired / active, null when there are no active children
+             */
+            coverage: number | null;
+            /** Paired */
+            paired: number;
+            /** Priority Active */
+            priority_active: number;
+            /** Priority Coverage */
+            priority_coverage: number | null;
+            /** Priority Paired */
+            priority_paired: number;
+            /** Township Code */
+            township_code: string;
+        };
+        /** TownshipFigures */
+        TownshipFigures: {
+            /** Amount Fen */
+            amount_fen: number;
+            /** Children */
+            children: number;
+            /** Flagged */
+            flagged: number;
+            /** Gifts In Kind */
+            gifts_in_kind: number;
+            /** Records */
+            records: number;
+            /** Township Code */
+            township_code: string;
+        };
+        /** UnpairedChild */
+        UnpairedChild: {
+            /**
+             * Age Band
+             * @enum {string}
+             */
+            age_band: "0-5" | "6-11" | "12-13" | "14-15" | "16-17" | "18+" | "unknown";
+            /**
+             * Child Id
+             * Format: uuid
+             */
+            child_id: string;
+            jurisdiction: components["schemas"]["Jurisdiction"];
+            /** Priority */
+            priority: boolean;
+            /** School Id */
+            school_id: string | null;
+            /**
+             * Waiting Since
+             * Format: date-time
+             */
+            waiting_since: string;
+        };
+        /** UnpairedQueue */
+        UnpairedQueue: {
+            /** Items */
+            items: components["schemas"]["UnpairedChild"][];
+            /** Total */
+            total: number;
         };
     };
     responses: never;
@@ -736,13 +1394,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description Prometheus text exposition format */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "text/plain": string;
                 };
             };
         };
@@ -756,13 +1414,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description ready (or degraded: Kafka away, writes wait in the outbox) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description not ready: the database does not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -784,9 +1451,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["CapacityDefaults"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -795,7 +1487,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -821,9 +1522,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["CapacityDefaults"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -832,7 +1576,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -859,9 +1612,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["CaregiverOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -870,7 +1648,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -878,7 +1665,10 @@ export interface operations {
     enrol_caregiver_v1_caregivers_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description any unique string (1-200 characters); a retry with the same key and body gets the first answer instead of a second record */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -894,7 +1684,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["CaregiverOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -903,7 +1738,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -925,9 +1769,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["CaregiverOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -936,7 +1805,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -944,7 +1822,10 @@ export interface operations {
     change_caregiver_v1_caregivers__caregiver_id__patch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
             path: {
                 caregiver_id: string;
             };
@@ -962,7 +1843,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["CaregiverOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -971,7 +1906,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -998,13 +1951,49 @@ export interface operations {
                     };
                 };
             };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1028,9 +2017,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["CaregiverPairingOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1039,7 +2053,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1064,13 +2087,49 @@ export interface operations {
                     "application/json": components["schemas"]["PairableChildOut"];
                 };
             };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1092,9 +2151,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["PairingInHistory"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1103,7 +2187,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1125,9 +2218,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["SupportOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1136,7 +2254,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1144,7 +2271,10 @@ export interface operations {
     record_support_v1_children__child_id__support_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description any unique string (1-200 characters); a retry with the same key and body gets the first answer instead of a second record */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 child_id: string;
             };
@@ -1162,7 +2292,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SupportOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1171,7 +2346,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1179,7 +2363,10 @@ export interface operations {
     propose_v1_matching_proposals_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description any unique string (1-200 characters); a retry with the same key and body gets the first answer instead of a second record */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1198,13 +2385,67 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1229,9 +2470,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Proposal"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1240,7 +2506,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1266,9 +2541,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Acceptance"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1277,7 +2595,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1299,9 +2626,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["OwnPairingOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1310,7 +2662,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1318,7 +2679,10 @@ export interface operations {
     create_pairing_v1_pairings_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description any unique string (1-200 characters); a retry with the same key and body gets the first answer instead of a second record */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1334,7 +2698,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["PairingOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1343,7 +2752,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1365,9 +2783,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PairingOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1376,7 +2819,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1402,7 +2854,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["PairingOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1411,7 +2908,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1436,9 +2942,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["UnpairedQueue"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1447,7 +2978,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1473,9 +3013,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["CaregiverActivity"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1484,7 +3049,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1506,9 +3080,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Coverage"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1517,7 +3116,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1541,9 +3149,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["SupportOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1552,7 +3185,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1577,9 +3219,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SupportTotals"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1588,7 +3255,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

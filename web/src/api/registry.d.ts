@@ -89,6 +89,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/children/names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Child Names
+         * @description The names of these children, `{"names": {id: name}}`, for role `service` (notify) or
+         *     `admin`; a child unknown or outside the caller's jurisdiction is left out. A POST, so
+         *     that a batch of ids fits and answers stay out of caches.
+         */
+        post: operations["child_names_v1_children_names_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/children/search": {
         parameters: {
             query?: never;
@@ -131,7 +153,7 @@ export interface paths {
         /**
          * Update Child
          * @description Changes fields of a record. Send the version you edited (If-Match or body.version):
-         *     if the record changed meanwhile the answer is 409 and nothing is applied.
+         *     if the record changed meanwhile the answer is 412 and nothing is applied.
          */
         patch: operations["update_child_v1_children__child_id__patch"];
         trace?: never;
@@ -354,7 +376,8 @@ export interface paths {
         };
         /**
          * Job Errors
-         * @description Row errors as JSON: row number, column and reason; never the rejected value.
+         * @description Refused rows as JSON, a page at a time (`next_after`): row number, column and reason;
+         *     never the rejected value. Rows already registered are listed apart (…/existing).
          */
         get: operations["job_errors_v1_imports__job_id__errors_get"];
         put?: never;
@@ -379,6 +402,91 @@ export interface paths {
         get: operations["job_error_report_v1_imports__job_id__errors_xlsx_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/imports/{job_id}/existing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Job Existing
+         * @description Rows whose national ID is already registered: not imported again, nothing to fix.
+         */
+        get: operations["job_existing_v1_imports__job_id__existing_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/children": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Children
+         * @description Every child the caller is paired with now (lead or helper), by name.
+         */
+        get: operations["my_children_v1_me_children_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/children/{child_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Child
+         * @description One paired child's card: who the child is, where, and whom to call.
+         */
+        get: operations["my_child_v1_me_children__child_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/children/{child_id}/growth-notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Growth Notes
+         * @description The paired child's whole growth record, texts in clear (audited): the notes of
+         *     teachers and earlier caregivers are what the caregiver builds on.
+         */
+        get: operations["list_growth_notes_v1_me_children__child_id__growth_notes_get"];
+        put?: never;
+        /**
+         * Add Growth Note
+         * @description A dated note in the paired child's growth record (成长记录), encrypted at rest.
+         */
+        post: operations["add_growth_note_v1_me_children__child_id__growth_notes_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -419,6 +527,23 @@ export interface paths {
          *     children and 建档率, and which have not reported at all (none registered).
          */
         get: operations["completeness_v1_statistics_completeness_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/vocabulary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Vocabulary */
+        get: operations["read_vocabulary_v1_vocabulary_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -468,7 +593,7 @@ export interface components {
             jurisdiction: components["schemas"]["Jurisdiction"];
             lawful_basis?: components["schemas"]["LawfulBasisIn"] | null;
             /** Left Behind Type */
-            left_behind_type?: ("both_parents_away" | "one_parent_away_other_unable" | "not_left_behind") | null;
+            left_behind_type?: ("both_parents_away" | "one_parent_away_other_unable" | "not_left_behind" | "one_parent_away_other_able") | null;
             /** Name */
             name: string;
             /**
@@ -489,6 +614,107 @@ export interface components {
             school_id?: string | null;
             /** Sensitive Categories */
             sensitive_categories?: ("incarcerated_parent" | "street_child" | "hiv_affected" | "drug_using_family" | "violence_victim")[];
+        };
+        /** ChildItems */
+        ChildItems: {
+            /** Items */
+            items: components["schemas"]["ChildOut"][];
+        };
+        /**
+         * ChildOut
+         * @description One child's record. `masked` says whether the sensitive fields were masked.
+         */
+        ChildOut: {
+            /** Address */
+            address: string | null;
+            /**
+             * Birth Date
+             * Format: date
+             */
+            birth_date: string;
+            /** Categories */
+            categories: ("left_behind" | "migrant" | "orphan" | "de_facto_unsupported" | "disabled")[];
+            /** Class Name */
+            class_name: string | null;
+            /** Close Reason */
+            close_reason: ("parents_returned" | "aged_out" | "moved_away" | "other") | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Ethnicity */
+            ethnicity: string | null;
+            /**
+             * Gender
+             * @enum {string}
+             */
+            gender: "male" | "female";
+            /** Grade */
+            grade: string | null;
+            /** Guardians */
+            guardians: components["schemas"]["GuardianOut"][];
+            /** Household Type */
+            household_type: ("agricultural" | "non_agricultural" | "resident" | "unregistered") | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            jurisdiction: components["schemas"]["Jurisdiction"];
+            /** Lawful Basis */
+            lawful_basis: {
+                [key: string]: unknown;
+            };
+            /** Left Behind Type */
+            left_behind_type: ("both_parents_away" | "one_parent_away_other_unable" | "not_left_behind" | "one_parent_away_other_able") | null;
+            /** Masked */
+            masked: boolean;
+            /** Name */
+            name: string;
+            /**
+             * National Id
+             * @description masked (first 6 and last 4) unless shown in clear
+             */
+            national_id: string | null;
+            /** Parents */
+            parents: components["schemas"]["ParentOut"][];
+            /** Priority */
+            priority: boolean;
+            /** Priority Reason */
+            priority_reason: string | null;
+            /** School Id */
+            school_id: string | null;
+            /**
+             * Sensitive Categories
+             * @description only when shown in clear
+             */
+            sensitive_categories: ("incarcerated_parent" | "street_child" | "hiv_affected" | "drug_using_family" | "violence_victim")[] | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "transferred" | "closed";
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Version
+             * @description also the ETag; send it back in If-Match to change the record
+             */
+            version: number;
+        };
+        /** ChildPage */
+        ChildPage: {
+            /** Items */
+            items: components["schemas"]["ChildOut"][];
+            /**
+             * Next After
+             * @description pass as `after` for the next page; null on the last page
+             */
+            next_after: string | null;
         };
         /**
          * ChildPatch
@@ -516,7 +742,7 @@ export interface components {
             household_type?: ("agricultural" | "non_agricultural" | "resident" | "unregistered") | null;
             lawful_basis?: components["schemas"]["LawfulBasisIn"] | null;
             /** Left Behind Type */
-            left_behind_type?: ("both_parents_away" | "one_parent_away_other_unable" | "not_left_behind") | null;
+            left_behind_type?: ("both_parents_away" | "one_parent_away_other_unable" | "not_left_behind" | "one_parent_away_other_able") | null;
             /** Name */
             name?: string | null;
             /** National Id */
@@ -545,6 +771,54 @@ export interface components {
             /** Version */
             version?: number | null;
         };
+        /** Completeness */
+        Completeness: {
+            /** Expected Total */
+            expected_total: number;
+            not_reported: components["schemas"]["NotReported"];
+            /** Rate */
+            rate: number | null;
+            /** Registered Total */
+            registered_total: number;
+            /** Schools */
+            schools: components["schemas"]["Coverage"][];
+            /** Townships */
+            townships: components["schemas"]["Coverage"][];
+        };
+        /** Count */
+        Count: {
+            /** Count */
+            count: number;
+            /** Key */
+            key: string | boolean | null;
+        };
+        /** Coverage */
+        Coverage: {
+            /** Code */
+            code: string;
+            /** Expected */
+            expected: number;
+            /** Rate */
+            rate: number | null;
+            /** Registered */
+            registered: number;
+            /** Township Code */
+            township_code: string;
+        };
+        /** ExpectedCount */
+        ExpectedCount: {
+            /** Code */
+            code: string;
+            /** Expected */
+            expected: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "township" | "school";
+            /** Township Code */
+            township_code: string;
+        };
         /** ExpectedCountIn */
         ExpectedCountIn: {
             /**
@@ -565,6 +839,24 @@ export interface components {
              */
             township_code: string;
         };
+        /** ExpectedCounts */
+        ExpectedCounts: {
+            /** Items */
+            items: components["schemas"]["ExpectedCount"][];
+        };
+        /** FieldError */
+        FieldError: {
+            /**
+             * Field
+             * @description where the fault is: body.<path>, query.<name>, header.<name>, path.<name>
+             */
+            field: string;
+            /**
+             * Reason
+             * @description why it is refused (the value itself is never repeated)
+             */
+            reason: string;
+        };
         /** GrowthNoteIn */
         GrowthNoteIn: {
             /**
@@ -579,6 +871,56 @@ export interface components {
             noted_on: string;
             /** Text */
             text: string;
+        };
+        /** GrowthNoteOut */
+        GrowthNoteOut: {
+            /**
+             * Area
+             * @enum {string}
+             */
+            area: "study" | "activities" | "behaviour" | "emotions" | "health" | "other";
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Noted On
+             * Format: date
+             */
+            noted_on: string;
+        };
+        /** GrowthNoteShown */
+        GrowthNoteShown: {
+            /**
+             * Area
+             * @enum {string}
+             */
+            area: "study" | "activities" | "behaviour" | "emotions" | "health" | "other";
+            /** Author */
+            author: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Noted On
+             * Format: date
+             */
+            noted_on: string;
+            /**
+             * Text
+             * @description only with view_sensitive and a stated purpose
+             */
+            text: string | null;
+        };
+        /** GrowthNotes */
+        GrowthNotes: {
+            /** Items */
+            items: components["schemas"]["GrowthNoteShown"][];
+            /** Masked */
+            masked: boolean;
         };
         /** GuardianIn */
         GuardianIn: {
@@ -604,11 +946,72 @@ export interface components {
              * @enum {string}
              */
             relation: "grandparent" | "relative" | "parent" | "sibling" | "neighbour" | "other";
+            /** Relation Word */
+            relation_word?: string | null;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+        /** GuardianOut */
+        GuardianOut: {
+            /**
+             * Address
+             * @description masked unless shown in clear with a stated purpose
+             */
+            address?: string | null;
+            /** Age */
+            age?: number | null;
+            /**
+             * Entrusted
+             * @default false
+             */
+            entrusted: boolean;
+            /** Health */
+            health?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Occupation */
+            occupation?: string | null;
+            /**
+             * Phone
+             * @description masked unless shown in clear with a stated purpose
+             */
+            phone?: string | null;
+            /** Relation */
+            relation: string;
+        };
+        /** ImportJobOut */
+        ImportJobOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Failure */
+            failure: string | null;
+            /** File Format */
+            file_format: string;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Rows Done */
+            rows_done: number;
+            /** Rows Existing */
+            rows_existing: number;
+            /** Rows Imported */
+            rows_imported: number;
+            /** Rows Rejected */
+            rows_rejected: number;
+            /** Rows Total */
+            rows_total: number;
+            /** Status */
+            status: string;
+        };
+        /** ImportJobs */
+        ImportJobs: {
+            /** Items */
+            items: components["schemas"]["ImportJobOut"][];
         };
         /**
          * Jurisdiction
@@ -641,6 +1044,18 @@ export interface components {
              */
             statutory_duty: boolean;
         };
+        /** NamesIn */
+        NamesIn: {
+            /** Ids */
+            ids: string[];
+        };
+        /** NotReported */
+        NotReported: {
+            /** Schools */
+            schools: string[];
+            /** Townships */
+            townships: string[];
+        };
         /** ParentIn */
         ParentIn: {
             /** Away Since */
@@ -657,10 +1072,119 @@ export interface components {
             /** Work Place */
             work_place?: string | null;
         };
+        /** ParentOut */
+        ParentOut: {
+            /** Away Since */
+            away_since?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Phone
+             * @description masked unless shown in clear with a stated purpose
+             */
+            phone?: string | null;
+            /** Relation */
+            relation: string;
+            /** Work Place */
+            work_place?: string | null;
+        };
+        /**
+         * Problem
+         * @description RFC 9457 problem details. Extension members (`code`, and numbers such as a
+         *     capacity or the current version) appear on some refusals.
+         */
+        Problem: {
+            /**
+             * Code
+             * @description machine-readable reason of a refusal
+             * @default null
+             */
+            code: string | null;
+            /**
+             * Detail
+             * @description this occurrence, in words
+             * @default null
+             */
+            detail: string | null;
+            /**
+             * Errors
+             * @description the fields at fault (validation)
+             * @default null
+             */
+            errors: components["schemas"]["FieldError"][] | null;
+            /** Status */
+            status: number;
+            /**
+             * Title
+             * @description short, the same for every occurrence of this type
+             */
+            title: string;
+            /**
+             * Type
+             * @description a URI naming the kind of problem; about:blank when the status says it all
+             */
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** Readiness */
+        Readiness: {
+            /** Consumer Lag */
+            consumer_lag?: number | null;
+            /**
+             * Database
+             * @description "ok" or "unreachable: <error type>"
+             */
+            database: string;
+            /** Dead Letters Open */
+            dead_letters_open?: {
+                [key: string]: number;
+            } | null;
+            /**
+             * Kafka
+             * @enum {string}
+             */
+            kafka: "ok" | "unreachable";
+            /** Outbox Oldest Age S */
+            outbox_oldest_age_s?: number | null;
+            /** Outbox Pending */
+            outbox_pending?: number | null;
+            /** Service */
+            service: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "degraded" | "not_ready";
+        };
         /** ReopenIn */
         ReopenIn: {
             /** Version */
             version?: number | null;
+        };
+        /** RowError */
+        RowError: {
+            /** Column */
+            column: string | null;
+            /** Reason */
+            reason: string;
+            /** Row */
+            row: number;
+        };
+        /** RowErrors */
+        RowErrors: {
+            /** Items */
+            items: components["schemas"]["RowError"][];
+            /**
+             * Next After
+             * @description pass as `after` for the next page; null on the last
+             */
+            next_after: number | null;
+            /**
+             * Total Rows
+             * @description how many rows of this kind the job has
+             */
+            total_rows: number;
         };
         /**
          * SearchIn
@@ -684,6 +1208,35 @@ export interface components {
             /** Township Code */
             township_code?: string | null;
         };
+        /**
+         * Statistics
+         * @description Counts in scope: `total`, and a list of {key, count} per requested dimension (`by`).
+         */
+        Statistics: {
+            /** Age Band */
+            age_band?: components["schemas"]["Count"][] | null;
+            /** Category */
+            category?: components["schemas"]["Count"][] | null;
+            /** Gender */
+            gender?: components["schemas"]["Count"][] | null;
+            /** Left Behind Type */
+            left_behind_type?: components["schemas"]["Count"][] | null;
+            /** Priority */
+            priority?: components["schemas"]["Count"][] | null;
+            /** School */
+            school?: components["schemas"]["Count"][] | null;
+            /** Sensitive Category */
+            sensitive_category?: components["schemas"]["Count"][] | null;
+            /**
+             * Status
+             * @description the status filter applied; the counts by status when by=status was asked for
+             */
+            status: string | components["schemas"]["Count"][];
+            /** Total */
+            total: number;
+            /** Township */
+            township?: components["schemas"]["Count"][] | null;
+        };
         /** TransferIn */
         TransferIn: {
             /** Class Name */
@@ -695,15 +1248,6 @@ export interface components {
             school_id?: string | null;
             /** Version */
             version?: number | null;
-        };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
         };
     };
     responses: never;
@@ -745,13 +1289,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description Prometheus text exposition format */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "text/plain": string;
                 };
             };
         };
@@ -765,13 +1309,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description ready (or degraded: Kafka away, writes wait in the outbox) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description not ready: the database does not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -787,12 +1340,17 @@ export interface operations {
                 category?: ("left_behind" | "migrant" | "orphan" | "de_facto_unsupported" | "disabled") | null;
                 status?: ("active" | "transferred" | "closed") | null;
                 gender?: ("male" | "female") | null;
-                left_behind_type?: ("both_parents_away" | "one_parent_away_other_unable" | "not_left_behind") | null;
+                left_behind_type?: ("both_parents_away" | "one_parent_away_other_unable" | "not_left_behind" | "one_parent_away_other_able") | null;
                 priority?: boolean | null;
                 min_age?: number | null;
                 max_age?: number | null;
+                /** @description the same as X-Purpose, for links */
+                purpose?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -804,7 +1362,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ChildPage"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -813,7 +1398,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -822,6 +1416,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description any unique string (1-200 characters); a retry with the same key and body gets the first answer instead of a second record */
                 "Idempotency-Key"?: string | null;
             };
             path?: never;
@@ -839,7 +1434,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -848,15 +1488,119 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    child_names_v1_children_names_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NamesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
     search_children_v1_children_search_post: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description the same as X-Purpose, for links */
+                purpose?: string | null;
+            };
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -872,7 +1616,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ChildItems"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -881,15 +1670,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
     read_child_v1_children__child_id__get: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description the same as X-Purpose, for links */
+                purpose?: string | null;
+            };
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
             path: {
                 child_id: string;
             };
@@ -903,7 +1707,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -912,7 +1743,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -920,7 +1760,10 @@ export interface operations {
     update_child_v1_children__child_id__patch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
             path: {
                 child_id: string;
             };
@@ -938,7 +1781,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -947,7 +1844,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -955,7 +1870,10 @@ export interface operations {
     close_child_v1_children__child_id__close_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
             path: {
                 child_id: string;
             };
@@ -973,7 +1891,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -982,15 +1954,39 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
     list_growth_notes_v1_children__child_id__growth_notes_get: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description the same as X-Purpose, for links */
+                purpose?: string | null;
+            };
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
             path: {
                 child_id: string;
             };
@@ -1004,7 +2000,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["GrowthNotes"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1013,7 +2036,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1039,7 +2071,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["GrowthNoteOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1048,7 +2125,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1075,13 +2161,49 @@ export interface operations {
                     };
                 };
             };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1089,7 +2211,10 @@ export interface operations {
     reopen_child_v1_children__child_id__reopen_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
             path: {
                 child_id: string;
             };
@@ -1107,7 +2232,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1116,7 +2295,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1124,7 +2321,10 @@ export interface operations {
     transfer_child_v1_children__child_id__transfer_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
             path: {
                 child_id: string;
             };
@@ -1142,7 +2342,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1151,7 +2405,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1171,7 +2443,43 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ExpectedCounts"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1195,7 +2503,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ExpectedCount"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1204,7 +2557,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1218,12 +2580,17 @@ export interface operations {
                 category?: ("left_behind" | "migrant" | "orphan" | "de_facto_unsupported" | "disabled") | null;
                 status?: ("active" | "transferred" | "closed") | null;
                 gender?: ("male" | "female") | null;
-                left_behind_type?: ("both_parents_away" | "one_parent_away_other_unable" | "not_left_behind") | null;
+                left_behind_type?: ("both_parents_away" | "one_parent_away_other_unable" | "not_left_behind" | "one_parent_away_other_able") | null;
                 priority?: boolean | null;
                 min_age?: number | null;
                 max_age?: number | null;
+                /** @description the same as X-Purpose, for links */
+                purpose?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1235,7 +2602,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1244,7 +2638,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1266,7 +2669,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ImportJobs"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1275,7 +2705,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1284,6 +2723,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description any unique string (1-200 characters); a retry with the same key and body gets the first answer instead of a second record */
                 "Idempotency-Key"?: string | null;
             };
             path?: never;
@@ -1301,7 +2741,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ImportJobOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the file is larger than 25 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1310,7 +2804,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1330,7 +2833,43 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1352,7 +2891,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ImportJobOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1361,7 +2927,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1369,6 +2944,8 @@ export interface operations {
     job_errors_v1_imports__job_id__errors_get: {
         parameters: {
             query?: {
+                /** @description the last row of the previous page */
+                after?: number;
                 limit?: number;
             };
             header?: never;
@@ -1385,7 +2962,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["RowErrors"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1394,7 +2998,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1416,7 +3029,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation Error */
@@ -1425,17 +3065,93 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    statistics_v1_statistics_get: {
+    job_existing_v1_imports__job_id__existing_get: {
         parameters: {
             query?: {
-                by?: ("township" | "school" | "category" | "gender" | "left_behind_type" | "age_band" | "status" | "priority" | "sensitive_category")[] | null;
-                status?: "current" | "active" | "transferred" | "closed";
+                after?: number;
+                limit?: number;
             };
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RowErrors"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    my_children_v1_me_children_get: {
+        parameters: {
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -1451,13 +3167,336 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    my_child_v1_me_children__child_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                child_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_growth_notes_v1_me_children__child_id__growth_notes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                child_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_growth_note_v1_me_children__child_id__growth_notes_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                child_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrowthNoteIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    statistics_v1_statistics_get: {
+        parameters: {
+            query?: {
+                by?: ("township" | "school" | "category" | "gender" | "left_behind_type" | "age_band" | "status" | "priority" | "sensitive_category")[] | null;
+                status?: "current" | "active" | "transferred" | "closed";
+                /** @description the same as X-Purpose, for links */
+                purpose?: string | null;
+            };
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Statistics"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1477,7 +3516,99 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["Completeness"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_vocabulary_v1_vocabulary_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
