@@ -272,3 +272,17 @@ def test_the_console_fits_a_tablet(browser: Browser, gateway: str) -> None:
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     finally:
         context.close()
+
+
+def test_teacher_sees_the_paired_children_by_name_with_the_familys_numbers(page: Page) -> None:
+    page.goto("/")
+    page.locator("[data-person=teacher]").click()
+    expect(page.get_by_role("heading", name="我的帮扶")).to_be_visible()
+    children = page.get_by_test_id("my-children").locator(".el-table__body tr")
+    expect(children.first).to_be_visible()
+    # Names and phones come from the registry's card of each paired child (audited, 帮扶联系).
+    first = children.first.inner_text()
+    assert re.search(r"\d+岁", first)
+    expect(children.first.locator("a[href^='tel:']").first).to_be_visible()
+    screenshot(page, "09-teacher-my-children")
+    check_accessibility(page)
