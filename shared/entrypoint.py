@@ -52,7 +52,7 @@ def main(entry: ServiceEntry, argv: list[str] | None = None) -> int:
     settings = entry.load_settings()
     configure_logging(entry.name, settings.log_level)
     log = get_logger("entrypoint")
-    refused = check_startup(entry.name, args.role, settings, log)
+    refused = check_startup(entry.name, args.role, settings, log, encrypts=bool(entry.encrypted_columns))
     if refused is not None:
         return refused
     if args.role == "migrate":

@@ -49,12 +49,15 @@ def crypto_problems(crypto: CryptoSettings) -> list[str]:
     return []
 
 
-def production_problems(settings: ServiceSettings, crypto: CryptoSettings | None = None) -> list[str]:
-    """Every setting that makes this process unsafe outside development mode; empty when fine."""
-    return auth_problems(settings.auth) + crypto_problems(crypto or CryptoSettings())
+def production_problems(settings: ServiceSettings, crypto: CryptoSettings | None = None, *,
+                        encrypts: bool = True) -> list[str]:
+    """Every setting that makes this process unsafe outside development mode; empty when fine.
+    A service that encrypts no field (`encrypts=False`: reports) needs no keys."""
+    return auth_problems(settings.auth) + (crypto_problems(crypto or CryptoSettings()) if encrypts else [])
 
 
-def check_startup(service: str, role: str, settings: ServiceSettings, log: object) -> int | None:
+def check_startup(service: str, role: str, settings: ServiceSettings, log: object, *,
+                  encrypts: bool = True) -> int | None:
     """None when the process may start; else the exit code, after one line on stderr.
 
     In development mode, logs one loud warning instead. `migrate` uses neither tokens nor
@@ -66,7 +69,7 @@ def check_startup(service: str, role: str, settings: ServiceSettings, log: objec
         return None
     if role == "migrate":
         return None
-    problems = production_problems(settings)
+    problems = production_problems(settings, encrypts=encrypts)
     if not problems:
         return None
     print(f"shouhu {service} {role}: refusing to start (not in development mode, "

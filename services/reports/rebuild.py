@@ -33,6 +33,7 @@ from shared.contracts import decode
 from shared.contracts.envelope import UnknownEventType
 from shared.contracts.events import PAIRING_TOPIC, REGISTRY_TOPIC, VISITS_TOPIC
 from shared.db import create_pool
+from shared.kafka_security import kafka_security
 from shared.logging import get_logger
 
 log = get_logger("reports.rebuild")
@@ -138,7 +139,8 @@ async def rebuild(settings: ReportsSettings) -> RebuildResult:
     pool = await create_pool(settings, max_size=2)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
                                 enable_auto_commit=False, auto_offset_reset="earliest",
-                                client_id="shouhu-reports-rebuild", max_partition_fetch_bytes=8 * 1024 * 1024)
+                                client_id="shouhu-reports-rebuild", max_partition_fetch_bytes=8 * 1024 * 1024,
+                                **kafka_security(settings))
     await consumer.start()
     try:
         await consumer.topics()  # fetches the cluster's metadata: the partitions of every topic

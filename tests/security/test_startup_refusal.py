@@ -141,3 +141,12 @@ def test_development_tokens_are_minted_only_in_development_mode(monkeypatch) -> 
                           "000000000000"], cwd=REPO, capture_output=True, text=True, timeout=60,
                          env={k: v for k, v in os.environ.items() if k != "SHOUHU_ENV"})
     assert cli.returncode == 2 and cli.stdout == "" and "development mode" in cli.stderr
+
+
+def test_a_service_that_encrypts_nothing_needs_no_keys_but_still_needs_oidc() -> None:
+    # reports holds no encrypted field: its deployments carry no keys, and that is not a problem.
+    no_keys = _with({"SHOUHU_CRYPTO_KEYS": "", "SHOUHU_CRYPTO_INDEX_KEY": ""})
+    assert production_problems(_service_settings(no_keys), _crypto_settings(no_keys), encrypts=False) == []
+    assert production_problems(_service_settings(no_keys), _crypto_settings(no_keys))  # a service that encrypts
+    dev_auth = _with({"SHOUHU_CRYPTO_KEYS": "", "SHOUHU_CRYPTO_INDEX_KEY": "", "SHOUHU_AUTH_MODE": "dev"})
+    assert production_problems(_service_settings(dev_auth), _crypto_settings(dev_auth), encrypts=False)
