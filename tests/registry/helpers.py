@@ -89,8 +89,8 @@ class Registry:
     pool: asyncpg.Pool
     database_url: str
     runner: ImportRunner
-    app: Any = None  # the ASGI app, for clients of other services (notify) in tests
     settings: RegistrySettings
+    app: Any = None  # the ASGI app, for clients of other services (notify) in tests
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         async with self.pool.acquire() as conn:
