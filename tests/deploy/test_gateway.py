@@ -18,10 +18,10 @@ from typing import Iterator
 import httpx
 import pytest
 
+from tests.deploy.conftest import SERVICES
 from tests.support.processes import REPO, free_port
 
 ALLOWED = "https://console.example.gov.cn"
-SERVICES = ("registry", "pairing", "visits", "notify")
 
 
 class _Echo(BaseHTTPRequestHandler):
@@ -88,8 +88,10 @@ def test_each_service_is_served_under_its_prefix_which_is_passed_on(gateway: str
     for service in SERVICES:
         seen = httpx.get(f"{gateway}/{service}/openapi.json").json()
         assert seen == {"path": "/openapi.json", "prefix": f"/{service}", "method": "GET"}
-    metrics = httpx.get(f"{gateway}/registry/metrics")
-    assert metrics.status_code == 404 and metrics.headers["content-type"] == "application/problem+json"
+        metrics = httpx.get(f"{gateway}/{service}/metrics")
+        assert metrics.status_code == 404 and metrics.headers["content-type"] == "application/problem+json", service
+    root = httpx.get(f"{gateway}/")
+    assert '"prefix"' not in root.text  # "/" is the staff console's (its files), never an API's
 
 
 def test_cors_for_listed_origins_only(gateway: str) -> None:

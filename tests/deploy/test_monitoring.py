@@ -54,7 +54,12 @@ def guide_alert_metrics() -> list[str]:
     text = GUIDE.read_text(encoding="utf-8")
     _, found, after = text.partition("<!-- alerts:")
     assert found, "the guide lost its alerts table"
-    rows = [line for line in after.splitlines()[3:] if line.startswith("| `")]
+    table = []
+    for line in after.splitlines()[1:]:  # the table right under the marker, to its first non-table line
+        if not line.startswith("|"):
+            break
+        table.append(line)
+    rows = [line for line in table[2:] if line.startswith("| `")]
     assert len(rows) >= 8
     return [re.match(r"\| `([a-z_:]+)`", row).group(1) for row in rows]  # type: ignore[union-attr]
 
