@@ -61,19 +61,29 @@ def _school_of(index: int) -> tuple[str, str]:
     return township, f"demo-school-{township[6:9]}-{(index // len(TOWNSHIPS)) % SCHOOLS_PER_TOWNSHIP + 1}"
 
 
+WORK_PLACES = ("浙江省宁波市", "广东省东莞市", "江苏省苏州市", "福建省晋江市", "贵州省贵阳市")
+
+
 def _child_body(index: int, rng: random.Random) -> dict:
     township, school = _school_of(index)
     villages = VILLAGES[township]
     village = villages[(index // len(TOWNSHIPS)) % len(villages)]
     born = date(2010, 1, 1) + timedelta(days=rng.randrange(0, 365 * 10))
+    surname = rng.choice(SURNAMES)
     return {
-        "name": rng.choice(SURNAMES) + rng.choice(GIVEN),
+        "name": surname + rng.choice(GIVEN),
         "gender": rng.choice(["male", "female"]),
         "birth_date": born.isoformat(),
         "jurisdiction": {"county_code": COUNTY, "township_code": township, "village_code": village},
         "school_id": school,
         "categories": ["left_behind"] if rng.random() < 0.85 else ["migrant"],
         "priority": rng.random() < 0.08,
+        # The contact card (联系卡): the grandmother at home and the father away at work, with
+        # the numbers the paired teacher calls. Invented, like the names.
+        "guardians": [{"relation": "grandparent", "relation_word": "祖母", "name": rng.choice(SURNAMES) + "秀英",
+                       "age": rng.randrange(55, 80), "phone": f"139{rng.randrange(10**8):08d}"}],
+        "parents": [{"relation": "father", "name": surname + "建军", "work_place": rng.choice(WORK_PLACES),
+                     "phone": f"138{rng.randrange(10**8):08d}"}],
     }
 
 

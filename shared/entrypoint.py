@@ -74,7 +74,9 @@ def api_server(app: FastAPI, settings: ServiceSettings) -> tuple[uvicorn.Server,
                             log_config=None, access_log=False, proxy_headers=True)
     if settings.metrics_port is None:
         return uvicorn.Server(config), None
-    metrics = uvicorn.Config(app, host=settings.http_host, port=settings.metrics_port)
+    # log_config=None: a Config with uvicorn's default would re-configure its loggers and
+    # take their tracebacks out of the scrubbed JSON log.
+    metrics = uvicorn.Config(app, host=settings.http_host, port=settings.metrics_port, log_config=None)
     return uvicorn.Server(config), [config.bind_socket(), metrics.bind_socket()]
 
 

@@ -21,7 +21,9 @@ from services.registry import privacy, store, store_pairings
 from services.registry.api_common import cipher_of, not_found, today
 from services.registry.encrypted_columns import GROWTH_NOTE
 from services.registry.models import GrowthNoteIn
+from services.registry.models_out import CaregiverGrowthNotes, ChildCard, ChildCards, GrowthNoteOut
 from shared.auth import Principal, require_principal
+from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1/me", tags=["caregiver"])
 Caller = Annotated[Principal, Depends(require_principal)]
@@ -51,7 +53,7 @@ async def _paired_child(conn: asyncpg.Connection, principal: Principal, child_id
     return row
 
 
-@router.get("/children")
+@router.get("/children", response_model=ChildCards)
 async def my_children(request: Request, principal: Caller) -> JSONResponse:
     """Every child the caller is paired with now (lead or helper), by name."""
     caregiver_id = caregiver_of(principal)
@@ -66,7 +68,7 @@ async def my_children(request: Request, principal: Caller) -> JSONResponse:
     return JSONResponse({"items": [view.body for view in views]})
 
 
-@router.get("/children/{child_id}")
+@router.get("/children/{child_id}", response_model=ChildCard)
 async def my_child(child_id: UUID, request: Request, principal: Caller) -> JSONResponse:
     """One paired child's card: who the child is, where, and whom to call."""
     async with request.app.state.pool.acquire() as conn:
@@ -77,12 +79,13 @@ async def my_child(child_id: UUID, request: Request, principal: Caller) -> JSONR
     return JSONResponse(view.body)
 
 
-@router.post("/children/{child_id}/growth-notes", status_code=status.HTTP_201_CREATED)
+@router.post("/children/{child_id}/growth-notes", status_code=status.HTTP_201_CREATED,
+             response_model=GrowthNoteOut)
 async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, principal: Caller) -> JSONResponse:
     """A dated note in the paired child's growth record (成长记录), encrypted at rest."""
     caregiver_of(principal)
     if body.noted_on > today(request):
-        raise HTTPException(422, [{"field": "body.noted_on", "reason": "is in the future"}])
+        raise RuleViolation("body.noted_on", "日期在未来 / is in the future")
     note_id = uuid4()
     note_enc = cipher_of(request).encrypt(body.text, context=GROWTH_NOTE.context(note_id))
     async with request.app.state.pool.acquire() as conn:
@@ -94,7 +97,7 @@ async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, 
                         status_code=status.HTTP_201_CREATED)
 
 
-@router.get("/children/{child_id}/growth-notes")
+@router.get("/children/{child_id}/growth-notes", response_model=CaregiverGrowthNotes)
 async def list_growth_notes(child_id: UUID, request: Request, principal: Caller) -> JSONResponse:
     """The paired child's whole growth record, texts in clear (audited): the notes of
     teachers and earlier caregivers are what the caregiver builds on."""

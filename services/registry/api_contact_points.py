@@ -13,11 +13,13 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.registry import privacy, store
 from services.registry.api_common import cipher_of
+from services.registry.models_out import ChildNames
 from shared.auth import Principal, require_principal
+from shared.clean_text import CleanInput
 
 router = APIRouter(prefix="/v1", tags=["contact points"])
 
@@ -48,13 +50,13 @@ async def guardian_contacts(child_id: UUID, request: Request, principal: Caller)
     return {"guardians": guardians}
 
 
-class NamesIn(BaseModel):
+class NamesIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     ids: list[UUID] = Field(min_length=1, max_length=500)
 
 
-@router.post("/children/names")
+@router.post("/children/names", response_model=ChildNames)
 async def child_names(body: NamesIn, request: Request, principal: Caller) -> dict:
     """The names of these children, `{"names": {id: name}}`, for role `service` (notify) or
     `admin`; a child unknown or outside the caller's jurisdiction is left out. A POST, so

@@ -11,13 +11,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from services.registry import vocabulary
+from services.registry.models_out import Vocabularies
 from shared.auth import Principal, require_principal
 from shared.problems import problem, validation_errors
 
 router = APIRouter(prefix="/v1", tags=["vocabulary"])
 
 
-@router.get("/vocabulary")
+@router.get("/vocabulary", response_model=Vocabularies)
 async def read_vocabulary(_principal: Annotated[Principal, Depends(require_principal)]) -> JSONResponse:
     return JSONResponse({"vocabularies": [words.as_json() for words in vocabulary.ALL]})
 

@@ -174,3 +174,69 @@ class ExpectedCount(BaseModel):
 
 class ExpectedCounts(BaseModel):
     items: list[ExpectedCount]
+
+
+class CardPerson(BaseModel):
+    relation: str | None
+    name: str | None
+    phone: str | None = Field(description="in clear for the paired caregiver, whose job is to call")
+
+
+class CardGuardian(CardPerson):
+    entrusted: bool
+
+
+class CardPairing(BaseModel):
+    role: str
+    since: date
+
+
+class ChildCard(BaseModel):
+    """What the paired caregiver sees of a child (联系卡): never the national ID, addresses,
+    sensitive categories or the priority reason."""
+    id: UUID
+    name: str
+    gender: str
+    age: int | None
+    school_id: str | None
+    grade: str | None
+    class_name: str | None
+    jurisdiction: Jurisdiction
+    guardians: list[CardGuardian]
+    parents: list[CardPerson]
+    status: ChildStatus
+    pairing: CardPairing
+
+
+class ChildCards(BaseModel):
+    items: list[ChildCard]
+
+
+class CaregiverGrowthNote(GrowthNoteOut):
+    author: str
+    text: str
+
+
+class CaregiverGrowthNotes(BaseModel):
+    items: list[CaregiverGrowthNote]
+
+
+class ChildNames(BaseModel):
+    names: dict[str, str] = Field(description="child id → name, for the children the caller may name")
+
+
+class CodeLabel(BaseModel):
+    code: str
+    label: str = Field(description="the Chinese name a clerk reads")
+
+
+class VocabularyOut(BaseModel):
+    name: str
+    zh: str
+    en: str
+    values: list[CodeLabel]
+    synonyms: dict[str, str] = Field(description="other words counties' sheets use → code")
+
+
+class Vocabularies(BaseModel):
+    vocabularies: list[VocabularyOut]

@@ -323,7 +323,8 @@ async def test_the_declared_columns_are_exactly_the_encrypted_columns_of_the_sch
     finally:
         await conn.close()
     declared = {(c.table, c.column) for c in entry.encrypted_columns}
-    assert declared, f"{service} declares no encrypted columns"
+    # reports holds no personal data at all; the four others each encrypt some columns.
+    assert declared or service == "reports", f"{service} declares no encrypted columns"
     # Every declared column exists, holds text, and its id column exists ...
     assert {d: columns.get(d) for d in declared} == {d: "text" for d in declared}
     assert all((c.table, c.id_column) in columns for c in entry.encrypted_columns)

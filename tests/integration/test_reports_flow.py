@@ -10,7 +10,7 @@ import asyncio
 import json
 import sys
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, AsyncIterator
 from zoneinfo import ZoneInfo
 
@@ -18,13 +18,15 @@ import asyncpg
 import httpx
 import pytest_asyncio
 
-from tests.support.auth import COUNTY, TOWNSHIP, bearer, staff
+from shared.clock import from_env
+from tests.support.auth import COUNTY, TOWNSHIP, VILLAGE, bearer, staff
 from tests.support.processes import REPO, wait_ready
 from tests.support.stack import start_service
 from tests.support.waiting import wait_for
 
 CHINA = ZoneInfo("Asia/Shanghai")
-TOWNSHIP_2 = "330102002000"
+TOWNSHIP_2 = "330102003000"  # 湖滨街道
+VILLAGES = {TOWNSHIP: VILLAGE, TOWNSHIP_2: "330102003050"}  # real places of the register
 NAMES = ("王小明", "李小红", "张伟", "刘洋", "陈静")
 
 
@@ -46,7 +48,7 @@ async def stack(infra, tmp_path_factory) -> AsyncIterator[dict]:
 
 
 def _place(township: str) -> dict[str, str]:
-    return {"county_code": COUNTY, "township_code": township, "village_code": township[:9] + "001"}
+    return {"county_code": COUNTY, "township_code": township, "village_code": VILLAGES[township]}
 
 
 async def _until_created(client: httpx.AsyncClient, url: str, body: dict, headers: dict, what: str) -> dict:
@@ -134,7 +136,7 @@ async def test_the_summary_matches_the_owning_services_tables(stack) -> None:
             await _until_created(client, f"{pairing.base_url}/v1/pairings", {
                 "child_id": child_ids[child], "caregiver_id": caregivers[caregiver]}, staff(), "a pairing")
 
-        now = datetime.now(timezone.utc)
+        now = from_env().now()
         for child, caregiver, kind, extra in ((0, 0, "home_visit", {}), (1, 0, "parent_call", {}),
                                               (3, 1, "talk", {"concerns": [{"category": "suspected_abuse",
                                                                             "severity": "urgent"}]})):
@@ -144,7 +146,7 @@ async def test_the_summary_matches_the_owning_services_tables(stack) -> None:
                 "id": str(uuid.uuid4()), "child_id": child_ids[child], "caregiver_id": caregivers[caregiver],
                 "kind": kind, "occurred_at": (now - timedelta(minutes=5)).isoformat(), **extra}, token, "a contact")
 
-        today = datetime.now(CHINA).date()
+        today = from_env().today()
         start = today - timedelta(days=7)
         params = {"from": start.isoformat(), "to": today.isoformat()}
 
@@ -166,7 +168,7 @@ async def test_a_rebuild_from_offset_0_gives_the_same_figures_and_the_worker_goe
     """`shouhu reports rebuild` while the worker runs: new tables from offset 0, switched in
     with the same figures; the worker's next event lands in the new tables."""
     registry, reports = stack["registry"], stack["reports"]
-    today = datetime.now(CHINA).date()
+    today = from_env().today()
     params = {"from": (today - timedelta(days=7)).isoformat(), "to": today.isoformat()}
     async with httpx.AsyncClient(timeout=30) as client:
         async def summary() -> dict:

@@ -58,7 +58,7 @@ class FakeHttp:
 async def serving(fake: FakeHttp) -> AsyncIterator[FakeHttp]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="error",
-                                           access_log=False, lifespan="off"))
+                                           log_config=None, access_log=False, lifespan="off"))
     task = asyncio.create_task(server.serve())
 
     async def started() -> bool:

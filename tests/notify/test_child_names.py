@@ -60,9 +60,10 @@ def contacts(http: httpx.AsyncClient, providers: Providers, registry_url: str = 
                              pairing_base_url=providers.http.base_url, registry_base_url=registry_url)
 
 
-def loop(settings, pool, http, providers, clock, registry_url: str = REGISTRY) -> DeliveryLoop:  # type: ignore[no-untyped-def]
+def loop(settings, pool, http, providers, registry_url: str = REGISTRY) -> DeliveryLoop:  # type: ignore[no-untyped-def]
+    # The loop reads "now" from the settings' clock, which test_delivery's Clock moves.
     return DeliveryLoop(settings, pool, adapters=build_adapters(settings, http),
-                        contacts=contacts(http, providers, registry_url), cipher=FieldCipher.development(), now=clock)
+                        contacts=contacts(http, providers, registry_url), cipher=FieldCipher.development())
 
 
 async def _registered(registry, pool, settings, name: str = "李思雨") -> uuid.UUID:  # type: ignore[no-untyped-def]
@@ -94,7 +95,8 @@ async def test_a_reminder_names_the_child_from_the_registry_at_send_time(registr
     assert "李思雨" not in json.dumps(dict(row["variables"]), ensure_ascii=False)
 
     with structlog.testing.capture_logs() as logs:
-        await loop(settings, pool, http, providers, Clock(NOON)).run_once()
+        Clock(settings, NOON)
+        await loop(settings, pool, http, providers).run_once()
     [sms] = [r.json() for r in providers.sms if r.headers["idempotency-key"] == str(row["id"])]
     assert sms["text"] == "李思雨的家访还未记录，12月1日已到期（逾期3天），请尽快完成并记录。"
     [stored] = await rows(pool, "SELECT status, variables FROM notifications WHERE id = $1", row["id"])
@@ -115,14 +117,14 @@ async def test_without_the_registry_the_reminder_waits_and_then_names_the_child(
     event_id = await _overdue(pool, settings, child_id)
     [row] = await rows(pool, "SELECT id FROM notifications WHERE source_event_id = $1 AND channel = 'sms'", event_id)
 
-    clock = Clock(NOON)
-    await loop(settings, pool, http, providers, clock, registry_url=NOWHERE).run_once()
+    clock = Clock(settings, NOON)
+    await loop(settings, pool, http, providers, registry_url=NOWHERE).run_once()
     [waiting] = await rows(pool, "SELECT status, attempts, last_error FROM notifications WHERE id = $1", row["id"])
     assert (waiting["status"], waiting["attempts"], waiting["last_error"]) == ("pending", 1, "provider_error")
     assert not [r for r in providers.sms if r.headers["idempotency-key"] == str(row["id"])]
 
     clock.at = NOON + timedelta(minutes=5)  # past the backoff
-    await loop(settings, pool, http, providers, clock).run_once()
+    await loop(settings, pool, http, providers).run_once()
     [sms] = [r.json() for r in providers.sms if r.headers["idempotency-key"] == str(row["id"])]
     assert sms["text"].startswith("赵一诺的家访还未记录")
     [done] = await rows(pool, "SELECT status, attempts FROM notifications WHERE id = $1", row["id"])

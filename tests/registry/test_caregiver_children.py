@@ -14,6 +14,7 @@ from services.registry.config import RegistrySettings
 from services.registry.handlers import PAIRING_HANDLERS
 from shared.consumer import Consumer, RawRecord
 from shared.contracts import Event, Jurisdiction, PairingCreated, PairingEnded, encode
+from shared.clock import from_env
 from tests.registry.helpers import full_child_body, staff_headers
 from tests.support.auth import COUNTY, TOWNSHIP, VILLAGE, bearer
 
@@ -148,7 +149,7 @@ async def test_the_paired_caregiver_adds_and_reads_growth_notes(registry, pairin
     child_id = await _child(registry)
     me = uuid.uuid4()
     headers = caregiver(me)
-    noted_on = (date.today() - timedelta(days=10)).isoformat()
+    noted_on = (from_env().today() - timedelta(days=10)).isoformat()
     note = {"noted_on": noted_on, "area": "study", "text": "数学进步明显，愿意主动发言"}
     assert (await registry.client.post(f"/v1/me/children/{child_id}/growth-notes", json=note,
                                        headers=headers)).status_code == 404
@@ -166,9 +167,9 @@ async def test_the_paired_caregiver_adds_and_reads_growth_notes(registry, pairin
                                    f"cg-{me}", "caregiver_growth_notes")
     assert [(r["purpose"], r["fields"]) for r in audited] == [("帮扶联系", ["growth_notes.text"])]
 
-    future = {**note, "noted_on": (date.today() + timedelta(days=400)).isoformat()}
+    future = {**note, "noted_on": (from_env().today() + timedelta(days=400)).isoformat()}
     refused = await registry.client.post(f"/v1/me/children/{child_id}/growth-notes", json=future, headers=headers)
-    assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "body.noted_on"
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "body.noted_on"
     assert "数学" not in json.dumps(refused.json(), ensure_ascii=False)
     assert await registry.fetchval("SELECT count(*) FROM growth_notes WHERE child_id = $1", uuid.UUID(child_id)) == 1
 

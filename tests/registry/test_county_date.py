@@ -34,13 +34,13 @@ async def test_born_on_the_countys_today_is_not_in_the_future(registry, clock_at
     assert response.status_code == 201, response.text
     tomorrow = child_body(birth_date=(moment.date() + timedelta(days=1)).isoformat())
     refused = await registry.client.post("/v1/children", json=tomorrow, headers=staff_headers())
-    assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "body.birth_date"
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "body.birth_date"
 
 
 async def test_a_child_turning_18_on_the_countys_new_year_is_an_adult_that_day(registry, clock_at) -> None:
     clock_at(NEW_YEAR_0030)
     eighteen_today = child_body(birth_date="2009-01-01")
     refused = await registry.client.post("/v1/children", json=eighteen_today, headers=staff_headers())
-    assert refused.status_code == 422 and "18" in refused.json()["detail"][0]["reason"]
+    assert refused.status_code == 422 and "18" in refused.json()["errors"][0]["reason"]
     still_17 = child_body(birth_date="2009-01-02")
     assert (await registry.client.post("/v1/children", json=still_17, headers=staff_headers())).status_code == 201

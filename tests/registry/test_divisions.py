@@ -67,7 +67,7 @@ async def test_the_api_refuses_places_the_register_does_not_know(registry) -> No
         response = await registry.client.post("/v1/children", json=child_body(jurisdiction=place),
                                               headers=staff_headers("330100000000"))
         assert response.status_code == 422, response.text
-        (error,) = response.json()["detail"]
+        (error,) = response.json()["errors"]
         assert error["field"] == field and " / " in error["reason"]
     assert await registry.fetchval("SELECT count(*) FROM children") == 0
 

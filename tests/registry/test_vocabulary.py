@@ -46,11 +46,11 @@ async def test_a_wrong_choice_is_refused_in_chinese_naming_the_labels(registry) 
     response = await registry.client.post("/v1/children", json=child_body(left_behind_type="one_parent"),
                                           headers=staff_headers())
     assert response.status_code == 422
-    (error,) = response.json()["detail"]
+    (error,) = response.json()["errors"]
     assert error["field"] == "body.left_behind_type"
     assert error["reason"].startswith("不是可选值之一：") and "单亲外出" in error["reason"] and " / " in error["reason"]
     unknown = await registry.client.post("/v1/children", json=child_body(nickname="小明"), headers=staff_headers())
-    assert unknown.json()["detail"][0]["reason"].startswith("不认识的字段")
+    assert unknown.json()["errors"][0]["reason"].startswith("不认识的字段")
 
 
 async def _import(registry, rows, *, headers=None) -> tuple[dict, str]:

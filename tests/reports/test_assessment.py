@@ -49,7 +49,7 @@ async def test_the_county_sets_the_weights_and_the_score_follows(reports: Harnes
     assert refused.status_code == 403
     invalid = await reports.client.put("/v1/assessment/weights", headers=staff(), json={
         "scope_code": COUNTY, "on_time": -1, "late": 0, "overdue": 0, "coverage": 0})
-    assert invalid.status_code == 422 and invalid.json()["detail"][0]["field"] == "body.on_time"
+    assert invalid.status_code == 422 and invalid.json()["errors"][0]["field"] == "body.on_time"
     response = await reports.client.put("/v1/assessment/weights", headers=staff(), json={
         "scope_code": COUNTY, "on_time": 1, "late": 0, "overdue": 0, "coverage": 0})
     assert response.status_code == 200, response.text
@@ -66,4 +66,4 @@ async def test_only_staff_see_the_assessment(reports: Harness, told: dict) -> No
                                         headers=bearer(roles=["caregiver"], jurisdiction=TOWNSHIP_A, caregiver_id="c"))
     assert response.status_code == 403
     future = await reports.client.get("/v1/assessment", params={**FEBRUARY, "as_of": "2999-01-01"}, headers=staff())
-    assert future.status_code == 422 and future.json()["detail"][0]["field"] == "query.as_of"
+    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "query.as_of"

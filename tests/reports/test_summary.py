@@ -3,11 +3,12 @@ the previous period, as of a past date, by township, by scope; refusals."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest_asyncio
 
+from shared.clock import from_env
 from tests.reports import story
 from tests.reports.harness import TOWNSHIP_A, TOWNSHIP_B, Harness, staff
 from tests.support.auth import bearer
@@ -81,7 +82,7 @@ async def test_a_township_or_a_school_sees_its_own_figures(told: Harness) -> Non
 
 
 async def test_refusals_name_the_field_and_change_nothing(told: Harness) -> None:
-    tomorrow = date.today() + timedelta(days=2)  # later than China's today, whatever the hour
+    tomorrow = from_env().today() + timedelta(days=2)  # later than China's today, whatever the hour
     cases = [
         ({"from": "2023-11-01", "to": "2023-12-31"}, "query.to"),  # before the first recorded event
         ({**FEBRUARY, "as_of": tomorrow.isoformat()}, "query.as_of"),
@@ -93,7 +94,7 @@ async def test_refusals_name_the_field_and_change_nothing(told: Harness) -> None
     for params, field in cases:
         response = await told.summary(**params)
         assert response.status_code == 422, (params, response.text)
-        assert response.json()["detail"][0]["field"] == field, params
+        assert response.json()["errors"][0]["field"] == field, params
     outside = await told.summary(**FEBRUARY, scope=TOWNSHIP_A, headers=staff(TOWNSHIP_B, "township_staff"))
     assert outside.status_code == 403
     caregiver = await told.summary(**FEBRUARY, headers=bearer(roles=["caregiver"], jurisdiction=TOWNSHIP_A,

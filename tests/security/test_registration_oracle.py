@@ -9,7 +9,7 @@ from services.registry import api_duplicates
 from tests.registry.helpers import child_body, national_id, staff_headers
 from tests.support.auth import COUNTY, TOWNSHIP
 
-OTHER_TOWNSHIP = "330102002000"
+OTHER_TOWNSHIP = "330102003000"  # 湖滨街道, a real township of the same district
 
 
 def _in(township: str, number: str, **overrides) -> dict:
@@ -28,7 +28,7 @@ async def test_a_national_id_held_elsewhere_reveals_nothing_but_that_and_is_audi
     probe = await registry.client.post("/v1/children", json=_in(OTHER_TOWNSHIP, number),
                                        headers=staff_headers(OTHER_TOWNSHIP, subject="prober"))
     assert probe.status_code == 409
-    assert probe.json()["detail"] == [{"field": "body.national_id", "reason": api_duplicates.OUTSIDE}]
+    assert probe.json()["errors"] == [{"field": "body.national_id", "reason": api_duplicates.OUTSIDE}]
     for secret in (owner_id, TOWNSHIP, "林小雨", "owner-school", number):
         assert secret not in probe.text
     audit = await registry.fetch("SELECT * FROM sensitive_reads WHERE subject = 'prober'")
@@ -37,7 +37,7 @@ async def test_a_national_id_held_elsewhere_reveals_nothing_but_that_and_is_audi
 
     # The county, whose scope holds the record, is told it is already registered.
     county = await registry.client.post("/v1/children", json=_in(TOWNSHIP, number), headers=staff_headers(COUNTY))
-    assert county.status_code == 409 and county.json()["detail"][0]["reason"] == api_duplicates.INSIDE
+    assert county.status_code == 409 and county.json()["errors"][0]["reason"] == api_duplicates.INSIDE
 
     # Editing another record of the prober's own township to that ID says the same as registering.
     own = await registry.client.post(
@@ -46,5 +46,5 @@ async def test_a_national_id_held_elsewhere_reveals_nothing_but_that_and_is_audi
     assert own.status_code == 201, own.text
     edit = await registry.client.patch(f"/v1/children/{own.json()['id']}", json={"national_id": number, "version": 1},
                                        headers=staff_headers(OTHER_TOWNSHIP, subject="prober"))
-    assert edit.status_code == 409 and edit.json()["detail"][0]["reason"] == api_duplicates.OUTSIDE
+    assert edit.status_code == 409 and edit.json()["errors"][0]["reason"] == api_duplicates.OUTSIDE
     assert owner_id not in edit.text
