@@ -189,8 +189,9 @@ def parse_date(value: object, field: str) -> date:
 
 
 def mask_national_id(number: str) -> str:
-    """The region and the last four stay visible, as forms in China usually show them."""
-    return number[:6] + "*" * 8 + number[-4:]
+    """The first four and the last four stay visible (5204**********6659), as the counties
+    print them: the county and the birth date are hidden with the rest."""
+    return number[:4] + "*" * (len(number) - 8) + number[-4:]
 
 
 def mask_phone(e164: str) -> str:
