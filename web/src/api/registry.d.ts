@@ -564,6 +564,109 @@ export interface components {
              */
             file: string;
         };
+        /** CardGuardian */
+        CardGuardian: {
+            /** Entrusted */
+            entrusted: boolean;
+            /** Name */
+            name: string | null;
+            /**
+             * Phone
+             * @description in clear for the paired caregiver, whose job is to call
+             */
+            phone: string | null;
+            /** Relation */
+            relation: string | null;
+        };
+        /** CardPairing */
+        CardPairing: {
+            /** Role */
+            role: string;
+            /**
+             * Since
+             * Format: date
+             */
+            since: string;
+        };
+        /** CardPerson */
+        CardPerson: {
+            /** Name */
+            name: string | null;
+            /**
+             * Phone
+             * @description in clear for the paired caregiver, whose job is to call
+             */
+            phone: string | null;
+            /** Relation */
+            relation: string | null;
+        };
+        /** CaregiverGrowthNote */
+        CaregiverGrowthNote: {
+            /**
+             * Area
+             * @enum {string}
+             */
+            area: "study" | "activities" | "behaviour" | "emotions" | "health" | "other";
+            /** Author */
+            author: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Noted On
+             * Format: date
+             */
+            noted_on: string;
+            /** Text */
+            text: string;
+        };
+        /** CaregiverGrowthNotes */
+        CaregiverGrowthNotes: {
+            /** Items */
+            items: components["schemas"]["CaregiverGrowthNote"][];
+        };
+        /**
+         * ChildCard
+         * @description What the paired caregiver sees of a child (联系卡): never the national ID, addresses,
+         *     sensitive categories or the priority reason.
+         */
+        ChildCard: {
+            /** Age */
+            age: number | null;
+            /** Class Name */
+            class_name: string | null;
+            /** Gender */
+            gender: string;
+            /** Grade */
+            grade: string | null;
+            /** Guardians */
+            guardians: components["schemas"]["CardGuardian"][];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            jurisdiction: components["schemas"]["Jurisdiction"];
+            /** Name */
+            name: string;
+            pairing: components["schemas"]["CardPairing"];
+            /** Parents */
+            parents: components["schemas"]["CardPerson"][];
+            /** School Id */
+            school_id: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "transferred" | "closed";
+        };
+        /** ChildCards */
+        ChildCards: {
+            /** Items */
+            items: components["schemas"]["ChildCard"][];
+        };
         /** ChildIn */
         ChildIn: {
             /** Address */
@@ -619,6 +722,16 @@ export interface components {
         ChildItems: {
             /** Items */
             items: components["schemas"]["ChildOut"][];
+        };
+        /** ChildNames */
+        ChildNames: {
+            /**
+             * Names
+             * @description child id → name, for the children the caller may name
+             */
+            names: {
+                [key: string]: string;
+            };
         };
         /**
          * ChildOut
@@ -770,6 +883,16 @@ export interface components {
             reason: "parents_returned" | "aged_out" | "moved_away" | "other";
             /** Version */
             version?: number | null;
+        };
+        /** CodeLabel */
+        CodeLabel: {
+            /** Code */
+            code: string;
+            /**
+             * Label
+             * @description the Chinese name a clerk reads
+             */
+            label: string;
         };
         /** Completeness */
         Completeness: {
@@ -1249,6 +1372,29 @@ export interface components {
             /** Version */
             version?: number | null;
         };
+        /** Vocabularies */
+        Vocabularies: {
+            /** Vocabularies */
+            vocabularies: components["schemas"]["VocabularyOut"][];
+        };
+        /** VocabularyOut */
+        VocabularyOut: {
+            /** En */
+            en: string;
+            /** Name */
+            name: string;
+            /**
+             * Synonyms
+             * @description other words counties' sheets use → code
+             */
+            synonyms: {
+                [key: string]: string;
+            };
+            /** Values */
+            values: components["schemas"]["CodeLabel"][];
+            /** Zh */
+            zh: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1521,9 +1667,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ChildNames"];
                 };
             };
             /** @description Bad Request */
@@ -3164,7 +3308,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ChildCards"];
                 };
             };
             /** @description Unauthorized */
@@ -3222,7 +3366,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ChildCard"];
                 };
             };
             /** @description Unauthorized */
@@ -3289,7 +3433,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["CaregiverGrowthNotes"];
                 };
             };
             /** @description Unauthorized */
@@ -3360,7 +3504,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["GrowthNoteOut"];
                 };
             };
             /** @description Bad Request */
@@ -3572,7 +3716,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Vocabularies"];
                 };
             };
             /** @description Unauthorized */

@@ -45,15 +45,6 @@ export interface PairingView {
   end_reason: string | null; active: boolean
 }
 
-/** A paired child's card (registry `GET /v1/me/children`): the caregiver calls the family. */
-export interface MyChildCard {
-  id: string; name: string; gender: string; age: number; school_id: string | null; grade: string | null
-  class_name: string | null; jurisdiction: Jurisdiction; status: string
-  guardians: { relation: string | null; name: string | null; phone: string | null; entrusted: boolean }[]
-  parents: { relation: string | null; name: string | null; phone: string | null }[]
-  pairing: { role: string; since: string }
-}
-
 export interface CaregiverView {
   id: string; kind: string; name: string | null; school_id: string | null; capacity: number; load: number; free: number
   jurisdiction: Jurisdiction; active: boolean
