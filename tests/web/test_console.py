@@ -283,6 +283,7 @@ def test_teacher_sees_the_paired_children_by_name_with_the_familys_numbers(page:
     # Names and phones come from the registry's card of each paired child (audited, 帮扶联系).
     first = children.first.inner_text()
     assert re.search(r"\d+岁", first)
+    assert "祖父母" in first and "grandparent" not in first  # relations by their Chinese names
     expect(children.first.locator("a[href^='tel:']").first).to_be_visible()
     screenshot(page, "09-teacher-my-children")
     check_accessibility(page)
