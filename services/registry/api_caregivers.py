@@ -11,19 +11,18 @@ the audit trail with the purpose 帮扶联系, which the caregiver need not stat
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
 from services.registry import privacy, store, store_pairings
-from services.registry.api_common import cipher_of, not_found, today
+from services.registry.api_common import cipher_of, not_found, sealed_growth_note, today
 from services.registry.encrypted_columns import GROWTH_NOTE
 from services.registry.models import GrowthNoteIn
 from services.registry.models_out import CaregiverGrowthNotes, ChildCard, ChildCards, GrowthNoteOut
 from shared.auth import Principal, require_principal
-from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1/me", tags=["caregiver"])
 Caller = Annotated[Principal, Depends(require_principal)]
@@ -84,10 +83,7 @@ async def my_child(child_id: UUID, request: Request, principal: Caller) -> JSONR
 async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, principal: Caller) -> JSONResponse:
     """A dated note in the paired child's growth record (成长记录), encrypted at rest."""
     caregiver_of(principal)
-    if body.noted_on > today(request):
-        raise RuleViolation("body.noted_on", "日期在未来 / is in the future")
-    note_id = uuid4()
-    note_enc = cipher_of(request).encrypt(body.text, context=GROWTH_NOTE.context(note_id))
+    note_id, note_enc = sealed_growth_note(request, body)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             await _paired_child(conn, principal, child_id)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, NoReturn
 from urllib.parse import unquote
+from uuid import UUID, uuid4
 
 import asyncpg
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 
 from services.registry.division_cache import DivisionCache
+from services.registry.encrypted_columns import GROWTH_NOTE
+from services.registry.models import GrowthNoteIn
 from shared.clean_text import CONTROL_REASON, has_control_character
 from shared.auth import Principal
 from shared.contracts import Jurisdiction
@@ -92,3 +95,12 @@ def unmask_purpose(purpose: str | None, principal: Principal) -> str | None:
 
 def not_found() -> NoReturn:
     raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个档案 / no such child")
+
+
+def sealed_growth_note(request: Request, body: GrowthNoteIn) -> tuple[UUID, str]:
+    """A new growth note's id and its text encrypted under that id (whoever writes it: staff
+    or the paired caregiver); a date in the county's future is refused."""
+    if body.noted_on > today(request):
+        raise RuleViolation("body.noted_on", "日期在未来 / is in the future")
+    note_id = uuid4()
+    return note_id, cipher_of(request).encrypt(body.text, context=GROWTH_NOTE.context(note_id))

@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Annotated, Literal
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from services.registry import privacy, sheet_writers, sheets, store
 from services.registry.api_common import (
-    StatedPurpose, cipher_of, named, not_found, require_staff, today, unmask_purpose,
+    StatedPurpose, cipher_of, named, not_found, require_staff, sealed_growth_note, today, unmask_purpose,
 )
 from services.registry.encrypted_columns import GROWTH_NOTE
 from services.registry.models import GrowthNoteIn, SearchIn
@@ -150,10 +150,7 @@ async def export_children(request: Request, principal: Caller, filters: Filters,
 async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, principal: Caller) -> JSONResponse:
     """A dated note in the growth record (成长记录), encrypted at rest."""
     require_staff(principal)
-    if body.noted_on > today(request):
-        raise RuleViolation("body.noted_on", "日期在未来 / is in the future")
-    note_id = uuid4()
-    note_enc = cipher_of(request).encrypt(body.text, context=GROWTH_NOTE.context(note_id))
+    note_id, note_enc = sealed_growth_note(request, body)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             if await store.get_child_in_scope(conn, child_id, principal.scope_prefix,
