@@ -22,7 +22,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Callable, Generic, Sequence, TypeVar
 from uuid import UUID
 
-from fastapi import Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 from shared.rules import RuleViolation
@@ -151,3 +151,21 @@ def paged(default: int = 100, maximum: int = 500) -> Callable[..., PageRequest]:
 
 def empty_page() -> dict[str, Any]:
     return {"items": [], "next_cursor": None, "total": 0}
+
+
+def keyset_after(order: Sequence[tuple[str, str]], params: Sequence[str]) -> str:
+    """A SQL condition: the row sorts after the position `params` (placeholders such as
+    `$4`) in `ORDER BY` `order` — pairs of a non-null column or expression and "asc" or
+    "desc", the last one unique (an id). Mixed directions are why this is not a row
+    comparison."""
+    (column, direction), *rest = order
+    if direction not in ("asc", "desc"):
+        raise ValueError(direction)
+    beyond = f"{column} {'>' if direction == 'asc' else '<'} {params[0]}"
+    if not rest:
+        return beyond
+    return f"({beyond} OR ({column} = {params[0]} AND {keyset_after(rest, params[1:])}))"
+
+
+# The usual page: 100 items by default, at most 500.
+Paging = Annotated[PageRequest, Depends(paged())]

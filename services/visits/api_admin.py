@@ -4,7 +4,7 @@ for an as-of date (backfills, tests)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +15,7 @@ from shared.auth import Principal, require_principal, scope_prefix
 from shared.clean_text import CleanInput
 from shared.contracts.events import DutyKind
 from shared.conditional import IfMatch, etag, parse_if_match, stale
+from shared.pagination import Page, Paging
 from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"])
@@ -46,13 +47,14 @@ def _out(row) -> PolicyOut:  # type: ignore[no-untyped-def]
     return PolicyOut(**{**dict(row), "scope_code": row["scope_code"] or "default"})
 
 
-@router.get("/duty-policies", response_model=list[PolicyOut])
-async def list_policies(request: Request,
-                        principal: Annotated[Principal, Depends(require_principal)]) -> list[PolicyOut]:
+@router.get("/duty-policies", response_model=Page[PolicyOut])
+async def list_policies(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                        page: Paging) -> dict[str, Any]:
+    """A short list (a few per county and duty kind), paged like every other."""
     require_staff(principal, STAFF_ROLES)
     async with request.app.state.pool.acquire() as conn:
         rows = await store_duties.list_policies(conn, principal.scope_prefix)
-    return [_out(row) for row in rows]
+    return page.of_sequence([_out(row) for row in rows])
 
 
 @router.put("/duty-policies/{scope}/{audience}/{duty_kind}", response_model=PolicyOut,

@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
 from shared import problems
-from shared.pagination import Page, PageRequest, decode_cursor, encode_cursor, paged
+from shared.pagination import Page, PageRequest, decode_cursor, encode_cursor, keyset_after, paged
 from shared.rules import RuleViolation
 
 
@@ -74,3 +74,8 @@ def test_exact_last_page_has_no_next_cursor() -> None:
     page = PageRequest(limit=3)
     assert page.keyset([1, 2, 3], key=lambda n: [n])["next_cursor"] is None
     assert page.keyset([1, 2, 3, 4], key=lambda n: [n])["items"] == [1, 2, 3]
+
+
+def test_keyset_condition_follows_mixed_directions() -> None:
+    assert keyset_after([("occurred_at", "desc"), ("id", "asc")], ["$1", "$2"]) == \
+        "(occurred_at < $1 OR (occurred_at = $1 AND id > $2))"
