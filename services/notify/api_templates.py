@@ -14,6 +14,7 @@ from services.notify.domain_templates import (
 )
 from services.notify.api_models import Preview, StoredTemplate, TemplateOut
 from shared.auth import Principal, require_principal
+from shared.pagination import Page, Paging
 from shared.rules import RuleViolation
 from shared.conditional import IfMatch, etag, parse_if_match, stale
 from shared.clean_text import CleanInput, MultiLineText
@@ -46,12 +47,14 @@ def _raise(exc: TemplateError) -> None:
     raise RuleViolation(f"body.{exc.field}", exc.reason) from exc
 
 
-@router.get("/templates", response_model=list[TemplateOut])
-async def list_templates(request: Request, principal: Annotated[Principal, Depends(require_principal)]) -> list[dict]:
+@router.get("/templates", response_model=Page[TemplateOut])
+async def list_templates(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                         page: Paging) -> dict[str, Any]:
     require_roles(principal, *STAFF_ROLES)
     async with request.app.state.pool.acquire() as conn:
         rows = await store_admin.list_templates(conn)
-    return [{**dict(row), "variables": sorted(TEMPLATE_VARIABLES.get(row["template_key"], ()))} for row in rows]
+    return page.of_sequence(
+        [{**dict(row), "variables": sorted(TEMPLATE_VARIABLES.get(row["template_key"], ()))} for row in rows])
 
 
 @router.put("/templates/{template_key}/{locale}/{channel}", response_model=StoredTemplate)

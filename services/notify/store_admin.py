@@ -62,10 +62,14 @@ async def get_staff(conn: asyncpg.Connection, recipient_id: UUID) -> asyncpg.Rec
     return await conn.fetchrow(f"SELECT {_STAFF}, contacts_enc FROM staff_recipients WHERE id = $1", recipient_id)
 
 
-async def list_staff(conn: asyncpg.Connection, scope_prefix: str, limit: int) -> list[asyncpg.Record]:
+async def list_staff(conn: asyncpg.Connection, scope_prefix: str, limit: int,
+                     after: tuple[str, str] | None = None) -> list[asyncpg.Record]:
+    """By place, then staff id, from after the keyset position `after` (jurisdiction, staff_id)."""
+    after_place, after_staff = after or (None, None)
     return await conn.fetch(
         f"""SELECT {_STAFF} FROM staff_recipients WHERE jurisdiction LIKE $1 || '%'
-             ORDER BY jurisdiction, staff_id LIMIT $2""", scope_prefix, limit)
+               AND ($3::text IS NULL OR (jurisdiction, staff_id) > ($3, $4::text))
+             ORDER BY jurisdiction, staff_id LIMIT $2""", scope_prefix, limit, after_place, after_staff)
 
 
 async def update_staff(conn: asyncpg.Connection, recipient_id: UUID, expected_version: int,
@@ -89,11 +93,15 @@ async def insert_shift(conn: asyncpg.Connection, shift_id: UUID, recipient_id: U
            VALUES ($1, $2, $3, $4, $5) RETURNING *""", shift_id, recipient_id, jurisdiction, starts_at, ends_at)
 
 
-async def list_shifts(conn: asyncpg.Connection, scope_prefix: str, at: datetime | None, limit: int) -> list[asyncpg.Record]:
+async def list_shifts(conn: asyncpg.Connection, scope_prefix: str, at: datetime | None, limit: int,
+                      after: tuple[datetime, UUID] | None = None) -> list[asyncpg.Record]:
+    """Latest first, from after the keyset position `after` (starts_at, id)."""
+    after_at, after_id = after or (None, None)
     return await conn.fetch(
         """SELECT d.*, s.staff_id FROM duty_roster d JOIN staff_recipients s ON s.id = d.recipient_id
             WHERE d.jurisdiction LIKE $1 || '%' AND ($2::timestamptz IS NULL OR (d.starts_at <= $2 AND d.ends_at > $2))
-            ORDER BY d.starts_at DESC LIMIT $3""", scope_prefix, at, limit)
+              AND ($4::timestamptz IS NULL OR d.starts_at < $4 OR (d.starts_at = $4 AND d.id > $5::uuid))
+            ORDER BY d.starts_at DESC, d.id LIMIT $3""", scope_prefix, at, limit, after_at, after_id)
 
 
 async def delete_shift(conn: asyncpg.Connection, shift_id: UUID, scope_prefix: str) -> bool:
