@@ -151,7 +151,8 @@ async def test_webhook_subscriptions_need_https_and_known_events(api) -> None:
     created = await api.post("/v1/webhook-subscriptions", headers=ADMIN, json={**base, "url": "https://gov.example.cn/in"})
     assert created.status_code == 201 and "url" not in created.json() and "secret" not in created.json()
     assert len((await api.get("/v1/webhook-subscriptions", headers=ADMIN)).json()["items"]) == 1
-    assert (await api.get("/v1/webhook-subscriptions", headers=bearer(roles=["admin"], jurisdiction=OTHER_COUNTY))).json()["items"] == []
+    elsewhere = bearer(roles=["admin"], jurisdiction=OTHER_COUNTY)
+    assert (await api.get("/v1/webhook-subscriptions", headers=elsewhere)).json()["items"] == []
 
 
 async def test_inbox_preferences_and_the_scoped_delivery_log(api, notify_db) -> None:
