@@ -21,13 +21,16 @@ def not_found(what: str = "record") -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"no such {what}")
 
 
-def require_division_filter(principal: Principal, parameter: str, division_code: str | None) -> None:
-    """403 when a division-code filter names a place outside the caller's scope."""
+def require_division_filter(principal: Principal, parameter: str, division_code: str | None,
+                            place: str = "query") -> None:
+    """403 when a division-code filter (in the query, or the body of a search) names a place
+    outside the caller's scope."""
     if division_code is not None and not principal.covers(division_code):
-        raise RuleViolation(f"query.{parameter}", OUTSIDE, status.HTTP_403_FORBIDDEN)
+        raise RuleViolation(f"{place}.{parameter}", OUTSIDE, status.HTTP_403_FORBIDDEN)
 
 
-def require_school_filter(principal: Principal, parameter: str, school_id: str | None) -> None:
+def require_school_filter(principal: Principal, parameter: str, school_id: str | None,
+                          place: str = "query") -> None:
     """403 when a school_staff token with a school asks for another school."""
     if school_id is not None and not principal.covers_school(school_id):
-        raise RuleViolation(f"query.{parameter}", OUTSIDE, status.HTTP_403_FORBIDDEN)
+        raise RuleViolation(f"{place}.{parameter}", OUTSIDE, status.HTTP_403_FORBIDDEN)
