@@ -171,8 +171,8 @@ class ExpectedCount(BaseModel):
     expected: int
 
 
-class ExpectedCounts(BaseModel):
-    items: list[ExpectedCount]
+class ExpectedCounts(Page[ExpectedCount]):
+    """The expected counts set in the caller's jurisdiction, by kind and code."""
 
 
 class CardPerson(BaseModel):
