@@ -16,7 +16,7 @@ from services.notify.domain_templates import CHILD_NAME, LOCALES, pick_template,
 from shared.auth import Principal, require_principal
 from shared.pagination import Page, Paging
 from shared.rules import RuleViolation
-from shared.conditional import IfMatch, etag, parse_if_match, stale
+from shared.conditional import IfMatch, etag, put_precondition
 from shared.clean_text import CleanInput
 
 router = APIRouter(prefix="/v1", tags=["inbox and preferences"])
@@ -225,9 +225,7 @@ async def _put_preferences(request: Request, response: Response, kind: str, reci
                 conn, kind, recipient, channels=body.channels, opt_out_non_urgent=body.opt_out_non_urgent,
                 quiet_start=body.quiet_start, quiet_end=body.quiet_end,
                 timezone=body.timezone or request.app.state.settings.county_timezone,
-                expected_version=parse_if_match(if_match))
-    if row is None:
-        raise stale()
+                precondition=put_precondition(if_match))
     response.headers["ETag"] = etag(row["version"])
     return _preferences_out(row)
 

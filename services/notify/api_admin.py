@@ -27,7 +27,9 @@ from shared import idempotency
 from shared.auth import Principal, require_principal
 from shared.pagination import Page, PageRequest, Paging, paged
 from shared.rules import RuleViolation
-from shared.conditional import IdempotencyKey, IfMatch, etag, etag_headers, expected_version, parse_if_match, stale
+from shared.conditional import (
+    IdempotencyKey, IfMatch, etag, etag_headers, expected_version, put_precondition, stale,
+)
 from shared.clean_text import CleanInput
 
 router = APIRouter(prefix="/v1", tags=["administration"])
@@ -92,9 +94,7 @@ async def put_rule(request: Request, response: Response, county_code: Code12, ev
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row = await store_admin.put_rule(conn, county_code, event_type, audience, body.template, body.channels,
-                                             body.enabled, parse_if_match(if_match))
-    if row is None:
-        raise stale()
+                                             body.enabled, put_precondition(if_match))
     response.headers["ETag"] = etag(row["version"])
     return dict(row)
 

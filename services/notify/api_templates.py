@@ -16,7 +16,7 @@ from services.notify.api_models import Preview, StoredTemplate, TemplateOut
 from shared.auth import Principal, require_principal
 from shared.pagination import Page, Paging
 from shared.rules import RuleViolation
-from shared.conditional import IfMatch, etag, parse_if_match, stale
+from shared.conditional import IfMatch, etag, put_precondition
 from shared.clean_text import CleanInput, MultiLineText
 
 router = APIRouter(prefix="/v1", tags=["templates"])
@@ -73,9 +73,7 @@ async def put_template(request: Request, response: Response, template_key: str, 
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row = await store_admin.put_template(conn, template_key, locale, channel, body.subject, body.body,
-                                                 parse_if_match(if_match))
-    if row is None:
-        raise stale()
+                                                 put_precondition(if_match))
     response.headers["ETag"] = etag(row["version"])
     return dict(row)
 

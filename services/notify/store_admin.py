@@ -9,6 +9,8 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.conditional import Precondition
+
 
 # -- routing rules ------------------------------------------------------------------------
 
@@ -28,16 +30,17 @@ async def get_rule(conn: asyncpg.Connection, county_code: str, event_type: str, 
 
 
 async def put_rule(conn: asyncpg.Connection, county_code: str, event_type: str, audience: str, template: str,
-                   channels: Sequence[str], enabled: bool, expected_version: int | None) -> asyncpg.Record | None:
-    """Creates the county's own rule or updates it if `expected_version` still matches; None if stale."""
-    existing = await get_rule(conn, county_code, event_type, audience)
+                   channels: Sequence[str], enabled: bool, precondition: Precondition) -> asyncpg.Record:
+    """Creates the county's own rule or replaces it, once `precondition` allows it."""
+    existing = await conn.fetchrow(
+        """SELECT version FROM routing_rules WHERE county_code = $1 AND event_type = $2 AND audience = $3
+            FOR UPDATE""", county_code, event_type, audience)
+    precondition(existing["version"] if existing else None)
     if existing is None:
         return await conn.fetchrow(
             """INSERT INTO routing_rules (county_code, event_type, audience, template, channels, enabled)
                VALUES ($1, $2, $3, $4, $5, $6) RETURNING *""",
             county_code, event_type, audience, template, list(channels), enabled)
-    if expected_version is not None and existing["version"] != expected_version:
-        return None
     return await conn.fetchrow(
         """UPDATE routing_rules SET template = $4, channels = $5, enabled = $6, version = version + 1,
                   updated_at = now()
@@ -138,16 +141,15 @@ async def list_templates(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 
 
 async def put_template(conn: asyncpg.Connection, key: str, locale: str, channel: str, subject: str | None, body: str,
-                       expected_version: int | None) -> asyncpg.Record | None:
+                       precondition: Precondition) -> asyncpg.Record:
     existing = await conn.fetchrow(
         "SELECT version FROM templates WHERE template_key = $1 AND locale = $2 AND channel = $3 FOR UPDATE",
         key, locale, channel)
+    precondition(existing["version"] if existing else None)
     if existing is None:
         return await conn.fetchrow(
             """INSERT INTO templates (template_key, locale, channel, subject, body) VALUES ($1, $2, $3, $4, $5)
                RETURNING *""", key, locale, channel, subject, body)
-    if expected_version is not None and existing["version"] != expected_version:
-        return None
     return await conn.fetchrow(
         """UPDATE templates SET subject = $4, body = $5, version = version + 1, updated_at = now()
             WHERE template_key = $1 AND locale = $2 AND channel = $3 RETURNING *""",
@@ -163,12 +165,11 @@ async def get_preferences(conn: asyncpg.Connection, kind: str, recipient_id: str
 
 async def put_preferences(conn: asyncpg.Connection, kind: str, recipient_id: str, *, channels: Sequence[str] | None,
                           opt_out_non_urgent: bool, quiet_start: time | None, quiet_end: time | None,
-                          timezone: str, expected_version: int | None) -> asyncpg.Record | None:
+                          timezone: str, precondition: Precondition) -> asyncpg.Record:
     existing = await conn.fetchrow(
         "SELECT version FROM recipient_preferences WHERE recipient_kind = $1 AND recipient_id = $2 FOR UPDATE",
         kind, recipient_id)
-    if existing is not None and expected_version is not None and existing["version"] != expected_version:
-        return None
+    precondition(existing["version"] if existing else None)
     return await conn.fetchrow(
         """INSERT INTO recipient_preferences (recipient_kind, recipient_id, channels, opt_out_non_urgent,
                                               quiet_start, quiet_end, timezone)

@@ -59,6 +59,12 @@ async def test_template_save_with_versions_and_zh_cn_preview(api) -> None:
     stale = await api.put("/v1/templates/duty_due_soon/zh-CN/sms", headers={**ADMIN, "If-Match": '"7"'},
                           json={"body": "${duty}"})
     assert stale.status_code == 412
+    # Replacing a stored template needs the version it was read at: without If-Match, 428.
+    blind = await api.put("/v1/templates/duty_due_soon/zh-CN/sms", headers=ADMIN, json={"body": "${duty}"})
+    assert blind.status_code == 428 and blind.json()["errors"][0]["field"] == "header.If-Match"
+    again = await api.put("/v1/templates/duty_due_soon/zh-CN/sms", headers={**ADMIN, "If-Match": '"1"'},
+                          json={"body": "【守护】${duty}请于${due_on}前完成"})
+    assert again.status_code == 200 and again.headers["ETag"] == '"2"'
     preview = await api.post("/v1/templates/preview", headers=staff(),
                              json={"template_key": "duty_due_soon", "channel": "sms"})
     assert preview.json()["text"] == "【守护】家访请于12月1日前完成"
@@ -85,7 +91,10 @@ async def test_routing_rules_per_county(api) -> None:
     assert other.status_code == 404
     ok = await api.put(f"/v1/routing-rules/{COUNTY}/DutyDueSoon/caregiver", headers=staff(),
                        json={"template": "duty_due_soon", "channels": ["in_app", "wecom"]})
-    assert ok.status_code == 200
+    assert ok.status_code == 200 and ok.headers["ETag"] == '"1"'
+    unconditional = await api.put(f"/v1/routing-rules/{COUNTY}/DutyDueSoon/caregiver", headers=staff(),
+                                  json={"template": "duty_due_soon", "channels": ["in_app"]})
+    assert unconditional.status_code == 428
     rules = (await api.get("/v1/routing-rules", params={"county_code": COUNTY}, headers=staff())).json()["items"]
     due = next(r for r in rules if r["event_type"] == "DutyDueSoon")
     assert due["county_code"] == COUNTY and due["channels"] == ["in_app", "wecom"]
@@ -183,6 +192,7 @@ async def test_inbox_preferences_and_the_scoped_delivery_log(api, notify_db) -> 
     assert first.status_code == 200 and first.json()["version"] == 1
     stale = await api.put("/v1/preferences/me", headers={**own, "If-Match": '"5"'}, json={})
     assert stale.status_code == 412
+    assert (await api.put("/v1/preferences/me", headers=own, json={})).status_code == 428
     assert (await api.get("/v1/preferences/me", headers=own)).json()["opt_out_non_urgent"] is True
     bad_zone = await api.put(f"/v1/preferences/guardians/{kid.child_id}", headers=staff(), json={"timezone": "Mars/Base"})
     assert bad_zone.status_code == 422
