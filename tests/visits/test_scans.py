@@ -146,7 +146,10 @@ async def test_a_policy_change_derives_schedules_again_in_its_scope_only(harness
     listed = await harness.client.get("/v1/admin/duty-policies", headers=county_staff())
     assert {(p["scope_code"], p["audience"], p["duty_kind"], p["period"]) for p in listed.json()["items"]} >= {
         ("default", "priority", "talk", "weekly"), (OTHER_TOWNSHIP, "all", "talk", "off")}
-    await harness.client.put(url, json={"period": "monthly"}, headers=county_staff())
+    blind = await harness.client.put(url, json={"period": "monthly"}, headers=county_staff())
+    assert blind.status_code == 428 and blind.json()["errors"][0]["field"] == "header.If-Match"
+    back = await harness.client.put(url, json={"period": "monthly"}, headers={**county_staff(), "If-Match": '"2"'})
+    assert back.status_code == 200
 
 
 async def test_work_lists_for_a_caregiver_and_a_township(harness: Harness) -> None:
