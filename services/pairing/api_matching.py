@@ -56,6 +56,12 @@ def build_problem(children: list[asyncpg.Record], caregivers: list[asyncpg.Recor
     return match_children, match_caregivers
 
 
+def _location(summary: Any) -> dict[str, str]:
+    """Where the created proposal is read (also on an Idempotency-Key replay)."""
+    created = summary.get("id") if isinstance(summary, dict) else None
+    return {"Location": f"{router.prefix}/proposals/{created}"} if created else {}
+
+
 @router.post("/proposals", status_code=201)
 async def propose(body: ProposalIn, request: Request,
                   principal: Annotated[Principal, Depends(require_principal)],
@@ -68,13 +74,13 @@ async def propose(body: ProposalIn, request: Request,
     code = body.jurisdiction or principal.jurisdiction
     prefix = scope_prefix(code)
     if not prefix.startswith(principal.scope_prefix):
-        raise RuleViolation("body.jurisdiction", "outside your jurisdiction")
+        raise RuleViolation("body.jurisdiction", "outside your jurisdiction", 403)
     fingerprint = idempotency.request_fingerprint({"jurisdiction": code})
     if key is not None:
         async with transaction(request) as conn:
             stored = await idempotency.begin(conn, principal.subject, key, fingerprint)
         if stored is not None:
-            return JSONResponse(stored[1], status_code=stored[0])
+            return JSONResponse(stored[1], status_code=stored[0], headers=_location(stored[1]))
 
     costs = MatchCosts(candidates_per_level=request.app.state.settings.matching_candidates_per_level)
     async with request.app.state.pool.acquire() as conn:
@@ -102,14 +108,14 @@ async def propose(body: ProposalIn, request: Request,
         if key is not None:  # a concurrent retry may have finished first: its answer stands
             stored = await idempotency.begin(conn, principal.subject, key, fingerprint)
             if stored is not None:
-                return JSONResponse(stored[1], status_code=stored[0])
+                return JSONResponse(stored[1], status_code=stored[0], headers=_location(stored[1]))
         await store_matching.insert_proposal(
             conn, proposal_id=proposal_id, jurisdiction=code, created_by=principal.subject,
             children_considered=len(children), caregivers_considered=len(caregivers), solve_ms=solve_ms,
             items=items)
         if key is not None:
             await idempotency.remember(conn, principal.subject, key, fingerprint, 201, summary)
-    return JSONResponse(summary, status_code=201)
+    return JSONResponse(summary, status_code=201, headers=_location(summary))
 
 
 async def _visible_proposal(conn: asyncpg.Connection, principal: Principal, proposal_id: UUID) -> asyncpg.Record:

@@ -20,6 +20,7 @@ async def test_propose_then_accept_in_part_rechecking_capacity_and_child_status(
                                          headers=staff(place.township))
     assert proposed.status_code == 201, proposed.text
     summary = proposed.json()
+    assert proposed.headers["Location"] == f"/v1/matching/proposals/{summary['id']}"
     assert (summary["children_considered"], summary["proposed"], summary["left_unpaired"]) == (3, 2, 1)
     assert summary["priority_proposed"] == 1  # one village place: the priority child gets it
     proposal = (await pairing.client.get(f"/v1/matching/proposals/{summary['id']}", headers=staff())).json()
