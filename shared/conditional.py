@@ -4,7 +4,7 @@ required: 428; stale: 412 with the current version; not a version: 422."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Mapping
+from typing import Annotated, Any, Callable, Mapping
 
 from fastapi import Header
 
@@ -53,3 +53,33 @@ def stale(current_version: int | None = None) -> Refusal:
     extra = {"version": current_version} if current_version is not None else {}
     return Refusal(412, "stale_version", "the record changed since you read it; read it again and re-apply "
                                          "your change", **extra)
+
+
+# What a store calls with the stored version (None: nothing stored yet) before it creates
+# or replaces a record; raises to refuse.
+Precondition = Callable[[int | None], None]
+
+
+def put_precondition(if_match: str | None) -> Precondition:
+    """PUT that creates or replaces (RFC 9110): creating needs no `If-Match`; replacing an
+    existing record needs the version it was read at — missing 428, stale 412. An `If-Match`
+    naming a version of a record that does not exist is 412 too. The header is parsed
+    (422) before any work is done."""
+    version = parse_if_match(if_match)
+
+    def check(current: int | None) -> None:
+        if current is None:
+            if version is not None:
+                raise stale()
+            return
+        if version is None:
+            raise RuleViolation("header.If-Match", "required to replace a stored record: the ETag of the "
+                                                   "version you changed", 428)
+        if version != current:
+            raise stale(current)
+
+    return check
+
+
+def no_precondition(current: int | None) -> None:
+    """For the service's own writes (seeding, tests): no client read the record first."""

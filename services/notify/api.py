@@ -14,8 +14,9 @@ from services.notify.api_common import STAFF_ROLES, require_roles
 from services.notify.contacts import ContactLookupFailed
 from services.notify.domain_templates import CHILD_NAME, LOCALES, pick_template, render, uses_child_name
 from shared.auth import Principal, require_principal
+from shared.pagination import Page, Paging
 from shared.rules import RuleViolation
-from shared.conditional import IfMatch, etag, parse_if_match, stale
+from shared.conditional import IfMatch, etag, put_precondition
 from shared.clean_text import CleanInput
 
 router = APIRouter(prefix="/v1", tags=["inbox and preferences"])
@@ -55,22 +56,23 @@ def _inbox_owner(principal: Principal, caregiver_id: UUID | None) -> tuple[str, 
     raise HTTPException(status.HTTP_403_FORBIDDEN, "no inbox for this role")
 
 
-@router.get("/notifications", response_model=list[NotificationOut])
+@router.get("/notifications", response_model=Page[NotificationOut])
 async def list_notifications(
     request: Request,
     principal: Annotated[Principal, Depends(require_principal)],
+    page: Paging,
     caregiver_id: Annotated[UUID | None, Query()] = None,
     unread: Annotated[bool, Query()] = False,
     locale: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[NotificationOut]:
+) -> dict[str, Any]:
     """The in-app inbox, newest first, rendered in the asked locale (zh-CN by default)."""
     kind, recipient = _inbox_owner(principal, caregiver_id)
     # Staff's own inbox is theirs; a caregiver's inbox shows what lies in the reader's scope.
     scope = "" if kind == "staff" else principal.scope_prefix
     async with request.app.state.pool.acquire() as conn:
         rows = await store.list_inbox(conn, recipient_kind=kind, recipient_id=recipient, scope_prefix=scope,
-                                      limit=limit, unread_only=unread)
+                                      limit=page.fetch, unread_only=unread, after=page.after(datetime, UUID))
+        fetched, rows = rows, rows[: page.limit]
         templates = await store.templates_for(conn, sorted({row["template"] for row in rows}))
     chosen = {row["id"]: pick_template(templates.get(row["template"], {}), locale, "in_app") for row in rows}
     naming = [row for row in rows if row["child_id"] and chosen[row["id"]] and uses_child_name(chosen[row["id"]])]
@@ -88,7 +90,7 @@ async def list_notifications(
             title=render(template.subject or "", variables, template.locale) if template else "",
             text=render(template.body, variables, template.locale) if template else "",
             named=name is not None or row["id"] not in naming_ids))
-    return result
+    return page.keyset(fetched, key=lambda row: (row["created_at"], row["id"]), items=result)
 
 
 _UNNAMED = {"zh-CN": "结对儿童", "en": "the paired child"}
@@ -223,9 +225,7 @@ async def _put_preferences(request: Request, response: Response, kind: str, reci
                 conn, kind, recipient, channels=body.channels, opt_out_non_urgent=body.opt_out_non_urgent,
                 quiet_start=body.quiet_start, quiet_end=body.quiet_end,
                 timezone=body.timezone or request.app.state.settings.county_timezone,
-                expected_version=parse_if_match(if_match))
-    if row is None:
-        raise stale()
+                precondition=put_precondition(if_match))
     response.headers["ETag"] = etag(row["version"])
     return _preferences_out(row)
 

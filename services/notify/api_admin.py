@@ -25,11 +25,15 @@ from services.notify.encrypted_columns import STAFF_CONTACTS
 from services.notify.api_models import RoutingRuleOut, ShiftOut, StaffRecipientOut
 from shared import idempotency
 from shared.auth import Principal, require_principal
+from shared.pagination import Page, PageRequest, Paging, paged
 from shared.rules import RuleViolation
-from shared.conditional import IdempotencyKey, IfMatch, etag, etag_headers, expected_version, parse_if_match, stale
+from shared.conditional import (
+    IdempotencyKey, IfMatch, etag, etag_headers, expected_version, put_precondition, stale,
+)
 from shared.clean_text import CleanInput
 
 router = APIRouter(prefix="/v1", tags=["administration"])
+AdminPaging = Annotated[PageRequest, Depends(paged(default=200, maximum=1000))]
 
 Code12 = Annotated[str, Field(pattern=r"^\d{12}$")]
 RuleChannel = Literal["sms", "email", "wecom", "dingtalk", "in_app"]
@@ -66,14 +70,14 @@ class RuleIn(CleanInput):
     enabled: bool = True
 
 
-@router.get("/routing-rules", response_model=list[RoutingRuleOut])
+@router.get("/routing-rules", response_model=Page[RoutingRuleOut])
 async def list_rules(request: Request, principal: Annotated[Principal, Depends(require_principal)],
-                     county_code: Annotated[str, Query(pattern=r"^\d{12}$")]) -> list[dict[str, Any]]:
+                     page: Paging, county_code: Annotated[str, Query(pattern=r"^\d{12}$")]) -> dict[str, Any]:
     """The rules in force for a county (its own overrides, else the defaults: county_code '')."""
     require_roles(principal, *ADMIN_ROLES, "township_staff")
     in_scope(principal, county_code)
     async with request.app.state.pool.acquire() as conn:
-        return [dict(row) for row in await store_admin.list_rules(conn, county_code)]
+        return page.of_sequence([dict(row) for row in await store_admin.list_rules(conn, county_code)])
 
 
 @router.put("/routing-rules/{county_code}/{event_type}/{audience}", response_model=RoutingRuleOut)
@@ -90,9 +94,7 @@ async def put_rule(request: Request, response: Response, county_code: Code12, ev
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row = await store_admin.put_rule(conn, county_code, event_type, audience, body.template, body.channels,
-                                             body.enabled, parse_if_match(if_match))
-    if row is None:
-        raise stale()
+                                             body.enabled, put_precondition(if_match))
     response.headers["ETag"] = etag(row["version"])
     return dict(row)
 
@@ -199,12 +201,15 @@ async def create_staff(request: Request, body: StaffRecipientIn,
                             location=f"{router.prefix}/staff-recipients/{{id}}")
 
 
-@router.get("/staff-recipients", response_model=list[StaffRecipientOut], response_model_exclude_unset=True)
+@router.get("/staff-recipients", response_model=Page[StaffRecipientOut], response_model_exclude_unset=True)
 async def list_staff(request: Request, principal: Annotated[Principal, Depends(require_principal)],
-                     limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
+                     page: AdminPaging) -> dict[str, Any]:
+    """By place, then staff id."""
     require_roles(principal, *ADMIN_ROLES, "township_staff")
     async with request.app.state.pool.acquire() as conn:
-        return [_staff_out(row) for row in await store_admin.list_staff(conn, principal.scope_prefix, limit)]
+        rows = await store_admin.list_staff(conn, principal.scope_prefix, page.fetch, page.after(str, str))
+    return page.keyset(rows, key=lambda row: (row["jurisdiction"], row["staff_id"]),
+                       items=[_staff_out(row) for row in rows])
 
 
 @router.get("/staff-recipients/{recipient_id}", response_model=StaffRecipientOut, response_model_exclude_unset=True)
@@ -291,13 +296,17 @@ async def create_shift(request: Request, body: ShiftIn, principal: Annotated[Pri
     return await idempotent(request, principal, idempotency_key, body, 201, create)
 
 
-@router.get("/duty-roster", response_model=list[ShiftOut])
+@router.get("/duty-roster", response_model=Page[ShiftOut])
 async def list_shifts(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                      page: AdminPaging,
                       at: Annotated[datetime | None, Query(description="only shifts covering this instant")] = None,
-                      limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
+                      ) -> dict[str, Any]:
+    """Latest first."""
     require_roles(principal, *ADMIN_ROLES, "township_staff")
     async with request.app.state.pool.acquire() as conn:
-        return [dict(row) for row in await store_admin.list_shifts(conn, principal.scope_prefix, at, limit)]
+        rows = await store_admin.list_shifts(conn, principal.scope_prefix, at, page.fetch,
+                                             page.after(datetime, UUID))
+    return page.keyset([dict(row) for row in rows], key=lambda row: (row["starts_at"], row["id"]))
 
 
 @router.delete("/duty-roster/{shift_id}", status_code=204)

@@ -12,6 +12,7 @@ from services.notify import store_delivery
 from services.notify.api_common import ADMIN_ROLES, STAFF_ROLES, require_roles
 from services.notify.api_models import DeliveryCount, DeliveryOut, Requeued
 from shared.auth import Principal, require_principal
+from shared.pagination import Page, PageRequest, Paging, paged
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
 
@@ -20,10 +21,11 @@ Channel = Literal["sms", "email", "wecom", "dingtalk", "in_app", "webhook"]
 Kind = Literal["caregiver", "staff", "guardian", "system"]
 
 
-@router.get("/deliveries", response_model=list[DeliveryOut])
+@router.get("/deliveries", response_model=Page[DeliveryOut])
 async def list_deliveries(
     request: Request,
     principal: Annotated[Principal, Depends(require_principal)],
+    page: Annotated[PageRequest, Depends(paged(default=100, maximum=1000))],
     status_: Annotated[Status | None, Query(alias="status")] = None,
     channel: Annotated[Channel | None, Query()] = None,
     event_type: Annotated[str | None, Query(max_length=64)] = None,
@@ -31,29 +33,27 @@ async def list_deliveries(
     child_id: Annotated[UUID | None, Query()] = None,
     source_event_id: Annotated[UUID | None, Query()] = None,
     since: Annotated[datetime | None, Query()] = None,
-    before: Annotated[datetime | None, Query(description="page: created_at of the last row seen")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[dict[str, Any]]:
+) -> dict[str, Any]:
     """What was sent, to which kind of recipient, on which channel, with what outcome —
-    within the caller's jurisdiction. No addresses and no message text."""
+    within the caller's jurisdiction, newest first. No addresses and no message text."""
     require_roles(principal, *STAFF_ROLES)
     filters = {"status": status_, "channel": channel, "event_type": event_type, "recipient_kind": recipient_kind,
                "child_id": child_id, "source_event_id": source_event_id, "since": since}
     async with request.app.state.pool.acquire() as conn:
         rows = await store_delivery.delivery_log(conn, scope_prefix=principal.scope_prefix, filters=filters,
-                                                 limit=limit, before=before)
-    return [dict(row) for row in rows]
+                                                 limit=page.fetch, after=page.after(datetime, UUID))
+    return page.keyset([dict(row) for row in rows], key=lambda row: (row["created_at"], row["id"]))
 
 
-@router.get("/deliveries/summary", response_model=list[DeliveryCount])
+@router.get("/deliveries/summary", response_model=Page[DeliveryCount])
 async def delivery_summary(request: Request, principal: Annotated[Principal, Depends(require_principal)],
-                           since: Annotated[datetime | None, Query()] = None) -> list[dict[str, Any]]:
+                           page: Paging, since: Annotated[datetime | None, Query()] = None) -> dict[str, Any]:
     """Counts per channel and status in the caller's jurisdiction (what is stuck, what died),
     with the oldest of each: the first thing to look at when messages seem not to arrive."""
     require_roles(principal, *STAFF_ROLES)
     async with request.app.state.pool.acquire() as conn:
         rows = await store_delivery.delivery_summary(conn, scope_prefix=principal.scope_prefix, since=since)
-    return [dict(row) for row in rows]
+    return page.of_sequence([dict(row) for row in rows])
 
 
 @router.get("/deliveries/{notification_id}", response_model=DeliveryOut)

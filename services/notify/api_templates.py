@@ -14,8 +14,9 @@ from services.notify.domain_templates import (
 )
 from services.notify.api_models import Preview, StoredTemplate, TemplateOut
 from shared.auth import Principal, require_principal
+from shared.pagination import Page, Paging
 from shared.rules import RuleViolation
-from shared.conditional import IfMatch, etag, parse_if_match, stale
+from shared.conditional import IfMatch, etag, put_precondition
 from shared.clean_text import CleanInput, MultiLineText
 
 router = APIRouter(prefix="/v1", tags=["templates"])
@@ -46,12 +47,14 @@ def _raise(exc: TemplateError) -> None:
     raise RuleViolation(f"body.{exc.field}", exc.reason) from exc
 
 
-@router.get("/templates", response_model=list[TemplateOut])
-async def list_templates(request: Request, principal: Annotated[Principal, Depends(require_principal)]) -> list[dict]:
+@router.get("/templates", response_model=Page[TemplateOut])
+async def list_templates(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                         page: Paging) -> dict[str, Any]:
     require_roles(principal, *STAFF_ROLES)
     async with request.app.state.pool.acquire() as conn:
         rows = await store_admin.list_templates(conn)
-    return [{**dict(row), "variables": sorted(TEMPLATE_VARIABLES.get(row["template_key"], ()))} for row in rows]
+    return page.of_sequence(
+        [{**dict(row), "variables": sorted(TEMPLATE_VARIABLES.get(row["template_key"], ()))} for row in rows])
 
 
 @router.put("/templates/{template_key}/{locale}/{channel}", response_model=StoredTemplate)
@@ -70,9 +73,7 @@ async def put_template(request: Request, response: Response, template_key: str, 
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row = await store_admin.put_template(conn, template_key, locale, channel, body.subject, body.body,
-                                                 parse_if_match(if_match))
-    if row is None:
-        raise stale()
+                                                 put_precondition(if_match))
     response.headers["ETag"] = etag(row["version"])
     return dict(row)
 

@@ -18,6 +18,7 @@ from services.notify.domain_delivery import AddressError, check_webhook_url
 from services.notify.encrypted_columns import WEBHOOK_SECRET, WEBHOOK_URL
 from services.notify.api_models import WebhookOut
 from shared.auth import Principal, require_principal
+from shared.pagination import Page, Paging
 from shared.clean_text import CleanInput
 from shared.contracts import ALL_EVENTS
 from shared.conditional import IdempotencyKey
@@ -60,11 +61,13 @@ async def create_webhook(request: Request, body: WebhookIn, principal: Annotated
     return await idempotent(request, principal, idempotency_key, body, 201, create)
 
 
-@router.get("/webhook-subscriptions", response_model=list[WebhookOut])
-async def list_webhooks(request: Request, principal: Annotated[Principal, Depends(require_principal)]) -> list[dict]:
+@router.get("/webhook-subscriptions", response_model=Page[WebhookOut])
+async def list_webhooks(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                        page: Paging) -> dict[str, Any]:
+    """A short list (a few per county), oldest first."""
     require_roles(principal, *ADMIN_ROLES)
     async with request.app.state.pool.acquire() as conn:
-        return [dict(row) for row in await store_admin.list_webhooks(conn, principal.scope_prefix)]
+        return page.of_sequence([dict(row) for row in await store_admin.list_webhooks(conn, principal.scope_prefix)])
 
 
 @router.delete("/webhook-subscriptions/{subscription_id}", status_code=204)

@@ -155,7 +155,10 @@ async def insert_notification(conn: asyncpg.Connection, planned: PlannedNotifica
 
 
 async def list_inbox(conn: asyncpg.Connection, *, recipient_kind: str, recipient_id: str, scope_prefix: str,
-                     limit: int, unread_only: bool = False) -> list[asyncpg.Record]:
+                     limit: int, unread_only: bool = False,
+                     after: tuple[datetime, UUID] | None = None) -> list[asyncpg.Record]:
+    """Newest first, from after the keyset position `after` (created_at, id)."""
+    after_at, after_id = after or (None, None)
     return await conn.fetch(
         """SELECT id, source_event_id, event_type, recipient_kind, recipient_id, channel, template, variables,
                   child_id, status, created_at, read_at
@@ -163,8 +166,9 @@ async def list_inbox(conn: asyncpg.Connection, *, recipient_kind: str, recipient
             WHERE recipient_kind = $1 AND recipient_id = $2 AND channel = 'in_app'
               AND coalesce(village_code, township_code) LIKE $3 || '%'
               AND (NOT $5 OR read_at IS NULL)
-            ORDER BY created_at DESC LIMIT $4""",
-        recipient_kind, recipient_id, scope_prefix, limit, unread_only,
+              AND ($6::timestamptz IS NULL OR created_at < $6 OR (created_at = $6 AND id > $7::uuid))
+            ORDER BY created_at DESC, id LIMIT $4""",
+        recipient_kind, recipient_id, scope_prefix, limit, unread_only, after_at, after_id,
     )
 
 

@@ -9,6 +9,8 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.conditional import Precondition
+
 
 # -- routing rules ------------------------------------------------------------------------
 
@@ -28,16 +30,17 @@ async def get_rule(conn: asyncpg.Connection, county_code: str, event_type: str, 
 
 
 async def put_rule(conn: asyncpg.Connection, county_code: str, event_type: str, audience: str, template: str,
-                   channels: Sequence[str], enabled: bool, expected_version: int | None) -> asyncpg.Record | None:
-    """Creates the county's own rule or updates it if `expected_version` still matches; None if stale."""
-    existing = await get_rule(conn, county_code, event_type, audience)
+                   channels: Sequence[str], enabled: bool, precondition: Precondition) -> asyncpg.Record:
+    """Creates the county's own rule or replaces it, once `precondition` allows it."""
+    existing = await conn.fetchrow(
+        """SELECT version FROM routing_rules WHERE county_code = $1 AND event_type = $2 AND audience = $3
+            FOR UPDATE""", county_code, event_type, audience)
+    precondition(existing["version"] if existing else None)
     if existing is None:
         return await conn.fetchrow(
             """INSERT INTO routing_rules (county_code, event_type, audience, template, channels, enabled)
                VALUES ($1, $2, $3, $4, $5, $6) RETURNING *""",
             county_code, event_type, audience, template, list(channels), enabled)
-    if expected_version is not None and existing["version"] != expected_version:
-        return None
     return await conn.fetchrow(
         """UPDATE routing_rules SET template = $4, channels = $5, enabled = $6, version = version + 1,
                   updated_at = now()
@@ -62,10 +65,14 @@ async def get_staff(conn: asyncpg.Connection, recipient_id: UUID) -> asyncpg.Rec
     return await conn.fetchrow(f"SELECT {_STAFF}, contacts_enc FROM staff_recipients WHERE id = $1", recipient_id)
 
 
-async def list_staff(conn: asyncpg.Connection, scope_prefix: str, limit: int) -> list[asyncpg.Record]:
+async def list_staff(conn: asyncpg.Connection, scope_prefix: str, limit: int,
+                     after: tuple[str, str] | None = None) -> list[asyncpg.Record]:
+    """By place, then staff id, from after the keyset position `after` (jurisdiction, staff_id)."""
+    after_place, after_staff = after or (None, None)
     return await conn.fetch(
         f"""SELECT {_STAFF} FROM staff_recipients WHERE jurisdiction LIKE $1 || '%'
-             ORDER BY jurisdiction, staff_id LIMIT $2""", scope_prefix, limit)
+               AND ($3::text IS NULL OR (jurisdiction, staff_id) > ($3, $4::text))
+             ORDER BY jurisdiction, staff_id LIMIT $2""", scope_prefix, limit, after_place, after_staff)
 
 
 async def update_staff(conn: asyncpg.Connection, recipient_id: UUID, expected_version: int,
@@ -89,11 +96,15 @@ async def insert_shift(conn: asyncpg.Connection, shift_id: UUID, recipient_id: U
            VALUES ($1, $2, $3, $4, $5) RETURNING *""", shift_id, recipient_id, jurisdiction, starts_at, ends_at)
 
 
-async def list_shifts(conn: asyncpg.Connection, scope_prefix: str, at: datetime | None, limit: int) -> list[asyncpg.Record]:
+async def list_shifts(conn: asyncpg.Connection, scope_prefix: str, at: datetime | None, limit: int,
+                      after: tuple[datetime, UUID] | None = None) -> list[asyncpg.Record]:
+    """Latest first, from after the keyset position `after` (starts_at, id)."""
+    after_at, after_id = after or (None, None)
     return await conn.fetch(
         """SELECT d.*, s.staff_id FROM duty_roster d JOIN staff_recipients s ON s.id = d.recipient_id
             WHERE d.jurisdiction LIKE $1 || '%' AND ($2::timestamptz IS NULL OR (d.starts_at <= $2 AND d.ends_at > $2))
-            ORDER BY d.starts_at DESC LIMIT $3""", scope_prefix, at, limit)
+              AND ($4::timestamptz IS NULL OR d.starts_at < $4 OR (d.starts_at = $4 AND d.id > $5::uuid))
+            ORDER BY d.starts_at DESC, d.id LIMIT $3""", scope_prefix, at, limit, after_at, after_id)
 
 
 async def delete_shift(conn: asyncpg.Connection, shift_id: UUID, scope_prefix: str) -> bool:
@@ -130,16 +141,15 @@ async def list_templates(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 
 
 async def put_template(conn: asyncpg.Connection, key: str, locale: str, channel: str, subject: str | None, body: str,
-                       expected_version: int | None) -> asyncpg.Record | None:
+                       precondition: Precondition) -> asyncpg.Record:
     existing = await conn.fetchrow(
         "SELECT version FROM templates WHERE template_key = $1 AND locale = $2 AND channel = $3 FOR UPDATE",
         key, locale, channel)
+    precondition(existing["version"] if existing else None)
     if existing is None:
         return await conn.fetchrow(
             """INSERT INTO templates (template_key, locale, channel, subject, body) VALUES ($1, $2, $3, $4, $5)
                RETURNING *""", key, locale, channel, subject, body)
-    if expected_version is not None and existing["version"] != expected_version:
-        return None
     return await conn.fetchrow(
         """UPDATE templates SET subject = $4, body = $5, version = version + 1, updated_at = now()
             WHERE template_key = $1 AND locale = $2 AND channel = $3 RETURNING *""",
@@ -155,12 +165,11 @@ async def get_preferences(conn: asyncpg.Connection, kind: str, recipient_id: str
 
 async def put_preferences(conn: asyncpg.Connection, kind: str, recipient_id: str, *, channels: Sequence[str] | None,
                           opt_out_non_urgent: bool, quiet_start: time | None, quiet_end: time | None,
-                          timezone: str, expected_version: int | None) -> asyncpg.Record | None:
+                          timezone: str, precondition: Precondition) -> asyncpg.Record:
     existing = await conn.fetchrow(
         "SELECT version FROM recipient_preferences WHERE recipient_kind = $1 AND recipient_id = $2 FOR UPDATE",
         kind, recipient_id)
-    if existing is not None and expected_version is not None and existing["version"] != expected_version:
-        return None
+    precondition(existing["version"] if existing else None)
     return await conn.fetchrow(
         """INSERT INTO recipient_preferences (recipient_kind, recipient_id, channels, opt_out_non_urgent,
                                               quiet_start, quiet_end, timezone)

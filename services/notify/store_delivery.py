@@ -109,18 +109,21 @@ _LOG_COLUMNS = """id, source_event_id, event_type, recipient_kind, recipient_id,
 
 
 async def delivery_log(conn: asyncpg.Connection, *, scope_prefix: str, filters: dict[str, Any], limit: int,
-                       before: datetime | None) -> list[asyncpg.Record]:
+                       after: tuple[datetime, UUID] | None) -> list[asyncpg.Record]:
+    """Newest first, from after the keyset position `after` (created_at, id)."""
+    after_at, after_id = after or (None, None)
     return await conn.fetch(
         f"""SELECT {_LOG_COLUMNS} FROM notifications
              WHERE coalesce(village_code, township_code) LIKE $1 || '%'
                AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR channel = $3)
                AND ($4::text IS NULL OR event_type = $4) AND ($5::text IS NULL OR recipient_kind = $5)
                AND ($6::uuid IS NULL OR child_id = $6) AND ($7::uuid IS NULL OR source_event_id = $7)
-               AND ($8::timestamptz IS NULL OR created_at >= $8) AND ($9::timestamptz IS NULL OR created_at < $9)
+               AND ($8::timestamptz IS NULL OR created_at >= $8)
+               AND ($9::timestamptz IS NULL OR created_at < $9 OR (created_at = $9 AND id > $11::uuid))
              ORDER BY created_at DESC, id LIMIT $10""",
         scope_prefix, filters.get("status"), filters.get("channel"), filters.get("event_type"),
         filters.get("recipient_kind"), filters.get("child_id"), filters.get("source_event_id"),
-        filters.get("since"), before, limit)
+        filters.get("since"), after_at, limit, after_id)
 
 
 async def get_delivery(conn: asyncpg.Connection, notification_id: UUID, scope_prefix: str) -> asyncpg.Record | None:

@@ -3,7 +3,7 @@ work list) and the statistics (coverage, caregiver activity)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -14,6 +14,8 @@ from services.pairing import store, store_pairings, store_stats
 from services.pairing.api_common import narrowed_prefix, require_staff
 from services.pairing.api_models import CaregiverActivity, Coverage, UnpairedQueue
 from shared.auth import Principal, require_principal
+from shared.pagination import Page, PageRequest, Paging, paged
+from shared.scope import require_school_filter
 from shared.contracts import Jurisdiction
 from shared.rules import RuleViolation
 
@@ -55,25 +57,24 @@ async def read_pairable_child(child_id: UUID, request: Request,
 
 @router.get("/queue/unpaired", response_model=UnpairedQueue)
 async def unpaired_queue(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                         page: Annotated[PageRequest, Depends(paged(default=100, maximum=1000))],
                          jurisdiction: Annotated[str | None, Query(pattern=_CODE12)] = None,
-                         school_id: Annotated[str | None, Query(max_length=64)] = None,
-                         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                         offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> dict[str, Any]:
+                         school_id: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
     """Active children with nobody paired: priority children first, then the longest waiting.
-    A school head's token (school_staff with a school) sees its own school's queue only."""
+    A school head's token (school_staff with a school) sees its own school's queue only;
+    another school or a place outside the caller's scope is refused (403)."""
     require_staff(principal)
     prefix = narrowed_prefix(principal, jurisdiction)
-    if principal.school_scope is not None:
-        if school_id not in (None, principal.school_scope):
-            return {"total": 0, "items": []}
-        school_id = principal.school_scope
+    require_school_filter(principal, "school_id", school_id)
+    school_id = principal.school_scope or school_id
     async with request.app.state.pool.acquire() as conn:
-        rows = await store_pairings.unpaired_children(conn, prefix, school_id=school_id, limit=limit, offset=offset)
+        rows = await store_pairings.unpaired_children(conn, prefix, school_id=school_id, limit=page.fetch,
+                                                      after=page.after(bool, datetime, UUID))
         total = await store_stats.count_unpaired(conn, prefix, school_id)
-    return {"total": total, "items": [
+    return page.keyset(rows, key=lambda row: (row["priority"], row["first_seen_at"], row["id"]), total=total, items=[
         {"child_id": row["id"], "jurisdiction": _jurisdiction(row), "school_id": row["school_id"],
          "priority": row["priority"], "age_band": row["age_band"], "waiting_since": row["first_seen_at"]}
-        for row in rows]}
+        for row in rows])
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -109,12 +110,13 @@ async def coverage(request: Request, principal: Annotated[Principal, Depends(req
     return result
 
 
-@router.get("/statistics/caregiver-activity", response_model=list[CaregiverActivity])
+@router.get("/statistics/caregiver-activity", response_model=Page[CaregiverActivity])
 async def caregiver_activity(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                             page: Paging,
                              since: Annotated[date, Query(alias="from")],
                              until: Annotated[date, Query(alias="to", description="exclusive")],
                              jurisdiction: Annotated[str | None, Query(pattern=_CODE12)] = None,
-                             caregiver_id: UUID | None = None) -> list[dict[str, Any]]:
+                             caregiver_id: UUID | None = None) -> dict[str, Any]:
     """For the yearly evaluation (评比考核): per caregiver, contacts logged (from visits'
     VisitLogged) by kind in [from, to), and how many children were paired with them."""
     require_staff(principal)
@@ -125,7 +127,8 @@ async def caregiver_activity(request: Request, principal: Annotated[Principal, D
     start, end = clock.start_of(since), clock.start_of(until)
     async with request.app.state.pool.acquire() as conn:
         rows = await store_stats.caregiver_activity(conn, prefix, start, end, caregiver_id, clock.county_timezone)
-    return [{"caregiver_id": row["id"], "kind": row["kind"], "township_code": row["township_code"],
-             "school_id": row["school_id"], "active": row["active"], "children_paired": row["children_paired"],
-             "contacts": row["contacts"], "contacts_total": sum(row["contacts"].values()),
-             "contacts_by_month": row["contacts_by_month"]} for row in rows]
+    return page.of_sequence([
+        {"caregiver_id": row["id"], "kind": row["kind"], "township_code": row["township_code"],
+         "school_id": row["school_id"], "active": row["active"], "children_paired": row["children_paired"],
+         "contacts": row["contacts"], "contacts_total": sum(row["contacts"].values()),
+         "contacts_by_month": row["contacts_by_month"]} for row in rows])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -22,6 +22,7 @@ from services.pairing.api_common import (
 from services.pairing.encrypted_columns import CAREGIVER_CONTEXT
 from services.pairing.api_models import CaregiverOut
 from shared.auth import Principal, require_principal
+from shared.pagination import Page, PageRequest, paged
 from shared.clean_text import CleanInput
 from shared.contracts.events import CaregiverKind
 from shared.crypto import FieldCipher
@@ -187,20 +188,21 @@ def _check_codes(jurisdiction: JurisdictionIn) -> None:
         raise RuleViolation("body.jurisdiction.village_code", "not in the township")
 
 
-@router.get("/caregivers", response_model=list[CaregiverOut])
+@router.get("/caregivers", response_model=Page[CaregiverOut])
 async def list_caregivers(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                          page: Annotated[PageRequest, Depends(paged(default=100, maximum=1000))],
                           jurisdiction: Annotated[str | None, Query(pattern=_CODE12)] = None,
                           kind: CaregiverKind | None = None, active: bool | None = None,
-                          school_id: str | None = None,
-                          limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                          offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> list[dict[str, Any]]:
-    """Caregivers in scope with their load and free places."""
+                          school_id: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+    """Caregivers in scope with their load and free places, by township then enrolment."""
     require_staff(principal)
     prefix = narrowed_prefix(principal, jurisdiction)
     async with request.app.state.pool.acquire() as conn:
         rows = await store.list_caregivers(conn, prefix, kind=kind, active=active, school_id=school_id,
-                                           limit=limit, offset=offset)
-    return [_shape(row, cipher(request), row["county_capacity"], row["load"]) for row in rows]
+                                           limit=page.fetch, after=page.after(str, datetime, UUID))
+    return page.keyset(rows, key=lambda row: (row["place"], row["created_at"], row["id"]),
+                       items=[_shape(row, cipher(request), row["county_capacity"], row["load"])
+                              for row in rows[: page.limit]])
 
 
 @router.get("/caregivers/{caregiver_id}", response_model=CaregiverOut)

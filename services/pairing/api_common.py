@@ -75,5 +75,5 @@ def narrowed_prefix(principal: Principal, jurisdiction: str | None) -> str:
         return principal.scope_prefix
     prefix = scope_prefix(jurisdiction)
     if not prefix.startswith(principal.scope_prefix):
-        raise RuleViolation("query.jurisdiction", "outside your jurisdiction")
+        raise RuleViolation("query.jurisdiction", "outside your jurisdiction", 403)
     return prefix

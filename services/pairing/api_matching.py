@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field
@@ -22,6 +22,7 @@ from services.pairing.domain_matching import MatchCaregiver, MatchChild, MatchCo
 from services.pairing.api_models import Acceptance, Proposal
 from shared import idempotency
 from shared.auth import Principal, require_principal, scope_prefix
+from shared.pagination import PageRequest, paged
 from shared.conditional import IdempotencyKey
 from shared.rules import RuleViolation
 from shared.clean_text import CleanInput
@@ -55,6 +56,12 @@ def build_problem(children: list[asyncpg.Record], caregivers: list[asyncpg.Recor
     return match_children, match_caregivers
 
 
+def _location(summary: Any) -> dict[str, str]:
+    """Where the created proposal is read (also on an Idempotency-Key replay)."""
+    created = summary.get("id") if isinstance(summary, dict) else None
+    return {"Location": f"{router.prefix}/proposals/{created}"} if created else {}
+
+
 @router.post("/proposals", status_code=201)
 async def propose(body: ProposalIn, request: Request,
                   principal: Annotated[Principal, Depends(require_principal)],
@@ -67,13 +74,13 @@ async def propose(body: ProposalIn, request: Request,
     code = body.jurisdiction or principal.jurisdiction
     prefix = scope_prefix(code)
     if not prefix.startswith(principal.scope_prefix):
-        raise RuleViolation("body.jurisdiction", "outside your jurisdiction")
+        raise RuleViolation("body.jurisdiction", "outside your jurisdiction", 403)
     fingerprint = idempotency.request_fingerprint({"jurisdiction": code})
     if key is not None:
         async with transaction(request) as conn:
             stored = await idempotency.begin(conn, principal.subject, key, fingerprint)
         if stored is not None:
-            return JSONResponse(stored[1], status_code=stored[0])
+            return JSONResponse(stored[1], status_code=stored[0], headers=_location(stored[1]))
 
     costs = MatchCosts(candidates_per_level=request.app.state.settings.matching_candidates_per_level)
     async with request.app.state.pool.acquire() as conn:
@@ -101,14 +108,14 @@ async def propose(body: ProposalIn, request: Request,
         if key is not None:  # a concurrent retry may have finished first: its answer stands
             stored = await idempotency.begin(conn, principal.subject, key, fingerprint)
             if stored is not None:
-                return JSONResponse(stored[1], status_code=stored[0])
+                return JSONResponse(stored[1], status_code=stored[0], headers=_location(stored[1]))
         await store_matching.insert_proposal(
             conn, proposal_id=proposal_id, jurisdiction=code, created_by=principal.subject,
             children_considered=len(children), caregivers_considered=len(caregivers), solve_ms=solve_ms,
             items=items)
         if key is not None:
             await idempotency.remember(conn, principal.subject, key, fingerprint, 201, summary)
-    return JSONResponse(summary, status_code=201)
+    return JSONResponse(summary, status_code=201, headers=_location(summary))
 
 
 async def _visible_proposal(conn: asyncpg.Connection, principal: Principal, proposal_id: UUID) -> asyncpg.Record:
@@ -127,19 +134,22 @@ def _item_out(row: Any) -> dict[str, Any]:
 @router.get("/proposals/{proposal_id}", response_model=Proposal)
 async def read_proposal(proposal_id: UUID, request: Request,
                         principal: Annotated[Principal, Depends(require_principal)],
-                        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-                        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> dict[str, Any]:
-    """The proposal and a page of its items (priority children first)."""
+                        page: Annotated[PageRequest, Depends(paged(default=500, maximum=5000))]) -> dict[str, Any]:
+    """The proposal and a page of its items (priority children first); `next_cursor` leads
+    to the next page of items, as in every list."""
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
         proposal = await _visible_proposal(conn, principal, proposal_id)
-        items = await store_matching.proposal_items(conn, proposal_id, limit=limit, offset=offset)
+        rows = await store_matching.proposal_items(conn, proposal_id, limit=page.fetch,
+                                                   after=page.after(bool, str, UUID, UUID))
+    items = page.keyset(rows, key=lambda row: (row["priority"], row["township_code"], row["caregiver_id"],
+                                               row["child_id"]), items=[_item_out(row) for row in rows])
     return {"id": proposal["id"], "jurisdiction": proposal["jurisdiction"], "created_at": proposal["created_at"],
             "children_considered": proposal["children_considered"],
             "caregivers_considered": proposal["caregivers_considered"],
             "items_total": proposal["items"], "open": proposal["open_items"],
             "accepted": proposal["accepted_items"], "refused": proposal["refused_items"],
-            "items": [_item_out(row) for row in items]}
+            "items": items["items"], "next_cursor": items["next_cursor"]}
 
 
 @router.post("/proposals/{proposal_id}/accept", response_model=Acceptance, response_model_exclude_unset=True)

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.pagination import Page
 from shared.contracts import Jurisdiction
 from shared.contracts.events import (
     AgeBand, CaregiverKind, ChildStatus, ContactChannel, PairingEndReason, PairingRole,
@@ -98,9 +99,8 @@ class UnpairedChild(BaseModel):
     waiting_since: datetime
 
 
-class UnpairedQueue(BaseModel):
-    total: int
-    items: list[UnpairedChild]
+class UnpairedQueue(Page[UnpairedChild]):
+    """The list shape, with `total`: every unpaired child in scope."""
 
 
 class CoverageFigures(BaseModel):
@@ -154,6 +154,8 @@ class Proposal(BaseModel):
     accepted: int
     refused: int
     items: list[ProposalItem] = Field(description="a page of the items, priority children first")
+    next_cursor: str | None = Field(default=None, description="pass as `cursor` for the next page of items; "
+                                                              "null on the last page")
 
 
 class AcceptanceItem(BaseModel):

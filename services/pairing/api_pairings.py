@@ -17,6 +17,7 @@ from services.pairing.api_common import (
 )
 from services.pairing.api_models import CaregiverPairingOut, OwnPairingOut, PairingInHistory, PairingOut
 from shared.auth import Principal, require_principal
+from shared.pagination import Page, Paging
 from shared.clean_text import CleanInput
 from shared.contracts.events import PairingRole
 from shared.conditional import IdempotencyKey
@@ -122,9 +123,10 @@ async def end_pairing(pairing_id: UUID, body: PairingEndIn, request: Request,
     return pairing_out(ended)
 
 
-@router.get("/children/{child_id}/pairings", response_model=list[PairingInHistory])
+@router.get("/children/{child_id}/pairings", response_model=Page[PairingInHistory])
 async def child_pairing_history(child_id: UUID, request: Request,
-                                principal: Annotated[Principal, Depends(require_principal)]) -> list[dict[str, Any]]:
+                                principal: Annotated[Principal, Depends(require_principal)],
+                                page: Paging) -> dict[str, Any]:
     """Every pairing the child has had, oldest first, with the reason each one ended."""
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
@@ -132,7 +134,7 @@ async def child_pairing_history(child_id: UUID, request: Request,
                                           school_id=principal.school_scope) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
         rows = await store_pairings.history_of_child(conn, child_id)
-    return [{**pairing_out(row), "caregiver_kind": row["caregiver_kind"]} for row in rows]
+    return page.of_sequence([{**pairing_out(row), "caregiver_kind": row["caregiver_kind"]} for row in rows])
 
 
 def _own_pairing_out(row: Any) -> dict[str, Any]:
@@ -142,9 +144,9 @@ def _own_pairing_out(row: Any) -> dict[str, Any]:
                                           "school_id": row["school_id"], "age_band": row["age_band"]}}
 
 
-@router.get("/me/pairings", response_model=list[OwnPairingOut])
+@router.get("/me/pairings", response_model=Page[OwnPairingOut])
 async def my_pairings(request: Request, principal: Annotated[Principal, Depends(require_principal)],
-                      include_ended: Annotated[bool, Query()] = False) -> list[dict[str, Any]]:
+                      page: Paging, include_ended: Annotated[bool, Query()] = False) -> dict[str, Any]:
     """A caregiver's own pairings (role caregiver, claim caregiver_id)."""
     if not principal.has_role("caregiver") or not principal.caregiver_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "caregivers only")
@@ -154,13 +156,13 @@ async def my_pairings(request: Request, principal: Annotated[Principal, Depends(
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the token's caregiver_id is not an id") from None
     async with request.app.state.pool.acquire() as conn:
         rows = await store_pairings.pairings_of_caregiver(conn, caregiver_id, include_ended=include_ended)
-    return [_own_pairing_out(row) for row in rows]
+    return page.of_sequence([_own_pairing_out(row) for row in rows])
 
 
-@router.get("/caregivers/{caregiver_id}/pairings", response_model=list[CaregiverPairingOut])
+@router.get("/caregivers/{caregiver_id}/pairings", response_model=Page[CaregiverPairingOut])
 async def caregiver_pairings(caregiver_id: UUID, request: Request,
                              principal: Annotated[Principal, Depends(require_principal)],
-                             include_ended: Annotated[bool, Query()] = False) -> list[dict[str, Any]]:
+                             page: Paging, include_ended: Annotated[bool, Query()] = False) -> dict[str, Any]:
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
         caregiver = await store.get_caregiver(conn, caregiver_id)
@@ -168,5 +170,5 @@ async def caregiver_pairings(caregiver_id: UUID, request: Request,
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such caregiver")
         rows = await store_pairings.pairings_of_caregiver(conn, caregiver_id, include_ended=include_ended)
     # A school head sees a caregiver's pairings with their own school's children only.
-    return [{**_own_pairing_out(row), "child_status": row["child_status"]} for row in rows
-            if principal.covers_school(row["school_id"])]
+    return page.of_sequence([{**_own_pairing_out(row), "child_status": row["child_status"]} for row in rows
+                             if principal.covers_school(row["school_id"])])

@@ -4,7 +4,7 @@ same fund in the same period is flagged (not refused); totals by fund and townsh
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -20,6 +20,7 @@ from services.pairing.api_common import (
 from services.pairing.encrypted_columns import SUPPORT_GIVEN_BY
 from services.pairing.api_models import SupportOut, SupportTotals
 from shared.auth import Principal, require_principal
+from shared.pagination import Page, Paging
 from shared.conditional import IdempotencyKey
 from shared.clean_text import CleanInput
 
@@ -94,27 +95,29 @@ async def record_support(child_id: UUID, body: SupportIn, request: Request,
                                    idempotency_key, create)
 
 
-@router.get("/children/{child_id}/support", response_model=list[SupportOut])
+@router.get("/children/{child_id}/support", response_model=Page[SupportOut])
 async def child_support(child_id: UUID, request: Request,
-                        principal: Annotated[Principal, Depends(require_principal)]) -> list[dict[str, Any]]:
+                        principal: Annotated[Principal, Depends(require_principal)], page: Paging) -> dict[str, Any]:
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
         if await store.get_child_in_scope(conn, child_id, principal.scope_prefix) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
         rows = await store_support.support_of_child(conn, child_id)
-    return [_support_out(row, request) for row in rows]
+    return page.of_sequence([_support_out(row, request) for row in rows])
 
 
-@router.get("/support/flagged", response_model=list[SupportOut])
-async def flagged(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+@router.get("/support/flagged", response_model=Page[SupportOut])
+async def flagged(request: Request, principal: Annotated[Principal, Depends(require_principal)], page: Paging,
                   jurisdiction: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
                   since: Annotated[date | None, Query(alias="from")] = None,
-                  until: Annotated[date | None, Query(alias="to")] = None) -> list[dict[str, Any]]:
-    """Second gifts from one fund to one child within a period: for staff to review."""
+                  until: Annotated[date | None, Query(alias="to")] = None) -> dict[str, Any]:
+    """Second gifts from one fund to one child within a period, newest first: for staff to review."""
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
-        rows = await store_support.flagged_support(conn, narrowed_prefix(principal, jurisdiction), since, until)
-    return [_support_out(row, request) for row in rows]
+        rows = await store_support.flagged_support(conn, narrowed_prefix(principal, jurisdiction), since, until,
+                                                   limit=page.fetch, after=page.after(date, datetime, UUID))
+    return page.keyset(rows, key=lambda row: (row["given_on"], row["created_at"], row["id"]),
+                       items=[_support_out(row, request) for row in rows[: page.limit]])
 
 
 def _totals(row: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ and statistics: store_matching.py, store_support.py, store_stats.py.)"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Mapping
 from uuid import UUID
 
@@ -130,10 +131,15 @@ async def caregiver_load(conn: asyncpg.Connection, caregiver_id: UUID) -> int:
 
 
 async def list_caregivers(conn: asyncpg.Connection, scope_prefix: str, *, kind: str | None,
-                          active: bool | None, school_id: str | None, limit: int, offset: int) -> list[asyncpg.Record]:
-    """Caregivers with their current load and the county default for their kind."""
+                          active: bool | None, school_id: str | None, limit: int,
+                          after: tuple[str, datetime, UUID] | None = None) -> list[asyncpg.Record]:
+    """Caregivers with their current load and the county default for their kind, by
+    township then enrolment; from after the keyset position `after` (the `place` column,
+    created_at, id)."""
+    after_place, after_at, after_id = after or (None, None, None)
     return await conn.fetch(
-        f"""SELECT g.id, g.kind, g.county_code, g.township_code, g.village_code, g.school_id,
+        f"""SELECT g.id, g.kind, g.county_code, g.township_code, g.village_code, g.school_id, g.created_at,
+                   coalesce(g.township_code, '') AS place,
                    g.capacity_override, g.channels, g.active, g.version, g.name_enc,
                    d.capacity AS county_capacity,
                    (SELECT count(*) FROM pairings p WHERE p.caregiver_id = g.id AND p.ended_on IS NULL) AS load
@@ -142,9 +148,10 @@ async def list_caregivers(conn: asyncpg.Connection, scope_prefix: str, *, kind: 
              WHERE {in_scope('g', '$1')}
                AND ($2::text IS NULL OR g.kind = $2) AND ($3::boolean IS NULL OR g.active = $3)
                AND ($4::text IS NULL OR g.school_id = $4)
-             ORDER BY g.township_code, g.created_at, g.id
-             LIMIT $5 OFFSET $6""",
-        scope_prefix, kind, active, school_id, limit, offset)
+               AND ($6::text IS NULL OR (coalesce(g.township_code, ''), g.created_at, g.id) > ($6, $7, $8::uuid))
+             ORDER BY coalesce(g.township_code, ''), g.created_at, g.id
+             LIMIT $5""",
+        scope_prefix, kind, active, school_id, limit, after_place, after_at, after_id)
 
 
 async def audit_contact_point_read(conn: asyncpg.Connection, caregiver_id: UUID, reader: str,

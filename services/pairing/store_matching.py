@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from services.pairing.store import in_scope
+from shared.pagination import keyset_after
 
 
 async def matchable_caregivers(conn: asyncpg.Connection, scope_prefix: str) -> list[asyncpg.Record]:
@@ -47,15 +48,21 @@ async def get_proposal(conn: asyncpg.Connection, proposal_id: UUID) -> asyncpg.R
         proposal_id)
 
 
+# A proposal's items: priority children first, then by place; their cursors hold these values.
+ITEM_ORDER = (("c.priority", "desc"), ("c.township_code", "asc"), ("i.caregiver_id", "asc"), ("i.child_id", "asc"))
+
+
 async def proposal_items(conn: asyncpg.Connection, proposal_id: UUID, *, limit: int | None = None,
-                         offset: int = 0, child_ids: list[UUID] | None = None) -> list[asyncpg.Record]:
+                         after: tuple[bool, str, UUID, UUID] | None = None,
+                         child_ids: list[UUID] | None = None) -> list[asyncpg.Record]:
+    after_clause = keyset_after(ITEM_ORDER, ["$4", "$5", "$6", "$7"]) if after else "$4::bool IS NULL"
     return await conn.fetch(
-        """SELECT i.*, c.priority, c.township_code, c.school_id AS child_school_id
+        f"""SELECT i.*, c.priority, c.township_code, c.school_id AS child_school_id
              FROM proposal_items i JOIN children c ON c.id = i.child_id
-            WHERE i.proposal_id = $1 AND ($2::uuid[] IS NULL OR i.child_id = ANY($2::uuid[]))
+            WHERE i.proposal_id = $1 AND ($2::uuid[] IS NULL OR i.child_id = ANY($2::uuid[])) AND {after_clause}
             ORDER BY c.priority DESC, c.township_code, i.caregiver_id, i.child_id
-            LIMIT $3 OFFSET $4""",
-        proposal_id, child_ids, limit, offset)
+            LIMIT $3""",
+        proposal_id, child_ids, limit, *(after or (None,)))
 
 
 async def decide_item(conn: asyncpg.Connection, proposal_id: UUID, child_id: UUID, *, status: str,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
 
 from services.pairing.store import in_scope
+from shared.pagination import keyset_after
 
 PAIRING_COLUMNS = """p.id, p.child_id, p.caregiver_id, p.role, p.started_on, p.ended_on, p.end_reason,
     p.proposal_id, p.created_at, p.ended_at"""
@@ -85,10 +86,16 @@ async def pairings_of_caregiver(conn: asyncpg.Connection, caregiver_id: UUID, *,
         caregiver_id, include_ended)
 
 
+# The unpaired queue's order (priority first, then the longest waiting); its cursors hold these values.
+UNPAIRED_ORDER = (("c.priority", "desc"), ("c.first_seen_at", "asc"), ("c.id", "asc"))
+
+
 async def unpaired_children(conn: asyncpg.Connection, scope_prefix: str, *, school_id: str | None = None,
-                            limit: int | None = None, offset: int = 0) -> list[asyncpg.Record]:
+                            limit: int | None = None, after: tuple[bool, datetime, UUID] | None = None,
+                            ) -> list[asyncpg.Record]:
     """The work list: active children in scope with no active pairing, priority first,
-    then the longest waiting."""
+    then the longest waiting; from after the keyset position `after`."""
+    after_clause = keyset_after(UNPAIRED_ORDER, ["$4", "$5", "$6"]) if after else "$4::bool IS NULL"
     return await conn.fetch(
         f"""SELECT c.id, c.county_code, c.township_code, c.village_code, c.school_id, c.priority, c.age_band,
                    c.status, c.first_seen_at
@@ -96,6 +103,7 @@ async def unpaired_children(conn: asyncpg.Connection, scope_prefix: str, *, scho
              WHERE c.status = 'active' AND {in_scope('c', '$1')}
                AND ($2::text IS NULL OR c.school_id = $2)
                AND NOT EXISTS (SELECT 1 FROM pairings p WHERE p.child_id = c.id AND p.ended_on IS NULL)
+               AND {after_clause}
              ORDER BY c.priority DESC, c.first_seen_at, c.id
-             LIMIT $3 OFFSET $4""",
-        scope_prefix, school_id, limit, offset)
+             LIMIT $3""",
+        scope_prefix, school_id, limit, *(after or (None,)))

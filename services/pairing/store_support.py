@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Mapping
 from uuid import UUID
 
 import asyncpg
 
 from services.pairing.store import in_scope
+from shared.pagination import keyset_after
 
 SUPPORT_COLUMNS = """s.id, s.child_id, s.county_code, s.township_code, s.village_code, s.kind, s.amount_fen, s.item, s.fund,
     s.given_on, s.period_key, s.given_by_enc, s.flagged_duplicate_of, s.created_at"""
@@ -42,14 +43,21 @@ async def support_of_child(conn: asyncpg.Connection, child_id: UUID) -> list[asy
         child_id)
 
 
+# Flagged gifts, newest first; their cursors hold these values.
+FLAGGED_ORDER = (("s.given_on", "desc"), ("s.created_at", "desc"), ("s.id", "asc"))
+
+
 async def flagged_support(conn: asyncpg.Connection, scope_prefix: str, since: date | None,
-                          until: date | None) -> list[asyncpg.Record]:
+                          until: date | None, *, limit: int,
+                          after: tuple[date, datetime, UUID] | None = None) -> list[asyncpg.Record]:
+    after_clause = keyset_after(FLAGGED_ORDER, ["$5", "$6", "$7"]) if after else "$5::date IS NULL"
     return await conn.fetch(
         f"""SELECT {SUPPORT_COLUMNS} FROM support_records s
              WHERE s.flagged_duplicate_of IS NOT NULL AND {in_scope('s', '$1')}
                AND ($2::date IS NULL OR s.given_on >= $2) AND ($3::date IS NULL OR s.given_on < $3)
-             ORDER BY s.given_on DESC, s.created_at DESC LIMIT 1000""",
-        scope_prefix, since, until)
+               AND {after_clause}
+             ORDER BY s.given_on DESC, s.created_at DESC, s.id LIMIT $4""",
+        scope_prefix, since, until, limit, *(after or (None,)))
 
 
 async def support_totals(conn: asyncpg.Connection, scope_prefix: str, since: date | None,

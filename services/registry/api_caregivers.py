@@ -23,6 +23,7 @@ from services.registry.encrypted_columns import GROWTH_NOTE
 from services.registry.models import GrowthNoteIn
 from services.registry.models_out import CaregiverGrowthNotes, ChildCard, ChildCards, GrowthNoteOut
 from shared.auth import Principal, require_principal
+from shared.pagination import Paging
 
 router = APIRouter(prefix="/v1/me", tags=["caregiver"])
 Caller = Annotated[Principal, Depends(require_principal)]
@@ -53,18 +54,18 @@ async def _paired_child(conn: asyncpg.Connection, principal: Principal, child_id
 
 
 @router.get("/children", response_model=ChildCards)
-async def my_children(request: Request, principal: Caller) -> JSONResponse:
+async def my_children(request: Request, principal: Caller, page: Paging) -> JSONResponse:
     """Every child the caller is paired with now (lead or helper), by name."""
     caregiver_id = caregiver_of(principal)
     cipher, day = cipher_of(request), today(request)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
-            rows = await store_pairings.my_children(conn, caregiver_id, principal.scope_prefix)
-            views = [privacy.caregiver_card(row, cipher, today=day) for row in rows]
+            rows = page.of_sequence(await store_pairings.my_children(conn, caregiver_id, principal.scope_prefix))
+            views = [privacy.caregiver_card(row, cipher, today=day) for row in rows["items"]]
             if views:
-                await _audit(conn, principal, "caregiver_list", [row["id"] for row in rows],
+                await _audit(conn, principal, "caregiver_list", [row["id"] for row in rows["items"]],
                              sorted({field for view in views for field in view.revealed}))
-    return JSONResponse({"items": [view.body for view in views]})
+    return JSONResponse({**rows, "items": [view.body for view in views]})
 
 
 @router.get("/children/{child_id}", response_model=ChildCard)
@@ -94,16 +95,16 @@ async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, 
 
 
 @router.get("/children/{child_id}/growth-notes", response_model=CaregiverGrowthNotes)
-async def list_growth_notes(child_id: UUID, request: Request, principal: Caller) -> JSONResponse:
+async def list_growth_notes(child_id: UUID, request: Request, principal: Caller, page: Paging) -> JSONResponse:
     """The paired child's whole growth record, texts in clear (audited): the notes of
     teachers and earlier caregivers are what the caregiver builds on."""
     cipher = cipher_of(request)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             await _paired_child(conn, principal, child_id)
-            rows = await store.list_growth_notes(conn, child_id)
-            if rows:
+            rows = page.of_sequence(await store.list_growth_notes(conn, child_id))
+            if rows["items"]:
                 await _audit(conn, principal, "caregiver_growth_notes", [child_id], ["growth_notes.text"])
     items = [{"id": str(r["id"]), "noted_on": r["noted_on"].isoformat(), "area": r["area"], "author": r["author"],
-              "text": cipher.decrypt(r["note_enc"], context=GROWTH_NOTE.context(r["id"]))} for r in rows]
-    return JSONResponse({"items": items})
+              "text": cipher.decrypt(r["note_enc"], context=GROWTH_NOTE.context(r["id"]))} for r in rows["items"]]
+    return JSONResponse({**rows, "items": items})

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
 from services.registry import sheet_writers, sheets, store_imports
@@ -18,6 +19,7 @@ from services.registry.api_common import require_staff
 from services.registry.models_out import ImportJobOut, ImportJobs, RowErrors
 from shared import idempotency
 from shared.conditional import IdempotencyKey
+from shared.pagination import PageRequest, encode_cursor, paged
 from shared.rules import RuleViolation
 from shared.auth import Principal, require_principal
 
@@ -88,11 +90,14 @@ async def upload(request: Request, principal: Caller, file: Annotated[UploadFile
 
 @router.get("", response_model=ImportJobs)
 async def list_jobs(request: Request, principal: Caller,
-                    limit: Annotated[int, Query(ge=1, le=100)] = 20) -> JSONResponse:
+                    page: Annotated[PageRequest, Depends(paged(default=20, maximum=100))]) -> JSONResponse:
+    """Newest first."""
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
-        rows = await store_imports.list_jobs_in_scope(conn, principal.scope_prefix, limit)
-    return JSONResponse({"items": [_job_out(row) for row in rows]})
+        rows = await store_imports.list_jobs_in_scope(conn, principal.scope_prefix, page.fetch,
+                                                      page.after(datetime, UUID))
+    return JSONResponse(page.keyset(rows, key=lambda row: (row["created_at"], row["id"]),
+                                    items=[_job_out(row) for row in rows]))
 
 
 @router.get("/{job_id}", response_model=ImportJobOut)
@@ -106,42 +111,40 @@ async def job_progress(job_id: UUID, request: Request, principal: Caller) -> JSO
     return JSONResponse(_job_out(row))
 
 
-async def _report_page(request: Request, principal: Principal, job_id: UUID, kind: str, after: int,
-                       limit: int) -> JSONResponse:
+async def _report_page(request: Request, principal: Principal, job_id: UUID, kind: str,
+                       page: PageRequest) -> JSONResponse:
+    """A page of `page.limit` sheet rows (every problem of each); the cursor holds the last row shown."""
+    after = page.after(int)
     async with request.app.state.pool.acquire() as conn:
         if await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个导入任务 / no such import")
         total_rows = await store_imports.count_rows(conn, job_id, kind)
-        rows = await store_imports.list_errors(conn, job_id, kind=kind, after_row=after, limit=limit)
-    rows_shown = len({r["row_number"] for r in rows})
-    last = rows[-1]["row_number"] if rows else None
-    more = rows_shown == limit and await _has_after(request, job_id, kind, last)
+        rows = await store_imports.list_errors(conn, job_id, kind=kind, after_row=after[0] if after else 0,
+                                               limit=page.fetch)
+    numbers = sorted({r["row_number"] for r in rows})
+    shown = [r for r in rows if r["row_number"] in numbers[: page.limit]]
+    next_cursor = encode_cursor([numbers[page.limit - 1]]) if len(numbers) > page.limit else None
     return JSONResponse({"items": [{"row": r["row_number"], "column": r["column_name"], "reason": r["reason"]}
-                                   for r in rows], "total_rows": total_rows, "next_after": last if more else None})
+                                   for r in shown], "next_cursor": next_cursor, "total": None,
+                         "total_rows": total_rows})
 
 
-async def _has_after(request: Request, job_id: UUID, kind: str, row_number: int | None) -> bool:
-    async with request.app.state.pool.acquire() as conn:
-        return bool(await store_imports.list_errors(conn, job_id, kind=kind, after_row=row_number or 0, limit=1))
+ReportPaging = Annotated[PageRequest, Depends(paged(default=1000, maximum=5000))]
 
 
 @router.get("/{job_id}/errors", response_model=RowErrors)
-async def job_errors(job_id: UUID, request: Request, principal: Caller,
-                     after: Annotated[int, Query(ge=0, description="the last row of the previous page")] = 0,
-                     limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> JSONResponse:
-    """Refused rows as JSON, a page at a time (`next_after`): row number, column and reason;
+async def job_errors(job_id: UUID, request: Request, principal: Caller, page: ReportPaging) -> JSONResponse:
+    """Refused rows as JSON, a page of sheet rows at a time: row number, column and reason;
     never the rejected value. Rows already registered are listed apart (…/existing)."""
     require_staff(principal)
-    return await _report_page(request, principal, job_id, "error", after, limit)
+    return await _report_page(request, principal, job_id, "error", page)
 
 
 @router.get("/{job_id}/existing", response_model=RowErrors)
-async def job_existing(job_id: UUID, request: Request, principal: Caller,
-                       after: Annotated[int, Query(ge=0)] = 0,
-                       limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> JSONResponse:
+async def job_existing(job_id: UUID, request: Request, principal: Caller, page: ReportPaging) -> JSONResponse:
     """Rows whose national ID is already registered: not imported again, nothing to fix."""
     require_staff(principal)
-    return await _report_page(request, principal, job_id, "existing", after, limit)
+    return await _report_page(request, principal, job_id, "existing", page)
 
 
 @router.get("/{job_id}/errors.xlsx", response_class=Response,

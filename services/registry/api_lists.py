@@ -21,7 +21,9 @@ from services.registry.pinyin import normalize_query
 from services.registry.models_out import ChildItems, ChildPage, GrowthNoteOut, GrowthNotes
 from shared.auth import Principal, require_principal
 from shared.contracts.events import LeftBehindType, PublicCategory
+from shared.pagination import PageRequest, Paging
 from shared.rules import RuleViolation
+from shared.scope import require_division_filter, require_school_filter
 
 router = APIRouter(prefix="/v1", tags=["children"])
 Caller = Annotated[Principal, Depends(require_principal)]
@@ -58,15 +60,14 @@ def child_filter(request: Request, township_code: Code12 = None, village_code: C
 Filters = Annotated[store.ChildFilter, Depends(child_filter)]
 
 
-def confined(filters: store.ChildFilter, principal: Principal) -> store.ChildFilter | None:
-    """The filters with the caller's school, for a school_staff token that carries one; None
-    when it asked for another school (nothing there it may see)."""
+def confined(filters: store.ChildFilter, principal: Principal, place: str = "query") -> store.ChildFilter:
+    """The filters with the caller's school, for a school_staff token that carries one. A
+    place or school outside the caller's scope is refused (403), not answered with nothing."""
+    require_division_filter(principal, "township_code", filters.township_code, place)
+    require_division_filter(principal, "village_code", filters.village_code, place)
+    require_school_filter(principal, "school_id", filters.school_id, place)
     school = principal.school_scope
-    if school is None:
-        return filters
-    if filters.school_id is not None and filters.school_id != school:
-        return None
-    return replace(filters, school_id=school)
+    return filters if school is None else replace(filters, school_id=school)
 
 
 async def _views(request: Request, principal: Principal, stated: str | None, rows: list, action: str) -> list[dict]:
@@ -85,19 +86,16 @@ async def _views(request: Request, principal: Principal, stated: str | None, row
 
 @router.get("/children", response_model=ChildPage)
 async def list_children(request: Request, principal: Caller, filters: Filters, stated: StatedPurpose,
-                        after: Annotated[UUID | None, Query()] = None,
-                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> JSONResponse:
-    """The children in the caller's jurisdiction, a page at a time (`next_after`)."""
+                        page: Paging) -> JSONResponse:
+    """The children in the caller's jurisdiction, by id, a page at a time (`next_cursor`)."""
     require_staff(principal)
     scoped = confined(filters, principal)
-    if scoped is None:
-        return JSONResponse({"items": [], "next_after": None})
+    after = page.after(UUID)
     async with request.app.state.pool.acquire() as conn:
-        rows = await store.list_children_in_scope(conn, principal.scope_prefix, after=after, limit=limit,
-                                                  filters=scoped)
-    items = await _views(request, principal, stated, rows, "list")
-    next_after = items[-1]["id"] if len(items) == limit else None
-    return JSONResponse({"items": items, "next_after": next_after})
+        rows = await store.list_children_in_scope(conn, principal.scope_prefix, after=after[0] if after else None,
+                                                  limit=page.fetch, filters=scoped)
+    items = await _views(request, principal, stated, rows[: page.limit], "list")
+    return JSONResponse(page.keyset(rows, key=lambda row: (row["id"],), items=items))
 
 
 @router.post("/children/search", response_model=ChildItems)
@@ -110,12 +108,13 @@ async def search_children(body: SearchIn, request: Request, principal: Caller,
     if not query:
         raise RuleViolation("body.query", "请输入要查找的姓名或拼音 / nothing to search for")
     filters = confined(store.ChildFilter(township_code=body.township_code, school_id=body.school_id,
-                                         status=body.status), principal)
-    if filters is None:
-        return JSONResponse({"items": []})
+                                         status=body.status), principal, place="body")
+    page = PageRequest(limit=body.limit, cursor=body.cursor)
     async with request.app.state.pool.acquire() as conn:
-        rows = await store.search_children(conn, principal.scope_prefix, query, limit=body.limit, filters=filters)
-    return JSONResponse({"items": await _views(request, principal, stated, rows, "search")})
+        rows = await store.search_children(conn, principal.scope_prefix, query, limit=page.fetch, filters=filters,
+                                           offset=page.offset())
+    items = await _views(request, principal, stated, rows[: page.limit], "search")
+    return JSONResponse(page.offset_page(rows, items=items))
 
 
 @router.get("/exports/children.xlsx", response_class=Response,
@@ -127,8 +126,7 @@ async def export_children(request: Request, principal: Caller, filters: Filters,
     purpose = unmask_purpose(stated, principal)
     cipher = cipher_of(request)
     views = []
-    # Another school than the caller's: a filter no record matches.
-    scoped = confined(filters, principal) or replace(filters, school_id="", township_code="")
+    scoped = confined(filters, principal)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction(readonly=True, isolation="repeatable_read"):
             async for row in store.iterate_children(conn, principal.scope_prefix, scoped):
@@ -164,7 +162,7 @@ async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, 
 
 @router.get("/children/{child_id}/growth-notes", response_model=GrowthNotes)
 async def list_growth_notes(child_id: UUID, request: Request, principal: Caller,
-                            stated: StatedPurpose) -> JSONResponse:
+                            stated: StatedPurpose, page: Paging) -> JSONResponse:
     """Dates and areas for every staff member in scope; the texts only with
     `view_sensitive` and a stated purpose (audited)."""
     require_staff(principal)
@@ -175,12 +173,13 @@ async def list_growth_notes(child_id: UUID, request: Request, principal: Caller,
             if await store.get_child_in_scope(conn, child_id, principal.scope_prefix,
                                                 school_id=principal.school_scope) is None:
                 not_found()
-            rows = await store.list_growth_notes(conn, child_id)
-            if purpose and rows:
+            rows = page.of_sequence(await store.list_growth_notes(conn, child_id))
+            if purpose and rows["items"]:
                 await store.record_sensitive_read(
                     conn, subject=principal.subject, roles=sorted(principal.roles), action="growth_notes",
                     record_ids=[child_id], fields=["growth_notes.text"], purpose=purpose)
-    items = [{"id": str(r["id"]), "noted_on": r["noted_on"].isoformat(), "area": r["area"], "author": r["author"],
-              "text": cipher.decrypt(r["note_enc"], context=GROWTH_NOTE.context(r["id"])) if purpose else None}
-             for r in rows]
-    return JSONResponse({"items": items, "masked": purpose is None})
+    rows["items"] = [{"id": str(r["id"]), "noted_on": r["noted_on"].isoformat(), "area": r["area"],
+                      "author": r["author"],
+                      "text": cipher.decrypt(r["note_enc"], context=GROWTH_NOTE.context(r["id"])) if purpose else None}
+                     for r in rows["items"]]
+    return JSONResponse({**rows, "masked": purpose is None})

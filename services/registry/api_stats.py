@@ -14,6 +14,7 @@ from services.registry import privacy, store, store_stats, vocabulary
 from services.registry.api_common import StatedPurpose, cipher_of, divisions_of, require_staff, unmask_purpose
 from services.registry.models import ExpectedCountIn
 from services.registry.models_out import Completeness, ExpectedCount, ExpectedCounts, Statistics
+from shared.pagination import Paging
 from shared.rules import RuleViolation
 from shared import outbox
 from shared.auth import Principal, require_principal
@@ -125,9 +126,12 @@ async def set_expected_count(body: ExpectedCountIn, request: Request, principal:
 
 
 @router.get("/expected-counts", response_model=ExpectedCounts)
-async def list_expected_counts(request: Request, principal: Caller) -> JSONResponse:
+async def list_expected_counts(request: Request, principal: Caller, page: Paging) -> JSONResponse:
+    """By kind (school, township), then code."""
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
-        rows = await store_stats.expected_in_scope(conn, principal.scope_prefix)
-    return JSONResponse({"items": [{"kind": r["kind"], "code": r["code"], "township_code": r["township_code"],
-                                    "expected": r["expected"]} for r in rows]})
+        rows = await store_stats.expected_in_scope(conn, principal.scope_prefix, limit=page.fetch,
+                                                   after=page.after(str, str))
+    return JSONResponse(page.keyset(rows, key=lambda r: (r["kind"], r["code"]), items=[
+        {"kind": r["kind"], "code": r["code"], "township_code": r["township_code"], "expected": r["expected"]}
+        for r in rows]))

@@ -170,6 +170,8 @@ class SearchIn(_In):
     school_id: str | None = Field(default=None, max_length=64)
     status: Literal["active", "transferred", "closed"] | None = None
     limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=512, pattern=r"^[A-Za-z0-9_\-]+$",
+                               description="`next_cursor` of the previous page of results; omit for the first")
 
 
 class ExpectedCountIn(_In):

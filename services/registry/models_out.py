@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from services.registry.models import GrowthArea, HouseholdType, SensitiveCategory
 from shared.contracts import Jurisdiction
+from shared.pagination import Page
 from shared.contracts.events import CloseReason, LeftBehindType, PublicCategory
 
 ChildStatus = Literal["active", "transferred", "closed"]
@@ -67,13 +68,12 @@ class ChildOut(BaseModel):
     updated_at: datetime
 
 
-class ChildPage(BaseModel):
-    items: list[ChildOut]
-    next_after: UUID | None = Field(description="pass as `after` for the next page; null on the last page")
+class ChildPage(Page[ChildOut]):
+    """Children in the caller's jurisdiction, by id."""
 
 
-class ChildItems(BaseModel):
-    items: list[ChildOut]
+class ChildItems(Page[ChildOut]):
+    """Search results, best matches first; pass `next_cursor` as the body's `cursor`."""
 
 
 class GrowthNoteOut(BaseModel):
@@ -87,8 +87,7 @@ class GrowthNoteShown(GrowthNoteOut):
     text: str | None = Field(description="only with view_sensitive and a stated purpose")
 
 
-class GrowthNotes(BaseModel):
-    items: list[GrowthNoteShown]
+class GrowthNotes(Page[GrowthNoteShown]):
     masked: bool
 
 
@@ -106,8 +105,8 @@ class ImportJobOut(BaseModel):
     finished_at: datetime | None
 
 
-class ImportJobs(BaseModel):
-    items: list[ImportJobOut]
+class ImportJobs(Page[ImportJobOut]):
+    """Imports in the caller's jurisdiction, newest first."""
 
 
 class RowError(BaseModel):
@@ -116,10 +115,10 @@ class RowError(BaseModel):
     reason: str
 
 
-class RowErrors(BaseModel):
-    items: list[RowError]
+class RowErrors(Page[RowError]):
+    """`limit` counts sheet rows: a row's problems are never split between pages."""
+
     total_rows: int = Field(description="how many rows of this kind the job has")
-    next_after: int | None = Field(description="pass as `after` for the next page; null on the last")
 
 
 class Count(BaseModel):
@@ -172,8 +171,8 @@ class ExpectedCount(BaseModel):
     expected: int
 
 
-class ExpectedCounts(BaseModel):
-    items: list[ExpectedCount]
+class ExpectedCounts(Page[ExpectedCount]):
+    """The expected counts set in the caller's jurisdiction, by kind and code."""
 
 
 class CardPerson(BaseModel):
@@ -208,8 +207,8 @@ class ChildCard(BaseModel):
     pairing: CardPairing
 
 
-class ChildCards(BaseModel):
-    items: list[ChildCard]
+class ChildCards(Page[ChildCard]):
+    """The children paired with the caller now."""
 
 
 class CaregiverGrowthNote(GrowthNoteOut):
@@ -217,8 +216,8 @@ class CaregiverGrowthNote(GrowthNoteOut):
     text: str
 
 
-class CaregiverGrowthNotes(BaseModel):
-    items: list[CaregiverGrowthNote]
+class CaregiverGrowthNotes(Page[CaregiverGrowthNote]):
+    """The paired child's growth record, oldest first."""
 
 
 class ChildNames(BaseModel):

@@ -163,17 +163,17 @@ async def list_children_in_scope(conn: asyncpg.Connection, scope_prefix: str, *,
 
 
 async def search_children(conn: asyncpg.Connection, scope_prefix: str, query: str, *, limit: int,
-                          filters: ChildFilter = ChildFilter()) -> list[asyncpg.Record]:
+                          filters: ChildFilter = ChildFilter(), offset: int = 0) -> list[asyncpg.Record]:
     """Substring match on name, pinyin or initials (the trigram index serves ILIKE), best
     matches first."""
     args: list[Any] = []
     where = _where(scope_prefix, filters, args)
     pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    args += [pattern, query, limit]
+    args += [pattern, query, limit, offset]
     n = len(args)
     return await conn.fetch(
-        f"""SELECT * FROM children WHERE {where} AND search_text ILIKE ${n - 2}
-            ORDER BY similarity(search_text, ${n - 1}) DESC, name, id LIMIT ${n}""", *args)
+        f"""SELECT * FROM children WHERE {where} AND search_text ILIKE ${n - 3}
+            ORDER BY similarity(search_text, ${n - 2}) DESC, name, id LIMIT ${n - 1} OFFSET ${n}""", *args)
 
 
 async def iterate_children(conn: asyncpg.Connection, scope_prefix: str,

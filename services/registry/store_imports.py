@@ -40,10 +40,15 @@ async def get_job_in_scope(conn: asyncpg.Connection, job_id: UUID, scope_prefix:
                                job_id, scope_prefix)
 
 
-async def list_jobs_in_scope(conn: asyncpg.Connection, scope_prefix: str, limit: int) -> list[asyncpg.Record]:
+async def list_jobs_in_scope(conn: asyncpg.Connection, scope_prefix: str, limit: int,
+                             after: tuple[datetime, UUID] | None = None) -> list[asyncpg.Record]:
+    """Newest first, from after the keyset position `after` (created_at, id)."""
+    after_at, after_id = after or (None, None)
     return await conn.fetch(
-        f"SELECT {JOB_COLUMNS} FROM import_jobs WHERE scope LIKE $1 || '%' ORDER BY created_at DESC LIMIT $2",
-        scope_prefix, limit)
+        f"""SELECT {JOB_COLUMNS} FROM import_jobs WHERE scope LIKE $1 || '%'
+               AND ($3::timestamptz IS NULL OR created_at < $3 OR (created_at = $3 AND id > $4::uuid))
+             ORDER BY created_at DESC, id LIMIT $2""",
+        scope_prefix, limit, after_at, after_id)
 
 
 async def claim_job(conn: asyncpg.Connection, worker: str, stale_after_s: float,

@@ -66,10 +66,14 @@ async def set_expected(conn: asyncpg.Connection, *, kind: str, code: str, townsh
         kind, code, township_code, expected, updated_by)
 
 
-async def expected_in_scope(conn: asyncpg.Connection, scope_prefix: str) -> list[asyncpg.Record]:
+async def expected_in_scope(conn: asyncpg.Connection, scope_prefix: str, *, limit: int,
+                            after: tuple[str, str] | None = None) -> list[asyncpg.Record]:
+    """By kind and code, from after the keyset position `after` (kind, code)."""
+    after_kind, after_code = after or (None, None)
     return await conn.fetch(
-        "SELECT kind, code, township_code, expected, updated_at FROM expected_counts"
-        " WHERE township_code LIKE $1 || '%' ORDER BY kind, code", scope_prefix)
+        """SELECT kind, code, township_code, expected, updated_at FROM expected_counts
+            WHERE township_code LIKE $1 || '%' AND ($3::text IS NULL OR (kind, code) > ($3, $4::text))
+            ORDER BY kind, code LIMIT $2""", scope_prefix, limit, after_kind, after_code)
 
 
 async def completeness(conn: asyncpg.Connection, scope_prefix: str) -> list[asyncpg.Record]:

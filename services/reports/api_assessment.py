@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.reports import domain_assessment, store_assessment
 from services.reports.api_common import checked_period, require_staff, resolve_scope
 from services.reports.domain import Window
+from shared.pagination import Paging
 from shared.auth import Principal, require_principal
 
 router = APIRouter(prefix="/v1", tags=["assessment"])
@@ -57,12 +58,14 @@ async def get_weights(request: Request, principal: Caller,
 @router.get("/assessment")
 async def assessment(request: Request, principal: Caller,
                      since: Annotated[date, Query(alias="from")], until: Annotated[date, Query(alias="to")],
+                     page: Paging,
                      by: Literal["school", "caregiver", "township"] = "school",
                      scope: Annotated[str | None, Query(max_length=64)] = None,
                      as_of: date | None = None) -> dict[str, Any]:
     """Per school, caregiver or township in the scope: duties due in the period, done on
     time, done late, overdue as of `as_of`; coverage (schools and townships); the score
-    with the weights in force for the scope, and the rank (best first)."""
+    with the weights in force for the scope, and the rank (best first). The ranked rows
+    page like every list (`items`, `next_cursor`, `total`); ranks are over the whole scope."""
     require_staff(principal)
     where = resolve_scope(principal, scope)
     zone_name = request.app.state.settings.county_timezone
@@ -76,4 +79,4 @@ async def assessment(request: Request, principal: Caller,
     ranked = domain_assessment.rank(rows, coverage, weights)
     return {"scope": {"code": where.code, "school_id": where.school_id}, "by": by,
             "period": {"from": period.start.isoformat(), "to": period.end.isoformat(), "as_of": as_of_day.isoformat()},
-            "weights": weights.as_dict(), "items": ranked}
+            "weights": weights.as_dict(), **page.of_sequence(ranked)}

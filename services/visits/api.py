@@ -27,6 +27,8 @@ from shared.contracts.events import ContactKind
 from shared.crypto import FieldCipher
 from shared.rekey import EncryptedColumn
 from shared.conditional import IdempotencyKey
+from shared.pagination import Page, PageRequest, Paging
+from shared.scope import require_division_filter
 from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
@@ -200,7 +202,7 @@ async def get_contact(contact_id: UUID, request: Request,
     return detail
 
 
-async def _list(request: Request, principal: Principal, **filters: Any) -> list[ContactSummary]:
+async def _list(request: Request, principal: Principal, page: PageRequest, **filters: Any) -> dict[str, Any]:
     me = caregiver_of(principal)
     if not is_staff(principal) and me is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "staff or caregiver roles only")
@@ -208,31 +210,34 @@ async def _list(request: Request, principal: Principal, **filters: Any) -> list[
         rows = await store.list_contacts(
             conn, scope_prefix=principal.scope_prefix if is_staff(principal) else None,
             paired_caregiver=None if is_staff(principal) else me,
-            school_id=principal.school_scope if is_staff(principal) else None, **filters)
-    return [_summary(row) for row in rows]
+            school_id=principal.school_scope if is_staff(principal) else None,
+            after=page.after(datetime, UUID), limit=page.fetch, **filters)
+    return page.keyset(rows, key=lambda row: (row["occurred_at"], row["id"]), items=[_summary(row) for row in rows])
 
 
-@router.get("/contacts", response_model=list[ContactSummary])
+@router.get("/contacts", response_model=Page[ContactSummary])
 async def list_contacts(
     request: Request, principal: Annotated[Principal, Depends(require_principal)],
+    page: Paging,
     child_id: UUID | None = None, caregiver_id: UUID | None = None,
     township_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
     kind: ContactKind | None = None,
     occurred_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
     occurred_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[ContactSummary]:
+) -> dict[str, Any]:
     """Newest first. Staff see their jurisdiction (a school head's token: its school's);
-    a caregiver sees the contacts they logged and those of children currently paired with them."""
+    a caregiver sees the contacts they logged and those of children currently paired with them.
+    A township outside the caller's scope is refused (403)."""
+    require_division_filter(principal, "township_code", township_code)
     return await _list(request, principal, child_id=child_id, caregiver_id=caregiver_id,
                        township_code=township_code, kind=kind, occurred_from=occurred_from,
-                       occurred_to=occurred_to, limit=limit)
+                       occurred_to=occurred_to, page=page)
 
 
-@router.get("/children/{child_id}/contacts", response_model=list[ContactSummary])
+@router.get("/children/{child_id}/contacts", response_model=Page[ContactSummary])
 async def list_child_contacts(child_id: UUID, request: Request,
                               principal: Annotated[Principal, Depends(require_principal)],
-                              limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[ContactSummary]:
+                              page: Paging) -> dict[str, Any]:
     """404 until visits knows the child (its projection is built from the registry's events)."""
     async with request.app.state.pool.acquire() as conn:
         if is_staff(principal):
@@ -245,5 +250,5 @@ async def list_child_contacts(child_id: UUID, request: Request,
         if not known:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
     return await _list(request, principal, child_id=child_id, caregiver_id=None, township_code=None, kind=None,
-                       occurred_from=None, occurred_to=None, limit=limit)
+                       occurred_from=None, occurred_to=None, page=page)
 

@@ -4,7 +4,7 @@ for an as-of date (backfills, tests)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,7 +14,8 @@ from services.visits.api_common import POLICY_EDITORS, STAFF_ROLES, require_staf
 from shared.auth import Principal, require_principal, scope_prefix
 from shared.clean_text import CleanInput
 from shared.contracts.events import DutyKind
-from shared.conditional import IfMatch, etag, parse_if_match, stale
+from shared.conditional import IfMatch, etag, put_precondition
+from shared.pagination import Page, Paging
 from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"])
@@ -46,17 +47,19 @@ def _out(row) -> PolicyOut:  # type: ignore[no-untyped-def]
     return PolicyOut(**{**dict(row), "scope_code": row["scope_code"] or "default"})
 
 
-@router.get("/duty-policies", response_model=list[PolicyOut])
-async def list_policies(request: Request,
-                        principal: Annotated[Principal, Depends(require_principal)]) -> list[PolicyOut]:
+@router.get("/duty-policies", response_model=Page[PolicyOut])
+async def list_policies(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                        page: Paging) -> dict[str, Any]:
+    """A short list (a few per county and duty kind), paged like every other."""
     require_staff(principal, STAFF_ROLES)
     async with request.app.state.pool.acquire() as conn:
         rows = await store_duties.list_policies(conn, principal.scope_prefix)
-    return [_out(row) for row in rows]
+    return page.of_sequence([_out(row) for row in rows])
 
 
 @router.put("/duty-policies/{scope}/{audience}/{duty_kind}", response_model=PolicyOut,
-            responses={412: {"description": "If-Match is stale"}})
+            responses={412: {"description": "If-Match is stale"},
+                       428: {"description": "If-Match is missing and the policy is stored already"}})
 async def put_policy(request: Request, response: Response, principal: Annotated[Principal, Depends(require_principal)],
                      body: PolicyIn,
                      scope: Annotated[str, Path(pattern=r"^(default|\d{12})$")],
@@ -73,12 +76,11 @@ async def put_policy(request: Request, response: Response, principal: Annotated[
             raise RuleViolation("path.scope", "a county or township code")
         if not principal.covers(scope_code):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such jurisdiction in your scope")
-    expected = parse_if_match(if_match)
+    precondition = put_precondition(if_match)
     settings = request.app.state.settings
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         current = await store_duties.get_policy_for_update(conn, scope_code, audience, duty_kind)
-        if expected is not None and (current is None or current["version"] != expected):
-            raise stale(current["version"] if current is not None else None)
+        precondition(current["version"] if current is not None else None)
         row = await store_duties.upsert_policy(conn, scope_code=scope_code, audience=audience, duty_kind=duty_kind,
                                                period=body.period, updated_by=principal.subject)
         rules = await store_duties.load_policies(conn)

@@ -4,7 +4,7 @@ reports on top) and acknowledge them, saying whom they referred them to."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -16,6 +16,8 @@ from services.visits.api_common import CONCERN_HANDLERS, STAFF_ROLES, require_st
 from services.visits.encrypted_columns import CONCERN_ACK_NOTE, CONCERN_DETAIL
 from shared import outbox
 from shared.auth import Principal, require_principal
+from shared.pagination import Page, Paging
+from shared.scope import require_division_filter
 from shared.clean_text import CleanInput, MultiLineText
 from shared.contracts import Jurisdiction
 from shared.conditional import IfMatch, etag, parse_if_match, stale
@@ -67,22 +69,29 @@ def _out(row: asyncpg.Record, request: Request, sensitive: bool) -> ConcernOut:
     return out
 
 
-@router.get("/concerns", response_model=list[ConcernOut])
+@router.get("/concerns", response_model=Page[ConcernOut])
 async def list_concerns(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                        page: Paging,
                         status_filter: Annotated[Literal["open", "acknowledged"] | None, Query(alias="status")] = "open",
                         township_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
-                        child_id: UUID | None = None,
-                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[ConcernOut]:
+                        child_id: UUID | None = None) -> dict[str, Any]:
+    """Open ones first, mandatory reports first, newest first. A township outside the
+    caller's scope is refused (403)."""
     require_staff(principal, STAFF_ROLES)
+    require_division_filter(principal, "township_code", township_code)
     sensitive = principal.can("view_sensitive")
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         rows = await store_concerns.list_concerns(conn, scope_prefix=principal.scope_prefix, status=status_filter,
-                                                  township_code=township_code, child_id=child_id, limit=limit,
+                                                  township_code=township_code, child_id=child_id, limit=page.fetch,
+                                                  after=page.after(bool, bool, datetime, UUID),
                                                   school_id=principal.school_scope)
+        shown = rows[: page.limit]
         if sensitive:
-            for row in rows:
+            for row in shown:
                 await store.record_sensitive_read(conn, principal.subject, "concern", row["id"])
-    return [_out(row, request, sensitive) for row in rows]
+    return page.keyset(rows, key=lambda row: (row["status"] == "open", row["mandatory_report"], row["raised_at"],
+                                              row["id"]),
+                       items=[_out(row, request, sensitive) for row in shown])
 
 
 @router.get("/concerns/{concern_id}", response_model=ConcernOut)

@@ -4,7 +4,7 @@ is behind on (GET /v1/duties)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -15,6 +15,8 @@ from services.visits import store_duties
 from services.visits.api_common import caregiver_of, require_staff
 from services.visits.domain_duties import level_name
 from shared.auth import Principal, require_principal
+from shared.pagination import Page, PageRequest, paged
+from shared.scope import require_division_filter, require_school_filter
 
 router = APIRouter(prefix="/v1", tags=["duties"])
 
@@ -56,41 +58,48 @@ def _out(row: asyncpg.Record, today: date, due_soon_days: int) -> DutyOut:
                    township_code=row["township_code"], school_id=row["school_id"], fulfilled_by=row["fulfilled_by"])
 
 
-async def _duties(request: Request, *, scope_prefix: str | None, caregiver_id: UUID | None,
-                  child_id: UUID | None, township_code: str | None, state: str, limit: int,
-                  school_ids: tuple[str, ...] = ()) -> list[DutyOut]:
+async def _duties(request: Request, page: PageRequest, *, scope_prefix: str | None, caregiver_id: UUID | None,
+                  child_id: UUID | None, township_code: str | None, state: str,
+                  school_ids: tuple[str, ...] = ()) -> dict[str, Any]:
     settings = request.app.state.settings
     today = settings.clock.today()
     async with request.app.state.pool.acquire() as conn:
         rows = await store_duties.list_duties(
             conn, scope_prefix=scope_prefix, caregiver_id=caregiver_id, child_id=child_id,
             township_code=township_code, state=state, today=today,
-            due_soon_until=today + timedelta(days=settings.due_soon_days), limit=limit, school_ids=school_ids)
-    return [_out(row, today, settings.due_soon_days) for row in rows]
+            due_soon_until=today + timedelta(days=settings.due_soon_days), limit=page.fetch,
+            after=page.after(date, UUID), school_ids=school_ids)
+    return page.keyset(rows, key=lambda row: (row["due_on"], row["id"]),
+                       items=[_out(row, today, settings.due_soon_days) for row in rows])
 
 
-@router.get("/me/duties", response_model=list[DutyOut])
+DutyPaging = Annotated[PageRequest, Depends(paged(default=200, maximum=1000))]
+
+
+@router.get("/me/duties", response_model=Page[DutyOut])
 async def my_duties(request: Request, principal: Annotated[Principal, Depends(require_principal)],
-                    state: DutyState = "open", limit: Annotated[int, Query(ge=1, le=500)] = 200) -> list[DutyOut]:
-    """The caller's own duties (a caregiver token with a caregiver_id claim)."""
+                    page: DutyPaging, state: DutyState = "open") -> dict[str, Any]:
+    """The caller's own duties (a caregiver token with a caregiver_id claim), soonest due first."""
     me = caregiver_of(principal)
     if me is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "a caregiver token is needed")
-    return await _duties(request, scope_prefix=None, caregiver_id=me, child_id=None, township_code=None,
-                         state=state, limit=limit)
+    return await _duties(request, page, scope_prefix=None, caregiver_id=me, child_id=None, township_code=None,
+                         state=state)
 
 
-@router.get("/duties", response_model=list[DutyOut])
+@router.get("/duties", response_model=Page[DutyOut])
 async def duties(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+                 page: DutyPaging,
                  township_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
                  school_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
                  caregiver_id: UUID | None = None, child_id: UUID | None = None,
-                 state: DutyState = "overdue", limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[DutyOut]:
-    """A township's (or school's, or county's) work list, within the caller's jurisdiction;
-    a school_staff token with a school is confined to that school's duties (another school
-    asked for gives an empty list, as records outside a scope are "not there")."""
+                 state: DutyState = "overdue") -> dict[str, Any]:
+    """A township's (or school's, or county's) work list, soonest due first, within the
+    caller's jurisdiction; a school_staff token with a school is confined to that school's
+    duties. A township or school outside the caller's scope is refused (403)."""
     require_staff(principal)
+    require_division_filter(principal, "township_code", township_code)
+    require_school_filter(principal, "school_id", school_id)
     schools = tuple(dict.fromkeys(s for s in (principal.school_scope, school_id) if s is not None))
-    return await _duties(request, scope_prefix=principal.scope_prefix, caregiver_id=caregiver_id,
-                         child_id=child_id, township_code=township_code, state=state, limit=limit,
-                         school_ids=schools)
+    return await _duties(request, page, scope_prefix=principal.scope_prefix, caregiver_id=caregiver_id,
+                         child_id=child_id, township_code=township_code, state=state, school_ids=schools)

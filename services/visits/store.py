@@ -13,6 +13,10 @@ import asyncpg
 from shared.contracts import (
     ChildClosed, ChildRegistered, ChildReopened, ChildTransferred, ChildUpdated, PairingCreated, PairingEnded,
 )
+from shared.pagination import keyset_after
+
+# How contact lists are sorted (newest first); their cursors hold these two values.
+CONTACT_ORDER = (("c.occurred_at", "desc"), ("c.id", "asc"))
 
 ChildFacts = ChildRegistered | ChildUpdated | ChildTransferred | ChildClosed | ChildReopened
 
@@ -154,9 +158,11 @@ async def get_contact(conn: asyncpg.Connection, contact_id: UUID) -> asyncpg.Rec
 async def list_contacts(conn: asyncpg.Connection, *, scope_prefix: str | None, paired_caregiver: UUID | None,
                         child_id: UUID | None, caregiver_id: UUID | None, township_code: str | None,
                         kind: str | None, occurred_from: datetime | None, occurred_to: datetime | None,
-                        limit: int, school_id: str | None = None) -> list[asyncpg.Record]:
-    """Contacts newest first. Staff see their jurisdiction (scope_prefix); a caregiver
-    (paired_caregiver) sees the contacts they logged and those of children paired with them."""
+                        limit: int, after: tuple[datetime, UUID] | None = None,
+                        school_id: str | None = None) -> list[asyncpg.Record]:
+    """Contacts newest first, from after the keyset position `after` (occurred_at, id).
+    Staff see their jurisdiction (scope_prefix); a caregiver (paired_caregiver) sees the
+    contacts they logged and those of children paired with them."""
     conditions, args = [], []
 
     def arg(value: Any) -> str:
@@ -178,6 +184,8 @@ async def list_contacts(conn: asyncpg.Connection, *, scope_prefix: str | None, p
         conditions.append(f"c.occurred_at >= {arg(occurred_from)}")
     if occurred_to is not None:
         conditions.append(f"c.occurred_at < {arg(occurred_to)}")
+    if after is not None:
+        conditions.append(keyset_after(CONTACT_ORDER, [arg(value) for value in after]))
     where = " AND ".join(conditions) or "true"
     return await conn.fetch(
         f"""SELECT c.*, coalesce((SELECT array_agg(id ORDER BY id) FROM concerns WHERE contact_id = c.id),

@@ -8,6 +8,8 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.pagination import keyset_after
+
 
 async def insert_concern(conn: asyncpg.Connection, values: dict[str, Any]) -> None:
     await conn.execute(
@@ -31,16 +33,25 @@ async def get_concern(conn: asyncpg.Connection, concern_id: UUID, scope_prefix: 
             {"FOR UPDATE" if for_update else ""}""", concern_id, scope_prefix, school_id)
 
 
+# How concern lists are sorted (open first, mandatory reports first, newest first); their
+# cursors hold these four values.
+CONCERN_ORDER = (("(status = 'open')", "desc"), ("mandatory_report", "desc"), ("raised_at", "desc"), ("id", "asc"))
+
+
 async def list_concerns(conn: asyncpg.Connection, *, scope_prefix: str, status: str | None,
                         township_code: str | None, child_id: UUID | None, limit: int,
+                        after: tuple[bool, bool, datetime, UUID] | None = None,
                         school_id: str | None = None) -> list[asyncpg.Record]:
+    after_clause = keyset_after(CONCERN_ORDER, ["$7", "$8", "$9", "$10"]) if after else "$7::bool IS NULL"
+    order = ", ".join(f"{column} {direction}" for column, direction in CONCERN_ORDER)
     return await conn.fetch(
         f"""SELECT * FROM concerns
             WHERE coalesce(village_code, township_code) LIKE $1 || '%'
               AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR township_code = $3)
               AND ($4::uuid IS NULL OR child_id = $4) AND ($6::text IS NULL OR {_IN_SCHOOL.format(p='$6')})
-            ORDER BY (status = 'open') DESC, mandatory_report DESC, raised_at DESC LIMIT $5""",
-        scope_prefix, status, township_code, child_id, limit, school_id)
+              AND {after_clause}
+            ORDER BY {order} LIMIT $5""",
+        scope_prefix, status, township_code, child_id, limit, school_id, *(after or (None,)))
 
 
 async def acknowledge(conn: asyncpg.Connection, concern_id: UUID, *, by: str, at: datetime,

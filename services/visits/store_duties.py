@@ -208,11 +208,11 @@ async def claim_overdue(conn: asyncpg.Connection, *, as_of: date, school_after: 
 
 async def list_duties(conn: asyncpg.Connection, *, scope_prefix: str | None, caregiver_id: UUID | None,
                       child_id: UUID | None, township_code: str | None, state: str, today: date,
-                      due_soon_until: date, limit: int, school_ids: Sequence[str] = ()) -> list[asyncpg.Record]:
-    """Duties for a work list, soonest due first. state: overdue | due_soon | open |
-    fulfilled | all ("open" is every open duty whose window has begun or is next).
-    Each of `school_ids` must match (the caller's school and the asked one: two different
-    schools give nothing)."""
+                      due_soon_until: date, limit: int, after: tuple[date, UUID] | None = None,
+                      school_ids: Sequence[str] = ()) -> list[asyncpg.Record]:
+    """Duties for a work list, soonest due first, from after the keyset position `after`
+    (due_on, id). state: overdue | due_soon | open | fulfilled | all ("open" is every open
+    duty whose window has begun or is next). Each of `school_ids` must match."""
     state_condition = {
         "overdue": "d.status = 'open' AND d.due_on < $6",
         "due_soon": "d.status = 'open' AND d.due_on BETWEEN $6 AND $7 AND d.period_start <= $6",
@@ -220,6 +220,7 @@ async def list_duties(conn: asyncpg.Connection, *, scope_prefix: str | None, car
         "fulfilled": "d.status = 'fulfilled'",
         "all": "d.status <> 'cancelled'",
     }[state]
+    after_due, after_id = after or (None, None)
     return await conn.fetch(
         f"""SELECT d.* FROM duties d
              WHERE ($1::text IS NULL OR coalesce(d.village_code, d.township_code) LIKE $1 || '%')
@@ -227,8 +228,10 @@ async def list_duties(conn: asyncpg.Connection, *, scope_prefix: str | None, car
                AND ($4::text IS NULL OR d.township_code = $4) AND {state_condition}
                AND $6::date IS NOT NULL AND $7::date IS NOT NULL
                AND (cardinality($8::text[]) = 0 OR d.school_id = ALL($8))
+               AND ($9::date IS NULL OR (d.due_on, d.id) > ($9, $10::uuid))
              ORDER BY d.due_on, d.id LIMIT $5""",
-        scope_prefix, caregiver_id, child_id, township_code, limit, today, due_soon_until, list(school_ids))
+        scope_prefix, caregiver_id, child_id, township_code, limit, today, due_soon_until, list(school_ids),
+        after_due, after_id)
 
 
 async def add_events(conn: asyncpg.Connection, events: Sequence[Event]) -> None:

@@ -69,7 +69,7 @@ async def test_a_concern_raised_while_notify_is_down_reaches_the_duty_officer_af
 
         async def alert():
             response = await client.get(f"{notify.base_url}/v1/notifications", headers=officer)
-            items = [n for n in response.json() if n["event_type"] == "ConcernRaised"] \
+            items = [n for n in response.json()["items"] if n["event_type"] == "ConcernRaised"] \
                 if response.status_code == 200 else []
             return items or None
 

@@ -122,7 +122,7 @@ async def test_child_and_visit_flow_across_all_services(stack, client, infra) ->
         response = await client.get(f"{notify.base_url}/v1/notifications", headers=caregiver)
         if response.status_code != 200:
             return None
-        return [n for n in response.json() if n["template"] == "contact_logged"] or None
+        return [n for n in response.json()["items"] if n["template"] == "contact_logged"] or None
 
     notices = await wait_for(contact_notice, timeout=30, what="notify's notification of the contact")
     assert len(notices) == 1 and notices[0]["child_id"] == child_id

@@ -59,6 +59,12 @@ async def test_template_save_with_versions_and_zh_cn_preview(api) -> None:
     stale = await api.put("/v1/templates/duty_due_soon/zh-CN/sms", headers={**ADMIN, "If-Match": '"7"'},
                           json={"body": "${duty}"})
     assert stale.status_code == 412
+    # Replacing a stored template needs the version it was read at: without If-Match, 428.
+    blind = await api.put("/v1/templates/duty_due_soon/zh-CN/sms", headers=ADMIN, json={"body": "${duty}"})
+    assert blind.status_code == 428 and blind.json()["errors"][0]["field"] == "header.If-Match"
+    again = await api.put("/v1/templates/duty_due_soon/zh-CN/sms", headers={**ADMIN, "If-Match": '"1"'},
+                          json={"body": "【守护】${duty}请于${due_on}前完成"})
+    assert again.status_code == 200 and again.headers["ETag"] == '"2"'
     preview = await api.post("/v1/templates/preview", headers=staff(),
                              json={"template_key": "duty_due_soon", "channel": "sms"})
     assert preview.json()["text"] == "【守护】家访请于12月1日前完成"
@@ -85,8 +91,11 @@ async def test_routing_rules_per_county(api) -> None:
     assert other.status_code == 404
     ok = await api.put(f"/v1/routing-rules/{COUNTY}/DutyDueSoon/caregiver", headers=staff(),
                        json={"template": "duty_due_soon", "channels": ["in_app", "wecom"]})
-    assert ok.status_code == 200
-    rules = (await api.get("/v1/routing-rules", params={"county_code": COUNTY}, headers=staff())).json()
+    assert ok.status_code == 200 and ok.headers["ETag"] == '"1"'
+    unconditional = await api.put(f"/v1/routing-rules/{COUNTY}/DutyDueSoon/caregiver", headers=staff(),
+                                  json={"template": "duty_due_soon", "channels": ["in_app"]})
+    assert unconditional.status_code == 428
+    rules = (await api.get("/v1/routing-rules", params={"county_code": COUNTY}, headers=staff())).json()["items"]
     due = next(r for r in rules if r["event_type"] == "DutyDueSoon")
     assert due["county_code"] == COUNTY and due["channels"] == ["in_app", "wecom"]
     assert any(r["county_code"] == "" for r in rules)
@@ -138,7 +147,7 @@ async def test_staff_recipients_validate_addresses_and_encrypt_them(api) -> None
         "ends_at": (now + timedelta(hours=8)).isoformat()})
     assert shift.status_code == 201
     on_duty = await api.get("/v1/duty-roster", params={"at": now.isoformat()}, headers=ADMIN)
-    assert [s["staff_id"] for s in on_duty.json()] == ["twp-zhang"]
+    assert [s["staff_id"] for s in on_duty.json()["items"]] == ["twp-zhang"]
 
 
 async def test_webhook_subscriptions_need_https_and_known_events(api) -> None:
@@ -150,8 +159,9 @@ async def test_webhook_subscriptions_need_https_and_known_events(api) -> None:
     assert unknown.status_code == 422
     created = await api.post("/v1/webhook-subscriptions", headers=ADMIN, json={**base, "url": "https://gov.example.cn/in"})
     assert created.status_code == 201 and "url" not in created.json() and "secret" not in created.json()
-    assert len((await api.get("/v1/webhook-subscriptions", headers=ADMIN)).json()) == 1
-    assert (await api.get("/v1/webhook-subscriptions", headers=bearer(roles=["admin"], jurisdiction=OTHER_COUNTY))).json() == []
+    assert len((await api.get("/v1/webhook-subscriptions", headers=ADMIN)).json()["items"]) == 1
+    elsewhere = bearer(roles=["admin"], jurisdiction=OTHER_COUNTY)
+    assert (await api.get("/v1/webhook-subscriptions", headers=elsewhere)).json()["items"] == []
 
 
 async def test_inbox_preferences_and_the_scoped_delivery_log(api, notify_db) -> None:
@@ -165,16 +175,16 @@ async def test_inbox_preferences_and_the_scoped_delivery_log(api, notify_db) -> 
                                  kind="parent_call", occurred_at=clock.from_env().now(), jurisdiction=J))
     await handle(pool, settings, visit)
     own = bearer(roles=["caregiver"], jurisdiction=TOWNSHIP, caregiver_id=caregiver)
-    [notice] = (await api.get("/v1/notifications", headers=own)).json()
+    [notice] = (await api.get("/v1/notifications", headers=own)).json()["items"]
     assert notice["text"] == "您与结对儿童的亲情电话记录已保存，谢谢您的付出。" and notice["title"] == "记录已保存"
     assert notice["named"] is False
-    english = (await api.get("/v1/notifications", params={"locale": "en"}, headers=own)).json()
+    english = (await api.get("/v1/notifications", params={"locale": "en"}, headers=own)).json()["items"]
     assert english[0]["text"].startswith("Your call with the parents")
     someone_else = bearer(roles=["caregiver"], jurisdiction=TOWNSHIP, caregiver_id=str(uuid.uuid4()))
     assert (await api.get("/v1/notifications", params={"caregiver_id": caregiver},
                           headers=someone_else)).status_code == 404
     assert (await api.post(f"/v1/notifications/{notice['id']}/read", headers=own)).status_code == 204
-    assert (await api.get("/v1/notifications", params={"unread": True}, headers=own)).json() == []
+    assert (await api.get("/v1/notifications", params={"unread": True}, headers=own)).json()["items"] == []
 
     half = await api.put("/v1/preferences/me", headers=own, json={"quiet_start": "21:00"})
     assert half.status_code == 422
@@ -182,6 +192,7 @@ async def test_inbox_preferences_and_the_scoped_delivery_log(api, notify_db) -> 
     assert first.status_code == 200 and first.json()["version"] == 1
     stale = await api.put("/v1/preferences/me", headers={**own, "If-Match": '"5"'}, json={})
     assert stale.status_code == 412
+    assert (await api.put("/v1/preferences/me", headers=own, json={})).status_code == 428
     assert (await api.get("/v1/preferences/me", headers=own)).json()["opt_out_non_urgent"] is True
     bad_zone = await api.put(f"/v1/preferences/guardians/{kid.child_id}", headers=staff(), json={"timezone": "Mars/Base"})
     assert bad_zone.status_code == 422
@@ -194,19 +205,29 @@ async def test_inbox_preferences_and_the_scoped_delivery_log(api, notify_db) -> 
     overdue = envelope(ContactOverdue(child_id=kid.child_id, duty_id=uuid.uuid4(), caregiver_id=uuid.UUID(caregiver),
                                       duty_kind="letter", due_on=date(2026, 11, 1), days_overdue=3, jurisdiction=J))
     await handle(pool, settings, overdue)
-    log = (await api.get("/v1/deliveries", params={"child_id": str(kid.child_id)}, headers=staff())).json()
+    log = (await api.get("/v1/deliveries", params={"child_id": str(kid.child_id)}, headers=staff())).json()["items"]
     assert {entry["event_type"] for entry in log} == {"VisitLogged", "ContactOverdue"}
     assert all("address" not in entry and "text" not in entry and "variables" not in entry for entry in log)
+    paged, cursor = [], None
+    for _ in range(len(log) + 1):  # one item a page: the cursor walks the whole log once
+        page = (await api.get("/v1/deliveries", params={"child_id": str(kid.child_id), "limit": 1,
+                                                         **({"cursor": cursor} if cursor else {})},
+                              headers=staff())).json()
+        paged += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert [entry["id"] for entry in paged] == [entry["id"] for entry in log] and len(log) >= 2
     sent_only = await api.get("/v1/deliveries", params={"child_id": str(kid.child_id), "status": "sent"},
                               headers=staff())
-    assert {entry["status"] for entry in sent_only.json()} == {"sent"}
+    assert {entry["status"] for entry in sent_only.json()["items"]} == {"sent"}
     assert (await api.get("/v1/deliveries", params={"child_id": str(kid.child_id)},
-                          headers=staff(OTHER_COUNTY))).json() == []
+                          headers=staff(OTHER_COUNTY))).json()["items"] == []
     assert (await api.get("/v1/deliveries", params={"status": "lost"}, headers=staff())).status_code == 422
     assert (await api.get("/v1/deliveries", headers=own)).status_code == 403
-    summary = (await api.get("/v1/deliveries/summary", headers=staff())).json()
+    summary = (await api.get("/v1/deliveries/summary", headers=staff())).json()["items"]
     assert {"channel": "in_app", "status": "sent"}.items() <= next(s for s in summary if s["channel"] == "in_app").items()
-    assert (await api.get("/v1/deliveries/summary", headers=staff(OTHER_COUNTY))).json() == []
+    assert (await api.get("/v1/deliveries/summary", headers=staff(OTHER_COUNTY))).json()["items"] == []
     one = log[0]["id"]
     assert (await api.get(f"/v1/deliveries/{one}", headers=staff(OTHER_COUNTY))).status_code == 404
     assert (await api.post(f"/v1/deliveries/{one}/retry", headers=ADMIN)).status_code == 404  # not dead

@@ -145,8 +145,8 @@ async def test_the_inbox_names_the_child_when_read(registry, notify_db, provider
             occurred_at=datetime.now(timezone.utc), jurisdiction=J)))
         own = bearer(roles=["caregiver"], jurisdiction=TOWNSHIP, caregiver_id=str(caregiver))
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api:
-            [notice] = (await api.get("/v1/notifications", headers=own)).json()
-            english = (await api.get("/v1/notifications", params={"locale": "en"}, headers=own)).json()
+            [notice] = (await api.get("/v1/notifications", headers=own)).json()["items"]
+            english = (await api.get("/v1/notifications", params={"locale": "en"}, headers=own)).json()["items"]
     assert notice["text"] == "您与钱多多的家访记录已保存，谢谢您的付出。" and notice["named"] is True
     assert english[0]["text"] == "Your home visit for 钱多多 has been recorded. Thank you."
 

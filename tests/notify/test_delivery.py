@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 import structlog
 
+from shared.conditional import no_precondition
 from services.notify import store_admin
 from services.notify.channels.factory import build_adapters
 from services.notify.contacts import HttpContactSource
@@ -215,7 +216,7 @@ async def test_guardian_sms_waits_out_quiet_hours_and_is_not_dropped(pool, notif
     await handle(pool, settings, envelope(kid))
     async with pool.acquire() as conn:
         await store_admin.put_rule(conn, "330199000000", "PairingCreated", "guardian", "pairing_created_guardian",
-                                   ["sms"], True, None)
+                                   ["sms"], True, no_precondition)
     caregiver = uuid.uuid4()
     await enrol(pool, settings, caregiver)
     pairing = envelope(PairingCreated(child_id=kid.child_id, pairing_id=uuid.uuid4(), caregiver_id=caregiver,

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from shared.conditional import no_precondition
 from services.notify import store_admin
 from shared import clock
 from shared.consumer import DependencyMissing
@@ -148,7 +149,7 @@ async def test_opted_out_recipient_keeps_the_inbox_but_mandatory_alerts_still_pu
     async with pool.acquire() as conn:
         await store_admin.put_preferences(conn, "staff", "quiet-one", channels=None, opt_out_non_urgent=True,
                                           quiet_start=None, quiet_end=None, timezone="Asia/Shanghai",
-                                          expected_version=None)
+                                          precondition=no_precondition)
     overdue = envelope(ContactOverdue(child_id=kid.child_id, duty_id=uuid.uuid4(), caregiver_id=uuid.uuid4(),
                                       duty_kind="talk", due_on=date(2026, 11, 1), days_overdue=9,
                                       escalation_level="township", jurisdiction=jurisdiction))
@@ -176,7 +177,7 @@ async def test_guardians_are_told_of_a_pairing_only_where_a_county_rule_says_so(
         pool, "SELECT recipient_kind FROM notifications WHERE source_event_id = $1", first.id)} == {"caregiver"}
     async with pool.acquire() as conn:
         await store_admin.put_rule(conn, COUNTY, "PairingCreated", "guardian", "pairing_created_guardian", ["sms"],
-                                   True, None)
+                                   True, no_precondition)
     second = envelope(PairingCreated(**{**pairing, "pairing_id": uuid.uuid4()}))
     await handle(pool, settings, second)
     guardian = await rows(pool, "SELECT recipient_id, channel, template, quiet_start, quiet_end FROM notifications "

@@ -116,7 +116,7 @@ async def test_changes_need_the_current_version_and_deactivation_ends_pairings(p
     [update] = [e for e in await pairing.outbox("CaregiverUpdated") if e["caregiver_id"] == caregiver["id"]]
     assert update["active"] is False
     listed = (await pairing.client.get("/v1/caregivers", params={"jurisdiction": place.township, "active": "false"},
-                                       headers=staff())).json()
+                                       headers=staff())).json()["items"]
     assert [c["id"] for c in listed] == [caregiver["id"]]
 
 
@@ -132,9 +132,9 @@ async def test_visit_logged_twice_counts_once_for_the_yearly_evaluation(pairing)
     response = await pairing.client.get("/v1/statistics/caregiver-activity", headers=staff(), params={
         "from": "2026-01-01", "to": "2027-01-01", "jurisdiction": place.township})
     assert response.status_code == 200, response.text
-    [row] = response.json()
+    [row] = response.json()["items"]
     assert row["contacts"] == {"home_visit": 2, "parent_call": 1} and row["contacts_total"] == 3
     assert row["contacts_by_month"] == {"2026-05": {"home_visit": 2, "parent_call": 1}}
     empty = await pairing.client.get("/v1/statistics/caregiver-activity", headers=staff(), params={
         "from": "2025-01-01", "to": "2026-01-01", "jurisdiction": place.township})
-    assert empty.json()[0]["contacts_total"] == 0
+    assert empty.json()["items"][0]["contacts_total"] == 0

@@ -20,6 +20,7 @@ async def test_propose_then_accept_in_part_rechecking_capacity_and_child_status(
                                          headers=staff(place.township))
     assert proposed.status_code == 201, proposed.text
     summary = proposed.json()
+    assert proposed.headers["Location"] == f"/v1/matching/proposals/{summary['id']}"
     assert (summary["children_considered"], summary["proposed"], summary["left_unpaired"]) == (3, 2, 1)
     assert summary["priority_proposed"] == 1  # one village place: the priority child gets it
     proposal = (await pairing.client.get(f"/v1/matching/proposals/{summary['id']}", headers=staff())).json()
@@ -28,6 +29,15 @@ async def test_propose_then_accept_in_part_rechecking_capacity_and_child_status(
     assert items[str(school_child)]["caregiver_id"] == teacher["id"] and items[str(school_child)]["match_level"] == "school"
     assert str(near) not in items
     assert proposal["items"][0]["priority"] is True
+    one_by_one, cursor = [], None
+    for _ in range(len(proposal["items"]) + 1):
+        page = (await pairing.client.get(f"/v1/matching/proposals/{summary['id']}", headers=staff(),
+                                         params={"limit": 1, **({"cursor": cursor} if cursor else {})})).json()
+        one_by_one += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert one_by_one == proposal["items"] and proposal["next_cursor"] is None
 
     # Meanwhile the teacher's one place is taken by hand: accepting that item is refused.
     other = await pairing.child(place, school_id="s-m")
@@ -59,7 +69,7 @@ async def test_a_proposal_never_exceeds_capacity_and_balances_load(pairing) -> N
     accepted = await pairing.client.post(f"/v1/matching/proposals/{summary['id']}/accept", headers=staff(), json={})
     assert accepted.json()["accepted"] == 6
     loads = (await pairing.client.get("/v1/caregivers", params={"jurisdiction": place.township},
-                                      headers=staff())).json()
+                                      headers=staff())).json()["items"]
     assert sorted(c["load"] for c in loads) == [2, 2, 2]
     assert {v["id"] for v in volunteers} == {c["id"] for c in loads}
     assert len(children) == 7

@@ -34,6 +34,26 @@ async def test_child_registered_twice_is_in_the_unpaired_queue_once_priority_fir
     assert projected.status_code == 200 and projected.json()["record_version"] == 1
 
 
+async def test_the_unpaired_queue_pages_in_its_order_with_the_total(pairing) -> None:
+    place = Place.fresh()
+    children = [await pairing.child(place, priority=index % 2 == 0) for index in range(5)]
+    whole = await _queue(pairing, place)
+    assert sorted(whole) == sorted(str(child) for child in children)
+    paged, cursor = [], None
+    for _ in range(6):
+        page = (await pairing.client.get("/v1/queue/unpaired", headers=staff(), params={
+            "jurisdiction": place.township, "limit": 2, **({"cursor": cursor} if cursor else {})})).json()
+        assert page["total"] == 5
+        paged += [item["child_id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert paged == whole
+    outside = await pairing.client.get("/v1/queue/unpaired", params={"jurisdiction": "330103000000"},
+                                       headers=staff(place.township))
+    assert outside.status_code == 403 and outside.json()["errors"][0]["field"] == "query.jurisdiction"
+
+
 async def test_pairing_takes_the_child_off_the_queue_and_emits_pairing_created(pairing) -> None:
     place = Place.fresh()
     child = await pairing.child(place, school_id="s-1")
@@ -54,7 +74,7 @@ async def test_pairing_takes_the_child_off_the_queue_and_emits_pairing_created(p
     again = await pairing.pair(child, teacher["id"], role="helper")
     assert again.status_code == 409 and again.json()["code"] == "already_paired"
 
-    history = (await pairing.client.get(f"/v1/children/{child}/pairings", headers=staff())).json()
+    history = (await pairing.client.get(f"/v1/children/{child}/pairings", headers=staff())).json()["items"]
     assert [h["role"] for h in history] == ["lead", "helper"]
 
 
@@ -129,7 +149,7 @@ async def test_child_closed_twice_ends_its_pairings_once_with_pairing_ended(pair
     # Reopened: waiting again; the old pairings stay in the history.
     await pairing.deliver(ChildReopened(child_id=child, jurisdiction=place.jurisdiction(), record_version=3))
     assert await _queue(pairing, place) == [str(child)]
-    history = (await pairing.client.get(f"/v1/children/{child}/pairings", headers=staff())).json()
+    history = (await pairing.client.get(f"/v1/children/{child}/pairings", headers=staff())).json()["items"]
     assert len(history) == 2 and not any(h["active"] for h in history)
 
 
@@ -192,8 +212,8 @@ async def test_ending_by_hand_and_a_caregiver_sees_only_their_own(pairing) -> No
     other = (await pairing.pair(second, theirs["id"])).json()
 
     own = await pairing.client.get("/v1/me/pairings", headers=caregiver_token(mine["id"], place.township))
-    assert [p["id"] for p in own.json()] == [paired["id"]]
-    assert "priority" not in own.json()[0]["child"]
+    assert [p["id"] for p in own.json()["items"]] == [paired["id"]]
+    assert "priority" not in own.json()["items"][0]["child"]
     assert (await pairing.client.get(f"/v1/pairings/{other['id']}",
                                      headers=caregiver_token(mine["id"]))).status_code == 404
     assert (await pairing.client.get(f"/v1/children/{first}", headers=caregiver_token(mine["id"]))).status_code == 403

@@ -47,7 +47,7 @@ async def test_second_gift_from_the_same_fund_in_a_term_is_flagged_and_totals_ad
                                     uuid.UUID(first.json()["id"]))
     assert "妇联" not in stored
     flagged = (await pairing.client.get("/v1/support/flagged", params={"jurisdiction": place.township},
-                                        headers=staff())).json()
+                                        headers=staff())).json()["items"]
     assert [f["id"] for f in flagged] == [second.json()["id"]]
 
     totals = (await pairing.client.get("/v1/support/totals", params={"jurisdiction": place.township},

@@ -87,6 +87,9 @@ async def test_out_of_jurisdiction_reads_and_writes_answer_404(registry) -> None
     assert (await registry.client.get(f"/v1/children/{created['id']}", headers=other_township)).status_code == 404
     listed = await registry.client.get("/v1/children", headers=elsewhere)
     assert listed.json()["items"] == []
+    outside = await registry.client.get("/v1/children", params={"township_code": "330103001000"},
+                                        headers=other_township)
+    assert outside.status_code == 403 and outside.json()["errors"][0]["field"] == "query.township_code"
     caregiver = staff_headers(TOWNSHIP, role="caregiver")
     assert (await registry.client.get(f"/v1/children/{created['id']}", headers=caregiver)).status_code == 403
 
@@ -260,3 +263,20 @@ async def test_guardian_contacts_are_for_the_notification_service_only_and_audit
 
     elsewhere = bearer(roles=["service"], jurisdiction=OTHER_COUNTY, subject="notify")
     assert (await registry.client.get(path, headers=elsewhere)).status_code == 404
+
+
+async def test_the_children_list_pages_by_cursor_to_the_last_record(registry) -> None:
+    created = {(await _create(registry, child_body()))["id"] for _ in range(3)}
+    seen: list[str] = []
+    cursor = None
+    for _ in range(50):
+        page = (await registry.client.get("/v1/children", headers=staff_headers(), params={
+            "limit": 2, **({"cursor": cursor} if cursor else {})})).json()
+        assert len(page["items"]) <= 2
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert created <= set(seen) and len(seen) == len(set(seen))
+    forged = await registry.client.get("/v1/children", params={"cursor": "AAAA"}, headers=staff_headers())
+    assert forged.status_code == 422 and forged.json()["errors"][0]["field"] == "query.cursor"

@@ -28,8 +28,12 @@ async def test_a_school_head_sees_their_own_school_only(registry) -> None:
     assert listed.status_code == 200
     assert {item["school_id"] for item in listed.json()["items"]} == {mine}
     assert ids[mine] in {item["id"] for item in listed.json()["items"]}
+    # Another school is a filter outside the caller's scope: refused, not an empty page.
     other = await registry.client.get("/v1/children", params={"school_id": theirs}, headers=head)
-    assert other.json()["items"] == []
+    assert other.status_code == 403 and other.json()["errors"][0]["field"] == "query.school_id"
+    searched = await registry.client.post("/v1/children/search", json={"query": "周小", "school_id": theirs},
+                                          headers=head)
+    assert searched.status_code == 403 and searched.json()["errors"][0]["field"] == "body.school_id"
     found = await registry.client.post("/v1/children/search", json={"query": "周小"}, headers=head)
     assert [item["id"] for item in found.json()["items"]] == [ids[mine]]
 

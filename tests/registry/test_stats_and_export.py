@@ -73,6 +73,12 @@ async def test_completeness_names_who_has_not_reported_and_the_rate(registry) ->
         "SELECT message_key, payload FROM outbox WHERE event_type = 'cn.shouhu.ExpectedCountSet.v1' ORDER BY id")
     assert [(row["message_key"], row["payload"]["expected"]) for row in published] == [
         (TOWNSHIP, 4), ("330102005000", 10), ("school-2", 1), ("school-silent", 30)]  # the refused one is not there
+    first = (await registry.client.get("/v1/expected-counts", params={"limit": 3}, headers=staff_headers())).json()
+    rest = (await registry.client.get("/v1/expected-counts", params={"limit": 3, "cursor": first["next_cursor"]},
+                                      headers=staff_headers())).json()
+    assert [(e["kind"], e["code"]) for e in first["items"] + rest["items"]] == [
+        ("school", "school-2"), ("school", "school-silent"), ("township", TOWNSHIP), ("township", "330102005000")]
+    assert rest["next_cursor"] is None
     report = (await registry.client.get("/v1/statistics/completeness", headers=staff_headers())).json()
     assert report["not_reported"] == {"townships": ["330102005000"], "schools": ["school-silent"]}
     rates = {e["code"]: e["rate"] for e in report["townships"] + report["schools"]}

@@ -108,10 +108,10 @@ async def test_the_report_names_copied_ids_and_lists_registered_rows_apart(regis
     report = (await registry.client.get(f"/v1/imports/{again_id}/errors", headers=staff_headers())).json()
     assert report["items"] == [] and report["total_rows"] == 0
     page = (await registry.client.get(f"/v1/imports/{again_id}/existing?limit=1", headers=staff_headers())).json()
-    assert [item["row"] for item in page["items"]] == [2] and page["total_rows"] == 2 and page["next_after"] == 2
-    rest = (await registry.client.get(f"/v1/imports/{again_id}/existing?limit=1&after=2",
-                                      headers=staff_headers())).json()
-    assert [item["row"] for item in rest["items"]] == [3] and rest["next_after"] is None
+    assert [item["row"] for item in page["items"]] == [2] and page["total_rows"] == 2 and page["next_cursor"]
+    rest = (await registry.client.get(f"/v1/imports/{again_id}/existing", headers=staff_headers(),
+                                      params={"limit": 1, "cursor": page["next_cursor"]})).json()
+    assert [item["row"] for item in rest["items"]] == [3] and rest["next_cursor"] is None
     workbook = load_workbook(io.BytesIO((await registry.client.get(
         f"/v1/imports/{again_id}/errors.xlsx", headers=staff_headers())).content))
     assert [r[0] for r in workbook["已建档"].iter_rows(min_row=2, values_only=True)] == [2, 3]

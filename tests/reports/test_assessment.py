@@ -35,6 +35,11 @@ async def test_schools_ranked_by_the_default_weights(reports: Harness, told: dic
     # s-1: (50·1/3 + 10·1/3 + 20·(1 − 1/3) + 20·0.5) / 100
     assert [(i["key"], i["score"], i["rank"]) for i in body["items"]] == [
         ("s-3", 100.0, 1), ("s-1", 43.3, 2), ("s-2", 0.0, 3)]
+    assert body["total"] == 3 and body["next_cursor"] is None
+    first = await _assess(reports, by="school", limit=2)
+    rest = await _assess(reports, by="school", limit=2, cursor=first["next_cursor"])
+    # Ranks are over the whole scope, whichever page shows them.
+    assert [i["rank"] for i in first["items"] + rest["items"]] == [1, 2, 3] and rest["next_cursor"] is None
 
 
 async def test_caregivers_are_scored_on_their_duties_alone(reports: Harness, told: dict) -> None:

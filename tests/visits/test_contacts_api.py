@@ -160,7 +160,8 @@ async def test_a_concern_is_committed_with_its_contact_and_escalation_starts(har
 
     mandatory = next(e for e in raised if e.mandatory_report)
     listed = await harness.client.get("/v1/concerns", headers=township_staff())
-    assert listed.json()[0]["id"] == str(mandatory.concern_id) and listed.json()[0]["category"] is None
+    first = listed.json()["items"][0]
+    assert first["id"] == str(mandatory.concern_id) and first["category"] is None
     seen = await harness.client.get(f"/v1/concerns/{mandatory.concern_id}", headers=township_staff(sensitive=True))
     assert seen.json()["category"] == "suspected_abuse" and seen.json()["detail"] == "手臂上有淤青"
 
@@ -192,9 +193,10 @@ async def test_lists_are_scoped_by_jurisdiction_and_pairing(harness: Harness) ->
     there = await harness.client.post("/v1/contacts", json=contact(there_child, uuid.uuid4()),
                                       headers=county_staff())
     assert logged.status_code == there.status_code == 201
-    mine = (await harness.client.get("/v1/contacts", headers=caregiver(me))).json()
+    mine = (await harness.client.get("/v1/contacts", headers=caregiver(me))).json()["items"]
     assert {c["id"] for c in mine} == {logged.json()["id"]}
-    township = (await harness.client.get("/v1/contacts", params={"limit": 500}, headers=township_staff())).json()
+    township = (await harness.client.get("/v1/contacts", params={"limit": 500}, headers=township_staff())).json()[
+        "items"]
     assert logged.json()["id"] in {c["id"] for c in township} and there.json()["id"] not in {
         c["id"] for c in township}
     assert (await harness.client.get(f"/v1/contacts/{there.json()['id']}", headers=township_staff())).status_code \
@@ -205,9 +207,52 @@ async def test_lists_are_scoped_by_jurisdiction_and_pairing(harness: Harness) ->
     assert other_county.status_code == 404
     by_child = await harness.client.get("/v1/contacts", params={"child_id": str(here_child)},
                                         headers=county_staff())
-    assert [c["id"] for c in by_child.json()] == [logged.json()["id"]]
+    assert [c["id"] for c in by_child.json()["items"]] == [logged.json()["id"]]
     period = await harness.client.get("/v1/contacts", params={"from": (now() + timedelta(hours=1)).isoformat()},
                                       headers=county_staff())
-    assert period.json() == []
+    assert period.json() == {"items": [], "next_cursor": None, "total": None}
     guardian = bearer(roles=["service"], jurisdiction="330102000000")
     assert (await harness.client.get("/v1/contacts", headers=guardian)).status_code == 403
+
+
+async def _every_page(harness: Harness, path: str, headers: dict[str, str], **params: Any) -> list[dict]:
+    items: list[dict] = []
+    cursor = None
+    for _ in range(50):
+        answer = await harness.client.get(path, params={**params, **({"cursor": cursor} if cursor else {})},
+                                          headers=headers)
+        assert answer.status_code == 200, answer.text
+        items += answer.json()["items"]
+        cursor = answer.json()["next_cursor"]
+        if cursor is None:
+            return items
+    raise AssertionError("next_cursor never ran out")
+
+
+async def test_contact_and_concern_lists_page_to_the_end_without_repeats(harness: Harness) -> None:
+    child_id = await harness.child()
+    _, me = await harness.pair(child_id)
+    same_moment = (now() - timedelta(hours=2)).isoformat()
+    severities = ["urgent", "low", "high", "low", "medium", "low", "low"]
+    for index, severity in enumerate(severities):
+        occurred = same_moment if index < 3 else (now() - timedelta(hours=4, minutes=index)).isoformat()
+        category = "suspected_abuse" if index in (1, 4) else "health"
+        response = await harness.client.post("/v1/contacts", headers=caregiver(me), json=contact(
+            child_id, me, occurred_at=occurred, concerns=[{"category": category, "severity": severity}]))
+        assert response.status_code == 201, response.text
+
+    whole = await harness.client.get("/v1/contacts", params={"child_id": str(child_id), "limit": 500},
+                                     headers=county_staff())
+    paged = await _every_page(harness, "/v1/contacts", county_staff(), child_id=str(child_id), limit=2)
+    assert [c["id"] for c in paged] == [c["id"] for c in whole.json()["items"]] and len(paged) == len(severities)
+    by_child = await _every_page(harness, f"/v1/children/{child_id}/contacts", caregiver(me), limit=3)
+    assert [c["id"] for c in by_child] == [c["id"] for c in paged]
+
+    whole = await harness.client.get("/v1/concerns", params={"child_id": str(child_id), "limit": 500},
+                                     headers=county_staff())
+    concerns = await _every_page(harness, "/v1/concerns", county_staff(), child_id=str(child_id), limit=1)
+    assert [c["id"] for c in concerns] == [c["id"] for c in whole.json()["items"]]
+    assert len(concerns) == len(severities) and concerns[0]["mandatory_report"]
+
+    forged = await harness.client.get("/v1/contacts", params={"cursor": "bm90LW91cnM"}, headers=county_staff())
+    assert forged.status_code == 422 and forged.json()["errors"][0]["field"] == "query.cursor"

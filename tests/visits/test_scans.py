@@ -144,9 +144,12 @@ async def test_a_policy_change_derives_schedules_again_in_its_scope_only(harness
     off = await harness.client.put(url, json={"period": "off"}, headers={**county_staff(), "If-Match": '"1"'})
     assert off.status_code == 200 and await talk_lengths(there) == set()
     listed = await harness.client.get("/v1/admin/duty-policies", headers=county_staff())
-    assert {(p["scope_code"], p["audience"], p["duty_kind"], p["period"]) for p in listed.json()} >= {
+    assert {(p["scope_code"], p["audience"], p["duty_kind"], p["period"]) for p in listed.json()["items"]} >= {
         ("default", "priority", "talk", "weekly"), (OTHER_TOWNSHIP, "all", "talk", "off")}
-    await harness.client.put(url, json={"period": "monthly"}, headers=county_staff())
+    blind = await harness.client.put(url, json={"period": "monthly"}, headers=county_staff())
+    assert blind.status_code == 428 and blind.json()["errors"][0]["field"] == "header.If-Match"
+    back = await harness.client.put(url, json={"period": "monthly"}, headers={**county_staff(), "If-Match": '"2"'})
+    assert back.status_code == 200
 
 
 async def test_work_lists_for_a_caregiver_and_a_township(harness: Harness) -> None:
@@ -157,15 +160,19 @@ async def test_work_lists_for_a_caregiver_and_a_township(harness: Harness) -> No
                         today(harness.settings) - timedelta(days=45), today(harness.settings) - timedelta(days=15))
     mine = await harness.client.get("/v1/me/duties", headers=caregiver(caregiver_id))
     assert mine.status_code == 200
-    states = {d["id"]: d for d in mine.json()}
+    states = {d["id"]: d for d in mine.json()["items"]}
     assert states[str(duty["id"])]["state"] == "overdue" and states[str(duty["id"])]["days_overdue"] == 15
-    assert all(d["caregiver_id"] == str(caregiver_id) for d in mine.json())
+    assert all(d["caregiver_id"] == str(caregiver_id) for d in mine.json()["items"])
     assert (await harness.client.get("/v1/me/duties", headers=township_staff())).status_code == 403
     township = await harness.client.get("/v1/duties", params={"township_code": TOWNSHIP, "limit": 1000},
                                         headers=township_staff())
-    assert str(duty["id"]) in {d["id"] for d in township.json()}
+    assert str(duty["id"]) in {d["id"] for d in township.json()["items"]}
     elsewhere = await harness.client.get("/v1/duties", headers=township_staff(OTHER_TOWNSHIP))
-    assert str(duty["id"]) not in {d["id"] for d in elsewhere.json()}
+    assert str(duty["id"]) not in {d["id"] for d in elsewhere.json()["items"]}
+    # A township filter outside the caller's scope is refused, not answered with nothing.
+    outside = await harness.client.get("/v1/duties", params={"township_code": TOWNSHIP},
+                                       headers=township_staff(OTHER_TOWNSHIP))
+    assert outside.status_code == 403 and outside.json()["errors"][0]["field"] == "query.township_code"
     assert (await harness.client.get("/v1/duties", headers=caregiver(caregiver_id))).status_code == 403
 
 

@@ -1,5 +1,6 @@
 """School scope in visits: `school_id` filters the duty work list, and a school_staff token
-that carries a school sees that school's duties, contacts and concerns only, whatever it asks for."""
+that carries a school sees that school's duties, contacts and concerns only; asking for
+another school is refused (403)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ async def _duty_ids(harness: Harness, headers: dict[str, str], **params: str) ->
     response = await harness.client.get("/v1/duties", params={"state": "all", "limit": 1000, **params},
                                         headers=headers)
     assert response.status_code == 200, response.text
-    return {duty["id"] for duty in response.json()}
+    assert response.json()["next_cursor"] is None
+    return {duty["id"] for duty in response.json()["items"]}
 
 
 async def _school_duties(harness: Harness, school_id: str) -> set[str]:
@@ -39,7 +41,9 @@ async def test_the_school_filter_and_the_school_staff_scope(harness: Harness) ->
     principal = school_staff(mine)
     assert await _duty_ids(harness, principal) & (my_duties | their_duties) == my_duties
     assert await _duty_ids(harness, principal, school_id=mine) == my_duties
-    assert await _duty_ids(harness, principal, school_id=theirs) == set()
+    # Asking for another school is a filter outside the caller's scope: refused, not empty.
+    other = await harness.client.get("/v1/duties", params={"school_id": theirs}, headers=principal)
+    assert other.status_code == 403 and other.json()["errors"][0]["field"] == "query.school_id"
     # Without a school in the token, school staff keep their township's view.
     assert my_duties | their_duties <= await _duty_ids(harness, school_staff(None))
 
@@ -61,7 +65,7 @@ async def test_a_school_head_reads_their_schools_contacts_and_concerns_only(harn
     head = school_staff(mine)
 
     listed = await harness.client.get("/v1/contacts", params={"limit": 500}, headers=head)
-    ids = {contact["id"] for contact in listed.json()}
+    ids = {contact["id"] for contact in listed.json()["items"]}
     assert logged[mine][1] in ids and logged[theirs][1] not in ids
     assert (await harness.client.get(f"/v1/children/{logged[mine][0]}/contacts", headers=head)).status_code == 200
     assert (await harness.client.get(f"/v1/children/{logged[theirs][0]}/contacts", headers=head)).status_code == 404
@@ -72,7 +76,7 @@ async def test_a_school_head_reads_their_schools_contacts_and_concerns_only(harn
     concerns = {school: (await harness.fetch("SELECT id FROM concerns WHERE contact_id = $1",
                                              uuid.UUID(logged[school][1])))[0]["id"] for school in (mine, theirs)}
     listed = await harness.client.get("/v1/concerns", params={"limit": 500}, headers=head)
-    seen = {concern["id"] for concern in listed.json()}
+    seen = {concern["id"] for concern in listed.json()["items"]}
     assert str(concerns[mine]) in seen and str(concerns[theirs]) not in seen
     assert (await harness.client.get(f"/v1/concerns/{concerns[theirs]}", headers=head)).status_code == 404
     assert (await harness.client.get(f"/v1/concerns/{concerns[mine]}", headers=head)).status_code == 200

@@ -54,6 +54,29 @@ export const visits = createClient<VisitsPaths>({ baseUrl: '/visits', ...options
 export const notify = createClient<NotifyPaths>({ baseUrl: '/notify', ...options })
 export const reports = createClient<ReportsPaths>({ baseUrl: '/reports', ...options })
 
+// Every list answers one shape: `items`, `next_cursor` (null on the last page) and sometimes
+// `total`. A page that needs the whole list (to sort or count it) follows the cursor; the
+// bound only stops a runaway loop, far above any list a county has.
+const MAX_PAGES = 200
+
+export interface ListPage<T> { items: T[]; next_cursor?: string | null; total?: number | null }
+interface PageAnswer<T> { data?: ListPage<T>; error?: unknown; response: Response }
+
+export async function everyPage<T>(
+  fetchPage: (cursor: string | undefined) => Promise<PageAnswer<T>>,
+): Promise<{ items: T[]; error?: unknown; response: Response }> {
+  const items: T[] = []
+  let cursor: string | undefined
+  for (let pages = 0; pages < MAX_PAGES; pages++) {
+    const answer = await fetchPage(cursor)
+    if (!answer.response.ok || !answer.data) return { items, error: answer.error, response: answer.response }
+    items.push(...answer.data.items)
+    if (!answer.data.next_cursor) return { items, response: answer.response }
+    cursor = answer.data.next_cursor
+  }
+  throw new Error('a list did not end')
+}
+
 /** A readable message for a failed call: the server's field and reason where it gave them. */
 export function problemOf(error: unknown, status?: number): string {
   if (status === 404) return '未找到该记录，或不在您的管辖范围内'

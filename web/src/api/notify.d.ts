@@ -75,7 +75,7 @@ export interface paths {
         /**
          * List Deliveries
          * @description What was sent, to which kind of recipient, on which channel, with what outcome —
-         *     within the caller's jurisdiction. No addresses and no message text.
+         *     within the caller's jurisdiction, newest first. No addresses and no message text.
          */
         get: operations["list_deliveries_v1_deliveries_get"];
         put?: never;
@@ -151,7 +151,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Shifts */
+        /**
+         * List Shifts
+         * @description Latest first.
+         */
         get: operations["list_shifts_v1_duty_roster_get"];
         put?: never;
         /**
@@ -310,7 +313,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Staff */
+        /**
+         * List Staff
+         * @description By place, then staff id.
+         */
         get: operations["list_staff_v1_staff_recipients_get"];
         put?: never;
         /**
@@ -412,7 +418,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Webhooks */
+        /**
+         * List Webhooks
+         * @description A short list (a few per county), oldest first.
+         */
         get: operations["list_webhooks_v1_webhook_subscriptions_get"];
         put?: never;
         /**
@@ -565,6 +574,126 @@ export interface components {
             text: string;
             /** Title */
             title: string;
+        };
+        /** Page[DeliveryCount] */
+        Page_DeliveryCount_: {
+            /** Items */
+            items: components["schemas"]["DeliveryCount"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[DeliveryOut] */
+        Page_DeliveryOut_: {
+            /** Items */
+            items: components["schemas"]["DeliveryOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[NotificationOut] */
+        Page_NotificationOut_: {
+            /** Items */
+            items: components["schemas"]["NotificationOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[RoutingRuleOut] */
+        Page_RoutingRuleOut_: {
+            /** Items */
+            items: components["schemas"]["RoutingRuleOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[ShiftOut] */
+        Page_ShiftOut_: {
+            /** Items */
+            items: components["schemas"]["ShiftOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[StaffRecipientOut] */
+        Page_StaffRecipientOut_: {
+            /** Items */
+            items: components["schemas"]["StaffRecipientOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[TemplateOut] */
+        Page_TemplateOut_: {
+            /** Items */
+            items: components["schemas"]["TemplateOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[WebhookOut] */
+        Page_WebhookOut_: {
+            /** Items */
+            items: components["schemas"]["WebhookOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
         };
         /** PreferencesIn */
         PreferencesIn: {
@@ -1110,9 +1239,10 @@ export interface operations {
                 child_id?: string | null;
                 source_event_id?: string | null;
                 since?: string | null;
-                /** @description page: created_at of the last row seen */
-                before?: string | null;
+                /** @description items per page (at most 1000) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1126,7 +1256,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeliveryOut"][];
+                    "application/json": components["schemas"]["Page_DeliveryOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -1180,6 +1310,10 @@ export interface operations {
         parameters: {
             query?: {
                 since?: string | null;
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1193,7 +1327,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeliveryCount"][];
+                    "application/json": components["schemas"]["Page_DeliveryCount_"];
                 };
             };
             /** @description Unauthorized */
@@ -1391,7 +1525,10 @@ export interface operations {
             query?: {
                 /** @description only shifts covering this instant */
                 at?: string | null;
+                /** @description items per page (at most 1000) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1405,7 +1542,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ShiftOut"][];
+                    "application/json": components["schemas"]["Page_ShiftOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -1625,7 +1762,10 @@ export interface operations {
                 caregiver_id?: string | null;
                 unread?: boolean;
                 locale?: "zh-CN" | "en";
+                /** @description items per page (at most 500) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1639,7 +1779,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NotificationOut"][];
+                    "application/json": components["schemas"]["Page_NotificationOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -2041,6 +2181,10 @@ export interface operations {
         parameters: {
             query: {
                 county_code: string;
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -2054,7 +2198,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RoutingRuleOut"][];
+                    "application/json": components["schemas"]["Page_RoutingRuleOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -2219,7 +2363,10 @@ export interface operations {
     list_staff_v1_staff_recipients_get: {
         parameters: {
             query?: {
+                /** @description items per page (at most 1000) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -2233,7 +2380,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["StaffRecipientOut"][];
+                    "application/json": components["schemas"]["Page_StaffRecipientOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -2552,7 +2699,12 @@ export interface operations {
     };
     list_templates_v1_templates_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2565,7 +2717,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TemplateOut"][];
+                    "application/json": components["schemas"]["Page_TemplateOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -2586,7 +2738,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2807,7 +2968,12 @@ export interface operations {
     };
     list_webhooks_v1_webhook_subscriptions_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2820,7 +2986,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WebhookOut"][];
+                    "application/json": components["schemas"]["Page_WebhookOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -2841,7 +3007,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;

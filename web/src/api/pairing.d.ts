@@ -96,7 +96,7 @@ export interface paths {
         };
         /**
          * List Caregivers
-         * @description Caregivers in scope with their load and free places.
+         * @description Caregivers in scope with their load and free places, by township then enrolment.
          */
         get: operations["list_caregivers_v1_caregivers_get"];
         put?: never;
@@ -266,7 +266,8 @@ export interface paths {
         };
         /**
          * Read Proposal
-         * @description The proposal and a page of its items (priority children first).
+         * @description The proposal and a page of its items (priority children first); `next_cursor` leads
+         *     to the next page of items, as in every list.
          */
         get: operations["read_proposal_v1_matching_proposals__proposal_id__get"];
         put?: never;
@@ -390,7 +391,8 @@ export interface paths {
         /**
          * Unpaired Queue
          * @description Active children with nobody paired: priority children first, then the longest waiting.
-         *     A school head's token (school_staff with a school) sees its own school's queue only.
+         *     A school head's token (school_staff with a school) sees its own school's queue only;
+         *     another school or a place outside the caller's scope is refused (403).
          */
         get: operations["unpaired_queue_v1_queue_unpaired_get"];
         put?: never;
@@ -452,7 +454,7 @@ export interface paths {
         };
         /**
          * Flagged
-         * @description Second gifts from one fund to one child within a period: for staff to review.
+         * @description Second gifts from one fund to one child within a period, newest first: for staff to review.
          */
         get: operations["flagged_v1_support_flagged_get"];
         put?: never;
@@ -896,6 +898,96 @@ export interface components {
              */
             started_on: string;
         };
+        /** Page[CaregiverActivity] */
+        Page_CaregiverActivity_: {
+            /** Items */
+            items: components["schemas"]["CaregiverActivity"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[CaregiverOut] */
+        Page_CaregiverOut_: {
+            /** Items */
+            items: components["schemas"]["CaregiverOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[CaregiverPairingOut] */
+        Page_CaregiverPairingOut_: {
+            /** Items */
+            items: components["schemas"]["CaregiverPairingOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[OwnPairingOut] */
+        Page_OwnPairingOut_: {
+            /** Items */
+            items: components["schemas"]["OwnPairingOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[PairingInHistory] */
+        Page_PairingInHistory_: {
+            /** Items */
+            items: components["schemas"]["PairingInHistory"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[SupportOut] */
+        Page_SupportOut_: {
+            /** Items */
+            items: components["schemas"]["SupportOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
         /** PairableChildOut */
         PairableChildOut: {
             /** Age Band */
@@ -1096,6 +1188,11 @@ export interface components {
             items_total: number;
             /** Jurisdiction */
             jurisdiction: string;
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page of items; null on the last page
+             */
+            next_cursor?: string | null;
             /** Open */
             open: number;
             /** Refused */
@@ -1347,12 +1444,23 @@ export interface components {
              */
             waiting_since: string;
         };
-        /** UnpairedQueue */
+        /**
+         * UnpairedQueue
+         * @description The list shape, with `total`: every unpaired child in scope.
+         */
         UnpairedQueue: {
             /** Items */
             items: components["schemas"]["UnpairedChild"][];
-            /** Total */
-            total: number;
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
         };
     };
     responses: never;
@@ -1597,8 +1705,10 @@ export interface operations {
                 kind?: ("teacher" | "class_teacher" | "volunteer" | "caring_mother" | "party_member" | "village_official" | "children_director" | "student_buddy") | null;
                 active?: boolean | null;
                 school_id?: string | null;
+                /** @description items per page (at most 1000) */
                 limit?: number;
-                offset?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1612,7 +1722,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CaregiverOut"][];
+                    "application/json": components["schemas"]["Page_CaregiverOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -2002,6 +2112,10 @@ export interface operations {
         parameters: {
             query?: {
                 include_ended?: boolean;
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path: {
@@ -2017,7 +2131,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CaregiverPairingOut"][];
+                    "application/json": components["schemas"]["Page_CaregiverPairingOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -2136,7 +2250,12 @@ export interface operations {
     };
     child_pairing_history_v1_children__child_id__pairings_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
             header?: never;
             path: {
                 child_id: string;
@@ -2151,7 +2270,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PairingInHistory"][];
+                    "application/json": components["schemas"]["Page_PairingInHistory_"];
                 };
             };
             /** @description Unauthorized */
@@ -2203,7 +2322,12 @@ export interface operations {
     };
     child_support_v1_children__child_id__support_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
             header?: never;
             path: {
                 child_id: string;
@@ -2218,7 +2342,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SupportOut"][];
+                    "application/json": components["schemas"]["Page_SupportOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -2453,8 +2577,10 @@ export interface operations {
     read_proposal_v1_matching_proposals__proposal_id__get: {
         parameters: {
             query?: {
+                /** @description items per page (at most 5000) */
                 limit?: number;
-                offset?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path: {
@@ -2613,6 +2739,10 @@ export interface operations {
         parameters: {
             query?: {
                 include_ended?: boolean;
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -2626,7 +2756,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OwnPairingOut"][];
+                    "application/json": components["schemas"]["Page_OwnPairingOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -2927,8 +3057,10 @@ export interface operations {
             query?: {
                 jurisdiction?: string | null;
                 school_id?: string | null;
+                /** @description items per page (at most 1000) */
                 limit?: number;
-                offset?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -3000,6 +3132,10 @@ export interface operations {
                 to: string;
                 jurisdiction?: string | null;
                 caregiver_id?: string | null;
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -3013,7 +3149,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CaregiverActivity"][];
+                    "application/json": components["schemas"]["Page_CaregiverActivity_"];
                 };
             };
             /** @description Unauthorized */
@@ -3136,6 +3272,10 @@ export interface operations {
                 jurisdiction?: string | null;
                 from?: string | null;
                 to?: string | null;
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -3149,7 +3289,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SupportOut"][];
+                    "application/json": components["schemas"]["Page_SupportOut_"];
                 };
             };
             /** @description Unauthorized */

@@ -74,7 +74,7 @@ export interface paths {
         };
         /**
          * List Children
-         * @description The children in the caller's jurisdiction, a page at a time (`next_after`).
+         * @description The children in the caller's jurisdiction, by id, a page at a time (`next_cursor`).
          */
         get: operations["list_children_v1_children_get"];
         put?: never;
@@ -270,7 +270,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Expected Counts */
+        /**
+         * List Expected Counts
+         * @description By kind (school, township), then code.
+         */
         get: operations["list_expected_counts_v1_expected_counts_get"];
         /**
          * Set Expected Count
@@ -311,7 +314,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Jobs */
+        /**
+         * List Jobs
+         * @description Newest first.
+         */
         get: operations["list_jobs_v1_imports_get"];
         put?: never;
         /**
@@ -376,7 +382,7 @@ export interface paths {
         };
         /**
          * Job Errors
-         * @description Refused rows as JSON, a page at a time (`next_after`): row number, column and reason;
+         * @description Refused rows as JSON, a page of sheet rows at a time: row number, column and reason;
          *     never the rejected value. Rows already registered are listed apart (…/existing).
          */
         get: operations["job_errors_v1_imports__job_id__errors_get"];
@@ -622,10 +628,23 @@ export interface components {
             /** Text */
             text: string;
         };
-        /** CaregiverGrowthNotes */
+        /**
+         * CaregiverGrowthNotes
+         * @description The paired child's growth record, oldest first.
+         */
         CaregiverGrowthNotes: {
             /** Items */
             items: components["schemas"]["CaregiverGrowthNote"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
         };
         /**
          * ChildCard
@@ -662,10 +681,23 @@ export interface components {
              */
             status: "active" | "transferred" | "closed";
         };
-        /** ChildCards */
+        /**
+         * ChildCards
+         * @description The children paired with the caller now.
+         */
         ChildCards: {
             /** Items */
             items: components["schemas"]["ChildCard"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
         };
         /** ChildIn */
         ChildIn: {
@@ -718,10 +750,23 @@ export interface components {
             /** Sensitive Categories */
             sensitive_categories?: ("incarcerated_parent" | "street_child" | "hiv_affected" | "drug_using_family" | "violence_victim")[];
         };
-        /** ChildItems */
+        /**
+         * ChildItems
+         * @description Search results, best matches first; pass `next_cursor` as the body's `cursor`.
+         */
         ChildItems: {
             /** Items */
             items: components["schemas"]["ChildOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
         };
         /** ChildNames */
         ChildNames: {
@@ -819,15 +864,23 @@ export interface components {
              */
             version: number;
         };
-        /** ChildPage */
+        /**
+         * ChildPage
+         * @description Children in the caller's jurisdiction, by id.
+         */
         ChildPage: {
             /** Items */
             items: components["schemas"]["ChildOut"][];
             /**
-             * Next After
-             * @description pass as `after` for the next page; null on the last page
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
              */
-            next_after: string | null;
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
         };
         /**
          * ChildPatch
@@ -962,10 +1015,23 @@ export interface components {
              */
             township_code: string;
         };
-        /** ExpectedCounts */
+        /**
+         * ExpectedCounts
+         * @description The expected counts set in the caller's jurisdiction, by kind and code.
+         */
         ExpectedCounts: {
             /** Items */
             items: components["schemas"]["ExpectedCount"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
         };
         /** FieldError */
         FieldError: {
@@ -1044,6 +1110,16 @@ export interface components {
             items: components["schemas"]["GrowthNoteShown"][];
             /** Masked */
             masked: boolean;
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
         };
         /** GuardianIn */
         GuardianIn: {
@@ -1131,10 +1207,23 @@ export interface components {
             /** Status */
             status: string;
         };
-        /** ImportJobs */
+        /**
+         * ImportJobs
+         * @description Imports in the caller's jurisdiction, newest first.
+         */
         ImportJobs: {
             /** Items */
             items: components["schemas"]["ImportJobOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
         };
         /**
          * Jurisdiction
@@ -1294,15 +1383,23 @@ export interface components {
             /** Row */
             row: number;
         };
-        /** RowErrors */
+        /**
+         * RowErrors
+         * @description `limit` counts sheet rows: a row's problems are never split between pages.
+         */
         RowErrors: {
             /** Items */
             items: components["schemas"]["RowError"][];
             /**
-             * Next After
-             * @description pass as `after` for the next page; null on the last
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
              */
-            next_after: number | null;
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
             /**
              * Total Rows
              * @description how many rows of this kind the job has
@@ -1314,6 +1411,11 @@ export interface components {
          * @description Search terms travel in the body: names never go into URLs (or access logs).
          */
         SearchIn: {
+            /**
+             * Cursor
+             * @description `next_cursor` of the previous page of results; omit for the first
+             */
+            cursor?: string | null;
             /**
              * Limit
              * @default 20
@@ -1478,8 +1580,6 @@ export interface operations {
     list_children_v1_children_get: {
         parameters: {
             query?: {
-                after?: string | null;
-                limit?: number;
                 township_code?: string | null;
                 village_code?: string | null;
                 school_id?: string | null;
@@ -1492,6 +1592,10 @@ export interface operations {
                 max_age?: number | null;
                 /** @description the same as X-Purpose, for links */
                 purpose?: string | null;
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: {
                 /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
@@ -2126,6 +2230,10 @@ export interface operations {
             query?: {
                 /** @description the same as X-Purpose, for links */
                 purpose?: string | null;
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: {
                 /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
@@ -2574,7 +2682,12 @@ export interface operations {
     };
     list_expected_counts_v1_expected_counts_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2608,7 +2721,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2799,7 +2921,10 @@ export interface operations {
     list_jobs_v1_imports_get: {
         parameters: {
             query?: {
+                /** @description items per page (at most 100) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -3088,9 +3213,10 @@ export interface operations {
     job_errors_v1_imports__job_id__errors_get: {
         parameters: {
             query?: {
-                /** @description the last row of the previous page */
-                after?: number;
+                /** @description items per page (at most 5000) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path: {
@@ -3226,8 +3352,10 @@ export interface operations {
     job_existing_v1_imports__job_id__existing_get: {
         parameters: {
             query?: {
-                after?: number;
+                /** @description items per page (at most 5000) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path: {
@@ -3295,7 +3423,12 @@ export interface operations {
     };
     my_children_v1_me_children_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3329,7 +3462,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3418,7 +3560,12 @@ export interface operations {
     };
     list_growth_notes_v1_me_children__child_id__growth_notes_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
             header?: never;
             path: {
                 child_id: string;

@@ -76,7 +76,8 @@ export interface paths {
          * Assessment
          * @description Per school, caregiver or township in the scope: duties due in the period, done on
          *     time, done late, overdue as of `as_of`; coverage (schools and townships); the score
-         *     with the weights in force for the scope, and the rank (best first).
+         *     with the weights in force for the scope, and the rank (best first). The ranked rows
+         *     page like every list (`items`, `next_cursor`, `total`); ranks are over the whole scope.
          */
         get: operations["assessment_v1_assessment_get"];
         put?: never;
@@ -323,6 +324,10 @@ export interface operations {
                 by?: "school" | "caregiver" | "township";
                 scope?: string | null;
                 as_of?: string | null;
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;

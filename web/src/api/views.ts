@@ -22,7 +22,7 @@ export interface ChildView {
   version: number; masked: boolean; created_at: string; updated_at: string
 }
 
-export interface ChildPage { items: ChildView[]; next_after: string | null }
+export interface ChildPage { items: ChildView[]; next_cursor: string | null }
 
 export interface KeyCount { key: string | null; count: number }
 export interface RegistryStatistics { status: string; total: number; township?: KeyCount[]; school?: KeyCount[]; category?: KeyCount[] }

@@ -72,7 +72,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Policies */
+        /**
+         * List Policies
+         * @description A short list (a few per county and duty kind), paged like every other.
+         */
         get: operations["list_policies_v1_admin_duty_policies_get"];
         put?: never;
         post?: never;
@@ -151,7 +154,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Concerns */
+        /**
+         * List Concerns
+         * @description Open ones first, mandatory reports first, newest first. A township outside the
+         *     caller's scope is refused (403).
+         */
         get: operations["list_concerns_v1_concerns_get"];
         put?: never;
         post?: never;
@@ -210,6 +217,7 @@ export interface paths {
          * List Contacts
          * @description Newest first. Staff see their jurisdiction (a school head's token: its school's);
          *     a caregiver sees the contacts they logged and those of children currently paired with them.
+         *     A township outside the caller's scope is refused (403).
          */
         get: operations["list_contacts_v1_contacts_get"];
         put?: never;
@@ -251,9 +259,9 @@ export interface paths {
         };
         /**
          * Duties
-         * @description A township's (or school's, or county's) work list, within the caller's jurisdiction;
-         *     a school_staff token with a school is confined to that school's duties (another school
-         *     asked for gives an empty list, as records outside a scope are "not there").
+         * @description A township's (or school's, or county's) work list, soonest due first, within the
+         *     caller's jurisdiction; a school_staff token with a school is confined to that school's
+         *     duties. A township or school outside the caller's scope is refused (403).
          */
         get: operations["duties_v1_duties_get"];
         put?: never;
@@ -273,7 +281,7 @@ export interface paths {
         };
         /**
          * My Duties
-         * @description The caller's own duties (a caregiver token with a caregiver_id claim).
+         * @description The caller's own duties (a caregiver token with a caregiver_id claim), soonest due first.
          */
         get: operations["my_duties_v1_me_duties_get"];
         put?: never;
@@ -628,6 +636,66 @@ export interface components {
             /** Longitude */
             longitude: number;
         };
+        /** Page[ConcernOut] */
+        Page_ConcernOut_: {
+            /** Items */
+            items: components["schemas"]["ConcernOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[ContactSummary] */
+        Page_ContactSummary_: {
+            /** Items */
+            items: components["schemas"]["ContactSummary"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[DutyOut] */
+        Page_DutyOut_: {
+            /** Items */
+            items: components["schemas"]["DutyOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[PolicyOut] */
+        Page_PolicyOut_: {
+            /** Items */
+            items: components["schemas"]["PolicyOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
         /** PolicyIn */
         PolicyIn: {
             /**
@@ -896,7 +964,12 @@ export interface operations {
     };
     list_policies_v1_admin_duty_policies_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -909,7 +982,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PolicyOut"][];
+                    "application/json": components["schemas"]["Page_PolicyOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -930,7 +1003,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1152,7 +1234,10 @@ export interface operations {
     list_child_contacts_v1_children__child_id__contacts_get: {
         parameters: {
             query?: {
+                /** @description items per page (at most 500) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path: {
@@ -1168,7 +1253,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ContactSummary"][];
+                    "application/json": components["schemas"]["Page_ContactSummary_"];
                 };
             };
             /** @description Unauthorized */
@@ -1224,7 +1309,10 @@ export interface operations {
                 status?: ("open" | "acknowledged") | null;
                 township_code?: string | null;
                 child_id?: string | null;
+                /** @description items per page (at most 500) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1238,7 +1326,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConcernOut"][];
+                    "application/json": components["schemas"]["Page_ConcernOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -1474,7 +1562,10 @@ export interface operations {
                 kind?: ("home_visit" | "talk" | "parent_call" | "parent_video" | "letter" | "health_check" | "activity" | "guardian_training") | null;
                 from?: string | null;
                 to?: string | null;
+                /** @description items per page (at most 500) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1488,7 +1579,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ContactSummary"][];
+                    "application/json": components["schemas"]["Page_ContactSummary_"];
                 };
             };
             /** @description Unauthorized */
@@ -1712,7 +1803,10 @@ export interface operations {
                 caregiver_id?: string | null;
                 child_id?: string | null;
                 state?: "overdue" | "due_soon" | "open" | "fulfilled" | "all";
+                /** @description items per page (at most 1000) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1726,7 +1820,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DutyOut"][];
+                    "application/json": components["schemas"]["Page_DutyOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -1780,7 +1874,10 @@ export interface operations {
         parameters: {
             query?: {
                 state?: "overdue" | "due_soon" | "open" | "fulfilled" | "all";
+                /** @description items per page (at most 1000) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1794,7 +1891,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DutyOut"][];
+                    "application/json": components["schemas"]["Page_DutyOut_"];
                 };
             };
             /** @description Unauthorized */
