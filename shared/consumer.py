@@ -97,6 +97,11 @@ class Consumer:
         return f"{self._settings.group_id}.{self.name}"
 
     @property
+    def handled_events(self) -> frozenset[type[Event]]:
+        """The events this consumer applies: those it has a handler for, on the topics it reads."""
+        return frozenset(kind for kind in self._handlers if kind.topic in self._topics)
+
+    @property
     def kafka_topics(self) -> tuple[str, ...]:
         return tuple(self._settings.kafka_topic_prefix + topic for topic in self._topics)
 
