@@ -17,13 +17,14 @@ SHELL := /bin/bash
 PYTHON ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,$(if $(shell command -v python),python,python3))
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+CHAOS_ARGS ?=
 ARGS ?=
 
 # Loads the exports from `scripts/infra env` (DB URLs, Kafka bootstrap). Done in two steps so a failing
 # `scripts/infra env` fails the recipe (a failed $(...) inside `eval "..."` would be ignored).
 LOAD_ENV = infra_env="$$(scripts/infra env)"; eval "$$infra_env"
 
-.PHONY: help bootstrap infra-up infra-down infra-status test test-fast security lint up down bench token
+.PHONY: help bootstrap infra-up infra-down infra-status test test-fast security lint up down bench chaos token
 
 help:
 	@echo 'make bootstrap     install Debian packages, Python deps (editable, [test]) and Kafka jars'
@@ -36,6 +37,7 @@ help:
 	@echo 'make security      the security suite alone: token attacks, bad input on every route, logs, start-up refusal'
 	@echo 'make up / down     start / stop the service stack (scripts/stack)'
 	@echo 'make bench         python -m bench against the local infra  (BENCH_ARGS=...)'
+	@echo 'make chaos         faults under load on a stack with its own PostgreSQL and Kafka (<= 10 min; CHAOS_ARGS=--short)'
 	@echo 'make token         python -m shared.cli token  (ARGS=...)'
 
 bootstrap:
@@ -72,6 +74,10 @@ down:
 
 bench: infra-up
 	$(LOAD_ENV); SHOUHU_ENV=development $(PYTHON) -m bench $(BENCH_ARGS)
+
+# Its own PostgreSQL, Kafka and stack (bench/chaos.py): nothing of infra-up's is stopped.
+chaos: bootstrap
+	SHOUHU_ENV=development $(PYTHON) -m bench.chaos $(CHAOS_ARGS)
 
 token:
 	SHOUHU_ENV=development $(PYTHON) -m shared.cli token $(ARGS)

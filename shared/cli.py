@@ -2,7 +2,7 @@
 
     shouhu token --role county_staff --jurisdiction 330102000000 [--permission view_sensitive]
     shouhu migrate [SERVICE ...]
-    shouhu status                         outbox backlog, consumer lag, dead letters per service
+    shouhu status                         outbox backlog, consumer lag (with its age; stalled workers), dead letters
     shouhu dead-letters SERVICE           list open dead letters (no payloads printed)
     shouhu dead-letters SERVICE resolve|discard ID --reason TEXT [--by NAME]   close one, recorded
     shouhu prune [SERVICE ...]            delete plumbing rows past their retention (shared/housekeeping.py)
@@ -65,8 +65,7 @@ async def _migrate(args: argparse.Namespace) -> int:
 async def _status(_args: argparse.Namespace) -> int:
     import asyncpg
 
-    from shared.consumer import consumer_lag
-    from shared.outbox import pending_age_seconds, pending_count
+    from shared.http import backlog
 
     for name in SERVICES:
         settings = _entry(name).load_settings()
@@ -76,15 +75,8 @@ async def _status(_args: argparse.Namespace) -> int:
             print(json.dumps({"service": name, "database": f"unreachable: {type(exc).__name__}"}))
             continue
         try:
-            dead = await conn.fetch(
-                "SELECT kind, count(*) AS n FROM dead_letters WHERE status = 'open' GROUP BY kind")
-            print(json.dumps({
-                "service": name,
-                "outbox_pending": await pending_count(conn),
-                "outbox_oldest_age_s": round(await pending_age_seconds(conn), 3),
-                "consumer_lag": await consumer_lag(conn),
-                "dead_letters_open": {r["kind"]: r["n"] for r in dead},
-            }))
+            figures = await backlog(conn, stale_after_s=settings.progress_stale_after_s)
+            print(json.dumps({"service": name, **figures}))
         finally:
             await conn.close()
     return 0

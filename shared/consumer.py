@@ -34,6 +34,7 @@ from shared.kafka_security import kafka_security
 from shared.logging import get_logger
 from shared.resilience import UNAVAILABLE, OutageLog
 from shared.settings import ServiceSettings
+from shared.worker_metrics import WorkerMetrics
 
 log = get_logger("shared.consumer")
 
@@ -88,6 +89,21 @@ class Consumer:
         self._next_waiting_scan = 0.0
         self.processed_total = 0
         self.last_progress_monotonic = time.monotonic()  # read by the worker's heartbeat
+        # Counted here, served by the worker (which hands in its own when it starts).
+        self.metrics = WorkerMetrics(settings.service_name)
+
+    @property
+    def kafka_group(self) -> str:
+        return f"{self._settings.group_id}.{self.name}"
+
+    @property
+    def handled_events(self) -> frozenset[type[Event]]:
+        """The events this consumer applies: those it has a handler for, on the topics it reads."""
+        return frozenset(kind for kind in self._handlers if kind.topic in self._topics)
+
+    @property
+    def kafka_topics(self) -> tuple[str, ...]:
+        return tuple(self._settings.kafka_topic_prefix + topic for topic in self._topics)
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -113,10 +129,10 @@ class Consumer:
 
     def _create_kafka_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
-            *(self._settings.kafka_topic_prefix + topic for topic in self._topics),
+            *self.kafka_topics,
             bootstrap_servers=self._settings.kafka_bootstrap_servers,
             **kafka_security(self._settings),
-            group_id=f"{self._settings.group_id}.{self.name}",
+            group_id=self.kafka_group,
             client_id=f"shouhu-{self._settings.service_name}-{self.name}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -194,8 +210,10 @@ class Consumer:
                             applied += 1
         except Exception as exc:  # every failure is handled again, record by record
             log.info("consumer.batch_fallback", consumer=self.name, records=len(records), error=type(exc).__name__)
+            self.metrics.retried(self.name, "batch_fallback")
             return False
         self.processed_total += applied
+        self.metrics.applied(self.name, applied)
         return True
 
     # -- one record -----------------------------------------------------------------------
@@ -217,11 +235,13 @@ class Consumer:
         while True:
             attempt += 1
             try:
-                await self._apply(handler, envelope)
+                if await self._apply(handler, envelope):
+                    self.metrics.applied(self.name)
                 self.processed_total += 1
                 database.ok()
                 return
             except _TRANSIENT as exc:
+                self.metrics.retried(self.name, "database")
                 await asyncio.sleep(database.failed(exc))
                 self.last_progress_monotonic = time.monotonic()  # waiting, not stalled
                 attempt = 0  # an outage is not the event's fault; do not count it
@@ -229,6 +249,7 @@ class Consumer:
                 if attempt >= self._settings.consumer_max_attempts:
                     await self._dead_letter(record, envelope, "waiting", f"dependency missing: {exc}", attempt)
                     return
+                self.metrics.retried(self.name, "dependency_missing")
                 await asyncio.sleep(self._settings.consumer_retry_base_s * 2 ** attempt)
             except Exception as exc:
                 log.warning("consumer.handler_failed", consumer=self.name, event_id=str(envelope.id),
@@ -236,6 +257,7 @@ class Consumer:
                 if attempt >= self._settings.consumer_max_attempts:
                     await self._dead_letter(record, envelope, "poison", describe_failure(exc), attempt)
                     return
+                self.metrics.retried(self.name, "handler_error")
                 await asyncio.sleep(self._settings.consumer_retry_base_s * 2 ** attempt)
 
     async def _apply(self, handler: Handler, envelope: Envelope[Any], *, dead_letter_id: int | None = None) -> bool:
@@ -272,6 +294,7 @@ class Consumer:
                 record.value, kind, reason, attempts, self._settings.consumer_parked_retry_interval_s,
                 self._settings.clock.now(),  # parked times are compared with the same clock
             )
+        self.metrics.dead_lettered(self.name, kind)
         log.warning("consumer.dead_lettered", consumer=self.name, kind=kind, reason=reason,
                     topic=record.topic, partition=record.partition, offset=record.offset)
 
@@ -304,7 +327,8 @@ class Consumer:
         try:
             envelope = decode(headers, key, row["payload"])
             handler = self._handlers[type(envelope.data)]
-            await self._apply(handler, envelope, dead_letter_id=dead_letter_id)
+            if await self._apply(handler, envelope, dead_letter_id=dead_letter_id):
+                self.metrics.applied(self.name)
         except _TRANSIENT:
             raise
         except Exception as exc:
@@ -339,8 +363,3 @@ class Consumer:
                   end if end is not None else committed) for partition, (committed, end) in progress.items()],
             )
 
-
-async def consumer_lag(conn: asyncpg.Connection) -> int:
-    """Messages behind, as of each partition's last committed batch."""
-    return int(await conn.fetchval(
-        "SELECT coalesce(sum(greatest(end_offset - committed_offset, 0)), 0) FROM consumer_progress"))

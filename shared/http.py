@@ -20,9 +20,9 @@ from shared import openapi, problems
 from shared.auth import TokenVerifier
 from shared.auth_cache import CachingTokenVerifier
 from shared.clean_text import clean_request
-from shared.consumer import consumer_lag
 from shared.db import create_pool
 from shared.kafka_security import kafka_security
+from shared.lag import progress_report
 from shared.metrics import MetricsMiddleware, MetricsPortSplit, ServiceMetrics
 from shared.outbox import pending_age_seconds, pending_count
 from shared.routing import reject_unknown_query_parameters
@@ -147,16 +147,27 @@ def create_service_app(settings: ServiceSettings, *, title: str, description: st
     return app
 
 
-async def _backlog(pool: asyncpg.Pool, timeout_s: float) -> dict[str, Any]:
+async def backlog(conn: asyncpg.Connection, *, stale_after_s: float) -> dict[str, Any]:
+    """The figures /readyz, /metrics and `shouhu status` report. The outbox's are counted
+    now; the consumers' are as old as their `reported_s_ago` (shared/lag.py)."""
+    dead = await conn.fetch("SELECT kind, count(*) AS n FROM dead_letters WHERE status = 'open' GROUP BY kind")
+    return {
+        "outbox_pending": await pending_count(conn),
+        "outbox_oldest_age_s": round(await pending_age_seconds(conn), 3),
+        **await progress_report(conn, stale_after_s=stale_after_s),
+        "dead_letters_open": {row["kind"]: row["n"] for row in dead},
+    }
+
+
+async def _backlog(pool: asyncpg.Pool, settings: ServiceSettings, timeout_s: float) -> dict[str, Any]:
     async with pool.acquire(timeout=timeout_s) as conn:
-        dead = await conn.fetch(
-            "SELECT kind, count(*) AS n FROM dead_letters WHERE status = 'open' GROUP BY kind")
-        return {
-            "outbox_pending": await pending_count(conn),
-            "outbox_oldest_age_s": round(await pending_age_seconds(conn), 3),
-            "consumer_lag": await consumer_lag(conn),
-            "dead_letters_open": {row["kind"]: row["n"] for row in dead},
-        }
+        return await backlog(conn, stale_after_s=settings.progress_stale_after_s)
+
+
+class ConsumerFigures(BaseModel):
+    lag: int = Field(description="messages behind, summed over the consumer's partitions")
+    reported_s_ago: float = Field(description="seconds since a worker last reported this consumer")
+    state: Literal["ok", "stalled"] = Field(description='"stalled": no report for longer than the limit')
 
 
 class Readiness(BaseModel):
@@ -166,7 +177,13 @@ class Readiness(BaseModel):
     kafka: Literal["ok", "unreachable"]
     outbox_pending: int | None = None
     outbox_oldest_age_s: float | None = None
-    consumer_lag: int | None = None
+    consumer_lag: int | None = Field(
+        default=None, description="total messages behind; null unless every consumer reported recently")
+    consumer_lag_reported_s_ago: float | None = Field(
+        default=None, description="age of the oldest consumer figure, in seconds")
+    workers: Literal["ok", "stalled", "never_reported"] | None = Field(
+        default=None, description="whether the worker reports its consumers' progress")
+    consumers: dict[str, ConsumerFigures] | None = None
     dead_letters_open: dict[str, int] | None = None
 
 
@@ -190,7 +207,7 @@ def _operations_router() -> APIRouter:
         state = request.app.state
         body: dict[str, Any] = {"service": state.settings.service_name}
         try:
-            body.update(await asyncio.wait_for(_backlog(state.pool, 2.0), 3.0))
+            body.update(await asyncio.wait_for(_backlog(state.pool, state.settings, 2.0), 3.0))
             body["database"] = "ok"
         except Exception as exc:
             body["database"] = f"unreachable: {type(exc).__name__}"
@@ -206,13 +223,15 @@ def _operations_router() -> APIRouter:
         state = request.app.state
         service_metrics: ServiceMetrics = state.metrics
         try:
-            backlog = await asyncio.wait_for(_backlog(state.pool, 2.0), 3.0)
+            figures = await asyncio.wait_for(_backlog(state.pool, state.settings, 2.0), 3.0)
             name = service_metrics.service
-            service_metrics.outbox_pending.labels(name).set(backlog["outbox_pending"])
-            service_metrics.outbox_age.labels(name).set(backlog["outbox_oldest_age_s"])
-            service_metrics.consumer_lag.labels(name).set(backlog["consumer_lag"])
+            service_metrics.outbox_pending.labels(name).set(figures["outbox_pending"])
+            service_metrics.outbox_age.labels(name).set(figures["outbox_oldest_age_s"])
+            # Unknown (NaN) while a worker is not reporting: never a reassuring 0.
+            lag = figures["consumer_lag"]
+            service_metrics.consumer_lag.labels(name).set(float("nan") if lag is None else lag)
             for kind in ("poison", "waiting"):
-                service_metrics.dead_letters.labels(name, kind).set(backlog["dead_letters_open"].get(kind, 0))
+                service_metrics.dead_letters.labels(name, kind).set(figures["dead_letters_open"].get(kind, 0))
         except Exception:
             pass  # the request metrics are still worth serving when the database is away
         return Response(generate_latest(service_metrics.registry), media_type=CONTENT_TYPE_LATEST)

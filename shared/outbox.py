@@ -32,6 +32,7 @@ from shared.kafka_security import kafka_security
 from shared.logging import get_logger
 from shared.resilience import OutageLog
 from shared.settings import ServiceSettings
+from shared.worker_metrics import WorkerMetrics
 
 log = get_logger("shared.outbox")
 
@@ -149,6 +150,8 @@ class OutboxRelay:
         self.last_progress_monotonic = time.monotonic()  # read by the worker's heartbeat
         # One log line when Kafka goes away, one when it is back (not one per attempt).
         self._kafka = OutageLog("outbox.kafka")
+        # Counted here, served by the worker (which hands in its own when it starts).
+        self.metrics = WorkerMetrics(settings.service_name)
 
     async def run(self) -> None:
         """Publishes for ever. If the database goes away this raises, and the worker's
@@ -164,6 +167,7 @@ class OutboxRelay:
                     await asyncio.wait_for(producer.start(), self._settings.kafka_request_timeout_ms / 1000)
                     await self._publish_loop(producer, listener)
                 except (asyncio.TimeoutError, KafkaError) as exc:  # Kafka away: wait, then a new producer
+                    self.metrics.relay_failed(exc)
                     await asyncio.sleep(self._kafka.failed(exc))
                 finally:
                     await producer.stop()
@@ -190,6 +194,7 @@ class OutboxRelay:
                 failures = 0
                 self._kafka.ok()
             except (asyncio.TimeoutError, OSError, KafkaError) as exc:
+                self.metrics.relay_failed(exc)
                 failures += 1
                 await asyncio.sleep(min(self._kafka.failed(exc), 5.0))
                 continue
@@ -227,6 +232,7 @@ class OutboxRelay:
                     [row["id"] for row in rows],
                 )
         self.published_total += len(rows)
+        self.metrics.relay_published(len(rows))
         return len(rows)
 
     async def _send_all(self, producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> None:

@@ -107,6 +107,10 @@ class ServiceSettings(BaseSettings):
     # When set, the api serves /metrics on this port only, and nothing else there: the port
     # the gateway or Ingress routes never exposes metrics (shared/metrics.py, MetricsPortSplit).
     metrics_port: int | None = None
+    # The worker's /metrics (shared/worker_metrics.py); without it, the worker takes
+    # `metrics_port` (on Kubernetes api and worker are separate pods, both on 9100). A
+    # machine running both processes of a service (scripts/stack) gives the worker its own.
+    worker_metrics_port: int | None = None
 
     # Every wait is bounded: a pool acquire, a statement, a Kafka request.
     pool_min_size: int = 1
@@ -133,6 +137,10 @@ class ServiceSettings(BaseSettings):
     # progresses; `shouhu alive SERVICE` is the worker's liveness probe.
     worker_heartbeat_file: str | None = None
     worker_stall_after_s: float = 120.0
+    # Lag as the broker sees it (shared/lag.py), sampled this often by each worker; figures
+    # older than `progress_stale_after_s` mean their worker stopped reporting ("stalled").
+    lag_sample_interval_s: float = 10.0
+    progress_stale_after_s: float = 60.0
 
     # The clock (shared/clock.py): the county's calendar, and for tests and rehearsals a
     # shifted or frozen "now". Read without the service prefix: one county, one calendar.
@@ -179,6 +187,10 @@ class ServiceSettings(BaseSettings):
         moves every part that reads these settings."""
         return Clock(county_timezone=self.county_timezone, offset=self.clock_offset,
                      fixed=fixed_instant(self.clock_now, self.county_timezone))
+
+    @property
+    def worker_metrics_listen_port(self) -> int | None:
+        return self.worker_metrics_port if self.worker_metrics_port is not None else self.metrics_port
 
     @property
     def heartbeat_path(self) -> str:

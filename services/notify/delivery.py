@@ -42,6 +42,7 @@ from shared.contracts import NotificationFailed, NotificationSent
 from shared.crypto import CryptoError, FieldCipher
 from shared.logging import get_logger
 from shared.resilience import UNAVAILABLE, OutageLog
+from shared.worker_metrics import WorkerMetrics
 
 log = get_logger("notify.delivery")
 
@@ -51,7 +52,7 @@ Clock = Callable[[], datetime]
 class DeliveryLoop:
     def __init__(self, settings: NotifySettings, pool: asyncpg.Pool, *, adapters: dict[str, ChannelAdapter],
                  contacts: ContactSource, cipher: FieldCipher, now: Clock | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, metrics: WorkerMetrics | None = None) -> None:
         self._settings = settings
         self._pool = pool
         self._adapters = adapters
@@ -65,6 +66,7 @@ class DeliveryLoop:
                         "webhook": settings.rate_webhook_per_minute}
         self._sending = asyncio.Semaphore(settings.delivery_concurrency)
         self.sent_total = 0
+        self._metrics = metrics or WorkerMetrics(settings.service_name)
 
     async def run(self) -> None:
         database = OutageLog("delivery.database")  # one line when it goes, one when it is back
@@ -242,10 +244,10 @@ class DeliveryLoop:
             try:
                 async with self._pool.acquire() as conn:
                     async with conn.transaction():
-                        sent = 0
-                        for row, result in outcomes:
-                            sent += await self._record(conn, row, result)
-                self.sent_total += sent
+                        recorded = [await self._record(conn, row, result) for row, result in outcomes]
+                self.sent_total += recorded.count("sent")
+                for (row, _), outcome in zip(outcomes, recorded):
+                    self._metrics.delivery(row["channel"], outcome)
                 return
             except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
                 log.warning("delivery.record_failed", error=type(exc).__name__, attempt=attempt,
@@ -253,33 +255,34 @@ class DeliveryLoop:
                 await asyncio.sleep(0.2 * 2 ** attempt)
         # Still failing: the leases expire and these are claimed again — late, never lost.
 
-    async def _record(self, conn: asyncpg.Connection, row: asyncpg.Record, result: SendResult) -> int:
-        """Writes one outcome and its event; 1 if it was a send. A row whose claim this worker
-        no longer holds (its lease expired and another took it) is left alone."""
+    async def _record(self, conn: asyncpg.Connection, row: asyncpg.Record, result: SendResult) -> str:
+        """Writes one outcome and its event; returns it ("sent", "retry", "failed", "dead"). A
+        row whose claim this worker no longer holds (its lease expired and another took it) is
+        left alone ("lease_lost")."""
         now = self._now()
         attempts = row["attempts"]
         if result.ok:
             if await store_delivery.mark_sent(conn, row["id"], attempts, now, result.provider_ref) is None:
-                return 0
+                return "lease_lost"
             await outbox.add(conn, NotificationSent(
                 notification_id=row["id"], source_event_id=row["source_event_id"], child_id=row["child_id"],
                 channel=row["channel"], recipient_kind=row["recipient_kind"], template=row["template"][:64],
                 sent_at=now, attempts=attempts))
-            return 1
+            return "sent"
         if result.retryable and attempts < self._settings.delivery_max_attempts:
             delay = backoff_seconds(attempts, base_s=self._settings.delivery_backoff_base_s,
                                     max_s=self._settings.delivery_backoff_max_s, rng=self._rng)
             await store_delivery.mark_retry(conn, row["id"], attempts, now + timedelta(seconds=delay), result.reason)
             log.info("delivery.retry_scheduled", notification_id=str(row["id"]), channel=row["channel"],
                      reason=result.reason, attempt=attempts, delay_s=round(delay, 1))
-            return 0
+            return "retry"
         status = "dead" if result.retryable else "failed"
         if await store_delivery.mark_final(conn, row["id"], attempts, status, result.reason) is None:
-            return 0
+            return "lease_lost"
         await outbox.add(conn, NotificationFailed(
             notification_id=row["id"], source_event_id=row["source_event_id"], child_id=row["child_id"],
             channel=row["channel"], recipient_kind=row["recipient_kind"], template=row["template"][:64],
             reason=result.reason, attempts=attempts, dead_lettered=status == "dead"))
         log.warning("delivery.gave_up", notification_id=str(row["id"]), channel=row["channel"],
                     reason=result.reason, attempts=attempts, status=status)
-        return 0
+        return status

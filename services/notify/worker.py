@@ -14,6 +14,7 @@ from services.notify.delivery import DeliveryLoop
 from services.notify.handlers import build_handlers
 from shared.consumer import Consumer
 from shared.worker import LoopStarter
+from shared.worker_metrics import WorkerMetrics
 from shared.contracts.events import PAIRING_TOPIC, REGISTRY_TOPIC, VISITS_TOPIC
 from shared.crypto import CryptoSettings, FieldCipher
 from shared.service_auth import ServiceTokenProvider
@@ -26,11 +27,11 @@ def build_consumers(settings: ServiceSettings, pool: asyncpg.Pool) -> list[Consu
                      handlers=build_handlers(settings))]
 
 
-def build_background(settings: ServiceSettings, pool: asyncpg.Pool) -> dict[str, LoopStarter]:
+def build_background(settings: ServiceSettings, pool: asyncpg.Pool, metrics: WorkerMetrics) -> dict[str, LoopStarter]:
     assert isinstance(settings, NotifySettings)
     if not settings.delivery_enabled:
         return {"notify-seed": lambda: _seed(pool)}
-    return {"notify-delivery": lambda: _run_delivery(settings, pool)}
+    return {"notify-delivery": lambda: _run_delivery(settings, pool, metrics)}
 
 
 async def _seed(pool: asyncpg.Pool) -> None:
@@ -38,7 +39,7 @@ async def _seed(pool: asyncpg.Pool) -> None:
         await store.seed_defaults(conn)
 
 
-async def _run_delivery(settings: NotifySettings, pool: asyncpg.Pool) -> None:
+async def _run_delivery(settings: NotifySettings, pool: asyncpg.Pool, metrics: WorkerMetrics) -> None:
     await _seed(pool)
     limits = httpx.Limits(max_connections=settings.delivery_concurrency * 2,
                           max_keepalive_connections=settings.delivery_concurrency)
@@ -49,5 +50,5 @@ async def _run_delivery(settings: NotifySettings, pool: asyncpg.Pool) -> None:
         contacts = HttpContactSource(lookups, tokens, pairing_base_url=settings.pairing_base_url,
                                      registry_base_url=settings.registry_base_url)
         loop = DeliveryLoop(settings, pool, adapters=build_adapters(settings, client), contacts=contacts,
-                            cipher=FieldCipher.from_settings(CryptoSettings()))
+                            cipher=FieldCipher.from_settings(CryptoSettings()), metrics=metrics)
         await loop.run()

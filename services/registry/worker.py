@@ -12,6 +12,7 @@ from services.registry.importer import ImportRunner
 from shared.consumer import Consumer
 from shared.contracts.events import PAIRING_TOPIC
 from shared.worker import LoopStarter
+from shared.worker_metrics import WorkerMetrics
 from shared.crypto import CryptoSettings, FieldCipher
 from shared.settings import ServiceSettings
 
@@ -20,7 +21,7 @@ def build_consumers(settings: ServiceSettings, pool: asyncpg.Pool) -> list[Consu
     return [Consumer(settings, pool, name="registry.pairing", topics=(PAIRING_TOPIC,), handlers=PAIRING_HANDLERS)]
 
 
-def build_background(settings: ServiceSettings, pool: asyncpg.Pool) -> dict[str, LoopStarter]:
+def build_background(settings: ServiceSettings, pool: asyncpg.Pool, metrics: WorkerMetrics) -> dict[str, LoopStarter]:
     # Worker processes validate and encrypt import batches; the worker's own event loop
     # stays free for the relay and the database.
     processes = getattr(settings, "import_processes", None)

@@ -10,6 +10,7 @@ from services.visits.handlers import build_handlers
 from services.visits.scanner import scheduler_loop
 from shared.consumer import Consumer
 from shared.worker import LoopStarter
+from shared.worker_metrics import WorkerMetrics
 from shared.contracts.events import PAIRING_TOPIC, REGISTRY_TOPIC
 
 
@@ -21,7 +22,7 @@ def build_consumers(settings: VisitsSettings, pool: asyncpg.Pool) -> list[Consum
     ]
 
 
-def build_background(settings: VisitsSettings, pool: asyncpg.Pool) -> dict[str, LoopStarter]:
+def build_background(settings: VisitsSettings, pool: asyncpg.Pool, metrics: WorkerMetrics) -> dict[str, LoopStarter]:
     if not settings.scheduler_enabled:
         return {}
     return {"visits-scheduler": lambda: scheduler_loop(pool, settings)}

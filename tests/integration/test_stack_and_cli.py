@@ -6,7 +6,10 @@ prefix and state folder (SHOUHU_STACK_DIR), and a small demo county (SHOUHU_DEMO
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +21,7 @@ import pytest
 from services.demo import COUNTY as DEMO_COUNTY
 from tests.support import stack_up
 from tests.support.processes import REPO
+from tests.support.waiting import wait_for
 
 SERVICES = stack_up.SERVICES
 
@@ -83,6 +87,34 @@ def test_cli_status_migrate_dead_letters_reconcile_and_replay(stack, stack_env) 
 
     replay = _cli(stack_env, "replay", "notify", "999999")
     assert replay.returncode == 1 and "999999: not found" in replay.stdout
+
+
+def test_a_worker_killed_9_is_started_again_by_the_stack_and_says_so(stack, stack_env) -> None:
+    run, logs = Path(stack_env["SHOUHU_STACK_DIR"], "run"), Path(stack_env["SHOUHU_STACK_DIR"], "logs")
+    assert Path(run, "pairing-worker.alive").exists(), "the heartbeat lives in the stack's own folder"
+    killed = int(Path(run, "pairing-worker.child").read_text())
+    os.kill(killed, signal.SIGKILL)
+
+    async def restarted() -> int:
+        pid = int(Path(run, "pairing-worker.child").read_text())
+        return pid if pid != killed and Path(f"/proc/{pid}").exists() else 0
+
+    asyncio.run(wait_for(restarted, timeout=60, interval=0.3, what="the stack to start the worker again"))
+    assert Path(run, "pairing-worker.restarts").read_text().strip() == "1"
+    assert f"pairing worker (pid {killed}) exited with status 137" in Path(logs, "stack.log").read_text()
+    status = subprocess.run(["scripts/stack", "status"], cwd=REPO, env=stack_env, capture_output=True, text=True,
+                            timeout=30)
+    assert "pairing worker: running" in status.stdout and "restarted 1 times" in status.stdout, status.stdout
+
+    async def reporting_again() -> dict:
+        rows = [json.loads(line) for line in _cli(stack_env, "status").stdout.splitlines()]
+        pairing = next(row for row in rows if row["service"] == "pairing")
+        scraped = httpx.get(f"http://127.0.0.1:{stack_env['SHOUHU_PAIRING_WORKER_METRICS_PORT']}/metrics", timeout=5)
+        return pairing if pairing["workers"] == "ok" and "shouhu_relay_published_events_total" in scraped.text else {}
+
+    # The new worker serves its metrics and reports its consumers again (figures a few seconds old).
+    pairing = asyncio.run(wait_for(reporting_again, timeout=60, interval=1, what="the new worker reporting"))
+    assert all(c["reported_s_ago"] < 60 for c in pairing["consumers"].values())
 
 
 def test_down_stops_everything_it_started(stack_env, stack) -> None:

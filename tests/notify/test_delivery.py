@@ -15,6 +15,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import structlog
+from prometheus_client.parser import text_string_to_metric_families
 
 from shared.conditional import no_precondition
 from services.notify import store_admin
@@ -27,6 +28,7 @@ from shared.crypto import FieldCipher
 from shared.service_auth import ServiceTokenProvider
 from services.notify.config import NotifySettings
 from shared.settings import AuthSettings
+from shared.worker_metrics import WorkerMetrics
 from tests.notify.conftest import notify_settings
 from tests.notify.fakes import FakeHttp, Recorded, SmtpSink, serving
 from tests.notify.support import J, child, consume, enrol, envelope, handle, rows
@@ -113,12 +115,12 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def make_loop(settings, pool, http, clock) -> DeliveryLoop:  # type: ignore[no-untyped-def]
+def make_loop(settings, pool, http, clock, metrics=None) -> DeliveryLoop:  # type: ignore[no-untyped-def]
     contacts = HttpContactSource(http, ServiceTokenProvider(AuthSettings(), service_name="notify"),
                                  pairing_base_url=settings.pairing_base_url,
                                  registry_base_url=settings.registry_base_url)
     return DeliveryLoop(settings, pool, adapters=build_adapters(settings, http), contacts=contacts,
-                        cipher=FieldCipher.development())
+                        cipher=FieldCipher.development(), metrics=metrics)
 
 
 async def _caregiver_with_due_duty(pool, settings) -> tuple[uuid.UUID, uuid.UUID, DutyDueSoon]:  # type: ignore[no-untyped-def]
@@ -172,7 +174,8 @@ async def test_provider_500s_are_retried_with_backoff_then_dead_lettered(pool, n
     event_id = uuid.uuid4()
     await handle(pool, settings, envelope(due, event_id))
     clock = Clock(settings, NOON)
-    loop = make_loop(settings, pool, http, clock)
+    metrics = WorkerMetrics("notify")
+    loop = make_loop(settings, pool, http, clock, metrics)
     providers.sms_status = 500
     try:
         await loop.run_once()
@@ -192,6 +195,11 @@ async def test_provider_500s_are_retried_with_backoff_then_dead_lettered(pool, n
     [failed] = await rows(pool, "SELECT payload FROM outbox WHERE payload->>'notification_id' = $1", str(row["id"]))
     assert failed["payload"]["dead_lettered"] is True and failed["payload"]["reason"] == "provider_error"
     assert len([r for r in providers.sms if r.headers["idempotency-key"] == str(row["id"])]) == 3
+    # the worker's /metrics counts each attempt by channel and outcome
+    scraped = {(s.labels["channel"], s.labels["outcome"]): s.value
+               for family in text_string_to_metric_families(metrics.exposition().decode())
+               for s in family.samples if s.name == "shouhu_notify_deliveries_total"}
+    assert scraped == {("sms", "retry"): 2, ("sms", "dead"): 1}
 
 
 async def test_a_landline_from_pairing_fails_without_calling_the_provider(pool, notify_db, providers, http) -> None:

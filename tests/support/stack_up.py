@@ -25,6 +25,7 @@ def stack_env(infra: Infrastructure, stack_dir: Path, *, children: int = 40) -> 
         url = asyncio.run(create_database(infra, name))
         env[f"SHOUHU_{name.upper()}_DATABASE_URL"] = url
         env[f"SHOUHU_{name.upper()}_HTTP_PORT"] = str(free_port())
+        env[f"SHOUHU_{name.upper()}_WORKER_METRICS_PORT"] = str(free_port())
     env.update({
         "SHOUHU_STACK_INFRA": "external",   # the test session's PostgreSQL and Kafka
         "SHOUHU_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
