@@ -13,8 +13,15 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.contracts import TOPICS
+from shared.contracts.events import NOTIFY_TOPIC, PAIRING_TOPIC, REGISTRY_TOPIC, VISITS_TOPIC
 from shared.kafka_security import kafka_security
 from shared.settings import ServiceSettings
+
+
+# The domain topics are the log of record: every event kept (-1), so that any subscriber can
+# build its state from the beginning. Notify's delivery reports are kept 30 days. The same
+# as deploy/ declares (tests/deploy checks it).
+RETENTION_MS = {REGISTRY_TOPIC: -1, PAIRING_TOPIC: -1, VISITS_TOPIC: -1, NOTIFY_TOPIC: 30 * 86_400_000}
 
 
 def create_admin(settings: ServiceSettings) -> AIOKafkaAdminClient:
@@ -29,8 +36,10 @@ async def ensure_topics(settings: ServiceSettings) -> None:
     try:
         wanted = [settings.kafka_topic_prefix + topic for topic in TOPICS]
         existing = set(await admin.list_topics())
-        missing = [NewTopic(name, settings.kafka_topic_partitions, settings.kafka_replication_factor)
-                   for name in wanted if name not in existing]
+        missing = [NewTopic(settings.kafka_topic_prefix + topic, settings.kafka_topic_partitions,
+                            settings.kafka_replication_factor,
+                            topic_configs={"retention.ms": str(RETENTION_MS[topic])})
+                   for topic in TOPICS if settings.kafka_topic_prefix + topic not in existing]
         if missing:
             try:
                 await admin.create_topics(missing)

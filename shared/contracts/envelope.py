@@ -2,19 +2,19 @@
 
 Attributes travel as `ce_*` headers (id, source, type, specversion, time, subject) plus
 `content-type`; the value is the event's JSON; the key is the child id. The cloudevents
-SDK does the binding so that subscribers using any CloudEvents SDK read us as written.
+SDK writes the binding so that subscribers using any CloudEvents SDK read us as written;
+`decode` reads those headers itself (the SDK's reader was the costliest step of a consumer).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 from uuid import UUID, uuid4
 
 from cloudevents.http import CloudEvent
-from cloudevents.kafka import KafkaMessage, from_binary, to_binary
+from cloudevents.kafka import to_binary
 
 from shared import clock
 from shared.contracts.events import Event, event_class_for
@@ -26,8 +26,10 @@ class UnknownEventType(ValueError):
     """A message whose type this build does not know; consumers skip it."""
 
 
-@dataclass(frozen=True)
-class Envelope(Generic[E]):
+class Envelope(NamedTuple, Generic[E]):
+    """An event with its CloudEvents attributes. Immutable; a named tuple rather than a
+    frozen dataclass because a consumer makes one per message (a third of the cost)."""
+
     id: UUID
     type: str
     source: str
@@ -66,24 +68,37 @@ def encode(event: Event, *, event_id: UUID | None = None, time: datetime | None 
 
 
 def decode(headers: list[tuple[str, bytes]] | dict[str, bytes], key: bytes | None, value: bytes) -> Envelope[Any]:
-    """Raises UnknownEventType for a type we do not know, ValueError for a broken message."""
-    header_map = dict(headers)
+    """Raises UnknownEventType for a type we do not know, ValueError for a broken message.
+
+    Reads the binary mode's `ce_*` headers directly and validates the value with the event's
+    model straight from JSON: the SDK's `from_binary` (a CloudEvent object, then a dict, then
+    the model) cost three times what a bare consumer spends on a message, which bounded every
+    consumer and the reports' rebuild. The rules are the binding's: specversion 1.0 and the
+    required attributes id, source, type; `time` is required by our contract."""
     try:
-        cloud_event = from_binary(
-            KafkaMessage(headers=header_map, key=key, value=value),
-            data_unmarshaller=lambda raw: json.loads(raw) if raw else None,
-        )
-    except Exception as exc:  # the SDK raises several types for malformed messages
+        pairs = headers.items() if isinstance(headers, dict) else headers
+        attributes = {name[3:]: raw.decode() if isinstance(raw, (bytes, bytearray)) else str(raw)
+                      for name, raw in pairs if name.startswith("ce_")}
+    except (UnicodeDecodeError, AttributeError) as exc:
         raise ValueError(f"not a CloudEvent: {type(exc).__name__}") from exc
-    attributes = cloud_event.get_attributes()
+    missing = [name for name in _REQUIRED if not attributes.get(name)]
+    if missing or attributes["specversion"] != "1.0":
+        raise ValueError(f"not a CloudEvent: missing or wrong {', '.join(missing) or 'specversion'}")
     event_class = event_class_for(attributes["type"])
     if event_class is None:
         raise UnknownEventType(attributes["type"])
+    try:
+        event_id, at = UUID(attributes["id"]), datetime.fromisoformat(attributes["time"])
+    except ValueError as exc:
+        raise ValueError(f"not a CloudEvent: {type(exc).__name__} in id or time") from exc
     return Envelope(
-        id=UUID(attributes["id"]),
+        id=event_id,
         type=attributes["type"],
         source=attributes["source"],
         subject=attributes.get("subject", ""),
-        time=datetime.fromisoformat(attributes["time"]),
-        data=event_class.model_validate(cloud_event.data),
+        time=at,
+        data=event_class.model_validate_json(value or b"null"),
     )
+
+
+_REQUIRED = ("specversion", "id", "source", "type", "time")

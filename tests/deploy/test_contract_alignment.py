@@ -11,6 +11,7 @@ import pytest
 
 from shared.contracts.events import TOPICS
 from shared.settings import ServiceSettings
+from shared.topics import RETENTION_MS
 from tests.deploy.conftest import DEPLOY, OVERLAYS, SERVICES, by_kind
 
 
@@ -39,15 +40,17 @@ def test_kafka_topics_are_the_contracts_topics(rendered, overlay: str) -> None:
     assert sorted(names) == sorted(TOPICS), f"{overlay}: KafkaTopics {sorted(names)} != contract {sorted(TOPICS)}"
     for topic in topics:
         assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "shouhu-kafka"
-        assert int(topic["spec"]["config"]["retention.ms"]) >= 14 * 86_400_000, topic["metadata"]["name"]
+        name = topic["spec"].get("topicName", topic["metadata"]["name"])
+        assert int(topic["spec"]["config"]["retention.ms"]) == RETENTION_MS[name], name
 
 
 def test_compose_creates_the_contracts_topics() -> None:
     script = (DEPLOY / "compose" / "create-topics.sh").read_text(encoding="utf-8")
     block = re.search(r"^TOPICS=\((.*?)^\)", script, re.MULTILINE | re.DOTALL)
     assert block, "create-topics.sh has no TOPICS=( ... ) list"
-    names = re.findall(r'^\s*"(\S+)\s+\d+"', block.group(1), re.MULTILINE)
-    assert sorted(names) == sorted(TOPICS), f"compose topics {sorted(names)} != contract {sorted(TOPICS)}"
+    days = dict(re.findall(r'^\s*"(\S+)\s+(-?\d+)"', block.group(1), re.MULTILINE))
+    assert sorted(days) == sorted(TOPICS), f"compose topics {sorted(days)} != contract {sorted(TOPICS)}"
+    assert {name: -1 if int(d) < 0 else int(d) * 86_400_000 for name, d in days.items()} == RETENTION_MS
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

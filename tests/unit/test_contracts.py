@@ -99,3 +99,26 @@ def test_consumers_tolerate_fields_added_by_a_newer_producer() -> None:
     newer = json.loads(encoded.value) | {"grade": 4}
     decoded = decode([(k, v.encode()) for k, v in encoded.headers.items()], None, json.dumps(newer).encode())
     assert decoded.data == event
+
+
+@pytest.mark.parametrize("change", [
+    {"ce_specversion": b"0.3"}, {"ce_id": None}, {"ce_time": None}, {"ce_type": None}, {"ce_id": b"not-a-uuid"},
+    {"ce_time": b"yesterday"}, {"ce_source": b"\xff\xfe"},
+])
+def test_decode_refuses_what_is_not_a_cloudevent_of_ours(change: dict) -> None:
+    encoded = encode(ChildRegistered(child_id=uuid.uuid4(), record_version=1,
+                                     jurisdiction=Jurisdiction(county_code="330102000000",
+                                                               township_code="330102001000")))
+    headers = {name: value.encode() for name, value in encoded.headers.items()} | change
+    with pytest.raises(ValueError, match="not a CloudEvent"):
+        decode([(name, value) for name, value in headers.items() if value is not None], None, encoded.value)
+
+
+def test_decode_refuses_a_value_its_event_does_not_validate() -> None:
+    encoded = encode(ChildRegistered(child_id=uuid.uuid4(), record_version=1,
+                                     jurisdiction=Jurisdiction(county_code="330102000000",
+                                                               township_code="330102001000")))
+    headers = [(name, value.encode()) for name, value in encoded.headers.items()]
+    for value in (b"", b"{", json.dumps({"child_id": "x"}).encode()):
+        with pytest.raises(ValueError):
+            decode(headers, None, value)
