@@ -18,7 +18,9 @@ ChildStatus = Literal["active", "transferred", "closed"]
 
 
 class GuardianOut(BaseModel):
+    id: UUID = Field(description="the entry's id: change or remove it by this id")
     relation: str
+    relation_word: str | None = Field(default=None, description="the word the county wrote (外祖母…)")
     name: str | None = None
     age: int | None = None
     health: str | None = None
@@ -29,6 +31,7 @@ class GuardianOut(BaseModel):
 
 
 class ParentOut(BaseModel):
+    id: UUID = Field(description="the entry's id: change or remove it by this id")
     relation: str
     name: str | None = None
     work_place: str | None = None
