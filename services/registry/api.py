@@ -159,7 +159,7 @@ def _apply_patch(child: domain.NewChild, patch: ChildPatch) -> domain.NewChild:
     return replace(child, **changes)
 
 
-async def _write(request: Request, principal: Principal, conn: asyncpg.Connection, child: domain.NewChild,
+async def write_record(request: Request, principal: Principal, conn: asyncpg.Connection, child: domain.NewChild,
                  event: Event, version: int, **status_change: Any) -> asyncpg.Record:
     sealed = privacy.seal(child, cipher_of(request))
     try:
@@ -173,7 +173,7 @@ async def _write(request: Request, principal: Principal, conn: asyncpg.Connectio
     return row
 
 
-async def _load(request: Request, principal: Principal, conn: asyncpg.Connection, child_id: UUID,
+async def load_for_change(request: Request, principal: Principal, conn: asyncpg.Connection, child_id: UUID,
                 version: int) -> tuple[asyncpg.Record, domain.NewChild]:
     row = await store.get_child_in_scope(conn, child_id, principal.scope_prefix,
                                              school_id=principal.school_scope)
@@ -191,13 +191,13 @@ async def change_record(request: Request, principal: Principal, child_id: UUID, 
     try:
         async with request.app.state.pool.acquire() as conn:
             async with conn.transaction():
-                row, child = await _load(request, principal, conn, child_id, version)
+                row, child = await load_for_change(request, principal, conn, child_id, version)
                 if row["status"] == "closed":
                     raise HTTPException(status.HTTP_409_CONFLICT,
                                         "档案已结案，请先重新启用再修改 / the record is closed; reopen it before editing")
                 changed = change(child)
                 event = domain.update(changed, status=row["status"], new_version=version + 1, today=today(request))
-                written = await _write(request, principal, conn, changed, event, version)
+                written = await write_record(request, principal, conn, changed, event, version)
             return await _answer(request, conn, written)
     except api_duplicates.NationalIdTaken as taken:
         await api_duplicates.answer(request, principal, taken)
@@ -224,13 +224,13 @@ async def transfer_child(child_id: UUID, body: TransferIn, request: Request, pri
     version = expected_version(if_match, body.version)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
-            row, child = await _load(request, principal, conn, child_id, version)
+            row, child = await load_for_change(request, principal, conn, child_id, version)
             await check_places(request, conn, body.jurisdiction)
             moved, event = domain.transfer(
                 child, status=row["status"], to=body.jurisdiction, to_school_id=body.school_id,
                 grade=body.grade, class_name=body.class_name, allowed_county=principal.jurisdiction[:6],
                 new_version=version + 1, today=today(request))
-            written = await _write(request, principal, conn, moved, event, version, status="transferred")
+            written = await write_record(request, principal, conn, moved, event, version, status="transferred")
         return await _answer(request, conn, written)
 
 
@@ -242,10 +242,10 @@ async def close_child(child_id: UUID, body: CloseIn, request: Request, principal
     version = expected_version(if_match, body.version)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
-            row, child = await _load(request, principal, conn, child_id, version)
+            row, child = await load_for_change(request, principal, conn, child_id, version)
             event = domain.close(child, status=row["status"], reason=body.reason, new_version=version + 1,
                                  today=today(request))
-            written = await _write(request, principal, conn, child, event, version, status="closed",
+            written = await write_record(request, principal, conn, child, event, version, status="closed",
                                    close_reason=body.reason, keep_close_reason=False)
         return await _answer(request, conn, written)
 
@@ -257,8 +257,8 @@ async def reopen_child(child_id: UUID, body: ReopenIn, request: Request, princip
     version = expected_version(if_match, body.version)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
-            row, child = await _load(request, principal, conn, child_id, version)
+            row, child = await load_for_change(request, principal, conn, child_id, version)
             event = domain.reopen(child, status=row["status"], new_version=version + 1, today=today(request))
-            written = await _write(request, principal, conn, child, event, version, status="active",
+            written = await write_record(request, principal, conn, child, event, version, status="active",
                                    close_reason=None, keep_close_reason=False)
         return await _answer(request, conn, written)

@@ -30,6 +30,7 @@ def _job_out(row: asyncpg.Record) -> dict:
         "id": str(row["id"]), "status": row["status"], "file_format": row["file_format"],
         "rows_total": row["rows_total"], "rows_done": row["rows_done"], "rows_imported": row["rows_imported"],
         "rows_rejected": row["rows_rejected"], "rows_existing": row["rows_existing"],
+        "rows_changed": row["rows_changed"], "rows_conflicting": row["rows_conflicting"],
         "failure": row["failure"], "created_at": row["created_at"].isoformat(),
         "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
         # How the headers were read, and the columns that were not imported (say so, never drop silently).
@@ -106,7 +107,7 @@ async def job_progress(job_id: UUID, request: Request, principal: Caller) -> JSO
     return JSONResponse(_job_out(row))
 
 
-async def _report_page(request: Request, principal: Principal, job_id: UUID, kind: str, after: int,
+async def report_page(request: Request, principal: Principal, job_id: UUID, kind: str, after: int,
                        limit: int) -> JSONResponse:
     async with request.app.state.pool.acquire() as conn:
         if await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix) is None:
@@ -132,7 +133,7 @@ async def job_errors(job_id: UUID, request: Request, principal: Caller,
     """Refused rows as JSON, a page at a time (`next_after`): row number, column and reason;
     never the rejected value. Rows already registered are listed apart (…/existing)."""
     require_staff(principal)
-    return await _report_page(request, principal, job_id, "error", after, limit)
+    return await report_page(request, principal, job_id, "error", after, limit)
 
 
 @router.get("/{job_id}/existing", response_model=RowErrors)
@@ -141,7 +142,7 @@ async def job_existing(job_id: UUID, request: Request, principal: Caller,
                        limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> JSONResponse:
     """Rows whose national ID is already registered: not imported again, nothing to fix."""
     require_staff(principal)
-    return await _report_page(request, principal, job_id, "existing", after, limit)
+    return await report_page(request, principal, job_id, "existing", after, limit)
 
 
 @router.get("/{job_id}/errors.xlsx", response_class=Response,
@@ -153,11 +154,16 @@ async def job_error_report(job_id: UUID, request: Request, principal: Caller) ->
         job = await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix)
         if job is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个导入任务 / no such import")
-        rows = await store_imports.list_errors(conn, job_id)
+        # conflicts (another child's ID) are refusals with a reason, as errors are
+        rows = sorted([*await store_imports.list_errors(conn, job_id),
+                       *await store_imports.list_errors(conn, job_id, kind="conflict")],
+                      key=lambda r: r["row_number"])
         existing = await store_imports.list_errors(conn, job_id, kind="existing")
     summary = {"总行数 Rows": job["rows_total"], "已处理 Done": job["rows_done"],
                "已导入 Imported": job["rows_imported"], "有错误 Rejected": job["rows_rejected"],
                "已建档未重复导入 Already registered": job["rows_existing"],
+               "待确认的更新 Changes to confirm": job["rows_changed"],
+               "身份证号冲突 ID conflicts": job["rows_conflicting"],
                "未导入的列 Columns not imported": "、".join(job["unmapped_columns"]) or "无 none"}
     content = await asyncio.to_thread(
         sheet_writers.error_report, [(r["row_number"], r["column_name"], r["reason"]) for r in rows], summary,

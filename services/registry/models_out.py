@@ -104,6 +104,8 @@ class ImportJobOut(BaseModel):
     rows_imported: int
     rows_rejected: int
     rows_existing: int
+    rows_changed: int = Field(description="registered children the sheet changes: to confirm (…/changes)")
+    rows_conflicting: int = Field(description="rows whose ID is another child's (…/conflicts)")
     failure: str | None
     created_at: datetime
     finished_at: datetime | None
