@@ -14,7 +14,7 @@ from services.registry.store import CHILD_COLUMNS
 
 JOB_COLUMNS = ("id, created_by, scope, file_format, status, rows_total, rows_done, rows_imported, rows_rejected,"
                " rows_existing, failure, created_at, started_at, finished_at, column_mapping, unmapped_columns,"
-               " suggested_columns, rows_changed, rows_conflicting")
+               " suggested_columns, rows_changed, rows_conflicting, headers")
 
 _STAGE_TYPES = {
     "id": "uuid", "birth_date": "date", "categories": "text[]", "priority": "boolean",
@@ -24,14 +24,47 @@ _STAGE_TYPES = {
 async def create_job(conn: asyncpg.Connection, *, job_id: UUID, created_by: str, scope: str, file_format: str,
                      file_sha256: str, content: bytes, stored_rows: bytes | None, rows_total: int,
                      column_mapping: dict[str, str] | None = None, unmapped_columns: list[str] | None = None,
-                     suggested_columns: dict[str, str] | None = None) -> asyncpg.Record:
+                     suggested_columns: dict[str, str] | None = None, headers: list[str] | None = None,
+                     status: str = "pending") -> asyncpg.Record:
     return await conn.fetchrow(
         f"""INSERT INTO import_jobs (id, created_by, scope, file_format, file_sha256, content, stored_rows, rows_total,
-                                     column_mapping, unmapped_columns, suggested_columns)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11::text::jsonb) RETURNING {JOB_COLUMNS}""",
+                                     column_mapping, unmapped_columns, suggested_columns, headers, status)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11::text::jsonb, $12, $13)
+            RETURNING {JOB_COLUMNS}""",
         job_id, created_by, scope, file_format, file_sha256, content, stored_rows, rows_total,
         json.dumps(column_mapping or {}, ensure_ascii=False), unmapped_columns or [],
-        json.dumps(suggested_columns or {}, ensure_ascii=False))
+        json.dumps(suggested_columns or {}, ensure_ascii=False), headers or [], status)
+
+
+async def saved_mapping(conn: asyncpg.Connection, county: str) -> dict[str, str]:
+    """The county's confirmed mapping: header → column key ('' for "not imported")."""
+    rows = await conn.fetch("SELECT header, column_key FROM column_mappings WHERE county = $1", county)
+    return {row["header"]: row["column_key"] for row in rows}
+
+
+async def save_mapping(conn: asyncpg.Connection, county: str, mapping: dict[str, str], saved_by: str) -> None:
+    await conn.executemany(
+        """INSERT INTO column_mappings (county, header, column_key, saved_by) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (county, header) DO UPDATE SET column_key = excluded.column_key,
+                  saved_by = excluded.saved_by, saved_at = now()""",
+        [(county, header, key, saved_by) for header, key in mapping.items()])
+
+
+async def job_for_mapping(conn: asyncpg.Connection, job_id: UUID, scope_prefix: str) -> asyncpg.Record | None:
+    """A job awaiting its mapping, locked, with its stored rows."""
+    return await conn.fetchrow(
+        f"""SELECT {JOB_COLUMNS}, stored_rows FROM import_jobs
+             WHERE id = $1 AND scope LIKE $2 || '%' FOR UPDATE""", job_id, scope_prefix)
+
+
+async def confirm_mapping(conn: asyncpg.Connection, job_id: UUID, *, stored_rows: bytes, mapping: dict[str, str],
+                          unmapped: list[str]) -> asyncpg.Record:
+    """The job with its confirmed columns, pending: a worker claims it next."""
+    return await conn.fetchrow(
+        f"""UPDATE import_jobs SET stored_rows = $2, column_mapping = $3::text::jsonb, unmapped_columns = $4,
+                  suggested_columns = '{{}}', status = 'pending'
+             WHERE id = $1 RETURNING {JOB_COLUMNS}""",
+        job_id, stored_rows, json.dumps(mapping, ensure_ascii=False), unmapped)
 
 
 async def get_job_in_scope(conn: asyncpg.Connection, job_id: UUID, scope_prefix: str) -> asyncpg.Record | None:
