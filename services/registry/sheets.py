@@ -271,10 +271,10 @@ def read_sheet(content: bytes, *, check_formulas: bool = True, saved: dict[str, 
         raise SheetRejected("文件为空 / the file is empty")
     header = [str(c or "").strip() for c in rows[0]]
     columns, unmapped = map_headers(header, saved or {})
-    if not columns and not unmapped:
-        raise SheetRejected("第1行不是模板表头，请使用模板 / row 1 is not the template's header; use the template")
     data = rows[1:]
     suggested = suggest_columns(unmapped, columns, data, KNOWN_HEADERS)
+    if not columns and not suggested:
+        raise SheetRejected("第1行不是模板表头，请使用模板 / row 1 is not the template's header; use the template")
     missing = missing_columns(columns)
     uncovered = [key for key in missing if key not in suggested.values()]
     if uncovered or not columns:
