@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from services.registry import api_duplicates, card_edits, domain, privacy, store
 from services.registry.api_common import (
-    StatedPurpose, check_places, cipher_of, named, not_found, require_staff, today, unmask_purpose,
+    StatedPurpose, check_places, check_school, cipher_of, named, not_found, require_staff, today, unmask_purpose,
 )
 from services.registry.models import ChildIn, ChildPatch, CloseIn, LawfulBasisIn, ReopenIn, TransferIn
 from services.registry.pinyin import search_text
@@ -78,6 +78,7 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
     event = domain.register(child, today=today(request))
     async with request.app.state.pool.acquire() as conn:
         await check_places(request, conn, child.jurisdiction)
+        await check_school(conn, child.jurisdiction.county_code, child.school_id)
     cipher = cipher_of(request)
     sealed = privacy.seal(child, cipher)
     values = store.child_values(child, sealed, search_text(child.name), source="api", created_by=principal.subject)
@@ -226,6 +227,7 @@ async def transfer_child(child_id: UUID, body: TransferIn, request: Request, pri
         async with conn.transaction():
             row, child = await load_for_change(request, principal, conn, child_id, version)
             await check_places(request, conn, body.jurisdiction)
+            await check_school(conn, body.jurisdiction.county_code, body.school_id)
             moved, event = domain.transfer(
                 child, status=row["status"], to=body.jurisdiction, to_school_id=body.school_id,
                 grade=body.grade, class_name=body.class_name, allowed_county=principal.jurisdiction[:6],

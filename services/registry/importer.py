@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import socket
 from collections import deque
+from dataclasses import replace
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
@@ -29,7 +30,8 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from services.registry import sheets, store_imports, stored_rows
+from services.registry import sheets, store_imports, store_schools, stored_rows
+from services.registry.schools import school_words
 from services.registry.import_matches import JobRows, match_registered
 from services.registry.division_cache import COUNTY_DIGITS, DivisionCache
 from services.registry.divisions import DivisionRegister
@@ -179,7 +181,10 @@ class ImportRunner:
                                and str(row[index]).strip().startswith(prefix)})
         async with self._pool.acquire() as conn:
             await self._divisions.load(conn, counties)
-        return self._divisions.combined(counties) if counties else DivisionRegister(prefix)
+            # read for each job: county staff add schools while the worker runs
+            schools = await store_schools.schools_of_counties(conn, [c[:6].ljust(12, "0") for c in counties])
+        register = self._divisions.combined(counties) if counties else DivisionRegister(prefix)
+        return replace(register, schools=school_words(schools) if schools else None)
 
     def _prepare(self, function: Any, *args: Any, **kwargs: Any) -> asyncio.Future[PreparedBatch]:
         if self._processes <= 0:

@@ -226,6 +226,12 @@ def _read_csv(content: bytes) -> list[list[Any]]:
     return rows
 
 
+def read_rows(content: bytes) -> list[list[Any]]:
+    """Any sheet's rows (XLSX, XLS, CSV), checked as an upload is: for other registers' sheets."""
+    file_format = sniff_format(content)
+    return _read_csv(content) if file_format == "csv" else _read_workbook(content, file_format, True)
+
+
 def first_line(header: str) -> str:
     """A header as a mapping names it: its first line (the template's headers add English below)."""
     return header.split("\n", 1)[0]
