@@ -36,6 +36,8 @@ VILLAGES = {
     "520424110000": ("520424110001", "520424110002", "520424110201", "520424110202", "520424110203"),  # 花江镇
 }
 TOWNSHIPS = list(VILLAGES)
+TOWNSHIP_NAMES = {"520424002000": "顶云", "520424007000": "百合", "520424102000": "永宁", "520424108000": "新铺",
+                  "520424110000": "花江"}
 SCHOOLS_PER_TOWNSHIP = 3
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"  # noqa: E501 (CJK counts double)
 GIVEN = ["小明", "小红", "思雨", "子涵", "浩然", "欣怡", "宇轩", "梓萱", "俊杰", "雨桐", "一诺", "佳怡", "天佑", "诗涵",
@@ -59,6 +61,15 @@ class Urls:
 def _school_of(index: int) -> tuple[str, str]:
     township = TOWNSHIPS[index % len(TOWNSHIPS)]
     return township, f"demo-school-{township[6:9]}-{(index // len(TOWNSHIPS)) % SCHOOLS_PER_TOWNSHIP + 1}"
+
+
+def _schools() -> list[dict]:
+    """The demo county's schools (invented names): the first of each township a 中心小学,
+    the second a 九年制, the third a 小学教学点."""
+    kinds = (("中心小学", "primary"), ("九年制学校", "nine_year"), ("小学教学点", "teaching_point"))
+    return [{"id": f"demo-school-{township[6:9]}-{n}", "name": f"关岭县{TOWNSHIP_NAMES[township]}{kinds[n - 1][0]}",
+             "township_code": township, "stage": kinds[n - 1][1]}
+            for township in TOWNSHIPS for n in range(1, SCHOOLS_PER_TOWNSHIP + 1)]
 
 
 WORK_PLACES = ("浙江省宁波市", "广东省东莞市", "江苏省苏州市", "福建省晋江市", "贵州省贵阳市")
@@ -115,6 +126,12 @@ async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today:
             if response.status_code >= 400:
                 raise RuntimeError(f"POST {url} answered {response.status_code}: {response.text[:300]}")
             return response.json()
+
+        # The county's school register first: the registry accepts only its schools.
+        for school in _schools():
+            response = await client.post(f"{urls.registry}/v1/schools", json=school)
+            if response.status_code >= 400 and response.status_code != 409:  # 409: seeded before
+                raise RuntimeError(f"POST schools answered {response.status_code}: {response.text[:300]}")
 
         bodies = [_child_body(i, rng) for i in range(children)]
         child_ids = [c["id"] for c in await asyncio.gather(*(

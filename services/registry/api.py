@@ -4,16 +4,16 @@ Parse, call the domain, store + outbox in one transaction."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Callable
 from uuid import UUID, uuid4
 
 import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
-from services.registry import api_duplicates, domain, privacy, store
+from services.registry import api_duplicates, card_edits, domain, privacy, store
 from services.registry.api_common import (
-    StatedPurpose, check_places, cipher_of, named, not_found, require_staff, today, unmask_purpose,
+    StatedPurpose, check_places, check_school, cipher_of, named, not_found, require_staff, today, unmask_purpose,
 )
 from services.registry.models import ChildIn, ChildPatch, CloseIn, LawfulBasisIn, ReopenIn, TransferIn
 from services.registry.pinyin import search_text
@@ -44,8 +44,8 @@ def _new_child(body: ChildIn) -> domain.NewChild:
         left_behind_type=body.left_behind_type,
         sensitive_categories=tuple(sorted(set(body.sensitive_categories))),
         priority_reason=body.priority_reason,
-        guardians=tuple(g.model_dump(mode="json") for g in body.guardians),
-        parents=tuple(p.model_dump(mode="json") for p in body.parents),
+        guardians=tuple({**g.model_dump(mode="json"), "id": str(uuid4())} for g in body.guardians),
+        parents=tuple({**p.model_dump(mode="json"), "id": str(uuid4())} for p in body.parents),
         lawful_basis=_basis(body.lawful_basis),
     )
 
@@ -78,6 +78,7 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
     event = domain.register(child, today=today(request))
     async with request.app.state.pool.acquire() as conn:
         await check_places(request, conn, child.jurisdiction)
+        await check_school(conn, child.jurisdiction.county_code, child.school_id)
     cipher = cipher_of(request)
     sealed = privacy.seal(child, cipher)
     values = store.child_values(child, sealed, search_text(child.name), source="api", created_by=principal.subject)
@@ -124,20 +125,32 @@ async def read_child(child_id: UUID, request: Request, principal: Caller, stated
 
 
 def _apply_patch(child: domain.NewChild, patch: ChildPatch) -> domain.NewChild:
+    """The record with the fields the patch sets. Nothing the caller could not see changes by
+    omission: masked values sent back keep the stored ones, `sensitive_categories` and
+    `priority_reason` null (how a masked reader sees them) mean unchanged (clear them with
+    [] and ""), guardians and parents merge by entry id (card_edits)."""
+    sent = patch.model_fields_set
     changes: dict[str, Any] = {}
-    for name in ("name", "gender", "birth_date", "national_id", "ethnicity", "household_type", "grade",
-                 "class_name", "address", "left_behind_type", "priority", "priority_reason"):
-        if name in patch.model_fields_set:
+    for name in ("name", "gender", "birth_date", "ethnicity", "household_type", "grade",
+                 "class_name", "left_behind_type", "priority"):
+        if name in sent:
             changes[name] = getattr(patch, name)
-    if "categories" in patch.model_fields_set:
+    for name, mask in card_edits.RECORD_MASKS.items():
+        if name in sent:
+            changes[name] = card_edits.kept_or_new(getattr(child, name), getattr(patch, name), mask, name)
+    if patch.priority_reason is not None:
+        changes["priority_reason"] = patch.priority_reason or None
+    if "categories" in sent:
         changes["categories"] = tuple(dict.fromkeys(patch.categories or ()))
-    if "sensitive_categories" in patch.model_fields_set:
-        changes["sensitive_categories"] = tuple(sorted(set(patch.sensitive_categories or ())))
-    if "guardians" in patch.model_fields_set:
-        changes["guardians"] = tuple(g.model_dump(mode="json") for g in patch.guardians or ())
-    if "parents" in patch.model_fields_set:
-        changes["parents"] = tuple(p.model_dump(mode="json") for p in patch.parents or ())
-    if "lawful_basis" in patch.model_fields_set:
+    if patch.sensitive_categories is not None:
+        changes["sensitive_categories"] = tuple(sorted(set(patch.sensitive_categories)))
+    for group in ("guardians", "parents"):
+        entries = getattr(patch, group)
+        if entries is not None:
+            changes[group] = card_edits.merged_list(
+                group, getattr(child, group), [entry.model_dump(mode="json", exclude_unset=True) for entry in entries],
+                group, uuid4)
+    if "lawful_basis" in sent:
         changes["lawful_basis"] = _basis(patch.lawful_basis)
     for required in ("name", "gender", "birth_date"):
         if required in changes and changes[required] is None:
@@ -147,7 +160,7 @@ def _apply_patch(child: domain.NewChild, patch: ChildPatch) -> domain.NewChild:
     return replace(child, **changes)
 
 
-async def _write(request: Request, principal: Principal, conn: asyncpg.Connection, child: domain.NewChild,
+async def write_record(request: Request, principal: Principal, conn: asyncpg.Connection, child: domain.NewChild,
                  event: Event, version: int, **status_change: Any) -> asyncpg.Record:
     sealed = privacy.seal(child, cipher_of(request))
     try:
@@ -161,7 +174,7 @@ async def _write(request: Request, principal: Principal, conn: asyncpg.Connectio
     return row
 
 
-async def _load(request: Request, principal: Principal, conn: asyncpg.Connection, child_id: UUID,
+async def load_for_change(request: Request, principal: Principal, conn: asyncpg.Connection, child_id: UUID,
                 version: int) -> tuple[asyncpg.Record, domain.NewChild]:
     row = await store.get_child_in_scope(conn, child_id, principal.scope_prefix,
                                              school_id=principal.school_scope)
@@ -172,26 +185,34 @@ async def _load(request: Request, principal: Principal, conn: asyncpg.Connection
     return row, privacy.open_record(row, cipher_of(request))
 
 
+async def change_record(request: Request, principal: Principal, child_id: UUID, version: int,
+                        change: Callable[[domain.NewChild], domain.NewChild]) -> JSONResponse:
+    """An edit of an open record at `version`: `change` returns the edited record; the
+    rules are checked, the record written with its ChildUpdated event, the masked view answered."""
+    try:
+        async with request.app.state.pool.acquire() as conn:
+            async with conn.transaction():
+                row, child = await load_for_change(request, principal, conn, child_id, version)
+                if row["status"] == "closed":
+                    raise HTTPException(status.HTTP_409_CONFLICT,
+                                        "档案已结案，请先重新启用再修改 / the record is closed; reopen it before editing")
+                changed = change(child)
+                event = domain.update(changed, status=row["status"], new_version=version + 1, today=today(request))
+                written = await write_record(request, principal, conn, changed, event, version)
+            return await _answer(request, conn, written)
+    except api_duplicates.NationalIdTaken as taken:
+        await api_duplicates.answer(request, principal, taken)
+
+
 @router.patch("/children/{child_id}", response_model=ChildOut)
 async def update_child(child_id: UUID, body: ChildPatch, request: Request, principal: Caller,
                        if_match: IfMatch = None) -> JSONResponse:
     """Changes fields of a record. Send the version you edited (If-Match or body.version):
-    if the record changed meanwhile the answer is 412 and nothing is applied."""
+    if the record changed meanwhile the answer is 412 and nothing is applied. Fields left
+    out keep their value, and so do masked values sent back as shown."""
     require_staff(principal)
     version = expected_version(if_match, body.version)
-    try:
-        async with request.app.state.pool.acquire() as conn:
-            async with conn.transaction():
-                row, child = await _load(request, principal, conn, child_id, version)
-                if row["status"] == "closed":
-                    raise HTTPException(status.HTTP_409_CONFLICT,
-                                        "档案已结案，请先重新启用再修改 / the record is closed; reopen it before editing")
-                changed = _apply_patch(child, body)
-                event = domain.update(changed, status=row["status"], new_version=version + 1, today=today(request))
-                written = await _write(request, principal, conn, changed, event, version)
-            return await _answer(request, conn, written)
-    except api_duplicates.NationalIdTaken as taken:
-        await api_duplicates.answer(request, principal, taken)
+    return await change_record(request, principal, child_id, version, lambda child: _apply_patch(child, body))
 
 
 @router.post("/children/{child_id}/transfer", response_model=ChildOut)
@@ -204,13 +225,14 @@ async def transfer_child(child_id: UUID, body: TransferIn, request: Request, pri
     version = expected_version(if_match, body.version)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
-            row, child = await _load(request, principal, conn, child_id, version)
+            row, child = await load_for_change(request, principal, conn, child_id, version)
             await check_places(request, conn, body.jurisdiction)
+            await check_school(conn, body.jurisdiction.county_code, body.school_id)
             moved, event = domain.transfer(
                 child, status=row["status"], to=body.jurisdiction, to_school_id=body.school_id,
                 grade=body.grade, class_name=body.class_name, allowed_county=principal.jurisdiction[:6],
                 new_version=version + 1, today=today(request))
-            written = await _write(request, principal, conn, moved, event, version, status="transferred")
+            written = await write_record(request, principal, conn, moved, event, version, status="transferred")
         return await _answer(request, conn, written)
 
 
@@ -222,10 +244,10 @@ async def close_child(child_id: UUID, body: CloseIn, request: Request, principal
     version = expected_version(if_match, body.version)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
-            row, child = await _load(request, principal, conn, child_id, version)
+            row, child = await load_for_change(request, principal, conn, child_id, version)
             event = domain.close(child, status=row["status"], reason=body.reason, new_version=version + 1,
                                  today=today(request))
-            written = await _write(request, principal, conn, child, event, version, status="closed",
+            written = await write_record(request, principal, conn, child, event, version, status="closed",
                                    close_reason=body.reason, keep_close_reason=False)
         return await _answer(request, conn, written)
 
@@ -237,8 +259,8 @@ async def reopen_child(child_id: UUID, body: ReopenIn, request: Request, princip
     version = expected_version(if_match, body.version)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
-            row, child = await _load(request, principal, conn, child_id, version)
+            row, child = await load_for_change(request, principal, conn, child_id, version)
             event = domain.reopen(child, status=row["status"], new_version=version + 1, today=today(request))
-            written = await _write(request, principal, conn, child, event, version, status="active",
+            written = await write_record(request, principal, conn, child, event, version, status="active",
                                    close_reason=None, keep_close_reason=False)
         return await _answer(request, conn, written)

@@ -10,7 +10,9 @@ from uuid import UUID, uuid4
 import asyncpg
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 
+from services.registry import store_schools
 from services.registry.division_cache import DivisionCache
+from services.registry.schools import UNKNOWN_SCHOOL
 from services.registry.encrypted_columns import GROWTH_NOTE
 from services.registry.models import GrowthNoteIn
 from shared.clean_text import CONTROL_REASON, has_control_character
@@ -50,6 +52,16 @@ async def check_places(request: Request, conn: asyncpg.Connection, jurisdiction:
     await cache.load(conn, [jurisdiction.county_code])
     cache.county(jurisdiction.county_code).check(
         jurisdiction.county_code, jurisdiction.township_code, jurisdiction.village_code)
+
+
+async def check_school(conn: asyncpg.Connection, county_code: str, school_id: str | None,
+                       field: str = "body.school_id") -> None:
+    """Once the county keeps a school register, a record's school must be one of it."""
+    if school_id is None:
+        return
+    if await store_schools.county_keeps_register(conn, county_code) and not await store_schools.school_in_county(
+            conn, school_id, county_code):
+        raise RuleViolation(field, UNKNOWN_SCHOOL)
 
 
 def today(request: Request) -> date:

@@ -27,17 +27,28 @@ router = APIRouter(prefix="/v1/imports", tags=["imports"])
 Caller = Annotated[Principal, Depends(require_principal)]
 
 
-def _job_out(row: asyncpg.Record) -> dict:
+def job_out(row: asyncpg.Record) -> dict:
     return {
         "id": str(row["id"]), "status": row["status"], "file_format": row["file_format"],
         "rows_total": row["rows_total"], "rows_done": row["rows_done"], "rows_imported": row["rows_imported"],
         "rows_rejected": row["rows_rejected"], "rows_existing": row["rows_existing"],
+        "rows_changed": row["rows_changed"], "rows_conflicting": row["rows_conflicting"],
         "failure": row["failure"], "created_at": row["created_at"].isoformat(),
         "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
         # How the headers were read, and the columns that were not imported (say so, never drop silently).
         "columns": _mapping(row["column_mapping"]), "unmapped_columns": list(row["unmapped_columns"]),
         "suggested_columns": _mapping(row["suggested_columns"]),
+        "proposed_mapping": proposed_mapping(row),
     }
+
+
+def proposed_mapping(row: asyncpg.Record) -> dict[str, str | None]:
+    """Every header of the sheet → the column it is (or would be) read as; null: not imported.
+    What a clerk confirms, or edits and confirms, for a job awaiting its mapping."""
+    columns = _mapping(row["column_mapping"])
+    suggested = {label.split(" ", 1)[-1]: key for label, key in _mapping(row["suggested_columns"]).items()}
+    return {header: columns.get(header) or suggested.get(header)
+            for header in (sheets.first_line(h) for h in row["headers"]) if header}
 
 
 def _mapping(value: object) -> dict[str, str]:
@@ -63,14 +74,19 @@ async def upload(request: Request, principal: Caller, file: Annotated[UploadFile
                  idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Uploads an XLSX, XLS or CSV sheet (at most 25 MB). The file is checked at once (422
     with the reason if it is not a usable sheet, and nothing is written); then it is
-    imported in the background: follow `GET /v1/imports/{id}`."""
+    imported in the background: follow `GET /v1/imports/{id}`. Headers read with the
+    county's confirmed mapping first; if some column is only proposed (`proposed_mapping`),
+    the job is `awaiting_mapping` until `POST /v1/imports/{id}/mapping` confirms it."""
     require_staff(principal)
     content = await file.read(sheets.MAX_UPLOAD_BYTES + 1)
     if len(content) > sheets.MAX_UPLOAD_BYTES:
         raise RuleViolation("body.file", "文件超过25MB，请分批上传 / larger than 25 MB; split it",
                             status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    county = principal.scope_prefix[:6]
+    async with request.app.state.pool.acquire() as conn:
+        saved = await store_imports.saved_mapping(conn, county) if len(county) == 6 else {}
     try:
-        upload = await request.app.state.upload_reader.read(content)
+        upload = await request.app.state.upload_reader.read(content, saved)
     except sheets.SheetRejected as rejected:
         raise _rejected(rejected.reason) from None
     digest = hashlib.sha256(content).hexdigest()
@@ -80,8 +96,10 @@ async def upload(request: Request, principal: Caller, file: Annotated[UploadFile
             conn, job_id=uuid4(), created_by=principal.subject, scope=principal.jurisdiction,
             file_format=upload.file_format, file_sha256=digest, content=content,
             stored_rows=upload.stored_rows, rows_total=upload.rows_total, column_mapping=upload.mapping,
-            unmapped_columns=upload.unmapped, suggested_columns=upload.suggested)
-        return status.HTTP_202_ACCEPTED, _job_out(row)
+            unmapped_columns=upload.unmapped, suggested_columns=upload.suggested, headers=upload.headers,
+            # proposals are never applied by themselves: the clerk confirms the mapping first
+            status="awaiting_mapping" if upload.suggested else "pending")
+        return status.HTTP_202_ACCEPTED, job_out(row)
 
     status_code, body = await idempotency.once(request.app.state.pool, principal.subject, idempotency_key, digest,
                                                create)
@@ -97,7 +115,7 @@ async def list_jobs(request: Request, principal: Caller,
         rows = await store_imports.list_jobs_in_scope(conn, principal.scope_prefix, page.fetch,
                                                       page.after(datetime, UUID))
     return JSONResponse(page.keyset(rows, key=lambda row: (row["created_at"], row["id"]),
-                                    items=[_job_out(row) for row in rows]))
+                                    items=[job_out(row) for row in rows]))
 
 
 @router.get("/{job_id}", response_model=ImportJobOut)
@@ -108,10 +126,10 @@ async def job_progress(job_id: UUID, request: Request, principal: Caller) -> JSO
         row = await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个导入任务 / no such import")
-    return JSONResponse(_job_out(row))
+    return JSONResponse(job_out(row))
 
 
-async def _report_page(request: Request, principal: Principal, job_id: UUID, kind: str,
+async def report_page(request: Request, principal: Principal, job_id: UUID, kind: str,
                        page: PageRequest) -> JSONResponse:
     """A page of `page.limit` sheet rows (every problem of each); the cursor holds the last row shown."""
     after = page.after(int)
@@ -137,14 +155,14 @@ async def job_errors(job_id: UUID, request: Request, principal: Caller, page: Re
     """Refused rows as JSON, a page of sheet rows at a time: row number, column and reason;
     never the rejected value. Rows already registered are listed apart (…/existing)."""
     require_staff(principal)
-    return await _report_page(request, principal, job_id, "error", page)
+    return await report_page(request, principal, job_id, "error", page)
 
 
 @router.get("/{job_id}/existing", response_model=RowErrors)
 async def job_existing(job_id: UUID, request: Request, principal: Caller, page: ReportPaging) -> JSONResponse:
     """Rows whose national ID is already registered: not imported again, nothing to fix."""
     require_staff(principal)
-    return await _report_page(request, principal, job_id, "existing", page)
+    return await report_page(request, principal, job_id, "existing", page)
 
 
 @router.get("/{job_id}/errors.xlsx", response_class=Response,
@@ -156,11 +174,16 @@ async def job_error_report(job_id: UUID, request: Request, principal: Caller) ->
         job = await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix)
         if job is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个导入任务 / no such import")
-        rows = await store_imports.list_errors(conn, job_id)
+        # conflicts (another child's ID) are refusals with a reason, as errors are
+        rows = sorted([*await store_imports.list_errors(conn, job_id),
+                       *await store_imports.list_errors(conn, job_id, kind="conflict")],
+                      key=lambda r: r["row_number"])
         existing = await store_imports.list_errors(conn, job_id, kind="existing")
     summary = {"总行数 Rows": job["rows_total"], "已处理 Done": job["rows_done"],
                "已导入 Imported": job["rows_imported"], "有错误 Rejected": job["rows_rejected"],
                "已建档未重复导入 Already registered": job["rows_existing"],
+               "待确认的更新 Changes to confirm": job["rows_changed"],
+               "身份证号冲突 ID conflicts": job["rows_conflicting"],
                "未导入的列 Columns not imported": "、".join(job["unmapped_columns"]) or "无 none"}
     content = await asyncio.to_thread(
         sheet_writers.error_report, [(r["row_number"], r["column_name"], r["reason"]) for r in rows], summary,

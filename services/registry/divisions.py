@@ -40,6 +40,9 @@ class DivisionRegister:
     # (county, township, village) as a sheet wrote them → their codes or the refusal: the
     # import's memo, filled as rows are read (it travels empty with each batch).
     resolved: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
+    # The school register of these counties for an import: every word a sheet may name a
+    # school by → its id (schools.school_words); None when the counties keep no register.
+    schools: dict[str, str | None] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_rows(cls, prefix: str, rows: Iterable[Any]) -> "DivisionRegister":

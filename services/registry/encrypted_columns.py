@@ -10,8 +10,11 @@ from shared.rekey import EncryptedColumn
 CHILD_CONTEXT = "children"
 CHILD_SEALED_FIELDS = ("national_id", "address", "sensitive", "priority_reason", "contact_card")
 GROWTH_NOTE = EncryptedColumn("growth_notes", "note_enc", "growth_notes.note")
+# A sheet's proposed changes to a record (the new values), until confirmed.
+IMPORT_CHANGE = EncryptedColumn("import_changes", "changes_enc", "import_changes.changes")
 
 ENCRYPTED_COLUMNS = (
     *(EncryptedColumn("children", f"{field}_enc", f"{CHILD_CONTEXT}.{field}") for field in CHILD_SEALED_FIELDS),
     GROWTH_NOTE,
+    IMPORT_CHANGE,
 )

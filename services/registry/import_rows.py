@@ -16,6 +16,7 @@ from uuid import UUID
 
 from services.registry import domain, identity, vocabulary
 from services.registry.divisions import UNKNOWN_COUNTY, DivisionRegister
+from services.registry.schools import resolve_school
 from shared.clean_text import has_control_character
 from shared.rules import RuleViolation
 from services.registry.sheets import GENDERS, HOUSEHOLD, LEFT_BEHIND, RELATIONS, YES_NO
@@ -184,6 +185,11 @@ def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date,
         if values.get(key) is None and not any(e[1] == key for e in errors):
             errors.append((row_number, key, "必填 / is required"))
     _resolve_places(row_number, values, errors, divisions)
+    if values.get("school_id") is not None and divisions.schools is not None:
+        try:  # the school's id, 学校标识码 or name in the county's register
+            values["school_id"] = resolve_school(divisions.schools, values["school_id"])
+        except RuleViolation as violation:
+            errors.append((row_number, "school_id", violation.reason))
     national_id = values.get("national_id")
     if national_id:  # gender and birth date may be left blank: the ID encodes them
         encoded_birth, encoded_gender = identity.facts_from_national_id(national_id)

@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import socket
 from collections import deque
+from dataclasses import replace
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
@@ -29,7 +30,9 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from services.registry import sheets, store_imports, stored_rows
+from services.registry import sheets, store_imports, store_schools, stored_rows
+from services.registry.schools import school_words
+from services.registry.import_matches import JobRows, match_registered
 from services.registry.division_cache import COUNTY_DIGITS, DivisionCache
 from services.registry.divisions import DivisionRegister
 from services.registry.import_batches import (
@@ -45,7 +48,6 @@ from shared.resilience import UNAVAILABLE, OutageLog
 
 log = get_logger("registry.importer")
 
-ALREADY_REGISTERED = "该身份证号已建档，未重复导入 / this national ID is already registered; not imported again"
 
 
 class ImportRunner:
@@ -127,6 +129,9 @@ class ImportRunner:
         total = len(rows)
         seen: dict[str, int] = {}
         today = self._clock.today()  # the county's, as the api checks it
+        prefix = scope_prefix(job["scope"])
+        job_rows = JobRows(columns, rows, stored=prepare is prepare_stored_batch, today=today, divisions=divisions,
+                           default_county=prefix[:6].ljust(12, "0") if len(prefix) >= 6 else None)
         starts = iter(range(job["rows_done"], total, self._batch_size))
         in_flight: deque[tuple[int, asyncio.Future[PreparedBatch]]] = deque()
 
@@ -149,7 +154,8 @@ class ImportRunner:
                 submit_next()
                 prepared.drop_duplicates(seen)
                 rows_done = min(start + self._batch_size, total)
-                if not await self._commit_batch(job_id, prepared, rows_done=rows_done):
+                if not await self._commit_batch(job_id, prepared, rows_done=rows_done, job_rows=job_rows,
+                                                scope=prefix):
                     log.warning("import.lost_claim", job_id=str(job_id))
                     return
         finally:
@@ -175,7 +181,10 @@ class ImportRunner:
                                and str(row[index]).strip().startswith(prefix)})
         async with self._pool.acquire() as conn:
             await self._divisions.load(conn, counties)
-        return self._divisions.combined(counties) if counties else DivisionRegister(prefix)
+            # read for each job: county staff add schools while the worker runs
+            schools = await store_schools.schools_of_counties(conn, [c[:6].ljust(12, "0") for c in counties])
+        register = self._divisions.combined(counties) if counties else DivisionRegister(prefix)
+        return replace(register, schools=school_words(schools) if schools else None)
 
     def _prepare(self, function: Any, *args: Any, **kwargs: Any) -> asyncio.Future[PreparedBatch]:
         if self._processes <= 0:
@@ -196,25 +205,31 @@ class ImportRunner:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
 
-    async def _commit_batch(self, job_id: UUID, batch: PreparedBatch, *, rows_done: int) -> bool:
+    async def _commit_batch(self, job_id: UUID, batch: PreparedBatch, *, rows_done: int, job_rows: JobRows,
+                            scope: str) -> bool:
         async with self._pool.acquire() as conn:
             async with conn.transaction():
                 if not await store_imports.still_owned(conn, job_id, self.name):
                     return False
                 inserted = await self._insert_children(conn, batch)
-                existing = []
+                registered = []
                 events = []
                 for position, child_id in enumerate(batch.child_ids):
                     if child_id in inserted:
                         events.append(batch.events[position])
                     else:
-                        existing.append((batch.row_numbers[position], "national_id", ALREADY_REGISTERED))
+                        registered.append((batch.row_numbers[position], batch.indexes[position]))
+                # Rows whose ID is registered: the same child (nothing new, or changes to
+                # confirm) or a conflict with another child.
+                matches = await match_registered(conn, job_id=job_id, scope_prefix=scope, cipher=self._cipher,
+                                                 job_rows=job_rows, rows=registered)
                 await outbox.add_copy_lines(conn, events)
                 await store_imports.add_errors(conn, job_id, sorted(batch.errors))
-                await store_imports.add_errors(conn, job_id, existing, kind="existing")
+                await store_imports.add_errors(conn, job_id, matches.existing, kind="existing")
+                await store_imports.add_errors(conn, job_id, matches.conflicts, kind="conflict")
                 await store_imports.advance(conn, job_id, rows_done=rows_done, imported=len(inserted),
-                                            rejected=len(batch.rejected_rows),
-                                            existing=len(batch.child_ids) - len(inserted),
+                                            rejected=len(batch.rejected_rows), existing=len(matches.existing),
+                                            changed=matches.changes, conflicting=len(matches.conflicts),
                                             now=self._clock.now())
         return True
 

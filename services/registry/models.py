@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Literal
+from uuid import UUID
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -59,6 +60,45 @@ class ParentIn(_In):
     away_since: date | None = None
 
     _phone = field_validator("phone")(GuardianIn._phone.__func__)  # type: ignore[attr-defined]
+
+
+def _phone_or_mask(value: str | None) -> str | None:
+    """An edit may send back the masked phone it was shown (card_edits keeps the stored one)."""
+    if value and "*" in value:
+        return value
+    return GuardianIn._phone.__func__(GuardianIn, value)  # type: ignore[attr-defined]
+
+
+class GuardianEdit(_In):
+    """A guardian entry as an edit sends it: the fields to set (left out: unchanged). With
+    `id`, an entry of the record; without, a new entry (relation and name required)."""
+
+    id: UUID | None = None
+    relation: GuardianRelation | None = None
+    relation_word: str | None = Field(default=None, max_length=20)
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+    age: int | None = Field(default=None, ge=10, le=120)
+    health: str | None = Field(default=None, max_length=100)
+    occupation: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, description="or the masked value shown (unchanged)")
+    address: str | None = Field(default=None, max_length=200, description="or the masked value shown (unchanged)")
+    entrusted: bool | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return _phone_or_mask(value)
+
+
+class ParentEdit(_In):
+    id: UUID | None = None
+    relation: ParentRelation | None = None
+    name: str | None = Field(default=None, max_length=50)
+    work_place: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, description="or the masked value shown (unchanged)")
+    away_since: date | None = None
+
+    _phone = field_validator("phone")(GuardianEdit._phone.__func__)  # type: ignore[attr-defined]
 
 
 class LawfulBasisIn(_In):
@@ -131,12 +171,20 @@ class ChildPatch(_In):
     sensitive_categories: list[SensitiveCategory] | None = Field(default=None, max_length=10)
     priority: bool | None = None
     priority_reason: MultiLineText | None = Field(default=None, max_length=500)
-    guardians: list[GuardianIn] | None = Field(default=None, max_length=5)
-    parents: list[ParentIn] | None = Field(default=None, max_length=2)
+    guardians: list[GuardianEdit] | None = Field(
+        default=None, max_length=5, description="the whole list: entries by id changed (fields left out kept), "
+                                                "without id added, left out removed")
+    parents: list[ParentEdit] | None = Field(default=None, max_length=2, description="as guardians")
     lawful_basis: LawfulBasisIn | None = None
 
+    @field_validator("national_id")
+    @classmethod
+    def _national_id_or_mask(cls, value: str | None) -> str | None:
+        if value and "*" in value:  # the masked ID shown: unchanged if it is the stored one's mask
+            return value
+        return ChildFields._national_id.__func__(cls, value)  # type: ignore[attr-defined]
+
     _name = field_validator("name")(ChildIn._name.__func__)  # type: ignore[attr-defined]
-    _national_id = field_validator("national_id")(ChildFields._national_id.__func__)  # type: ignore[attr-defined]
 
 
 class TransferIn(_In):

@@ -19,7 +19,9 @@ ChildStatus = Literal["active", "transferred", "closed"]
 
 
 class GuardianOut(BaseModel):
+    id: UUID = Field(description="the entry's id: change or remove it by this id")
     relation: str
+    relation_word: str | None = Field(default=None, description="the word the county wrote (外祖母…)")
     name: str | None = None
     age: int | None = None
     health: str | None = None
@@ -30,6 +32,7 @@ class GuardianOut(BaseModel):
 
 
 class ParentOut(BaseModel):
+    id: UUID = Field(description="the entry's id: change or remove it by this id")
     relation: str
     name: str | None = None
     work_place: str | None = None
@@ -100,6 +103,8 @@ class ImportJobOut(BaseModel):
     rows_imported: int
     rows_rejected: int
     rows_existing: int
+    rows_changed: int = Field(description="registered children the sheet changes: to confirm (…/changes)")
+    rows_conflicting: int = Field(description="rows whose ID is another child's (…/conflicts)")
     failure: str | None
     created_at: datetime
     finished_at: datetime | None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Mapping
 
+from services.registry.card_edits import entry_ids
 from services.registry.domain import NewChild
 from services.registry.encrypted_columns import CHILD_CONTEXT
 from services.registry.identity import mask_address, mask_national_id, mask_phone
@@ -76,7 +77,8 @@ def open_record(row: Mapping[str, Any], cipher: FieldCipher) -> NewChild:
         left_behind_type=row["left_behind_type"],
         sensitive_categories=tuple(json.loads(sensitive)) if sensitive else (),
         priority_reason=_dec(cipher, row, "priority_reason_enc", "priority_reason"),
-        guardians=tuple(card["guardians"]), parents=tuple(card["parents"]),
+        guardians=entry_ids(row["id"], "guardians", card["guardians"]),
+        parents=entry_ids(row["id"], "parents", card["parents"]),
         lawful_basis=dict(row["lawful_basis"] or {}),
     )
 

@@ -5,6 +5,7 @@ job's report as an unmapped column, never dropped without a word."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
@@ -88,14 +89,33 @@ _VALUE_WORDS = {"gender": vocabulary.GENDER.reading(), "guardian_relation": voca
                 "categories": {**vocabulary.CATEGORY.reading(), **vocabulary.SENSITIVE_CATEGORY.reading()}}
 
 
-def suggest_columns(unmapped: list[str], columns: dict[str, int], data: list[list[Any]]) -> dict[str, str]:
-    """Unmapped column ("D 手机号") → the column its first rows' values look like."""
+def similar_header(header: str, known: dict[str, str]) -> str | None:
+    """The column whose known header words the header resembles most (difflib's ratio, at
+    least 0.6: 监护人电话号码 → 监护人电话, 乡镇名 → 乡镇名称). `known`: header word → column key."""
+    text = _PARENTHESES.sub("", header).replace(" ", "")
+    best: set[str] = set()
+    best_ratio = 0.6
+    for word, key in known.items():
+        ratio = difflib.SequenceMatcher(None, text, word).ratio()
+        if ratio > best_ratio:
+            best, best_ratio = {key}, ratio
+        elif ratio == best_ratio:
+            best.add(key)
+    return best.pop() if len(best) == 1 else None  # two columns alike (父亲/母亲外出时间): no proposal
+
+
+def suggest_columns(unmapped: list[str], columns: dict[str, int], data: list[list[Any]],
+                    known: dict[str, str] | None = None) -> dict[str, str]:
+    """Unmapped column ("D 手机号") → the column its first rows' values look like, or, when
+    they say nothing, the column its header resembles (`known`: header word → key)."""
     proposals: dict[str, str] = {}
     sample = data[:SAMPLE_ROWS]
     for label in unmapped:
         index = column_index(label.split(" ", 1)[0])
         key = suggest([row[index] for row in sample if index < len(row)],
                       {k: v for k, v in _VALUE_WORDS.items() if k not in columns})
+        if key is None and known:
+            key = similar_header(label.split(" ", 1)[-1], known)
         if key and key not in columns and key not in proposals.values():
             proposals[label] = key
     return proposals

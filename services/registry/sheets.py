@@ -20,7 +20,7 @@ from typing import Any
 import python_calamine
 
 from services.registry import vocabulary
-from services.registry.sheet_headers import column_letter, header_key, suggest_columns
+from services.registry.sheet_headers import HEADER_WORDS, column_letter, header_key, suggest_columns
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLSX_SCHEMA = {"schema": {"type": "string", "format": "binary"}}  # how OpenAPI names a file body
@@ -100,6 +100,8 @@ COLUMNS: tuple[Column, ...] = (
 BY_KEY = {column.key: column for column in COLUMNS}
 _KEY_BY_ZH = {column.zh: column.key for column in COLUMNS}
 _KEYS = set(BY_KEY)
+# Every header word the registry reads (the template's and the surveys'), for proposals.
+KNOWN_HEADERS = {**HEADER_WORDS, **_KEY_BY_ZH}
 
 
 class SheetRejected(ValueError):
@@ -151,6 +153,7 @@ class Sheet:
     # unmapped column → the column its values look like (an 18-digit ID, a mobile…): a
     # proposal for the clerk, never applied by itself
     suggested: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # required columns only proposed: to confirm
 
     def mapping(self) -> dict[str, str]:
         """Each recognised header (as the sheet wrote it) → the column it was read as."""
@@ -223,8 +226,46 @@ def _read_csv(content: bytes) -> list[list[Any]]:
     return rows
 
 
-def read_sheet(content: bytes, *, check_formulas: bool = True) -> Sheet:
-    """Parses and checks a whole upload; raises SheetRejected with the reason.
+def read_rows(content: bytes) -> list[list[Any]]:
+    """Any sheet's rows (XLSX, XLS, CSV), checked as an upload is: for other registers' sheets."""
+    file_format = sniff_format(content)
+    return _read_csv(content) if file_format == "csv" else _read_workbook(content, file_format, True)
+
+
+def first_line(header: str) -> str:
+    """A header as a mapping names it: its first line (the template's headers add English below)."""
+    return header.split("\n", 1)[0]
+
+
+def map_headers(header: list[str], saved: dict[str, str]) -> tuple[dict[str, int], list[str]]:
+    """Column key → index, and the headers read as no column ("F 备注"). `saved`: header →
+    column key ('' for "not imported"), as a clerk confirmed it for the county; it comes
+    before the words the registry knows."""
+    columns: dict[str, int] = {}
+    unmapped: list[str] = []
+    for index, cell in enumerate(header):
+        if not cell:
+            continue
+        key = saved[first_line(cell)] if first_line(cell) in saved else _header_key(cell)
+        if key is None:
+            continue
+        if key == "":  # not imported, but listed in the job's report
+            unmapped.append(f"{column_letter(index)} {first_line(cell)}")
+            continue
+        if key in columns:
+            raise SheetRejected(f"表头重复：{BY_KEY[key].zh} / the column '{BY_KEY[key].en}' appears twice")
+        columns[key] = index
+    return columns, unmapped
+
+
+def missing_columns(columns: dict[str, int]) -> list[str]:
+    return [key for key, column in BY_KEY.items() if column.required and key not in columns]
+
+
+def read_sheet(content: bytes, *, check_formulas: bool = True, saved: dict[str, str] | None = None) -> Sheet:
+    """Parses and checks a whole upload; raises SheetRejected with the reason. A sheet
+    whose missing required columns are all proposed (`suggested`) is read, for the clerk to
+    confirm the mapping. `saved`: the county's confirmed mapping (header → column key).
     `check_formulas=False` skips the scan of an XLSX's XML for formula cells (about a
     fifth of the reading time): only for bytes that already passed it, as an import job's
     file did when it was uploaded."""
@@ -235,33 +276,23 @@ def read_sheet(content: bytes, *, check_formulas: bool = True) -> Sheet:
     if not rows:
         raise SheetRejected("文件为空 / the file is empty")
     header = [str(c or "").strip() for c in rows[0]]
-    columns: dict[str, int] = {}
-    unmapped: list[str] = []
-    for index, cell in enumerate(header):
-        key = _header_key(cell)
-        if key is None:
-            continue
-        if key == "":  # not imported, but listed in the job's report
-            unmapped.append(f"{column_letter(index)} {cell.splitlines()[0]}")
-            continue
-        if key in columns:
-            raise SheetRejected(f"表头重复：{BY_KEY[key].zh} / the column '{BY_KEY[key].en}' appears twice")
-        columns[key] = index
-    if not columns:
-        raise SheetRejected("第1行不是模板表头，请使用模板 / row 1 is not the template's header; use the template")
+    columns, unmapped = map_headers(header, saved or {})
     data = rows[1:]
-    suggested = suggest_columns(unmapped, columns, data)
-    missing = [BY_KEY[key] for key in BY_KEY if BY_KEY[key].required and key not in columns]
-    if missing:
-        names = "、".join(c.zh for c in missing)
-        hints = "".join(f"；第{label.split(' ', 1)[0]}列“{label.split(' ', 1)[-1]}”看来是{BY_KEY[key].zh}，"
-                        f"请把表头改为“{BY_KEY[key].zh}”" for label, key in suggested.items()
-                        if BY_KEY[key] in missing)
-        raise SheetRejected(f"缺少必填列：{names}{hints} / required columns missing: {', '.join(c.en for c in missing)}")
+    suggested = suggest_columns(unmapped, columns, data, KNOWN_HEADERS)
+    if not columns and not suggested:
+        raise SheetRejected("第1行不是模板表头，请使用模板 / row 1 is not the template's header; use the template")
+    missing = missing_columns(columns)
+    uncovered = [key for key in missing if key not in suggested.values()]
+    if uncovered or not columns:
+        hints = "".join(f"；第{label.split(' ', 1)[0]}列“{label.split(' ', 1)[-1]}”看来是{BY_KEY[key].zh}"
+                        for label, key in suggested.items() if key in missing)
+        names = "、".join(BY_KEY[key].zh for key in missing) or "全部 all"
+        raise SheetRejected(f"缺少必填列：{names}{hints} / required columns missing: "
+                            f"{', '.join(BY_KEY[key].en for key in missing)}")
     if not any(any(str(c).strip() for c in row) for row in data):
         raise SheetRejected("表格没有数据行 / the sheet has no data rows")
     return Sheet(file_format=file_format, columns=columns, rows=data, headers=header, unmapped=unmapped,
-                 suggested=suggested)
+                 suggested=suggested, missing=missing)
 
 
 

@@ -205,3 +205,33 @@ async def record_sensitive_read(conn: asyncpg.Connection, *, subject: str, roles
         """INSERT INTO sensitive_reads (subject, roles, action, record_ids, fields, purpose)
            VALUES ($1, $2, $3, $4, $5, $6)""",
         subject, roles, action, record_ids, fields, purpose)
+
+
+async def promote_grades(conn: asyncpg.Connection, scope_prefix: str, *, school_id: str | None,
+                         next_grade: dict[str, str]) -> list[asyncpg.Record]:
+    """Every open record in the scope (and school) whose grade has a next one moves up a
+    grade, as a new version. Returns the facts its events need."""
+    return await conn.fetch(
+        f"""UPDATE children c SET grade = n.next, version = version + 1, updated_at = now()
+              FROM jsonb_each_text($2::text::jsonb) AS n(grade, next)
+             WHERE c.grade = n.grade AND c.status <> 'closed' AND {_SCOPE.format(p='$1')}
+               AND ($3::text IS NULL OR c.school_id = $3)
+         RETURNING c.id, c.county_code, c.township_code, c.village_code, c.school_id, c.categories,
+                   c.left_behind_type, c.priority, c.birth_date, c.status, c.version""",
+        scope_prefix, json.dumps(next_grade, ensure_ascii=False), school_id)
+
+
+async def count_in_grades(conn: asyncpg.Connection, scope_prefix: str, *, school_id: str | None,
+                          grades: tuple[str, ...]) -> int:
+    return await conn.fetchval(
+        f"""SELECT count(*) FROM children WHERE grade = ANY($2::text[]) AND status <> 'closed'
+               AND {_SCOPE.format(p='$1')} AND ($3::text IS NULL OR school_id = $3)""",
+        scope_prefix, list(grades), school_id)
+
+
+async def record_promotion(conn: asyncpg.Connection, *, scope: str, school_year: int, promoted: int,
+                           promoted_by: str) -> bool:
+    """False when this place was already promoted this school year."""
+    return await conn.fetchval(
+        """INSERT INTO grade_promotions (scope, school_year, promoted, promoted_by) VALUES ($1, $2, $3, $4)
+           ON CONFLICT DO NOTHING RETURNING true""", scope, school_year, promoted, promoted_by) is not None

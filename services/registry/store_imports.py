@@ -14,7 +14,7 @@ from services.registry.store import CHILD_COLUMNS
 
 JOB_COLUMNS = ("id, created_by, scope, file_format, status, rows_total, rows_done, rows_imported, rows_rejected,"
                " rows_existing, failure, created_at, started_at, finished_at, column_mapping, unmapped_columns,"
-               " suggested_columns")
+               " suggested_columns, rows_changed, rows_conflicting, headers")
 
 _STAGE_TYPES = {
     "id": "uuid", "birth_date": "date", "categories": "text[]", "priority": "boolean",
@@ -24,14 +24,47 @@ _STAGE_TYPES = {
 async def create_job(conn: asyncpg.Connection, *, job_id: UUID, created_by: str, scope: str, file_format: str,
                      file_sha256: str, content: bytes, stored_rows: bytes | None, rows_total: int,
                      column_mapping: dict[str, str] | None = None, unmapped_columns: list[str] | None = None,
-                     suggested_columns: dict[str, str] | None = None) -> asyncpg.Record:
+                     suggested_columns: dict[str, str] | None = None, headers: list[str] | None = None,
+                     status: str = "pending") -> asyncpg.Record:
     return await conn.fetchrow(
         f"""INSERT INTO import_jobs (id, created_by, scope, file_format, file_sha256, content, stored_rows, rows_total,
-                                     column_mapping, unmapped_columns, suggested_columns)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11::text::jsonb) RETURNING {JOB_COLUMNS}""",
+                                     column_mapping, unmapped_columns, suggested_columns, headers, status)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11::text::jsonb, $12, $13)
+            RETURNING {JOB_COLUMNS}""",
         job_id, created_by, scope, file_format, file_sha256, content, stored_rows, rows_total,
         json.dumps(column_mapping or {}, ensure_ascii=False), unmapped_columns or [],
-        json.dumps(suggested_columns or {}, ensure_ascii=False))
+        json.dumps(suggested_columns or {}, ensure_ascii=False), headers or [], status)
+
+
+async def saved_mapping(conn: asyncpg.Connection, county: str) -> dict[str, str]:
+    """The county's confirmed mapping: header → column key ('' for "not imported")."""
+    rows = await conn.fetch("SELECT header, column_key FROM column_mappings WHERE county = $1", county)
+    return {row["header"]: row["column_key"] for row in rows}
+
+
+async def save_mapping(conn: asyncpg.Connection, county: str, mapping: dict[str, str], saved_by: str) -> None:
+    await conn.executemany(
+        """INSERT INTO column_mappings (county, header, column_key, saved_by) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (county, header) DO UPDATE SET column_key = excluded.column_key,
+                  saved_by = excluded.saved_by, saved_at = now()""",
+        [(county, header, key, saved_by) for header, key in mapping.items()])
+
+
+async def job_for_mapping(conn: asyncpg.Connection, job_id: UUID, scope_prefix: str) -> asyncpg.Record | None:
+    """A job awaiting its mapping, locked, with its stored rows."""
+    return await conn.fetchrow(
+        f"""SELECT {JOB_COLUMNS}, stored_rows FROM import_jobs
+             WHERE id = $1 AND scope LIKE $2 || '%' FOR UPDATE""", job_id, scope_prefix)
+
+
+async def confirm_mapping(conn: asyncpg.Connection, job_id: UUID, *, stored_rows: bytes, mapping: dict[str, str],
+                          unmapped: list[str]) -> asyncpg.Record:
+    """The job with its confirmed columns, pending: a worker claims it next."""
+    return await conn.fetchrow(
+        f"""UPDATE import_jobs SET stored_rows = $2, column_mapping = $3::text::jsonb, unmapped_columns = $4,
+                  suggested_columns = '{{}}', status = 'pending'
+             WHERE id = $1 RETURNING {JOB_COLUMNS}""",
+        job_id, stored_rows, json.dumps(mapping, ensure_ascii=False), unmapped)
 
 
 async def get_job_in_scope(conn: asyncpg.Connection, job_id: UUID, scope_prefix: str) -> asyncpg.Record | None:
@@ -167,12 +200,55 @@ async def add_errors(conn: asyncpg.Connection, job_id: UUID, errors: list[tuple[
 
 
 async def advance(conn: asyncpg.Connection, job_id: UUID, *, rows_done: int, imported: int, rejected: int,
-                  existing: int, now: datetime) -> None:
+                  existing: int, now: datetime, changed: int = 0, conflicting: int = 0) -> None:
     await conn.execute(
         """UPDATE import_jobs SET rows_done = $2, rows_imported = rows_imported + $3,
-                  rows_rejected = rows_rejected + $4, rows_existing = rows_existing + $5, heartbeat_at = $6
+                  rows_rejected = rows_rejected + $4, rows_existing = rows_existing + $5, heartbeat_at = $6,
+                  rows_changed = rows_changed + $7, rows_conflicting = rows_conflicting + $8
             WHERE id = $1""",
-        job_id, rows_done, imported, rejected, existing, now)
+        job_id, rows_done, imported, rejected, existing, now, changed, conflicting)
+
+
+async def children_by_indexes(conn: asyncpg.Connection, indexes: list[str]) -> list[asyncpg.Record]:
+    """The records holding these national ID blind indexes (whole rows, to compare with a sheet)."""
+    return await conn.fetch("SELECT * FROM children WHERE national_id_index = ANY($1::text[])", indexes)
+
+
+async def add_changes(conn: asyncpg.Connection, changes: list[tuple[Any, ...]]) -> None:
+    """Proposed changes: (id, job, row, child, base version, encrypted values, field names)."""
+    if changes:
+        await conn.executemany(
+            """INSERT INTO import_changes (id, job_id, row_number, child_id, base_version, changes_enc, fields)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (job_id, row_number) DO NOTHING""", changes)
+
+
+async def list_changes(conn: asyncpg.Connection, job_id: UUID, scope_prefix: str, *, after_row: int,
+                       limit: int | None, rows: list[int] | None = None,
+                       status: str | None = None) -> list[asyncpg.Record]:
+    """A job's proposed changes to records inside the scope, by sheet row, with the record."""
+    return await conn.fetch(
+        """SELECT c.id AS change_id, c.row_number, c.base_version, c.changes_enc, c.fields, c.status AS change_status,
+                  c.reason AS change_reason, ch.*
+             FROM import_changes c JOIN children ch ON ch.id = c.child_id
+            WHERE c.job_id = $1 AND coalesce(ch.village_code, ch.township_code) LIKE $2 || '%'
+              AND c.row_number > $3 AND ($5::int[] IS NULL OR c.row_number = ANY($5))
+              AND ($6::text IS NULL OR c.status = $6)
+            ORDER BY c.row_number LIMIT $4""",
+        job_id, scope_prefix, after_row, limit, rows, status)
+
+
+async def count_changes(conn: asyncpg.Connection, job_id: UUID, scope_prefix: str) -> int:
+    return await conn.fetchval(
+        """SELECT count(*) FROM import_changes c JOIN children ch ON ch.id = c.child_id
+            WHERE c.job_id = $1 AND coalesce(ch.village_code, ch.township_code) LIKE $2 || '%'""",
+        job_id, scope_prefix)
+
+
+async def decide_change(conn: asyncpg.Connection, change_id: UUID, *, status: str, reason: str | None,
+                        decided_by: str, now: datetime) -> None:
+    await conn.execute(
+        """UPDATE import_changes SET status = $2, reason = $3, decided_by = $4, decided_at = $5
+            WHERE id = $1""", change_id, status, reason, decided_by, now)
 
 
 async def finish(conn: asyncpg.Connection, job_id: UUID, *, now: datetime, failure: str | None = None) -> None:

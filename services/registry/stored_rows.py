@@ -44,6 +44,13 @@ def encode_stored_rows(sheet: Sheet) -> bytes:
     return zlib.compress("\n".join(lines).encode(), 1)
 
 
+def with_columns(stored: bytes, columns: dict[str, int]) -> bytes:
+    """The stored rows read with other columns (a confirmed mapping): only the first line changes."""
+    lines = zlib.decompress(stored).split(b"\n", 1)
+    header = json.dumps(columns, ensure_ascii=False).encode()
+    return zlib.compress(header + (b"\n" + lines[1] if len(lines) > 1 else b""), 1)
+
+
 def stored_columns_and_lines(stored: bytes) -> tuple[dict[str, int], list[bytes]]:
     """The column mapping and the still-encoded row lines (decoded batch by batch, where
     the batch is prepared)."""

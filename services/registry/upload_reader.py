@@ -25,26 +25,29 @@ class ReadUpload:
     mapping: dict[str, str]   # header as written → the column it is read as
     unmapped: list[str]       # headers read as no column ("F 备注")
     suggested: dict[str, str]  # unmapped header → the column its values look like
+    headers: list[str]        # row 1 as written
+    missing: list[str]        # required columns only proposed
 
 
-def read_upload(content: bytes) -> ReadUpload:
+def read_upload(content: bytes, saved: dict[str, str] | None = None) -> ReadUpload:
     """Reads and checks an upload (raises SheetRejected), and encodes its rows for the job.
-    Runs in the reading process; returns only what the api stores, not the parsed cells."""
-    sheet = sheets.read_sheet(content)
+    Runs in the reading process; returns only what the api stores, not the parsed cells.
+    `saved`: the county's confirmed column mapping."""
+    sheet = sheets.read_sheet(content, saved=saved)
     return ReadUpload(sheet.file_format, sheet.total, stored_rows.encode_stored_rows(sheet), sheet.mapping(),
-                      sheet.unmapped, sheet.suggested)
+                      sheet.unmapped, sheet.suggested, sheet.headers, sheet.missing)
 
 
 class UploadReader:
     def __init__(self) -> None:
         self._executor: ProcessPoolExecutor | None = None
 
-    async def read(self, content: bytes) -> ReadUpload:
+    async def read(self, content: bytes, saved: dict[str, str] | None = None) -> ReadUpload:
         if self._executor is None:
             # spawn: forking a process that runs an event loop and holds sockets is unsafe.
             self._executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, read_upload, content)
+            return await asyncio.get_running_loop().run_in_executor(self._executor, read_upload, content, saved)
         except BrokenProcessPool:
             # The file killed the reading process (memory, a parser crash): refuse it, and
             # start a fresh process for the next upload.

@@ -105,8 +105,16 @@ GROWTH_AREA = Vocabulary(
 YES_NO = Vocabulary("yes_no", "是否", "Yes or no", {"yes": "是", "no": "否"},
                     {"y": "yes", "n": "no", "1": "yes", "0": "no", "true": "yes", "false": "no", "有": "yes", "无": "no"})
 
+SCHOOL_STAGE = Vocabulary(
+    "school_stage", "学段", "School stage",
+    {"kindergarten": "幼儿园", "primary": "小学", "junior": "初中", "nine_year": "九年一贯制", "complete_middle": "完全中学",
+     "senior": "高中", "twelve_year": "十二年一贯制", "special": "特殊教育学校", "teaching_point": "教学点"},
+    {"九年制": "nine_year", "九年一贯制学校": "nine_year", "完中": "complete_middle", "中心校": "primary",
+     "中心小学": "primary", "小学教学点": "teaching_point", "特校": "special", "特教学校": "special",
+     "初级中学": "junior", "高级中学": "senior", "幼儿园（学前）": "kindergarten"})
+
 ALL = (GENDER, HOUSEHOLD_TYPE, LEFT_BEHIND_TYPE, CATEGORY, SENSITIVE_CATEGORY, GUARDIAN_RELATION, PARENT_RELATION,
-       CLOSE_REASON, STATUS, GROWTH_AREA, YES_NO)
+       CLOSE_REASON, STATUS, GROWTH_AREA, YES_NO, SCHOOL_STAGE)
 BY_NAME = {vocabulary.name: vocabulary for vocabulary in ALL}
 
 

@@ -127,3 +127,15 @@ def county_register(county_prefix: str = COUNTY[:6]) -> DivisionRegister:
             for edition in shipped_editions()
             for code, level, name, _parent in read_edition(edition.path) if code.startswith(county_prefix)]
     return DivisionRegister.from_rows(county_prefix, rows)
+
+
+async def seed_schools(registry: Registry, county: str, schools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Enters schools in a county's register through the API (county staff), as a county
+    does before its schools' sheets come in. Each: {id?, name, township_code, stage?, code?, head?}."""
+    added = []
+    for school in schools:
+        response = await registry.client.post("/v1/schools", headers=staff_headers(county),
+                                              json={"stage": "primary", **school})
+        assert response.status_code == 201, response.text
+        added.append(response.json())
+    return added

@@ -167,7 +167,11 @@ async def test_a_job_left_by_a_dead_worker_is_resumed_by_another(registry) -> No
     batch = prepare_stored_batch(columns, 0, lines[:8], cipher=FieldCipher.development(), scope=claimed["scope"],
                                  created_by="x", source=f"import:{job_id}", today=registry.settings.clock.today(),
                                  divisions=county_register())
-    assert await dying._commit_batch(job_id, batch, rows_done=8)
+    from services.registry.import_matches import JobRows
+    job_rows = JobRows(columns, lines, stored=True, today=registry.settings.clock.today(),
+                       divisions=county_register(), default_county=None)
+    scope = claimed["scope"][:6]
+    assert await dying._commit_batch(job_id, batch, rows_done=8, job_rows=job_rows, scope=scope)
     progress = (await registry.client.get(f"/v1/imports/{job_id}", headers=staff_headers())).json()
     assert progress["status"] == "running" and progress["rows_done"] == 8
 
@@ -182,7 +186,7 @@ async def test_a_job_left_by_a_dead_worker_is_resumed_by_another(registry) -> No
     done = await wait_for(resumed, timeout=10, what="the job resumed by another worker")
     assert done["rows_imported"] == 20 and done["rows_existing"] == 0
     # the dead worker lost its claim and cannot write any more
-    assert not await dying._commit_batch(job_id, batch, rows_done=16)
+    assert not await dying._commit_batch(job_id, batch, rows_done=16, job_rows=job_rows, scope=scope)
 
 
 async def test_imports_are_visible_only_in_scope_and_rows_outside_scope_are_refused(registry) -> None:
@@ -262,7 +266,8 @@ async def test_an_id_registered_meanwhile_falls_back_to_on_conflict(registry, mo
 
     monkeypatch.setattr(store_imports, "registered_indexes", sees_nothing)
     done = await _run(registry, accepted.json()["id"])
-    assert done["rows_imported"] == 1 and done["rows_existing"] == 1
+    # the sheet names the registered child's village, school and categories: changes to confirm
+    assert done["rows_imported"] == 1 and done["rows_changed"] == 1 and done["rows_existing"] == 0
     assert await registry.fetchval("SELECT count(*) FROM outbox WHERE message_key = $1", created.json()["id"]) == 1
 
 
