@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
@@ -15,7 +16,7 @@ from services.registry.api_common import StatedPurpose, cipher_of, divisions_of,
 from services.registry.models import ExpectedCountIn
 from services.registry.models_out import Completeness, ExpectedCount, ExpectedCounts, Statistics
 from shared.rules import RuleViolation
-from shared import outbox
+from shared import as_of as as_of_rule, outbox
 from shared.auth import Principal, require_principal
 from shared.contracts import ExpectedCountSet
 
@@ -46,12 +47,19 @@ async def _label(request: Request, conn, dimension: str, entries: list[dict]) ->
 async def statistics(request: Request, principal: Caller, stated: StatedPurpose,
                      by: Annotated[list[Dimension] | None, Query()] = None,
                      status_filter: Annotated[Literal["current", "active", "transferred", "closed"],
-                                              Query(alias="status")] = "current") -> JSONResponse:
-    """Counts in the caller's scope. `by=sensitive_category` needs `view_sensitive` and a
-    stated purpose (`X-Purpose`), and is audited; nobody else gets that breakdown."""
+                                              Query(alias="status")] = "current",
+                     as_of: Annotated[date | None, Query(description="counts as recorded by the end of this "
+                                                               "day (the county's); none: now")] = None,
+                     ) -> JSONResponse:
+    """Counts in the caller's scope, now or as of a past day (from the record's history).
+    `by=sensitive_category` needs `view_sensitive` and a stated purpose (`X-Purpose`), and
+    is audited; nobody else gets that breakdown, and it is kept for the present only."""
     require_staff(principal)
     dimensions = list(dict.fromkeys(by or PUBLIC_DIMENSIONS))
     purpose = None
+    if as_of is not None and "sensitive_category" in dimensions:
+        raise RuleViolation("query.by", "按困境类别统计只提供当前数字 / sensitive_category is counted for the "
+                                        "present only, not as of a past date")
     if "sensitive_category" in dimensions:
         purpose = unmask_purpose(stated, principal)
         if purpose is None:
@@ -60,6 +68,13 @@ async def statistics(request: Request, principal: Caller, stated: StatedPurpose,
                                 "a breakdown by sensitive category needs view_sensitive and a stated purpose")
     result: dict = {}
     async with request.app.state.pool.acquire() as conn:
+        if as_of is not None:
+            at = await _checked_as_of(request, conn, as_of)
+            result["total"] = await store_stats.total_as_of(conn, principal.scope_prefix, status_filter, at)
+            for dimension in dimensions:
+                result[dimension] = await _label(request, conn, dimension, await store_stats.counts_by_as_of(
+                    conn, principal.scope_prefix, dimension, status_filter, at, as_of))
+            return JSONResponse({"status": status_filter, **result, "as_of": as_of.isoformat()})
         async with conn.transaction(isolation="repeatable_read"):
             result["total"] = await store_stats.total(conn, principal.scope_prefix, status_filter)
             for dimension in dimensions:
@@ -81,13 +96,29 @@ async def statistics(request: Request, principal: Caller, stated: StatedPurpose,
     return JSONResponse({"status": status_filter, **result})
 
 
-@router.get("/statistics/completeness", response_model=Completeness)
-async def completeness(request: Request, principal: Caller) -> JSONResponse:
+async def _checked_as_of(request: Request, conn, day: date) -> datetime:
+    """The instant `day` ends, if the registry has figures for it; else 422 on query.as_of."""
+    clock = request.app.state.settings.clock
+    first = as_of_rule.first_day(await store_stats.first_recorded(conn), clock)
+    as_of_rule.check_day(day, field="query.as_of", today=clock.today(), first=first)
+    return as_of_rule.end_of(day, clock)
+
+
+@router.get("/statistics/completeness", response_model=Completeness, response_model_exclude_none=True)
+async def completeness(request: Request, principal: Caller,
+                       as_of: Annotated[date | None, Query(description="the expected counts and the records "
+                                                                 "in effect at the end of this day")] = None,
+                       ) -> JSONResponse:
     """Against the configured expected counts: each township and school with its registered
-    children and 建档率, and which have not reported at all (none registered)."""
+    children and 建档率, and which have not reported at all (none registered); now, or as
+    of a past day (the counts and records then in effect)."""
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
-        rows = await store_stats.completeness(conn, principal.scope_prefix)
+        if as_of is None:
+            rows = await store_stats.completeness(conn, principal.scope_prefix)
+        else:
+            rows = await store_stats.completeness_as_of(
+                conn, principal.scope_prefix, await _checked_as_of(request, conn, as_of))
         places = divisions_of(request)
         await places.load(conn, (row["township_code"] for row in rows))
     entries = {"township": [], "school": []}
@@ -99,6 +130,7 @@ async def completeness(request: Request, principal: Caller) -> JSONResponse:
     expected_total = sum(e["expected"] for e in entries["township"])
     registered_total = sum(e["registered"] for e in entries["township"])
     return JSONResponse({
+        **({"as_of": as_of.isoformat()} if as_of else {}),
         "townships": entries["township"], "schools": entries["school"],
         "not_reported": {"townships": [e["code"] for e in entries["township"] if e["registered"] == 0],
                          "schools": [e["code"] for e in entries["school"] if e["registered"] == 0]},
@@ -117,7 +149,8 @@ async def set_expected_count(body: ExpectedCountIn, request: Request, principal:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "该乡镇不在您的管辖范围内 / the township is outside your jurisdiction")
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         await store_stats.set_expected(conn, kind=body.kind, code=body.code, township_code=body.township_code,
-                                       expected=body.expected, updated_by=principal.subject)
+                                       expected=body.expected, updated_by=principal.subject,
+                                       recorded_at=request.app.state.settings.clock.now())
         # Published, so that 建档率 can be computed elsewhere as of any date (the reports).
         await outbox.add(conn, ExpectedCountSet(kind=body.kind, code=body.code, township_code=body.township_code,
                                                 expected=body.expected))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -58,12 +59,13 @@ async def sensitive_tokens(conn: asyncpg.Connection, scope_prefix: str, status: 
 
 
 async def set_expected(conn: asyncpg.Connection, *, kind: str, code: str, township_code: str, expected: int,
-                       updated_by: str) -> None:
+                       updated_by: str, recorded_at: datetime) -> None:
     await conn.execute(
-        """INSERT INTO expected_counts (kind, code, township_code, expected, updated_by) VALUES ($1, $2, $3, $4, $5)
+        """INSERT INTO expected_counts (kind, code, township_code, expected, updated_by, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (kind, code) DO UPDATE SET township_code = EXCLUDED.township_code,
-               expected = EXCLUDED.expected, updated_by = EXCLUDED.updated_by, updated_at = now()""",
-        kind, code, township_code, expected, updated_by)
+               expected = EXCLUDED.expected, updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at""",
+        kind, code, township_code, expected, updated_by, recorded_at)
 
 
 async def expected_in_scope(conn: asyncpg.Connection, scope_prefix: str) -> list[asyncpg.Record]:
@@ -85,3 +87,54 @@ async def completeness(conn: asyncpg.Connection, scope_prefix: str) -> list[asyn
              WHERE e.township_code LIKE $1 || '%'
              ORDER BY e.kind, e.code""",
         scope_prefix)
+
+
+# -- as of a past date: the history tables (migration 0050) ---------------------------------
+# A version counts as of an instant when it took effect before it and was not yet replaced.
+_VALID_AT = "valid_from < $3 AND (valid_to IS NULL OR valid_to >= $3)"
+
+
+async def first_recorded(conn: asyncpg.Connection) -> datetime | None:
+    """When the registry recorded its first child (the history's start)."""
+    return await conn.fetchval("SELECT min(valid_from) FROM child_history")
+
+
+async def total_as_of(conn: asyncpg.Connection, scope_prefix: str, status: str | None, at: datetime) -> int:
+    return await conn.fetchval(
+        f"SELECT count(*) FROM child_history WHERE {_SCOPE} AND status = ANY($2) AND {_VALID_AT}",
+        scope_prefix, _statuses(status), at)
+
+
+async def counts_by_as_of(conn: asyncpg.Connection, scope_prefix: str, dimension: str, status: str | None,
+                          at: datetime, day: date) -> list[dict[str, Any]]:
+    """`counts_by` on the versions in effect at `at`; ages are taken on `day`."""
+    if dimension == "category":
+        rows = await conn.fetch(
+            f"""SELECT c AS key, count(*) AS n FROM child_history, unnest(categories) AS c
+                 WHERE {_SCOPE} AND status = ANY($2) AND {_VALID_AT} GROUP BY c ORDER BY c""",
+            scope_prefix, _statuses(status), at)
+    else:
+        rows = await conn.fetch(
+            f"""SELECT {DIMENSIONS[dimension]} AS key, count(*) AS n
+                  FROM (SELECT *, date_part('year', age($4::date, birth_date))::int AS a FROM child_history
+                         WHERE {_SCOPE} AND status = ANY($2) AND {_VALID_AT}) AS c
+                 GROUP BY 1 ORDER BY 1""",
+            scope_prefix, _statuses(status), at, day)
+    return [{"key": row["key"] or None, "count": row["n"]} for row in rows]
+
+
+async def completeness_as_of(conn: asyncpg.Connection, scope_prefix: str, at: datetime) -> list[asyncpg.Record]:
+    """`completeness` with the expected counts and the records in effect at `at`."""
+    return await conn.fetch(
+        """SELECT e.kind, e.code, e.township_code, e.expected,
+                   (SELECT count(*) FROM child_history c
+                     WHERE c.status IN ('active', 'transferred')
+                       AND c.valid_from < $2 AND (c.valid_to IS NULL OR c.valid_to >= $2)
+                       AND CASE WHEN e.kind = 'township' THEN c.township_code = e.code
+                                ELSE c.school_id = e.code AND c.township_code = e.township_code END
+                   ) AS registered
+              FROM expected_count_history e
+             WHERE e.township_code LIKE $1 || '%'
+               AND e.valid_from < $2 AND (e.valid_to IS NULL OR e.valid_to >= $2)
+             ORDER BY e.kind, e.code""",
+        scope_prefix, at)
