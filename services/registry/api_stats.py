@@ -67,22 +67,23 @@ async def statistics(request: Request, principal: Caller, stated: StatedPurpose,
                                 "按困境类别统计须有查看敏感信息权限并说明用途 / "
                                 "a breakdown by sensitive category needs view_sensitive and a stated purpose")
     result: dict = {}
+    school = principal.school_scope  # a school's staff count their school's children
     async with request.app.state.pool.acquire() as conn:
         if as_of is not None:
             at = await _checked_as_of(request, conn, as_of)
-            result["total"] = await store_stats.total_as_of(conn, principal.scope_prefix, status_filter, at)
+            result["total"] = await store_stats.total_as_of(conn, principal.scope_prefix, status_filter, at, school)
             for dimension in dimensions:
                 result[dimension] = await _label(request, conn, dimension, await store_stats.counts_by_as_of(
-                    conn, principal.scope_prefix, dimension, status_filter, at, as_of))
+                    conn, principal.scope_prefix, dimension, status_filter, at, as_of, school))
             return JSONResponse({"status": status_filter, **result, "as_of": as_of.isoformat()})
         async with conn.transaction(isolation="repeatable_read"):
-            result["total"] = await store_stats.total(conn, principal.scope_prefix, status_filter)
+            result["total"] = await store_stats.total(conn, principal.scope_prefix, status_filter, school)
             for dimension in dimensions:
                 if dimension != "sensitive_category":
                     result[dimension] = await _label(request, conn, dimension, await store_stats.counts_by(
-                        conn, principal.scope_prefix, dimension, status_filter))
+                        conn, principal.scope_prefix, dimension, status_filter, school))
             if purpose is not None:
-                rows = await store_stats.sensitive_tokens(conn, principal.scope_prefix, status_filter)
+                rows = await store_stats.sensitive_tokens(conn, principal.scope_prefix, status_filter, school)
                 cipher = cipher_of(request)
                 counted: Counter[str] = Counter()
                 for row in rows:
@@ -115,10 +116,10 @@ async def completeness(request: Request, principal: Caller,
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
         if as_of is None:
-            rows = await store_stats.completeness(conn, principal.scope_prefix)
+            rows = await store_stats.completeness(conn, principal.scope_prefix, principal.school_scope)
         else:
             rows = await store_stats.completeness_as_of(
-                conn, principal.scope_prefix, await _checked_as_of(request, conn, as_of))
+                conn, principal.scope_prefix, await _checked_as_of(request, conn, as_of), principal.school_scope)
         places = divisions_of(request)
         await places.load(conn, (row["township_code"] for row in rows))
     entries = {"township": [], "school": []}

@@ -8,6 +8,11 @@ from typing import Any
 import asyncpg
 
 _SCOPE = "coalesce(village_code, township_code) LIKE $1 || '%'"
+
+
+def _school(n: int) -> str:
+    """A school's staff count their school's children only (parameter $n; NULL: any)."""
+    return f"(${n}::text IS NULL OR school_id = ${n})"
 _AGE_BAND = """CASE WHEN a < 0 THEN 'unknown' WHEN a <= 5 THEN '0-5' WHEN a <= 11 THEN '6-11'
                     WHEN a <= 13 THEN '12-13' WHEN a <= 15 THEN '14-15' WHEN a <= 17 THEN '16-17'
                     ELSE '18+' END"""
@@ -29,33 +34,35 @@ def _statuses(status: str | None) -> list[str]:
         status, [status] if status else [])
 
 
-async def total(conn: asyncpg.Connection, scope_prefix: str, status: str | None) -> int:
-    return await conn.fetchval(f"SELECT count(*) FROM children WHERE {_SCOPE} AND status = ANY($2)",
-                               scope_prefix, _statuses(status))
+async def total(conn: asyncpg.Connection, scope_prefix: str, status: str | None, school: str | None = None) -> int:
+    return await conn.fetchval(f"SELECT count(*) FROM children WHERE {_SCOPE} AND {_school(3)} AND status = ANY($2)",
+                               scope_prefix, _statuses(status), school)
 
 
 async def counts_by(conn: asyncpg.Connection, scope_prefix: str, dimension: str,
-                    status: str | None) -> list[dict[str, Any]]:
+                    status: str | None, school: str | None = None) -> list[dict[str, Any]]:
     if dimension == "category":
         rows = await conn.fetch(
             f"""SELECT c AS key, count(*) AS n FROM children, unnest(categories) AS c
-                 WHERE {_SCOPE} AND status = ANY($2) GROUP BY c ORDER BY c""",
-            scope_prefix, _statuses(status))
+                 WHERE {_SCOPE} AND {_school(3)} AND status = ANY($2) GROUP BY c ORDER BY c""",
+            scope_prefix, _statuses(status), school)
     else:
         rows = await conn.fetch(
             f"""SELECT {DIMENSIONS[dimension]} AS key, count(*) AS n
                   FROM (SELECT *, date_part('year', age(current_date, birth_date))::int AS a FROM children
-                         WHERE {_SCOPE} AND status = ANY($2)) AS c
+                         WHERE {_SCOPE} AND {_school(3)} AND status = ANY($2)) AS c
                  GROUP BY 1 ORDER BY 1""",
-            scope_prefix, _statuses(status))
+            scope_prefix, _statuses(status), school)
     return [{"key": row["key"] or None, "count": row["n"]} for row in rows]
 
 
-async def sensitive_tokens(conn: asyncpg.Connection, scope_prefix: str, status: str | None) -> list[asyncpg.Record]:
+async def sensitive_tokens(conn: asyncpg.Connection, scope_prefix: str, status: str | None,
+                           school: str | None = None) -> list[asyncpg.Record]:
     """The encrypted sensitive categories in scope, decrypted by the caller (audited)."""
     return await conn.fetch(
-        f"SELECT id, sensitive_enc FROM children WHERE {_SCOPE} AND status = ANY($2) AND sensitive_enc IS NOT NULL",
-        scope_prefix, _statuses(status))
+        f"""SELECT id, sensitive_enc FROM children
+             WHERE {_SCOPE} AND {_school(3)} AND status = ANY($2) AND sensitive_enc IS NOT NULL""",
+        scope_prefix, _statuses(status), school)
 
 
 async def set_expected(conn: asyncpg.Connection, *, kind: str, code: str, township_code: str, expected: int,
@@ -74,8 +81,9 @@ async def expected_in_scope(conn: asyncpg.Connection, scope_prefix: str) -> list
         " WHERE township_code LIKE $1 || '%' ORDER BY kind, code", scope_prefix)
 
 
-async def completeness(conn: asyncpg.Connection, scope_prefix: str) -> list[asyncpg.Record]:
-    """Every configured township and school in scope with its registered (current) count."""
+async def completeness(conn: asyncpg.Connection, scope_prefix: str, school: str | None = None) -> list[asyncpg.Record]:
+    """Every configured township and school in scope with its registered (current) count;
+    for a school's staff, their school's only."""
     return await conn.fetch(
         """SELECT e.kind, e.code, e.township_code, e.expected,
                    (SELECT count(*) FROM children c
@@ -84,9 +92,9 @@ async def completeness(conn: asyncpg.Connection, scope_prefix: str) -> list[asyn
                                 ELSE c.school_id = e.code AND c.township_code = e.township_code END
                    ) AS registered
               FROM expected_counts e
-             WHERE e.township_code LIKE $1 || '%'
+             WHERE e.township_code LIKE $1 || '%' AND ($2::text IS NULL OR (e.kind = 'school' AND e.code = $2))
              ORDER BY e.kind, e.code""",
-        scope_prefix)
+        scope_prefix, school)
 
 
 # -- as of a past date: the history tables (migration 0050) ---------------------------------
@@ -99,31 +107,33 @@ async def first_recorded(conn: asyncpg.Connection) -> datetime | None:
     return await conn.fetchval("SELECT min(valid_from) FROM child_history")
 
 
-async def total_as_of(conn: asyncpg.Connection, scope_prefix: str, status: str | None, at: datetime) -> int:
+async def total_as_of(conn: asyncpg.Connection, scope_prefix: str, status: str | None, at: datetime,
+                      school: str | None = None) -> int:
     return await conn.fetchval(
-        f"SELECT count(*) FROM child_history WHERE {_SCOPE} AND status = ANY($2) AND {_VALID_AT}",
-        scope_prefix, _statuses(status), at)
+        f"SELECT count(*) FROM child_history WHERE {_SCOPE} AND {_school(4)} AND status = ANY($2) AND {_VALID_AT}",
+        scope_prefix, _statuses(status), at, school)
 
 
 async def counts_by_as_of(conn: asyncpg.Connection, scope_prefix: str, dimension: str, status: str | None,
-                          at: datetime, day: date) -> list[dict[str, Any]]:
+                          at: datetime, day: date, school: str | None = None) -> list[dict[str, Any]]:
     """`counts_by` on the versions in effect at `at`; ages are taken on `day`."""
     if dimension == "category":
         rows = await conn.fetch(
             f"""SELECT c AS key, count(*) AS n FROM child_history, unnest(categories) AS c
-                 WHERE {_SCOPE} AND status = ANY($2) AND {_VALID_AT} GROUP BY c ORDER BY c""",
-            scope_prefix, _statuses(status), at)
+                 WHERE {_SCOPE} AND {_school(4)} AND status = ANY($2) AND {_VALID_AT} GROUP BY c ORDER BY c""",
+            scope_prefix, _statuses(status), at, school)
     else:
         rows = await conn.fetch(
             f"""SELECT {DIMENSIONS[dimension]} AS key, count(*) AS n
                   FROM (SELECT *, date_part('year', age($4::date, birth_date))::int AS a FROM child_history
-                         WHERE {_SCOPE} AND status = ANY($2) AND {_VALID_AT}) AS c
+                         WHERE {_SCOPE} AND {_school(5)} AND status = ANY($2) AND {_VALID_AT}) AS c
                  GROUP BY 1 ORDER BY 1""",
-            scope_prefix, _statuses(status), at, day)
+            scope_prefix, _statuses(status), at, day, school)
     return [{"key": row["key"] or None, "count": row["n"]} for row in rows]
 
 
-async def completeness_as_of(conn: asyncpg.Connection, scope_prefix: str, at: datetime) -> list[asyncpg.Record]:
+async def completeness_as_of(conn: asyncpg.Connection, scope_prefix: str, at: datetime,
+                             school: str | None = None) -> list[asyncpg.Record]:
     """`completeness` with the expected counts and the records in effect at `at`."""
     return await conn.fetch(
         """SELECT e.kind, e.code, e.township_code, e.expected,
@@ -134,7 +144,7 @@ async def completeness_as_of(conn: asyncpg.Connection, scope_prefix: str, at: da
                                 ELSE c.school_id = e.code AND c.township_code = e.township_code END
                    ) AS registered
               FROM expected_count_history e
-             WHERE e.township_code LIKE $1 || '%'
+             WHERE e.township_code LIKE $1 || '%' AND ($3::text IS NULL OR (e.kind = 'school' AND e.code = $3))
                AND e.valid_from < $2 AND (e.valid_to IS NULL OR e.valid_to >= $2)
              ORDER BY e.kind, e.code""",
-        scope_prefix, at)
+        scope_prefix, at, school)

@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from tests.registry.helpers import Registry, child_body, running_registry, staff_headers
-from tests.support.auth import COUNTY, TOWNSHIP, VILLAGE
+from tests.support.auth import COUNTY, TOWNSHIP, VILLAGE, bearer
 
 pytestmark = pytest.mark.clock
 
@@ -143,3 +143,23 @@ async def test_nothing_recorded_yet_has_no_past_figures(registry: Registry) -> N
     await _at(registry, TODAY)
     refused = await registry.client.get("/v1/statistics", params={"as_of": DAY1.isoformat()}, headers=staff_headers())
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "query.as_of"
+
+
+async def test_a_schools_staff_count_their_school_only(registry: Registry) -> None:
+    await _at(registry, DAY1)
+    for name, school in (("王小明", "school-1"), ("李红", "school-1"), ("张强", "school-2")):
+        body = child_body(name=name, school_id=school)
+        assert (await registry.client.post("/v1/children", json=body, headers=staff_headers())).status_code == 201
+    for code, n in (("school-1", 4), ("school-2", 2)):
+        assert (await registry.client.put("/v1/expected-counts", headers=staff_headers(), json={
+            "kind": "school", "code": code, "township_code": TOWNSHIP, "expected": n})).status_code == 200
+    await _at(registry, TODAY)
+    principal = bearer(roles=["school_staff"], jurisdiction=TOWNSHIP, school_id="school-1")
+    for params in ({}, {"as_of": DAY1.isoformat()}):
+        stats = (await registry.client.get("/v1/statistics", params=params, headers=principal)).json()
+        assert stats["total"] == 2 and [e["key"] for e in stats["school"]] == ["school-1"], params
+        report = (await registry.client.get("/v1/statistics/completeness", params=params, headers=principal)).json()
+        assert [(e["code"], e["registered"], e["rate"]) for e in report["schools"]] == [("school-1", 2, 0.5)]
+        assert report["townships"] == []
+    county = (await registry.client.get("/v1/statistics", headers=staff_headers())).json()
+    assert county["total"] == 3
