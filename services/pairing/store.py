@@ -112,6 +112,15 @@ async def get_caregiver(conn: asyncpg.Connection, caregiver_id: UUID, *, lock: b
     return await conn.fetchrow(f"SELECT {CAREGIVER_COLUMNS} FROM caregivers WHERE id = $1" + suffix, caregiver_id)
 
 
+async def caregiver_names_in_scope(conn: asyncpg.Connection, ids: list[UUID], scope_prefix: str,
+                                  school_id: str | None) -> list[asyncpg.Record]:
+    """Id and encrypted name of each of these caregivers in scope (and in the school, when given)."""
+    return await conn.fetch(
+        f"""SELECT g.id, g.name_enc FROM caregivers g
+             WHERE g.id = ANY($1::uuid[]) AND {in_scope('g', '$2')} AND ($3::text IS NULL OR g.school_id = $3)""",
+        ids, scope_prefix, school_id)
+
+
 async def update_caregiver(conn: asyncpg.Connection, caregiver_id: UUID, expected_version: int,
                            changes: Mapping[str, Any]) -> asyncpg.Record | None:
     """Applies `changes` (column → value) if the row is still at `expected_version`."""
