@@ -24,6 +24,8 @@ import os
 import sys
 from typing import Any
 
+import httpx
+
 from shared.auth import AuthError, issue_dev_token
 from shared.settings import AuthSettings
 
@@ -201,6 +203,35 @@ async def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _setup_check(args: argparse.Namespace) -> int:
+    """Asks notify and the registry what the county still has to configure; exit 1 if anything."""
+    checks = importlib.import_module("services.setup_check")
+    token = args.token or os.environ.get("SHOUHU_TOKEN")
+    if token is None:
+        if args.jurisdiction is None:
+            print("shouhu setup-check: give --token (or $SHOUHU_TOKEN) or --jurisdiction", file=sys.stderr)
+            return 2
+        try:
+            token = issue_dev_token(AuthSettings(), subject="setup-check", roles=["county_staff"],
+                                    jurisdiction=args.jurisdiction)
+        except AuthError as refused:
+            print(f"shouhu setup-check: {refused}", file=sys.stderr)
+            return 2
+
+    def url(name: str, given: str | None) -> str:
+        return given or f"http://127.0.0.1:{_entry(name).load_settings().http_port}"
+
+    async with httpx.AsyncClient(base_url=url("notify", args.notify_url), timeout=30) as notify, \
+            httpx.AsyncClient(base_url=url("registry", args.registry_url), timeout=30) as registry:
+        try:
+            result = await checks.check(notify, registry, token, args.jurisdiction)
+        except (checks.SetupCheckFailed, httpx.HTTPError) as failed:
+            print(f"shouhu setup-check: {failed}", file=sys.stderr)
+            return 2
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0 if result["complete"] else 1
+
+
 async def _rekey(args: argparse.Namespace) -> int:
     from shared.crypto import CryptoSettings, FieldCipher
     from shared.db import create_pool
@@ -312,6 +343,14 @@ def main(argv: list[str] | None = None) -> int:
     seed = commands.add_parser("seed", help="load demo data through the running APIs")
     seed.add_argument("--children", type=int, default=2000)
 
+    setup_check = commands.add_parser("setup-check", help="what a county still has to configure (recipients, "
+                                                          "rosters, providers, expected counts); exit 1 if any")
+    setup_check.add_argument("--jurisdiction", default=None, help="12-digit code (default: the token's)")
+    setup_check.add_argument("--token", default=None, help="a staff bearer token (default: $SHOUHU_TOKEN, or a "
+                                                           "development token for --jurisdiction)")
+    setup_check.add_argument("--notify-url", default=None)
+    setup_check.add_argument("--registry-url", default=None)
+
     reports = commands.add_parser("reports", help="the reports service's operations")
     reports_commands = reports.add_subparsers(dest="reports_command", required=True)
     reports_commands.add_parser("rebuild", help="rebuild the read model from offset 0 while the old one answers")
@@ -322,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "alive":
         return _alive(args)
     runners = {"migrate": _migrate, "status": _status, "dead-letters": _dead_letters, "replay": _replay, "seed": _seed,
-               "reconcile": _reconcile, "rekey": _rekey, "reports": _reports, "prune": _prune}
+               "reconcile": _reconcile, "rekey": _rekey, "reports": _reports, "prune": _prune,
+               "setup-check": _setup_check}
     return asyncio.run(runners[args.command](args))
 
 

@@ -232,6 +232,10 @@ def _operations_router() -> APIRouter:
             service_metrics.consumer_lag.labels(name).set(float("nan") if lag is None else lag)
             for kind in ("poison", "waiting"):
                 service_metrics.dead_letters.labels(name, kind).set(figures["dead_letters_open"].get(kind, 0))
+            # A service's own gauges read from its database (app.state.refresh_metrics, optional).
+            refresh = getattr(state, "refresh_metrics", None)
+            if refresh is not None:
+                await asyncio.wait_for(refresh(state), 3.0)
         except Exception:
             pass  # the request metrics are still worth serving when the database is away
         return Response(generate_latest(service_metrics.registry), media_type=CONTENT_TYPE_LATEST)

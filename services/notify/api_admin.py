@@ -18,7 +18,7 @@ from services.notify import store_admin
 from services.notify.api_common import (
     ADMIN_ROLES, in_scope, require_roles,
 )
-from services.notify.domain import AUDIENCES, ROUTED_EVENTS
+from services.notify.domain import ACTIONABLE_AUDIENCES, AUDIENCES, ROUTED_EVENTS
 from services.notify.domain_delivery import AddressError, check_email, check_webhook_url, normalise_mobile
 from services.notify.domain_templates import TEMPLATE_VARIABLES
 from services.notify.encrypted_columns import STAFF_CONTACTS
@@ -87,6 +87,9 @@ async def put_rule(request: Request, response: Response, county_code: Code12, ev
     """Sets the county's own rule for one (event, audience). Concern alerts cannot be switched off."""
     require_roles(principal, *ADMIN_ROLES)
     in_scope(principal, county_code)
+    if audience not in ACTIONABLE_AUDIENCES.get(event_type, ()):
+        raise RuleViolation("path.audience", f"{event_type} 无法通知该对象 / no handler can act on {event_type} for "
+                                             f"{audience} (possible: {', '.join(ACTIONABLE_AUDIENCES.get(event_type, ()))})")
     if body.template not in TEMPLATE_VARIABLES:
         raise RuleViolation("body.template", "unknown template")
     if event_type in ALERT_EVENTS and audience == "on_duty" and (not body.enabled or "in_app" not in body.channels):

@@ -16,7 +16,7 @@ from shared.pagination import Page, PageRequest, Paging, paged
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
 
-Status = Literal["pending", "sending", "sent", "failed", "dead"]
+Status = Literal["pending", "sending", "sent", "failed", "dead", "held"]
 Channel = Literal["sms", "email", "wecom", "dingtalk", "in_app", "webhook"]
 Kind = Literal["caregiver", "staff", "guardian", "system"]
 

@@ -2,13 +2,17 @@
 cipher, the registry client that names children in the in-app inbox (with notify's own
 service token), and seeds the default rules and templates (never overwriting an admin's edits)."""
 
+from typing import Any
+
 import httpx
 from fastapi import FastAPI
+from prometheus_client import Gauge
 
-from services.notify import store
+from services.notify import store, store_held
 from services.notify.api import router as inbox_router
 from services.notify.api_admin import router as admin_router
 from services.notify.api_deliveries import router as deliveries_router
+from services.notify.api_setup import router as setup_router
 from services.notify.api_templates import router as templates_router
 from services.notify.api_webhooks import router as webhooks_router
 from services.notify.config import NotifySettings
@@ -39,10 +43,23 @@ def create_app(settings: ServiceSettings, *, cipher: FieldCipher | None = None,
         if app.state.lookups is not None:
             await app.state.lookups.aclose()
 
-    return create_service_app(
+    app = create_service_app(
         settings, title="Shouhu notify",
         description="Reminders, escalations and alerts by SMS, email, WeCom/DingTalk, webhook and in-app, "
                     "each delivered once.",
-        routers=[inbox_router, admin_router, webhooks_router, templates_router, deliveries_router],
+        routers=[inbox_router, admin_router, webhooks_router, templates_router, deliveries_router, setup_router],
         on_startup=on_startup, on_shutdown=on_shutdown,
     )
+    undeliverable = Gauge("shouhu_notify_undeliverable", "Messages waiting for a recipient (no_recipient) or a "
+                          "provider (no_provider) to be configured", ["reason", "channel"],
+                          registry=app.state.metrics.registry)
+
+    async def refresh_metrics(state: Any) -> None:
+        async with state.pool.acquire() as conn:
+            counts = await store_held.undeliverable_counts(conn)
+        undeliverable.clear()
+        for row in counts:
+            undeliverable.labels(row["reason"], row["channel"]).set(row["n"])
+
+    app.state.refresh_metrics = refresh_metrics
+    return app

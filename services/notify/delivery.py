@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import asyncpg
 
-from services.notify import store, store_delivery
+from services.notify import store, store_delivery, store_held
 from services.notify.channels.base import ChannelAdapter, OutgoingMessage, SendResult
 from services.notify.config import NotifySettings
 from services.notify.contacts import ContactLookupFailed, ContactSource
@@ -36,6 +36,7 @@ from services.notify.domain_delivery import (
 )
 from services.notify.domain_templates import CHILD_NAME, TEMPLATE_VARIABLES, localise, pick_template, render, \
     uses_child_name
+from services.notify.handlers import NotifyHandlers
 from services.notify.encrypted_columns import STAFF_CONTACTS, WEBHOOK_SECRET, WEBHOOK_URL
 from shared import outbox
 from shared.contracts import NotificationFailed, NotificationSent
@@ -65,6 +66,7 @@ class DeliveryLoop:
                         "wecom": settings.rate_wecom_per_minute, "dingtalk": settings.rate_dingtalk_per_minute,
                         "webhook": settings.rate_webhook_per_minute}
         self._sending = asyncio.Semaphore(settings.delivery_concurrency)
+        self._handlers = NotifyHandlers(settings)
         self.sent_total = 0
         self._metrics = metrics or WorkerMetrics(settings.service_name)
 
@@ -83,6 +85,7 @@ class DeliveryLoop:
     async def run_once(self) -> int:
         """One pass: claim what is due now, send it all, record every outcome. Returns how many."""
         now = self._now()
+        await self._settle_held(now)
         claimed = await self._claim(now)
         if not claimed:
             return 0
@@ -90,6 +93,24 @@ class DeliveryLoop:
         results = await asyncio.gather(*(self._deliver(row, context) for row in claimed))
         await self._record_all(list(zip(claimed, results)))
         return len(claimed)
+
+    # -- 0. what was held for a missing provider or recipient ----------------------------------
+
+    async def _settle_held(self, now: datetime) -> None:
+        """Messages on a channel this loop has no provider for are held (no_provider), not
+        left pending for ever; held ones whose channel has a provider here go back to
+        pending; routings held for want of a recipient are planned again if one exists now."""
+        configured = sorted(self._adapters)
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                released = await store_held.release_provided(conn, configured, now)
+                held = await store_held.hold_unprovided(conn, configured, now)
+                routings = await self._handlers.release_held(conn)
+        for row in held:
+            log.warning("notification held", notification_id=str(row["id"]), channel=row["channel"],
+                        reason="no_provider")
+        if released or routings:
+            log.info("held deliveries released", messages=released, routings=routings)
 
     # -- 1. claim ---------------------------------------------------------------------------
 

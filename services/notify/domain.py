@@ -28,6 +28,18 @@ AUDIENCES = ("caregiver", "guardian", "school_staff", "township_staff", "county_
 RECIPIENT_KINDS = ("caregiver", "staff", "guardian", "system")
 ROUTED_EVENTS = ("VisitLogged", "DutyDueSoon", "ContactOverdue", "ConcernRaised", "ConcernEscalated",
                  "ConcernAcknowledged", "PairingCreated", "PairingEnded")
+# The audiences `routing_for` can address for each event: a rule for any other pair would be
+# stored and never act (a visit has no guardian to tell), so it is refused.
+ACTIONABLE_AUDIENCES: dict[str, tuple[str, ...]] = {
+    "VisitLogged": ("caregiver",),
+    "DutyDueSoon": ("caregiver",),
+    "ContactOverdue": ("caregiver", "school_staff", "township_staff", "county_staff"),
+    "ConcernRaised": ("on_duty",),
+    "ConcernEscalated": ("on_duty",),
+    "ConcernAcknowledged": ("on_duty",),
+    "PairingCreated": ("caregiver", "guardian"),
+    "PairingEnded": ("caregiver", "guardian"),
+}
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import time
 from typing import Any, Awaitable, Callable
+from uuid import UUID
 
 import asyncpg
 
-from services.notify import domain, store
+from services.notify import domain, store, store_held
 from services.notify.config import NotifySettings
 from services.notify.domain_delivery import parse_quiet_hours
 from shared import outbox
@@ -25,6 +26,17 @@ from shared.contracts import (
 )
 
 Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
+_ROUTED = (VisitLogged, DutyDueSoon, ContactOverdue, ConcernRaised, ConcernEscalated, ConcernAcknowledged,
+           PairingCreated, PairingEnded)
+_ROUTED_BY_NAME = {cls.name: cls for cls in _ROUTED}
+# Audiences found among registered staff: these can come up empty. A caregiver always has
+# the in-app inbox and a guardian is one recipient per child (no phone: no_address at send).
+_HELD_AUDIENCES = ("school_staff", "township_staff", "county_staff", "on_duty")
+
+
+def _geo(routing: domain.Routing) -> dict[str, Any]:
+    return {"county_code": routing.county_code, "township_code": routing.township_code,
+            "village_code": routing.village_code}
 
 
 class NotifyHandlers:
@@ -58,23 +70,52 @@ class NotifyHandlers:
         routing = domain.routing_for(event, child["school_id"])
         if routing is None:
             return
-        geo = {"county_code": routing.county_code, "township_code": routing.township_code,
-               "village_code": routing.village_code}
         rules = await store.rules_for(conn, routing.county_code, routing.event_type)
         for audience in routing.audiences:
             rule = rules.get(audience)
             if rule is None or not rule.enabled:
                 continue
-            recipients = await self._recipients(conn, audience, routing, child)
-            for planned in domain.plan(envelope.id, routing, rule, recipients, self._default_quiet):
-                in_app = planned.channel == "in_app"
-                now = self._settings.clock.now()
-                if await store.insert_notification(conn, planned, geo, delivered_in_app=in_app, now=now) and in_app:
-                    await outbox.add(conn, NotificationSent(
-                        notification_id=planned.id, source_event_id=envelope.id, child_id=planned.child_id,
-                        channel="in_app", recipient_kind=planned.recipient_kind, template=planned.template,
-                        sent_at=now, attempts=1))
-        await self._forward_to_webhooks(conn, envelope, routing.county_code, geo)
+            if not await self._plan(conn, envelope.id, routing, rule, audience, child) and audience in _HELD_AUDIENCES:
+                # Nobody to tell: kept, listed for county staff, and planned again once someone
+                # is configured — never silently nothing.
+                await store_held.hold_routing(
+                    conn, source_event_id=envelope.id, audience=audience, event_type=routing.event_type,
+                    event_data=event.model_dump(mode="json"), child=child, now=self._settings.clock.now())
+        await self._forward_to_webhooks(conn, envelope, routing.county_code, _geo(routing))
+
+    async def _plan(self, conn: asyncpg.Connection, event_id: UUID, routing: domain.Routing, rule: domain.Rule,
+                    audience: str, child: asyncpg.Record) -> int:
+        """Plans the messages of one audience; returns how many recipients were found."""
+        recipients = await self._recipients(conn, audience, routing, child)
+        for planned in domain.plan(event_id, routing, rule, recipients, self._default_quiet):
+            in_app = planned.channel == "in_app"
+            now = self._settings.clock.now()
+            if await store.insert_notification(conn, planned, _geo(routing), delivered_in_app=in_app,
+                                               now=now) and in_app:
+                await outbox.add(conn, NotificationSent(
+                    notification_id=planned.id, source_event_id=event_id, child_id=planned.child_id,
+                    channel="in_app", recipient_kind=planned.recipient_kind, template=planned.template,
+                    sent_at=now, attempts=1))
+        return len(recipients)
+
+    async def release_held(self, conn: asyncpg.Connection, limit: int = 100) -> int:
+        """Plans again the held routings for which someone can now be found (a recipient or a
+        roster configured since). Returns how many were released. The notifications' unique
+        key makes a second release of the same event plan nothing twice."""
+        released = 0
+        for held in await store_held.open_routings(conn, limit):
+            child = await store.get_child(conn, held["child_id"])
+            event = _ROUTED_BY_NAME[held["event_type"]].model_validate(held["event_data"])
+            routing = domain.routing_for(event, child["school_id"] if child else held["school_id"])
+            rule = (await store.rules_for(conn, held["county_code"], held["event_type"])).get(held["audience"])
+            if child is None or routing is None or rule is None or not rule.enabled:
+                continue
+            found = await self._plan(conn, held["source_event_id"], routing, rule, held["audience"], child)
+            if found:
+                await store_held.release_routing(conn, held["source_event_id"], held["audience"],
+                                                 self._settings.clock.now(), found)
+                released += 1
+        return released
 
     async def _recipients(self, conn: asyncpg.Connection, audience: str, routing: domain.Routing,
                           child: asyncpg.Record) -> list[domain.Recipient]:
@@ -140,9 +181,7 @@ class NotifyHandlers:
                                              now=self._settings.clock.now())
 
     def handler_map(self) -> dict[type, Handler]:
-        routed = (VisitLogged, DutyDueSoon, ContactOverdue, ConcernRaised, ConcernEscalated, ConcernAcknowledged,
-                  PairingCreated, PairingEnded)
-        handlers: dict[type, Handler] = {cls: self.on_routed_event for cls in routed}
+        handlers: dict[type, Handler] = {cls: self.on_routed_event for cls in _ROUTED}
         for cls in (ChildRegistered, ChildUpdated, ChildTransferred, ChildClosed, ChildReopened):
             handlers[cls] = self.on_child_facts
         for cls in (CaregiverEnrolled, CaregiverUpdated):

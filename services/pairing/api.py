@@ -17,6 +17,7 @@ from shared.auth import Principal, require_principal
 from shared.pagination import Page, PageRequest, Paging, paged
 from shared.scope import require_school_filter
 from shared.contracts import Jurisdiction
+from shared import as_of as as_of_rule
 from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["children"])
@@ -89,14 +90,24 @@ def _coverage_figures(row: Any) -> dict[str, Any]:
 
 @router.get("/statistics/coverage", response_model=Coverage)
 async def coverage(request: Request, principal: Annotated[Principal, Depends(require_principal)],
-                   jurisdiction: Annotated[str | None, Query(pattern=_CODE12)] = None) -> dict[str, Any]:
+                   jurisdiction: Annotated[str | None, Query(pattern=_CODE12)] = None,
+                   as_of: Annotated[date | None, Query(description="as it stood at the end of this day (the "
+                                                             "county's); none: now")] = None) -> dict[str, Any]:
     """帮扶覆盖面: the share of active children with an active pairing, in total, by township
-    and by school; priority children separately."""
+    and by school; priority children separately. Now, or as of a past day; a school's staff
+    see their school's."""
     require_staff(principal)
     prefix = narrowed_prefix(principal, jurisdiction)
+    school_id = principal.school_scope
     async with request.app.state.pool.acquire() as conn:
-        rows = await store_stats.coverage(conn, prefix)
-    result: dict[str, Any] = {"total": None, "by_township": [], "by_school": []}
+        if as_of is None:
+            rows = await store_stats.coverage(conn, prefix, school_id)
+        else:
+            clock = request.app.state.settings.clock
+            first = as_of_rule.first_day(await store_stats.first_recorded(conn), clock)
+            as_of_rule.check_day(as_of, field="query.as_of", today=clock.today(), first=first)
+            rows = await store_stats.coverage_as_of(conn, prefix, school_id, as_of_rule.end_of(as_of, clock), as_of)
+    result: dict[str, Any] = {"total": None, "by_township": [], "by_school": [], "as_of": as_of}
     for row in rows:
         if row["grouping"] == 3:
             result["total"] = _coverage_figures(row)

@@ -124,6 +124,7 @@ class Coverage(BaseModel):
     total: CoverageFigures
     by_township: list[TownshipCoverage]
     by_school: list[SchoolCoverage]
+    as_of: date | None = Field(None, description="the day the figures are for, when one was asked for")
 
 
 class CapacityDefaults(BaseModel):

@@ -23,7 +23,7 @@ Handler = Callable[[asyncpg.Connection, Envelope[Any]], Awaitable[None]]
 
 
 async def _apply_child_facts(conn: asyncpg.Connection, envelope: Envelope, clock: Clock) -> None:
-    child = await store.upsert_child(conn, envelope.data)
+    child = await store.upsert_child(conn, envelope.data, envelope.time)
     if child is not None:
         # Pairings end on the county's calendar day of the change, not the UTC one.
         await commands.reconcile_child(conn, child, on=clock.local_day(envelope.time))

@@ -24,23 +24,24 @@ def in_scope(table: str, param: str) -> str:
 
 # -- children (the projection) -----------------------------------------------------------
 
-async def upsert_child(conn: asyncpg.Connection, event: ChildFacts) -> asyncpg.Record | None:
+async def upsert_child(conn: asyncpg.Connection, event: ChildFacts, effective_at: datetime) -> asyncpg.Record | None:
     """Writes the projection unless it already holds this record version or a newer one.
-    Returns the row when it was written (None: a stale or repeated version)."""
+    Returns the row when it was written (None: a stale or repeated version). `effective_at`
+    (the event's time) is when the version took effect: the history counts it from then."""
     return await conn.fetchrow(
         """INSERT INTO children (id, county_code, township_code, village_code, school_id, priority,
-                                 age_band, status, record_version)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                 age_band, status, record_version, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            ON CONFLICT (id) DO UPDATE SET
                county_code = EXCLUDED.county_code, township_code = EXCLUDED.township_code,
                village_code = EXCLUDED.village_code, school_id = EXCLUDED.school_id,
                priority = EXCLUDED.priority, age_band = EXCLUDED.age_band, status = EXCLUDED.status,
-               record_version = EXCLUDED.record_version, updated_at = now()
+               record_version = EXCLUDED.record_version, updated_at = EXCLUDED.updated_at
            WHERE children.record_version < EXCLUDED.record_version
            RETURNING *""",
         event.child_id, event.jurisdiction.county_code, event.jurisdiction.township_code,
         event.jurisdiction.village_code, event.school_id, event.priority, event.age_band, event.status,
-        event.record_version,
+        event.record_version, effective_at,
     )
 
 
@@ -109,6 +110,15 @@ async def get_caregiver(conn: asyncpg.Connection, caregiver_id: UUID, *, lock: b
     # place cannot both count the same load.
     suffix = " FOR UPDATE" if lock else ""
     return await conn.fetchrow(f"SELECT {CAREGIVER_COLUMNS} FROM caregivers WHERE id = $1" + suffix, caregiver_id)
+
+
+async def caregiver_names_in_scope(conn: asyncpg.Connection, ids: list[UUID], scope_prefix: str,
+                                  school_id: str | None) -> list[asyncpg.Record]:
+    """Id and encrypted name of each of these caregivers in scope (and in the school, when given)."""
+    return await conn.fetch(
+        f"""SELECT g.id, g.name_enc FROM caregivers g
+             WHERE g.id = ANY($1::uuid[]) AND {in_scope('g', '$2')} AND ($3::text IS NULL OR g.school_id = $3)""",
+        ids, scope_prefix, school_id)
 
 
 async def update_caregiver(conn: asyncpg.Connection, caregiver_id: UUID, expected_version: int,

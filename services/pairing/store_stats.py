@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
@@ -10,7 +10,17 @@ import asyncpg
 from services.pairing.store import in_scope
 
 
-async def coverage(conn: asyncpg.Connection, scope_prefix: str) -> list[asyncpg.Record]:
+_COVERAGE_GROUPS = """
+            SELECT township_code, school_id, GROUPING(township_code, school_id) AS grouping,
+                   count(*) AS active, count(*) FILTER (WHERE paired) AS paired,
+                   count(*) FILTER (WHERE priority) AS priority_active,
+                   count(*) FILTER (WHERE priority AND paired) AS priority_paired
+              FROM active_children
+             GROUP BY GROUPING SETS ((), (township_code), (school_id))
+             ORDER BY grouping DESC, township_code NULLS FIRST, school_id NULLS FIRST"""
+
+
+async def coverage(conn: asyncpg.Connection, scope_prefix: str, school_id: str | None = None) -> list[asyncpg.Record]:
     """Active children and those with an active pairing, in total, by township and by
     school, priority children counted separately. `grouping` tells the rows apart."""
     return await conn.fetch(
@@ -18,15 +28,31 @@ async def coverage(conn: asyncpg.Connection, scope_prefix: str) -> list[asyncpg.
                 SELECT c.township_code, c.school_id, c.priority,
                        EXISTS (SELECT 1 FROM pairings p WHERE p.child_id = c.id AND p.ended_on IS NULL) AS paired
                   FROM children c
-                 WHERE c.status = 'active' AND {in_scope('c', '$1')})
-            SELECT township_code, school_id, GROUPING(township_code, school_id) AS grouping,
-                   count(*) AS active, count(*) FILTER (WHERE paired) AS paired,
-                   count(*) FILTER (WHERE priority) AS priority_active,
-                   count(*) FILTER (WHERE priority AND paired) AS priority_paired
-              FROM active_children
-             GROUP BY GROUPING SETS ((), (township_code), (school_id))
-             ORDER BY grouping DESC, township_code NULLS FIRST, school_id NULLS FIRST""",
-        scope_prefix)
+                 WHERE c.status = 'active' AND {in_scope('c', '$1')} AND ($2::text IS NULL OR c.school_id = $2))
+            {_COVERAGE_GROUPS}""",
+        scope_prefix, school_id)
+
+
+async def first_recorded(conn: asyncpg.Connection) -> datetime | None:
+    """When the projection took in its first child (the history's start)."""
+    return await conn.fetchval("SELECT min(valid_from) FROM child_history")
+
+
+async def coverage_as_of(conn: asyncpg.Connection, scope_prefix: str, school_id: str | None, at: datetime,
+                         day: date) -> list[asyncpg.Record]:
+    """`coverage` as it stood at the end of `day` (`at`): each child's version in effect
+    then (the history), and the pairings that had started by that day and not ended on or
+    before it (a pairing counts by its own start and end days)."""
+    return await conn.fetch(
+        f"""WITH active_children AS (
+                SELECT c.township_code, c.school_id, c.priority,
+                       EXISTS (SELECT 1 FROM pairings p WHERE p.child_id = c.child_id AND p.started_on <= $4
+                                  AND (p.ended_on IS NULL OR p.ended_on > $4)) AS paired
+                  FROM child_history c
+                 WHERE c.valid_from < $3 AND (c.valid_to IS NULL OR c.valid_to >= $3)
+                   AND c.status = 'active' AND {in_scope('c', '$1')} AND ($2::text IS NULL OR c.school_id = $2))
+            {_COVERAGE_GROUPS}""",
+        scope_prefix, school_id, at, day)
 
 
 async def count_unpaired(conn: asyncpg.Connection, scope_prefix: str, school_id: str | None) -> int:

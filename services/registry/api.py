@@ -81,7 +81,8 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
         await check_school(conn, child.jurisdiction.county_code, child.school_id)
     cipher = cipher_of(request)
     sealed = privacy.seal(child, cipher)
-    values = store.child_values(child, sealed, search_text(child.name), source="api", created_by=principal.subject)
+    values = store.child_values(child, sealed, search_text(child.name), source="api", created_by=principal.subject,
+                                recorded_at=request.app.state.settings.clock.now())
     written: dict[str, Any] = {}
 
     async def create(conn: asyncpg.Connection) -> tuple[int, Any]:
@@ -165,7 +166,8 @@ async def write_record(request: Request, principal: Principal, conn: asyncpg.Con
     sealed = privacy.seal(child, cipher_of(request))
     try:
         row = await store.replace_child(conn, child, sealed, search_text(child.name),
-                                        expected_version=version, **status_change)
+                                        expected_version=version,
+                                        recorded_at=request.app.state.settings.clock.now(), **status_change)
     except store.DuplicateNationalId:
         raise api_duplicates.NationalIdTaken(sealed["national_id_index"]) from None
     if row is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
@@ -16,7 +17,7 @@ from services.registry.models import ExpectedCountIn
 from services.registry.models_out import Completeness, ExpectedCount, ExpectedCounts, Statistics
 from shared.pagination import Paging
 from shared.rules import RuleViolation
-from shared import outbox
+from shared import as_of as as_of_rule, outbox
 from shared.auth import Principal, require_principal
 from shared.contracts import ExpectedCountSet
 
@@ -47,12 +48,19 @@ async def _label(request: Request, conn, dimension: str, entries: list[dict]) ->
 async def statistics(request: Request, principal: Caller, stated: StatedPurpose,
                      by: Annotated[list[Dimension] | None, Query()] = None,
                      status_filter: Annotated[Literal["current", "active", "transferred", "closed"],
-                                              Query(alias="status")] = "current") -> JSONResponse:
-    """Counts in the caller's scope. `by=sensitive_category` needs `view_sensitive` and a
-    stated purpose (`X-Purpose`), and is audited; nobody else gets that breakdown."""
+                                              Query(alias="status")] = "current",
+                     as_of: Annotated[date | None, Query(description="counts as recorded by the end of this "
+                                                               "day (the county's); none: now")] = None,
+                     ) -> JSONResponse:
+    """Counts in the caller's scope, now or as of a past day (from the record's history).
+    `by=sensitive_category` needs `view_sensitive` and a stated purpose (`X-Purpose`), and
+    is audited; nobody else gets that breakdown, and it is kept for the present only."""
     require_staff(principal)
     dimensions = list(dict.fromkeys(by or PUBLIC_DIMENSIONS))
     purpose = None
+    if as_of is not None and "sensitive_category" in dimensions:
+        raise RuleViolation("query.by", "按困境类别统计只提供当前数字 / sensitive_category is counted for the "
+                                        "present only, not as of a past date")
     if "sensitive_category" in dimensions:
         purpose = unmask_purpose(stated, principal)
         if purpose is None:
@@ -60,15 +68,23 @@ async def statistics(request: Request, principal: Caller, stated: StatedPurpose,
                                 "按困境类别统计须有查看敏感信息权限并说明用途 / "
                                 "a breakdown by sensitive category needs view_sensitive and a stated purpose")
     result: dict = {}
+    school = principal.school_scope  # a school's staff count their school's children
     async with request.app.state.pool.acquire() as conn:
+        if as_of is not None:
+            at = await _checked_as_of(request, conn, as_of)
+            result["total"] = await store_stats.total_as_of(conn, principal.scope_prefix, status_filter, at, school)
+            for dimension in dimensions:
+                result[dimension] = await _label(request, conn, dimension, await store_stats.counts_by_as_of(
+                    conn, principal.scope_prefix, dimension, status_filter, at, as_of, school))
+            return JSONResponse({"status": status_filter, **result, "as_of": as_of.isoformat()})
         async with conn.transaction(isolation="repeatable_read"):
-            result["total"] = await store_stats.total(conn, principal.scope_prefix, status_filter)
+            result["total"] = await store_stats.total(conn, principal.scope_prefix, status_filter, school)
             for dimension in dimensions:
                 if dimension != "sensitive_category":
                     result[dimension] = await _label(request, conn, dimension, await store_stats.counts_by(
-                        conn, principal.scope_prefix, dimension, status_filter))
+                        conn, principal.scope_prefix, dimension, status_filter, school))
             if purpose is not None:
-                rows = await store_stats.sensitive_tokens(conn, principal.scope_prefix, status_filter)
+                rows = await store_stats.sensitive_tokens(conn, principal.scope_prefix, status_filter, school)
                 cipher = cipher_of(request)
                 counted: Counter[str] = Counter()
                 for row in rows:
@@ -82,13 +98,29 @@ async def statistics(request: Request, principal: Caller, stated: StatedPurpose,
     return JSONResponse({"status": status_filter, **result})
 
 
-@router.get("/statistics/completeness", response_model=Completeness)
-async def completeness(request: Request, principal: Caller) -> JSONResponse:
+async def _checked_as_of(request: Request, conn, day: date) -> datetime:
+    """The instant `day` ends, if the registry has figures for it; else 422 on query.as_of."""
+    clock = request.app.state.settings.clock
+    first = as_of_rule.first_day(await store_stats.first_recorded(conn), clock)
+    as_of_rule.check_day(day, field="query.as_of", today=clock.today(), first=first)
+    return as_of_rule.end_of(day, clock)
+
+
+@router.get("/statistics/completeness", response_model=Completeness, response_model_exclude_none=True)
+async def completeness(request: Request, principal: Caller,
+                       as_of: Annotated[date | None, Query(description="the expected counts and the records "
+                                                                 "in effect at the end of this day")] = None,
+                       ) -> JSONResponse:
     """Against the configured expected counts: each township and school with its registered
-    children and 建档率, and which have not reported at all (none registered)."""
+    children and 建档率, and which have not reported at all (none registered); now, or as
+    of a past day (the counts and records then in effect)."""
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
-        rows = await store_stats.completeness(conn, principal.scope_prefix)
+        if as_of is None:
+            rows = await store_stats.completeness(conn, principal.scope_prefix, principal.school_scope)
+        else:
+            rows = await store_stats.completeness_as_of(
+                conn, principal.scope_prefix, await _checked_as_of(request, conn, as_of), principal.school_scope)
         places = divisions_of(request)
         await places.load(conn, (row["township_code"] for row in rows))
     entries = {"township": [], "school": []}
@@ -100,6 +132,7 @@ async def completeness(request: Request, principal: Caller) -> JSONResponse:
     expected_total = sum(e["expected"] for e in entries["township"])
     registered_total = sum(e["registered"] for e in entries["township"])
     return JSONResponse({
+        **({"as_of": as_of.isoformat()} if as_of else {}),
         "townships": entries["township"], "schools": entries["school"],
         "not_reported": {"townships": [e["code"] for e in entries["township"] if e["registered"] == 0],
                          "schools": [e["code"] for e in entries["school"] if e["registered"] == 0]},
@@ -118,7 +151,8 @@ async def set_expected_count(body: ExpectedCountIn, request: Request, principal:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "该乡镇不在您的管辖范围内 / the township is outside your jurisdiction")
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         await store_stats.set_expected(conn, kind=body.kind, code=body.code, township_code=body.township_code,
-                                       expected=body.expected, updated_by=principal.subject)
+                                       expected=body.expected, updated_by=principal.subject,
+                                       recorded_at=request.app.state.settings.clock.now())
         # Published, so that 建档率 can be computed elsewhere as of any date (the reports).
         await outbox.add(conn, ExpectedCountSet(kind=body.kind, code=body.code, township_code=body.township_code,
                                                 expected=body.expected))

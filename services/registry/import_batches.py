@@ -11,7 +11,7 @@ import math
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from uuid import uuid4
@@ -76,7 +76,7 @@ def duplicate_of(row_number: int) -> str:
 
 
 def prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[Any]], *, cipher: FieldCipher,
-                  scope: str, created_by: str, source: str, today: date,
+                  scope: str, created_by: str, source: str, today: date, recorded_at: datetime,
                   divisions: DivisionRegister) -> PreparedBatch:
     """Validates, encrypts and indexes one batch of rows, and encodes their events. Pure
     CPU work with picklable inputs and output, so it may run in another process.
@@ -84,7 +84,7 @@ def prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[Any
     hundred entries, small enough to travel with every batch)."""
     with gc_paused():
         return _prepare_batch(columns, first_index, rows, cipher=cipher, scope=scope, created_by=created_by,
-                              source=source, today=today, divisions=divisions)
+                              source=source, today=today, recorded_at=recorded_at, divisions=divisions)
 
 
 def prepare_stored_batch(columns: dict[str, int], first_index: int, lines: list[bytes], **options: Any) -> PreparedBatch:
@@ -108,7 +108,7 @@ def gc_paused() -> Iterator[None]:
 
 
 def _prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[Any]], *, cipher: FieldCipher,
-                   scope: str, created_by: str, source: str, today: date,
+                   scope: str, created_by: str, source: str, today: date, recorded_at: datetime,
                    divisions: DivisionRegister) -> PreparedBatch:
     prefix = scope_prefix(scope)
     # A sheet without a county column (or a blank cell) means the uploader's own county.
@@ -136,7 +136,8 @@ def _prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[An
         sealed = privacy.seal(child, cipher)
         batch.child_ids.append(str(child.id))
         batch.records.append(store_imports.copy_line(store.child_values(
-            child, sealed, search_text(child.name), source=source, created_by=created_by)))
+            child, sealed, search_text(child.name), source=source, created_by=created_by,
+            recorded_at=recorded_at)))
         batch.indexes.append(sealed["national_id_index"])
         batch.row_numbers.append(row_number)
         events.append(domain.register(child, today, checked=True))  # parse_row checked the record

@@ -143,7 +143,8 @@ class ImportRunner:
                 in_flight.append((start, self._prepare(
                     prepare, columns, start, rows[start:start + self._batch_size],
                     cipher=self._cipher, scope=job["scope"], created_by=job["created_by"],
-                    source=f"import:{job_id}", today=today, divisions=divisions)))
+                    source=f"import:{job_id}", today=today, recorded_at=self._clock.now(),
+                    divisions=divisions)))
 
         for _ in range(2 * max(1, self._processes) + 1):
             submit_next()

@@ -145,6 +145,7 @@ class Statistics(BaseModel):
     age_band: list[Count] | None = None
     priority: list[Count] | None = None
     sensitive_category: list[Count] | None = None
+    as_of: date | None = Field(None, description="the day the counts are for, when one was asked for")
 
 
 class Coverage(BaseModel):
@@ -167,6 +168,7 @@ class Completeness(BaseModel):
     expected_total: int
     registered_total: int
     rate: float | None
+    as_of: date | None = Field(None, description="the day the figures are for, when one was asked for")
 
 
 class ExpectedCount(BaseModel):

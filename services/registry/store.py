@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, AsyncIterator
 from uuid import UUID
 
@@ -25,7 +25,7 @@ CHILD_COLUMNS = (
     "id", "name", "search_text", "gender", "birth_date", "national_id_enc", "national_id_index",
     "ethnicity", "household_type", "county_code", "township_code", "village_code", "school_id", "grade",
     "class_name", "address_enc", "left_behind_type", "categories", "sensitive_enc", "priority",
-    "priority_reason_enc", "contact_card_enc", "lawful_basis", "source", "created_by",
+    "priority_reason_enc", "contact_card_enc", "lawful_basis", "source", "created_by", "created_at", "updated_at",
 )
 
 
@@ -34,8 +34,9 @@ class DuplicateNationalId(Exception):
 
 
 def child_values(child: NewChild, sealed: dict[str, Any], search_text: str, *, source: str,
-                 created_by: str) -> tuple[Any, ...]:
-    """One row of `children` in CHILD_COLUMNS order (also what the import COPYs)."""
+                 created_by: str, recorded_at: datetime) -> tuple[Any, ...]:
+    """One row of `children` in CHILD_COLUMNS order (also what the import COPYs).
+    `recorded_at`: the clock's now, from which the record's history counts it."""
     j = child.jurisdiction
     return (
         child.id, child.name, search_text, child.gender, child.birth_date, sealed["national_id_enc"],
@@ -43,7 +44,7 @@ def child_values(child: NewChild, sealed: dict[str, Any], search_text: str, *, s
         j.village_code, child.school_id, child.grade, child.class_name, sealed["address_enc"],
         child.left_behind_type, list(child.categories), sealed["sensitive_enc"], child.priority,
         sealed["priority_reason_enc"], sealed["contact_card_enc"], _BASIS_JSON(child.lawful_basis),
-        source, created_by,
+        source, created_by, recorded_at, recorded_at,
     )
 
 
@@ -81,7 +82,7 @@ async def names_in_scope(conn: asyncpg.Connection, child_ids: list[UUID], scope_
 
 
 async def replace_child(conn: asyncpg.Connection, child: NewChild, sealed: dict[str, Any], search_text: str,
-                        *, expected_version: int, status: str | None = None,
+                        *, expected_version: int, recorded_at: datetime, status: str | None = None,
                         close_reason: str | None = None, keep_close_reason: bool = True) -> asyncpg.Record | None:
     """Writes the whole record if it is still at `expected_version`; None when it is not
     (someone else wrote first: the caller answers 409, nothing is applied)."""
@@ -96,10 +97,10 @@ async def replace_child(conn: asyncpg.Connection, child: NewChild, sealed: dict[
                    priority = $21, priority_reason_enc = $22, contact_card_enc = $23,
                    lawful_basis = $24::text::jsonb,
                    status = coalesce($25, status),
-                   status_changed_at = CASE WHEN $25::text IS NOT NULL AND $25 <> status THEN now()
+                   status_changed_at = CASE WHEN $25::text IS NOT NULL AND $25 <> status THEN $28
                                             ELSE status_changed_at END,
                    close_reason = CASE WHEN $27 THEN close_reason ELSE $26 END,
-                   version = version + 1, updated_at = now()
+                   version = version + 1, updated_at = $28
              WHERE id = $1 AND version = $2
             RETURNING *""",
             child.id, expected_version, child.name, search_text, child.gender, child.birth_date,
@@ -107,7 +108,7 @@ async def replace_child(conn: asyncpg.Connection, child: NewChild, sealed: dict[
             j.county_code, j.township_code, j.village_code, child.school_id, child.grade, child.class_name,
             sealed["address_enc"], child.left_behind_type, list(child.categories), sealed["sensitive_enc"],
             child.priority, sealed["priority_reason_enc"], sealed["contact_card_enc"],
-            _BASIS_JSON(child.lawful_basis), status, close_reason, keep_close_reason,
+            _BASIS_JSON(child.lawful_basis), status, close_reason, keep_close_reason, recorded_at,
         )
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == "children_national_id_index_key":

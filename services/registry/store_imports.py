@@ -18,6 +18,7 @@ JOB_COLUMNS = ("id, created_by, scope, file_format, status, rows_total, rows_don
 
 _STAGE_TYPES = {
     "id": "uuid", "birth_date": "date", "categories": "text[]", "priority": "boolean",
+    "created_at": "timestamptz", "updated_at": "timestamptz",
 }
 
 
@@ -149,7 +150,8 @@ def _copy_array(values: list[Any] | tuple[Any, ...]) -> str:
 # isinstance checks for each of a row's 25 values); anything else takes the generic path.
 _COPY_BY_TYPE: dict[type, Callable[[Any], str]] = {
     str: _escape, type(None): lambda _value: "\\N", bool: lambda value: "t" if value else "f",
-    UUID: str, int: str, date: date.isoformat, list: _copy_array, tuple: _copy_array,
+    UUID: str, int: str, date: date.isoformat, datetime: datetime.isoformat, list: _copy_array,
+    tuple: _copy_array,
 }
 
 

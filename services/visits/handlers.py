@@ -28,7 +28,7 @@ _SCHEDULE_FACTS = ("county_code", "township_code", "village_code", "school_id", 
 async def on_child_facts(settings: VisitsSettings, conn: asyncpg.Connection, envelope: Envelope) -> None:
     """Every registry event carries the child's full current facts."""
     before = await store.get_child_for_update(conn, envelope.data.child_id)
-    if not await store.upsert_child(conn, envelope.data):
+    if not await store.upsert_child(conn, envelope.data, envelope.time):
         return  # an older or equal version: already applied
     after = await store.get_child(conn, envelope.data.child_id)
     if before is not None and all(before[fact] == after[fact] for fact in _SCHEDULE_FACTS):

@@ -22,13 +22,14 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
     `as_of` match the policy: owed ones exist, no-longer-owed open ones are cancelled.
     Duties that ended before `from_day` are history and are not touched. `extend` (the
     scheduler moving the horizon) starts from the last derivation instead of today."""
-    today = settings.clock.today()
+    today, now = settings.clock.today(), settings.clock.now()
     row = await store_duties.pairing_with_child_for_update(conn, pairing_id)
     if row is None or row["role"] != "lead" or row["started_on"] is None:
         return
     if row["child_status"] == "closed":
-        await _announce_cancelled(conn, settings.clock.now(),
-                                  await store_duties.cancel_open_duties_of_pairing(conn, pairing_id, after=None))
+        await _announce_cancelled(conn, now,
+                                  await store_duties.cancel_open_duties_of_pairing(conn, pairing_id, after=None,
+                                                                                   now=now))
         return
     if from_day is None:
         if extend and row["derived_as_of"]:
@@ -41,8 +42,8 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
         # Duties not yet late when the pairing ended are whoever takes over's; late ones
         # stay late (they were missed) and keep their place on the ladder.
         await _announce_cancelled(
-            conn, settings.clock.now(),
-            await store_duties.cancel_open_duties_of_pairing(conn, pairing_id, after=row["ended_on"]))
+            conn, now,
+            await store_duties.cancel_open_duties_of_pairing(conn, pairing_id, after=row["ended_on"], now=now))
         return
     as_of = max(as_of or today, row["derived_as_of"] or today)
     rules = rules if rules is not None else await store_duties.load_policies(conn)
@@ -56,7 +57,7 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
     existing = await store_duties.duties_of_pairing_from(conn, pairing_id, from_day)
     stale = [duty["id"] for duty in existing
              if duty["status"] == "open" and (duty["duty_kind"], duty["period_start"]) not in wanted]
-    await _announce_cancelled(conn, settings.clock.now(), await store_duties.cancel_duties(conn, stale))
+    await _announce_cancelled(conn, now, await store_duties.cancel_duties(conn, stale, now))
     have = {(duty["duty_kind"], duty["period_start"]) for duty in existing if duty["status"] != "cancelled"}
     scheduled = await store_duties.insert_duties(conn, [
         (uuid4(), pairing_id, row["child_id"], row["caregiver_id"], kind, window.start, window.end,

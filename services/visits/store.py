@@ -27,21 +27,23 @@ async def get_child_for_update(conn: asyncpg.Connection, child_id: UUID) -> asyn
     return await conn.fetchrow("SELECT * FROM children WHERE id = $1 FOR UPDATE", child_id)
 
 
-async def upsert_child(conn: asyncpg.Connection, event: ChildFacts) -> bool:
-    """True when this event's facts were applied (a newer record_version than we hold)."""
+async def upsert_child(conn: asyncpg.Connection, event: ChildFacts, effective_at: datetime) -> bool:
+    """True when this event's facts were applied (a newer record_version than we hold).
+    `effective_at` (the event's time): from when the history counts this version."""
     applied = await conn.fetchval(
         """INSERT INTO children (id, county_code, township_code, village_code, school_id, priority, status,
-                                 record_version)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                 record_version, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            ON CONFLICT (id) DO UPDATE SET
                county_code = EXCLUDED.county_code, township_code = EXCLUDED.township_code,
                village_code = EXCLUDED.village_code, school_id = EXCLUDED.school_id,
                priority = EXCLUDED.priority, status = EXCLUDED.status,
-               record_version = EXCLUDED.record_version
+               record_version = EXCLUDED.record_version, updated_at = EXCLUDED.updated_at
            WHERE children.record_version < EXCLUDED.record_version
            RETURNING true""",
         event.child_id, event.jurisdiction.county_code, event.jurisdiction.township_code,
         event.jurisdiction.village_code, event.school_id, event.priority, event.status, event.record_version,
+        effective_at,
     )
     return bool(applied)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Sequence
 from uuid import UUID
 
@@ -86,29 +86,31 @@ async def insert_duties(conn: asyncpg.Connection, rows: Sequence[tuple]) -> list
                                county_code, township_code, village_code, school_id)
            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::date[], $7::date[],
                                 $8::text[], $9::text[], $10::text[], $11::text[])
-           ON CONFLICT (pairing_id, duty_kind, period_start) DO UPDATE SET status = 'open', due_on = EXCLUDED.due_on
+           ON CONFLICT (pairing_id, duty_kind, period_start) DO UPDATE SET status = 'open', due_on = EXCLUDED.due_on,
+               cancelled_at = NULL
            WHERE d.status = 'cancelled'
            RETURNING d.id, d.child_id, d.caregiver_id, d.duty_kind, d.due_on, d.county_code, d.township_code,
                      d.village_code, d.school_id, d.period_start""", *map(list, columns))
 
 
-async def cancel_duties(conn: asyncpg.Connection, duty_ids: Sequence[UUID]) -> list[asyncpg.Record]:
+async def cancel_duties(conn: asyncpg.Connection, duty_ids: Sequence[UUID], now: datetime) -> list[asyncpg.Record]:
     """Returns the duties cancelled now (for their DutyCancelled)."""
     if not duty_ids:
         return []
     return await conn.fetch(
-        f"""UPDATE duties d SET status = 'cancelled' WHERE d.id = ANY($1::uuid[]) AND d.status = 'open'
-            RETURNING {_DUTY_FIELDS}""", list(duty_ids))
+        f"""UPDATE duties d SET status = 'cancelled', cancelled_at = $2
+             WHERE d.id = ANY($1::uuid[]) AND d.status = 'open'
+            RETURNING {_DUTY_FIELDS}""", list(duty_ids), now)
 
 
 async def cancel_open_duties_of_pairing(conn: asyncpg.Connection, pairing_id: UUID,
-                                        after: date | None) -> list[asyncpg.Record]:
+                                        after: date | None, now: datetime) -> list[asyncpg.Record]:
     """Open duties whose window ends after `after` (all open ones when None) are nobody's now.
     Returns them (for their DutyCancelled)."""
     return await conn.fetch(
-        f"""UPDATE duties d SET status = 'cancelled'
+        f"""UPDATE duties d SET status = 'cancelled', cancelled_at = $3
             WHERE d.pairing_id = $1 AND d.status = 'open' AND ($2::date IS NULL OR d.due_on > $2)
-            RETURNING {_DUTY_FIELDS}""", pairing_id, after)
+            RETURNING {_DUTY_FIELDS}""", pairing_id, after, now)
 
 
 async def refresh_open_duty_places(conn: asyncpg.Connection, pairing_id: UUID, county: str, township: str,

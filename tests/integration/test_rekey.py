@@ -7,7 +7,7 @@ import asyncio
 import base64
 import json
 import uuid
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import asyncpg
@@ -71,7 +71,7 @@ def full(n: int) -> NewChild:
 async def insert_children(conn: asyncpg.Connection, children: list[NewChild], sealer: FieldCipher) -> None:
     for c in children:
         await store.insert_child(conn, store.child_values(c, privacy.seal(c, sealer), "", source="api",
-                                                          created_by="test"))
+                                                          created_by="test", recorded_at=datetime.now(timezone.utc)))
 
 
 async def insert_note(conn: asyncpg.Connection, child_id: uuid.UUID, text: str, sealer: FieldCipher) -> uuid.UUID:

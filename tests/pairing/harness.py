@@ -49,8 +49,9 @@ class Place:
         return self.jurisdiction(village=village).model_dump()
 
 
-def staff(jurisdiction: str = COUNTY, **kwargs: Any) -> dict[str, str]:
-    return bearer(roles=["county_staff"], jurisdiction=jurisdiction, **kwargs)
+def staff(jurisdiction: str = COUNTY, *, roles: tuple[str, ...] | list[str] = ("county_staff",),
+          **kwargs: Any) -> dict[str, str]:
+    return bearer(roles=list(roles), jurisdiction=jurisdiction, **kwargs)
 
 
 def caregiver_token(caregiver_id: str, jurisdiction: str = COUNTY) -> dict[str, str]:

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from shared.contracts import VisitLogged
-from tests.pairing.harness import COUNTY, Place, service_token, staff
+from tests.pairing.harness import COUNTY, Place, caregiver_token, service_token, staff
 
 # Dates come from the clock: CI runs these again with it moved a year ahead.
 pytestmark = pytest.mark.clock
@@ -138,3 +138,20 @@ async def test_visit_logged_twice_counts_once_for_the_yearly_evaluation(pairing)
     empty = await pairing.client.get("/v1/statistics/caregiver-activity", headers=staff(), params={
         "from": "2025-01-01", "to": "2026-01-01", "jurisdiction": place.township})
     assert empty.json()["items"][0]["contacts_total"] == 0
+
+
+async def test_caregiver_names_in_a_batch_for_staff_in_scope_and_notify(pairing) -> None:
+    place, other = Place.fresh(), Place.fresh()
+    teacher = await pairing.caregiver(place, school_id="s-names", name="王老师")
+    elsewhere = await pairing.caregiver(other, school_id="s-other", name="李老师")
+    ids = {"ids": [teacher["id"], elsewhere["id"], str(uuid.uuid4())]}
+    county = await pairing.client.post("/v1/caregivers/names", json=ids, headers=staff())
+    assert county.json() == {"names": {teacher["id"]: "王老师", elsewhere["id"]: "李老师"}}
+    township = await pairing.client.post("/v1/caregivers/names", json=ids, headers=staff(place.township))
+    assert township.json() == {"names": {teacher["id"]: "王老师"}}
+    principal = staff(other.township, roles=["school_staff"], school_id="s-names")
+    assert (await pairing.client.post("/v1/caregivers/names", json=ids, headers=principal)).json() == {"names": {}}
+    notify = await pairing.client.post("/v1/caregivers/names", json=ids, headers=service_token())
+    assert set(notify.json()["names"]) == {teacher["id"], elsewhere["id"]}
+    refused = await pairing.client.post("/v1/caregivers/names", json=ids, headers=caregiver_token(teacher["id"]))
+    assert refused.status_code == 403

@@ -166,7 +166,7 @@ async def test_a_job_left_by_a_dead_worker_is_resumed_by_another(registry) -> No
     columns, lines = stored_columns_and_lines(claimed["stored_rows"])
     batch = prepare_stored_batch(columns, 0, lines[:8], cipher=FieldCipher.development(), scope=claimed["scope"],
                                  created_by="x", source=f"import:{job_id}", today=registry.settings.clock.today(),
-                                 divisions=county_register())
+                                 recorded_at=registry.settings.clock.now(), divisions=county_register())
     from services.registry.import_matches import JobRows
     job_rows = JobRows(columns, lines, stored=True, today=registry.settings.clock.today(),
                        divisions=county_register(), default_county=None)

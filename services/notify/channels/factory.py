@@ -12,9 +12,22 @@ from services.notify.channels.webhook import WebhookAdapter
 from services.notify.config import NotifySettings, secret
 
 
+# Robots and webhooks need no provider: each address is its own endpoint.
+SELF_PROVIDED = ("wecom", "dingtalk", "webhook")
+
+
+def configured_channels(settings: NotifySettings) -> tuple[str, ...]:
+    """The channels these settings give a provider (what `build_adapters` builds), without
+    building anything: for the setup check and the delivery loop's held messages."""
+    sms = ((settings.sms_provider == "http" and bool(settings.sms_http_url))
+           or (settings.sms_provider == "aliyun" and bool(settings.aliyun_access_key_id))
+           or (settings.sms_provider == "tencent" and bool(settings.tencent_secret_id)))
+    return SELF_PROVIDED + (("sms",) if sms else ()) + (("email",) if settings.smtp_host else ())
+
+
 def build_adapters(settings: NotifySettings, client: httpx.AsyncClient) -> dict[str, ChannelAdapter]:
-    """One adapter per channel that is configured; a channel without one keeps its messages
-    pending (they go out once it is configured) rather than failing them."""
+    """One adapter per channel that is configured; a message on a channel without one is
+    held (reason no_provider, listed for county staff) and goes out once it is configured."""
     adapters: dict[str, ChannelAdapter] = {
         "wecom": WeComRobotAdapter(client), "dingtalk": DingTalkRobotAdapter(client), "webhook": WebhookAdapter(client),
     }

@@ -1,0 +1,46 @@
+"""Caregivers' names in a batch, for whoever composes a work list or a message at the moment
+it is shown or sent (notify's staff escalations: "王老师负责的李思雨的家访已逾期"; the console's
+lists). Names never travel in events; they are asked of pairing, which owns them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.pairing import store
+from services.pairing.api_common import STAFF_ROLES, cipher
+from services.pairing.encrypted_columns import CAREGIVER_CONTEXT
+from shared.auth import Principal, require_principal
+from shared.clean_text import CleanInput
+
+router = APIRouter(prefix="/v1", tags=["caregivers"])
+
+
+class NamesIn(CleanInput):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[UUID] = Field(min_length=1, max_length=500)
+
+
+class CaregiverNames(BaseModel):
+    names: dict[str, str] = Field(description="caregiver id → name, for the caregivers the caller may see")
+
+
+@router.post("/caregivers/names", response_model=CaregiverNames)
+async def caregiver_names(body: NamesIn, request: Request,
+                          principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
+    """The names of these caregivers for staff (in their jurisdiction; a school's staff, their
+    school's) and for role `service` (notify, within its jurisdiction): the same caregivers
+    `GET /v1/caregivers/{id}` shows them. Others are left out. A POST, so that names and ids
+    stay out of URLs and caches."""
+    if not principal.has_role("service", *STAFF_ROLES):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "staff roles or the notification service")
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store.caregiver_names_in_scope(conn, list(dict.fromkeys(body.ids)), principal.scope_prefix,
+                                                    principal.school_scope)
+    field = cipher(request)
+    return {"names": {str(row["id"]): field.decrypt(row["name_enc"], context=f"{CAREGIVER_CONTEXT}.name_enc:{row['id']}")
+                      for row in rows if row["name_enc"]}}
