@@ -94,6 +94,7 @@ class ScanOut(BaseModel):
     due_soon: int = Field(description="DutyDueSoon events announced")
     overdue_events: int = Field(description="ContactOverdue events announced")
     concerns_escalated: int
+    case_deadlines_missed: int = Field(description="ConcernDeadlineMissed events announced")
 
 
 @router.post("/scans", response_model=ScanOut)

@@ -17,8 +17,10 @@ from shared.contracts.events import (
     ChildTransferred,
     ChildUpdated,
     ConcernAcknowledged,
+    ConcernDeadlineMissed,
     ConcernEscalated,
     ConcernRaised,
+    ConcernStateChanged,
     ContactOverdue,
     DutyCancelled,
     DutyDueSoon,
@@ -37,8 +39,8 @@ from shared.contracts.events import (
 
 __all__ = [
     "ALL_EVENTS", "TOPICS", "CaregiverEnrolled", "CaregiverUpdated", "ChildClosed", "ChildRegistered",
-    "ChildReopened", "ChildTransferred", "ChildUpdated", "ConcernAcknowledged", "ConcernEscalated",
-    "ConcernRaised", "ContactOverdue", "DutyCancelled", "DutyDueSoon", "DutyFulfilled", "DutyScheduled", "Envelope", "Event",
-    "ExpectedCountSet", "Jurisdiction", "NotificationFailed",
+    "ChildReopened", "ChildTransferred", "ChildUpdated", "ConcernAcknowledged", "ConcernDeadlineMissed",
+    "ConcernEscalated", "ConcernRaised", "ConcernStateChanged", "ContactOverdue", "DutyCancelled", "DutyDueSoon",
+    "DutyFulfilled", "DutyScheduled", "Envelope", "Event", "ExpectedCountSet", "Jurisdiction", "NotificationFailed",
     "NotificationSent", "PairingCreated", "PairingEnded", "VisitLogged", "decode", "encode", "event_class_for",
 ]

@@ -338,6 +338,46 @@ class ConcernAcknowledged(Event):
     jurisdiction: Jurisdiction
 
 
+# A concern's case, after it is raised: acknowledged by staff, referred to agencies, accepted
+# by one (with its own case number), followed up with dated notes, closed with an outcome.
+ConcernState = Literal["raised", "acknowledged", "referred", "accepted", "following_up", "closed"]
+
+
+class ConcernStateChanged(Event):
+    """A concern's case moved to another state. Only the state and the deadline for the next
+    step: the nature, the agencies, case numbers, notes and outcome stay in visits."""
+
+    name: ClassVar[str] = "ConcernStateChanged"
+    topic: ClassVar[str] = VISITS_TOPIC
+    source: ClassVar[str] = "/shouhu/visits"
+
+    child_id: UUID
+    concern_id: UUID
+    state: ConcernState
+    changed_at: datetime
+    deadline: datetime | None = None
+    mandatory_report: bool
+    jurisdiction: Jurisdiction
+
+
+class ConcernDeadlineMissed(Event):
+    """A concern's case passed the deadline of its state; once per deadline and level of
+    the ladder (township, then county)."""
+
+    name: ClassVar[str] = "ConcernDeadlineMissed"
+    topic: ClassVar[str] = VISITS_TOPIC
+    source: ClassVar[str] = "/shouhu/visits"
+
+    child_id: UUID
+    concern_id: UUID
+    state: ConcernState
+    deadline: datetime
+    severity: Severity
+    mandatory_report: bool
+    escalation_level: EscalationLevel
+    jurisdiction: Jurisdiction
+
+
 # -- notify -----------------------------------------------------------------------------
 
 RecipientKind = Literal["caregiver", "staff", "guardian", "system"]
@@ -379,7 +419,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ChildRegistered, ChildUpdated, ChildTransferred, ChildClosed, ChildReopened, ExpectedCountSet,
     CaregiverEnrolled, CaregiverUpdated, PairingCreated, PairingEnded,
     VisitLogged, DutyDueSoon, ContactOverdue, DutyScheduled, DutyFulfilled, DutyCancelled,
-    ConcernRaised, ConcernEscalated, ConcernAcknowledged,
+    ConcernRaised, ConcernEscalated, ConcernAcknowledged, ConcernStateChanged, ConcernDeadlineMissed,
     NotificationSent, NotificationFailed,
 )
 
