@@ -131,3 +131,13 @@ async def claim_missed_deadlines(conn: asyncpg.Connection, *, at: datetime, coun
 
 async def set_deadline_level(conn: asyncpg.Connection, concern_id: UUID, level: int) -> None:
     await conn.execute("UPDATE concerns SET deadline_level = $2 WHERE id = $1", concern_id, level)
+
+
+async def all_notes(conn: asyncpg.Connection, concern_id: UUID) -> list[asyncpg.Record]:
+    """Oldest first, for the printed form."""
+    return await conn.fetch(
+        "SELECT * FROM concern_notes WHERE concern_id = $1 ORDER BY noted_on, written_at, id", concern_id)
+
+
+async def contact_kind(conn: asyncpg.Connection, contact_id: UUID) -> str | None:
+    return await conn.fetchval("SELECT kind FROM contacts WHERE id = $1", contact_id)

@@ -5,10 +5,13 @@ and deadlines only; the nature, notes and outcome stay behind view_sensitive."""
 
 from __future__ import annotations
 
+import io
+import re
 import uuid
 from datetime import timedelta
 
 import pytest
+from pypdf import PdfReader
 
 from tests.support.auth import OTHER_COUNTY, bearer
 from tests.visits.harness import Harness, admin, caregiver, county_staff, now, today, township_staff
@@ -129,6 +132,17 @@ async def test_a_mandatory_report_is_followed_to_closure(harness: Harness) -> No
                                                      "closed"]
     late_note = await harness.client.post(f"{base}/notes", json={"noted_on": str(day), "note": NOTE}, headers=staff)
     assert late_note.status_code == 409
+
+    form_url = f"{base}/report-form.pdf"
+    assert (await harness.client.get(form_url, headers=staff)).status_code == 403  # it holds the nature
+    form = await harness.client.get(form_url, headers=township_staff(sensitive=True))
+    assert form.status_code == 200 and form.headers["content-type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(form.content)).pages)
+    for expected in ("强制报告登记表", "疑似遭受虐待", DETAIL, "公安机关", "关公(城)受案字〔2026〕0153号", "妇联",
+                     NOTE, "已采取保护措施", "家访"):
+        assert expected in re.sub(r"\s", "", text), expected
+    assert await harness.fetchval("SELECT count(*) FROM sensitive_reads WHERE record_kind = 'concern_report_form'"
+                                  " AND record_id = $1", concern_id) == 1
 
     changes = await harness.events("ConcernStateChanged", concern_id=concern_id)
     # following_up is entered once and its deadline moved by each later note.
