@@ -20,8 +20,8 @@ from shared import outbox
 from shared.consumer import DependencyMissing
 from shared.contracts import (
     CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildRegistered, ChildReopened, ChildTransferred,
-    ChildUpdated, ConcernAcknowledged, ConcernEscalated, ConcernRaised, ContactOverdue, DutyDueSoon, Envelope,
-    NotificationSent, PairingCreated, PairingEnded, VisitLogged,
+    ChildUpdated, ConcernAcknowledged, ConcernDeadlineMissed, ConcernEscalated, ConcernRaised, ContactOverdue,
+    DutyDueSoon, Envelope, NotificationSent, PairingCreated, PairingEnded, VisitLogged,
 )
 
 Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
@@ -141,7 +141,7 @@ class NotifyHandlers:
 
     def handler_map(self) -> dict[type, Handler]:
         routed = (VisitLogged, DutyDueSoon, ContactOverdue, ConcernRaised, ConcernEscalated, ConcernAcknowledged,
-                  PairingCreated, PairingEnded)
+                  ConcernDeadlineMissed, PairingCreated, PairingEnded)
         handlers: dict[type, Handler] = {cls: self.on_routed_event for cls in routed}
         for cls in (ChildRegistered, ChildUpdated, ChildTransferred, ChildClosed, ChildReopened):
             handlers[cls] = self.on_child_facts
