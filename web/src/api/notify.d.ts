@@ -990,7 +990,7 @@ export interface components {
             /** County Code */
             county_code: string;
             /** Event Types */
-            event_types: ("ChildRegistered" | "ChildUpdated" | "ChildTransferred" | "ChildClosed" | "ChildReopened" | "ExpectedCountSet" | "CaregiverEnrolled" | "CaregiverUpdated" | "PairingCreated" | "PairingEnded" | "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "DutyScheduled" | "DutyFulfilled" | "DutyCancelled" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged")[];
+            event_types: ("ChildRegistered" | "ChildUpdated" | "ChildTransferred" | "ChildClosed" | "ChildReopened" | "ExpectedCountSet" | "CaregiverEnrolled" | "CaregiverUpdated" | "PairingCreated" | "PairingEnded" | "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "DutyScheduled" | "DutyFulfilled" | "DutyCancelled" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged" | "ConcernStateChanged" | "ConcernDeadlineMissed")[];
             /**
              * Secret
              * @description shared secret for the HMAC signature
@@ -2113,7 +2113,7 @@ export interface operations {
             };
             path: {
                 county_code: string;
-                event_type: "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged" | "PairingCreated" | "PairingEnded";
+                event_type: "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged" | "ConcernDeadlineMissed" | "PairingCreated" | "PairingEnded";
                 audience: "caregiver" | "guardian" | "school_staff" | "township_staff" | "county_staff" | "on_duty";
             };
             cookie?: never;
