@@ -5,6 +5,7 @@ and deadlines only; the nature, notes and outcome stay behind view_sensitive."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import uuid
@@ -13,8 +14,15 @@ from datetime import timedelta
 import pytest
 from pypdf import PdfReader
 
+from shared.contracts.events import VISITS_TOPIC
+from shared.outbox import OutboxRelay
+from shared.topics import ensure_topics
+from tests.pairing.test_worker_kafka import stop
 from tests.support.auth import OTHER_COUNTY, bearer
-from tests.visits.harness import Harness, admin, caregiver, county_staff, now, today, township_staff
+from tests.visits.harness import (
+    Harness, admin, caregiver, county_staff, now, open_harness, today, township_staff,
+)
+from tests.visits.test_worker import _read_topic
 
 # Dates come from the clock: CI runs these again with it moved a year ahead.
 pytestmark = pytest.mark.clock
@@ -246,3 +254,29 @@ async def test_each_county_keeps_its_own_agencies(harness: Harness) -> None:
     to_station = await harness.client.post(f"{base}/referrals", json={"agencies": ["chengguan_police_station"]},
                                            headers=township_staff())
     assert to_station.status_code == 200 and to_station.json()["referrals"][0]["agency_name"] == "城关派出所"
+
+
+async def test_case_events_reach_kafka_with_states_and_deadlines_only(infra, topic_prefix) -> None:
+    async for harness in open_harness(infra, topic_prefix=topic_prefix, relay_poll_interval_s=0.2):
+        await ensure_topics(harness.settings)
+        relay = asyncio.create_task(OutboxRelay(harness.settings, harness.pool).run())
+        try:
+            concern_id = await _raise(harness)
+            base = f"/v1/concerns/{concern_id}"
+            await harness.client.post(f"{base}/acknowledgement", json={"referred_to": ["police"]},
+                                      headers=township_staff())
+            await harness.client.post(f"{base}/referrals", json={"agencies": ["police"]}, headers=township_staff())
+
+            def states(envelopes: list) -> list[str]:
+                return [e.data.state for e in envelopes
+                        if e.type == "cn.shouhu.ConcernStateChanged.v1" and e.data.concern_id == concern_id]
+
+            envelopes = await _read_topic(infra.kafka_bootstrap, topic_prefix + VISITS_TOPIC, None,
+                                          lambda found: len(states(found)) >= 2)
+        finally:
+            await stop([relay])
+        assert states(envelopes) == ["acknowledged", "referred"]
+        changed = [e for e in envelopes if e.type == "cn.shouhu.ConcernStateChanged.v1"]
+        assert all(e.subject == str(e.data.child_id) and e.data.deadline is not None for e in changed)
+        assert all("police" not in e.data.model_dump_json() and DETAIL not in e.data.model_dump_json()
+                   for e in changed)
