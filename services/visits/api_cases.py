@@ -5,8 +5,6 @@ deadline only) in the same transaction."""
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
@@ -17,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import domain_cases, store, store_cases, store_concerns
-from services.visits.api_common import CONCERN_HANDLERS, STAFF_ROLES, require_staff
+from services.visits.api_common import CONCERN_HANDLERS, STAFF_ROLES, decode_cursor, encode_cursor, require_staff
 from services.visits.api_concerns import ConcernOut, concern_out
 from services.visits.encrypted_columns import CONCERN_CASE_NOTE, CONCERN_CLOSURE_NOTE
 from shared import outbox
@@ -187,26 +185,13 @@ async def add_note(concern_id: UUID, body: NoteIn, request: Request,
                    written_at=stored["written_at"])
 
 
-def _cursor_text(noted_on: date, note_id: UUID) -> str:
-    raw = json.dumps([noted_on.isoformat(), str(note_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _cursor_value(cursor: str) -> tuple[date, UUID]:
-    try:
-        noted_on, note_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return date.fromisoformat(noted_on), UUID(note_id)
-    except (ValueError, TypeError):
-        raise RuleViolation("query.cursor", "is not a cursor this list gave") from None
-
-
 @router.get("/concerns/{concern_id}/notes", response_model=NotePage)
 async def list_notes(concern_id: UUID, request: Request, principal: Annotated[Principal, Depends(require_principal)],
                      limit: Annotated[int, Query(ge=1, le=200)] = 50,
                      cursor: Annotated[str | None, Query(max_length=200)] = None) -> NotePage:
     """The case's notes, newest first. Their text only with view_sensitive (each read audited)."""
     require_staff(principal, STAFF_ROLES)
-    after = _cursor_value(cursor) if cursor else None
+    after = decode_cursor(cursor, date.fromisoformat, UUID) if cursor else None
     sensitive = principal.can("view_sensitive")
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         if await store_concerns.get_concern(conn, concern_id, principal.scope_prefix,
@@ -222,7 +207,7 @@ async def list_notes(concern_id: UUID, request: Request, principal: Annotated[Pr
                      note=cipher.decrypt(r["note_enc"], context=CONCERN_CASE_NOTE.context(r["id"])) if sensitive
                      else None) for r in page]
     return NotePage(items=items, total=total,
-                    next_cursor=_cursor_text(page[-1]["noted_on"], page[-1]["id"]) if more else None)
+                    next_cursor=encode_cursor(page[-1]["noted_on"], page[-1]["id"]) if more else None)
 
 
 @router.post("/concerns/{concern_id}/closure", response_model=ConcernOut,

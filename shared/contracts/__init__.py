@@ -9,6 +9,7 @@ from shared.contracts.envelope import Envelope, decode, encode
 from shared.contracts.events import (
     ALL_EVENTS,
     TOPICS,
+    ActivityHeld,
     CaregiverEnrolled,
     CaregiverUpdated,
     ChildClosed,
@@ -38,7 +39,7 @@ from shared.contracts.events import (
 )
 
 __all__ = [
-    "ALL_EVENTS", "TOPICS", "CaregiverEnrolled", "CaregiverUpdated", "ChildClosed", "ChildRegistered",
+    "ALL_EVENTS", "TOPICS", "ActivityHeld", "CaregiverEnrolled", "CaregiverUpdated", "ChildClosed", "ChildRegistered",
     "ChildReopened", "ChildTransferred", "ChildUpdated", "ConcernAcknowledged", "ConcernDeadlineMissed",
     "ConcernEscalated", "ConcernRaised", "ConcernStateChanged", "ContactOverdue", "DutyCancelled", "DutyDueSoon",
     "DutyFulfilled", "DutyScheduled", "Envelope", "Event", "ExpectedCountSet", "Jurisdiction", "NotificationFailed",

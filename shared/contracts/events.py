@@ -378,6 +378,28 @@ class ConcernDeadlineMissed(Event):
     jurisdiction: Jurisdiction
 
 
+class ActivityHeld(Event):
+    """A group activity was held (a safety lecture, a guardian class, an afternoon at a
+    children's home): its type from the county's vocabulary, where, and how many came.
+    No title, place, names or child ids; keyed by the activity."""
+
+    name: ClassVar[str] = "ActivityHeld"
+    topic: ClassVar[str] = VISITS_TOPIC
+    source: ClassVar[str] = "/shouhu/visits"
+    key_field: ClassVar[str] = "activity_id"
+
+    activity_id: UUID
+    activity_type: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")
+    held_on: date
+    jurisdiction: Jurisdiction
+    school_id: str | None = None
+    home_id: UUID | None = None
+    registered_children: int = Field(ge=0)  # children of the registry who attended
+    other_children: int = Field(default=0, ge=0)
+    guardians: int = Field(default=0, ge=0)
+    others: int = Field(default=0, ge=0)
+
+
 # -- notify -----------------------------------------------------------------------------
 
 RecipientKind = Literal["caregiver", "staff", "guardian", "system"]
@@ -420,6 +442,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CaregiverEnrolled, CaregiverUpdated, PairingCreated, PairingEnded,
     VisitLogged, DutyDueSoon, ContactOverdue, DutyScheduled, DutyFulfilled, DutyCancelled,
     ConcernRaised, ConcernEscalated, ConcernAcknowledged, ConcernStateChanged, ConcernDeadlineMissed,
+    ActivityHeld,
     NotificationSent, NotificationFailed,
 )
 
