@@ -57,4 +57,4 @@ def held(activity: NewActivity) -> ActivityHeld:
     return ActivityHeld(activity_id=activity.id, activity_type=activity.activity_type, held_on=activity.held_on,
                         jurisdiction=activity.jurisdiction, school_id=activity.school_id, home_id=activity.home_id,
                         registered_children=len(activity.child_ids), other_children=activity.other_children,
-                        guardians=activity.guardians, others=activity.others)
+                        family_members=activity.guardians, others=activity.others)

@@ -396,7 +396,7 @@ class ActivityHeld(Event):
     home_id: UUID | None = None
     registered_children: int = Field(ge=0)  # children of the registry who attended
     other_children: int = Field(default=0, ge=0)
-    guardians: int = Field(default=0, ge=0)
+    family_members: int = Field(default=0, ge=0)  # guardians and parents who came (家长学校)
     others: int = Field(default=0, ge=0)
 
 
