@@ -54,9 +54,11 @@ PUBLIC_TEMPLATES = frozenset({"contact_logged", "duty_due_soon", "contact_overdu
 
 _LABELS: dict[str, dict[str, dict[str, str]]] = {
     "zh-CN": {
-        "duty": {"home_visit": "家访", "talk": "谈心", "parent_call": "亲情电话", "letter": "家书"},
+        "duty": {"home_visit": "家访", "talk": "谈心", "parent_call": "亲情电话", "letter": "家书",
+                 "guardian_talk": "与监护人谈心"},
         "kind": {"home_visit": "家访", "talk": "谈心", "parent_call": "亲情电话", "parent_video": "亲情视频",
-                 "letter": "家书", "health_check": "健康检查", "activity": "活动", "guardian_training": "家长学校"},
+                 "letter": "家书", "health_check": "健康检查", "activity": "活动", "guardian_training": "家长学校",
+                 "guardian_talk": "与监护人谈心"},
         "severity": {"low": "一般", "medium": "较高", "high": "高", "urgent": "紧急"},
         "level": {"caregiver": "结对人", "school": "学校", "township": "乡镇", "county": "县级"},
         "mandatory": {"true": "（须按强制报告程序处理）", "false": ""},
@@ -66,10 +68,11 @@ _LABELS: dict[str, dict[str, dict[str, str]]] = {
     },
     "en": {
         "duty": {"home_visit": "home visit", "talk": "talk", "parent_call": "call with the parents",
-                 "letter": "letter"},
+                 "letter": "letter", "guardian_talk": "talk with the guardian"},
         "kind": {"home_visit": "home visit", "talk": "talk", "parent_call": "call with the parents",
                  "parent_video": "video call with the parents", "letter": "letter", "health_check": "health check",
-                 "activity": "activity", "guardian_training": "guardian class"},
+                 "activity": "activity", "guardian_training": "guardian class",
+                 "guardian_talk": "talk with the guardian"},
         "severity": {"low": "low", "medium": "medium", "high": "high", "urgent": "urgent"},
         "level": {"caregiver": "caregiver", "school": "school", "township": "township", "county": "county"},
         "mandatory": {"true": " (mandatory-report procedure applies)", "false": ""},

@@ -112,7 +112,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("talks", "谈心", "count", "期内记录的谈心次数"),
     Figure("parent_calls", "亲情电话/视频", "count", "期内记录的与父母通话、视频次数"),
     Figure("letters", "书信", "count", "期内记录的书信次数"),
-    Figure("other_contacts", "其他活动", "count", "期内记录的体检、活动、家长学校等次数"),
+    Figure("other_contacts", "其他活动", "count", "期内记录的体检、活动、家长学校、与监护人谈心等次数"),
     Figure("contacts_total", "联系合计", "count", "期内记录的各类联系次数之和"),
     Figure("children_contacted", "受访儿童", "count", "期内至少被联系一次的儿童人数"),
     Figure("caregivers_taking_part", "参与帮扶人员", "count", "期内至少记录一次联系的帮扶人员人数"),
@@ -128,7 +128,7 @@ FIGURES: tuple[Figure, ...] = (
 )
 FIGURE_KEYS = tuple(figure.key for figure in FIGURES)
 
-_OTHER_CONTACTS = ("health_check", "activity", "guardian_training")
+_OTHER_CONTACTS = ("health_check", "activity", "guardian_training", "guardian_talk")
 
 
 def _share(part: Any, whole: Any) -> float | None:

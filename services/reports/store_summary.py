@@ -156,7 +156,7 @@ async def activities_by_type(conn: asyncpg.Connection, prefix: str, school: str 
 
 
 _CONTACT_KINDS = ("home_visit", "talk", "parent_call", "parent_video", "letter", "health_check", "activity",
-                  "guardian_training")
+                  "guardian_training", "guardian_talk")
 
 
 async def expected_counts(conn: asyncpg.Connection, known_before: Any) -> list[asyncpg.Record]:

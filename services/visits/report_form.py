@@ -25,7 +25,8 @@ OUTCOME = {"resolved": "问题已解决", "protected": "已采取保护措施", 
 STATE = {"open": "已报告", "acknowledged": "已接报", "referred": "已移送", "accepted": "已受理",
          "following_up": "跟进中", "closed": "已结案"}
 CONTACT_KIND = {"home_visit": "家访", "talk": "谈心", "parent_call": "亲情电话", "parent_video": "亲情视频",
-                "letter": "书信", "health_check": "健康检查", "activity": "活动", "guardian_training": "家长学校"}
+                "letter": "书信", "health_check": "健康检查", "activity": "活动", "guardian_training": "家长学校",
+                "guardian_talk": "与监护人谈心"}
 
 _STYLE = """
 @page { size: A4; margin: 16mm 16mm; }

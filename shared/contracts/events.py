@@ -211,9 +211,10 @@ class PairingEnded(_PairingFacts):
 
 ContactKind = Literal[
     "home_visit", "talk", "parent_call", "parent_video", "letter", "health_check",
-    "activity", "guardian_training",
+    "activity", "guardian_training", "guardian_talk",
 ]
-DutyKind = Literal["home_visit", "talk", "parent_call", "letter"]
+# guardian_talk: a talk with the child's guardian (与监护人谈心), met by a guardian_talk contact.
+DutyKind = Literal["home_visit", "talk", "parent_call", "letter", "guardian_talk"]
 EscalationLevel = Literal["caregiver", "school", "township", "county"]
 Severity = Literal["low", "medium", "high", "urgent"]
 
