@@ -213,7 +213,9 @@ export interface paths {
         /**
          * Put Policy
          * @description Sets how often a duty falls due in a county or township (or everywhere: "default",
-         *     admin only), and derives every affected pairing's schedule again in the same transaction.
+         *     admin only), for the lead caregiver or for helpers (`role`), for every caregiver or one
+         *     kind of them (`caregiver_kind`: caring_mother for 爱心妈妈), and derives every affected
+         *     pairing's schedule again in the same transaction.
          */
         put: operations["put_policy_v1_admin_duty_policies__scope___audience___duty_kind__put"];
         post?: never;
@@ -1056,7 +1058,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "home_visit" | "talk" | "parent_call" | "parent_video" | "letter" | "health_check" | "activity" | "guardian_training";
+            kind: "home_visit" | "talk" | "parent_call" | "parent_video" | "letter" | "health_check" | "activity" | "guardian_training" | "guardian_talk";
             location?: components["schemas"]["Location"] | null;
             /**
              * Notes
@@ -1339,10 +1341,17 @@ export interface components {
              * @enum {string}
              */
             audience: "all" | "priority";
+            /** Caregiver Kind */
+            caregiver_kind: string;
             /** Duty Kind */
             duty_kind: string;
             /** Period */
             period: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "lead" | "helper";
             /** Scope Code */
             scope_code: string;
             /**
@@ -2298,7 +2307,10 @@ export interface operations {
     };
     put_policy_v1_admin_duty_policies__scope___audience___duty_kind__put: {
         parameters: {
-            query?: never;
+            query?: {
+                caregiver_kind?: "any" | "teacher" | "class_teacher" | "volunteer" | "caring_mother" | "party_member" | "village_official" | "children_director" | "student_buddy";
+                role?: "lead" | "helper";
+            };
             header?: {
                 /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
                 "If-Match"?: string | null;
@@ -2306,7 +2318,7 @@ export interface operations {
             path: {
                 scope: string;
                 audience: "all" | "priority";
-                duty_kind: "home_visit" | "talk" | "parent_call" | "letter";
+                duty_kind: "home_visit" | "talk" | "parent_call" | "letter" | "guardian_talk";
             };
             cookie?: never;
         };
@@ -3804,7 +3816,7 @@ export interface operations {
                 child_id?: string | null;
                 caregiver_id?: string | null;
                 township_code?: string | null;
-                kind?: ("home_visit" | "talk" | "parent_call" | "parent_video" | "letter" | "health_check" | "activity" | "guardian_training") | null;
+                kind?: ("home_visit" | "talk" | "parent_call" | "parent_video" | "letter" | "health_check" | "activity" | "guardian_training" | "guardian_talk") | null;
                 from?: string | null;
                 to?: string | null;
                 limit?: number;
