@@ -11,7 +11,7 @@ import asyncpg
 
 from services.visits import store_duties
 from services.visits.config import VisitsSettings
-from services.visits.domain_duties import PolicyRule, desired_windows, duty_event, parse_terms, resolve_periods
+from services.visits.domain_duties import DUTY_KINDS, PolicyRule, desired_windows, duty_event, parse_terms, resolve_periods
 from shared.contracts import DutyCancelled, DutyFulfilled, DutyScheduled
 
 
@@ -54,8 +54,10 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
               for window in desired_windows(period, started_on=row["started_on"], ended_on=None,
                                             from_day=from_day, as_of=as_of, terms=terms)}
     existing = await store_duties.duties_of_pairing_from(conn, pairing_id, from_day)
+    # Duties the policies own; a plan's review dates are the plan's, not the policies'.
     stale = [duty["id"] for duty in existing
-             if duty["status"] == "open" and (duty["duty_kind"], duty["period_start"]) not in wanted]
+             if duty["status"] == "open" and duty["duty_kind"] in DUTY_KINDS
+             and (duty["duty_kind"], duty["period_start"]) not in wanted]
     await _announce_cancelled(conn, settings.clock.now(), await store_duties.cancel_duties(conn, stale))
     have = {(duty["duty_kind"], duty["period_start"]) for duty in existing if duty["status"] != "cancelled"}
     scheduled = await store_duties.insert_duties(conn, [

@@ -213,8 +213,9 @@ ContactKind = Literal[
     "home_visit", "talk", "parent_call", "parent_video", "letter", "health_check",
     "activity", "guardian_training", "guardian_talk",
 ]
-# guardian_talk: a talk with the child's guardian (与监护人谈心), met by a guardian_talk contact.
-DutyKind = Literal["home_visit", "talk", "parent_call", "letter", "guardian_talk"]
+# guardian_talk: a talk with the child's guardian (与监护人谈心), met by a guardian_talk contact;
+# plan_review: a review date of a child's plan, met by a progress note recorded as its review.
+DutyKind = Literal["home_visit", "talk", "parent_call", "letter", "guardian_talk", "plan_review"]
 EscalationLevel = Literal["caregiver", "school", "township", "county"]
 Severity = Literal["low", "medium", "high", "urgent"]
 
@@ -276,7 +277,8 @@ class DutyScheduled(_DutyFacts):
 
 
 class DutyFulfilled(_DutyFacts):
-    """A contact of the right kind, made within the duty's window, met the duty.
+    """A contact of the right kind, made within the duty's window, met the duty (for a
+    plan_review, `contact_id` is the progress note recorded as the review).
     `fulfilled_at` is when that was recorded: after `due_on` when the contact was logged late."""
 
     name: ClassVar[str] = "DutyFulfilled"
