@@ -39,7 +39,7 @@ Code12 = Annotated[str, Field(pattern=r"^\d{12}$")]
 RuleChannel = Literal["sms", "email", "wecom", "dingtalk", "in_app"]
 EventName = Literal[tuple(ROUTED_EVENTS)]  # type: ignore[valid-type]
 AudienceName = Literal[tuple(AUDIENCES)]  # type: ignore[valid-type]
-ALERT_EVENTS = ("ConcernRaised", "ConcernEscalated")
+ALERT_EVENTS = ("ConcernRaised", "ConcernEscalated", "ConcernDeadlineMissed")
 
 
 async def idempotent(request: Request, principal: Principal, key: str | None, body: Any, status_code: int,

@@ -16,7 +16,7 @@ from uuid import UUID, uuid5
 
 from shared.clock import DEFAULT_COUNTY_TIMEZONE
 from shared.contracts import (
-    ConcernAcknowledged, ConcernEscalated, ConcernRaised, ContactOverdue, DutyDueSoon, Event,
+    ConcernAcknowledged, ConcernDeadlineMissed, ConcernEscalated, ConcernRaised, ContactOverdue, DutyDueSoon, Event,
     PairingCreated, PairingEnded, VisitLogged,
 )
 
@@ -27,7 +27,7 @@ PUSH_CHANNELS = ("sms", "email", "wecom", "dingtalk")
 AUDIENCES = ("caregiver", "guardian", "school_staff", "township_staff", "county_staff", "on_duty")
 RECIPIENT_KINDS = ("caregiver", "staff", "guardian", "system")
 ROUTED_EVENTS = ("VisitLogged", "DutyDueSoon", "ContactOverdue", "ConcernRaised", "ConcernEscalated",
-                 "ConcernAcknowledged", "PairingCreated", "PairingEnded")
+                 "ConcernAcknowledged", "ConcernDeadlineMissed", "PairingCreated", "PairingEnded")
 # The audiences `routing_for` can address for each event: a rule for any other pair would be
 # stored and never act (a visit has no guardian to tell), so it is refused.
 ACTIONABLE_AUDIENCES: dict[str, tuple[str, ...]] = {
@@ -37,6 +37,7 @@ ACTIONABLE_AUDIENCES: dict[str, tuple[str, ...]] = {
     "ConcernRaised": ("on_duty",),
     "ConcernEscalated": ("on_duty",),
     "ConcernAcknowledged": ("on_duty",),
+    "ConcernDeadlineMissed": ("on_duty",),
     "PairingCreated": ("caregiver", "guardian"),
     "PairingEnded": ("caregiver", "guardian"),
 }
@@ -64,6 +65,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("ConcernRaised", "on_duty", "concern_raised", ("in_app", "sms", "wecom", "dingtalk", "email")),
     Rule("ConcernEscalated", "on_duty", "concern_escalated", ("in_app", "sms", "wecom", "dingtalk", "email")),
     Rule("ConcernAcknowledged", "on_duty", "concern_acknowledged", ("in_app",)),
+    # A concern's case past the deadline of its step: the township on duty, then the county.
+    Rule("ConcernDeadlineMissed", "on_duty", "concern_deadline_missed", ("in_app", "sms", "wecom", "dingtalk", "email")),
     Rule("PairingCreated", "caregiver", "pairing_created", ("in_app", "sms", "email")),
     Rule("PairingEnded", "caregiver", "pairing_ended", ("in_app",)),
     # Guardians are told only where a county switches this on (an SMS to a grandparent).
@@ -118,6 +121,11 @@ def routing_for(event: Event, school_id: str | None = None) -> Routing | None:
                      "mandatory": event.mandatory_report, "level": event.escalation_level}
         return Routing(event.name, ("on_duty",), variables, duty_level=event.escalation_level,
                        urgent=urgent, mandatory=event.mandatory_report, **base)
+    if isinstance(event, ConcernDeadlineMissed):
+        variables = {"severity": event.severity, "ref": _short_ref(event.concern_id), "state": event.state,
+                     "mandatory": event.mandatory_report, "level": event.escalation_level}
+        return Routing(event.name, ("on_duty",), variables, duty_level=event.escalation_level,
+                       urgent=event.mandatory_report, mandatory=event.mandatory_report, **base)
     if isinstance(event, ConcernAcknowledged):
         return Routing("ConcernAcknowledged", ("on_duty",), {"ref": _short_ref(event.concern_id)}, **base)
     if isinstance(event, PairingCreated):

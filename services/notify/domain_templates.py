@@ -42,6 +42,7 @@ TEMPLATE_VARIABLES: dict[str, frozenset[str]] = {
     "concern_raised": frozenset({"severity", "ref", "mandatory"}),
     "concern_escalated": frozenset({"severity", "ref", "level", "mandatory"}),
     "concern_acknowledged": frozenset({"ref"}),
+    "concern_deadline_missed": frozenset({"severity", "ref", "level", "mandatory", "state"}),
     "pairing_created": frozenset({"started_on", "child"}),
     "pairing_ended": frozenset({"ended_on", "child"}),
     "pairing_created_guardian": frozenset({"started_on"}),
@@ -53,22 +54,30 @@ PUBLIC_TEMPLATES = frozenset({"contact_logged", "duty_due_soon", "contact_overdu
 
 _LABELS: dict[str, dict[str, dict[str, str]]] = {
     "zh-CN": {
-        "duty": {"home_visit": "家访", "talk": "谈心", "parent_call": "亲情电话", "letter": "家书"},
+        "duty": {"home_visit": "家访", "talk": "谈心", "parent_call": "亲情电话", "letter": "家书",
+                 "guardian_talk": "与监护人谈心", "plan_review": "帮扶计划回顾"},
         "kind": {"home_visit": "家访", "talk": "谈心", "parent_call": "亲情电话", "parent_video": "亲情视频",
-                 "letter": "家书", "health_check": "健康检查", "activity": "活动", "guardian_training": "家长学校"},
+                 "letter": "家书", "health_check": "健康检查", "activity": "活动", "guardian_training": "家长学校",
+                 "guardian_talk": "与监护人谈心"},
         "severity": {"low": "一般", "medium": "较高", "high": "高", "urgent": "紧急"},
         "level": {"caregiver": "结对人", "school": "学校", "township": "乡镇", "county": "县级"},
         "mandatory": {"true": "（须按强制报告程序处理）", "false": ""},
+        # What was due next in a concern's case, by the state it is stuck in.
+        "state": {"acknowledged": "移送有关部门", "referred": "有关部门受理", "accepted": "记录跟进情况",
+                  "following_up": "记录跟进情况"},
     },
     "en": {
         "duty": {"home_visit": "home visit", "talk": "talk", "parent_call": "call with the parents",
-                 "letter": "letter"},
+                 "letter": "letter", "guardian_talk": "talk with the guardian", "plan_review": "plan review"},
         "kind": {"home_visit": "home visit", "talk": "talk", "parent_call": "call with the parents",
                  "parent_video": "video call with the parents", "letter": "letter", "health_check": "health check",
-                 "activity": "activity", "guardian_training": "guardian class"},
+                 "activity": "activity", "guardian_training": "guardian class",
+                 "guardian_talk": "talk with the guardian"},
         "severity": {"low": "low", "medium": "medium", "high": "high", "urgent": "urgent"},
         "level": {"caregiver": "caregiver", "school": "school", "township": "township", "county": "county"},
         "mandatory": {"true": " (mandatory-report procedure applies)", "false": ""},
+        "state": {"acknowledged": "referral to an agency", "referred": "the agency's acceptance",
+                  "accepted": "a follow-up note", "following_up": "a follow-up note"},
     },
 }
 
@@ -80,7 +89,7 @@ DATE_VARIABLES = frozenset({"due_on", "started_on", "ended_on"})
 # Sample values for previews: realistic, and none of them a real person's.
 SAMPLE_VARIABLES = {"child": "王小明", "kind": "home_visit", "duty": "home_visit", "due_on": "2026-12-01", "days_overdue": "3",
                     "level": "township", "ref": "3f2a9c1b", "severity": "urgent", "mandatory": "true",
-                    "started_on": "2026-09-01", "ended_on": "2027-01-15"}
+                    "started_on": "2026-09-01", "ended_on": "2027-01-15", "state": "acknowledged"}
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,10 @@ DEFAULT_TEMPLATES: tuple[TemplateText, ...] = (
        "${severity}${mandatory}, reference ${ref}. Please handle it in the system now.", "Concern escalated"),
     _t("concern_acknowledged", "zh-CN", "编号${ref}的关注事项已有人确认处理。", "已确认"),
     _t("concern_acknowledged", "en", "The concern with reference ${ref} has been acknowledged.", "Acknowledged"),
+    _t("concern_deadline_missed", "zh-CN", "【${level}督办】编号${ref}的关注事项未按期${state}，"
+       "紧急程度：${severity}${mandatory}，请立即登录系统处理。", "关注事项逾期"),
+    _t("concern_deadline_missed", "en", "[${level} follow-up] The concern with reference ${ref} is past the deadline "
+       "for ${state}, severity ${severity}${mandatory}. Please handle it in the system now.", "Concern overdue"),
     _t("pairing_created", "zh-CN", "您与${child}的结对自${started_on}起生效，请登录查看孩子的联系卡。", "新的结对安排"),
     _t("pairing_created", "en", "You are paired with ${child} from ${started_on}. Please sign in to see the "
        "child's contact card.", "New pairing"),

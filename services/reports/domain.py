@@ -112,7 +112,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("talks", "谈心", "count", "期内记录的谈心次数"),
     Figure("parent_calls", "亲情电话/视频", "count", "期内记录的与父母通话、视频次数"),
     Figure("letters", "书信", "count", "期内记录的书信次数"),
-    Figure("other_contacts", "其他活动", "count", "期内记录的体检、活动、家长学校等次数"),
+    Figure("other_contacts", "其他活动", "count", "期内记录的体检、活动、家长学校、与监护人谈心等次数"),
     Figure("contacts_total", "联系合计", "count", "期内记录的各类联系次数之和"),
     Figure("children_contacted", "受访儿童", "count", "期内至少被联系一次的儿童人数"),
     Figure("caregivers_taking_part", "参与帮扶人员", "count", "期内至少记录一次联系的帮扶人员人数"),
@@ -123,10 +123,12 @@ FIGURES: tuple[Figure, ...] = (
     Figure("on_time_rate", "按时完成率", "rate", "按时完成 ÷ 应履行职责"),
     Figure("concerns_raised", "发现问题", "count", "期内联系中发现并登记的问题数"),
     Figure("mandatory_reports", "强制报告", "count", "其中属于强制报告情形的问题数"),
+    Figure("activities_held", "开展活动", "count", "期内举办的集体活动场次（安全教育、家长学校、之家活动等，每场记一次）"),
+    Figure("activity_attendance", "活动参与人次", "count", "期内集体活动的参与人次（在册儿童、其他儿童、家长和其他人员）"),
 )
 FIGURE_KEYS = tuple(figure.key for figure in FIGURES)
 
-_OTHER_CONTACTS = ("health_check", "activity", "guardian_training")
+_OTHER_CONTACTS = ("health_check", "activity", "guardian_training", "guardian_talk")
 
 
 def _share(part: Any, whole: Any) -> float | None:
@@ -140,7 +142,8 @@ def figures_from_counts(counts: Mapping[str, Any]) -> dict[str, Any]:
         "children_registered", "newly_registered", "closed", "transferred_in", "transferred_out", "pairs_formed",
         "pairs_ended", "children_paired", "priority_registered", "priority_paired", "home_visit", "talk",
         "parent_call", "parent_video", "letter", *_OTHER_CONTACTS, "children_contacted", "caregivers_taking_part",
-        "duties_due", "duties_on_time", "duties_late", "duties_overdue", "concerns_raised", "mandatory_reports")}
+        "duties_due", "duties_on_time", "duties_late", "duties_overdue", "concerns_raised", "mandatory_reports",
+        "activities_held", "activity_attendance")}
     expected = counts.get("expected")
     contacts = {"home_visits": c["home_visit"], "talks": c["talk"], "parent_calls": c["parent_call"] + c["parent_video"],
                 "letters": c["letter"], "other_contacts": sum(c[kind] for kind in _OTHER_CONTACTS)}
@@ -157,6 +160,7 @@ def figures_from_counts(counts: Mapping[str, Any]) -> dict[str, Any]:
         **{key: c[key] for key in ("duties_due", "duties_on_time", "duties_late", "duties_overdue")},
         "on_time_rate": _share(c["duties_on_time"], c["duties_due"]),
         "concerns_raised": c["concerns_raised"], "mandatory_reports": c["mandatory_reports"],
+        "activities_held": c["activities_held"], "activity_attendance": c["activity_attendance"],
     }
 
 

@@ -17,8 +17,8 @@ from services.reports import store
 from services.reports.store import Statement
 from shared.consumer import DependencyMissing
 from shared.contracts import (
-    CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildRegistered, ChildReopened, ChildTransferred, ChildUpdated,
-    ConcernAcknowledged, ConcernEscalated, ConcernRaised, ContactOverdue, DutyCancelled, DutyDueSoon, DutyFulfilled,
+    ActivityHeld, CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildRegistered, ChildReopened, ChildTransferred,
+    ChildUpdated, ConcernAcknowledged, ConcernEscalated, ConcernRaised, ContactOverdue, DutyCancelled, DutyDueSoon, DutyFulfilled,
     DutyScheduled, Envelope, Event, ExpectedCountSet, PairingCreated, PairingEnded, VisitLogged,
 )
 
@@ -78,13 +78,17 @@ def concern_escalated(envelope: Envelope[ConcernEscalated]) -> Statement:
     return store.concern_escalated(envelope.data.concern_id, envelope.data.escalation_level)
 
 
+def activity_held(envelope: Envelope[ActivityHeld]) -> Statement:
+    return store.insert_activity(recorded_at=envelope.time, facts=envelope.data)
+
+
 STATEMENTS: dict[type[Event], Callable[[Envelope[Any]], Statement]] = {
     ChildRegistered: child_version, ChildUpdated: child_version, ChildTransferred: child_version,
     ChildClosed: child_version, ChildReopened: child_version, ExpectedCountSet: expected_count,
     CaregiverEnrolled: caregiver_version, CaregiverUpdated: caregiver_version, PairingCreated: pairing_started,
     VisitLogged: contact, DutyScheduled: duty_scheduled, DutyDueSoon: duty_announced, ContactOverdue: duty_overdue,
     DutyFulfilled: duty_fulfilled, DutyCancelled: duty_cancelled, ConcernRaised: concern_raised,
-    ConcernEscalated: concern_escalated,
+    ConcernEscalated: concern_escalated, ActivityHeld: activity_held,
 }
 
 
@@ -130,5 +134,6 @@ VISITS_HANDLERS = {
     ConcernRaised: on_fact,
     ConcernEscalated: on_fact,
     ConcernAcknowledged: on_concern_acknowledged,
+    ActivityHeld: on_fact,
 }
 HANDLERS = {**REGISTRY_HANDLERS, **PAIRING_HANDLERS, **VISITS_HANDLERS}

@@ -136,3 +136,14 @@ def insert_expected_count(*, effective_at: datetime, facts: Any) -> Statement:
         """INSERT INTO expected_counts (kind, code, township_code, expected, effective_at)
            VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING""",
         facts.kind, facts.code, facts.township_code, facts.expected, effective_at)
+
+
+def insert_activity(*, recorded_at: datetime, facts: Any) -> Statement:
+    return _statement(
+        """INSERT INTO activities (activity_id, activity_type, held_on, recorded_at, county_code, township_code,
+                                   village_code, school_id, home_id, registered_children, other_children,
+                                   family_members, others)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (activity_id) DO NOTHING""",
+        facts.activity_id, facts.activity_type, facts.held_on, recorded_at, *_place(facts.jurisdiction),
+        facts.school_id, facts.home_id, facts.registered_children, facts.other_children, facts.family_members,
+        facts.others)

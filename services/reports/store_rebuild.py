@@ -7,7 +7,7 @@ import asyncpg
 
 # The tables built from events. The assessment's weights are settings, not events: kept.
 READ_MODEL_TABLES = ("child_versions", "caregiver_versions", "pairings", "contacts", "duties", "concerns",
-                     "expected_counts")
+                     "expected_counts", "activities")
 BUILD_SCHEMA = "reports_rebuild"
 RETIRED_SCHEMA = "reports_retired"
 

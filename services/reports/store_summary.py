@@ -134,11 +134,29 @@ async def summary_counts(conn: asyncpg.Connection, prefix: str, school: str | No
                AND coalesce(c.village_code, c.township_code) LIKE $1 || '%'
                AND ($2::text IS NULL OR child_school_at(c.child_id, c.raised_at) = $2)
              {_GROUPED}""", *args, window.start_at, window.end_at, window.known_before))
+    _merge(counts, await conn.fetch(
+        f"""SELECT township_code, GROUPING(township_code) = 1 AS total_row, count(*) AS activities_held,
+                   coalesce(sum(registered_children + other_children + family_members + others), 0)
+                       AS activity_attendance
+              FROM activities a
+             WHERE a.held_on BETWEEN $3 AND $4 AND a.recorded_at < $5 AND {_IN_SCOPE.format(t='a')}
+             {_GROUPED}""", *args, window.period.start, window.period.end, window.known_before))
     return counts
 
 
+async def activities_by_type(conn: asyncpg.Connection, prefix: str, school: str | None,
+                             window: Window) -> dict[str, int]:
+    """Activities held in the period by type (the county's vocabulary codes)."""
+    rows = await conn.fetch(
+        f"""SELECT activity_type, count(*) AS n FROM activities a
+             WHERE a.held_on BETWEEN $3 AND $4 AND a.recorded_at < $5 AND {_IN_SCOPE.format(t='a')}
+             GROUP BY activity_type ORDER BY activity_type""",
+        prefix, school, window.period.start, window.period.end, window.known_before)
+    return {row["activity_type"]: row["n"] for row in rows}
+
+
 _CONTACT_KINDS = ("home_visit", "talk", "parent_call", "parent_video", "letter", "health_check", "activity",
-                  "guardian_training")
+                  "guardian_training", "guardian_talk")
 
 
 async def expected_counts(conn: asyncpg.Connection, known_before: Any) -> list[asyncpg.Record]:

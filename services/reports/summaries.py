@@ -63,7 +63,8 @@ async def build_summary(conn: asyncpg.Connection, scope: Scope, period: Period, 
     the change, and the same figures by township. The previous period is taken as of its
     own last day; before the first recorded day it has no figures (null)."""
     zone = ZoneInfo(zone_name)
-    current, by_township = await _figures(conn, scope, Window.of(period, as_of, zone), zone_name)
+    window = Window.of(period, as_of, zone)
+    current, by_township = await _figures(conn, scope, window, zone_name)
     previous_period = period.previous()
     previous: dict[str, Any] = {}
     if previous_period.end >= first_day:
@@ -77,4 +78,6 @@ async def build_summary(conn: asyncpg.Connection, scope: Scope, period: Period, 
                      "value": current[figure.key], "previous": previous.get(figure.key),
                      "change": change(current[figure.key], previous.get(figure.key))} for figure in FIGURES],
         "by_township": [{"township_code": code, "figures": figures} for code, figures in by_township.items()],
+        # Activities held by type (codes of the county's vocabulary, as visits records them).
+        "activities_by_type": await store_summary.activities_by_type(conn, scope.prefix, scope.school_id, window),
     }

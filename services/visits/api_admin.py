@@ -4,21 +4,23 @@ for an as-of date (backfills, tests)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import scanner, scheduling, store_duties
 from services.visits.api_common import POLICY_EDITORS, STAFF_ROLES, require_staff
 from shared.auth import Principal, require_principal, scope_prefix
 from shared.clean_text import CleanInput
-from shared.contracts.events import DutyKind
+from shared.contracts.events import CaregiverKind, DutyKind
 from shared.conditional import IfMatch, etag, put_precondition
 from shared.pagination import Page, Paging
 from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"])
+# A rule for every caregiver ("any") or for one kind of them.
+PolicyCaregiverKind = Literal[("any", *get_args(CaregiverKind))]  # type: ignore[valid-type]
 
 
 class PolicyOut(BaseModel):
@@ -26,6 +28,8 @@ class PolicyOut(BaseModel):
     audience: Literal["all", "priority"]
     duty_kind: str
     period: str
+    caregiver_kind: str  # "any", or the kind of caregiver the rule is for
+    role: Literal["lead", "helper"]
     version: int
     updated_by: str
     updated_at: datetime
@@ -44,7 +48,8 @@ class ScanIn(CleanInput):
 
 
 def _out(row) -> PolicyOut:  # type: ignore[no-untyped-def]
-    return PolicyOut(**{**dict(row), "scope_code": row["scope_code"] or "default"})
+    return PolicyOut(**{**dict(row), "scope_code": row["scope_code"] or "default",
+                        "caregiver_kind": row["caregiver_kind"] or "any"})
 
 
 @router.get("/duty-policies", response_model=Page[PolicyOut])
@@ -64,9 +69,14 @@ async def put_policy(request: Request, response: Response, principal: Annotated[
                      body: PolicyIn,
                      scope: Annotated[str, Path(pattern=r"^(default|\d{12})$")],
                      audience: Literal["all", "priority"], duty_kind: DutyKind,
+                     caregiver_kind: Annotated[PolicyCaregiverKind, Query()] = "any",
+                     role: Annotated[Literal["lead", "helper"], Query()] = "lead",
                      if_match: IfMatch = None) -> PolicyOut:
     """Sets how often a duty falls due in a county or township (or everywhere: "default",
-    admin only), and derives every affected pairing's schedule again in the same transaction."""
+    admin only), for the lead caregiver or for helpers (`role`), for every caregiver or one
+    kind of them (`caregiver_kind`: caring_mother for 爱心妈妈), and derives every affected
+    pairing's schedule again in the same transaction."""
+    kind = "" if caregiver_kind == "any" else caregiver_kind
     require_staff(principal, POLICY_EDITORS)
     scope_code = "" if scope == "default" else scope
     if scope_code == "" and not principal.has_role("admin"):
@@ -79,12 +89,13 @@ async def put_policy(request: Request, response: Response, principal: Annotated[
     precondition = put_precondition(if_match)
     settings = request.app.state.settings
     async with request.app.state.pool.acquire() as conn, conn.transaction():
-        current = await store_duties.get_policy_for_update(conn, scope_code, audience, duty_kind)
+        current = await store_duties.get_policy_for_update(conn, scope_code, audience, duty_kind, kind, role)
         precondition(current["version"] if current is not None else None)
         row = await store_duties.upsert_policy(conn, scope_code=scope_code, audience=audience, duty_kind=duty_kind,
-                                               period=body.period, updated_by=principal.subject)
+                                               period=body.period, updated_by=principal.subject,
+                                               caregiver_kind=kind, role=role)
         rules = await store_duties.load_policies(conn)
-        for pairing_id in await store_duties.lead_pairings_in_scope(conn, scope_code):
+        for pairing_id in await store_duties.pairings_in_scope(conn, scope_code):
             await scheduling.derive_pairing(conn, settings, pairing_id, rules=rules)
     response.headers["ETag"] = etag(row["version"])
     return _out(row)
@@ -96,6 +107,7 @@ class ScanOut(BaseModel):
     due_soon: int = Field(description="DutyDueSoon events announced")
     overdue_events: int = Field(description="ContactOverdue events announced")
     concerns_escalated: int
+    case_deadlines_missed: int = Field(description="ConcernDeadlineMissed events announced")
 
 
 @router.post("/scans", response_model=ScanOut)

@@ -11,9 +11,9 @@ import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.visits import domain, store, store_concerns
+from services.visits import domain, domain_cases, store, store_cases, store_concerns
 from services.visits.api_common import CONCERN_HANDLERS, STAFF_ROLES, require_staff
-from services.visits.encrypted_columns import CONCERN_ACK_NOTE, CONCERN_DETAIL
+from services.visits.encrypted_columns import CONCERN_ACK_NOTE, CONCERN_CLOSURE_NOTE, CONCERN_DETAIL
 from shared import outbox
 from shared.auth import Principal, require_principal
 from shared.pagination import Page, Paging
@@ -21,8 +21,25 @@ from shared.scope import require_division_filter
 from shared.clean_text import CleanInput, MultiLineText
 from shared.contracts import Jurisdiction
 from shared.conditional import IfMatch, etag, parse_if_match, stale
+from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["concerns"])
+
+
+class ReferralOut(BaseModel):
+    agency: str
+    agency_name: str
+    referred_at: datetime
+    referred_by: str
+    accepted_at: datetime | None
+    case_number: str | None  # the agency's own number (立案/受理编号)
+
+
+class HistoryOut(BaseModel):
+    state: str
+    entered_at: datetime
+    entered_by: str
+    deadline: datetime | None
 
 
 class ConcernOut(BaseModel):
@@ -39,40 +56,67 @@ class ConcernOut(BaseModel):
     acknowledged_at: datetime | None
     referred_to: list[str]
     version: int
-    # The nature of the concern, for view_sensitive only.
+    # The case: when the next step is due and how far up the ladder a missed deadline went
+    # (0 none, 1 township, 2 county).
+    state_deadline: datetime | None = None
+    deadline_level: int = 0
+    closed_at: datetime | None = None
+    # On reads of one concern (and the answers of its steps): referrals and the history.
+    referrals: list[ReferralOut] | None = None
+    history: list[HistoryOut] | None = None
+    # The nature of the concern and of its outcome, for view_sensitive only.
     category: str | None = None
     detail: str | None = None
     acknowledgement_note: str | None = None
+    outcome: str | None = None
+    closing_note: str | None = None
 
 
 class AcknowledgementIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
-    referred_to: list[Literal["police", "civil_affairs"]] = Field(default_factory=list, max_length=2)
+    # Codes of the county's agencies (GET /v1/concern-agencies): where it is to be referred.
+    referred_to: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")]] = Field(
+        default_factory=list, max_length=10)
     note: MultiLineText | None = Field(default=None, max_length=2000)
 
 
-def _out(row: asyncpg.Record, request: Request, sensitive: bool) -> ConcernOut:
+async def concern_out(conn: asyncpg.Connection, row: asyncpg.Record, request: Request, sensitive: bool, *,
+                      detail: bool = False) -> ConcernOut:
+    """A concern as the API shows it; `detail` adds its referrals and history (one concern)."""
     out = ConcernOut(id=row["id"], contact_id=row["contact_id"], child_id=row["child_id"], severity=row["severity"],
                      mandatory_report=row["mandatory_report"], raised_at=row["raised_at"],
                      township_code=row["township_code"], status=row["status"],
                      escalation_level=row["escalation_level"], acknowledged_by=row["acknowledged_by"],
                      acknowledged_at=row["acknowledged_at"], referred_to=list(row["referred_to"]),
-                     version=row["version"])
+                     version=row["version"], state_deadline=row["state_deadline"],
+                     deadline_level=row["deadline_level"], closed_at=row["closed_at"])
+    if detail:
+        out.referrals = [ReferralOut(agency=r["agency_code"], agency_name=r["agency_name"],
+                                     referred_at=r["referred_at"], referred_by=r["referred_by"],
+                                     accepted_at=r["accepted_at"], case_number=r["case_number"])
+                         for r in await store_cases.referrals(conn, row["id"])]
+        out.history = [HistoryOut(state=h["state"], entered_at=h["entered_at"], entered_by=h["entered_by"],
+                                  deadline=h["deadline"]) for h in await store_cases.history(conn, row["id"])]
     if sensitive:
         cipher = request.app.state.cipher
         out.category = row["category"]
+        out.outcome = row["outcome"]
         if row["detail_enc"]:
             out.detail = cipher.decrypt(row["detail_enc"], context=CONCERN_DETAIL.context(row["id"]))
         if row["ack_note_enc"]:
             out.acknowledgement_note = cipher.decrypt(row["ack_note_enc"], context=CONCERN_ACK_NOTE.context(row["id"]))
+        if row["closure_note_enc"]:
+            out.closing_note = cipher.decrypt(row["closure_note_enc"],
+                                              context=CONCERN_CLOSURE_NOTE.context(row["id"]))
     return out
 
 
 @router.get("/concerns", response_model=Page[ConcernOut])
 async def list_concerns(request: Request, principal: Annotated[Principal, Depends(require_principal)],
                         page: Paging,
-                        status_filter: Annotated[Literal["open", "acknowledged"] | None, Query(alias="status")] = "open",
+                        status_filter: Annotated[Literal["open", "acknowledged", "referred", "accepted", "following_up",
+                                                          "closed"] | None, Query(alias="status")] = "open",
                         township_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
                         child_id: UUID | None = None) -> dict[str, Any]:
     """Open ones first, mandatory reports first, newest first. A township outside the
@@ -89,9 +133,10 @@ async def list_concerns(request: Request, principal: Annotated[Principal, Depend
         if sensitive:
             for row in shown:
                 await store.record_sensitive_read(conn, principal.subject, "concern", row["id"])
+        items = [await concern_out(conn, row, request, sensitive) for row in shown]
     return page.keyset(rows, key=lambda row: (row["status"] == "open", row["mandatory_report"], row["raised_at"],
                                               row["id"]),
-                       items=[_out(row, request, sensitive) for row in shown])
+                       items=items)
 
 
 @router.get("/concerns/{concern_id}", response_model=ConcernOut)
@@ -105,8 +150,9 @@ async def get_concern(concern_id: UUID, request: Request, response: Response,
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such concern")
         if principal.can("view_sensitive"):
             await store.record_sensitive_read(conn, principal.subject, "concern", concern_id)
+        out = await concern_out(conn, row, request, principal.can("view_sensitive"), detail=True)
     response.headers["ETag"] = etag(row["version"])
-    return _out(row, request, principal.can("view_sensitive"))
+    return out
 
 
 @router.post("/concerns/{concern_id}/acknowledgement", response_model=ConcernOut,
@@ -115,10 +161,12 @@ async def acknowledge_concern(concern_id: UUID, body: AcknowledgementIn, request
                               principal: Annotated[Principal, Depends(require_principal)],
                               if_match: IfMatch = None) -> ConcernOut:
     """Township or county staff take the concern on. A mandatory-report concern (suspected
-    abuse, neglect or violence) must say whom it was referred to (police, civil affairs)."""
+    abuse, neglect or violence) must say where it is to be referred (the county's agencies);
+    the case then has until its deadline to be referred (or, if not mandatory, closed)."""
     require_staff(principal, CONCERN_HANDLERS)
     expected_version = parse_if_match(if_match)
-    now = request.app.state.settings.clock.now()
+    settings = request.app.state.settings
+    now = settings.clock.now()
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         row = await store_concerns.get_concern(conn, concern_id, principal.scope_prefix, for_update=True,
                                                school_id=principal.school_scope)
@@ -126,15 +174,27 @@ async def acknowledge_concern(concern_id: UUID, body: AcknowledgementIn, request
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such concern")
         if expected_version is not None and expected_version != row["version"]:
             raise stale(row["version"])
+        active = {a["code"] for a in await store_cases.agencies(conn, row["county_code"]) if a["active"]}
+        if set(body.referred_to) - active:
+            raise RuleViolation("referred_to", "is not an active agency of this county")
+        jurisdiction = Jurisdiction(county_code=row["county_code"], township_code=row["township_code"],
+                                    village_code=row["village_code"])
         event = domain.acknowledge(
             child_id=row["child_id"], concern_id=concern_id, status=row["status"],
             referred_to=tuple(body.referred_to), mandatory_report=row["mandatory_report"],
-            jurisdiction=Jurisdiction(county_code=row["county_code"], township_code=row["township_code"],
-                                      village_code=row["village_code"]), now=now)
+            jurisdiction=jurisdiction, now=now)
+        due = domain_cases.deadline("acknowledged", since=now, mandatory_report=row["mandatory_report"],
+                                    hours=settings.case_deadline_hours,
+                                    mandatory_hours=settings.mandatory_case_deadline_hours)
         note = request.app.state.cipher.encrypt(body.note, context=CONCERN_ACK_NOTE.context(concern_id)) \
             if body.note else None
         updated = await store_concerns.acknowledge(conn, concern_id, by=principal.subject, at=now,
-                                                   referred_to=sorted(set(body.referred_to)), note_enc=note)
+                                                   referred_to=sorted(set(body.referred_to)), note_enc=note,
+                                                   deadline=due)
         await outbox.add(conn, event)
+        await outbox.add(conn, domain_cases.state_changed(
+            child_id=row["child_id"], concern_id=concern_id, state="acknowledged", at=now, due=due,
+            mandatory_report=row["mandatory_report"], jurisdiction=jurisdiction))
+        out = await concern_out(conn, updated, request, principal.can("view_sensitive"), detail=True)
     response.headers["ETag"] = etag(updated["version"])
-    return _out(updated, request, principal.can("view_sensitive"))
+    return out

@@ -33,6 +33,15 @@ class VisitsSettings(ServiceSettings):
         default_factory=lambda: {"urgent": 2.0, "high": 12.0, "medium": 48.0, "low": 168.0})
     # A concern on the mandatory-report path (强制报告) never waits longer than this.
     mandatory_report_escalation_hours: float = 2.0
+    # A concern's case: hours each state may last before the next step is due (acknowledged
+    # → referred or closed, referred → accepted by the agency, accepted → the first note,
+    # following_up → the next note). A missed deadline goes to the township's on-duty staff,
+    # then `case_escalate_to_county_after_hours` later to the county's.
+    case_deadline_hours: dict[str, float] = Field(
+        default_factory=lambda: {"acknowledged": 72.0, "referred": 72.0, "accepted": 168.0, "following_up": 720.0})
+    # 强制报告: a mandatory report is referred within a day.
+    mandatory_case_deadline_hours: dict[str, float] = Field(default_factory=lambda: {"acknowledged": 24.0})
+    case_escalate_to_county_after_hours: float = 48.0
     scan_interval_s: float = 300.0
     scan_batch_size: int = 1000
     scheduler_enabled: bool = True

@@ -12,10 +12,9 @@ from shared.rules import RuleViolation
 CALL_KINDS = ("parent_call", "parent_video")
 CONCERN_CATEGORIES = ("safety_hazard", "suspected_abuse", "neglect", "violence", "health",
                       "psychological_distress", "left_school")
-# 强制报告: suspected abuse, neglect or violence against a minor must be reported to the
-# police or civil affairs; these categories start that path.
+# 强制报告: suspected abuse, neglect or violence against a minor must be reported (to the
+# police, civil affairs or another of the county's agencies); these categories start that path.
 MANDATORY_REPORT_CATEGORIES = frozenset({"suspected_abuse", "neglect", "violence"})
-REFERRAL_TARGETS = ("police", "civil_affairs")
 
 
 @dataclass(frozen=True)

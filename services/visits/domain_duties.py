@@ -11,7 +11,9 @@ from shared.contracts import Event, Jurisdiction
 
 Period = Literal["weekly", "monthly", "term", "off"]
 Audience = Literal["all", "priority"]
-DUTY_KINDS = ("home_visit", "talk", "parent_call", "letter")
+Role = Literal["lead", "helper"]
+DUTY_KINDS = ("home_visit", "talk", "parent_call", "letter", "guardian_talk")
+ROLES = ("lead", "helper")
 PERIODS = ("weekly", "monthly", "term", "off")
 
 # Which contact kinds fulfil which duty: a video call with the parents is a call with them.
@@ -20,6 +22,7 @@ FULFILLED_BY: dict[str, tuple[str, ...]] = {
     "talk": ("talk",),
     "parent_call": ("parent_call", "parent_video"),
     "letter": ("letter",),
+    "guardian_talk": ("guardian_talk",),
 }
 
 
@@ -105,25 +108,32 @@ class PolicyRule:
     audience: Audience
     duty_kind: str
     period: Period
+    caregiver_kind: str = ""  # '' every kind, else one (caring_mother: 爱心妈妈)
+    role: Role = "lead"       # the caregiver's role in the pairing
 
 
 def resolve_periods(rules: Iterable[PolicyRule], *, county_code: str, township_code: str,
-                    priority: bool) -> dict[str, Period]:
-    """The period of each duty kind for one child.
+                    priority: bool, caregiver_kind: str | None = None, role: str = "lead") -> dict[str, Period]:
+    """The period of each duty kind for one pairing (its child, its caregiver's kind and
+    role). Only rules for the pairing's role apply: a helper owes only what helper rules say.
 
-    A rule for priority children beats a rule for all children (wherever each was set),
-    because a county that asks for weekly talks with its priority children means it even
-    where a township relaxed the general rule; among rules for the same audience the most
-    specific scope wins: township over county over the default.
+    A rule for the caregiver's kind beats a rule for every kind (an 爱心妈妈 talks weekly
+    because she is one, whatever the child); then a rule for priority children beats a rule
+    for all children (wherever each was set), because a county that asks for weekly talks
+    with its priority children means it even where a township relaxed the general rule;
+    among the rest the most specific scope wins: township over county over the default.
     """
     specificity = {"": 0, county_code: 1, township_code: 2}
-    best: dict[str, tuple[tuple[int, int], Period]] = {}
+    best: dict[str, tuple[tuple[int, int, int], Period]] = {}
     for rule in rules:
-        if rule.scope_code not in specificity:
+        if rule.scope_code not in specificity or rule.role != role:
             continue
         if rule.audience == "priority" and not priority:
             continue
-        rank = (1 if rule.audience == "priority" else 0, specificity[rule.scope_code])
+        if rule.caregiver_kind and rule.caregiver_kind != caregiver_kind:
+            continue
+        rank = (1 if rule.caregiver_kind else 0, 1 if rule.audience == "priority" else 0,
+                specificity[rule.scope_code])
         current = best.get(rule.duty_kind)
         if current is None or rank > current[0]:
             best[rule.duty_kind] = (rank, rule.period)
@@ -145,7 +155,7 @@ def first_counted_window(window: Window, started_on: date) -> bool:
 
 def desired_windows(period: Period, *, started_on: date, ended_on: date | None, from_day: date,
                     as_of: date, terms: tuple[Term, ...]) -> list[Window]:
-    """The windows a lead pairing owes a duty in: those ending on or after `from_day`
+    """The windows a pairing owes a duty in: those ending on or after `from_day`
     (history before it is settled), up to the one after the window containing `as_of`
     (the horizon: this period and the next), within the pairing's life."""
     floor = max(from_day, started_on)

@@ -17,8 +17,8 @@ from services.visits import scheduling, store
 from services.visits.config import VisitsSettings
 from shared.consumer import DependencyMissing
 from shared.contracts import (
-    ChildClosed, ChildRegistered, ChildReopened, ChildTransferred, ChildUpdated, Envelope, Event, PairingCreated,
-    PairingEnded,
+    CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildRegistered, ChildReopened, ChildTransferred, ChildUpdated,
+    Envelope, Event, PairingCreated, PairingEnded,
 )
 
 Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
@@ -33,8 +33,17 @@ async def on_child_facts(settings: VisitsSettings, conn: asyncpg.Connection, env
     after = await store.get_child(conn, envelope.data.child_id)
     if before is not None and all(before[fact] == after[fact] for fact in _SCHEDULE_FACTS):
         return
-    for pairing_id in await store.active_lead_pairing_ids(conn, envelope.data.child_id):
+    for pairing_id in await store.active_pairing_ids(conn, envelope.data.child_id):
         await scheduling.derive_pairing(conn, settings, pairing_id)
+
+
+async def on_caregiver_facts(settings: VisitsSettings, conn: asyncpg.Connection, envelope: Envelope) -> None:
+    """A caregiver's kind decides the rules by kind: a new kind derives their pairings again
+    (the enrolment may arrive after the pairing, on another partition)."""
+    event = envelope.data
+    if await store.upsert_caregiver(conn, event.caregiver_id, event.kind, event.record_version):
+        for pairing_id in await store.active_pairing_ids_of_caregiver(conn, event.caregiver_id):
+            await scheduling.derive_pairing(conn, settings, pairing_id)
 
 
 async def on_pairing_created(settings: VisitsSettings, conn: asyncpg.Connection,
@@ -61,4 +70,6 @@ def build_handlers(settings: VisitsSettings) -> dict[type[Event], Handler]:
         ChildReopened: child,
         PairingCreated: partial(on_pairing_created, settings),
         PairingEnded: partial(on_pairing_ended, settings),
+        CaregiverEnrolled: partial(on_caregiver_facts, settings),
+        CaregiverUpdated: partial(on_caregiver_facts, settings),
     }

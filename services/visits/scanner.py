@@ -18,11 +18,11 @@ from datetime import date, datetime, timedelta
 
 import asyncpg
 
-from services.visits import domain, scheduling, store_concerns, store_duties
+from services.visits import domain, domain_cases, scheduling, store_cases, store_concerns, store_duties
 from services.visits.config import VisitsSettings
 from services.visits.domain_duties import level_name
 from shared import outbox
-from shared.contracts import ConcernEscalated, ContactOverdue, DutyDueSoon, Jurisdiction
+from shared.contracts import ConcernDeadlineMissed, ConcernEscalated, ContactOverdue, DutyDueSoon, Jurisdiction
 from shared.logging import get_logger
 from shared.resilience import UNAVAILABLE, OutageLog
 
@@ -37,6 +37,7 @@ class ScanResult:
     due_soon: int = 0
     overdue_events: int = 0
     concerns_escalated: int = 0
+    case_deadlines_missed: int = 0
 
     def as_dict(self) -> dict:
         return {**asdict(self), "as_of": self.as_of.isoformat()}
@@ -60,6 +61,7 @@ async def run_scan(pool: asyncpg.Pool, settings: VisitsSettings, as_of: date,
     result.due_soon = await _announce_due_soon(pool, settings, as_of)
     result.overdue_events = await _announce_overdue(pool, settings, as_of)
     result.concerns_escalated = await _escalate_concerns(pool, settings, at)
+    result.case_deadlines_missed = await _announce_missed_case_deadlines(pool, settings, at)
     log.info("visits.scan", **result.as_dict())
     return result
 
@@ -139,6 +141,34 @@ async def _escalate_concerns(pool: asyncpg.Pool, settings: VisitsSettings, at: d
         if not rows:
             return escalated
         cursor = max((row["raised_at"], row["id"]) for row in rows)
+
+
+async def _announce_missed_case_deadlines(pool: asyncpg.Pool, settings: VisitsSettings, at: datetime) -> int:
+    """A case past the deadline of its state goes to the township's on-duty staff, and
+    `case_escalate_to_county_after_hours` later to the county's: each rung once per
+    deadline (a step in the case sets a new deadline and starts the ladder again)."""
+    county_after = settings.case_escalate_to_county_after_hours
+    announced, cursor = 0, None
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            rows = await store_cases.claim_missed_deadlines(
+                conn, at=at, county_cutoff=at - timedelta(hours=county_after), after=cursor,
+                limit=settings.scan_batch_size)
+            events = []
+            for row in rows:
+                level = domain_cases.deadline_level(due=row["state_deadline"], at=at, county_after_hours=county_after)
+                events += [ConcernDeadlineMissed(
+                    child_id=row["child_id"], concern_id=row["id"], state=row["status"],
+                    deadline=row["state_deadline"], severity=row["severity"],
+                    mandatory_report=row["mandatory_report"],
+                    escalation_level=domain_cases.DEADLINE_LEVELS[rung - 1],  # type: ignore[arg-type]
+                    jurisdiction=_jurisdiction(row)) for rung in range(row["deadline_level"] + 1, level + 1)]
+                await store_cases.set_deadline_level(conn, row["id"], level)
+            await store_duties.add_events(conn, events)
+            announced += len(events)
+        if not rows:
+            return announced
+        cursor = max((row["state_deadline"], row["id"]) for row in rows)
 
 
 async def scheduler_loop(pool: asyncpg.Pool, settings: VisitsSettings) -> None:

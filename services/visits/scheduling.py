@@ -11,7 +11,7 @@ import asyncpg
 
 from services.visits import store_duties
 from services.visits.config import VisitsSettings
-from services.visits.domain_duties import PolicyRule, desired_windows, duty_event, parse_terms, resolve_periods
+from services.visits.domain_duties import DUTY_KINDS, PolicyRule, desired_windows, duty_event, parse_terms, resolve_periods
 from shared.contracts import DutyCancelled, DutyFulfilled, DutyScheduled
 
 
@@ -24,7 +24,7 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
     scheduler moving the horizon) starts from the last derivation instead of today."""
     today, now = settings.clock.today(), settings.clock.now()
     row = await store_duties.pairing_with_child_for_update(conn, pairing_id)
-    if row is None or row["role"] != "lead" or row["started_on"] is None:
+    if row is None or row["started_on"] is None:
         return
     if row["child_status"] == "closed":
         await _announce_cancelled(conn, now,
@@ -48,20 +48,22 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
     as_of = max(as_of or today, row["derived_as_of"] or today)
     rules = rules if rules is not None else await store_duties.load_policies(conn)
     periods = resolve_periods(rules, county_code=row["county_code"], township_code=row["township_code"],
-                              priority=row["priority"])
+                              priority=row["priority"], caregiver_kind=row["caregiver_kind"], role=row["role"])
     terms = parse_terms(settings.terms)
     wanted = {(kind, window.start): window
               for kind, period in periods.items()
               for window in desired_windows(period, started_on=row["started_on"], ended_on=None,
                                             from_day=from_day, as_of=as_of, terms=terms)}
     existing = await store_duties.duties_of_pairing_from(conn, pairing_id, from_day)
+    # Duties the policies own; a plan's review dates are the plan's, not the policies'.
     stale = [duty["id"] for duty in existing
-             if duty["status"] == "open" and (duty["duty_kind"], duty["period_start"]) not in wanted]
+             if duty["status"] == "open" and duty["duty_kind"] in DUTY_KINDS
+             and (duty["duty_kind"], duty["period_start"]) not in wanted]
     await _announce_cancelled(conn, now, await store_duties.cancel_duties(conn, stale, now))
     have = {(duty["duty_kind"], duty["period_start"]) for duty in existing if duty["status"] != "cancelled"}
     scheduled = await store_duties.insert_duties(conn, [
         (uuid4(), pairing_id, row["child_id"], row["caregiver_id"], kind, window.start, window.end,
-         row["county_code"], row["township_code"], row["village_code"], row["school_id"])
+         row["county_code"], row["township_code"], row["village_code"], row["school_id"], row["role"] == "helper")
         for (kind, _), window in sorted(wanted.items()) if (kind, window.start) not in have])
     moved = await store_duties.refresh_open_duty_places(conn, pairing_id, row["county_code"], row["township_code"],
                                                         row["village_code"], row["school_id"])

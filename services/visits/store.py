@@ -93,10 +93,31 @@ async def paired_on(conn: asyncpg.Connection, child_id: UUID, caregiver_id: UUID
         child_id, caregiver_id, day))
 
 
-async def active_lead_pairing_ids(conn: asyncpg.Connection, child_id: UUID) -> list[UUID]:
+async def active_pairing_ids(conn: asyncpg.Connection, child_id: UUID) -> list[UUID]:
     rows = await conn.fetch(
-        """SELECT id FROM pairings WHERE child_id = $1 AND role = 'lead' AND ended_on IS NULL
+        """SELECT id FROM pairings WHERE child_id = $1 AND ended_on IS NULL
               AND started_on IS NOT NULL ORDER BY id""", child_id)
+    return [row["id"] for row in rows]
+
+
+async def upsert_caregiver(conn: asyncpg.Connection, caregiver_id: UUID, kind: str, record_version: int) -> bool:
+    """True when the caregiver is new or its kind changed (a newer version only)."""
+    changed = await conn.fetchval(
+        """WITH before AS (SELECT kind FROM caregivers WHERE id = $1),
+                written AS (
+                    INSERT INTO caregivers (id, kind, record_version) VALUES ($1, $2, $3)
+                    ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, record_version = EXCLUDED.record_version
+                    WHERE caregivers.record_version < EXCLUDED.record_version
+                    RETURNING kind)
+           SELECT EXISTS (SELECT 1 FROM written)
+                  AND (SELECT kind FROM before) IS DISTINCT FROM $2""", caregiver_id, kind, record_version)
+    return bool(changed)
+
+
+async def active_pairing_ids_of_caregiver(conn: asyncpg.Connection, caregiver_id: UUID) -> list[UUID]:
+    rows = await conn.fetch(
+        """SELECT id FROM pairings WHERE caregiver_id = $1 AND ended_on IS NULL AND started_on IS NOT NULL
+            ORDER BY id""", caregiver_id)
     return [row["id"] for row in rows]
 
 
@@ -134,11 +155,13 @@ async def insert_contact(conn: asyncpg.Connection, values: dict[str, Any], *, fu
     rows = await conn.fetch(
         f"""WITH inserted AS (
                 INSERT INTO contacts ({", ".join(_CONTACT_COLUMNS)}) VALUES ({placeholders})
-                ON CONFLICT (id) DO NOTHING RETURNING id, child_id),
+                ON CONFLICT (id) DO NOTHING RETURNING id, child_id, caregiver_id, other_caregiver_ids),
             fulfilled AS (
                 UPDATE duties d SET status = 'fulfilled', fulfilled_by = inserted.id, fulfilled_at = now()
                   FROM inserted
                  WHERE d.child_id = inserted.child_id AND d.duty_kind = ANY(${n + 1}::text[])
+                   AND (NOT d.own_contacts_only OR d.caregiver_id = inserted.caregiver_id
+                        OR d.caregiver_id = ANY(inserted.other_caregiver_ids))
                    AND d.status = 'open' AND d.period_start <= ${n + 2} AND d.due_on >= ${n + 2}
                 RETURNING d.id, d.child_id, d.caregiver_id, d.duty_kind, d.due_on, d.county_code, d.township_code,
                           d.village_code, d.school_id, d.fulfilled_by, d.fulfilled_at)

@@ -55,11 +55,17 @@ async def list_concerns(conn: asyncpg.Connection, *, scope_prefix: str, status: 
 
 
 async def acknowledge(conn: asyncpg.Connection, concern_id: UUID, *, by: str, at: datetime,
-                      referred_to: list[str], note_enc: str | None) -> asyncpg.Record:
-    return await conn.fetchrow(
+                      referred_to: list[str], note_enc: str | None, deadline: datetime | None) -> asyncpg.Record:
+    """Acknowledged: the case begins, with the deadline for referring (or closing) it."""
+    row = await conn.fetchrow(
         """UPDATE concerns SET status = 'acknowledged', acknowledged_by = $2, acknowledged_at = $3,
-                               referred_to = $4, ack_note_enc = $5, version = version + 1
-            WHERE id = $1 RETURNING *""", concern_id, by, at, referred_to, note_enc)
+                               referred_to = $4, ack_note_enc = $5, state_changed_at = $3,
+                               state_deadline = $6, deadline_level = 0, version = version + 1
+            WHERE id = $1 RETURNING *""", concern_id, by, at, referred_to, note_enc, deadline)
+    await conn.execute(
+        """INSERT INTO concern_history (concern_id, state, entered_at, entered_by, deadline)
+           VALUES ($1, 'acknowledged', $2, $3, $4)""", concern_id, at, by, deadline)
+    return row
 
 
 async def claim_unacknowledged(conn: asyncpg.Connection, *, raised_before: datetime,

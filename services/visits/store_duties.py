@@ -17,40 +17,42 @@ from shared.contracts import Event, encode
 
 
 async def load_policies(conn: asyncpg.Connection) -> list[PolicyRule]:
-    rows = await conn.fetch("SELECT scope_code, audience, duty_kind, period FROM duty_policies")
-    return [PolicyRule(row["scope_code"], row["audience"], row["duty_kind"], row["period"]) for row in rows]
+    rows = await conn.fetch("SELECT scope_code, audience, duty_kind, period, caregiver_kind, role FROM duty_policies")
+    return [PolicyRule(row["scope_code"], row["audience"], row["duty_kind"], row["period"], row["caregiver_kind"],
+                       row["role"]) for row in rows]
 
 
 async def list_policies(conn: asyncpg.Connection, scope_prefix: str) -> list[asyncpg.Record]:
     """The default rows and every row inside the caller's jurisdiction."""
     return await conn.fetch(
         """SELECT * FROM duty_policies WHERE scope_code = '' OR scope_code LIKE $1 || '%'
-            ORDER BY scope_code, duty_kind, audience""", scope_prefix)
+            ORDER BY scope_code, duty_kind, audience, role, caregiver_kind""", scope_prefix)
 
 
-async def get_policy_for_update(conn: asyncpg.Connection, scope_code: str, audience: str,
-                                duty_kind: str) -> asyncpg.Record | None:
+async def get_policy_for_update(conn: asyncpg.Connection, scope_code: str, audience: str, duty_kind: str,
+                                caregiver_kind: str = "", role: str = "lead") -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT * FROM duty_policies WHERE scope_code = $1 AND audience = $2 AND duty_kind = $3 FOR UPDATE",
-        scope_code, audience, duty_kind)
+        """SELECT * FROM duty_policies WHERE scope_code = $1 AND audience = $2 AND duty_kind = $3
+              AND caregiver_kind = $4 AND role = $5 FOR UPDATE""",
+        scope_code, audience, duty_kind, caregiver_kind, role)
 
 
 async def upsert_policy(conn: asyncpg.Connection, *, scope_code: str, audience: str, duty_kind: str,
-                        period: str, updated_by: str) -> asyncpg.Record:
+                        period: str, updated_by: str, caregiver_kind: str = "", role: str = "lead") -> asyncpg.Record:
     return await conn.fetchrow(
-        """INSERT INTO duty_policies (scope_code, audience, duty_kind, period, updated_by)
-           VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (scope_code, audience, duty_kind) DO UPDATE SET
+        """INSERT INTO duty_policies (scope_code, audience, duty_kind, period, updated_by, caregiver_kind, role)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (scope_code, audience, caregiver_kind, role, duty_kind) DO UPDATE SET
                period = EXCLUDED.period, updated_by = EXCLUDED.updated_by, updated_at = now(),
                version = duty_policies.version + 1
-           RETURNING *""", scope_code, audience, duty_kind, period, updated_by)
+           RETURNING *""", scope_code, audience, duty_kind, period, updated_by, caregiver_kind, role)
 
 
-async def lead_pairings_in_scope(conn: asyncpg.Connection, scope_code: str) -> list[UUID]:
-    """Active lead pairings of children inside `scope_code` ('' = everywhere)."""
+async def pairings_in_scope(conn: asyncpg.Connection, scope_code: str) -> list[UUID]:
+    """Active pairings (lead and helper) of children inside `scope_code` ('' = everywhere)."""
     rows = await conn.fetch(
         """SELECT p.id FROM pairings p JOIN children c ON c.id = p.child_id
-            WHERE p.role = 'lead' AND p.ended_on IS NULL AND p.started_on IS NOT NULL
+            WHERE p.ended_on IS NULL AND p.started_on IS NOT NULL
               AND coalesce(c.village_code, c.township_code) LIKE $1 || '%' ORDER BY p.id""",
         scope_prefix(scope_code) if scope_code else "")
     return [row["id"] for row in rows]
@@ -63,8 +65,8 @@ async def pairing_with_child_for_update(conn: asyncpg.Connection, pairing_id: UU
     return await conn.fetchrow(
         """SELECT p.id, p.child_id, p.caregiver_id, p.role, p.started_on, p.ended_on, p.derived_from,
                   p.derived_as_of, c.county_code, c.township_code, c.village_code, c.school_id, c.priority,
-                  c.status AS child_status
-             FROM pairings p JOIN children c ON c.id = p.child_id
+                  c.status AS child_status, g.kind AS caregiver_kind
+             FROM pairings p JOIN children c ON c.id = p.child_id LEFT JOIN caregivers g ON g.id = p.caregiver_id
             WHERE p.id = $1 FOR UPDATE OF p""", pairing_id)
 
 
@@ -76,16 +78,16 @@ async def duties_of_pairing_from(conn: asyncpg.Connection, pairing_id: UUID, day
 
 async def insert_duties(conn: asyncpg.Connection, rows: Sequence[tuple]) -> list[asyncpg.Record]:
     """rows: (id, pairing_id, child_id, caregiver_id, duty_kind, period_start, due_on,
-    county, township, village, school). A cancelled duty that is owed again reopens.
+    county, township, village, school, own_contacts_only). A cancelled duty that is owed again reopens.
     Returns the duties now owed that were not before (inserted or reopened)."""
     if not rows:
         return []
     columns = list(zip(*rows))
     return await conn.fetch(
         """INSERT INTO duties AS d (id, pairing_id, child_id, caregiver_id, duty_kind, period_start, due_on,
-                               county_code, township_code, village_code, school_id)
+                               county_code, township_code, village_code, school_id, own_contacts_only)
            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::date[], $7::date[],
-                                $8::text[], $9::text[], $10::text[], $11::text[])
+                                $8::text[], $9::text[], $10::text[], $11::text[], $12::boolean[])
            ON CONFLICT (pairing_id, duty_kind, period_start) DO UPDATE SET status = 'open', due_on = EXCLUDED.due_on,
                cancelled_at = NULL
            WHERE d.status = 'cancelled'
@@ -135,6 +137,8 @@ async def fulfil_from_existing_contacts(conn: asyncpg.Connection, pairing_id: UU
              FROM (SELECT o.id AS duty_id,
                           (SELECT c.id FROM contacts c
                             WHERE c.child_id = o.child_id
+                              AND (NOT o.own_contacts_only OR c.caregiver_id = o.caregiver_id
+                                   OR o.caregiver_id = ANY(c.other_caregiver_ids))
                               AND c.kind = ANY(CASE o.duty_kind WHEN 'parent_call'
                                                    THEN ARRAY['parent_call', 'parent_video']
                                                    ELSE ARRAY[o.duty_kind] END)
@@ -153,11 +157,11 @@ async def mark_derived(conn: asyncpg.Connection, pairing_id: UUID, *, derived_fr
 
 
 async def pairings_to_extend(conn: asyncpg.Connection, as_of: date, limit: int) -> list[UUID]:
-    """Lead pairings whose schedule has not been derived up to `as_of` yet, claimed so
-    that another replica's scan takes different ones."""
+    """Pairings (lead and helper) whose schedule has not been derived up to `as_of` yet,
+    claimed so that another replica's scan takes different ones."""
     rows = await conn.fetch(
         """SELECT id FROM pairings
-            WHERE ended_on IS NULL AND role = 'lead' AND started_on IS NOT NULL
+            WHERE ended_on IS NULL AND started_on IS NOT NULL
               AND (derived_as_of IS NULL OR derived_as_of < $1)
             ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED""", as_of, limit)
     return [row["id"] for row in rows]

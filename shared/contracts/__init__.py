@@ -9,6 +9,7 @@ from shared.contracts.envelope import Envelope, decode, encode
 from shared.contracts.events import (
     ALL_EVENTS,
     TOPICS,
+    ActivityHeld,
     CaregiverEnrolled,
     CaregiverUpdated,
     ChildClosed,
@@ -17,8 +18,10 @@ from shared.contracts.events import (
     ChildTransferred,
     ChildUpdated,
     ConcernAcknowledged,
+    ConcernDeadlineMissed,
     ConcernEscalated,
     ConcernRaised,
+    ConcernStateChanged,
     ContactOverdue,
     DutyCancelled,
     DutyDueSoon,
@@ -36,9 +39,9 @@ from shared.contracts.events import (
 )
 
 __all__ = [
-    "ALL_EVENTS", "TOPICS", "CaregiverEnrolled", "CaregiverUpdated", "ChildClosed", "ChildRegistered",
-    "ChildReopened", "ChildTransferred", "ChildUpdated", "ConcernAcknowledged", "ConcernEscalated",
-    "ConcernRaised", "ContactOverdue", "DutyCancelled", "DutyDueSoon", "DutyFulfilled", "DutyScheduled", "Envelope", "Event",
-    "ExpectedCountSet", "Jurisdiction", "NotificationFailed",
+    "ALL_EVENTS", "TOPICS", "ActivityHeld", "CaregiverEnrolled", "CaregiverUpdated", "ChildClosed", "ChildRegistered",
+    "ChildReopened", "ChildTransferred", "ChildUpdated", "ConcernAcknowledged", "ConcernDeadlineMissed",
+    "ConcernEscalated", "ConcernRaised", "ConcernStateChanged", "ContactOverdue", "DutyCancelled", "DutyDueSoon",
+    "DutyFulfilled", "DutyScheduled", "Envelope", "Event", "ExpectedCountSet", "Jurisdiction", "NotificationFailed",
     "NotificationSent", "PairingCreated", "PairingEnded", "VisitLogged", "decode", "encode", "event_class_for",
 ]

@@ -211,9 +211,11 @@ class PairingEnded(_PairingFacts):
 
 ContactKind = Literal[
     "home_visit", "talk", "parent_call", "parent_video", "letter", "health_check",
-    "activity", "guardian_training",
+    "activity", "guardian_training", "guardian_talk",
 ]
-DutyKind = Literal["home_visit", "talk", "parent_call", "letter"]
+# guardian_talk: a talk with the child's guardian (与监护人谈心), met by a guardian_talk contact;
+# plan_review: a review date of a child's plan, met by a progress note recorded as its review.
+DutyKind = Literal["home_visit", "talk", "parent_call", "letter", "guardian_talk", "plan_review"]
 EscalationLevel = Literal["caregiver", "school", "township", "county"]
 Severity = Literal["low", "medium", "high", "urgent"]
 
@@ -275,7 +277,8 @@ class DutyScheduled(_DutyFacts):
 
 
 class DutyFulfilled(_DutyFacts):
-    """A contact of the right kind, made within the duty's window, met the duty.
+    """A contact of the right kind, made within the duty's window, met the duty (for a
+    plan_review, `contact_id` is the progress note recorded as the review).
     `fulfilled_at` is when that was recorded: after `due_on` when the contact was logged late."""
 
     name: ClassVar[str] = "DutyFulfilled"
@@ -338,6 +341,68 @@ class ConcernAcknowledged(Event):
     jurisdiction: Jurisdiction
 
 
+# A concern's case, after it is raised: acknowledged by staff, referred to agencies, accepted
+# by one (with its own case number), followed up with dated notes, closed with an outcome.
+ConcernState = Literal["raised", "acknowledged", "referred", "accepted", "following_up", "closed"]
+
+
+class ConcernStateChanged(Event):
+    """A concern's case moved to another state. Only the state and the deadline for the next
+    step: the nature, the agencies, case numbers, notes and outcome stay in visits."""
+
+    name: ClassVar[str] = "ConcernStateChanged"
+    topic: ClassVar[str] = VISITS_TOPIC
+    source: ClassVar[str] = "/shouhu/visits"
+
+    child_id: UUID
+    concern_id: UUID
+    state: ConcernState
+    changed_at: datetime
+    deadline: datetime | None = None
+    mandatory_report: bool
+    jurisdiction: Jurisdiction
+
+
+class ConcernDeadlineMissed(Event):
+    """A concern's case passed the deadline of its state; once per deadline and level of
+    the ladder (township, then county)."""
+
+    name: ClassVar[str] = "ConcernDeadlineMissed"
+    topic: ClassVar[str] = VISITS_TOPIC
+    source: ClassVar[str] = "/shouhu/visits"
+
+    child_id: UUID
+    concern_id: UUID
+    state: ConcernState
+    deadline: datetime
+    severity: Severity
+    mandatory_report: bool
+    escalation_level: EscalationLevel
+    jurisdiction: Jurisdiction
+
+
+class ActivityHeld(Event):
+    """A group activity was held (a safety lecture, a guardian class, an afternoon at a
+    children's home): its type from the county's vocabulary, where, and how many came.
+    No title, place, names or child ids; keyed by the activity."""
+
+    name: ClassVar[str] = "ActivityHeld"
+    topic: ClassVar[str] = VISITS_TOPIC
+    source: ClassVar[str] = "/shouhu/visits"
+    key_field: ClassVar[str] = "activity_id"
+
+    activity_id: UUID
+    activity_type: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")
+    held_on: date
+    jurisdiction: Jurisdiction
+    school_id: str | None = None
+    home_id: UUID | None = None
+    registered_children: int = Field(ge=0)  # children of the registry who attended
+    other_children: int = Field(default=0, ge=0)
+    family_members: int = Field(default=0, ge=0)  # guardians and parents who came (家长学校)
+    others: int = Field(default=0, ge=0)
+
+
 # -- notify -----------------------------------------------------------------------------
 
 RecipientKind = Literal["caregiver", "staff", "guardian", "system"]
@@ -379,7 +444,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ChildRegistered, ChildUpdated, ChildTransferred, ChildClosed, ChildReopened, ExpectedCountSet,
     CaregiverEnrolled, CaregiverUpdated, PairingCreated, PairingEnded,
     VisitLogged, DutyDueSoon, ContactOverdue, DutyScheduled, DutyFulfilled, DutyCancelled,
-    ConcernRaised, ConcernEscalated, ConcernAcknowledged,
+    ConcernRaised, ConcernEscalated, ConcernAcknowledged, ConcernStateChanged, ConcernDeadlineMissed,
+    ActivityHeld,
     NotificationSent, NotificationFailed,
 )
 

@@ -13,7 +13,8 @@ from services.notify import store_admin
 from shared import clock
 from shared.consumer import DependencyMissing
 from shared.contracts import (
-    CaregiverEnrolled, ChildUpdated, ConcernRaised, ContactOverdue, DutyDueSoon, PairingCreated, VisitLogged,
+    CaregiverEnrolled, ChildUpdated, ConcernDeadlineMissed, ConcernRaised, ContactOverdue, DutyDueSoon, PairingCreated,
+    VisitLogged,
 )
 from shared.crypto import FieldCipher
 from tests.notify.conftest import notify_settings
@@ -185,3 +186,27 @@ async def test_guardians_are_told_of_a_pairing_only_where_a_county_rule_says_so(
     assert [(r["recipient_id"], r["channel"], r["template"]) for r in guardian] == [
         (str(kid.child_id), "sms", "pairing_created_guardian")]
     assert (guardian[0]["quiet_start"].isoformat(), guardian[0]["quiet_end"].isoformat()) == ("21:00:00", "07:30:00")
+
+
+async def test_a_missed_case_deadline_goes_to_the_level_on_duty_and_names_no_nature(pool, settings) -> None:
+    township = "330102004000"
+    jurisdiction = J.model_copy(update={"township_code": township, "village_code": None})
+    kid = child(jurisdiction=jurisdiction)
+    await handle(pool, settings, envelope(kid))
+    await _staff(pool, "case-officer", township, "township", channels=("sms",))
+    await _staff(pool, "county-officer", COUNTY, "county", channels=("sms",))
+    missed = dict(child_id=kid.child_id, concern_id=uuid.uuid4(), state="referred", severity="high",
+                  deadline=clock.from_env().now(), mandatory_report=True, jurisdiction=jurisdiction)
+    first = envelope(ConcernDeadlineMissed(**missed, escalation_level="township"))
+    await handle(pool, settings, first)
+    await handle(pool, settings, first)
+    found = await rows(pool, "SELECT recipient_id, channel, template, urgent, variables::text AS v FROM notifications"
+                             " WHERE source_event_id = $1", first.id)
+    assert {(r["recipient_id"], r["channel"]) for r in found} == {("case-officer", "in_app"), ("case-officer", "sms")}
+    assert all(r["template"] == "concern_deadline_missed" and r["urgent"] for r in found)
+    assert all('"state": "referred"' in r["v"] for r in found)
+    second = envelope(ConcernDeadlineMissed(**missed, escalation_level="county"))
+    await handle(pool, settings, second)
+    county = {r["recipient_id"] for r in await rows(
+        pool, "SELECT recipient_id FROM notifications WHERE source_event_id = $1", second.id)}
+    assert "county-officer" in county and "case-officer" not in county  # the next rung, not the same one

@@ -1119,7 +1119,7 @@ export interface components {
             /** County Code */
             county_code: string;
             /** Event Types */
-            event_types: ("ChildRegistered" | "ChildUpdated" | "ChildTransferred" | "ChildClosed" | "ChildReopened" | "ExpectedCountSet" | "CaregiverEnrolled" | "CaregiverUpdated" | "PairingCreated" | "PairingEnded" | "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "DutyScheduled" | "DutyFulfilled" | "DutyCancelled" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged")[];
+            event_types: ("ChildRegistered" | "ChildUpdated" | "ChildTransferred" | "ChildClosed" | "ChildReopened" | "ExpectedCountSet" | "CaregiverEnrolled" | "CaregiverUpdated" | "PairingCreated" | "PairingEnded" | "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "DutyScheduled" | "DutyFulfilled" | "DutyCancelled" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged" | "ConcernStateChanged" | "ConcernDeadlineMissed" | "ActivityHeld")[];
             /**
              * Secret
              * @description shared secret for the HMAC signature
@@ -2257,7 +2257,7 @@ export interface operations {
             };
             path: {
                 county_code: string;
-                event_type: "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged" | "PairingCreated" | "PairingEnded";
+                event_type: "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged" | "ConcernDeadlineMissed" | "PairingCreated" | "PairingEnded";
                 audience: "caregiver" | "guardian" | "school_staff" | "township_staff" | "county_staff" | "on_duty";
             };
             cookie?: never;

@@ -1,0 +1,51 @@
+"""The 强制报告登记表 of a concern, as a PDF for the agency it is referred to."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+
+from services.visits import report_form, store, store_cases, store_concerns
+from services.visits.api_common import CONCERN_HANDLERS, require_staff
+from services.visits.encrypted_columns import CONCERN_CASE_NOTE, CONCERN_CLOSURE_NOTE, CONCERN_DETAIL
+from shared.auth import Principal, require_principal
+
+router = APIRouter(prefix="/v1", tags=["concerns"])
+
+
+@router.get("/concerns/{concern_id}/report-form.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}, "description": "the form, A4"}})
+async def report_form_pdf(concern_id: UUID, request: Request,
+                          principal: Annotated[Principal, Depends(require_principal)]) -> Response:
+    """The form holds the nature of the concern, its detail and notes: township or county
+    staff with view_sensitive only, and each print is recorded as a sensitive read."""
+    require_staff(principal, CONCERN_HANDLERS)
+    if not principal.can("view_sensitive"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the form holds sensitive fields: view_sensitive is needed")
+    settings = request.app.state.settings
+    cipher = request.app.state.cipher
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        row = await store_concerns.get_concern(conn, concern_id, principal.scope_prefix,
+                                               school_id=principal.school_scope)
+        if row is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such concern")
+        referrals = await store_cases.referrals(conn, concern_id)
+        notes = await store_cases.all_notes(conn, concern_id)
+        kind = await store_cases.contact_kind(conn, row["contact_id"])
+        await store.record_sensitive_read(conn, principal.subject, "concern_report_form", concern_id)
+    facts = report_form.FormFacts(
+        concern=row, contact_kind=kind, referrals=list(referrals), zone=settings.clock.zone,
+        printed_on=settings.clock.today(),
+        detail=cipher.decrypt(row["detail_enc"], context=CONCERN_DETAIL.context(concern_id)) if row["detail_enc"]
+        else None,
+        closing_note=cipher.decrypt(row["closure_note_enc"], context=CONCERN_CLOSURE_NOTE.context(concern_id))
+        if row["closure_note_enc"] else None,
+        notes=[(n["noted_on"], cipher.decrypt(n["note_enc"], context=CONCERN_CASE_NOTE.context(n["id"])))
+               for n in notes])
+    content = await asyncio.to_thread(report_form.render, facts)
+    return Response(content, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="mandatory-report-{concern_id.hex[:8]}.pdf"',
+        "Cache-Control": "no-store"})
