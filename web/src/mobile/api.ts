@@ -1,0 +1,21 @@
+// The caregiver app's API clients: the console's gateway fetch (src/api/gateway.ts) with the
+// app's reactions. A 401 sends the caregiver to sign in again; nothing waiting in the outbox
+// is lost (it is sent after the new sign-in).
+import { showToast } from 'vant'
+import { clientsFor, gatewayFetchWith, STALE_RECORD_MESSAGE } from '../api/gateway'
+import { endSession } from '../session'
+import { router } from './router'
+
+export { problemOf } from '../api/gateway'
+
+export const gatewayFetch = gatewayFetchWith({
+  expired() {
+    endSession('expired')
+    void router.replace({ name: 'sign-in', query: { next: router.currentRoute.value.fullPath } })
+  },
+  stale() {
+    showToast(STALE_RECORD_MESSAGE)
+  },
+})
+
+export const { registry, visits, notify } = clientsFor(gatewayFetch)
