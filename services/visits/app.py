@@ -1,6 +1,6 @@
 from fastapi import FastAPI
 
-from services.visits import api, api_admin, api_concerns, api_duties, api_stats
+from services.visits import api, api_admin, api_concerns, api_duties, api_photos, api_stats
 from shared.crypto import CryptoSettings, FieldCipher
 from shared.http import create_service_app
 from shared.settings import ServiceSettings
@@ -15,6 +15,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     return create_service_app(
         settings, title="Shouhu visits",
         description="Every contact with a child logged; duties scheduled, overdue detected, concerns escalated.",
-        routers=[api.router, api_duties.router, api_concerns.router, api_stats.router, api_admin.router],
+        routers=[api.router, api_photos.router, api_duties.router, api_concerns.router, api_stats.router, api_admin.router],
         on_startup=_on_startup,
     )

@@ -11,5 +11,7 @@ CONTACT_NOTES = EncryptedColumn("contacts", "notes_enc", "visits.notes")
 CONTACT_FOLLOW_UPS = EncryptedColumn("contacts", "follow_ups_enc", "visits.follow_ups")
 CONCERN_DETAIL = EncryptedColumn("concerns", "detail_enc", "visits.concern_detail")
 CONCERN_ACK_NOTE = EncryptedColumn("concerns", "ack_note_enc", "visits.ack_note")
+CONTACT_PHOTO = EncryptedColumn("contact_photos", "photo_enc", "visits.photo")
 
-ENCRYPTED_COLUMNS = (CONTACT_LOCATION, CONTACT_NOTES, CONTACT_FOLLOW_UPS, CONCERN_DETAIL, CONCERN_ACK_NOTE)
+ENCRYPTED_COLUMNS = (CONTACT_LOCATION, CONTACT_NOTES, CONTACT_FOLLOW_UPS, CONCERN_DETAIL, CONCERN_ACK_NOTE,
+                     CONTACT_PHOTO)
