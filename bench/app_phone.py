@@ -73,7 +73,7 @@ def gzipped_kb(urls: list[str]) -> float:
 
 
 def record_offline(page: Page, children: list[dict], count: int) -> list[str]:
-    page.get_by_role("link", name="记录").tap()
+    page.get_by_role("tab", name="记录").tap()
     expect(page.get_by_test_id("record-child").first).to_be_visible()
     page.context.set_offline(True)
     kinds = ["home_visit", "talk", "parent_call", "letter", "activity"]

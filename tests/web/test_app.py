@@ -93,18 +93,18 @@ def test_the_teacher_sees_the_children_calls_a_parent_and_records_a_visit_in_thr
         expect(page.locator(f'a[href="tel:{phone}"]')).to_be_visible()
     look(page, "child-card")
 
-    page.get_by_role("link", name="待办").tap()
+    page.get_by_role("tab", name="待办").tap()
     expect(page.get_by_role("heading", name="待办")).to_be_visible()
     page.wait_for_load_state("networkidle")
     look(page, "due")
 
-    page.get_by_role("link", name="消息").tap()
+    page.get_by_role("tab", name="消息").tap()
     expect(page.get_by_role("heading", name="消息")).to_be_visible()
     page.wait_for_load_state("networkidle")
     look(page, "inbox")
 
     before = {c["id"] for c in contacts_of(api, first["id"])}
-    page.get_by_role("link", name="记录").tap()
+    page.get_by_role("tab", name="记录").tap()
     # The three taps: the child, the kind, now.
     page.get_by_test_id("record-child").filter(has_text=first["name"]).tap()
     page.locator("[data-kind=home_visit]").tap()
@@ -128,7 +128,7 @@ def test_three_contacts_and_a_photo_without_signal_arrive_once_when_the_signal_r
     wait_for_service_worker(page)
     children = api.get("/registry/v1/me/children").json()["items"]
     before = {child["id"]: {c["id"] for c in contacts_of(api, child["id"])} for child in children}
-    page.get_by_role("link", name="记录").tap()
+    page.get_by_role("tab", name="记录").tap()
     expect(page.get_by_test_id("record-child").first).to_be_visible()
 
     page.context.set_offline(True)
@@ -175,7 +175,7 @@ def test_a_refused_record_stays_with_its_reason_and_is_corrected(page: Page, api
     sign_in_as_teacher(page)
     child = api.get("/registry/v1/me/children").json()["items"][0]
     before = {c["id"] for c in contacts_of(api, child["id"])}
-    page.get_by_role("link", name="记录").tap()
+    page.get_by_role("tab", name="记录").tap()
     page.get_by_test_id("record-child").filter(has_text=child["name"]).tap()
     page.locator("[data-kind=talk]").tap()
     page.get_by_text("补充时间、近况、照片等（可选）").tap()
