@@ -67,8 +67,9 @@ def open_cold(browser: Browser, base: str, token: str) -> tuple[float, list[str]
 def gzipped_kb(urls: list[str]) -> float:
     total = 0
     for url in dict.fromkeys(urls):
-        body = httpx.get(url, headers={"Accept-Encoding": "gzip"}, timeout=10)
-        total += int(body.headers.get("content-length") or len(body.content))
+        # The bytes on the wire (iter_raw: before httpx decodes the gzip).
+        with httpx.stream("GET", url, headers={"Accept-Encoding": "gzip"}, timeout=10) as response:
+            total += sum(len(chunk) for chunk in response.iter_raw())
     return total / 1024
 
 

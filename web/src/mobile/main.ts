@@ -1,8 +1,6 @@
 import { createApp } from 'vue'
 import { Locale } from 'vant'
 import zhCN from 'vant/es/locale/lang/zh-CN'
-import 'vant/es/toast/style'
-import 'vant/es/dialog/style'
 import App from './App.vue'
 import { router } from './router'
 import { keepSessionIn } from '../session'
