@@ -6,14 +6,18 @@ photographed (.data/artefacts/screens/app-*.png) and checked with axe-core."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
 from datetime import datetime, timedelta
 from typing import Iterator
+from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.web.app import (
     large_photo, outbox_ids, phone_context, sign_in_as_teacher, teacher_token, wait_for_service_worker,
@@ -113,6 +117,11 @@ def test_the_teacher_sees_the_children_calls_a_parent_and_records_a_visit_in_thr
     after = contacts_of(api, first["id"])
     new = [c for c in after if c["id"] not in before]
     assert [c["kind"] for c in new] == ["home_visit"]
+    # The visit fulfils the home visit owed for the period it falls in, at once.
+    day = datetime.fromisoformat(new[0]["occurred_at"]).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    owed = [d for d in api.get("/visits/v1/me/duties", params={"state": "open", "limit": 500}).json()
+            if d["child_id"] == first["id"] and d["duty_kind"] == "home_visit" and d["period_start"] <= day <= d["due_on"]]
+    assert owed == []
 
     # The optional part, with a concern that starts the mandatory-report path, explained.
     page.get_by_text("补充时间、近况、照片等（可选）").tap()
@@ -200,3 +209,51 @@ def test_a_refused_record_stays_with_its_reason_and_is_corrected(page: Page, api
     wait_until_sent(page)
     new = [c for c in contacts_of(api, child["id"]) if c["id"] not in before]
     assert [c["kind"] for c in new] == ["talk"]
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_sign_in_through_the_countys_identity_provider_uses_the_code_flow_with_pkce(page: Page, gateway: str) -> None:
+    """The identity provider is played by routes in the browser (the county's own is not ours to
+    start here): the app must send an S256 code challenge, answer it with the matching
+    verifier, and sign in with the access token it receives."""
+    authority = f"{gateway}/county-idp"
+    access_token = teacher_token(gateway)
+    id_token = ".".join([_b64url(b'{"alg":"none"}'), _b64url(json.dumps(
+        {"iss": authority, "aud": "shouhu-app", "sub": "teacher-1", "name": "赵老师"}).encode()), ""])
+    seen: dict[str, dict[str, list[str]]] = {}
+
+    def authorize(route: Route) -> None:
+        query = parse_qs(urlparse(route.request.url).query)
+        seen["authorize"] = query
+        back = f"{query['redirect_uri'][0]}?code=the-code&state={query['state'][0]}"
+        route.fulfill(status=302, headers={"Location": back})
+
+    def token(route: Route) -> None:
+        seen["token"] = parse_qs(route.request.post_data or "")
+        route.fulfill(json={"access_token": access_token, "id_token": id_token, "token_type": "Bearer",
+                            "expires_in": 3600, "scope": "openid profile"})
+
+    page.route(f"{gateway}/oidc.json", lambda route: route.fulfill(
+        json={"authority": authority, "client_id": "shouhu-app"}))
+    page.route(f"{authority}/.well-known/openid-configuration", lambda route: route.fulfill(json={
+        "issuer": authority, "authorization_endpoint": f"{authority}/auth", "token_endpoint": f"{authority}/token",
+        "jwks_uri": f"{authority}/certs", "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"]}))
+    page.route(f"{authority}/auth?*", authorize)
+    page.route(f"{authority}/token", token)
+
+    page.goto("/m/due")
+    page.get_by_role("button", name="通过本县统一身份认证登录").tap()
+    expect(page.get_by_role("heading", name="待办")).to_be_visible(timeout=20_000)
+
+    asked, answered = seen["authorize"], seen["token"]
+    assert asked["response_type"] == ["code"] and asked["code_challenge_method"] == ["S256"]
+    assert asked["redirect_uri"] == [f"{gateway}/m/callback"]
+    verifier = answered["code_verifier"][0]
+    assert _b64url(hashlib.sha256(verifier.encode()).digest()) == asked["code_challenge"][0]
+    assert answered["code"] == ["the-code"] and answered["grant_type"] == ["authorization_code"]
+    stored = page.evaluate("localStorage.getItem('shouhu.dev-session')")
+    assert access_token in stored   # signed in on the phone for the token's lifetime

@@ -8,6 +8,7 @@ export const router = createRouter({
   history: createWebHistory('/m/'),
   routes: [
     { path: '/sign-in', name: 'sign-in', component: () => import('./views/SignIn.vue'), meta: { title: '登录', public: true } },
+    { path: '/callback', name: 'callback', component: () => import('./views/Callback.vue'), meta: { title: '登录', public: true } },
     { path: '/', name: 'children', component: Children, meta: { title: '我的孩子', tab: true } },
     { path: '/children/:id', name: 'child', component: () => import('./views/ChildCard.vue'), meta: { title: '孩子的联系卡' } },
     { path: '/due', name: 'due', component: () => import('./views/Due.vue'), meta: { title: '待办', tab: true } },
