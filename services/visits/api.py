@@ -59,7 +59,7 @@ def _may_log_for(principal: Principal, caregiver_id: UUID) -> bool:
     return is_staff(principal) or caregiver_of(principal) == caregiver_id
 
 
-async def _visible_contact(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Record | None,
+async def visible_contact(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Record | None,
                            today: date) -> bool:
     if row is None:
         return False
@@ -129,7 +129,7 @@ async def log_contact(
         if body.id is not None and (child is None or child["earlier_contact_child"] is not None):
             previous = await store.get_contact(conn, body.id)
             if previous is not None:  # an offline client's resend: answer as before, change nothing
-                if previous["child_id"] != body.child_id or not await _visible_contact(conn, principal, previous,
+                if previous["child_id"] != body.child_id or not await visible_contact(conn, principal, previous,
                                                                                          local_day):
                     raise HTTPException(status.HTTP_409_CONFLICT, "this contact id belongs to another contact")
                 summary = _summary(previous).model_dump(mode="json")
@@ -186,7 +186,7 @@ async def get_contact(contact_id: UUID, request: Request,
     cipher = request.app.state.cipher
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         row = await store.get_contact(conn, contact_id)
-        if not await _visible_contact(conn, principal, row, request.app.state.settings.clock.today()):
+        if not await visible_contact(conn, principal, row, request.app.state.settings.clock.today()):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such contact")
         detail = ContactDetail(**_summary(row).model_dump())
         if principal.can("view_sensitive") or caregiver_of(principal) == row["caregiver_id"]:

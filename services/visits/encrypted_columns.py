@@ -16,6 +16,8 @@ CONCERN_CASE_NOTE = EncryptedColumn("concern_notes", "note_enc", "visits.case_no
 PLAN_GOALS = EncryptedColumn("plans", "goals_enc", "visits.plan_goals")
 PLAN_RESULT_NOTE = EncryptedColumn("plans", "result_note_enc", "visits.plan_result_note")
 PLAN_NOTE = EncryptedColumn("plan_notes", "note_enc", "visits.plan_note")
+CONTACT_PHOTO = EncryptedColumn("contact_photos", "photo_enc", "visits.photo")
 
 ENCRYPTED_COLUMNS = (CONTACT_LOCATION, CONTACT_NOTES, CONTACT_FOLLOW_UPS, CONCERN_DETAIL, CONCERN_ACK_NOTE,
-                     CONCERN_CLOSURE_NOTE, CONCERN_CASE_NOTE, PLAN_GOALS, PLAN_RESULT_NOTE, PLAN_NOTE)
+                     CONCERN_CLOSURE_NOTE, CONCERN_CASE_NOTE, PLAN_GOALS, PLAN_RESULT_NOTE, PLAN_NOTE,
+                     CONTACT_PHOTO)

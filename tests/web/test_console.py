@@ -7,7 +7,6 @@ violation on any of them.
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from datetime import date, timedelta
@@ -15,38 +14,14 @@ from typing import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Response, expect
 
 from tests.registry.helpers import national_id
 from tests.registry.sheet_files import row, xlsx
-from tests.support import stack_up
-from tests.web.console import CHROMIUM, DESK, screenshot, serious_accessibility_violations
+from tests.web.console import DESK, screenshot, serious_accessibility_violations
 
 CLERK_TOWNSHIP = "顶云街道"
 OTHER_TOWNSHIPS = ("百合街道", "永宁镇", "新铺镇", "花江镇")
-
-
-@pytest.fixture(scope="module")
-def gateway(request, tmp_path_factory) -> Iterator[str]:
-    # SHOUHU_CONSOLE_TEST_GATEWAY=http://127.0.0.1:PORT runs the tests against a stack that is
-    # already up (one started by tests/support/stack_up.py with its 40-child demo county),
-    # which saves its few minutes while working on the console.
-    if os.environ.get("SHOUHU_CONSOLE_TEST_GATEWAY"):
-        yield os.environ["SHOUHU_CONSOLE_TEST_GATEWAY"]
-        return
-    infra = request.getfixturevalue("infra")
-    env = stack_up.stack_env(infra, tmp_path_factory.mktemp("console-stack"), children=40)
-    with stack_up.running_stack(env):
-        yield f"http://127.0.0.1:{env['SHOUHU_GATEWAY_PORT']}"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        # --no-sandbox: the tests may run as root (CI does), where chromium's sandbox refuses to start.
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

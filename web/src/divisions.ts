@@ -9,7 +9,7 @@ const names = reactive<Names>({ divisions: {}, schools: {} })
 let loading: Promise<void> | null = null
 
 export function loadNames(): Promise<void> {
-  loading ??= fetch('/divisions.json')
+  loading ??= fetch(import.meta.env.BASE_URL + 'divisions.json')
     .then((r) => (r.ok ? r.json() : { divisions: {}, schools: {} }))
     .then((data: Names) => { Object.assign(names.divisions, data.divisions); Object.assign(names.schools, data.schools) })
     .catch(() => undefined)

@@ -1,5 +1,7 @@
 // Who is signed in. Tokens live in memory; a development sign-in also keeps its token in
-// sessionStorage (the tab only), so reloading a page does not sign a developer out.
+// sessionStorage (the tab only), so reloading a page does not sign a developer out. The
+// caregiver app keeps it in localStorage instead (keepSessionIn), so a phone stays signed in
+// for the token's lifetime, also when the app is opened again without signal.
 import { reactive, readonly } from 'vue'
 
 export interface Person {
@@ -19,6 +21,12 @@ interface SessionState {
 
 const STORAGE_KEY = 'shouhu.dev-session'
 const state = reactive<SessionState>({ token: null, person: null, endedBecause: null })
+let storage: Storage = sessionStorage
+
+/** Where a remembered sign-in is kept (before the first restore()). */
+export function keepSessionIn(kept: Storage): void {
+  storage = kept
+}
 
 function claimsOf(token: string): Record<string, unknown> {
   const payload = token.split('.')[1] ?? ''
@@ -43,26 +51,26 @@ export function signIn(token: string, label?: string, remember = false): void {
   state.token = token
   state.person = personOf(token, label)
   state.endedBecause = null
-  if (remember) sessionStorage.setItem(STORAGE_KEY, JSON.stringify({ token, label }))
+  if (remember) storage.setItem(STORAGE_KEY, JSON.stringify({ token, label }))
 }
 
 export function endSession(reason: 'expired' | 'signed_out'): void {
   state.token = null
   state.person = null
   state.endedBecause = reason
-  sessionStorage.removeItem(STORAGE_KEY)
+  storage.removeItem(STORAGE_KEY)
 }
 
 export function restore(): void {
-  const saved = sessionStorage.getItem(STORAGE_KEY)
+  const saved = storage.getItem(STORAGE_KEY)
   if (!saved || state.token) return
   try {
     const { token, label } = JSON.parse(saved) as { token: string; label?: string }
     const exp = Number(claimsOf(token).exp ?? 0)
     if (exp * 1000 > Date.now()) signIn(token, label)
-    else sessionStorage.removeItem(STORAGE_KEY)
+    else storage.removeItem(STORAGE_KEY)
   } catch {
-    sessionStorage.removeItem(STORAGE_KEY)
+    storage.removeItem(STORAGE_KEY)
   }
 }
 

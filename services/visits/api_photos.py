@@ -1,0 +1,133 @@
+"""A contact's photos (at most three, each ≤ 300 KB, made small on the phone), sealed with the
+field cipher. Stored by whoever logged the contact; listed for anyone who may see the contact;
+read back by the caregiver who logged it, a caregiver paired with the child, or staff in scope
+with `view_sensitive` who state why (`X-Purpose`; the read and its reason are recorded).
+Photos are never put in events or logs."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+from urllib.parse import unquote
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from services.visits import store, store_photos
+from services.visits.api import visible_contact
+from services.visits.api_common import caregiver_of, is_staff
+from services.visits.encrypted_columns import CONTACT_PHOTO
+from shared.auth import Principal, require_principal
+from shared.clean_text import has_control_character
+from shared.rules import RuleViolation
+
+router = APIRouter(prefix="/v1", tags=["photos"])
+
+MAX_PHOTO_BYTES = 300 * 1024
+MAX_PURPOSE = 200
+# The first bytes of each accepted format: the Content-Type alone proves nothing.
+SIGNATURES = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",), "image/webp": (b"RIFF",)}
+Slot = Annotated[int, Path(ge=1, le=3, description="1, 2 or 3")]
+
+
+def _photo_out(row: Any) -> dict[str, Any]:
+    return {"slot": row["slot"], "content_type": row["content_type"], "size_bytes": row["size_bytes"],
+            "stored_at": row["stored_at"].isoformat()}
+
+
+async def _image(request: Request, content_type: str | None) -> tuple[str, bytes]:
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if kind not in SIGNATURES:
+        raise RuleViolation("header.Content-Type", "must be image/jpeg, image/png or image/webp")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_PHOTO_BYTES:
+        raise RuleViolation("photo", f"at most {MAX_PHOTO_BYTES} bytes", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    data = bytearray()
+    async for chunk in request.stream():
+        data.extend(chunk)
+        if len(data) > MAX_PHOTO_BYTES:
+            raise RuleViolation("photo", f"at most {MAX_PHOTO_BYTES} bytes", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if not data or not bytes(data).startswith(SIGNATURES[kind]) or (kind == "image/webp" and data[8:12] != b"WEBP"):
+        raise RuleViolation("photo", f"is not a {kind} image")
+    return kind, bytes(data)
+
+
+@router.put("/contacts/{contact_id}/photos/{slot}", status_code=status.HTTP_201_CREATED,
+            responses={200: {"description": "this slot already holds this photo; nothing changed"},
+                       403: {"description": "only whoever logged the contact adds its photos"},
+                       404: {"description": "no such contact (that you may see)"},
+                       409: {"description": "this slot holds another photo"},
+                       413: {"description": "larger than 300 KB"}},
+            openapi_extra={"requestBody": {"required": True, "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}} for kind in SIGNATURES}}})
+async def put_photo(contact_id: UUID, slot: Slot, request: Request,
+                    principal: Annotated[Principal, Depends(require_principal)],
+                    content_type: Annotated[str | None, Header()] = None) -> JSONResponse:
+    """Idempotent per slot: sending the same photo again (an offline phone's resend) answers 200."""
+    kind, data = await _image(request, content_type)
+    settings, cipher = request.app.state.settings, request.app.state.cipher
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        contact = await store.get_contact(conn, contact_id)
+        if not await visible_contact(conn, principal, contact, settings.clock.today()):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such contact")
+        if contact["logged_by"] != principal.subject and caregiver_of(principal) != contact["caregiver_id"]:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "only whoever logged the contact adds its photos")
+        existing = await store_photos.get_photo(conn, contact_id, slot)
+        if existing is None:
+            photo_id = uuid4()
+            sealed = cipher.encrypt(base64.b64encode(data).decode(), context=CONTACT_PHOTO.context(photo_id))
+            stored = await store_photos.insert_photo(
+                conn, photo_id=photo_id, contact_id=contact_id, slot=slot, content_type=kind, size_bytes=len(data),
+                photo_enc=sealed, stored_by=principal.subject, stored_at=settings.clock.now())
+            existing = await store_photos.get_photo(conn, contact_id, slot)
+            if stored:
+                return JSONResponse(_photo_out(existing), status_code=status.HTTP_201_CREATED)
+        same = base64.b64decode(cipher.decrypt(existing["photo_enc"], context=CONTACT_PHOTO.context(existing["id"])))
+        if same != data:
+            raise HTTPException(status.HTTP_409_CONFLICT, "this slot holds another photo")
+        return JSONResponse(_photo_out(existing), status_code=status.HTTP_200_OK)
+
+
+@router.get("/contacts/{contact_id}/photos")
+async def list_photos(contact_id: UUID, request: Request,
+                      principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
+    """Which slots hold a photo (never the photos): `{"items": [...], "next_cursor": null}`."""
+    async with request.app.state.pool.acquire() as conn:
+        contact = await store.get_contact(conn, contact_id)
+        if not await visible_contact(conn, principal, contact, request.app.state.settings.clock.today()):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such contact")
+        rows = await store_photos.list_photos(conn, contact_id)
+    return {"items": [_photo_out(row) for row in rows], "next_cursor": None}
+
+
+def _purpose(raw: str | None) -> str | None:
+    purpose = unquote(raw).strip() if raw else ""
+    if not purpose:
+        return None
+    if has_control_character(purpose) or len(purpose) > MAX_PURPOSE:
+        raise RuleViolation("header.X-Purpose", f"at most {MAX_PURPOSE} characters, no control characters")
+    return purpose
+
+
+@router.get("/contacts/{contact_id}/photos/{slot}", response_class=Response,
+            responses={200: {"content": {kind: {} for kind in SIGNATURES}},
+                       403: {"description": "staff need view_sensitive and a stated purpose (X-Purpose)"}})
+async def get_photo(contact_id: UUID, slot: Slot, request: Request,
+                    principal: Annotated[Principal, Depends(require_principal)],
+                    x_purpose: Annotated[str | None, Header(alias="X-Purpose")] = None) -> Response:
+    today = request.app.state.settings.clock.today()
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        contact = await store.get_contact(conn, contact_id)
+        if not await visible_contact(conn, principal, contact, today):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such contact")
+        # A caregiver who may see the contact logged it or is paired with the child now.
+        purpose = _purpose(x_purpose)
+        if is_staff(principal) and not (principal.can("view_sensitive") and purpose):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "a photo is shown to staff with view_sensitive who state why")
+        photo = await store_photos.get_photo(conn, contact_id, slot)
+        if photo is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no photo in this slot")
+        await store_photos.record_photo_read(conn, principal.subject, photo["id"], purpose)
+    data = base64.b64decode(request.app.state.cipher.decrypt(photo["photo_enc"], context=CONTACT_PHOTO.context(photo["id"])))
+    return Response(data, media_type=photo["content_type"], headers={"Cache-Control": "private, no-store"})

@@ -1,0 +1,37 @@
+"""The stack and the browser the web tests share (the console's and the caregiver app's): one
+stack for the session, started by `scripts/stack up` with its own ports, databases and demo
+county (tests/support/stack_up.py), and Debian's chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.support import stack_up
+from tests.web.console import CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def gateway(request, tmp_path_factory) -> Iterator[str]:
+    # SHOUHU_CONSOLE_TEST_GATEWAY=http://127.0.0.1:PORT runs the tests against a stack that is
+    # already up (one started by tests/support/stack_up.py with its 40-child demo county),
+    # which saves its few minutes while working on the console.
+    if os.environ.get("SHOUHU_CONSOLE_TEST_GATEWAY"):
+        yield os.environ["SHOUHU_CONSOLE_TEST_GATEWAY"]
+        return
+    infra = request.getfixturevalue("infra")
+    env = stack_up.stack_env(infra, tmp_path_factory.mktemp("console-stack"), children=40)
+    with stack_up.running_stack(env):
+        yield f"http://127.0.0.1:{env['SHOUHU_GATEWAY_PORT']}"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        # --no-sandbox: the tests may run as root (CI does), where chromium's sandbox refuses to start.
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()

@@ -1,0 +1,74 @@
+// What the app reads, each answer also kept on the phone (db.ts's cache) and shown from there
+// when there is no network, with a word that it may be out of date.
+import { ref } from 'vue'
+import { registry, visits, problemOf } from './api'
+import { recalled, remember } from './db'
+import { loadNames } from '../divisions'
+import type { components as Registry } from '../api/registry'
+import type { components as Visits } from '../api/visits'
+
+export type ChildCard = Registry['schemas']['ChildCard']
+export type Duty = Visits['schemas']['DutyOut']
+export type Contact = Visits['schemas']['ContactSummary']
+export type GrowthNote = Registry['schemas']['CaregiverGrowthNote']
+
+/** Set when something on screen came from the phone's copy rather than the server. */
+export const fromPhone = ref(false)
+
+export class ReadFailure extends Error {}
+
+interface Answer<T> { data?: T; error?: unknown; response: Response }
+
+async function cached<T>(key: string, read: () => Promise<Answer<T>>): Promise<T> {
+  let answer: Answer<T>
+  try {
+    answer = await read()
+  } catch {
+    const kept = await recalled<T>(key)
+    if (kept === undefined) throw new ReadFailure('没有网络，手机上也还没有保存这些内容。有信号时打开一次即可离线查看。')
+    fromPhone.value = true
+    return kept
+  }
+  if (!answer.response.ok || answer.data === undefined) throw new ReadFailure(problemOf(answer.error, answer.response.status))
+  await remember(key, answer.data)
+  return answer.data
+}
+
+export async function myChildren(): Promise<ChildCard[]> {
+  void loadNames()
+  return (await cached('children', () => registry.GET('/v1/me/children'))).items
+}
+
+export function myChild(id: string): Promise<ChildCard> {
+  return cached(`child:${id}`, () => registry.GET('/v1/me/children/{child_id}', { params: { path: { child_id: id } } }))
+}
+
+/** Duties not yet done (overdue ones and those whose period has begun), soonest first. */
+export async function myDuties(): Promise<Duty[]> {
+  const duties = await cached('duties', () => visits.GET('/v1/me/duties', { params: { query: { state: 'open', limit: 500 } } }))
+  return duties.filter((d) => d.state !== 'upcoming').sort((a, b) => a.due_on.localeCompare(b.due_on))
+}
+
+export function lastContacts(childId: string): Promise<Contact[]> {
+  return cached(`contacts:${childId}`, () => visits.GET('/v1/children/{child_id}/contacts',
+    { params: { path: { child_id: childId }, query: { limit: 5 } } }))
+}
+
+export async function growthNotes(childId: string): Promise<GrowthNote[]> {
+  return (await cached(`growth:${childId}`, () => registry.GET('/v1/me/children/{child_id}/growth-notes',
+    { params: { path: { child_id: childId } } }))).items
+}
+
+/** Relation codes (guardians' and parents') by their Chinese names, from the registry's vocabulary. */
+export async function relationNames(): Promise<Record<string, string>> {
+  const names: Record<string, string> = {}
+  try {
+    const vocabulary = await cached('vocabulary', () => registry.GET('/v1/vocabulary'))
+    for (const words of vocabulary.vocabularies ?? []) {
+      if (words.name === 'guardian_relation' || words.name === 'parent_relation') {
+        for (const value of words.values) names[value.code] = value.label
+      }
+    }
+  } catch { /* the codes' own labels (format.ts) are shown instead */ }
+  return names
+}
