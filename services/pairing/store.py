@@ -145,10 +145,3 @@ async def list_caregivers(conn: asyncpg.Connection, scope_prefix: str, *, kind: 
              ORDER BY g.township_code, g.created_at, g.id
              LIMIT $5 OFFSET $6""",
         scope_prefix, kind, active, school_id, limit, offset)
-
-
-async def audit_contact_point_read(conn: asyncpg.Connection, caregiver_id: UUID, reader: str,
-                                   roles: list[str]) -> None:
-    await conn.execute(
-        "INSERT INTO contact_point_reads (caregiver_id, reader, reader_roles) VALUES ($1, $2, $3)",
-        caregiver_id, reader, roles)

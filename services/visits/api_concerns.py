@@ -11,14 +11,15 @@ import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.visits import domain, store, store_concerns
+from services.visits import domain, store_concerns
 from services.visits.api_common import CONCERN_HANDLERS, STAFF_ROLES, require_staff
 from services.visits.encrypted_columns import CONCERN_ACK_NOTE, CONCERN_DETAIL
-from shared import outbox
+from shared import audit, outbox
 from shared.auth import Principal, require_principal
 from shared.clean_text import CleanInput, MultiLineText
 from shared.contracts import Jurisdiction
 from shared.conditional import IfMatch, etag, parse_if_match, stale
+from shared.purpose import StatedPurpose, clear_purpose
 
 router = APIRouter(prefix="/v1", tags=["concerns"])
 
@@ -37,7 +38,7 @@ class ConcernOut(BaseModel):
     acknowledged_at: datetime | None
     referred_to: list[str]
     version: int
-    # The nature of the concern, for view_sensitive only.
+    # The nature of the concern: only with view_sensitive and a stated purpose (shared/purpose.py).
     category: str | None = None
     detail: str | None = None
     acknowledgement_note: str | None = None
@@ -48,6 +49,18 @@ class AcknowledgementIn(CleanInput):
 
     referred_to: list[Literal["police", "civil_affairs"]] = Field(default_factory=list, max_length=2)
     note: MultiLineText | None = Field(default=None, max_length=2000)
+
+
+def _shown(row: asyncpg.Record) -> list[str]:
+    return ["category", *(["detail"] if row["detail_enc"] else []),
+            *(["acknowledgement_note"] if row["ack_note_enc"] else [])]
+
+
+async def _audit(conn: asyncpg.Connection, principal: Principal, rows: list[asyncpg.Record], purpose: str) -> None:
+    if rows:
+        await audit.record_principal_read(conn, principal, action="read", record_kind="concern",
+                                          record_ids=[row["id"] for row in rows],
+                                          fields={field for row in rows for field in _shown(row)}, purpose=purpose)
 
 
 def _out(row: asyncpg.Record, request: Request, sensitive: bool) -> ConcernOut:
@@ -72,42 +85,45 @@ async def list_concerns(request: Request, principal: Annotated[Principal, Depend
                         status_filter: Annotated[Literal["open", "acknowledged"] | None, Query(alias="status")] = "open",
                         township_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
                         child_id: UUID | None = None,
-                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[ConcernOut]:
+                        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                        stated: StatedPurpose = None) -> list[ConcernOut]:
     require_staff(principal, STAFF_ROLES)
-    sensitive = principal.can("view_sensitive")
+    purpose = clear_purpose(stated, principal)
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         rows = await store_concerns.list_concerns(conn, scope_prefix=principal.scope_prefix, status=status_filter,
                                                   township_code=township_code, child_id=child_id, limit=limit,
                                                   school_id=principal.school_scope)
-        if sensitive:
-            for row in rows:
-                await store.record_sensitive_read(conn, principal.subject, "concern", row["id"])
-    return [_out(row, request, sensitive) for row in rows]
+        if purpose is not None:
+            await _audit(conn, principal, rows, purpose)
+    return [_out(row, request, purpose is not None) for row in rows]
 
 
 @router.get("/concerns/{concern_id}", response_model=ConcernOut)
 async def get_concern(concern_id: UUID, request: Request, response: Response,
-                      principal: Annotated[Principal, Depends(require_principal)]) -> ConcernOut:
+                      principal: Annotated[Principal, Depends(require_principal)],
+                      stated: StatedPurpose = None) -> ConcernOut:
     require_staff(principal, STAFF_ROLES)
+    purpose = clear_purpose(stated, principal)
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         row = await store_concerns.get_concern(conn, concern_id, principal.scope_prefix,
                                                school_id=principal.school_scope)
         if row is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such concern")
-        if principal.can("view_sensitive"):
-            await store.record_sensitive_read(conn, principal.subject, "concern", concern_id)
+        if purpose is not None:
+            await _audit(conn, principal, [row], purpose)
     response.headers["ETag"] = etag(row["version"])
-    return _out(row, request, principal.can("view_sensitive"))
+    return _out(row, request, purpose is not None)
 
 
 @router.post("/concerns/{concern_id}/acknowledgement", response_model=ConcernOut,
              responses={409: {"description": "acknowledged already"}, 412: {"description": "If-Match is stale"}})
 async def acknowledge_concern(concern_id: UUID, body: AcknowledgementIn, request: Request, response: Response,
                               principal: Annotated[Principal, Depends(require_principal)],
-                              if_match: IfMatch = None) -> ConcernOut:
+                              if_match: IfMatch = None, stated: StatedPurpose = None) -> ConcernOut:
     """Township or county staff take the concern on. A mandatory-report concern (suspected
     abuse, neglect or violence) must say whom it was referred to (police, civil affairs)."""
     require_staff(principal, CONCERN_HANDLERS)
+    purpose = clear_purpose(stated, principal)
     expected_version = parse_if_match(if_match)
     now = request.app.state.settings.clock.now()
     async with request.app.state.pool.acquire() as conn, conn.transaction():
@@ -127,5 +143,7 @@ async def acknowledge_concern(concern_id: UUID, body: AcknowledgementIn, request
         updated = await store_concerns.acknowledge(conn, concern_id, by=principal.subject, at=now,
                                                    referred_to=sorted(set(body.referred_to)), note_enc=note)
         await outbox.add(conn, event)
+        if purpose is not None:
+            await _audit(conn, principal, [updated], purpose)
     response.headers["ETag"] = etag(updated["version"])
-    return _out(updated, request, principal.can("view_sensitive"))
+    return _out(updated, request, purpose is not None)
