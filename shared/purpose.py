@@ -53,8 +53,8 @@ SENSITIVE: dict[str, dict[str, frozenset[str]]] = {
 
 # Purposes recorded for reads that a relation justifies (see the module's docstring).
 RELATION_PURPOSES = {
-    "paired_caregiver": "帮扶联系 / the paired caregiver's contact with the family",
-    "author": "本人记录 / the author reading their own record",
+    "paired_caregiver": "帮扶联系",  # the paired caregiver's contact with the child and family
+    "author": "本人记录",  # the author reading back their own record
 }
 
 
