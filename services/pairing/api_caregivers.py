@@ -302,7 +302,8 @@ async def read_contact_points(caregiver_id: UUID, request: Request,
     purpose = clear_purpose(stated, principal)
     async with transaction(request) as conn:
         row = await store.get_caregiver(conn, caregiver_id)
-        if row is None or not principal.covers(deepest_code(row)):
+        # A school head's token reaches its own school's caregivers' addresses only.
+        if row is None or not principal.covers(deepest_code(row)) or not principal.covers_school(row["school_id"]):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such caregiver")
         decrypted = {field: _decrypt(cipher(request), caregiver_id, column, row[column])
                      for field, (column, _) in CONTACT_FIELDS.items()}
