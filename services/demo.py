@@ -115,7 +115,8 @@ async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today:
     clock = clocks.from_env()  # the services' clock (SHOUHU_CLOCK_*, SHOUHU_COUNTY_TIMEZONE)
     today = today or clock.today()  # the county's calendar, as visits keeps it
     staff = issue_dev_token(AuthSettings(), subject="demo-loader", roles=["county_staff"], jurisdiction=COUNTY)
-    admin = issue_dev_token(AuthSettings(), subject="demo-admin", roles=["admin"], jurisdiction=COUNTY)
+    # The scan covers every county: the national scope starts it.
+    admin = issue_dev_token(AuthSettings(), subject="demo-admin", roles=["admin"], jurisdiction="000000000000")
     limit = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(timeout=60, headers={"Authorization": f"Bearer {staff}"}) as client:
 

@@ -19,6 +19,7 @@ import jwt
 from jwt.types import Options
 from fastapi import HTTPException, Request, status
 
+from shared.request_context import set_actor
 from shared.settings import AuthSettings, development_mode
 
 ROLES = frozenset({
@@ -250,6 +251,7 @@ async def require_principal(request: Request) -> Principal:
                             headers={"WWW-Authenticate": "Bearer"})
     try:
         principal: Principal = await request.app.state.token_verifier.verify(token.strip())
+        set_actor(principal.subject, principal.roles, principal.jurisdiction)  # access log, audit, history
         return principal
     except AuthError as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"invalid token: {exc}",

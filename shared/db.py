@@ -12,6 +12,7 @@ import json
 
 import asyncpg
 
+from shared.request_context import bind_actor
 from shared.settings import ServiceSettings
 
 
@@ -64,6 +65,7 @@ async def create_pool(settings: ServiceSettings, *, max_size: int | None = None)
             "application_name": f"shouhu-{settings.service_name}",
         },
         init=_init_connection,
+        setup=bind_actor,  # the request's actor, for the change history (shared/request_context.py)
     )
     await pool
     return pool

@@ -17,6 +17,8 @@ from pydantic import BaseModel, Field
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared import openapi, problems
+from shared.access_log import AccessLogMiddleware
+from shared.history_api import history_router
 from shared.auth import TokenVerifier
 from shared.auth_cache import CachingTokenVerifier
 from shared.clean_text import clean_request
@@ -137,11 +139,12 @@ def create_service_app(settings: ServiceSettings, *, title: str, description: st
     metrics = ServiceMetrics(settings.service_name)
     app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(AccessLogMiddleware)
     if settings.metrics_port is not None:
         app.add_middleware(MetricsPortSplit, metrics_port=settings.metrics_port)
     _install_error_handlers(app)
     app.include_router(_operations_router())
-    for router in routers:
+    for router in [*routers, history_router()]:
         app.include_router(router, dependencies=[Depends(reject_unknown_query_parameters)])
     openapi.install(app)
     return app

@@ -64,8 +64,11 @@ class ServiceTokenProvider:
 
     async def _obtain(self) -> tuple[str, float]:
         if self._auth.mode == "dev":
+            # A service reads addresses to deliver messages: the purpose rule (shared/purpose.py)
+            # wants view_sensitive for that, as the IdP's client for the service grants in OIDC mode.
             token = issue_dev_token(self._auth, subject=f"service:{self._service_name}", roles=["service"],
-                                    jurisdiction=self._jurisdiction, ttl_seconds=self._dev_ttl_s)
+                                    jurisdiction=self._jurisdiction, permissions=["view_sensitive"],
+                                    ttl_seconds=self._dev_ttl_s)
             return token, float(self._dev_ttl_s)
         return await self._client_credentials()
 

@@ -211,7 +211,8 @@ async def put_guardian_preferences(request: Request, response: Response, child_i
     require_roles(principal, *STAFF_ROLES)
     async with request.app.state.pool.acquire() as conn:
         child = await store.get_child(conn, child_id)
-    if child is None or not principal.covers(child["village_code"] or child["township_code"]):
+    if child is None or not principal.covers(child["village_code"] or child["township_code"]) \
+            or not principal.covers_school(child["school_id"]):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
     return await _put_preferences(request, response, "guardian", str(child_id), body, if_match)
 

@@ -23,9 +23,10 @@ from services.notify.domain_delivery import AddressError, check_email, check_web
 from services.notify.domain_templates import TEMPLATE_VARIABLES
 from services.notify.encrypted_columns import STAFF_CONTACTS
 from services.notify.api_models import RoutingRuleOut, ShiftOut, StaffRecipientOut
-from shared import idempotency
+from shared import audit, idempotency
 from shared.auth import Principal, require_principal
 from shared.pagination import Page, PageRequest, Paging, paged
+from shared.purpose import StatedPurposeHeader, clear_purpose
 from shared.rules import RuleViolation
 from shared.conditional import (
     IdempotencyKey, IfMatch, etag, etag_headers, expected_version, put_precondition, stale,
@@ -217,18 +218,23 @@ async def list_staff(request: Request, principal: Annotated[Principal, Depends(r
 
 @router.get("/staff-recipients/{recipient_id}", response_model=StaffRecipientOut, response_model_exclude_unset=True)
 async def get_staff(request: Request, response: Response, recipient_id: UUID,
-                    principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
-    """Addresses are shown only with the view_sensitive permission."""
+                    principal: Annotated[Principal, Depends(require_principal)],
+                    stated: StatedPurposeHeader = None) -> dict[str, Any]:
+    """Addresses are shown only with view_sensitive and a stated purpose (`X-Purpose`), and
+    such a read is audited."""
     require_roles(principal, *ADMIN_ROLES, "township_staff")
-    async with request.app.state.pool.acquire() as conn:
-        row = await store_admin.get_staff(conn, recipient_id)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
-    in_scope(principal, row["jurisdiction"])
+    purpose = clear_purpose(stated, principal)
     contacts = None
-    if principal.can("view_sensitive"):
-        contacts = json.loads(request.app.state.cipher.decrypt(row["contacts_enc"],
-                                                               context=_contacts_context(recipient_id)))
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        row = await store_admin.get_staff(conn, recipient_id)
+        if row is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+        in_scope(principal, row["jurisdiction"])
+        if purpose is not None:
+            contacts = json.loads(request.app.state.cipher.decrypt(row["contacts_enc"],
+                                                                   context=_contacts_context(recipient_id)))
+            await audit.record_principal_read(conn, principal, action="read", record_kind="staff_recipient",
+                                              record_ids=[recipient_id], fields=["contacts"], purpose=purpose)
     response.headers["ETag"] = etag(row["version"])
     return _staff_out(row, contacts)
 

@@ -11,6 +11,11 @@ send time with notify's own credentials (role `service`). Notify never stores th
 Also read: {"contact_points": [{"channel": "sms", "address": "+8613…"}, …]}. A WeCom or DingTalk
 entry is used only when it is a group-robot URL (a user id cannot be messaged through a robot).
 404 or 403 means no contact points we may see: the delivery fails as `no_address`.
+
+Addresses are sensitive (shared/purpose.py): notify's token carries `view_sensitive` and every
+call states its purpose (`X-Purpose: notification delivery`), which the owner records with
+notify's identity in its read audit. An answer marked `"masked": true` (the owner did not
+grant the clear read) has no address we may use: it counts as none.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ class ContactSource(Protocol):
     async def child_names(self, child_ids: list[str]) -> dict[str, str]: ...
 
 
+DELIVERY_PURPOSE = "notification delivery"
 NAMES_PER_REQUEST = 500  # the registry's limit per request
 _FLAT_FIELDS = {"phone": "sms", "mobile": "sms", "email": "email"}
 _LISTS = ("contact_points", "contacts", "guardian_contacts", "guardians")
@@ -108,8 +114,8 @@ class HttpContactSource:
         for attempt in (1, 2):
             try:
                 token = await self._tokens.token()
-                response = await self._client.request(method, url, json=body,
-                                                      headers={"Authorization": f"Bearer {token}"})
+                response = await self._client.request(method, url, json=body, headers={
+                    "Authorization": f"Bearer {token}", "X-Purpose": DELIVERY_PURPOSE})
             except (httpx.HTTPError, OSError) as exc:
                 raise ContactLookupFailed(type(exc).__name__) from exc
             except Exception as exc:  # the token endpoint failed
@@ -122,7 +128,8 @@ class HttpContactSource:
             if response.status_code != 200:
                 raise ContactLookupFailed(f"status {response.status_code}")
             try:
-                return response.json()
+                answer = response.json()
             except ValueError as exc:
                 raise ContactLookupFailed("unreadable answer") from exc
+            return {} if isinstance(answer, dict) and answer.get("masked") is True else answer
         raise ContactLookupFailed("unauthorised")

@@ -21,12 +21,14 @@ from services.pairing.api_common import (
 )
 from services.pairing.encrypted_columns import CAREGIVER_CONTEXT
 from services.pairing.api_models import CaregiverOut
+from shared import audit
 from shared.auth import Principal, require_principal
 from shared.pagination import Page, PageRequest, paged
 from shared.clean_text import CleanInput
 from shared.contracts.events import CaregiverKind
 from shared.crypto import FieldCipher
 from shared.conditional import IdempotencyKey, IfMatch, etag_headers, expected_version, stale
+from shared.purpose import StatedPurposeHeader, clear_purpose
 from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["caregivers"])
@@ -281,20 +283,37 @@ async def _end_uncovered(conn: Any, caregiver: Any, on: date, by: str) -> None:
             await commands.end_pairing(conn, pairing, child, reason="reassigned", ended_on=on, ended_by=by)
 
 
+def _masked(field: str, value: str | None) -> str | None:
+    """A phone as counties print it (first three, last four); other addresses not at all."""
+    if value is None or field != "phone":
+        return None
+    digits = value.removeprefix("+86")
+    return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "****"
+
+
 @router.get("/caregivers/{caregiver_id}/contact-points")
 async def read_contact_points(caregiver_id: UUID, request: Request,
-                              principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
-    """The caregiver's addresses, decrypted, for the one sending a message now (notify, with
-    role `service`), or an admin / staff with view_sensitive. Every read is audited."""
-    allowed = principal.has_role("service", "admin") or (
-        principal.has_role(*STAFF_ROLES) and principal.can("view_sensitive"))
-    if not allowed:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "role service, admin or the view_sensitive permission")
+                              principal: Annotated[Principal, Depends(require_principal)],
+                              stated: StatedPurposeHeader = None) -> dict[str, Any]:
+    """The caregiver's addresses, for the one sending a message now (notify, role `service`), an
+    admin or staff. In clear only with `view_sensitive` and a stated purpose (`X-Purpose`; the
+    read is audited with the caller and the purpose); otherwise the phone is masked and the
+    other addresses left out (`masked`: true)."""
+    if not principal.has_role("service", *STAFF_ROLES):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "role service or a staff role")
+    purpose = clear_purpose(stated, principal)
     async with transaction(request) as conn:
         row = await store.get_caregiver(conn, caregiver_id)
-        if row is None or not principal.covers(deepest_code(row)):
+        # A school head's token reaches its own school's caregivers' addresses only.
+        if row is None or not principal.covers(deepest_code(row)) or not principal.covers_school(row["school_id"]):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such caregiver")
-        await store.audit_contact_point_read(conn, caregiver_id, principal.subject, sorted(principal.roles))
-    decrypted = {field: _decrypt(cipher(request), caregiver_id, column, row[column])
-                 for field, (column, _) in CONTACT_FIELDS.items()}
-    return {"caregiver_id": caregiver_id, "active": row["active"], "channels": list(row["channels"]), **decrypted}
+        decrypted = {field: _decrypt(cipher(request), caregiver_id, column, row[column])
+                     for field, (column, _) in CONTACT_FIELDS.items()}
+        shown = [field for field, value in decrypted.items() if value is not None]
+        if purpose and shown:
+            await audit.record_principal_read(conn, principal, action="contact_points", record_kind="caregiver",
+                                              record_ids=[caregiver_id], fields=shown, purpose=purpose)
+    if purpose is None:
+        decrypted = {field: _masked(field, value) for field, value in decrypted.items()}
+    return {"caregiver_id": caregiver_id, "active": row["active"], "channels": list(row["channels"]), **decrypted,
+            "masked": purpose is None}

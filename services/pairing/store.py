@@ -162,10 +162,3 @@ async def list_caregivers(conn: asyncpg.Connection, scope_prefix: str, *, kind: 
              ORDER BY coalesce(g.township_code, ''), g.created_at, g.id
              LIMIT $5""",
         scope_prefix, kind, active, school_id, limit, after_place, after_at, after_id)
-
-
-async def audit_contact_point_read(conn: asyncpg.Connection, caregiver_id: UUID, reader: str,
-                                   roles: list[str]) -> None:
-    await conn.execute(
-        "INSERT INTO contact_point_reads (caregiver_id, reader, reader_roles) VALUES ($1, $2, $3)",
-        caregiver_id, reader, roles)

@@ -24,10 +24,11 @@ from services.registry.models import GrowthNoteIn
 from services.registry.models_out import CaregiverGrowthNotes, ChildCard, ChildCards, GrowthNoteOut
 from shared.auth import Principal, require_principal
 from shared.pagination import Paging
+from shared.purpose import RELATION_PURPOSES
 
 router = APIRouter(prefix="/v1/me", tags=["caregiver"])
 Caller = Annotated[Principal, Depends(require_principal)]
-CARE_PURPOSE = "帮扶联系"
+CARE_PURPOSE = RELATION_PURPOSES["paired_caregiver"]
 
 
 def caregiver_of(principal: Principal) -> UUID:

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, NoReturn
-from urllib.parse import unquote
+from typing import NoReturn
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import Depends, Header, HTTPException, Query, Request, status
+from fastapi import HTTPException, Request, status
 
 from services.registry import store_schools
 from services.registry.division_cache import DivisionCache
 from services.registry.schools import UNKNOWN_SCHOOL
 from services.registry.encrypted_columns import GROWTH_NOTE
 from services.registry.models import GrowthNoteIn
-from shared.clean_text import CONTROL_REASON, has_control_character
 from shared.auth import Principal
 from shared.contracts import Jurisdiction
 from shared.crypto import FieldCipher
+from shared.purpose import StatedPurpose as StatedPurpose, clear_purpose  # re-exported to the routes
 from shared.rules import RuleViolation
 
 STAFF_ROLES = ("admin", "county_staff", "township_staff", "school_staff")
-MAX_PURPOSE = 200
 
 
 def require_staff(principal: Principal) -> None:
@@ -69,40 +67,8 @@ def today(request: Request) -> date:
     return request.app.state.settings.clock.today()
 
 
-Purpose = Annotated[str | None, Header(
-    alias="X-Purpose", description="why sensitive fields are shown in clear (percent-encoded if not ASCII); "
-                                   "recorded in the audit trail")]
-PurposeQuery = Annotated[str | None, Query(alias="purpose", description="the same as X-Purpose, for links")]
-
-
-def stated_purpose(header: str | None, query: str | None) -> str | None:
-    raw = header or query
-    if raw is None:
-        return None
-    purpose = unquote(raw).strip()
-    if not purpose:
-        return None
-    if has_control_character(purpose):  # percent-encoding hid it from the edge check
-        raise RuleViolation("header.X-Purpose", CONTROL_REASON)
-    if len(purpose) > MAX_PURPOSE:
-        raise RuleViolation("header.X-Purpose", f"最多{MAX_PURPOSE}个字符 / at most {MAX_PURPOSE} characters")
-    return purpose
-
-
-async def declared_purpose(header: Purpose = None, query: PurposeQuery = None) -> str | None:
-    """Dependency: the purpose the caller stated (`X-Purpose` header or `purpose` query)."""
-    return stated_purpose(header, query)
-
-
-StatedPurpose = Annotated[str | None, Depends(declared_purpose)]
-
-
-def unmask_purpose(purpose: str | None, principal: Principal) -> str | None:
-    """The purpose to record when this read may show sensitive fields in clear, else None:
-    only with `view_sensitive` AND a stated purpose; everyone else gets masked values."""
-    if purpose and principal.can("view_sensitive"):
-        return purpose
-    return None
+# The purpose rule is the one every service follows (shared/purpose.py).
+unmask_purpose = clear_purpose
 
 
 def not_found() -> NoReturn:

@@ -4,7 +4,9 @@ reads of personal data another service makes of the registry.
 
 Only what a notice needs leaves: the guardian's relation and phone (never a name or an
 address), and the child's name (composed into the text at send time, never carried in an
-event). Every call is written to the audit trail.
+event). Phones follow the purpose rule (shared/purpose.py): in clear only to a caller with
+`view_sensitive` that states its purpose (notify sends "notification delivery"), masked for
+anyone else. Every clear read is written to the audit trail with the caller and its purpose.
 """
 
 from __future__ import annotations
@@ -17,21 +19,26 @@ from pydantic import ConfigDict, Field
 
 from services.registry import privacy, store
 from services.registry.api_common import cipher_of
+from services.registry.identity import mask_phone
 from services.registry.models_out import ChildNames
 from shared.auth import Principal, require_principal
 from shared.clean_text import CleanInput
+from shared.purpose import StatedPurposeHeader, clear_purpose
 
 router = APIRouter(prefix="/v1", tags=["contact points"])
 
 Caller = Annotated[Principal, Depends(require_principal)]
 READERS = ("service", "admin")
-PURPOSE = "notification delivery"
+PURPOSE = "notification delivery"  # recorded for a names read that states none
 
 
 @router.get("/children/{child_id}/guardian-contacts")
-async def guardian_contacts(child_id: UUID, request: Request, principal: Caller) -> dict:
+async def guardian_contacts(child_id: UUID, request: Request, principal: Caller,
+                            stated: StatedPurposeHeader = None) -> dict:
     """The guardians who can be reached by phone, primary first: for role `service` (notify)
-    or `admin`, within their jurisdiction (a record outside it answers 404)."""
+    or `admin`, within their jurisdiction (a record outside it answers 404). The phones are in
+    clear with `view_sensitive` and `X-Purpose` (then `masked` is false and the read is
+    audited), else masked."""
     if not principal.has_role(*READERS):
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             "只有通知服务可以读取联系方式 / only the notification service reads contact points")
@@ -41,13 +48,16 @@ async def guardian_contacts(child_id: UUID, request: Request, principal: Caller)
             if row is None:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个档案 / no such child")
             record = privacy.open_record(row, cipher_of(request))
-            guardians = [{"relation": guardian["relation"], "phone": guardian["phone"],
+            purpose = clear_purpose(stated, principal)
+            guardians = [{"relation": guardian["relation"],
+                          "phone": guardian["phone"] if purpose else mask_phone(guardian["phone"]),
                           "entrusted": bool(guardian.get("entrusted"))}
                          for guardian in record.guardians if guardian.get("phone")]
-            await store.record_sensitive_read(
-                conn, subject=principal.subject, roles=sorted(principal.roles), action="guardian_contacts",
-                record_ids=[child_id], fields=["guardians.phone"], purpose=PURPOSE)
-    return {"guardians": guardians}
+            if purpose and guardians:
+                await store.record_sensitive_read(
+                    conn, subject=principal.subject, roles=sorted(principal.roles), action="guardian_contacts",
+                    record_ids=[child_id], fields=["guardians.phone"], purpose=purpose)
+    return {"guardians": guardians, "masked": purpose is None}
 
 
 class NamesIn(CleanInput):
@@ -57,7 +67,8 @@ class NamesIn(CleanInput):
 
 
 @router.post("/children/names", response_model=ChildNames)
-async def child_names(body: NamesIn, request: Request, principal: Caller) -> dict:
+async def child_names(body: NamesIn, request: Request, principal: Caller,
+                      stated: StatedPurposeHeader = None) -> dict:
     """The names of these children, `{"names": {id: name}}`, for role `service` (notify) or
     `admin`; a child unknown or outside the caller's jurisdiction is left out. A POST, so
     that a batch of ids fits and answers stay out of caches."""
@@ -70,5 +81,5 @@ async def child_names(body: NamesIn, request: Request, principal: Caller) -> dic
             if rows:
                 await store.record_sensitive_read(
                     conn, subject=principal.subject, roles=sorted(principal.roles), action="child_names",
-                    record_ids=[row["id"] for row in rows], fields=["name"], purpose=PURPOSE)
+                    record_ids=[row["id"] for row in rows], fields=["name"], purpose=stated or PURPOSE)
     return {"names": {str(row["id"]): row["name"] for row in rows}}

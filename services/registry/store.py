@@ -16,6 +16,7 @@ from uuid import UUID
 import asyncpg
 
 from services.registry.domain import NewChild
+from shared import audit
 
 # Made once (json.dumps with options builds an encoder per call).
 _BASIS_JSON = json.JSONEncoder(default=str).encode
@@ -202,10 +203,9 @@ async def list_growth_notes(conn: asyncpg.Connection, child_id: UUID) -> list[as
 
 async def record_sensitive_read(conn: asyncpg.Connection, *, subject: str, roles: list[str], action: str,
                                 record_ids: list[UUID], fields: list[str], purpose: str) -> None:
-    await conn.execute(
-        """INSERT INTO sensitive_reads (subject, roles, action, record_ids, fields, purpose)
-           VALUES ($1, $2, $3, $4, $5, $6)""",
-        subject, roles, action, record_ids, fields, purpose)
+    """A clear read of children's records, in the audit every service shares (shared/audit.py)."""
+    await audit.record_read(conn, subject=subject, roles=roles, action=action, record_kind="child",
+                            record_ids=record_ids, fields=fields, purpose=purpose)
 
 
 async def promote_grades(conn: asyncpg.Connection, scope_prefix: str, *, school_id: str | None,

@@ -8,20 +8,21 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.reports import domain_assessment, store_assessment
 from services.reports.api_common import checked_period, require_staff, resolve_scope
 from services.reports.domain import Window
 from shared.pagination import Paging
 from shared.auth import Principal, require_principal
+from shared.clean_text import CleanInput
 
 router = APIRouter(prefix="/v1", tags=["assessment"])
 
 Caller = Annotated[Principal, Depends(require_principal)]
 
 
-class WeightsIn(BaseModel):
+class WeightsIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
     scope_code: str = Field(pattern=r"^\d{12}$", description="the county (or township) the weights apply in")

@@ -20,11 +20,12 @@ from services.visits.api_models import (
 )
 from services.visits.encrypted_columns import CONCERN_DETAIL, CONTACT_FOLLOW_UPS, CONTACT_LOCATION, CONTACT_NOTES
 from services.visits.domain_duties import duty_event, duty_kinds_met_by
-from shared import idempotency, outbox
+from shared import audit, idempotency, outbox
 from shared.auth import Principal, require_principal
 from shared.contracts import DutyFulfilled, Jurisdiction
 from shared.contracts.events import ContactKind
 from shared.crypto import FieldCipher
+from shared.purpose import RELATION_PURPOSES, StatedPurposeHeader, clear_purpose
 from shared.rekey import EncryptedColumn
 from shared.conditional import IdempotencyKey
 from shared.pagination import Page, PageRequest, Paging
@@ -180,16 +181,21 @@ def _location(contact: dict[str, Any]) -> dict[str, str]:
 
 @router.get("/contacts/{contact_id}", response_model=ContactDetail)
 async def get_contact(contact_id: UUID, request: Request,
-                      principal: Annotated[Principal, Depends(require_principal)]) -> ContactDetail:
-    """The sensitive fields (notes, follow-ups, coordinates) only for the caregiver who
-    logged the contact and for staff with view_sensitive; each such read is recorded."""
+                      principal: Annotated[Principal, Depends(require_principal)],
+                      stated: StatedPurposeHeader = None) -> ContactDetail:
+    """The sensitive fields (notes, follow-ups, coordinates) only for the caregiver who logged
+    the contact and for staff with view_sensitive who state a purpose (`X-Purpose`); each such
+    read is recorded in the audit trail with the fields shown and the purpose."""
     cipher = request.app.state.cipher
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         row = await store.get_contact(conn, contact_id)
         if not await visible_contact(conn, principal, row, request.app.state.settings.clock.today()):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such contact")
         detail = ContactDetail(**_summary(row).model_dump())
-        if principal.can("view_sensitive") or caregiver_of(principal) == row["caregiver_id"]:
+        purpose = clear_purpose(stated, principal)
+        if purpose is None and caregiver_of(principal) == row["caregiver_id"]:
+            purpose = RELATION_PURPOSES["author"]
+        if purpose is not None:
             location = _open(cipher, CONTACT_LOCATION, contact_id, row["location_enc"])
             follow_ups = _open(cipher, CONTACT_FOLLOW_UPS, contact_id, row["follow_ups_enc"])
             detail.notes = _open(cipher, CONTACT_NOTES, contact_id, row["notes_enc"])
@@ -198,7 +204,10 @@ async def get_contact(contact_id: UUID, request: Request,
                 latitude, longitude = (float(part) for part in location.split(","))
                 detail.location = Location(latitude=latitude, longitude=longitude)
             detail.sensitive_included = True
-            await store.record_sensitive_read(conn, principal.subject, "contact", contact_id)
+            shown = [name for name in ("notes", "location", "follow_ups") if getattr(detail, name)]
+            if shown:
+                await audit.record_principal_read(conn, principal, action="read", record_kind="contact",
+                                                  record_ids=[contact_id], fields=shown, purpose=purpose)
     return detail
 
 

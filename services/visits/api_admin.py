@@ -114,8 +114,12 @@ class ScanOut(BaseModel):
 async def run_scan(body: ScanIn, request: Request,
                    principal: Annotated[Principal, Depends(require_principal)]) -> dict:
     """Runs the scheduler's scan for `as_of` now (backfills, tests). Announces only what
-    was not announced before, so running it twice is harmless."""
+    was not announced before, so running it twice is harmless. The scan covers every county's
+    pairings and concerns: only an administrator with the national scope may start it."""
     require_staff(principal, ("admin",))
+    if principal.scope_prefix:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a scan covers every county: an administrator with the "
+                                                       "national scope (000000000000) starts it")
     settings = request.app.state.settings
     if body.as_of > settings.clock.today() and not settings.allow_future_scans:
         raise RuleViolation("body.as_of", "is in the future (SHOUHU_VISITS_ALLOW_FUTURE_SCANS is off)")

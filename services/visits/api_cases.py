@@ -14,15 +14,16 @@ import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.visits import domain_cases, store, store_cases, store_concerns
+from services.visits import domain_cases, store_cases, store_concerns
 from services.visits.api_common import CONCERN_HANDLERS, STAFF_ROLES, decode_cursor, encode_cursor, require_staff
 from services.visits.api_concerns import ConcernOut, concern_out
 from services.visits.encrypted_columns import CONCERN_CASE_NOTE, CONCERN_CLOSURE_NOTE
-from shared import outbox
+from shared import audit, outbox
 from shared.auth import Principal, require_principal
 from shared.clean_text import CleanInput, MultiLineText
 from shared.conditional import IfMatch, etag, parse_if_match, stale
 from shared.contracts import Jurisdiction
+from shared.purpose import StatedPurpose, clear_purpose
 from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["concerns"])
@@ -108,8 +109,10 @@ async def _move(conn: asyncpg.Connection, request: Request, row: asyncpg.Record,
 
 async def _answer(conn: asyncpg.Connection, request: Request, response: Response, principal: Principal,
                   row: asyncpg.Record) -> ConcernOut:
+    """A step's answer: the case's state, referrals and history. The nature and the notes are
+    read with GET and a stated purpose (shared/purpose.py), never in a write's answer."""
     response.headers["ETag"] = etag(row["version"])
-    return await concern_out(conn, row, request, principal.can("view_sensitive"), detail=True)
+    return await concern_out(conn, row, request, False, detail=True)
 
 
 @router.post("/concerns/{concern_id}/referrals", response_model=ConcernOut,
@@ -188,19 +191,23 @@ async def add_note(concern_id: UUID, body: NoteIn, request: Request,
 @router.get("/concerns/{concern_id}/notes", response_model=NotePage)
 async def list_notes(concern_id: UUID, request: Request, principal: Annotated[Principal, Depends(require_principal)],
                      limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                     cursor: Annotated[str | None, Query(max_length=200)] = None) -> NotePage:
-    """The case's notes, newest first. Their text only with view_sensitive (each read audited)."""
+                     cursor: Annotated[str | None, Query(max_length=200)] = None,
+                     stated: StatedPurpose = None) -> NotePage:
+    """The case's notes, newest first. Their text only with view_sensitive and a stated
+    purpose (each such read audited)."""
     require_staff(principal, STAFF_ROLES)
     after = decode_cursor(cursor, date.fromisoformat, UUID) if cursor else None
-    sensitive = principal.can("view_sensitive")
+    purpose = clear_purpose(stated, principal)
+    sensitive = purpose is not None
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         if await store_concerns.get_concern(conn, concern_id, principal.scope_prefix,
                                             school_id=principal.school_scope) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such concern")
         rows = await store_cases.notes(conn, concern_id, after=after, limit=limit + 1)
         total = await store_cases.count_notes(conn, concern_id)
-        if sensitive and rows:
-            await store.record_sensitive_read(conn, principal.subject, "concern_notes", concern_id)
+        if purpose is not None and rows:
+            await audit.record_principal_read(conn, principal, action="read", record_kind="concern",
+                                              record_ids=[concern_id], fields={"notes"}, purpose=purpose)
     page, more = rows[:limit], len(rows) > limit
     cipher = request.app.state.cipher
     items = [NoteOut(id=r["id"], noted_on=r["noted_on"], written_by=r["written_by"], written_at=r["written_at"],

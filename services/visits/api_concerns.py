@@ -11,16 +11,17 @@ import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.visits import domain, domain_cases, store, store_cases, store_concerns
+from services.visits import domain, domain_cases, store_cases, store_concerns
 from services.visits.api_common import CONCERN_HANDLERS, STAFF_ROLES, require_staff
 from services.visits.encrypted_columns import CONCERN_ACK_NOTE, CONCERN_CLOSURE_NOTE, CONCERN_DETAIL
-from shared import outbox
+from shared import audit, outbox
 from shared.auth import Principal, require_principal
 from shared.pagination import Page, Paging
 from shared.scope import require_division_filter
 from shared.clean_text import CleanInput, MultiLineText
 from shared.contracts import Jurisdiction
 from shared.conditional import IfMatch, etag, parse_if_match, stale
+from shared.purpose import StatedPurpose, clear_purpose
 from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["concerns"])
@@ -64,7 +65,8 @@ class ConcernOut(BaseModel):
     # On reads of one concern (and the answers of its steps): referrals and the history.
     referrals: list[ReferralOut] | None = None
     history: list[HistoryOut] | None = None
-    # The nature of the concern and of its outcome, for view_sensitive only.
+    # The nature of the concern and of its outcome: only with view_sensitive and a stated purpose
+    # (shared/purpose.py).
     category: str | None = None
     detail: str | None = None
     acknowledgement_note: str | None = None
@@ -81,9 +83,24 @@ class AcknowledgementIn(CleanInput):
     note: MultiLineText | None = Field(default=None, max_length=2000)
 
 
+def _shown(row: asyncpg.Record) -> list[str]:
+    return ["category", *(["detail"] if row["detail_enc"] else []),
+            *(["acknowledgement_note"] if row["ack_note_enc"] else []),
+            *(["outcome"] if row["outcome"] else []), *(["closing_note"] if row["closure_note_enc"] else [])]
+
+
+async def audit_clear_read(conn: asyncpg.Connection, principal: Principal, rows: list[asyncpg.Record],
+                           purpose: str) -> None:
+    if rows:
+        await audit.record_principal_read(conn, principal, action="read", record_kind="concern",
+                                          record_ids=[row["id"] for row in rows],
+                                          fields={field for row in rows for field in _shown(row)}, purpose=purpose)
+
+
 async def concern_out(conn: asyncpg.Connection, row: asyncpg.Record, request: Request, sensitive: bool, *,
                       detail: bool = False) -> ConcernOut:
-    """A concern as the API shows it; `detail` adds its referrals and history (one concern)."""
+    """A concern as the API shows it; `detail` adds its referrals and history (one concern).
+    `sensitive`: the caller may see the nature in clear (clear_purpose) and the read is audited."""
     out = ConcernOut(id=row["id"], contact_id=row["contact_id"], child_id=row["child_id"], severity=row["severity"],
                      mandatory_report=row["mandatory_report"], raised_at=row["raised_at"],
                      township_code=row["township_code"], status=row["status"],
@@ -118,22 +135,21 @@ async def list_concerns(request: Request, principal: Annotated[Principal, Depend
                         status_filter: Annotated[Literal["open", "acknowledged", "referred", "accepted", "following_up",
                                                           "closed"] | None, Query(alias="status")] = "open",
                         township_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
-                        child_id: UUID | None = None) -> dict[str, Any]:
+                        child_id: UUID | None = None, stated: StatedPurpose = None) -> dict[str, Any]:
     """Open ones first, mandatory reports first, newest first. A township outside the
     caller's scope is refused (403)."""
     require_staff(principal, STAFF_ROLES)
     require_division_filter(principal, "township_code", township_code)
-    sensitive = principal.can("view_sensitive")
+    purpose = clear_purpose(stated, principal)
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         rows = await store_concerns.list_concerns(conn, scope_prefix=principal.scope_prefix, status=status_filter,
                                                   township_code=township_code, child_id=child_id, limit=page.fetch,
                                                   after=page.after(bool, bool, datetime, UUID),
                                                   school_id=principal.school_scope)
         shown = rows[: page.limit]
-        if sensitive:
-            for row in shown:
-                await store.record_sensitive_read(conn, principal.subject, "concern", row["id"])
-        items = [await concern_out(conn, row, request, sensitive) for row in shown]
+        if purpose is not None:
+            await audit_clear_read(conn, principal, shown, purpose)
+        items = [await concern_out(conn, row, request, purpose is not None) for row in shown]
     return page.keyset(rows, key=lambda row: (row["status"] == "open", row["mandatory_report"], row["raised_at"],
                                               row["id"]),
                        items=items)
@@ -141,16 +157,18 @@ async def list_concerns(request: Request, principal: Annotated[Principal, Depend
 
 @router.get("/concerns/{concern_id}", response_model=ConcernOut)
 async def get_concern(concern_id: UUID, request: Request, response: Response,
-                      principal: Annotated[Principal, Depends(require_principal)]) -> ConcernOut:
+                      principal: Annotated[Principal, Depends(require_principal)],
+                      stated: StatedPurpose = None) -> ConcernOut:
     require_staff(principal, STAFF_ROLES)
+    purpose = clear_purpose(stated, principal)
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         row = await store_concerns.get_concern(conn, concern_id, principal.scope_prefix,
                                                school_id=principal.school_scope)
         if row is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such concern")
-        if principal.can("view_sensitive"):
-            await store.record_sensitive_read(conn, principal.subject, "concern", concern_id)
-        out = await concern_out(conn, row, request, principal.can("view_sensitive"), detail=True)
+        if purpose is not None:
+            await audit_clear_read(conn, principal, [row], purpose)
+        out = await concern_out(conn, row, request, purpose is not None, detail=True)
     response.headers["ETag"] = etag(row["version"])
     return out
 
@@ -159,11 +177,12 @@ async def get_concern(concern_id: UUID, request: Request, response: Response,
              responses={409: {"description": "acknowledged already"}, 412: {"description": "If-Match is stale"}})
 async def acknowledge_concern(concern_id: UUID, body: AcknowledgementIn, request: Request, response: Response,
                               principal: Annotated[Principal, Depends(require_principal)],
-                              if_match: IfMatch = None) -> ConcernOut:
+                              if_match: IfMatch = None, stated: StatedPurpose = None) -> ConcernOut:
     """Township or county staff take the concern on. A mandatory-report concern (suspected
     abuse, neglect or violence) must say where it is to be referred (the county's agencies);
     the case then has until its deadline to be referred (or, if not mandatory, closed)."""
     require_staff(principal, CONCERN_HANDLERS)
+    purpose = clear_purpose(stated, principal)
     expected_version = parse_if_match(if_match)
     settings = request.app.state.settings
     now = settings.clock.now()
@@ -195,6 +214,8 @@ async def acknowledge_concern(concern_id: UUID, body: AcknowledgementIn, request
         await outbox.add(conn, domain_cases.state_changed(
             child_id=row["child_id"], concern_id=concern_id, state="acknowledged", at=now, due=due,
             mandatory_report=row["mandatory_report"], jurisdiction=jurisdiction))
-        out = await concern_out(conn, updated, request, principal.can("view_sensitive"), detail=True)
+        if purpose is not None:
+            await audit_clear_read(conn, principal, [updated], purpose)
+        out = await concern_out(conn, updated, request, purpose is not None, detail=True)
     response.headers["ETag"] = etag(updated["version"])
     return out

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 from typing import Annotated, Any
-from urllib.parse import unquote
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response, status
@@ -18,14 +17,14 @@ from services.visits import store, store_photos
 from services.visits.api import visible_contact
 from services.visits.api_common import caregiver_of, is_staff
 from services.visits.encrypted_columns import CONTACT_PHOTO
+from shared import audit
 from shared.auth import Principal, require_principal
-from shared.clean_text import has_control_character
+from shared.purpose import RELATION_PURPOSES, StatedPurpose, clear_purpose
 from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["photos"])
 
 MAX_PHOTO_BYTES = 300 * 1024
-MAX_PURPOSE = 200
 # The first bytes of each accepted format: the Content-Type alone proves nothing.
 SIGNATURES = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",), "image/webp": (b"RIFF",)}
 Slot = Annotated[int, Path(ge=1, le=3, description="1, 2 or 3")]
@@ -101,33 +100,29 @@ async def list_photos(contact_id: UUID, request: Request,
     return {"items": [_photo_out(row) for row in rows], "next_cursor": None}
 
 
-def _purpose(raw: str | None) -> str | None:
-    purpose = unquote(raw).strip() if raw else ""
-    if not purpose:
-        return None
-    if has_control_character(purpose) or len(purpose) > MAX_PURPOSE:
-        raise RuleViolation("header.X-Purpose", f"at most {MAX_PURPOSE} characters, no control characters")
-    return purpose
-
-
 @router.get("/contacts/{contact_id}/photos/{slot}", response_class=Response,
             responses={200: {"content": {kind: {} for kind in SIGNATURES}},
                        403: {"description": "staff need view_sensitive and a stated purpose (X-Purpose)"}})
 async def get_photo(contact_id: UUID, slot: Slot, request: Request,
                     principal: Annotated[Principal, Depends(require_principal)],
-                    x_purpose: Annotated[str | None, Header(alias="X-Purpose")] = None) -> Response:
+                    stated: StatedPurpose = None) -> Response:
     today = request.app.state.settings.clock.today()
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         contact = await store.get_contact(conn, contact_id)
         if not await visible_contact(conn, principal, contact, today):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such contact")
         # A caregiver who may see the contact logged it or is paired with the child now.
-        purpose = _purpose(x_purpose)
-        if is_staff(principal) and not (principal.can("view_sensitive") and purpose):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "a photo is shown to staff with view_sensitive who state why")
+        if is_staff(principal):
+            purpose = clear_purpose(stated, principal)
+            if purpose is None:
+                raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                    "a photo is shown to staff with view_sensitive who state why")
+        else:
+            purpose = RELATION_PURPOSES["paired_caregiver"]
         photo = await store_photos.get_photo(conn, contact_id, slot)
         if photo is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no photo in this slot")
-        await store_photos.record_photo_read(conn, principal.subject, photo["id"], purpose)
+        await audit.record_principal_read(conn, principal, action="read", record_kind="contact_photo",
+                                          record_ids=[photo["id"]], fields={"photo"}, purpose=purpose)
     data = base64.b64decode(request.app.state.cipher.decrypt(photo["photo_enc"], context=CONTACT_PHOTO.context(photo["id"])))
     return Response(data, media_type=photo["content_type"], headers={"Cache-Control": "private, no-store"})

@@ -17,14 +17,16 @@ import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.visits import store, store_duties, store_plans
+from services.visits import store_duties, store_plans
 from services.visits.api_common import STAFF_ROLES, caregiver_of, decode_cursor, encode_cursor, is_staff
 from services.visits.domain_duties import duty_event
 from services.visits.encrypted_columns import PLAN_GOALS, PLAN_NOTE, PLAN_RESULT_NOTE
+from shared import audit
 from shared.auth import Principal, require_principal
 from shared.clean_text import CleanInput, MultiLineText
 from shared.conditional import IfMatch, etag, parse_if_match, stale
 from shared.contracts import DutyCancelled, DutyFulfilled, DutyScheduled
+from shared.purpose import RELATION_PURPOSES, StatedPurpose, clear_purpose
 from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["plans"])
@@ -94,25 +96,30 @@ class PlanPage(BaseModel):
     next_cursor: str | None
 
 
-async def _may_see(conn: asyncpg.Connection, principal: Principal, plan: asyncpg.Record | None) -> tuple[bool, bool]:
-    """(visible, with its goals and notes)."""
+async def _may_see(conn: asyncpg.Connection, principal: Principal, plan: asyncpg.Record | None,
+                   stated: str | None) -> tuple[bool, str | None]:
+    """(visible, the purpose under which its goals and notes are shown, None for not shown):
+    the paired caregiver by the relation, staff with view_sensitive who state why."""
     if plan is None:
-        return False, False
+        return False, None
     me = caregiver_of(principal)
     if me is not None and await store_plans.paired_now(conn, plan["child_id"], me):
-        return True, True
+        return True, RELATION_PURPOSES["paired_caregiver"]
     if is_staff(principal) and principal.covers(plan["village_code"] or plan["township_code"]) and (
             principal.school_scope is None or plan["school_id"] == principal.school_scope):
-        return True, principal.can("view_sensitive")
-    return False, False
+        return True, clear_purpose(stated, principal)
+    return False, None
 
 
 async def _out(conn: asyncpg.Connection, request: Request, principal: Principal, plan: asyncpg.Record,
-               sensitive: bool, *, detail: bool) -> PlanOut:
+               purpose: str | None, *, detail: bool) -> PlanOut:
     out = PlanOut(**{name: plan[name] for name in PlanOut.model_fields if name in plan.keys()})
     cipher = request.app.state.cipher
-    if sensitive:
-        await store.record_sensitive_read(conn, principal.subject, "plan", plan["id"])
+    sensitive = purpose is not None
+    if purpose is not None:
+        await audit.record_principal_read(conn, principal, action="read", record_kind="plan", record_ids=[plan["id"]],
+                                          fields={"goals", "result_note", *(["notes"] if detail else [])},
+                                          purpose=purpose)
         out.goals = json.loads(cipher.decrypt(plan["goals_enc"], context=PLAN_GOALS.context(plan["id"])))
         if plan["result_note_enc"]:
             out.result_note = cipher.decrypt(plan["result_note_enc"], context=PLAN_RESULT_NOTE.context(plan["id"]))
@@ -176,7 +183,7 @@ async def create_plan(child_id: UUID, body: PlanIn, request: Request, response: 
                                     "the owner has another plan's review of this child that day", status_code=409)
             scheduled.append(duty_event(DutyScheduled, duty, period_start=duty["period_start"]))
         await store_duties.add_events(conn, scheduled)
-        out = await _out(conn, request, principal, plan, True, detail=True)
+        out = await _out(conn, request, principal, plan, RELATION_PURPOSES["author"], detail=True)
     response.headers["ETag"] = etag(plan["version"])
     return out
 
@@ -197,20 +204,21 @@ async def list_plans(request: Request, principal: Annotated[Principal, Depends(r
                                             caregiver_id=me, child_id=child_id, status=status_filter, after=after,
                                             limit=limit + 1)
         page = rows[:limit]
-        items = [await _out(conn, request, principal, row, False, detail=False) for row in page]
+        items = [await _out(conn, request, principal, row, None, detail=False) for row in page]
     return PlanPage(items=items, next_cursor=encode_cursor(page[-1]["created_at"].isoformat(), page[-1]["id"])
                     if len(rows) > limit else None)
 
 
 @router.get("/plans/{plan_id}", response_model=PlanOut)
 async def get_plan(plan_id: UUID, request: Request, response: Response,
-                   principal: Annotated[Principal, Depends(require_principal)]) -> PlanOut:
+                   principal: Annotated[Principal, Depends(require_principal)],
+                   stated: StatedPurpose = None) -> PlanOut:
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         plan = await store_plans.get_plan(conn, plan_id)
-        visible, sensitive = await _may_see(conn, principal, plan)
+        visible, purpose = await _may_see(conn, principal, plan, stated)
         if not visible:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such plan")
-        out = await _out(conn, request, principal, plan, sensitive, detail=True)
+        out = await _out(conn, request, principal, plan, purpose, detail=True)
     response.headers["ETag"] = etag(plan["version"])
     return out
 
@@ -219,7 +227,7 @@ async def _open_plan(conn: asyncpg.Connection, principal: Principal, plan_id: UU
                      if_match: str | None = None) -> asyncpg.Record:
     expected = parse_if_match(if_match)
     plan = await store_plans.get_plan(conn, plan_id, for_update=True)
-    visible, _ = await _may_see(conn, principal, plan)
+    visible, _ = await _may_see(conn, principal, plan, None)
     if not visible or plan is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such plan")
     if expected is not None and expected != plan["version"]:
@@ -271,7 +279,7 @@ async def close_plan(plan_id: UUID, body: PlanClosureIn, request: Request, respo
         closed, cancelled = await store_plans.close_plan(conn, plan_id, result=body.result, note_enc=note_enc,
                                                          by=principal.subject, at=now)
         await store_duties.add_events(conn, [duty_event(DutyCancelled, duty, cancelled_at=now) for duty in cancelled])
-        _, sensitive = await _may_see(conn, principal, closed)
-        out = await _out(conn, request, principal, closed, sensitive, detail=True)
+        _, purpose = await _may_see(conn, principal, closed, None)
+        out = await _out(conn, request, principal, closed, purpose, detail=True)
     response.headers["ETag"] = etag(closed["version"])
     return out

@@ -8,10 +8,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
-from services.visits import report_form, store, store_cases, store_concerns
+from services.visits import report_form, store_cases, store_concerns
 from services.visits.api_common import CONCERN_HANDLERS, require_staff
 from services.visits.encrypted_columns import CONCERN_CASE_NOTE, CONCERN_CLOSURE_NOTE, CONCERN_DETAIL
+from shared import audit
 from shared.auth import Principal, require_principal
+from shared.purpose import StatedPurpose, clear_purpose
 
 router = APIRouter(prefix="/v1", tags=["concerns"])
 
@@ -19,12 +21,15 @@ router = APIRouter(prefix="/v1", tags=["concerns"])
 @router.get("/concerns/{concern_id}/report-form.pdf", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}, "description": "the form, A4"}})
 async def report_form_pdf(concern_id: UUID, request: Request,
-                          principal: Annotated[Principal, Depends(require_principal)]) -> Response:
+                          principal: Annotated[Principal, Depends(require_principal)],
+                          stated: StatedPurpose = None) -> Response:
     """The form holds the nature of the concern, its detail and notes: township or county
-    staff with view_sensitive only, and each print is recorded as a sensitive read."""
+    staff with view_sensitive who state why (X-Purpose), and each print is audited."""
     require_staff(principal, CONCERN_HANDLERS)
-    if not principal.can("view_sensitive"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the form holds sensitive fields: view_sensitive is needed")
+    purpose = clear_purpose(stated, principal)
+    if purpose is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "the form holds sensitive fields: view_sensitive and a stated purpose (X-Purpose) are needed")
     settings = request.app.state.settings
     cipher = request.app.state.cipher
     async with request.app.state.pool.acquire() as conn, conn.transaction():
@@ -35,7 +40,9 @@ async def report_form_pdf(concern_id: UUID, request: Request,
         referrals = await store_cases.referrals(conn, concern_id)
         notes = await store_cases.all_notes(conn, concern_id)
         kind = await store_cases.contact_kind(conn, row["contact_id"])
-        await store.record_sensitive_read(conn, principal.subject, "concern_report_form", concern_id)
+        await audit.record_principal_read(conn, principal, action="print_report_form", record_kind="concern",
+                                          record_ids=[concern_id], fields={"category", "detail", "notes", "outcome"},
+                                          purpose=purpose)
     facts = report_form.FormFacts(
         concern=row, contact_kind=kind, referrals=list(referrals), zone=settings.clock.zone,
         printed_on=settings.clock.today(),

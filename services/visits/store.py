@@ -216,8 +216,3 @@ async def list_contacts(conn: asyncpg.Connection, *, scope_prefix: str | None, p
         f"""SELECT c.*, coalesce((SELECT array_agg(id ORDER BY id) FROM concerns WHERE contact_id = c.id),
                                  '{{}}') AS concern_ids
               FROM contacts c WHERE {where} ORDER BY c.occurred_at DESC, c.id LIMIT {arg(limit)}""", *args)
-
-
-async def record_sensitive_read(conn: asyncpg.Connection, subject: str, record_kind: str, record_id: UUID) -> None:
-    await conn.execute("INSERT INTO sensitive_reads (subject, record_kind, record_id) VALUES ($1, $2, $3)",
-                       subject, record_kind, record_id)

@@ -25,9 +25,3 @@ async def insert_photo(conn: asyncpg.Connection, *, photo_id: UUID, contact_id: 
         """INSERT INTO contact_photos (id, contact_id, slot, content_type, size_bytes, photo_enc, stored_by, stored_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (contact_id, slot) DO NOTHING RETURNING true""",
         photo_id, contact_id, slot, content_type, size_bytes, photo_enc, stored_by, stored_at) is True
-
-
-async def record_photo_read(conn: asyncpg.Connection, subject: str, photo_id: UUID, purpose: str | None) -> None:
-    await conn.execute(
-        "INSERT INTO sensitive_reads (subject, record_kind, record_id, purpose) VALUES ($1, 'contact_photo', $2, $3)",
-        subject, photo_id, purpose)

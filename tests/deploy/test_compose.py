@@ -68,7 +68,9 @@ def strings_in(value: Any) -> list[str]:
 
 
 def compose_variables() -> set[str]:
-    names = {m.group(2) or m.group(5) for text in strings_in(compose_model())
+    """The variables of docker-compose.yml and of its Kafka-secure variant (one .env for both)."""
+    models = [compose_model(), yaml.safe_load((REPO / "docker-compose.kafka-secure.yml").read_text(encoding="utf-8"))]
+    names = {m.group(2) or m.group(5) for text in strings_in(models)
              for m in VARIABLE.finditer(text) if not m.group(1)}
     # Pass-through variables (`NAME:` with no value) are read from .env as well.
     for service in compose_model()["services"].values():

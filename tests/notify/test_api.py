@@ -122,8 +122,12 @@ async def test_staff_recipients_validate_addresses_and_encrypt_them(api) -> None
         stored = await conn.fetchval("SELECT contacts_enc FROM staff_recipients WHERE id = $1", uuid.UUID(rid))
     assert "13800138000" not in stored
     sensitive = bearer(roles=["admin"], jurisdiction=COUNTY, permissions=["view_sensitive"])
-    shown = await api.get(f"/v1/staff-recipients/{rid}", headers=sensitive)
+    assert "contacts" not in (await api.get(f"/v1/staff-recipients/{rid}", headers=sensitive)).json()  # no purpose
+    shown = await api.get(f"/v1/staff-recipients/{rid}", headers={**sensitive, "X-Purpose": "roster check"})
     assert shown.json()["contacts"]["sms"] == "+8613800138000"
+    async with api.app.state.pool.acquire() as conn:  # type: ignore[attr-defined]
+        audited = await conn.fetch("SELECT fields, purpose FROM read_audit WHERE $1 = ANY(record_ids)", uuid.UUID(rid))
+    assert [(row["fields"], row["purpose"]) for row in audited] == [(["contacts"], "roster check")]
     assert "contacts" not in (await api.get(f"/v1/staff-recipients/{rid}", headers=ADMIN)).json()
     assert (await api.get(f"/v1/staff-recipients/{rid}", headers=staff(OTHER_COUNTY))).status_code == 404
     assert (await api.patch(f"/v1/staff-recipients/{rid}", headers=ADMIN, json={"active": False})).status_code == 428

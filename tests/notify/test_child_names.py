@@ -105,7 +105,7 @@ async def test_a_reminder_names_the_child_from_the_registry_at_send_time(registr
                       str(row["id"]))
     assert len(sent) == 1 and "李思雨" not in sent[0]["payload"]
     assert "李思雨" not in json.dumps(logs, ensure_ascii=False, default=str)
-    audited = await registry.fetch("SELECT subject, purpose FROM sensitive_reads WHERE action = 'child_names' "
+    audited = await registry.fetch("SELECT subject, purpose FROM read_audit WHERE action = 'child_names' "
                                    "AND $1 = ANY(record_ids)", child_id)
     assert [(r["subject"], r["purpose"]) for r in audited] == [("service:notify", "notification delivery")]
 

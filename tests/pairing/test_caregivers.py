@@ -10,6 +10,7 @@ import pytest
 
 from shared.contracts import VisitLogged
 from tests.pairing.harness import COUNTY, Place, caregiver_token, service_token, staff
+from tests.support.auth import bearer
 
 # Dates come from the clock: CI runs these again with it moved a year ahead.
 pytestmark = pytest.mark.clock
@@ -40,16 +41,23 @@ async def test_notify_reads_contact_points_with_its_service_role_and_the_read_is
                                         contact={"phone": "+8613900139000", "wecom_id": "wang.v"})
     url = f"/v1/caregivers/{caregiver['id']}/contact-points"
 
-    read = await pairing.client.get(url, headers=service_token())
-    assert read.status_code == 200
+    notify = bearer(roles=["service"], jurisdiction=COUNTY, subject="notify", permissions=["view_sensitive"])
+    read = await pairing.client.get(url, headers={**notify, "X-Purpose": "notification delivery"})
+    assert read.status_code == 200 and read.json()["masked"] is False
     assert read.json()["phone"] == "+8613900139000" and read.json()["wecom_id"] == "wang.v"
     assert read.json()["email"] is None
-    audit = await pairing.fetch("SELECT reader, reader_roles FROM contact_point_reads WHERE caregiver_id = $1",
+    audit = await pairing.fetch("SELECT subject, roles, purpose, fields FROM read_audit WHERE $1 = ANY(record_ids)",
                                 uuid.UUID(caregiver["id"]))
-    assert [(a["reader"], a["reader_roles"]) for a in audit] == [("notify", ["service"])]
+    assert [(a["subject"], a["roles"], a["purpose"], a["fields"]) for a in audit] == [
+        ("notify", ["service"], "notification delivery", ["phone", "wecom_id"])]
 
-    assert (await pairing.client.get(url, headers=staff())).status_code == 403  # no view_sensitive
-    assert (await pairing.client.get(url, headers=staff(permissions=["view_sensitive"]))).status_code == 200
+    # Without view_sensitive and a stated purpose, the phone is masked and the rest left out.
+    for headers in (staff(), staff(permissions=["view_sensitive"]), service_token(),
+                    {**bearer(roles=["admin"], jurisdiction=COUNTY), "X-Purpose": "check"}):
+        masked = await pairing.client.get(url, headers=headers)
+        assert masked.status_code == 200 and masked.json()["masked"] is True, headers
+        assert masked.json()["phone"] == "139****9000" and masked.json()["wecom_id"] is None
+    assert await pairing.fetchval("SELECT count(*) FROM read_audit") == 1
     assert (await pairing.client.get(url, headers=service_token("330103000000"))).status_code == 404
     # The ordinary read never carries the addresses.
     plain = await pairing.client.get(f"/v1/caregivers/{caregiver['id']}", headers=staff())

@@ -51,7 +51,7 @@ async def test_full_record_is_encrypted_at_rest_and_masked_for_plain_staff(regis
     # a purpose without the permission: still masked.
     no_permission = await registry.client.get(f"/v1/children/{created['id']}", headers=staff_headers(purpose="visit"))
     assert no_permission.json()["masked"] is True
-    assert await registry.fetchval("SELECT count(*) FROM sensitive_reads") == 0
+    assert await registry.fetchval("SELECT count(*) FROM read_audit") == 0
 
     clear = await registry.client.get(f"/v1/children/{created['id']}",
                                       headers=staff_headers(sensitive=True, purpose="case%20review", subject="chief"))
@@ -59,7 +59,7 @@ async def test_full_record_is_encrypted_at_rest_and_masked_for_plain_staff(regis
     assert shown["masked"] is False and shown["national_id"] == body["national_id"]
     assert shown["sensitive_categories"] == ["incarcerated_parent"]
     assert shown["guardians"][0]["phone"] == "+8613800138000"
-    audit = await registry.fetch("SELECT * FROM sensitive_reads")
+    audit = await registry.fetch("SELECT * FROM read_audit")
     assert len(audit) == 1
     assert audit[0]["subject"] == "chief" and audit[0]["purpose"] == "case review"
     assert audit[0]["record_ids"] == [uuid.UUID(created["id"])]
@@ -68,12 +68,12 @@ async def test_full_record_is_encrypted_at_rest_and_masked_for_plain_staff(regis
 
 async def test_audit_trail_refuses_update_and_delete(registry) -> None:
     async with registry.pool.acquire() as conn:
-        await conn.execute("INSERT INTO sensitive_reads (subject, roles, action, record_ids, fields, purpose)"
-                           " VALUES ('x', '{}', 'read', '{}', '{}', 'test')")
+        await conn.execute("INSERT INTO read_audit (subject, roles, action, record_kind, record_ids, fields, purpose)"
+                           " VALUES ('x', '{}', 'read', 'child', '{}', '{}', 'test')")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await conn.execute("UPDATE sensitive_reads SET purpose = 'changed'")
+            await conn.execute("UPDATE read_audit SET purpose = 'changed'")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await conn.execute("DELETE FROM sensitive_reads")
+            await conn.execute("DELETE FROM read_audit")
 
 
 async def test_out_of_jurisdiction_reads_and_writes_answer_404(registry) -> None:
@@ -227,7 +227,7 @@ async def test_growth_notes_are_encrypted_and_shown_only_with_purpose(registry) 
     assert masked["items"][0]["text"] is None and masked["items"][0]["area"] == "emotions"
     shown = (await registry.client.get(url, headers=staff_headers(sensitive=True, purpose="review"))).json()
     assert shown["items"][0]["text"] == "想念妈妈，情绪低落"
-    assert await registry.fetchval("SELECT count(*) FROM sensitive_reads WHERE action = 'growth_notes'") == 1
+    assert await registry.fetchval("SELECT count(*) FROM read_audit WHERE action = 'growth_notes'") == 1
 
 
 async def test_idempotent_create_returns_the_first_answer(registry) -> None:
@@ -242,24 +242,39 @@ async def test_idempotent_create_returns_the_first_answer(registry) -> None:
     assert body["national_id"] not in stored and "13800138000" not in stored
 
 
-async def test_guardian_contacts_are_for_the_notification_service_only_and_audited(registry) -> None:
+async def test_guardian_contacts_follow_the_purpose_rule_and_are_audited(registry) -> None:
     from tests.support.auth import bearer
 
     created = await _create(registry, full_child_body())
     path = f"/v1/children/{created['id']}/guardian-contacts"
-    before = await registry.fetchval("SELECT count(*) FROM sensitive_reads WHERE action = 'guardian_contacts'")
+    before = await registry.fetchval("SELECT count(*) FROM read_audit WHERE action = 'guardian_contacts'")
 
     refused = await registry.client.get(path, headers=staff_headers(sensitive=True, purpose="x"))
     assert refused.status_code == 403
-    service = bearer(roles=["service"], jurisdiction="000000000000", subject="notify")
+    # Neither the service role nor admin reads a clear phone without view_sensitive and a purpose.
+    for caller in (bearer(roles=["service"], jurisdiction="000000000000", subject="notify"),
+                   bearer(roles=["admin"], jurisdiction="000000000000", subject="it-admin"),
+                   bearer(roles=["service"], jurisdiction="000000000000", subject="notify",
+                          permissions=["view_sensitive"])):
+        masked = await registry.client.get(path, headers=caller)
+        assert masked.status_code == 200 and masked.json()["masked"] is True
+        assert masked.json()["guardians"][0]["phone"] == "138****8000"
+    assert await registry.fetchval("SELECT count(*) FROM read_audit WHERE action = 'guardian_contacts'") == before
+
+    service = {**bearer(roles=["service"], jurisdiction="000000000000", subject="notify",
+                        permissions=["view_sensitive"]), "X-Purpose": "notification delivery"}
     answer = await registry.client.get(path, headers=service)
-    assert answer.status_code == 200
+    assert answer.status_code == 200 and answer.json()["masked"] is False
     guardians = answer.json()["guardians"]
     assert guardians and guardians[0]["phone"] == "+8613800138000"
     assert set(guardians[0]) == {"relation", "phone", "entrusted"}, "no name, no address"
     assert "王奶奶" not in answer.text
-    after = await registry.fetchval("SELECT count(*) FROM sensitive_reads WHERE action = 'guardian_contacts'")
-    assert after == before + 1
+    audited = await registry.fetch("SELECT subject, roles, purpose, fields, request_id FROM read_audit"
+                                   " WHERE action = 'guardian_contacts' ORDER BY id")
+    assert len(audited) == before + 1
+    assert (audited[-1]["subject"], audited[-1]["roles"], audited[-1]["purpose"], audited[-1]["fields"]) == (
+        "notify", ["service"], "notification delivery", ["guardians.phone"])
+    assert audited[-1]["request_id"] == answer.headers["x-request-id"]
 
     elsewhere = bearer(roles=["service"], jurisdiction=OTHER_COUNTY, subject="notify")
     assert (await registry.client.get(path, headers=elsewhere)).status_code == 404

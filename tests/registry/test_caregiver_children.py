@@ -137,7 +137,7 @@ async def test_every_read_is_audited_with_the_care_purpose(registry, pairings) -
     assert (await registry.client.get(f"/v1/me/children/{child_id}", headers=headers)).status_code == 200
     assert (await registry.client.get("/v1/me/children", headers=headers)).status_code == 200
     rows = await registry.fetch(
-        "SELECT action, record_ids, fields, purpose, roles FROM sensitive_reads WHERE subject = $1 ORDER BY id",
+        "SELECT action, record_ids, fields, purpose, roles FROM read_audit WHERE subject = $1 ORDER BY id",
         f"cg-{me}")
     assert [row["action"] for row in rows] == ["caregiver_card", "caregiver_list"]
     assert all(row["purpose"] == "帮扶联系" and row["roles"] == ["caregiver"] for row in rows)
@@ -163,7 +163,7 @@ async def test_the_paired_caregiver_adds_and_reads_growth_notes(registry, pairin
     assert read.status_code == 200
     assert [(n["noted_on"], n["area"], n["text"], n["author"]) for n in read.json()["items"]] == [
         (noted_on, "study", note["text"], f"cg-{me}")]
-    audited = await registry.fetch("SELECT purpose, fields FROM sensitive_reads WHERE subject = $1 AND action = $2",
+    audited = await registry.fetch("SELECT purpose, fields FROM read_audit WHERE subject = $1 AND action = $2",
                                    f"cg-{me}", "caregiver_growth_notes")
     assert [(r["purpose"], r["fields"]) for r in audited] == [("帮扶联系", ["growth_notes.text"])]
 

@@ -22,7 +22,7 @@ async def test_names_are_for_the_notification_service_in_its_jurisdiction(regist
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"names": {child_id: "李思雨"}}
     audited = await registry.fetch(
-        "SELECT record_ids, fields, purpose FROM sensitive_reads WHERE action = 'child_names' AND subject = $1",
+        "SELECT record_ids, fields, purpose FROM read_audit WHERE action = 'child_names' AND subject = $1",
         "service:notify")
     assert [(r["record_ids"], r["fields"], r["purpose"]) for r in audited] == [
         ([uuid.UUID(child_id)], ["name"], "notification delivery")]

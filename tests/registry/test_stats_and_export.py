@@ -52,7 +52,7 @@ async def test_statistics_by_public_dimensions_and_sensitive_only_with_permissio
     assert allowed.status_code == 200
     assert {e["key"]: e["count"] for e in allowed.json()["sensitive_category"]} == {
         "hiv_affected": 1, "incarcerated_parent": 1}
-    assert await registry.fetchval("SELECT count(*) FROM sensitive_reads WHERE action = 'statistics'") == 1
+    assert await registry.fetchval("SELECT count(*) FROM read_audit WHERE action = 'statistics'") == 1
 
     township = (await registry.client.get("/v1/statistics", headers=staff_headers(T2, role="township_staff"))).json()
     assert township["total"] == 1
@@ -101,7 +101,7 @@ async def test_export_is_masked_unless_unmasked_with_purpose(registry) -> None:
     clear = await registry.client.get("/v1/exports/children.xlsx", headers=staff_headers(sensitive=True, purpose="audit"))
     text = str(list(load_workbook(io.BytesIO(clear.content)).worksheets[0].iter_rows(values_only=True)))
     assert body["national_id"] in text and "服刑在押人员子女" in text
-    assert await registry.fetchval("SELECT count(*) FROM sensitive_reads WHERE action = 'export'") == 1
+    assert await registry.fetchval("SELECT count(*) FROM read_audit WHERE action = 'export'") == 1
 
     elsewhere = await registry.client.get("/v1/exports/children.xlsx", headers=staff_headers("330103000000"))
     rows = list(load_workbook(io.BytesIO(elsewhere.content)).worksheets[0].iter_rows(values_only=True))
@@ -115,7 +115,7 @@ async def test_lists_are_masked_per_role(registry) -> None:
     school = (await registry.client.get("/v1/children", headers=staff_headers(
         TOWNSHIP, role="school_staff", sensitive=True))).json()["items"]
     assert school and all(item["masked"] for item in school)  # no purpose stated
-    audited_before = await registry.fetchval("SELECT count(*) FROM sensitive_reads")
+    audited_before = await registry.fetchval("SELECT count(*) FROM read_audit")
     clear = (await registry.client.get("/v1/children", headers=staff_headers(sensitive=True, purpose="review"))).json()
     assert any(item["sensitive_categories"] for item in clear["items"])
-    assert await registry.fetchval("SELECT count(*) FROM sensitive_reads") == audited_before + 1
+    assert await registry.fetchval("SELECT count(*) FROM read_audit") == audited_before + 1

@@ -16,7 +16,7 @@ from shared.clean_text import CleanInput
 from tests.support.auth import COUNTY, bearer
 from tests.support.databases import create_migrated_database, drop_database
 
-SERVICES = ("registry", "pairing", "visits", "notify")
+SERVICES = ("registry", "pairing", "visits", "notify", "reports")
 CONTROL_VALUES = ("a\x00b", "a\x07b", "a\x1bb", "a\x85b")
 HUGE = 10**30
 UUID = "00000000-0000-4000-8000-000000000001"
@@ -229,6 +229,48 @@ async def test_claims_of_the_wrong_type_answer_401_on_every_route(service) -> No
             answer = await _send(client, method, url, query, _forged(**claims), body)
             if answer.status_code != 401:
                 failures.append(f"{method.upper()} {path} {claims}: {answer.status_code} {answer.text[:200]}")
+    assert failures == [], f"{name}: " + "\n".join(failures)
+
+
+def _attack_tokens() -> dict[str, dict[str, str]]:
+    """The token attacks, each a whole Authorization header."""
+    import time
+
+    import jwt
+
+    from shared.settings import AuthSettings
+
+    settings, now = AuthSettings(), int(time.time())
+    claims = {"sub": "tester", "roles": ["admin"], "jurisdiction": COUNTY, "permissions": ["view_sensitive"],
+              "iss": settings.issuer, "aud": settings.audience, "iat": now, "exp": now + 600}
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    return {
+        "alg none": {"Authorization": f"Bearer {unsigned}"},
+        "another key": {"Authorization": "Bearer " + jwt.encode(claims, "not-the-key" * 4, "HS256")},
+        "expired": _forged(iat=now - 7200, exp=now - 3600),
+        "not yet valid": _forged(nbf=now + 3600),
+        "wrong issuer": _forged(iss="https://evil.example"),
+        "wrong audience": _forged(aud="another-app"),
+        "lives ten years": _forged(exp=now + 10 * 365 * 86400),
+        "malformed jurisdiction": _forged(jurisdiction="33010200000x"),
+        "unknown role": _forged(roles=["superuser"]),
+        "no token": {},
+        "not a bearer token": {"Authorization": "Basic dXNlcjpwYXNz"},
+    }
+
+
+async def test_forged_expired_and_malformed_tokens_answer_401_on_every_route(service) -> None:
+    name, app, client = service
+    document = app.openapi()
+    failures = []
+    for path, method, operation in _operations(document):
+        if not path.startswith("/v1/"):
+            continue
+        url, query, _headers, body = _request_parts(path, operation, document)
+        for attack, headers in _attack_tokens().items():
+            answer = await _send(client, method, url, query, headers, body)
+            if answer.status_code != 401:
+                failures.append(f"{method.upper()} {path} {attack}: {answer.status_code} {answer.text[:200]}")
     assert failures == [], f"{name}: " + "\n".join(failures)
 
 

@@ -31,7 +31,7 @@ async def test_a_national_id_held_elsewhere_reveals_nothing_but_that_and_is_audi
     assert probe.json()["errors"] == [{"field": "body.national_id", "reason": api_duplicates.OUTSIDE}]
     for secret in (owner_id, TOWNSHIP, "林小雨", "owner-school", number):
         assert secret not in probe.text
-    audit = await registry.fetch("SELECT * FROM sensitive_reads WHERE subject = 'prober'")
+    audit = await registry.fetch("SELECT * FROM read_audit WHERE subject = 'prober'")
     assert [(row["action"], [str(i) for i in row["record_ids"]], row["fields"]) for row in audit] == [
         ("registration_conflict", [owner_id], ["national_id"])]
 

@@ -112,7 +112,8 @@ class Harness:
         return found
 
     async def scan(self, as_of: date) -> dict:
-        response = await self.client.post("/v1/admin/scans", json={"as_of": as_of.isoformat()}, headers=admin())
+        response = await self.client.post("/v1/admin/scans", json={"as_of": as_of.isoformat()},
+                                          headers=national_admin())
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -128,6 +129,11 @@ def now(settings: VisitsSettings | None = None) -> datetime:
 
 def admin() -> dict[str, str]:
     return bearer(roles=["admin"], jurisdiction=COUNTY, subject="it-admin")
+
+
+def national_admin() -> dict[str, str]:
+    """A scan covers every county: only an administrator with the national scope starts one."""
+    return bearer(roles=["admin"], jurisdiction="000000000000", subject="national-it-admin")
 
 
 def county_staff(*, sensitive: bool = False, jurisdiction: str = COUNTY) -> dict[str, str]:

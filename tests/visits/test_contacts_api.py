@@ -4,10 +4,13 @@ resends, Idempotency-Key, encryption at rest, events and jurisdiction scoping.""
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 from datetime import timedelta
 from typing import Any
 
 import pytest
+
+from shared.purpose import RELATION_PURPOSES
 
 from tests.support.auth import OTHER_COUNTY, bearer
 from tests.visits.harness import (
@@ -67,10 +70,15 @@ async def test_a_paired_caregiver_logs_a_full_contact(harness: Harness) -> None:
     assert detail.json()["notes"] == SECRET_NOTE and detail.json()["location"]["latitude"] == 30.2
     plain_staff = await harness.client.get(f"/v1/contacts/{created['id']}", headers=county_staff())
     assert plain_staff.status_code == 200 and plain_staff.json()["notes"] is None
-    sensitive = await harness.client.get(f"/v1/contacts/{created['id']}", headers=county_staff(sensitive=True))
+    no_purpose = await harness.client.get(f"/v1/contacts/{created['id']}", headers=county_staff(sensitive=True))
+    assert no_purpose.json()["notes"] is None and no_purpose.json()["location"] is None
+    sensitive = await harness.client.get(f"/v1/contacts/{created['id']}",
+                                         headers={**county_staff(sensitive=True), "X-Purpose": "case review"})
     assert sensitive.json()["notes"] == SECRET_NOTE and sensitive.json()["follow_ups"][0]["action"] == "和班主任沟通"
-    assert await harness.fetchval("SELECT count(*) FROM sensitive_reads WHERE record_id = $1",
-                                  uuid.UUID(created["id"])) == 2
+    audited = await harness.fetch("SELECT purpose, fields FROM read_audit WHERE $1 = ANY(record_ids) ORDER BY id",
+                                  uuid.UUID(created["id"]))
+    assert [row["purpose"] for row in audited] == [RELATION_PURPOSES["author"], "case review"]
+    assert set(audited[1]["fields"]) == {"notes", "location", "follow_ups"}
 
 
 async def test_bad_input_is_refused_with_the_reason_and_nothing_written(harness: Harness) -> None:
@@ -160,10 +168,17 @@ async def test_a_concern_is_committed_with_its_contact_and_escalation_starts(har
 
     mandatory = next(e for e in raised if e.mandatory_report)
     listed = await harness.client.get("/v1/concerns", headers=township_staff())
-    first = listed.json()["items"][0]
-    assert first["id"] == str(mandatory.concern_id) and first["category"] is None
-    seen = await harness.client.get(f"/v1/concerns/{mandatory.concern_id}", headers=township_staff(sensitive=True))
+    assert listed.json()["items"][0]["id"] == str(mandatory.concern_id) and listed.json()["items"][0]["category"] is None
+    concern_url = f"/v1/concerns/{mandatory.concern_id}"
+    unstated = await harness.client.get(concern_url, headers=township_staff(sensitive=True))
+    assert unstated.json()["category"] is None and unstated.json()["detail"] is None  # no purpose stated
+    seen = await harness.client.get(concern_url, headers={**township_staff(sensitive=True), "X-Purpose": quote("核实")})
     assert seen.json()["category"] == "suspected_abuse" and seen.json()["detail"] == "手臂上有淤青"
+    audited = await harness.fetch("SELECT subject, roles, fields, purpose, request_id FROM read_audit"
+                                  " WHERE record_kind = 'concern' AND $1 = ANY(record_ids)", mandatory.concern_id)
+    assert [(row["subject"], row["roles"], row["fields"], row["purpose"]) for row in audited] == [
+        ("township-officer", ["township_staff"], ["category", "detail"], "核实")]
+    assert audited[0]["request_id"] == seen.headers["x-request-id"]
 
     url = f"/v1/concerns/{mandatory.concern_id}/acknowledgement"
     unreferred = await harness.client.post(url, json={}, headers=township_staff())

@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.processes import REPO, clock_env
 from tests.visits.harness import (
-    ELSEWHERE, OTHER_TOWNSHIP, Harness, admin, caregiver, county_staff, now, today, township_staff,
+    ELSEWHERE, OTHER_TOWNSHIP, Harness, admin, caregiver, county_staff, national_admin, now, today, township_staff,
 )
 from tests.support.auth import OTHER_COUNTY, TOWNSHIP
 
@@ -210,13 +210,17 @@ async def test_a_scan_from_the_command_line(harness: Harness) -> None:
     assert [e.escalation_level for e in await harness.events("ContactOverdue", duty_id=duty["id"])] == ["caregiver"]
     assert (await harness.client.post("/v1/admin/scans", json={"as_of": today(harness.settings).isoformat()},
                                       headers=county_staff())).status_code == 403
-    assert (await harness.client.post("/v1/admin/scans", json={"as_of": "soon"}, headers=admin())).status_code == 422
+    assert (await harness.client.post("/v1/admin/scans", json={"as_of": today(harness.settings).isoformat()},
+                                      headers=admin())).status_code == 403  # a county's administrator
+    assert (await harness.client.post("/v1/admin/scans", json={"as_of": "soon"},
+                                      headers=national_admin())).status_code == 422
     harness.settings.allow_future_scans = False
     try:
-        future = await harness.client.post("/v1/admin/scans", json={"as_of": as_of.isoformat()}, headers=admin())
+        future = await harness.client.post("/v1/admin/scans", json={"as_of": as_of.isoformat()},
+                                           headers=national_admin())
         assert future.status_code == 422 and future.json()["errors"][0]["field"] == "body.as_of"
         assert (await harness.client.post("/v1/admin/scans", json={"as_of": today(harness.settings).isoformat()},
-                                          headers=admin())).status_code == 200
+                                          headers=national_admin())).status_code == 200
     finally:
         harness.settings.allow_future_scans = True
 

@@ -13,5 +13,3 @@ CREATE TABLE contact_photos (
     UNIQUE (contact_id, slot)
 );
 
--- Staff read a photo only stating why; the reason is kept with the read.
-ALTER TABLE sensitive_reads ADD COLUMN purpose text;
