@@ -5,7 +5,7 @@ the answer says depends on where that record lies:
 
 - inside the caller's scope: "already registered" (the caller can find and read it anyway);
 - outside it: "a record exists outside your area", and nothing more: no id, no place, no
-  name, no status. The attempt is written to the audit trail (`sensitive_reads`, action
+  name, no status. The attempt is written to the audit trail (`read_audit`, action
   `registration_conflict`, the existing record's id, field `national_id`), so the auditors of
   the area that holds the record see who asked about their child, and when.
 

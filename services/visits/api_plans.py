@@ -17,7 +17,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.visits import store_duties, store_plans
+from services.visits import store, store_duties, store_plans
 from services.visits.api_common import STAFF_ROLES, caregiver_of, decode_cursor, encode_cursor, is_staff
 from services.visits.domain_duties import duty_event
 from services.visits.encrypted_columns import PLAN_GOALS, PLAN_NOTE, PLAN_RESULT_NOTE

@@ -70,7 +70,7 @@ async def test_a_changed_sheet_proposes_reviewed_updates(registry) -> None:
     assert "13700137000" not in str(masked)
     clear = (await registry.client.get(url, headers=staff_headers(sensitive=True, purpose="review"))).json()
     assert {c["field"]: c["new"] for c in clear["items"][0]["changes"]}["guardians.phone"] == "+8613700137000"
-    assert await registry.fetchval("SELECT count(*) FROM sensitive_reads WHERE action = 'import_changes'") == 1
+    assert await registry.fetchval("SELECT count(*) FROM read_audit WHERE action = 'import_changes'") == 1
 
     school = await registry.client.post(f"{url}/apply", json={}, headers=staff_headers(role="school_staff"))
     assert school.status_code == 403

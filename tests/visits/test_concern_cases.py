@@ -119,10 +119,10 @@ async def test_a_mandatory_report_is_followed_to_closure(harness: Harness) -> No
                                     headers=staff)
     assert len(rest.json()["items"]) == 1 and rest.json()["next_cursor"] is None
     assert {i["id"] for i in plain.json()["items"]}.isdisjoint({i["id"] for i in rest.json()["items"]})
-    reads_before = await harness.fetchval("SELECT count(*) FROM sensitive_reads WHERE record_id = $1", concern_id)
-    seen = await harness.client.get(f"{base}/notes", headers=township_staff(sensitive=True))
+    reads_before = await harness.fetchval("SELECT count(*) FROM read_audit WHERE $1 = ANY(record_ids)", concern_id)
+    seen = await harness.client.get(f"{base}/notes", headers={**township_staff(sensitive=True), "X-Purpose": "review"})
     assert [item["note"] for item in seen.json()["items"]] == [NOTE] * 3
-    assert await harness.fetchval("SELECT count(*) FROM sensitive_reads WHERE record_id = $1",
+    assert await harness.fetchval("SELECT count(*) FROM read_audit WHERE $1 = ANY(record_ids)",
                                   concern_id) == reads_before + 1
     bad_cursor = await harness.client.get(f"{base}/notes", params={"cursor": "nonsense"}, headers=staff)
     assert bad_cursor.status_code == 422
@@ -134,7 +134,7 @@ async def test_a_mandatory_report_is_followed_to_closure(harness: Harness) -> No
     assert closed.status_code == 200, closed.text
     assert closed.json()["status"] == "closed" and closed.json()["state_deadline"] is None
     assert closed.json()["outcome"] is None  # the outcome is as private as the nature
-    full = (await harness.client.get(base, headers=township_staff(sensitive=True))).json()
+    full = (await harness.client.get(base, headers={**township_staff(sensitive=True), "X-Purpose": "review"})).json()
     assert full["outcome"] == "protected" and full["closing_note"] == "已变更临时照护" and full["detail"] == DETAIL
     assert [h["state"] for h in full["history"]] == ["acknowledged", "referred", "accepted", "following_up",
                                                      "closed"]
@@ -143,14 +143,15 @@ async def test_a_mandatory_report_is_followed_to_closure(harness: Harness) -> No
 
     form_url = f"{base}/report-form.pdf"
     assert (await harness.client.get(form_url, headers=staff)).status_code == 403  # it holds the nature
-    form = await harness.client.get(form_url, headers=township_staff(sensitive=True))
+    assert (await harness.client.get(form_url, headers=township_staff(sensitive=True))).status_code == 403  # no purpose
+    form = await harness.client.get(form_url, headers={**township_staff(sensitive=True), "X-Purpose": "referral"})
     assert form.status_code == 200 and form.headers["content-type"] == "application/pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(form.content)).pages)
     for expected in ("强制报告登记表", "疑似遭受虐待", DETAIL, "公安机关", "关公(城)受案字〔2026〕0153号", "妇联",
                      NOTE, "已采取保护措施", "家访"):
         assert expected in re.sub(r"\s", "", text), expected
-    assert await harness.fetchval("SELECT count(*) FROM sensitive_reads WHERE record_kind = 'concern_report_form'"
-                                  " AND record_id = $1", concern_id) == 1
+    assert await harness.fetchval("SELECT count(*) FROM read_audit WHERE action = 'print_report_form'"
+                                  " AND $1 = ANY(record_ids)", concern_id) == 1
 
     changes = await harness.events("ConcernStateChanged", concern_id=concern_id)
     # following_up is entered once and its deadline moved by each later note.
@@ -201,7 +202,7 @@ async def test_a_concern_that_needs_no_referral_is_closed_after_acknowledgement(
     again = await harness.client.post(f"{base}/closure", json={"outcome": "resolved"}, headers=township_staff())
     assert again.status_code == 409
     listed = await harness.client.get("/v1/concerns", params={"status": "closed"}, headers=township_staff())
-    assert str(concern_id) in {c["id"] for c in listed.json()}
+    assert str(concern_id) in {c["id"] for c in listed.json()["items"]}
 
 
 async def test_each_county_keeps_its_own_agencies(harness: Harness) -> None:

@@ -58,7 +58,7 @@ async def test_a_caring_mother_helper_owes_a_weekly_talk_met_only_by_her_own_tal
                                    headers=county_staff())
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.caregiver_kind"
     listed = (await harness.client.get("/v1/admin/duty-policies", headers=county_staff())).json()
-    assert {(p["caregiver_kind"], p["role"]) for p in listed} >= {("any", "lead"), ("caring_mother", "helper")}
+    assert {(p["caregiver_kind"], p["role"]) for p in listed["items"]} >= {("any", "lead"), ("caring_mother", "helper")}
 
     child_id = await harness.child()
     lead_id, mother, teacher_helper = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -92,7 +92,7 @@ async def test_a_caring_mother_helper_owes_a_weekly_talk_met_only_by_her_own_tal
     assert met["status"] == "fulfilled" and str(met["fulfilled_by"]) == by_mother.json()["id"]
 
     mine = await harness.client.get("/v1/me/duties", params={"state": "all"}, headers=caregiver(mother))
-    assert mine.status_code == 200 and {d["duty_kind"] for d in mine.json()} == {"talk"}
+    assert mine.status_code == 200 and {d["duty_kind"] for d in mine.json()["items"]} == {"talk"}
 
 
 async def test_the_kind_arriving_after_the_pairing_derives_her_duties_then(harness: Harness) -> None:

@@ -67,7 +67,7 @@ async def test_staff_read_a_photo_only_with_view_sensitive_and_a_reason(harness:
     stated = await harness.client.get(url, headers={**county_staff(sensitive=True), "X-Purpose": "%E5%AE%B6%E8%AE%BF%E6%A0%B8%E5%AE%9E"})
     assert stated.status_code == 200 and stated.content == JPEG
     photo_id = await harness.fetchval("SELECT id FROM contact_photos WHERE contact_id = $1", contact_id)
-    reads = await harness.fetch("SELECT purpose FROM sensitive_reads WHERE record_id = $1", photo_id)
+    reads = await harness.fetch("SELECT purpose FROM read_audit WHERE $1 = ANY(record_ids)", photo_id)
     assert [r["purpose"] for r in reads] == ["家访核实"]
 
     stranger = uuid.uuid4()

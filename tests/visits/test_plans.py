@@ -93,7 +93,8 @@ async def test_a_plan_is_reviewed_with_its_reminders_and_closed(harness: Harness
     late_note = await harness.client.post(f"/v1/plans/{plan['id']}/notes", headers=caregiver(teacher),
                                           json={"noted_on": str(day), "note": "x"})
     assert late_note.status_code == 409
-    seen = await harness.client.get(f"/v1/plans/{plan['id']}", headers=township_staff(sensitive=True))
+    seen = await harness.client.get(f"/v1/plans/{plan['id']}",
+                                   headers={**township_staff(sensitive=True), "X-Purpose": "review"})
     assert seen.json()["notes"][0]["note"] == "本周作业完成较好"
-    assert await harness.fetchval("SELECT count(*) FROM sensitive_reads WHERE record_kind = 'plan' "
-                                  "AND record_id = $1", uuid.UUID(plan["id"])) >= 2
+    assert await harness.fetchval("SELECT count(*) FROM read_audit WHERE record_kind = 'plan' "
+                                  "AND $1 = ANY(record_ids)", uuid.UUID(plan["id"])) >= 2
