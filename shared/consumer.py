@@ -89,6 +89,14 @@ class Consumer:
         self.processed_total = 0
         self.last_progress_monotonic = time.monotonic()  # read by the worker's heartbeat
 
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return self._topics
+
+    def handled_on(self, topic: str) -> frozenset[str]:
+        """The event types this consumer applies from `topic` (the others there it skips)."""
+        return frozenset(event.__name__ for event in self._handlers if event.topic == topic)
+
     # -- the loop -----------------------------------------------------------------------
 
     async def run(self) -> None:
