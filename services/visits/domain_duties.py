@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Iterable, Iterator, Literal, Mapping
+from typing import Any, Iterable, Iterator, Literal, Mapping, get_args
 
 from shared.contracts import Event, Jurisdiction
 
 Period = Literal["weekly", "monthly", "term", "off"]
 Audience = Literal["all", "priority"]
 DUTY_KINDS = ("home_visit", "talk", "parent_call", "letter")
-PERIODS = ("weekly", "monthly", "term", "off")
+PERIODS: tuple[str, ...] = get_args(Period)
 
 # Which contact kinds fulfil which duty: a video call with the parents is a call with them.
 FULFILLED_BY: dict[str, tuple[str, ...]] = {
