@@ -8,10 +8,11 @@ from datetime import date, timedelta
 from typing import Any, Iterable, Iterator, Literal, Mapping, get_args
 
 from shared.contracts import Event, Jurisdiction
+from shared.contracts.events import DutyKind
 
 Period = Literal["weekly", "monthly", "term", "off"]
 Audience = Literal["all", "priority"]
-DUTY_KINDS = ("home_visit", "talk", "parent_call", "letter")
+DUTY_KINDS: tuple[str, ...] = get_args(DutyKind)
 PERIODS: tuple[str, ...] = get_args(Period)
 
 # Which contact kinds fulfil which duty: a video call with the parents is a call with them.
