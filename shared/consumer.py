@@ -105,6 +105,14 @@ class Consumer:
     def kafka_topics(self) -> tuple[str, ...]:
         return tuple(self._settings.kafka_topic_prefix + topic for topic in self._topics)
 
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return self._topics
+
+    def handled_on(self, topic: str) -> frozenset[str]:
+        """The event types this consumer applies from `topic` (the others there it skips)."""
+        return frozenset(event.__name__ for event in self._handlers if event.topic == topic)
+
     # -- the loop -----------------------------------------------------------------------
 
     async def run(self) -> None:

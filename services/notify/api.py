@@ -14,6 +14,7 @@ from services.notify.api_common import STAFF_ROLES, require_roles
 from services.notify.contacts import ContactLookupFailed
 from services.notify.domain_templates import CHILD_NAME, LOCALES, pick_template, render, uses_child_name
 from shared.auth import Principal, require_principal
+from shared.contracts.events import ContactChannel
 from shared.pagination import Page, Paging
 from shared.rules import RuleViolation
 from shared.conditional import IfMatch, etag, put_precondition
@@ -21,7 +22,7 @@ from shared.clean_text import CleanInput
 
 router = APIRouter(prefix="/v1", tags=["inbox and preferences"])
 
-PreferenceChannel = Literal["sms", "email", "wecom", "dingtalk", "in_app"]
+PreferenceChannel = ContactChannel
 
 
 class NotificationOut(BaseModel):

@@ -25,6 +25,7 @@ from services.notify.encrypted_columns import STAFF_CONTACTS
 from services.notify.api_models import RoutingRuleOut, ShiftOut, StaffRecipientOut
 from shared import audit, idempotency
 from shared.auth import Principal, require_principal
+from shared.contracts.events import ContactChannel
 from shared.pagination import Page, PageRequest, Paging, paged
 from shared.purpose import StatedPurposeHeader, clear_purpose
 from shared.rules import RuleViolation
@@ -37,7 +38,7 @@ router = APIRouter(prefix="/v1", tags=["administration"])
 AdminPaging = Annotated[PageRequest, Depends(paged(default=200, maximum=1000))]
 
 Code12 = Annotated[str, Field(pattern=r"^\d{12}$")]
-RuleChannel = Literal["sms", "email", "wecom", "dingtalk", "in_app"]
+RuleChannel = ContactChannel
 EventName = Literal[tuple(ROUTED_EVENTS)]  # type: ignore[valid-type]
 AudienceName = Literal[tuple(AUDIENCES)]  # type: ignore[valid-type]
 ALERT_EVENTS = ("ConcernRaised", "ConcernEscalated", "ConcernDeadlineMissed")

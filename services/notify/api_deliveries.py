@@ -12,13 +12,14 @@ from services.notify import store_delivery
 from services.notify.api_common import ADMIN_ROLES, STAFF_ROLES, require_roles
 from services.notify.api_models import DeliveryCount, DeliveryOut, Requeued
 from shared.auth import Principal, require_principal
+from shared.contracts.events import DeliveryChannel, RecipientKind
 from shared.pagination import Page, PageRequest, Paging, paged
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
 
 Status = Literal["pending", "sending", "sent", "failed", "dead", "held"]
-Channel = Literal["sms", "email", "wecom", "dingtalk", "in_app", "webhook"]
-Kind = Literal["caregiver", "staff", "guardian", "system"]
+Channel = DeliveryChannel
+Kind = RecipientKind
 
 
 @router.get("/deliveries", response_model=Page[DeliveryOut])

@@ -10,7 +10,7 @@ from pydantic import ConfigDict, Field
 from services.notify import store, store_admin
 from services.notify.api_common import STAFF_ROLES, require_roles
 from services.notify.domain_templates import (
-    SAMPLE_VARIABLES, TEMPLATE_VARIABLES, TemplateError, check_template, pick_template, render,
+    SAMPLE_VARIABLES, TEMPLATE_CHANNELS, TEMPLATE_VARIABLES, TemplateError, check_template, pick_template, render,
 )
 from services.notify.api_models import Preview, StoredTemplate, TemplateOut
 from shared.auth import Principal, require_principal
@@ -22,7 +22,7 @@ from shared.clean_text import CleanInput, MultiLineText
 router = APIRouter(prefix="/v1", tags=["templates"])
 
 Locale = Literal["zh-CN", "en"]
-TemplateChannel = Literal["default", "sms", "email", "wecom", "dingtalk", "in_app"]
+TemplateChannel = Literal[TEMPLATE_CHANNELS]  # type: ignore[valid-type]
 
 
 class TemplateIn(CleanInput):

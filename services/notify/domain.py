@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import time
-from typing import Any, Sequence
+from typing import Any, Sequence, get_args
 from uuid import UUID, uuid5
 
 from shared.clock import DEFAULT_COUNTY_TIMEZONE
+from shared.contracts.events import ContactChannel, DeliveryChannel, RecipientKind
 from shared.contracts import (
     ConcernAcknowledged, ConcernDeadlineMissed, ConcernEscalated, ConcernRaised, ContactOverdue, DutyDueSoon, Event,
     PairingCreated, PairingEnded, VisitLogged,
@@ -22,10 +23,11 @@ from shared.contracts import (
 
 _NOTIFICATION_NAMESPACE = UUID("5a1c3f0e-7b7e-4c55-9b1e-2f0b2d6b9a11")
 
-CHANNELS = ("sms", "email", "wecom", "dingtalk", "in_app", "webhook")
-PUSH_CHANNELS = ("sms", "email", "wecom", "dingtalk")
+# The channels are the contract's (shared/contracts/events.py); every list here derives from them.
+CHANNELS: tuple[str, ...] = get_args(DeliveryChannel)
+PUSH_CHANNELS = tuple(channel for channel in get_args(ContactChannel) if channel != "in_app")
 AUDIENCES = ("caregiver", "guardian", "school_staff", "township_staff", "county_staff", "on_duty")
-RECIPIENT_KINDS = ("caregiver", "staff", "guardian", "system")
+RECIPIENT_KINDS: tuple[str, ...] = get_args(RecipientKind)
 ROUTED_EVENTS = ("VisitLogged", "DutyDueSoon", "ContactOverdue", "ConcernRaised", "ConcernEscalated",
                  "ConcernAcknowledged", "ConcernDeadlineMissed", "PairingCreated", "PairingEnded")
 # The audiences `routing_for` can address for each event: a rule for any other pair would be

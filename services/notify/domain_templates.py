@@ -18,12 +18,15 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 from datetime import date
-from typing import Mapping
+from typing import Mapping, get_args
+
+from shared.contracts.events import ContactChannel
 
 LOCALES = ("zh-CN", "en")
 DEFAULT_LOCALE = "zh-CN"
 FALLBACK_LOCALE = "en"
-TEMPLATE_CHANNELS = ("default", "sms", "email", "wecom", "dingtalk", "in_app")
+# A template per channel a contact can be reached on, or one for all ("default").
+TEMPLATE_CHANNELS = ("default", *get_args(ContactChannel))
 
 # Words no default template may contain (tests/notify/test_templates scans them), and that a
 # template saved for caregivers or guardians is refused for.

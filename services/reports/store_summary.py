@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from typing import Any
+from typing import Any, get_args
 
 import asyncpg
 
 from services.reports.domain import Window
+from shared.contracts.events import ContactKind
 
 # $1 is always the scope's division prefix and $2 the school (or NULL).
 _IN_SCOPE = "coalesce({t}.village_code, {t}.township_code) LIKE $1 || '%' AND ($2::text IS NULL OR {t}.school_id = $2)"
@@ -155,8 +156,7 @@ async def activities_by_type(conn: asyncpg.Connection, prefix: str, school: str 
     return {row["activity_type"]: row["n"] for row in rows}
 
 
-_CONTACT_KINDS = ("home_visit", "talk", "parent_call", "parent_video", "letter", "health_check", "activity",
-                  "guardian_training", "guardian_talk")
+_CONTACT_KINDS: tuple[str, ...] = get_args(ContactKind)
 
 
 async def expected_counts(conn: asyncpg.Connection, known_before: Any) -> list[asyncpg.Record]:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import scanner, scheduling, store_duties
 from services.visits.api_common import POLICY_EDITORS, STAFF_ROLES, require_staff
+from services.visits.domain_duties import Period
 from shared.auth import Principal, require_principal, scope_prefix
 from shared.clean_text import CleanInput
 from shared.contracts.events import CaregiverKind, DutyKind
@@ -38,7 +39,7 @@ class PolicyOut(BaseModel):
 class PolicyIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
-    period: Literal["weekly", "monthly", "term", "off"]
+    period: Period
 
 
 class ScanIn(CleanInput):

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Iterable, Iterator, Literal, Mapping
+from typing import Any, Iterable, Iterator, Literal, Mapping, get_args
 
 from shared.contracts import Event, Jurisdiction
+from shared.contracts.events import DutyKind
 
 Period = Literal["weekly", "monthly", "term", "off"]
 Audience = Literal["all", "priority"]
 Role = Literal["lead", "helper"]
-DUTY_KINDS = ("home_visit", "talk", "parent_call", "letter", "guardian_talk")
-ROLES = ("lead", "helper")
-PERIODS = ("weekly", "monthly", "term", "off")
+# The kinds policies schedule: a plan's reviews are duties too, but the plan owns their dates.
+DUTY_KINDS: tuple[str, ...] = tuple(kind for kind in get_args(DutyKind) if kind != "plan_review")
+ROLES: tuple[str, ...] = get_args(Role)
+PERIODS: tuple[str, ...] = get_args(Period)
 
 # Which contact kinds fulfil which duty: a video call with the parents is a call with them.
 FULFILLED_BY: dict[str, tuple[str, ...]] = {

@@ -2,8 +2,10 @@
 
 Attributes travel as `ce_*` headers (id, source, type, specversion, time, subject) plus
 `content-type`; the value is the event's JSON; the key is the child id. The cloudevents
-SDK writes the binding so that subscribers using any CloudEvents SDK read us as written;
-`decode` reads those headers itself (the SDK's reader was the costliest step of a consumer).
+SDK writes the binding so that subscribers using any CloudEvents SDK read us as written
+(the current SDK, 2.x, `cloudevents.core.bindings.kafka`, and 1.x, `cloudevents.kafka`, where
+an environment has not moved yet: both write the same headers); `decode` reads those headers
+itself (the SDK's reader was the costliest step of a consumer).
 """
 
 from __future__ import annotations
@@ -13,8 +15,16 @@ from datetime import datetime
 from typing import Any, Generic, NamedTuple, TypeVar
 from uuid import UUID, uuid4
 
-from cloudevents.http import CloudEvent
-from cloudevents.kafka import to_binary
+try:
+    from cloudevents.core.bindings import kafka as binding  # type: ignore[import-not-found,unused-ignore]
+    from cloudevents.core.v1.event import CloudEvent as CloudEventV1  # type: ignore[import-not-found,unused-ignore]
+
+    SDK_MAJOR = 2
+except ImportError:  # the 1.x SDK: the same binding under its former names
+    from cloudevents import kafka as binding_v1  # type: ignore[attr-defined,unused-ignore]
+    from cloudevents.http import CloudEvent as HttpCloudEvent  # type: ignore[import-not-found,unused-ignore]
+
+    SDK_MAJOR = 1
 
 from shared import clock
 from shared.contracts.events import Event, event_class_for
@@ -56,15 +66,24 @@ def encode(event: Event, *, event_id: UUID | None = None, time: datetime | None 
         "time": (time or clock.from_env().now()).isoformat(),
         "datacontenttype": "application/json",
     }
-    cloud_event = CloudEvent(attributes, event.model_dump(mode="json"))
-    message = to_binary(cloud_event, key_mapper=lambda ce: ce["subject"])
+    headers, value = _to_binary(attributes, event.model_dump(mode="json"))
     return EncodedEvent(
         event_id=UUID(attributes["id"]),
         topic=event.topic,
         key=event.partition_key(),
-        headers={name: value.decode() for name, value in message.headers.items()},
-        value=message.value if isinstance(message.value, bytes) else message.value.encode(),
+        headers={name: raw.decode() for name, raw in headers.items()},
+        value=value,
     )
+
+
+def _to_binary(attributes: dict[str, Any], data: dict[str, Any]) -> tuple[dict[str, bytes], bytes]:
+    """The `ce_*` and `content-type` headers and the JSON value; the key is the subject."""
+    if SDK_MAJOR == 2:
+        event = CloudEventV1({**attributes, "time": datetime.fromisoformat(attributes["time"])}, data)
+        message = binding.to_binary_event(event, key_mapper=lambda ce: ce.get_subject())
+        return dict(message.headers), message.value
+    old = binding_v1.to_binary(HttpCloudEvent(attributes, data), key_mapper=lambda ce: ce["subject"])
+    return dict(old.headers), old.value if isinstance(old.value, bytes) else old.value.encode()
 
 
 def decode(headers: list[tuple[str, bytes]] | dict[str, bytes], key: bytes | None, value: bytes) -> Envelope[Any]:

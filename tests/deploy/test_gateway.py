@@ -6,20 +6,15 @@ Retry-After readable, preflights answered at the gateway."""
 from __future__ import annotations
 
 import json
-import re
-import shutil
-import subprocess
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Iterator
 
 import httpx
 import pytest
 
 from tests.deploy.conftest import SERVICES
-from tests.support.processes import REPO, free_port
+from tests.support.gateway import running_gateway
 
 ALLOWED = "https://console.example.gov.cn"
 
@@ -44,43 +39,14 @@ class _Echo(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory) -> Iterator[str]:
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    assert nginx, "nginx is missing; scripts/bootstrap installs it"
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
-    directory = tmp_path_factory.mktemp("gateway")
-    (directory / "temp").mkdir()
-    (directory / "temp").chmod(0o1777)
-    port = free_port()
-    conf = (REPO / "deploy" / "compose" / "nginx.conf").read_text(encoding="utf-8")
-    conf = re.sub(r"^pid .*$", f"pid {directory}/nginx.pid;", conf, flags=re.M)
-    conf = re.sub(r"^error_log .*$", f"error_log {directory}/error.log warn;", conf, flags=re.M)
-    conf = conf.replace("access_log /dev/stdout gateway;", "access_log off;")
-    conf = re.sub(r"^\s*resolver.*$", "", conf, flags=re.M)
-    conf = conf.replace("/var/cache/nginx/", f"{directory}/temp/")
-    conf = conf.replace("listen 8080 default_server;", f"listen 127.0.0.1:{port} default_server;")
-    conf = re.sub(r"set \$upstream [\w-]+:\d+;", f"set $upstream 127.0.0.1:{upstream.server_port};", conf)
-    (directory / "nginx.conf").write_text(conf, encoding="utf-8")
-    (directory / "cors-origins.map").write_text(f'"{ALLOWED}" $http_origin;\n', encoding="utf-8")
-    args = [nginx, "-c", str(directory / "nginx.conf"), "-p", str(directory)]
-    check = subprocess.run([*args, "-t"], capture_output=True, text=True, timeout=30)
-    assert check.returncode == 0, check.stderr
-    process = subprocess.Popen([*args, "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
+    echo = f"127.0.0.1:{upstream.server_port}"
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "the gateway did not start"
-            time.sleep(0.1)
-        yield base
+        with running_gateway(tmp_path_factory.mktemp("gateway"), {name: echo for name in SERVICES},
+                             cors_origins=(ALLOWED,)) as base:
+            yield base
     finally:
-        process.terminate()
-        process.wait(timeout=10)
         upstream.shutdown()
 
 

@@ -3,7 +3,9 @@ would try it: schemathesis generates requests from the document (valid and inval
 checks that no answer is a 5xx and that every answer matches what the document declares
 (status, content type, headers, body schema). One real api process per service, on its
 own migrated database; the token is a county admin's, so the generated requests reach
-the routes' logic rather than stopping at 401."""
+the routes' logic rather than stopping at 401. Then the same through the gateway (the real
+nginx configuration): the document read at `/<service>/openapi.json` names `/<service>`
+as its server, so every generated request goes through the gateway's prefix."""
 
 from __future__ import annotations
 
@@ -14,9 +16,11 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+import httpx
 import pytest
 
 from tests.support.auth import COUNTY, make_token
+from tests.support.gateway import running_gateway
 from tests.support.processes import Service, ServiceProcess, free_port, service_env, wait_ready
 from tests.support.databases import create_migrated_database, drop_database
 from tests.support.stack import SERVICE_NAMES, _entry
@@ -62,19 +66,42 @@ async def _ready(service: Service) -> None:
     await wait_ready(service)
 
 
-@pytest.mark.parametrize("name", SERVICE_NAMES)
-def test_the_api_keeps_to_its_openapi_document(apis: dict[str, Service], name: str, tmp_path: Path) -> None:
-    service = apis[name]
+@pytest.fixture(scope="module")
+def gateway(apis: dict[str, Service], tmp_path_factory) -> Iterator[str]:
+    upstreams = {name: service.base_url.removeprefix("http://") for name, service in apis.items()}
+    with running_gateway(tmp_path_factory.mktemp("contract-gateway"), upstreams) as base:
+        yield base
+
+
+def _schemathesis(document_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     token = make_token(roles=["admin"], jurisdiction=COUNTY, subject="contract-test",
                        permissions=["view_sensitive"])
     st = shutil.which("st", path=str(Path(sys.executable).parent)) or shutil.which("st")
     assert st, "schemathesis is part of the test dependencies (pip install -e '.[test]')"
-    run = subprocess.run(
-        [st, "run", f"{service.base_url}/openapi.json", "--checks", CHECKS, "--max-examples", MAX_EXAMPLES,
+    return subprocess.run(
+        [st, "run", document_url, "--checks", CHECKS, "--max-examples", MAX_EXAMPLES,
          "--seed", SEED, "--phases", "examples,coverage,fuzzing", "--workers", "1", "--no-color",
          "--suppress-health-check", "all", "--request-timeout", "30",
          "-H", f"Authorization: Bearer {token}", "--exclude-path", "/metrics"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_the_api_keeps_to_its_openapi_document(apis: dict[str, Service], name: str, tmp_path: Path) -> None:
+    service = apis[name]
+    run = _schemathesis(f"{service.base_url}/openapi.json", tmp_path)
     report = run.stdout[-12000:]
     assert run.returncode == 0, f"{name}: schemathesis found problems\n{report}\n{service.api.log_text()[-3000:]}"
     assert "No issues found" in run.stdout or "passed" in run.stdout, report
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_through_the_gateway_too(apis: dict[str, Service], gateway: str, name: str, tmp_path: Path) -> None:
+    document = httpx.get(f"{gateway}/{name}/openapi.json", timeout=10).json()
+    assert document["servers"] == [{"url": f"/{name}"}], document.get("servers")
+    run = _schemathesis(f"{gateway}/{name}/openapi.json", tmp_path)
+    report = run.stdout[-12000:]
+    assert run.returncode == 0, f"{name} behind the gateway: schemathesis found problems\n{report}"
+    assert "No issues found" in run.stdout or "passed" in run.stdout, report
+    # The generated requests went to the gateway, under the service's prefix.
+    assert f"{gateway}/{name}" in run.stdout, run.stdout[:2000]

@@ -71,3 +71,18 @@ def test_every_example_is_valid_against_its_message_schema() -> None:
         jsonschema.validate(example["payload"], schema)
         jsonschema.validate(example["headers"], message["headers"])
         assert example["headers"]["ce_type"] == message["name"]
+
+
+def test_models_are_generated_from_the_document_for_every_event() -> None:
+    """What a subscriber's `asyncapi generate models` makes: a model per event, in Python
+    and TypeScript (@asyncapi/modelina, the library behind that command)."""
+    node = shutil.which("node")
+    assert node, "node is missing; scripts/bootstrap installs it"
+    if not (TOOL / "node_modules" / "@asyncapi" / "modelina").is_dir():
+        pytest.fail("the AsyncAPI model generator is not installed: run scripts/node-tools (scripts/bootstrap does)")
+    run = subprocess.run([node, str(TOOL / "models.mjs"), str(ASYNCAPI)], capture_output=True, text=True,
+                         timeout=180, cwd=TOOL)
+    assert run.returncode == 0 and run.stdout, run.stderr[-3000:]
+    models = json.loads(run.stdout.strip().splitlines()[-1])
+    for language in ("python", "typescript"):
+        assert {cls.__name__ for cls in ALL_EVENTS} <= set(models[language]), (language, models[language])

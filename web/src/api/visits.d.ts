@@ -2664,7 +2664,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Precondition Required */
+            /** @description If-Match is missing and the policy is stored already */
             428: {
                 headers: {
                     [name: string]: unknown;
