@@ -47,8 +47,8 @@ class Plan:
     kafka_down_s: float = 30.0
     postgres_down_s: float = 15.0
     rate: float = 10.0  # logical writes a second
-    demo_children: int = 30
-    settle_s: float = 10.0  # load before the first fault
+    demo_children: int = 10
+    settle_s: float = 5.0  # load before the first fault
     own_kafka: bool = True  # False: the caller's Kafka (never stopped), with a topic prefix of its own
 
 

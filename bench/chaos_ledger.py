@@ -60,7 +60,10 @@ class Load:
         self.in_flight: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(timeout=20, headers=self._headers) as client:
+        # A new connection per request: reusing one the server is closing as idle (keep-alive)
+        # fails on the client's side, and would be taken for a dropped request.
+        async with httpx.AsyncClient(timeout=20, headers=self._headers,
+                                     limits=httpx.Limits(max_keepalive_connections=0)) as client:
             n = 0
             while not self._stop.is_set():
                 write = self._register(client, n) if n % 2 == 0 else self._contact(client, n)

@@ -117,6 +117,9 @@ async def test_lag_comes_from_the_broker_even_for_a_consumer_that_never_ran(infr
     pool = await create_pool(settings)
     consumer = Consumer(settings, pool, name="idle", topics=(REGISTRY_TOPIC,), handlers={})
     metrics = WorkerMetrics("plumbing")
+    async with pool.acquire() as conn:
+        silent = await progress_report(conn, stale_after_s=60)
+    assert (silent["workers"], silent["consumer_lag"]) == ("never_reported", None), "no report is not 'lag 0'"
     sampler = asyncio.create_task(LagSampler(settings, pool, [consumer], metrics).run())
     try:
         await produce(infra.kafka_bootstrap, topic_prefix, [child_registered(uuid.uuid4()) for _ in range(4)])

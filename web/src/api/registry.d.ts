@@ -961,6 +961,25 @@ export interface components {
             /** Townships */
             townships: components["schemas"]["Coverage"][];
         };
+        /** ConsumerFigures */
+        ConsumerFigures: {
+            /**
+             * Lag
+             * @description messages behind, summed over the consumer's partitions
+             */
+            lag: number;
+            /**
+             * Reported S Ago
+             * @description seconds since a worker last reported this consumer
+             */
+            reported_s_ago: number;
+            /**
+             * State
+             * @description "stalled": no report for longer than the limit
+             * @enum {string}
+             */
+            state: "ok" | "stalled";
+        };
         /** Count */
         Count: {
             /** Count */
@@ -1341,8 +1360,20 @@ export interface components {
         };
         /** Readiness */
         Readiness: {
-            /** Consumer Lag */
+            /**
+             * Consumer Lag
+             * @description total messages behind; null unless every consumer reported recently
+             */
             consumer_lag?: number | null;
+            /**
+             * Consumer Lag Reported S Ago
+             * @description age of the oldest consumer figure, in seconds
+             */
+            consumer_lag_reported_s_ago?: number | null;
+            /** Consumers */
+            consumers?: {
+                [key: string]: components["schemas"]["ConsumerFigures"];
+            } | null;
             /**
              * Database
              * @description "ok" or "unreachable: <error type>"
@@ -1368,6 +1399,11 @@ export interface components {
              * @enum {string}
              */
             status: "ready" | "degraded" | "not_ready";
+            /**
+             * Workers
+             * @description whether the worker reports its consumers' progress
+             */
+            workers?: ("ok" | "stalled" | "never_reported") | null;
         };
         /** ReopenIn */
         ReopenIn: {

@@ -1118,6 +1118,25 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** ConsumerFigures */
+        ConsumerFigures: {
+            /**
+             * Lag
+             * @description messages behind, summed over the consumer's partitions
+             */
+            lag: number;
+            /**
+             * Reported S Ago
+             * @description seconds since a worker last reported this consumer
+             */
+            reported_s_ago: number;
+            /**
+             * State
+             * @description "stalled": no report for longer than the limit
+             * @enum {string}
+             */
+            state: "ok" | "stalled";
+        };
         /**
          * ContactDetail
          * @description With the sensitive fields, for the author and for staff with view_sensitive.
@@ -1673,8 +1692,20 @@ export interface components {
         };
         /** Readiness */
         Readiness: {
-            /** Consumer Lag */
+            /**
+             * Consumer Lag
+             * @description total messages behind; null unless every consumer reported recently
+             */
             consumer_lag?: number | null;
+            /**
+             * Consumer Lag Reported S Ago
+             * @description age of the oldest consumer figure, in seconds
+             */
+            consumer_lag_reported_s_ago?: number | null;
+            /** Consumers */
+            consumers?: {
+                [key: string]: components["schemas"]["ConsumerFigures"];
+            } | null;
             /**
              * Database
              * @description "ok" or "unreachable: <error type>"
@@ -1700,6 +1731,11 @@ export interface components {
              * @enum {string}
              */
             status: "ready" | "degraded" | "not_ready";
+            /**
+             * Workers
+             * @description whether the worker reports its consumers' progress
+             */
+            workers?: ("ok" | "stalled" | "never_reported") | null;
         };
         /** ReferralIn */
         ReferralIn: {
