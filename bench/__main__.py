@@ -32,6 +32,7 @@ SERVICE_BENCHMARKS = {
     "visits-scan": "bench.visits_scan",            # overdue scan over 1,000,000 duties
     "notify-sms": "bench.notify_sms",              # deliveries vs the fake SMS provider's raw rate
     "reports-rebuild": "bench.reports_rebuild",    # read model from offset 0 vs a bare aiokafka consumer
+    "reports-summary": "bench.reports_summary",    # the year's DOCX + XLSX + PDF of a 20,000-child county
 }
 
 

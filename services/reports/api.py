@@ -4,6 +4,8 @@ edits (DOCX), tables with a native chart (XLSX) and a PDF to print."""
 from __future__ import annotations
 
 import asyncio
+import io
+import zipfile
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -23,8 +25,18 @@ _MEDIA = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
+    "zip": "application/zip",
 }
 _RENDER = {"docx": documents_docx.render, "xlsx": documents_xlsx.render, "pdf": documents_pdf.render}
+
+
+def _render_all(body: dict[str, Any], title: str, name: str) -> bytes:
+    """The three documents of one summary in a zip: the figures computed once."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for format, render in _RENDER.items():
+            archive.writestr(f"{name}.{format}", render(body, title))
+    return out.getvalue()
 
 
 @router.get("/summary")
@@ -34,7 +46,9 @@ async def summary(request: Request, principal: Caller,
                   scope: Annotated[str | None, Query(max_length=64,
                                                      description="a 12-digit division code or a school id")] = None,
                   as_of: Annotated[date | None, Query(description="figures as recorded by the end of this day")] = None,
-                  format: Literal["json", "docx", "xlsx", "pdf"] = "json") -> Any:
+                  format: Annotated[Literal["json", "docx", "xlsx", "pdf", "zip"], Query(
+                      description="zip: the DOCX, the XLSX and the PDF together, the figures computed once")] = "json",
+                  ) -> Any:
     """Children registered, 建档率, pairs formed and 帮扶覆盖面, contacts by kind, caregivers
     taking part, duties due/on time/late/overdue and concerns, each with its definition,
     compared with the previous period and broken down by township."""
@@ -47,8 +61,11 @@ async def summary(request: Request, principal: Caller,
     if format == "json":
         return JSONResponse(body)
     title = request.app.state.settings.county_name
+    name = f"summary-{where.code}-{period.start.isoformat()}-{period.end.isoformat()}"
     # Rendering is CPU work (a PDF's layout most of all): off the event loop.
-    content = await asyncio.to_thread(_RENDER[format], body, title)
-    name = f"summary-{where.code}-{period.start.isoformat()}-{period.end.isoformat()}.{format}"
+    if format == "zip":
+        content = await asyncio.to_thread(_render_all, body, title, name)
+    else:
+        content = await asyncio.to_thread(_RENDER[format], body, title)
     return Response(content, media_type=_MEDIA[format],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'})
