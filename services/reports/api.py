@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from services.reports import documents_docx, documents_pdf, documents_xlsx
 from services.reports.api_common import checked_period, require_staff, resolve_scope
+from services.reports.place_names import with_place_names
 from services.reports.summaries import build_summary
 from shared.auth import Principal, require_principal
 
@@ -51,13 +52,16 @@ async def summary(request: Request, principal: Caller,
                   ) -> Any:
     """Children registered, 建档率, pairs formed and 帮扶覆盖面, contacts by kind, caregivers
     taking part, duties due/on time/late/overdue and concerns, each with its definition,
-    compared with the previous period and broken down by township."""
+    compared with the previous period and broken down by township (named from the
+    registry's division register; null when it cannot be read)."""
     require_staff(principal)
     where = resolve_scope(principal, scope)
     async with request.app.state.pool.acquire() as conn:
         period, as_of_day, first_day = await checked_period(conn, request, since, until, as_of)
         body = await build_summary(conn, where, period, as_of_day,
                                    zone_name=request.app.state.settings.county_timezone, first_day=first_day)
+    place_names = request.app.state.place_names
+    with_place_names(body, await place_names.of_county(where.code) if place_names is not None else {})
     if format == "json":
         return JSONResponse(body)
     title = request.app.state.settings.county_name

@@ -28,16 +28,23 @@ def change_text(change: Any, kind: str) -> str:
     return f"{change:+d}"
 
 
+def township_text(township: dict[str, Any]) -> str:
+    """A township as the tables print it: its name from the register, else its code."""
+    return str(township.get("township_name") or township["township_code"])
+
+
 def title(body: dict[str, Any], county_name: str) -> str:
-    """The county's name for the county; a township's or village's code after it (the
-    events carry codes, not names)."""
-    code = body["scope"]["code"]
-    if not county_name:
-        place = code
-    elif len(scope_prefix(code)) <= 6:
-        place = county_name
+    """The county's name (the configured one, else the register's); below the county the
+    township's or village's name after it, or its code when the register has none."""
+    scope = body["scope"]
+    code = scope["code"]
+    county = county_name or scope.get("county_name")
+    if len(scope_prefix(code)) <= 6:
+        place = county or code
+    elif scope.get("name"):
+        place = f"{county or ''}{scope['name']}"
     else:
-        place = f"{county_name}（{code}）"
+        place = f"{county}（{code}）" if county else code
     school = f"（学校 {body['scope']['school_id']}）" if body["scope"]["school_id"] else ""
     return f"{place}{school}关爱留守儿童工作总结"
 
