@@ -47,7 +47,8 @@ _LOAD = [
        SELECT md5('pairing' || n)::uuid, md5('child' || n)::uuid, md5('caregiver' || (n % 5000))::uuid, 'lead',
               '330102000000', '330102' || lpad((n % 20 + 1)::text, 3, '0') || '000',
               '330102' || lpad((n % 20 + 1)::text, 3, '0') || lpad((n % 15 + 1)::text, 3, '0'),
-              'school-' || (n % 120), n % 10 = 0, date '2024-09-01' + (n % 200), timestamptz '2024-09-01' + (n % 200) * interval '1 day'
+              'school-' || (n % 120), n % 10 = 0, date '2024-09-01' + (n % 200),
+              timestamptz '2024-09-01' + (n % 200) * interval '1 day'
          FROM generate_series(1, $1) n WHERE n % 25 <> 0 AND n % 50 <> 1""",
     """INSERT INTO contacts (contact_id, child_id, caregiver_id, kind, occurred_at, recorded_at, county_code,
                              township_code, village_code, concern_raised)
