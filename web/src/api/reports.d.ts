@@ -119,7 +119,8 @@ export interface paths {
          * Summary
          * @description Children registered, 建档率, pairs formed and 帮扶覆盖面, contacts by kind, caregivers
          *     taking part, duties due/on time/late/overdue and concerns, each with its definition,
-         *     compared with the previous period and broken down by township.
+         *     compared with the previous period and broken down by township (named from the
+         *     registry's division register; null when it cannot be read).
          */
         get: operations["summary_v1_summary_get"];
         put?: never;
@@ -557,7 +558,8 @@ export interface operations {
                 scope?: string | null;
                 /** @description figures as recorded by the end of this day */
                 as_of?: string | null;
-                format?: "json" | "docx" | "xlsx" | "pdf";
+                /** @description zip: the DOCX, the XLSX and the PDF together, the figures computed once */
+                format?: "json" | "docx" | "xlsx" | "pdf" | "zip";
             };
             header?: never;
             path?: never;
