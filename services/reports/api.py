@@ -14,8 +14,10 @@ from fastapi.responses import JSONResponse, Response
 
 from services.reports import documents_docx, documents_pdf, documents_xlsx
 from services.reports.api_common import checked_period, require_staff, resolve_scope
+from services.reports.api_template import sections_for
 from services.reports.place_names import with_place_names
 from services.reports.summaries import build_summary
+from services.reports.summary_template import render_sections
 from shared.auth import Principal, require_principal
 
 router = APIRouter(prefix="/v1", tags=["summary"])
@@ -60,6 +62,7 @@ async def summary(request: Request, principal: Caller,
         period, as_of_day, first_day = await checked_period(conn, request, since, until, as_of)
         body = await build_summary(conn, where, period, as_of_day,
                                    zone_name=request.app.state.settings.county_timezone, first_day=first_day)
+        body["paragraphs"] = render_sections(body, await sections_for(conn, where.code))
     place_names = request.app.state.place_names
     with_place_names(body, await place_names.of_county(where.code) if place_names is not None else {})
     if format == "json":

@@ -1,7 +1,7 @@
 import httpx
 from fastapi import FastAPI
 
-from services.reports import api, api_assessment
+from services.reports import api, api_assessment, api_template
 from services.reports.config import ReportsSettings
 from services.reports.place_names import PlaceNames, RegistryPlaceNames
 from shared.http import create_service_app
@@ -28,6 +28,6 @@ def create_app(settings: ServiceSettings, *, place_names: PlaceNames | None = No
         settings, title="Shouhu reports",
         description="The work summary (工作总结) and the assessment (考核) for any period, as of any date, "
                     "from the events of every service.",
-        routers=[api.router, api_assessment.router],
+        routers=[api.router, api_assessment.router, api_template.router],
         on_startup=on_startup, on_shutdown=on_shutdown,
     )
