@@ -58,11 +58,13 @@ async def summary(request: Request, principal: Caller,
     registry's division register; null when it cannot be read)."""
     require_staff(principal)
     where = resolve_scope(principal, scope)
-    async with request.app.state.pool.acquire() as conn:
+    pool = request.app.state.pool
+    async with pool.acquire() as conn:
         period, as_of_day, first_day = await checked_period(conn, request, since, until, as_of)
-        body = await build_summary(conn, where, period, as_of_day,
-                                   zone_name=request.app.state.settings.county_timezone, first_day=first_day)
-        body["paragraphs"] = render_sections(body, await sections_for(conn, where.code))
+        sections = await sections_for(conn, where.code)
+    body = await build_summary(pool, where, period, as_of_day,
+                               zone_name=request.app.state.settings.county_timezone, first_day=first_day)
+    body["paragraphs"] = render_sections(body, sections)
     place_names = request.app.state.place_names
     with_place_names(body, await place_names.of_county(where.code) if place_names is not None else {})
     if format == "json":
