@@ -5,8 +5,11 @@ from services.reports import api, api_assessment, api_template
 from services.reports.config import ReportsSettings
 from services.reports.place_names import PlaceNames, RegistryPlaceNames
 from shared.http import create_service_app
+from shared.logging import get_logger
 from shared.service_auth import ServiceTokenProvider
 from shared.settings import ServiceSettings
+
+log = get_logger("reports.app")
 
 
 def create_app(settings: ServiceSettings, *, place_names: PlaceNames | None = None) -> FastAPI:
@@ -14,9 +17,14 @@ def create_app(settings: ServiceSettings, *, place_names: PlaceNames | None = No
         app.state.registry_client = None
         app.state.place_names = place_names
         if place_names is None and isinstance(settings, ReportsSettings):
+            try:
+                tokens = ServiceTokenProvider(settings.auth, service_name="reports",
+                                              jurisdiction=settings.service_jurisdiction)
+            except ValueError:
+                # OIDC without client credentials for reports: the documents print codes.
+                log.warning("reports.place_names_without_credentials")
+                return
             app.state.registry_client = httpx.AsyncClient(timeout=settings.place_names_timeout_s)
-            tokens = ServiceTokenProvider(settings.auth, service_name="reports",
-                                          jurisdiction=settings.service_jurisdiction)
             app.state.place_names = RegistryPlaceNames(app.state.registry_client, tokens,
                                                        registry_base_url=settings.registry_base_url)
 

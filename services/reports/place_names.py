@@ -2,10 +2,12 @@
 carry codes). Read with the reports service's own token (`GET /v1/divisions/{code}/names`,
 public data) the first time a county is printed, then kept for the process: the register
 changes only with a new edition, which a deployment brings with a restart. When the
-registry cannot be reached, the documents print the codes, as before, and ask again next time."""
+registry cannot be reached, the documents print the codes, as before, and it is asked again
+a minute later (so that no document waits for an absent registry each time)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any, Protocol
 
 import httpx
@@ -16,6 +18,7 @@ from shared.service_auth import ServiceTokenProvider
 log = get_logger("reports.place_names")
 
 COUNTY_DIGITS = 6
+RETRY_AFTER_S = 60.0
 
 
 class PlaceNames(Protocol):
@@ -28,10 +31,13 @@ class RegistryPlaceNames:
         self._tokens = tokens
         self._base = registry_base_url.rstrip("/")
         self._counties: dict[str, dict[str, str]] = {}
+        self._failed_at = -RETRY_AFTER_S
 
     async def of_county(self, code: str) -> dict[str, str]:
         county = code[:COUNTY_DIGITS]
         if county not in self._counties:
+            if time.monotonic() - self._failed_at < RETRY_AFTER_S:
+                return {}  # the registry failed a moment ago: no document waits for it again
             try:
                 response = await self._client.get(
                     f"{self._base}/v1/divisions/{county.ljust(12, '0')}/names",
@@ -39,6 +45,7 @@ class RegistryPlaceNames:
                 response.raise_for_status()
                 self._counties[county] = dict(response.json()["names"])
             except (httpx.HTTPError, KeyError, ValueError) as exc:
+                self._failed_at = time.monotonic()
                 log.warning("reports.place_names_unavailable", error=type(exc).__name__)
                 return {}
         return self._counties[county]
