@@ -33,6 +33,7 @@ SERVICE_BENCHMARKS = {
     "notify-sms": "bench.notify_sms",              # deliveries vs the fake SMS provider's raw rate
     "reports-rebuild": "bench.reports_rebuild",    # read model from offset 0 vs a bare aiokafka consumer
     "app-phone": "bench.app_phone",                # the caregiver app: throttled opening, JS size, offline sync
+    "reports-summary": "bench.reports_summary",    # the year's DOCX + XLSX + PDF of a 20,000-child county
 }
 
 

@@ -6,7 +6,8 @@ namespace; `--children` children, each registered, with three contacts and three
 scheduled (seven events a child), published by one producer.
 
 Timed, in the same run:
-- "rebuild": `services.reports.rebuild.rebuild`, from offset 0 into new tables, then switched in;
+- "rebuild": `services.reports.rebuild.rebuild`, from offset 0 into new tables, then switched in
+  (one process per core, as `shouhu reports rebuild` runs);
 - "raw": a bare AIOKafkaConsumer reading the same partitions from offset 0 to their ends.
 """
 
@@ -112,15 +113,15 @@ async def run(children: int) -> list[Goal]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rebuild-children", type=int, default=20_000,
-                        help="children whose events are replayed (7 events each; default 20,000)")
+    parser.add_argument("--rebuild-events", type=int, default=1_000_000,
+                        help="events replayed, 7 a child (default 1,000,000)")
 
 
 def main(args: argparse.Namespace) -> list[Goal]:
     from bench.common import quiet_logging
 
     quiet_logging()
-    return asyncio.run(run(args.rebuild_children))
+    return asyncio.run(run(max(1, args.rebuild_events // 7)))
 
 
 if __name__ == "__main__":

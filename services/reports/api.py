@@ -4,6 +4,8 @@ edits (DOCX), tables with a native chart (XLSX) and a PDF to print."""
 from __future__ import annotations
 
 import asyncio
+import io
+import zipfile
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -12,7 +14,10 @@ from fastapi.responses import JSONResponse, Response
 
 from services.reports import documents_docx, documents_pdf, documents_xlsx
 from services.reports.api_common import checked_period, require_staff, resolve_scope
+from services.reports.api_template import sections_for
+from services.reports.place_names import with_place_names
 from services.reports.summaries import build_summary
+from services.reports.summary_template import render_sections
 from shared.auth import Principal, require_principal
 
 router = APIRouter(prefix="/v1", tags=["summary"])
@@ -23,8 +28,18 @@ _MEDIA = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
+    "zip": "application/zip",
 }
 _RENDER = {"docx": documents_docx.render, "xlsx": documents_xlsx.render, "pdf": documents_pdf.render}
+
+
+def _render_all(body: dict[str, Any], title: str, name: str) -> bytes:
+    """The three documents of one summary in a zip: the figures computed once."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for format, render in _RENDER.items():
+            archive.writestr(f"{name}.{format}", render(body, title))
+    return out.getvalue()
 
 
 @router.get("/summary")
@@ -34,21 +49,32 @@ async def summary(request: Request, principal: Caller,
                   scope: Annotated[str | None, Query(max_length=64,
                                                      description="a 12-digit division code or a school id")] = None,
                   as_of: Annotated[date | None, Query(description="figures as recorded by the end of this day")] = None,
-                  format: Literal["json", "docx", "xlsx", "pdf"] = "json") -> Any:
+                  format: Annotated[Literal["json", "docx", "xlsx", "pdf", "zip"], Query(
+                      description="zip: the DOCX, the XLSX and the PDF together, the figures computed once")] = "json",
+                  ) -> Any:
     """Children registered, 建档率, pairs formed and 帮扶覆盖面, contacts by kind, caregivers
     taking part, duties due/on time/late/overdue and concerns, each with its definition,
-    compared with the previous period and broken down by township."""
+    compared with the previous period and broken down by township (named from the
+    registry's division register; null when it cannot be read)."""
     require_staff(principal)
     where = resolve_scope(principal, scope)
-    async with request.app.state.pool.acquire() as conn:
+    pool = request.app.state.pool
+    async with pool.acquire() as conn:
         period, as_of_day, first_day = await checked_period(conn, request, since, until, as_of)
-        body = await build_summary(conn, where, period, as_of_day,
-                                   zone_name=request.app.state.settings.county_timezone, first_day=first_day)
+        sections = await sections_for(conn, where.code)
+    body = await build_summary(pool, where, period, as_of_day,
+                               zone_name=request.app.state.settings.county_timezone, first_day=first_day)
+    body["paragraphs"] = render_sections(body, sections)
+    place_names = request.app.state.place_names
+    with_place_names(body, await place_names.of_county(where.code) if place_names is not None else {})
     if format == "json":
         return JSONResponse(body)
     title = request.app.state.settings.county_name
+    name = f"summary-{where.code}-{period.start.isoformat()}-{period.end.isoformat()}"
     # Rendering is CPU work (a PDF's layout most of all): off the event loop.
-    content = await asyncio.to_thread(_RENDER[format], body, title)
-    name = f"summary-{where.code}-{period.start.isoformat()}-{period.end.isoformat()}.{format}"
+    if format == "zip":
+        content = await asyncio.to_thread(_render_all, body, title, name)
+    else:
+        content = await asyncio.to_thread(_RENDER[format], body, title)
     return Response(content, media_type=_MEDIA[format],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'})

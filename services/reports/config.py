@@ -11,6 +11,11 @@ class ReportsSettings(ServiceSettings):
     http_port: int = 8005
     # The county's name on the documents' title (the division code is always printed too).
     county_name: str = ""
+    # Where the division register's names are read (the documents name townships, not codes).
+    registry_base_url: str = "http://127.0.0.1:8001"
+    place_names_timeout_s: float = 5.0
+    # The jurisdiction of the reports service's own token (names are public: any will do).
+    service_jurisdiction: str = "000000000000"
 
 
 def load_settings() -> ReportsSettings:

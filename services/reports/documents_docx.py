@@ -11,7 +11,9 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
-from services.reports.wording import TABLE_KEYS, change_text, figures, paragraphs, period_line, title, value_text
+from services.reports.wording import (
+    TABLE_KEYS, change_text, figures, paragraphs, period_line, title, township_text, value_text,
+)
 
 _FONT = "SimSun"  # 宋体: what a county's documents are set in; Word substitutes where it is missing
 
@@ -54,7 +56,7 @@ def render(body: dict[str, Any], county_name: str) -> bytes:
         cell.text = text
     for township in body["by_township"]:
         cells = towns.add_row().cells
-        cells[0].text = township["township_code"]
+        cells[0].text = township_text(township)
         for cell, key in zip(cells[1:], TABLE_KEYS):
             cell.text = value_text(township["figures"][key], by_key[key]["kind"])
     document.add_paragraph("")

@@ -6,7 +6,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from services.reports.wording import TABLE_KEYS, change_text, figures, paragraphs, period_line, title, value_text
+from services.reports.wording import (
+    TABLE_KEYS, change_text, figures, paragraphs, period_line, title, township_text, value_text,
+)
 
 _STYLE = """
 @page { size: A4; margin: 18mm 16mm; }
@@ -20,7 +22,7 @@ td.n { text-align: right; }
 
 def _chart(body: dict[str, Any]) -> str:
     """Home visits by township as horizontal bars (SVG, no JavaScript)."""
-    rows = [(t["township_code"], t["figures"]["home_visits"] or 0) for t in body["by_township"]]
+    rows = [(township_text(t), t["figures"]["home_visits"] or 0) for t in body["by_township"]]
     if not rows:
         return ""
     top = max(value for _, value in rows) or 1
@@ -48,7 +50,7 @@ def html(body: dict[str, Any], county_name: str) -> str:
     parts.append("<h2>附表二：分乡镇情况</h2><table><tr><th>乡镇</th>"
                  + "".join(f"<th>{escape(by_key[key]['label'])}</th>" for key in TABLE_KEYS) + "</tr>")
     for township in body["by_township"]:
-        parts.append(f"<tr><td>{escape(township['township_code'])}</td>" + "".join(
+        parts.append(f"<tr><td>{escape(township_text(township))}</td>" + "".join(
             f"<td class=n>{value_text(township['figures'][key], by_key[key]['kind'])}</td>" for key in TABLE_KEYS)
             + "</tr>")
     parts.append("</table>" + _chart(body))

@@ -8,7 +8,7 @@ from typing import Any
 
 import xlsxwriter
 
-from services.reports.wording import TABLE_KEYS, figures, period_line, title
+from services.reports.wording import TABLE_KEYS, figures, period_line, title, township_text
 
 
 def _cell(value: Any) -> Any:
@@ -43,7 +43,7 @@ def render(body: dict[str, Any], county_name: str) -> bytes:
     for column, key in enumerate(TABLE_KEYS, start=1):
         towns.write(0, column, by_key[key]["label"], bold)
     for row, township in enumerate(body["by_township"], start=1):
-        towns.write_string(row, 0, township["township_code"])
+        towns.write_string(row, 0, township_text(township))
         for column, key in enumerate(TABLE_KEYS, start=1):
             towns.write(row, column, _cell(township["figures"][key]),
                         percent if by_key[key]["kind"] == "rate" else None)

@@ -18,7 +18,11 @@ under the lock, so the copies have it.
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +32,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from services.reports import store_rebuild
 from services.reports.config import ReportsSettings
 from services.reports.handlers import HANDLERS, STATEMENTS
+from services.reports.store import INSERTS
 from shared.consumer import DependencyMissing
 from shared.contracts import decode
 from shared.contracts.envelope import UnknownEventType
@@ -53,23 +58,29 @@ class RebuildResult:
         return self.applied / self.seconds if self.seconds else 0.0
 
 
-async def _apply(conn: asyncpg.Connection, records: list[Any], result: RebuildResult) -> None:
-    """One partition batch into the build tables, in the caller's transaction.
+@dataclass
+class _Alone:
+    """An event whose handler must find what it follows: run by itself, in a savepoint."""
+
+    handler: Any
+    envelope: Any
+    topic: str
+    offset: int
+
+
+Step = tuple[str, list[tuple[Any, ...]]] | _Alone  # a statement's run of rows, or one handler
+
+
+def _prepare(records: list[Any], result: RebuildResult) -> list[Step]:
+    """Decodes a fetch's records into the steps that write them (CPU work, no I/O).
 
     Events written by one statement each are grouped by statement and sent in one round
     trip per group (executemany), each group in the events' order. Groups run in the order
     of their first event: a table's later statement (a concern escalated) comes after its
     first (the concern raised), as its events did. The handlers that must find what they
-    follow (a pairing's end) close the group run before them and run alone, each in a
-    savepoint, so that one whose dependency never came is skipped and the batch commits."""
-    await store_rebuild.write_to_build_tables(conn)
+    follow (a pairing's end) close the groups before them and run alone."""
+    steps: list[Step] = []
     groups: dict[str, list[tuple[Any, ...]]] = {}
-
-    async def flush() -> None:
-        for sql, rows in groups.items():
-            await _execute_run(conn, sql, rows, result)
-        groups.clear()
-
     for record in records:
         try:
             envelope = decode(record.headers, record.key, record.value or b"")
@@ -85,26 +96,53 @@ async def _apply(conn: asyncpg.Connection, records: list[Any], result: RebuildRe
         if handler is None:
             result.skipped += 1
             continue
-        await flush()
+        steps.extend(groups.items())
+        groups = {}
+        steps.append(_Alone(handler, envelope, record.topic, record.offset))
+    steps.extend(groups.items())
+    return steps
+
+
+async def _apply(conn: asyncpg.Connection, steps: list[Step], result: RebuildResult) -> None:
+    """One fetch's steps into the build tables, in the caller's transaction. A handler whose
+    dependency never came is skipped (its savepoint rolled back) and the batch commits."""
+    await store_rebuild.write_to_build_tables(conn)
+    for step in steps:
+        if not isinstance(step, _Alone):
+            await _execute_run(conn, step[0], step[1], result)
+            continue
         try:
             async with conn.transaction():
-                await handler(conn, envelope)
+                await step.handler(conn, step.envelope)
             result.applied += 1
         except DependencyMissing:
             result.skipped += 1
-            log.warning("rebuild.dependency_missing", event_type=envelope.type, topic=record.topic,
-                        offset=record.offset)
-    await flush()
+            log.warning("rebuild.dependency_missing", event_type=step.envelope.type, topic=step.topic,
+                        offset=step.offset)
 
 
 async def _execute_run(conn: asyncpg.Connection, sql: str, rows: list[tuple[Any, ...]], result: RebuildResult) -> None:
+    """A statement's run of rows, by the cheapest write that the database accepts: copied
+    straight into the table (every key new), copied into a staging table and inserted with
+    the statement's conflict clause, executemany (one round trip), and row by row, which
+    finds a row the database refuses and keeps the others."""
+    insert = INSERTS.get(sql)
+    if insert is not None and len(rows) >= _STAGED_RUN:
+        for write in (store_rebuild.copy_run, store_rebuild.insert_run):
+            try:
+                async with conn.transaction():
+                    await write(conn, insert, rows)
+                result.applied += len(rows)
+                return
+            except asyncpg.PostgresError:
+                pass  # a key already there or repeated in the run; a refused row
     try:
         async with conn.transaction():
             await conn.executemany(sql, rows)
         result.applied += len(rows)
         return
     except asyncpg.PostgresError:
-        pass  # a row the database refuses: find it, keep the others
+        pass
     for args in rows:
         try:
             async with conn.transaction():
@@ -115,32 +153,92 @@ async def _execute_run(conn: asyncpg.Connection, sql: str, rows: list[tuple[Any,
             log.warning("rebuild.row_refused", error=type(exc).__name__)
 
 
+_STAGED_RUN = 100  # rows from which COPY and one INSERT … SELECT beat executemany
+_FETCH_RECORDS = 10_000  # per fetch, all partitions together: one transaction each
+_QUEUED_FETCHES = 2  # decoded fetches waiting for the writer: reading overlaps writing
+
+
 async def _read_until(consumer: AIOKafkaConsumer, pool: asyncpg.Pool, ends: dict[TopicPartition, int],
                       result: RebuildResult, conn: asyncpg.Connection | None = None) -> None:
-    """Applies every record before `ends`. With `conn`, in its (open) transaction."""
-    remaining = {tp for tp, end in ends.items() if await consumer.position(tp) < end}
-    while remaining:
-        batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=2000)
-        for tp, records in batches.items():
-            records = [r for r in records if r.offset < ends[tp]]
-            if not records:
-                continue
+    """Applies every record before `ends`. With `conn`, in its (open) transaction.
+
+    Two tasks: the reader fetches and decodes while the writer waits on the database with
+    the fetch before, so Kafka, Python and PostgreSQL work at the same time."""
+    queue: asyncio.Queue[list[Step] | None] = asyncio.Queue(maxsize=_QUEUED_FETCHES)
+
+    async def read() -> None:
+        remaining = {tp for tp, end in ends.items() if await consumer.position(tp) < end}
+        while remaining:
+            batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=_FETCH_RECORDS)
+            records = [r for tp, rs in batches.items() for r in rs if r.offset < ends[tp]]
+            if records:
+                await queue.put(_prepare(records, result))
+            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+        await queue.put(None)
+
+    async def write() -> None:
+        while (steps := await queue.get()) is not None:
             if conn is not None:
-                await _apply(conn, records, result)
+                await _apply(conn, steps, result)
             else:
                 async with pool.acquire() as own, own.transaction():
-                    await _apply(own, records, result)
-        remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+                    await _apply(own, steps, result)
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(read())
+        group.create_task(write())
 
 
-async def rebuild(settings: ReportsSettings) -> RebuildResult:
+def _consumer(settings: ReportsSettings) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
+                            enable_auto_commit=False, auto_offset_reset="earliest",
+                            client_id="shouhu-reports-rebuild", max_partition_fetch_bytes=8 * 1024 * 1024,
+                            **kafka_security(settings))
+
+
+async def _build_share(settings: ReportsSettings, ends: dict[TopicPartition, int]) -> RebuildResult:
+    """One process's share of the partitions, from their first offset up to `ends`."""
+    result = RebuildResult()
+    pool = await create_pool(settings, max_size=1)
+    consumer = _consumer(settings)
+    await consumer.start()
+    try:
+        consumer.assign(list(ends))
+        await consumer.seek_to_beginning(*ends)
+        await _read_until(consumer, pool, ends, result)
+    finally:
+        await consumer.stop()
+        await pool.close()
+    return result
+
+
+def _build_share_in_process(settings: ReportsSettings, ends: list[tuple[str, int, int]]) -> tuple[int, int]:
+    result = asyncio.run(_build_share(settings, {TopicPartition(topic, number): end for topic, number, end in ends}))
+    return result.applied, result.skipped
+
+
+async def _build_in_parallel(settings: ReportsSettings, ends: dict[TopicPartition, int], processes: int,
+                             result: RebuildResult) -> None:
+    """The partitions shared out among processes (decoding is CPU work, one core each).
+    Every fact's events share a partition (keyed by the child), so the shares are independent."""
+    shares: list[list[tuple[str, int, int]]] = [[] for _ in range(max(1, min(processes, len(ends))))]
+    for index, (tp, end) in enumerate(sorted(ends.items(), key=lambda item: -item[1])):
+        shares[index % len(shares)].append((tp.topic, tp.partition, end))
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(len(shares), mp_context=multiprocessing.get_context("spawn")) as executor:
+        done = await asyncio.gather(*(loop.run_in_executor(executor, _build_share_in_process, settings, share)
+                                      for share in shares if share))
+    for applied, skipped in done:
+        result.applied += applied
+        result.skipped += skipped
+
+
+async def rebuild(settings: ReportsSettings, *, processes: int | None = None) -> RebuildResult:
+    """`processes`: how many build the copies side by side (default: one per core)."""
     result = RebuildResult()
     started = time.monotonic()
     pool = await create_pool(settings, max_size=2)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
-                                enable_auto_commit=False, auto_offset_reset="earliest",
-                                client_id="shouhu-reports-rebuild", max_partition_fetch_bytes=8 * 1024 * 1024,
-                                **kafka_security(settings))
+    consumer = _consumer(settings)
     await consumer.start()
     try:
         await consumer.topics()  # fetches the cluster's metadata: the partitions of every topic
@@ -148,11 +246,13 @@ async def rebuild(settings: ReportsSettings) -> RebuildResult:
                       for topic in TOPICS
                       for number in sorted(consumer.partitions_for_topic(settings.kafka_topic_prefix + topic) or ())]
         consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
         async with pool.acquire() as conn:
             await store_rebuild.create_build_tables(conn)
-        await _read_until(consumer, pool, await consumer.end_offsets(partitions), result)
+        first_ends = await consumer.end_offsets(partitions)
+        await _build_in_parallel(settings, first_ends, processes or os.cpu_count() or 1, result)
         log.info("rebuild.caught_up", applied=result.applied)
+        for tp, end in first_ends.items():
+            consumer.seek(tp, end)
         async with pool.acquire() as conn, conn.transaction():
             await store_rebuild.lock_answering_tables(conn)
             ends = await consumer.end_offsets(partitions)

@@ -3,7 +3,11 @@ the switch that puts it in place of the tables answering now."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
+
+from services.reports.store import Insert
 
 # The tables built from events. The assessment's weights are settings, not events: kept.
 READ_MODEL_TABLES = ("child_versions", "caregiver_versions", "pairings", "contacts", "duties", "concerns",
@@ -41,3 +45,23 @@ async def switch(conn: asyncpg.Connection) -> None:
         await conn.execute(f"ALTER TABLE {BUILD_SCHEMA}.{table} SET SCHEMA public")
     await conn.execute(f"DROP SCHEMA {BUILD_SCHEMA}")
     await conn.execute(f"DROP SCHEMA {RETIRED_SCHEMA} CASCADE")
+
+
+async def copy_run(conn: asyncpg.Connection, insert: Insert, rows: list[tuple[Any, ...]]) -> None:
+    """A run of rows of one statement in one COPY straight into its table: what the
+    statement does when every key is new (a fresh build, mostly). A key already there, or
+    twice in the run, fails the COPY (unique violation); the caller then sends the run
+    through `insert_run`, which applies the statement's conflict clause."""
+    await conn.copy_records_to_table(insert.table, records=rows, columns=list(insert.columns))
+
+
+async def insert_run(conn: asyncpg.Connection, insert: Insert, rows: list[tuple[Any, ...]]) -> None:
+    """A run of rows of one statement in two round trips: COPY into a staging table, then
+    one INSERT … SELECT with the statement's own conflict clause. An upsert whose key repeats
+    in the run fails ("cannot affect row a second time"); the caller then sends it row by row."""
+    staging = f"rebuild_staging_{insert.table}"
+    await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {insert.table} INCLUDING DEFAULTS)"
+                       " ON COMMIT DELETE ROWS")
+    await conn.copy_records_to_table(staging, records=rows, columns=list(insert.columns))
+    await conn.execute(insert.from_table(staging))
+    await conn.execute(f"TRUNCATE {staging}")

@@ -91,6 +91,24 @@ async def test_records_lists_and_exports_name_their_places(registry) -> None:
     assert line["村（社区） Village name"] == "大盘江村村民委员会" and line["村社区代码 Village"] == DAPANJIANG
 
 
+async def test_a_county_s_names_are_read_by_other_services(registry) -> None:
+    """What the reports service prints instead of codes: public, for any signed-in caller."""
+    response = await registry.client.get(f"/v1/divisions/{DAPANJIANG}/names",
+                                         headers=staff_headers("330102000000"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["county_code"] == GUANLING and body["edition"] == "2023"
+    names = body["names"]
+    assert names[GUANLING] == "关岭布依族苗族自治县" and names[XINPU] == "新铺镇"
+    assert names[DAPANJIANG] == "大盘江村村民委员会" and names[BAIHE] == "百合街道"
+    assert all(code.startswith("520424") for code in names) and len(names) > 100
+    unknown = await registry.client.get("/v1/divisions/999999000000/names", headers=staff_headers(GUANLING))
+    assert unknown.status_code == 200 and unknown.json()["names"] == {}
+    malformed = await registry.client.get("/v1/divisions/5204/names", headers=staff_headers(GUANLING))
+    assert malformed.status_code == 422 and malformed.json()["errors"][0]["field"] == "path.code"
+    assert (await registry.client.get(f"/v1/divisions/{GUANLING}/names")).status_code == 401
+
+
 def _row(**values: object) -> list[object]:
     return [values.get(column.key, "") for column in COLUMNS]
 

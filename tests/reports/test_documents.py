@@ -78,3 +78,14 @@ async def test_libreoffice_opens_each_document(told: Harness, tmp_path: Path) ->
         converted = tmp_path / format / "summary.pdf"
         assert result.returncode == 0 and converted.exists(), result.stderr.decode(errors="replace")
         assert converted.read_bytes().startswith(b"%PDF")
+
+
+async def test_the_three_documents_come_together_from_one_computation(told: Harness) -> None:
+    archive = zipfile.ZipFile(io.BytesIO(await _document(told, "zip")))
+    name = "summary-330102000000-2024-02-01-2024-02-29"
+    assert sorted(archive.namelist()) == [f"{name}.docx", f"{name}.pdf", f"{name}.xlsx"]
+    document = Document(io.BytesIO(archive.read(f"{name}.docx")))
+    assert "在册留守儿童4人（较上期+1）" in "\n".join(paragraph.text for paragraph in document.paragraphs)
+    assert load_workbook(io.BytesIO(archive.read(f"{name}.xlsx")))["主要指标"]["B5"].value == 4
+    assert "在册留守儿童4人" in "".join(page.extract_text() for page in PdfReader(io.BytesIO(
+        archive.read(f"{name}.pdf"))).pages)

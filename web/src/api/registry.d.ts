@@ -263,6 +263,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/divisions/{code}/names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Division Names
+         * @description Every name of the county that `code` lies in, by 12-digit code (newest edition that
+         *     has the code); empty when the register does not know the county.
+         */
+        get: operations["division_names_v1_divisions__code__names_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/expected-counts": {
         parameters: {
             query?: never;
@@ -999,6 +1020,17 @@ export interface components {
             registered: number;
             /** Township Code */
             township_code: string;
+        };
+        /** DivisionNames */
+        DivisionNames: {
+            /** County Code */
+            county_code: string;
+            /** Edition */
+            edition: string | null;
+            /** Names */
+            names: {
+                [key: string]: string;
+            };
         };
         /** ExpectedCount */
         ExpectedCount: {
@@ -2698,6 +2730,74 @@ export interface operations {
             };
             /** @description Precondition Required */
             428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    division_names_v1_divisions__code__names_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description any 12-digit division code of the county */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DivisionNames"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
