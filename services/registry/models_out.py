@@ -36,7 +36,7 @@ class ParentOut(BaseModel):
     name: str | None = None
     work_place: str | None = None
     phone: str | None = Field(default=None, description="masked unless shown in clear with a stated purpose")
-    away_since: date | None = None
+    away_since: str | None = Field(default=None, description="a month (2020-02) or a day (2020-02-01)")
 
 
 class ChildOut(BaseModel):
@@ -62,6 +62,11 @@ class ChildOut(BaseModel):
     guardians: list[GuardianOut]
     parents: list[ParentOut]
     lawful_basis: dict[str, Any]
+    school_status: str | None = Field(default=None, description="在校状态 (vocabulary school_status)")
+    boarding: bool | None = Field(default=None, description="寄宿")
+    study_level: str | None = Field(default=None, description="学习情况 (vocabulary study_level)")
+    hobbies: str | None = Field(default=None, description="爱好")
+    particulars: str | None = Field(default=None, description="特殊情况: only when shown in clear")
     status: ChildStatus
     close_reason: CloseReason | None
     version: int = Field(description="also the ETag; send it back in If-Match to change the record")

@@ -4,6 +4,12 @@
 const COUNTY_TZ = 'Asia/Shanghai'
 
 /** 2026-12-02 or an ISO timestamp → 2026年12月2日 (in the county's time zone). */
+/** 外出时间 may be a month ("2020-02", as surveys record it) or a day. */
+export function monthOrDate(value: string | null | undefined): string {
+  if (value && /^\d{4}-\d{2}$/.test(value)) return `${value.slice(0, 4)}年${Number(value.slice(5))}月`
+  return longDate(value)
+}
+
 export function longDate(value: string | null | undefined): string {
   if (!value) return '—'
   const day = /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : isoDay(new Date(value))
