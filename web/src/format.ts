@@ -85,7 +85,7 @@ const LABELS: Record<string, Record<string, string>> = {
     grandfather: '祖父', grandmother: '祖母', maternal_grandfather: '外祖父', maternal_grandmother: '外祖母',
     father: '父亲', mother: '母亲', uncle: '叔伯/舅舅', aunt: '姑姨/舅妈', sibling: '兄弟姐妹', other: '其他',
   },
-  import_status: { pending: '排队中', running: '导入中', done: '已完成', failed: '失败' },
+  import_status: { awaiting_mapping: '待确认列对应', pending: '排队中', running: '导入中', done: '已完成', failed: '失败' },
   // The registry's sheet columns (services/registry/sheets.py), as the template's headers say them.
   import_column: {
     name: '姓名', gender: '性别', birth_date: '出生日期', national_id: '身份证号', ethnicity: '民族', household_type: '户籍类型',
@@ -96,6 +96,7 @@ const LABELS: Record<string, Record<string, string>> = {
     guardian_phone: '监护人电话', guardian_address: '监护人住址', father_name: '父亲姓名', father_work_place: '父亲务工地',
     father_phone: '父亲电话', father_away_since: '父亲外出时间', mother_name: '母亲姓名', mother_work_place: '母亲务工地',
     mother_phone: '母亲电话', mother_away_since: '母亲外出时间', consent_evidence: '监护人同意书编号', statutory_duty: '依法定职责登记',
+    school_status: '在校状态', boarding: '寄宿', study_level: '学习情况', hobbies: '爱好特长', particulars: '特殊情况',
   },
 }
 
