@@ -89,6 +89,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/children/grade-promotion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Promote
+         * @description Moves every open record of the caller's place (or the township or school given) up
+         *     one grade (三年级 → 四年级, 初一 → 初二, 大班 → 一年级). A second promotion of the same place
+         *     for the same school year is refused (409): nothing is promoted twice.
+         */
+        post: operations["promote_v1_children_grade_promotion_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/children/names": {
         parameters: {
             query?: never;
@@ -153,7 +175,8 @@ export interface paths {
         /**
          * Update Child
          * @description Changes fields of a record. Send the version you edited (If-Match or body.version):
-         *     if the record changed meanwhile the answer is 412 and nothing is applied.
+         *     if the record changed meanwhile the answer is 412 and nothing is applied. Fields left
+         *     out keep their value, and so do masked values sent back as shown.
          */
         patch: operations["update_child_v1_children__child_id__patch"];
         trace?: never;
@@ -222,6 +245,82 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{child_id}/guardians": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Guardian
+         * @description Adds a guardian; the answer is the record, the new entry last with its id.
+         */
+        post: operations["add_guardian_v1_children__child_id__guardians_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{child_id}/guardians/{entry_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove Guardian */
+        delete: operations["remove_guardian_v1_children__child_id__guardians__entry_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Change Guardian
+         * @description Changes the fields sent of one guardian; the others keep their values.
+         */
+        patch: operations["change_guardian_v1_children__child_id__guardians__entry_id__patch"];
+        trace?: never;
+    };
+    "/v1/children/{child_id}/parents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add Parent */
+        post: operations["add_parent_v1_children__child_id__parents_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{child_id}/parents/{entry_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove Parent */
+        delete: operations["remove_parent_v1_children__child_id__parents__entry_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change Parent */
+        patch: operations["change_parent_v1_children__child_id__parents__entry_id__patch"];
         trace?: never;
     };
     "/v1/children/{child_id}/reopen": {
@@ -318,7 +417,9 @@ export interface paths {
          * Upload
          * @description Uploads an XLSX, XLS or CSV sheet (at most 25 MB). The file is checked at once (422
          *     with the reason if it is not a usable sheet, and nothing is written); then it is
-         *     imported in the background: follow `GET /v1/imports/{id}`.
+         *     imported in the background: follow `GET /v1/imports/{id}`. Headers read with the
+         *     county's confirmed mapping first; if some column is only proposed (`proposed_mapping`),
+         *     the job is `awaiting_mapping` until `POST /v1/imports/{id}/mapping` confirms it.
          */
         post: operations["upload_v1_imports_post"];
         delete?: never;
@@ -359,6 +460,69 @@ export interface paths {
          * @description Status and progress (rows done of total), and counts of imported and rejected rows.
          */
         get: operations["job_progress_v1_imports__job_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/imports/{job_id}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Proposed Changes
+         * @description Per child: the fields the sheet changes, old → new. Phones and addresses masked and
+         *     sensitive fields null unless the caller has `view_sensitive` and states a purpose
+         *     (then audited). Only records inside the caller's jurisdiction.
+         */
+        get: operations["proposed_changes_v1_imports__job_id__changes_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/imports/{job_id}/changes/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm Changes
+         * @description Applies the proposed changes of the rows given (all when `rows` is null).
+         */
+        post: operations["confirm_changes_v1_imports__job_id__changes_apply_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/imports/{job_id}/conflicts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Job Conflicts
+         * @description Rows whose national ID is registered for another child (name or birth date differ):
+         *     not imported; check the ID in the sheet (or the record, if it is yours).
+         */
+        get: operations["job_conflicts_v1_imports__job_id__conflicts_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -422,6 +586,28 @@ export interface paths {
         get: operations["job_existing_v1_imports__job_id__existing_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/imports/{job_id}/mapping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm Mapping
+         * @description Confirms (or edits and confirms) the column mapping of a job awaiting it; the job then
+         *     runs. 422 naming the header when a column is unknown, chosen twice, or a required
+         *     column is left without one; 409 when the job is not awaiting a mapping.
+         */
+        post: operations["confirm_mapping_v1_imports__job_id__mapping_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -493,6 +679,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/schools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Schools
+         * @description The register of the caller's area, by township and name.
+         */
+        get: operations["list_schools_v1_schools_get"];
+        put?: never;
+        /** Add School */
+        post: operations["add_school_v1_schools_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/schools/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Schools
+         * @description An XLSX (or CSV) of the county's schools: 学校名称*, 学校标识码, 乡镇* (code or name),
+         *     学段*, 校长. A school already in the register (same name) is updated; rows with a fault
+         *     are listed by row and column with the reason and not written.
+         */
+        post: operations["import_schools_v1_schools_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/schools/{school_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read School */
+        get: operations["read_school_v1_schools__school_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change School */
+        patch: operations["change_school_v1_schools__school_id__patch"];
+        trace?: never;
+    };
     "/v1/statistics": {
         parameters: {
             query?: never;
@@ -556,6 +803,14 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** Body_import_schools_v1_schools_import_post */
+        Body_import_schools_v1_schools_import_post: {
+            /**
+             * File
+             * Format: binary
+             */
+            file: string;
+        };
         /** Body_upload_v1_imports_post */
         Body_upload_v1_imports_post: {
             /**
@@ -676,6 +931,11 @@ export interface components {
              * Format: date
              */
             birth_date: string;
+            /**
+             * Boarding
+             * @description 寄宿
+             */
+            boarding?: boolean | null;
             /** Categories */
             categories?: ("left_behind" | "migrant" | "orphan" | "de_facto_unsupported" | "disabled")[];
             /** Class Name */
@@ -691,6 +951,11 @@ export interface components {
             grade?: string | null;
             /** Guardians */
             guardians?: components["schemas"]["GuardianIn"][];
+            /**
+             * Hobbies
+             * @description 爱好
+             */
+            hobbies?: string | null;
             /** Household Type */
             household_type?: ("agricultural" | "non_agricultural" | "resident" | "unregistered") | null;
             jurisdiction: components["schemas"]["Jurisdiction"];
@@ -707,6 +972,11 @@ export interface components {
             /** Parents */
             parents?: components["schemas"]["ParentIn"][];
             /**
+             * Particulars
+             * @description 特殊情况; encrypted, shown only in clear views
+             */
+            particulars?: string | null;
+            /**
              * Priority
              * @default false
              */
@@ -715,8 +985,18 @@ export interface components {
             priority_reason?: string | null;
             /** School Id */
             school_id?: string | null;
+            /**
+             * School Status
+             * @description 在校状态
+             */
+            school_status?: ("in_school" | "not_enrolled" | "suspended" | "dropped_out" | "graduated") | null;
             /** Sensitive Categories */
             sensitive_categories?: ("incarcerated_parent" | "street_child" | "hiv_affected" | "drug_using_family" | "violence_victim")[];
+            /**
+             * Study Level
+             * @description 学习情况
+             */
+            study_level?: ("good" | "average" | "struggling") | null;
         };
         /** ChildItems */
         ChildItems: {
@@ -745,6 +1025,11 @@ export interface components {
              * Format: date
              */
             birth_date: string;
+            /**
+             * Boarding
+             * @description 寄宿
+             */
+            boarding?: boolean | null;
             /** Categories */
             categories: ("left_behind" | "migrant" | "orphan" | "de_facto_unsupported" | "disabled")[];
             /** Class Name */
@@ -767,6 +1052,11 @@ export interface components {
             grade: string | null;
             /** Guardians */
             guardians: components["schemas"]["GuardianOut"][];
+            /**
+             * Hobbies
+             * @description 爱好
+             */
+            hobbies?: string | null;
             /** Household Type */
             household_type: ("agricultural" | "non_agricultural" | "resident" | "unregistered") | null;
             /**
@@ -792,12 +1082,22 @@ export interface components {
             national_id: string | null;
             /** Parents */
             parents: components["schemas"]["ParentOut"][];
+            /**
+             * Particulars
+             * @description 特殊情况: only when shown in clear
+             */
+            particulars?: string | null;
             /** Priority */
             priority: boolean;
             /** Priority Reason */
             priority_reason: string | null;
             /** School Id */
             school_id: string | null;
+            /**
+             * School Status
+             * @description 在校状态 (vocabulary school_status)
+             */
+            school_status?: string | null;
             /**
              * Sensitive Categories
              * @description only when shown in clear
@@ -808,6 +1108,11 @@ export interface components {
              * @enum {string}
              */
             status: "active" | "transferred" | "closed";
+            /**
+             * Study Level
+             * @description 学习情况 (vocabulary study_level)
+             */
+            study_level?: string | null;
             /**
              * Updated At
              * Format: date-time
@@ -839,6 +1144,8 @@ export interface components {
             address?: string | null;
             /** Birth Date */
             birth_date?: string | null;
+            /** Boarding */
+            boarding?: boolean | null;
             /** Categories */
             categories?: ("left_behind" | "migrant" | "orphan" | "de_facto_unsupported" | "disabled")[] | null;
             /** Class Name */
@@ -849,8 +1156,13 @@ export interface components {
             gender?: ("male" | "female") | null;
             /** Grade */
             grade?: string | null;
-            /** Guardians */
-            guardians?: components["schemas"]["GuardianIn"][] | null;
+            /**
+             * Guardians
+             * @description the whole list: entries by id changed (fields left out kept), without id added, left out removed
+             */
+            guardians?: components["schemas"]["GuardianEdit"][] | null;
+            /** Hobbies */
+            hobbies?: string | null;
             /** Household Type */
             household_type?: ("agricultural" | "non_agricultural" | "resident" | "unregistered") | null;
             lawful_basis?: components["schemas"]["LawfulBasisIn"] | null;
@@ -860,14 +1172,26 @@ export interface components {
             name?: string | null;
             /** National Id */
             national_id?: string | null;
-            /** Parents */
-            parents?: components["schemas"]["ParentIn"][] | null;
+            /**
+             * Parents
+             * @description as guardians
+             */
+            parents?: components["schemas"]["ParentEdit"][] | null;
+            /**
+             * Particulars
+             * @description null: unchanged (how a masked reader sees it); "" clears
+             */
+            particulars?: string | null;
             /** Priority */
             priority?: boolean | null;
             /** Priority Reason */
             priority_reason?: string | null;
+            /** School Status */
+            school_status?: ("in_school" | "not_enrolled" | "suspended" | "dropped_out" | "graduated") | null;
             /** Sensitive Categories */
             sensitive_categories?: ("incarcerated_parent" | "street_child" | "hiv_affected" | "drug_using_family" | "violence_victim")[] | null;
+            /** Study Level */
+            study_level?: ("good" | "average" | "struggling") | null;
             /**
              * Version
              * @description or send If-Match
@@ -907,6 +1231,23 @@ export interface components {
             schools: components["schemas"]["Coverage"][];
             /** Townships */
             townships: components["schemas"]["Coverage"][];
+        };
+        /** ConfirmIn */
+        ConfirmIn: {
+            /**
+             * Rows
+             * @description the sheet rows to apply; null: every proposed change
+             */
+            rows?: number[] | null;
+        };
+        /** Confirmed */
+        Confirmed: {
+            /** Applied */
+            applied: number[];
+            /** Refused */
+            refused: components["schemas"]["Refused"][];
+            /** Stale */
+            stale: number[];
         };
         /** Count */
         Count: {
@@ -1045,6 +1386,105 @@ export interface components {
             /** Masked */
             masked: boolean;
         };
+        /** GuardianAdd */
+        GuardianAdd: {
+            /** Address */
+            address?: string | null;
+            /** Age */
+            age?: number | null;
+            /**
+             * Entrusted
+             * @default false
+             */
+            entrusted: boolean;
+            /** Health */
+            health?: string | null;
+            /** Name */
+            name: string;
+            /** Occupation */
+            occupation?: string | null;
+            /** Phone */
+            phone?: string | null;
+            /**
+             * Relation
+             * @enum {string}
+             */
+            relation: "grandparent" | "relative" | "parent" | "sibling" | "neighbour" | "other";
+            /** Relation Word */
+            relation_word?: string | null;
+            /**
+             * Version
+             * @description or send If-Match
+             */
+            version?: number | null;
+        };
+        /** GuardianChange */
+        GuardianChange: {
+            /**
+             * Address
+             * @description or the masked value shown (unchanged)
+             */
+            address?: string | null;
+            /** Age */
+            age?: number | null;
+            /** Entrusted */
+            entrusted?: boolean | null;
+            /** Health */
+            health?: string | null;
+            /** Id */
+            id?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Occupation */
+            occupation?: string | null;
+            /**
+             * Phone
+             * @description or the masked value shown (unchanged)
+             */
+            phone?: string | null;
+            /** Relation */
+            relation?: ("grandparent" | "relative" | "parent" | "sibling" | "neighbour" | "other") | null;
+            /** Relation Word */
+            relation_word?: string | null;
+            /**
+             * Version
+             * @description or send If-Match
+             */
+            version?: number | null;
+        };
+        /**
+         * GuardianEdit
+         * @description A guardian entry as an edit sends it: the fields to set (left out: unchanged). With
+         *     `id`, an entry of the record; without, a new entry (relation and name required).
+         */
+        GuardianEdit: {
+            /**
+             * Address
+             * @description or the masked value shown (unchanged)
+             */
+            address?: string | null;
+            /** Age */
+            age?: number | null;
+            /** Entrusted */
+            entrusted?: boolean | null;
+            /** Health */
+            health?: string | null;
+            /** Id */
+            id?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Occupation */
+            occupation?: string | null;
+            /**
+             * Phone
+             * @description or the masked value shown (unchanged)
+             */
+            phone?: string | null;
+            /** Relation */
+            relation?: ("grandparent" | "relative" | "parent" | "sibling" | "neighbour" | "other") | null;
+            /** Relation Word */
+            relation_word?: string | null;
+        };
         /** GuardianIn */
         GuardianIn: {
             /** Address */
@@ -1088,6 +1528,12 @@ export interface components {
             entrusted: boolean;
             /** Health */
             health?: string | null;
+            /**
+             * Id
+             * Format: uuid
+             * @description the entry's id: change or remove it by this id
+             */
+            id: string;
             /** Name */
             name?: string | null;
             /** Occupation */
@@ -1099,6 +1545,11 @@ export interface components {
             phone?: string | null;
             /** Relation */
             relation: string;
+            /**
+             * Relation Word
+             * @description the word the county wrote (外祖母…)
+             */
+            relation_word?: string | null;
         };
         /** ImportJobOut */
         ImportJobOut: {
@@ -1118,6 +1569,16 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Rows Changed
+             * @description registered children the sheet changes: to confirm (…/changes)
+             */
+            rows_changed: number;
+            /**
+             * Rows Conflicting
+             * @description rows whose ID is another child's (…/conflicts)
+             */
+            rows_conflicting: number;
             /** Rows Done */
             rows_done: number;
             /** Rows Existing */
@@ -1167,6 +1628,16 @@ export interface components {
              */
             statutory_duty: boolean;
         };
+        /** MappingIn */
+        MappingIn: {
+            /**
+             * Mapping
+             * @description header (first line, as the sheet writes it) → column key, or null: not imported; headers left out keep the proposal
+             */
+            mapping?: {
+                [key: string]: string | null;
+            };
+        };
         /** NamesIn */
         NamesIn: {
             /** Ids */
@@ -1179,9 +1650,83 @@ export interface components {
             /** Townships */
             townships: string[];
         };
+        /** ParentAdd */
+        ParentAdd: {
+            /**
+             * Away Since
+             * @description 外出时间: a month (2020-02) or a day (2020-02-01)
+             */
+            away_since?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Phone */
+            phone?: string | null;
+            /**
+             * Relation
+             * @enum {string}
+             */
+            relation: "father" | "mother";
+            /**
+             * Version
+             * @description or send If-Match
+             */
+            version?: number | null;
+            /** Work Place */
+            work_place?: string | null;
+        };
+        /** ParentChange */
+        ParentChange: {
+            /**
+             * Away Since
+             * @description a month (2020-02) or a day (2020-02-01)
+             */
+            away_since?: string | null;
+            /** Id */
+            id?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Phone
+             * @description or the masked value shown (unchanged)
+             */
+            phone?: string | null;
+            /** Relation */
+            relation?: ("father" | "mother") | null;
+            /**
+             * Version
+             * @description or send If-Match
+             */
+            version?: number | null;
+            /** Work Place */
+            work_place?: string | null;
+        };
+        /** ParentEdit */
+        ParentEdit: {
+            /**
+             * Away Since
+             * @description a month (2020-02) or a day (2020-02-01)
+             */
+            away_since?: string | null;
+            /** Id */
+            id?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Phone
+             * @description or the masked value shown (unchanged)
+             */
+            phone?: string | null;
+            /** Relation */
+            relation?: ("father" | "mother") | null;
+            /** Work Place */
+            work_place?: string | null;
+        };
         /** ParentIn */
         ParentIn: {
-            /** Away Since */
+            /**
+             * Away Since
+             * @description 外出时间: a month (2020-02) or a day (2020-02-01)
+             */
             away_since?: string | null;
             /** Name */
             name?: string | null;
@@ -1197,8 +1742,17 @@ export interface components {
         };
         /** ParentOut */
         ParentOut: {
-            /** Away Since */
+            /**
+             * Away Since
+             * @description a month (2020-02) or a day (2020-02-01)
+             */
             away_since?: string | null;
+            /**
+             * Id
+             * Format: uuid
+             * @description the entry's id: change or remove it by this id
+             */
+            id: string;
             /** Name */
             name?: string | null;
             /**
@@ -1250,6 +1804,74 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** PromotionIn */
+        PromotionIn: {
+            /**
+             * School Id
+             * @description only this school
+             */
+            school_id?: string | null;
+            /**
+             * School Year
+             * @description the school year that ends (2025 for 2025-2026)
+             */
+            school_year: number;
+            /**
+             * Township Code
+             * @description only this township
+             */
+            township_code?: string | null;
+        };
+        /** PromotionOut */
+        PromotionOut: {
+            /**
+             * Leaving
+             * @description records in a last grade (九年级/初三, 高三): not promoted
+             */
+            leaving: number;
+            /**
+             * Promoted
+             * @description records moved up one grade
+             */
+            promoted: number;
+        };
+        /** ProposedChange */
+        ProposedChange: {
+            /** Changes */
+            changes: components["schemas"]["ShownChange"][];
+            /**
+             * Child Id
+             * Format: uuid
+             */
+            child_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Reason */
+            reason: string | null;
+            /** Row */
+            row: number;
+            /**
+             * Status
+             * @description proposed, applied, stale (the record changed since), refused
+             */
+            status: string;
+        };
+        /** ProposedChanges */
+        ProposedChanges: {
+            /** Items */
+            items: components["schemas"]["ProposedChange"][];
+            /** Masked */
+            masked: boolean;
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Total */
+            total: number;
+        };
         /** Readiness */
         Readiness: {
             /** Consumer Lag */
@@ -1280,6 +1902,15 @@ export interface components {
              */
             status: "ready" | "degraded" | "not_ready";
         };
+        /** Refused */
+        Refused: {
+            /** Field */
+            field: string;
+            /** Reason */
+            reason: string;
+            /** Row */
+            row: number;
+        };
         /** ReopenIn */
         ReopenIn: {
             /** Version */
@@ -1309,6 +1940,94 @@ export interface components {
              */
             total_rows: number;
         };
+        /** SchoolImportOut */
+        SchoolImportOut: {
+            /** Created */
+            created: number;
+            /** Errors */
+            errors: {
+                [key: string]: unknown;
+            }[];
+            /** Updated */
+            updated: number;
+        };
+        /** SchoolIn */
+        SchoolIn: {
+            /**
+             * Code
+             * @description 学校标识码 (10 digits), where known
+             */
+            code?: string | null;
+            /**
+             * Head
+             * @description 校长
+             */
+            head?: string | null;
+            /**
+             * Id
+             * @description the id records carry; default: the 学校标识码, else a new one
+             */
+            id?: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Stage
+             * @enum {string}
+             */
+            stage: "kindergarten" | "primary" | "junior" | "nine_year" | "complete_middle" | "senior" | "twelve_year" | "special" | "teaching_point";
+            /** Township Code */
+            township_code: string;
+        };
+        /** SchoolOut */
+        SchoolOut: {
+            /** Code */
+            code: string | null;
+            /** County Code */
+            county_code: string;
+            /** Head */
+            head: string | null;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Stage */
+            stage: string;
+            /** Stage Label */
+            stage_label: string | null;
+            /** Township Code */
+            township_code: string;
+            /** Township Name */
+            township_name: string | null;
+            /** Version */
+            version: number;
+        };
+        /** SchoolPage */
+        SchoolPage: {
+            /** Items */
+            items: components["schemas"]["SchoolOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Total */
+            total: number;
+        };
+        /** SchoolPatch */
+        SchoolPatch: {
+            /** Code */
+            code?: string | null;
+            /** Head */
+            head?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Stage */
+            stage?: ("kindergarten" | "primary" | "junior" | "nine_year" | "complete_middle" | "senior" | "twelve_year" | "special" | "teaching_point") | null;
+            /** Township Code */
+            township_code?: string | null;
+            /**
+             * Version
+             * @description or send If-Match
+             */
+            version?: number | null;
+        };
         /**
          * SearchIn
          * @description Search terms travel in the body: names never go into URLs (or access logs).
@@ -1330,6 +2049,28 @@ export interface components {
             status?: ("active" | "transferred" | "closed") | null;
             /** Township Code */
             township_code?: string | null;
+        };
+        /** ShownChange */
+        ShownChange: {
+            /**
+             * Entry
+             * @description the guardian's or parent's entry id, for their fields
+             */
+            entry: string | null;
+            /** Field */
+            field: string;
+            /**
+             * Label
+             * @description the field's Chinese name
+             */
+            label: string;
+            /** New */
+            new: unknown;
+            /**
+             * Old
+             * @description masked (phones, addresses) or null (sensitive fields) unless unmasked
+             */
+            old: unknown;
         };
         /**
          * Statistics
@@ -1581,6 +2322,93 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    promote_v1_children_grade_promotion_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromotionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionOut"];
                 };
             };
             /** @description Bad Request */
@@ -2352,6 +3180,644 @@ export interface operations {
             };
         };
     };
+    add_guardian_v1_children__child_id__guardians_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                child_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GuardianAdd"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remove_guardian_v1_children__child_id__guardians__entry_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                child_id: string;
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    change_guardian_v1_children__child_id__guardians__entry_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                child_id: string;
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GuardianChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_parent_v1_children__child_id__parents_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                child_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ParentAdd"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remove_parent_v1_children__child_id__parents__entry_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                child_id: string;
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    change_parent_v1_children__child_id__parents__entry_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                child_id: string;
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ParentChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     reopen_child_v1_children__child_id__reopen_post: {
         parameters: {
             query?: never;
@@ -3085,6 +4551,240 @@ export interface operations {
             };
         };
     };
+    proposed_changes_v1_imports__job_id__changes_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                /** @description the same as X-Purpose, for links */
+                purpose?: string | null;
+            };
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProposedChanges"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirm_changes_v1_imports__job_id__changes_apply_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Confirmed"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    job_conflicts_v1_imports__job_id__conflicts_get: {
+        parameters: {
+            query?: {
+                after?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RowErrors"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     job_errors_v1_imports__job_id__errors_get: {
         parameters: {
             query?: {
@@ -3266,6 +4966,95 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirm_mapping_v1_imports__job_id__mapping_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MappingIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJobOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3554,6 +5343,426 @@ export interface operations {
             };
             /** @description Validation Error */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_schools_v1_schools_get: {
+        parameters: {
+            query?: {
+                township_code?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchoolPage"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_school_v1_schools_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SchoolIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchoolOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    import_schools_v1_schools_import_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_import_schools_v1_schools_import_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchoolImportOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_school_v1_schools__school_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                school_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchoolOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    change_school_v1_schools__school_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                school_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SchoolPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchoolOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
                 headers: {
                     [name: string]: unknown;
                 };
