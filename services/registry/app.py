@@ -1,7 +1,10 @@
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from services.registry import api, api_card, api_grades, api_caregivers, api_import_changes, api_mapping, api_schools, api_contact_points, api_imports, api_lists, api_stats, api_vocabulary
+from services.registry import (
+    api, api_card, api_caregivers, api_contact_points, api_grades, api_import_changes, api_imports, api_lists,
+    api_mapping, api_schools, api_stats, api_vocabulary,
+)
 from services.registry.division_cache import DivisionCache
 from services.registry.upload_reader import UploadReader
 from shared.crypto import CryptoSettings, FieldCipher
@@ -26,7 +29,9 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         settings, title="Shouhu registry",
         description="One record per child (一人一档): registration, records and their changes, "
                     "bulk import of the schools' sheets, statistics and completeness.",
-        routers=[api_lists.router, api_grades.router, api.router, api_card.router, api_imports.router, api_import_changes.router, api_mapping.router, api_schools.router, api_stats.router, api_contact_points.router,
+        routers=[api_lists.router, api_grades.router, api.router, api_card.router, api_imports.router,
+                 api_import_changes.router, api_mapping.router, api_schools.router, api_stats.router,
+                 api_contact_points.router,
                  api_caregivers.router, api_vocabulary.router],
         on_startup=_on_startup, on_shutdown=_on_shutdown,
     )
