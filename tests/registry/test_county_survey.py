@@ -66,6 +66,16 @@ def _sheet(first: int) -> tuple[list[list], dict[int, str]]:
     return good + bad, columns
 
 
+async def _seed_schools(registry) -> None:
+    """镇宁's schools, once per database (the tests of this module share one)."""
+    listed = (await registry.client.get("/v1/schools", headers=STAFF)).json()
+    if listed["total"] == 0:
+        await seed_schools(registry, ZHENNING, [
+            {"name": "黄果树镇中心小学", "township_code": HUANGGUOSHU, "code": "2152042300"},
+            {"name": "黄果树镇民族小学", "township_code": HUANGGUOSHU, "code": "2152042301"},
+            {"name": "马厂镇中学", "township_code": MACHANG, "stage": "junior"}])
+
+
 def _csv(rows: list[list], encoding: str) -> bytes:
     text = io.StringIO()
     csv.writer(text).writerows([HEADERS, *rows])
@@ -100,10 +110,7 @@ async def _check_report(registry, job: dict, expected: dict[int, str]) -> None:
 
 
 async def test_a_county_survey_imports_in_every_format_and_updates_by_review(registry) -> None:
-    await seed_schools(registry, ZHENNING, [
-        {"name": "黄果树镇中心小学", "township_code": HUANGGUOSHU, "code": "2152042300"},
-        {"name": "黄果树镇民族小学", "township_code": HUANGGUOSHU, "code": "2152042301"},
-        {"name": "马厂镇中学", "township_code": MACHANG, "stage": "junior"}])
+    await _seed_schools(registry)
 
     rows, expected = _sheet(first=0)
     job = await _upload(registry, xlsx(rows, headers=HEADERS), "镇宁县留守儿童摸底表.xlsx")
@@ -149,3 +156,28 @@ async def test_a_county_survey_imports_in_every_format_and_updates_by_review(reg
     # three 韦阿龙 came in (one sheet per format, other IDs): only the first school's changed
     wei = await registry.fetch("SELECT grade, version FROM children WHERE name = '韦阿龙' ORDER BY version DESC")
     assert [(w["grade"], w["version"]) for w in wei] == [("五年级", 2), ("四年级", 1), ("四年级", 1)]
+
+
+def _xls(rows: list[list]) -> bytes:
+    """The sheet in the old binary Excel format (97-2003 .xls), as older Excel and WPS save it."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("摸底表")
+    for r, values in enumerate([HEADERS, *rows]):
+        for c, value in enumerate(values):
+            sheet.write(r, c, value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+async def test_the_survey_in_old_binary_excel_imports_the_same(registry) -> None:
+    await _seed_schools(registry)
+    rows, expected = _sheet(first=120)
+    job = await _upload(registry, _xls(rows), "摸底表.xls")
+    assert job["file_format"] == "xls"
+    if job["status"] == "awaiting_mapping":  # this database has not seen the county's mapping yet
+        confirmed = await registry.client.post(f"/v1/imports/{job['id']}/mapping", json={}, headers=STAFF)
+        assert confirmed.status_code == 200, confirmed.text
+    await _check_report(registry, await _run(registry, job["id"]), expected)
