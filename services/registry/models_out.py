@@ -151,6 +151,7 @@ class Statistics(BaseModel):
     age_band: list[Count] | None = None
     priority: list[Count] | None = None
     sensitive_category: list[Count] | None = None
+    school_status: list[Count] | None = Field(default=None, description="在校状态 (for 入学率 and 巩固率)")
 
 
 class Coverage(BaseModel):

@@ -57,3 +57,7 @@ async def test_the_survey_fields_are_recorded_masked_and_imported(registry) -> N
     assert (record["school_status"], record["boarding"], record["study_level"], record["hobbies"]) == (
         "in_school", True, "good", "跳绳")
     assert record["parents"][0]["away_since"] == "2019-10"
+
+    counts = (await registry.client.get("/v1/statistics?by=school_status", headers=staff_headers())).json()
+    by_status = {c["key"]: (c["count"], c.get("label")) for c in counts["school_status"]}
+    assert by_status["in_school"] == (1, "在校") and by_status["dropped_out"] == (1, "辍学")
