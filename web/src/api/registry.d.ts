@@ -2089,6 +2089,11 @@ export interface components {
             priority?: components["schemas"]["Count"][] | null;
             /** School */
             school?: components["schemas"]["Count"][] | null;
+            /**
+             * School Status
+             * @description 在校状态 (for 入学率 and 巩固率)
+             */
+            school_status?: components["schemas"]["Count"][] | null;
             /** Sensitive Category */
             sensitive_category?: components["schemas"]["Count"][] | null;
             /**
@@ -5784,7 +5789,7 @@ export interface operations {
     statistics_v1_statistics_get: {
         parameters: {
             query?: {
-                by?: ("township" | "school" | "category" | "gender" | "left_behind_type" | "age_band" | "status" | "priority" | "sensitive_category")[] | null;
+                by?: ("township" | "school" | "category" | "gender" | "left_behind_type" | "age_band" | "status" | "priority" | "sensitive_category" | "school_status")[] | null;
                 status?: "current" | "active" | "transferred" | "closed";
                 /** @description the same as X-Purpose, for links */
                 purpose?: string | null;
