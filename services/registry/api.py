@@ -46,7 +46,8 @@ def _new_child(body: ChildIn) -> domain.NewChild:
         priority_reason=body.priority_reason,
         guardians=tuple({**g.model_dump(mode="json"), "id": str(uuid4())} for g in body.guardians),
         parents=tuple({**p.model_dump(mode="json"), "id": str(uuid4())} for p in body.parents),
-        lawful_basis=_basis(body.lawful_basis),
+        lawful_basis=_basis(body.lawful_basis), school_status=body.school_status, boarding=body.boarding,
+        study_level=body.study_level, hobbies=body.hobbies, particulars=body.particulars,
     )
 
 
@@ -133,7 +134,7 @@ def _apply_patch(child: domain.NewChild, patch: ChildPatch) -> domain.NewChild:
     sent = patch.model_fields_set
     changes: dict[str, Any] = {}
     for name in ("name", "gender", "birth_date", "ethnicity", "household_type", "grade",
-                 "class_name", "left_behind_type", "priority"):
+                 "class_name", "left_behind_type", "priority", "school_status", "boarding", "study_level", "hobbies"):
         if name in sent:
             changes[name] = getattr(patch, name)
     for name, mask in card_edits.RECORD_MASKS.items():
@@ -141,6 +142,8 @@ def _apply_patch(child: domain.NewChild, patch: ChildPatch) -> domain.NewChild:
             changes[name] = card_edits.kept_or_new(getattr(child, name), getattr(patch, name), mask, name)
     if patch.priority_reason is not None:
         changes["priority_reason"] = patch.priority_reason or None
+    if patch.particulars is not None:
+        changes["particulars"] = patch.particulars or None
     if "categories" in sent:
         changes["categories"] = tuple(dict.fromkeys(patch.categories or ()))
     if patch.sensitive_categories is not None:

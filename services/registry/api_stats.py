@@ -24,11 +24,12 @@ from shared.contracts import ExpectedCountSet
 router = APIRouter(prefix="/v1", tags=["statistics"])
 Caller = Annotated[Principal, Depends(require_principal)]
 Dimension = Literal["township", "school", "category", "gender", "left_behind_type", "age_band", "status",
-                    "priority", "sensitive_category"]
+                    "priority", "sensitive_category", "school_status"]
 PUBLIC_DIMENSIONS = ("township", "school", "category", "gender", "left_behind_type", "age_band")
 # Which vocabulary names a dimension's keys (townships are named by the division register).
 _LABELS = {"category": vocabulary.CATEGORY, "gender": vocabulary.GENDER, "left_behind_type": vocabulary.LEFT_BEHIND_TYPE,
-           "status": vocabulary.STATUS, "sensitive_category": vocabulary.SENSITIVE_CATEGORY}
+           "status": vocabulary.STATUS, "sensitive_category": vocabulary.SENSITIVE_CATEGORY,
+           "school_status": vocabulary.SCHOOL_STATUS}
 
 
 async def _label(request: Request, conn, dimension: str, entries: list[dict]) -> list[dict]:

@@ -29,10 +29,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         settings, title="Shouhu registry",
         description="One record per child (一人一档): registration, records and their changes, "
                     "bulk import of the schools' sheets, statistics and completeness.",
-from services.registry import (
-    api, api_card, api_caregivers, api_contact_points, api_divisions, api_grades, api_import_changes, api_imports,
-    api_lists, api_mapping, api_schools, api_stats, api_vocabulary,
-)
+        routers=[api_lists.router, api_grades.router, api.router, api_card.router, api_imports.router,
+                 api_import_changes.router, api_mapping.router, api_schools.router, api_stats.router,
+                 api_contact_points.router,
+                 api_caregivers.router, api_vocabulary.router, api_divisions.router],
         on_startup=_on_startup, on_shutdown=_on_shutdown,
     )
     app.add_exception_handler(RequestValidationError, api_vocabulary.on_validation_error)

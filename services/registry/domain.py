@@ -59,6 +59,11 @@ class NewChild:
     guardians: tuple[dict[str, Any], ...] = ()
     parents: tuple[dict[str, Any], ...] = ()
     lawful_basis: dict[str, Any] = field(default_factory=lambda: dict(STATUTORY_BASIS))
+    school_status: str | None = None    # 在校状态 (vocabulary school_status)
+    boarding: bool | None = None        # 寄宿
+    study_level: str | None = None      # 学习情况 (vocabulary study_level)
+    hobbies: str | None = None          # 爱好
+    particulars: str | None = None      # 特殊情况: encrypted, shown only in clear views
 
 
 def age_on(birth_date: date, today: date) -> int:

@@ -8,7 +8,7 @@ from shared.rekey import EncryptedColumn
 
 # privacy.context(field, child_id) binds "children.<field>:<child id>"; the column is "<field>_enc".
 CHILD_CONTEXT = "children"
-CHILD_SEALED_FIELDS = ("national_id", "address", "sensitive", "priority_reason", "contact_card")
+CHILD_SEALED_FIELDS = ("national_id", "address", "sensitive", "priority_reason", "contact_card", "particulars")
 GROWTH_NOTE = EncryptedColumn("growth_notes", "note_enc", "growth_notes.note")
 # A sheet's proposed changes to a record (the new values), until confirmed.
 IMPORT_CHANGE = EncryptedColumn("import_changes", "changes_enc", "import_changes.changes")

@@ -188,6 +188,23 @@ def parse_date(value: object, field: str) -> date:
     raise RuleViolation(field, "日期格式应为 YYYY-MM-DD / a date is written YYYY-MM-DD")
 
 
+_MONTH = re.compile(r"((?:19|20)\d{2})\s*[-/.年]?\s*(\d{1,2})\s*月?")
+
+
+def parse_month(value: object, field: str) -> str:
+    """外出时间 as surveys write it: a month (2020-02, 2020/2, 2020.2, 2020年2月, 202002) →
+    '2020-02'; a whole date (or a date cell) → '2020-02-01'."""
+    if isinstance(value, (date, datetime)) or (isinstance(value, str) and len(clean_text(value)) >= 8
+                                                and not clean_text(value).endswith("月")):
+        return parse_date(value, field).isoformat()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    month = _MONTH.fullmatch(clean_text(value).replace(" ", ""))
+    if month is None or not 1 <= int(month.group(2)) <= 12:
+        raise RuleViolation(field, "外出时间应为年月（2020-02）或日期（2020-02-01） / a month (2020-02) or a date")
+    return f"{month.group(1)}-{int(month.group(2)):02d}"
+
+
 def mask_national_id(number: str) -> str:
     """The first four and the last four stay visible (5204**********6659), as the counties
     print them: the county and the birth date are hidden with the rest."""

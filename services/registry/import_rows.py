@@ -71,7 +71,10 @@ def _text_of(value: Any, key: str, max_length: int) -> str | None:
 # What an error lists as the choices: the labels (the synonyms are in the template's guide).
 _ALLOWED = {"gender": vocabulary.GENDER, "household_type": vocabulary.HOUSEHOLD_TYPE,
             "left_behind_type": vocabulary.LEFT_BEHIND_TYPE, "guardian_relation": vocabulary.GUARDIAN_RELATION,
-            "priority": vocabulary.YES_NO, "statutory_duty": vocabulary.YES_NO}
+            "priority": vocabulary.YES_NO, "statutory_duty": vocabulary.YES_NO, "boarding": vocabulary.YES_NO,
+            "school_status": vocabulary.SCHOOL_STATUS, "study_level": vocabulary.STUDY_LEVEL}
+SCHOOL_STATUS = vocabulary.SCHOOL_STATUS.reading()
+STUDY_LEVEL = vocabulary.STUDY_LEVEL.reading()
 
 
 def _choice(raw: dict[str, Any], key: str, mapping: dict[str, Any]) -> Any:
@@ -123,6 +126,12 @@ def _date_of(value: Any, key: str) -> date | None:
     return identity.parse_date(value, key) if identity.clean_text(value) else None
 
 
+@lru_cache(maxsize=4096, typed=True)
+def _month_of(value: Any, key: str) -> str | None:
+    """外出时间: a month (2020-02) where the survey has months, or a date."""
+    return identity.parse_month(value, key) if identity.clean_text(value) else None
+
+
 def _text_column(key: str, max_length: int) -> Callable[[dict[str, Any]], str | None]:
     return lambda raw: _text(raw, key, max_length)
 
@@ -158,6 +167,11 @@ _FIELDS: tuple[tuple[str, str | None, Any, Callable[[dict[str, Any]], Any]], ...
     ("sensitive_categories", "sensitive_categories", (), lambda raw: _many(raw, "sensitive_categories")),
     ("priority", "priority", False, lambda raw: _choice(raw, "priority", YES_NO) or False),
     ("statutory_duty", "statutory_duty", None, _choice_column("statutory_duty", YES_NO)),
+    ("school_status", "school_status", None, _choice_column("school_status", SCHOOL_STATUS)),
+    ("boarding", "boarding", None, _choice_column("boarding", YES_NO)),
+    ("study_level", "study_level", None, _choice_column("study_level", STUDY_LEVEL)),
+    ("hobbies", "hobbies", None, _text_column("hobbies", 200)),
+    ("particulars", "particulars", None, _text_column("particulars", 500)),
     ("guardians", None, None, lambda raw: _guardians(raw)),
     ("parents", None, None, lambda raw: _parents(raw)),
 )
@@ -218,7 +232,8 @@ def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date,
         grade=values["grade"], class_name=values["class_name"], address=values["address"],
         left_behind_type=values["left_behind_type"], sensitive_categories=tuple(sorted(values["sensitive_categories"])),
         priority_reason=values["priority_reason"], guardians=values["guardians"], parents=values["parents"],
-        lawful_basis=basis,
+        lawful_basis=basis, school_status=values["school_status"], boarding=values["boarding"],
+        study_level=values["study_level"], hobbies=values["hobbies"], particulars=values["particulars"],
     )
     try:
         domain.check_record(child, today)
@@ -293,7 +308,7 @@ def _parents(raw: dict[str, Any]) -> tuple[dict[str, Any], ...]:
         name = _text(raw, name_key, 50)
         work = _text(raw, work_key, 200)
         phone = _text(raw, phone_key, 30)
-        away = _date_of(raw.get(away_key), away_key)
+        away = _month_of(raw.get(away_key), away_key)
         if not (name or work or phone or away):
             continue
         parents.append({
@@ -301,7 +316,7 @@ def _parents(raw: dict[str, Any]) -> tuple[dict[str, Any], ...]:
             "name": identity.normalize_name(name, name_key) if name else None,
             "work_place": work,
             "phone": identity.normalize_phone(phone, phone_key) if phone else None,
-            "away_since": away.isoformat() if away else None,
+            "away_since": away,
         })
     return tuple(parents)
 

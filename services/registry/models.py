@@ -16,6 +16,8 @@ from shared.contracts import Jurisdiction
 from shared.contracts.events import CloseReason, LeftBehindType, PublicCategory
 
 # The vocabularies' codes (services/registry/vocabulary.py), as input types.
+SchoolStatus = Literal[vocabulary.SCHOOL_STATUS.codes]  # type: ignore[valid-type]
+StudyLevel = Literal[vocabulary.STUDY_LEVEL.codes]  # type: ignore[valid-type]
 SensitiveCategory = Literal[vocabulary.SENSITIVE_CATEGORY.codes]  # type: ignore[valid-type]
 HouseholdType = Literal[vocabulary.HOUSEHOLD_TYPE.codes]  # type: ignore[valid-type]
 GrowthArea = Literal[vocabulary.GROWTH_AREA.codes]  # type: ignore[valid-type]
@@ -57,9 +59,17 @@ class ParentIn(_In):
     name: str | None = Field(default=None, max_length=50)
     work_place: str | None = Field(default=None, max_length=200)
     phone: str | None = None
-    away_since: date | None = None
+    away_since: str | None = Field(default=None, description="外出时间: a month (2020-02) or a day (2020-02-01)")
 
     _phone = field_validator("phone")(GuardianIn._phone.__func__)  # type: ignore[attr-defined]
+
+    @field_validator("away_since")
+    @classmethod
+    def _away_since(cls, value: str | None) -> str | None:
+        try:
+            return identity.parse_month(value, "away_since") if value else None
+        except RuleViolation as exc:
+            raise _reason(exc) from None
 
 
 def _phone_or_mask(value: str | None) -> str | None:
@@ -96,9 +106,10 @@ class ParentEdit(_In):
     name: str | None = Field(default=None, max_length=50)
     work_place: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, description="or the masked value shown (unchanged)")
-    away_since: date | None = None
+    away_since: str | None = Field(default=None, description="a month (2020-02) or a day (2020-02-01)")
 
     _phone = field_validator("phone")(GuardianEdit._phone.__func__)  # type: ignore[attr-defined]
+    _away_since = field_validator("away_since")(ParentIn._away_since.__func__)  # type: ignore[attr-defined]
 
 
 class LawfulBasisIn(_In):
@@ -127,6 +138,12 @@ class ChildFields(_In):
     guardians: list[GuardianIn] = Field(default_factory=list, max_length=5)
     parents: list[ParentIn] = Field(default_factory=list, max_length=2)
     lawful_basis: LawfulBasisIn | None = None
+    school_status: SchoolStatus | None = Field(default=None, description="在校状态")
+    boarding: bool | None = Field(default=None, description="寄宿")
+    study_level: StudyLevel | None = Field(default=None, description="学习情况")
+    hobbies: str | None = Field(default=None, max_length=200, description="爱好")
+    particulars: MultiLineText | None = Field(default=None, max_length=500,
+                                              description="特殊情况; encrypted, shown only in clear views")
 
     @field_validator("national_id")
     @classmethod
@@ -176,6 +193,12 @@ class ChildPatch(_In):
                                                 "without id added, left out removed")
     parents: list[ParentEdit] | None = Field(default=None, max_length=2, description="as guardians")
     lawful_basis: LawfulBasisIn | None = None
+    school_status: SchoolStatus | None = None
+    boarding: bool | None = None
+    study_level: StudyLevel | None = None
+    hobbies: str | None = Field(default=None, max_length=200)
+    particulars: MultiLineText | None = Field(default=None, max_length=500,
+                                              description="null: unchanged (how a masked reader sees it); \"\" clears")
 
     @field_validator("national_id")
     @classmethod

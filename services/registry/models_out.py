@@ -37,7 +37,7 @@ class ParentOut(BaseModel):
     name: str | None = None
     work_place: str | None = None
     phone: str | None = Field(default=None, description="masked unless shown in clear with a stated purpose")
-    away_since: date | None = None
+    away_since: str | None = Field(default=None, description="a month (2020-02) or a day (2020-02-01)")
 
 
 class ChildOut(BaseModel):
@@ -63,6 +63,11 @@ class ChildOut(BaseModel):
     guardians: list[GuardianOut]
     parents: list[ParentOut]
     lawful_basis: dict[str, Any]
+    school_status: str | None = Field(default=None, description="在校状态 (vocabulary school_status)")
+    boarding: bool | None = Field(default=None, description="寄宿")
+    study_level: str | None = Field(default=None, description="学习情况 (vocabulary study_level)")
+    hobbies: str | None = Field(default=None, description="爱好")
+    particulars: str | None = Field(default=None, description="特殊情况: only when shown in clear")
     status: ChildStatus
     close_reason: CloseReason | None
     version: int = Field(description="also the ETag; send it back in If-Match to change the record")
@@ -146,6 +151,7 @@ class Statistics(BaseModel):
     priority: list[Count] | None = None
     sensitive_category: list[Count] | None = None
     as_of: date | None = Field(None, description="the day the counts are for, when one was asked for")
+    school_status: list[Count] | None = Field(default=None, description="在校状态 (for 入学率 and 巩固率)")
 
 
 class Coverage(BaseModel):

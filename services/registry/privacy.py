@@ -26,7 +26,7 @@ ID_INDEX_PURPOSE = "national_id"
 # One encoder, made once: json.dumps with any option builds a new encoder on every call,
 # which costs more than encoding a contact card (a bulk import seals 100,000 of them).
 _CARD_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode
-SENSITIVE_FIELDS = ("national_id", "address", "sensitive_categories", "priority_reason",
+SENSITIVE_FIELDS = ("national_id", "address", "sensitive_categories", "priority_reason", "particulars",
                     "guardians.phone", "guardians.address", "parents.phone")
 
 
@@ -56,6 +56,7 @@ def seal(child: NewChild, cipher: FieldCipher) -> dict[str, Any]:
         "priority_reason_enc": enc("priority_reason", child.priority_reason),
         "contact_card_enc": enc("contact_card", _CARD_JSON(card))
         if has_card else None,
+        "particulars_enc": enc("particulars", child.particulars),
     }
 
 
@@ -80,6 +81,8 @@ def open_record(row: Mapping[str, Any], cipher: FieldCipher) -> NewChild:
         guardians=entry_ids(row["id"], "guardians", card["guardians"]),
         parents=entry_ids(row["id"], "parents", card["parents"]),
         lawful_basis=dict(row["lawful_basis"] or {}),
+        school_status=row["school_status"], boarding=row["boarding"], study_level=row["study_level"],
+        hobbies=row["hobbies"], particulars=_dec(cipher, row, "particulars_enc", "particulars"),
     )
 
 
@@ -123,6 +126,8 @@ def view(row: Mapping[str, Any], cipher: FieldCipher, *, unmask: bool) -> View:
         "priority": child.priority,
         "priority_reason": shown("priority_reason", child.priority_reason, None),
         "guardians": guardians, "parents": parents, "lawful_basis": child.lawful_basis,
+        "school_status": child.school_status, "boarding": child.boarding, "study_level": child.study_level,
+        "hobbies": child.hobbies, "particulars": shown("particulars", child.particulars, None),
         "status": row["status"], "close_reason": row["close_reason"], "version": row["version"],
         "masked": not unmask,
         "created_at": row["created_at"].isoformat(), "updated_at": row["updated_at"].isoformat(),

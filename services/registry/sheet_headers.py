@@ -28,7 +28,12 @@ HEADER_WORDS: dict[str, str] = {
     **dict.fromkeys(("困境类型", "困境儿童类别"), "sensitive_categories"),
     **dict.fromkeys(("监护人", "委托监护人", "委托监护人姓名"), "guardian_name"),
     **dict.fromkeys(("与儿童关系", "监护人与儿童关系", "与监护人关系"), "guardian_relation"),
-    **dict.fromkeys(("监护人身体状况", "监护人健康"), "guardian_health"),
+    **dict.fromkeys(("监护人身体状况", "监护人健康", "监护人健康状况"), "guardian_health"),
+    **dict.fromkeys(("在校情况", "就学状态", "就学情况", "是否在校"), "school_status"),
+    **dict.fromkeys(("是否寄宿", "寄宿生", "是否住校", "住校"), "boarding"),
+    **dict.fromkeys(("学习成绩", "学习状况", "学业情况"), "study_level"),
+    **dict.fromkeys(("爱好", "兴趣爱好", "特长爱好", "特长"), "hobbies"),
+    **dict.fromkeys(("特殊情况", "特殊情况说明", "其他情况"), "particulars"),
     **dict.fromkeys(("监护人联系电话", "监护人手机", "联系电话"), "guardian_phone"),
     **{f"{parent}{word}": f"{key}_{field}" for parent, key in (("父亲", "father"), ("母亲", "mother"))
        for word, field in (("", "name"), ("外出务工地", "work_place"), ("务工地点", "work_place"),

@@ -103,13 +103,16 @@ EXPORT_COLUMNS = (
     ("school_id", "学校代码 School"), ("grade", "年级 Grade"), ("class_name", "班级 Class"),
     ("address", "家庭住址 Address"), ("left_behind_type", "留守类型 Left-behind type"),
     ("categories", "儿童类别 Categories"), ("priority", "重点关注 Priority"),
+    ("school_status", "在校状态 Schooling"), ("boarding", "寄宿 Boarding"), ("study_level", "学习情况 Schoolwork"),
+    ("hobbies", "爱好特长 Hobbies"),
     ("guardian", "监护人 Guardian"), ("guardian_phone", "监护人电话 Guardian phone"),
     ("status", "状态 Status"), ("version", "版本 Version"),
 )
 SENSITIVE_EXPORT_COLUMNS = (("sensitive_categories", "困境类别 Sensitive categories"),
-                            ("priority_reason", "重点关注原因 Priority reason"))
+                            ("priority_reason", "重点关注原因 Priority reason"), ("particulars", "特殊情况 Particulars"))
 _ZH = {code: label for words in (vocabulary.GENDER, vocabulary.HOUSEHOLD_TYPE, vocabulary.LEFT_BEHIND_TYPE,
-                                 vocabulary.CATEGORY, vocabulary.SENSITIVE_CATEGORY, vocabulary.STATUS)
+                                 vocabulary.CATEGORY, vocabulary.SENSITIVE_CATEGORY, vocabulary.STATUS,
+                                 vocabulary.SCHOOL_STATUS, vocabulary.STUDY_LEVEL)
        for code, label in words.labels.items()}
 
 
@@ -132,6 +135,9 @@ def export_workbook(records: list[dict[str, Any]], *, unmasked: bool) -> bytes:
                 "household_type": _ZH.get(record["household_type"], record["household_type"]),
                 "left_behind_type": _ZH.get(record["left_behind_type"], record["left_behind_type"]),
                 "priority": "是" if record["priority"] else "否", "status": _ZH.get(record["status"], record["status"]),
+                "school_status": _ZH.get(record.get("school_status"), record.get("school_status")),
+                "study_level": _ZH.get(record.get("study_level"), record.get("study_level")),
+                "boarding": None if record.get("boarding") is None else "是" if record["boarding"] else "否",
                 "guardian": guardian.get("name"), "guardian_phone": guardian.get("phone")}
         sheet.append([safe_cell(flat.get(key)) for key, _label in columns])
     return _save(workbook)

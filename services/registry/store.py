@@ -27,6 +27,7 @@ CHILD_COLUMNS = (
     "ethnicity", "household_type", "county_code", "township_code", "village_code", "school_id", "grade",
     "class_name", "address_enc", "left_behind_type", "categories", "sensitive_enc", "priority",
     "priority_reason_enc", "contact_card_enc", "lawful_basis", "source", "created_by", "created_at", "updated_at",
+    "school_status", "boarding", "study_level", "hobbies", "particulars_enc",
 )
 
 
@@ -45,7 +46,8 @@ def child_values(child: NewChild, sealed: dict[str, Any], search_text: str, *, s
         j.village_code, child.school_id, child.grade, child.class_name, sealed["address_enc"],
         child.left_behind_type, list(child.categories), sealed["sensitive_enc"], child.priority,
         sealed["priority_reason_enc"], sealed["contact_card_enc"], _BASIS_JSON(child.lawful_basis),
-        source, created_by, recorded_at, recorded_at,
+        source, created_by, recorded_at, recorded_at, child.school_status, child.boarding, child.study_level,
+        child.hobbies, sealed["particulars_enc"],
     )
 
 
@@ -96,7 +98,8 @@ async def replace_child(conn: asyncpg.Connection, child: NewChild, sealed: dict[
                    township_code = $12, village_code = $13, school_id = $14, grade = $15, class_name = $16,
                    address_enc = $17, left_behind_type = $18, categories = $19, sensitive_enc = $20,
                    priority = $21, priority_reason_enc = $22, contact_card_enc = $23,
-                   lawful_basis = $24::text::jsonb,
+                   lawful_basis = $24::text::jsonb, school_status = $29, boarding = $30, study_level = $31,
+                   hobbies = $32, particulars_enc = $33,
                    status = coalesce($25, status),
                    status_changed_at = CASE WHEN $25::text IS NOT NULL AND $25 <> status THEN $28
                                             ELSE status_changed_at END,
@@ -110,6 +113,7 @@ async def replace_child(conn: asyncpg.Connection, child: NewChild, sealed: dict[
             sealed["address_enc"], child.left_behind_type, list(child.categories), sealed["sensitive_enc"],
             child.priority, sealed["priority_reason_enc"], sealed["contact_card_enc"],
             _BASIS_JSON(child.lawful_basis), status, close_reason, keep_close_reason, recorded_at,
+            child.school_status, child.boarding, child.study_level, child.hobbies, sealed["particulars_enc"],
         )
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == "children_national_id_index_key":

@@ -17,7 +17,7 @@ JOB_COLUMNS = ("id, created_by, scope, file_format, status, rows_total, rows_don
                " suggested_columns, rows_changed, rows_conflicting, headers")
 
 _STAGE_TYPES = {
-    "id": "uuid", "birth_date": "date", "categories": "text[]", "priority": "boolean",
+    "id": "uuid", "birth_date": "date", "categories": "text[]", "priority": "boolean", "boarding": "boolean",
     "created_at": "timestamptz", "updated_at": "timestamptz",
 }
 

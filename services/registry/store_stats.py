@@ -25,6 +25,8 @@ DIMENSIONS = {
     "age_band": _AGE_BAND,
     "status": "status",
     "priority": "priority::text",
+    # 在校状态: what 入学率 and 巩固率 are computed from (in_school among those of school age)
+    "school_status": "coalesce(school_status, '')",
 }
 
 

@@ -105,6 +105,17 @@ GROWTH_AREA = Vocabulary(
 YES_NO = Vocabulary("yes_no", "是否", "Yes or no", {"yes": "是", "no": "否"},
                     {"y": "yes", "n": "no", "1": "yes", "0": "no", "true": "yes", "false": "no", "有": "yes", "无": "no"})
 
+SCHOOL_STATUS = Vocabulary(
+    "school_status", "在校状态", "Schooling",
+    {"in_school": "在校", "not_enrolled": "未入学", "suspended": "休学", "dropped_out": "辍学", "graduated": "毕业"},
+    {"在读": "in_school", "就读": "in_school", "在校生": "in_school", "失学": "dropped_out", "辍学在家": "dropped_out",
+     "未上学": "not_enrolled", "学龄前": "not_enrolled", "已毕业": "graduated"})
+STUDY_LEVEL = Vocabulary(
+    "study_level", "学习情况", "Schoolwork",
+    {"good": "良好", "average": "一般", "struggling": "较差"},
+    {"优": "good", "优秀": "good", "好": "good", "良": "good", "中": "average", "中等": "average", "一般般": "average",
+     "差": "struggling", "较弱": "struggling", "困难": "struggling"})
+GUARDIAN_HEALTH_CHOICES = ("健康", "一般", "较差", "患病", "残疾")
 SCHOOL_STAGE = Vocabulary(
     "school_stage", "学段", "School stage",
     {"kindergarten": "幼儿园", "primary": "小学", "junior": "初中", "nine_year": "九年一贯制", "complete_middle": "完全中学",
@@ -114,7 +125,8 @@ SCHOOL_STAGE = Vocabulary(
      "初级中学": "junior", "高级中学": "senior", "幼儿园（学前）": "kindergarten"})
 
 ALL = (GENDER, HOUSEHOLD_TYPE, LEFT_BEHIND_TYPE, CATEGORY, SENSITIVE_CATEGORY, GUARDIAN_RELATION, PARENT_RELATION,
-       CLOSE_REASON, STATUS, GROWTH_AREA, YES_NO, SCHOOL_STAGE)
+       CLOSE_REASON, STATUS, GROWTH_AREA, YES_NO, SCHOOL_STAGE, SCHOOL_STATUS,
+       STUDY_LEVEL)
 BY_NAME = {vocabulary.name: vocabulary for vocabulary in ALL}
 
 

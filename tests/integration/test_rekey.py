@@ -107,7 +107,8 @@ async def test_registry_values_move_to_the_current_key_and_open_with_it_alone(in
         assert summary(result) == {
             "children.national_id_enc": (3, 0, 0), "children.address_enc": (4, 0, 0),
             "children.sensitive_enc": (3, 0, 0), "children.priority_reason_enc": (3, 0, 0),
-            "children.contact_card_enc": (3, 0, 0), "growth_notes.note_enc": (5, 0, 0)}
+            "children.contact_card_enc": (3, 0, 0), "children.particulars_enc": (0, 0, 0),
+            "growth_notes.note_enc": (5, 0, 0), "import_changes.changes_enc": (0, 0, 0)}
         for column in ENTRY.encrypted_columns:
             assert all(v.startswith(f"v1.{NEW}.") for v in (await stored(conn, column)).values()), column.label
         # Opened by the registry's own code with the new key only: the contexts were kept.

@@ -120,7 +120,11 @@ async def test_the_report_names_copied_ids_and_lists_registered_rows_apart(regis
 
 @pytest.mark.parametrize("column", [c for c in COLUMNS if c.choices])
 def test_every_drop_down_of_the_template_reads_back(column) -> None:
-    from services.registry import sheets
+    from services.registry import import_rows, sheets
     readers = {"gender": sheets.GENDERS, "household_type": sheets.HOUSEHOLD, "left_behind_type": sheets.LEFT_BEHIND,
-               "guardian_relation": sheets.RELATIONS, "priority": sheets.YES_NO, "statutory_duty": sheets.YES_NO}
+               "guardian_relation": sheets.RELATIONS, "priority": sheets.YES_NO, "statutory_duty": sheets.YES_NO,
+               "boarding": sheets.YES_NO, "school_status": import_rows.SCHOOL_STATUS,
+               "study_level": import_rows.STUDY_LEVEL,
+               # free text: the drop-down offers the usual words, any other is kept as written
+               "guardian_health": {choice: choice for choice in column.choices}}
     assert all(choice in readers[column.key] for choice in column.choices)

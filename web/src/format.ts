@@ -4,6 +4,12 @@
 const COUNTY_TZ = 'Asia/Shanghai'
 
 /** 2026-12-02 or an ISO timestamp → 2026年12月2日 (in the county's time zone). */
+/** 外出时间 may be a month ("2020-02", as surveys record it) or a day. */
+export function monthOrDate(value: string | null | undefined): string {
+  if (value && /^\d{4}-\d{2}$/.test(value)) return `${value.slice(0, 4)}年${Number(value.slice(5))}月`
+  return longDate(value)
+}
+
 export function longDate(value: string | null | undefined): string {
   if (!value) return '—'
   const day = /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : isoDay(new Date(value))
@@ -80,7 +86,7 @@ const LABELS: Record<string, Record<string, string>> = {
     grandfather: '祖父', grandmother: '祖母', maternal_grandfather: '外祖父', maternal_grandmother: '外祖母',
     father: '父亲', mother: '母亲', uncle: '叔伯/舅舅', aunt: '姑姨/舅妈', sibling: '兄弟姐妹', other: '其他',
   },
-  import_status: { pending: '排队中', running: '导入中', done: '已完成', failed: '失败' },
+  import_status: { awaiting_mapping: '待确认列对应', pending: '排队中', running: '导入中', done: '已完成', failed: '失败' },
   // The registry's sheet columns (services/registry/sheets.py), as the template's headers say them.
   import_column: {
     name: '姓名', gender: '性别', birth_date: '出生日期', national_id: '身份证号', ethnicity: '民族', household_type: '户籍类型',
@@ -91,6 +97,7 @@ const LABELS: Record<string, Record<string, string>> = {
     guardian_phone: '监护人电话', guardian_address: '监护人住址', father_name: '父亲姓名', father_work_place: '父亲务工地',
     father_phone: '父亲电话', father_away_since: '父亲外出时间', mother_name: '母亲姓名', mother_work_place: '母亲务工地',
     mother_phone: '母亲电话', mother_away_since: '母亲外出时间', consent_evidence: '监护人同意书编号', statutory_duty: '依法定职责登记',
+    school_status: '在校状态', boarding: '寄宿', study_level: '学习情况', hobbies: '爱好特长', particulars: '特殊情况',
   },
 }
 

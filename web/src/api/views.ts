@@ -54,6 +54,8 @@ export interface ImportJob {
   id: string; status: string; file_format: string; rows_total: number | null; rows_done: number
   rows_imported: number; rows_rejected: number; rows_existing: number; failure: string | null
   created_at: string; finished_at: string | null
+  rows_changed: number; rows_conflicting: number
+  proposed_mapping: Record<string, string | null>  // header → column (null: not imported), to confirm
 }
 
 export interface ImportError { row: number; column: string | null; reason: string }
