@@ -64,6 +64,7 @@ class Providers:
         self.sms_status = 200
         self.contacts = {"sms": PHONE}
         self.child_name = "李思雨"
+        self.caregiver_name = "王老师"
         self.http = FakeHttp(self.answer)
 
     def answer(self, request: Recorded) -> tuple[int, object]:
@@ -74,6 +75,8 @@ class Providers:
                          "phone": self.contacts.get("sms"), "email": None, "wecom_id": None, "dingtalk_id": None}
         if request.path == "/v1/children/names":  # the registry's answer, as the registry builds it
             return 200, {"names": {child_id: self.child_name for child_id in request.json()["ids"]}}
+        if request.path == "/v1/caregivers/names":  # pairing's answer, as pairing builds it
+            return 200, {"names": {caregiver_id: self.caregiver_name for caregiver_id in request.json()["ids"]}}
         if request.path.endswith("/guardian-contacts"):
             return 200, {"guardians": [{"relation": "grandparent", "phone": None},
                                        {"relation": "relative", "phone": self.contacts.get("sms")}]}
@@ -296,6 +299,8 @@ async def test_robot_rate_limit_holds_across_replicas(pool, notify_db, providers
     call = robot_calls()[-1]
     assert "timestamp=" in call.query and "sign=" in call.query
     assert call.json()["msgtype"] == "text" and "督办" in call.json()["text"]["content"]
+    # Who is responsible, and for whom, by name: both asked now of their owners, never stored.
+    assert "王老师负责的李思雨的家书" in call.json()["text"]["content"]
 
 
 async def test_a_crash_mid_send_is_retried_after_the_lease(pool, notify_db, providers, http) -> None:
