@@ -124,7 +124,8 @@ def routing_for(event: Event, school_id: str | None = None) -> Routing | None:
     if isinstance(event, ConcernAcknowledged):
         return Routing("ConcernAcknowledged", ("on_duty",), {"ref": _short_ref(event.concern_id)}, **base)
     if isinstance(event, PairingCreated):
-        return Routing("PairingCreated", ("caregiver", "guardian"), {"started_on": event.started_on.isoformat()},
+        return Routing("PairingCreated", ("caregiver", "guardian"),
+                       {"started_on": event.started_on.isoformat(), "caregiver_id": str(event.caregiver_id)},
                        caregiver_id=str(event.caregiver_id), **base)
     if isinstance(event, PairingEnded):
         return Routing("PairingEnded", ("caregiver", "guardian"), {"ended_on": event.ended_on.isoformat()},

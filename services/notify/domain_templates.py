@@ -44,7 +44,7 @@ TEMPLATE_VARIABLES: dict[str, frozenset[str]] = {
     "concern_acknowledged": frozenset({"ref"}),
     "pairing_created": frozenset({"started_on", "child"}),
     "pairing_ended": frozenset({"ended_on", "child"}),
-    "pairing_created_guardian": frozenset({"started_on"}),
+    "pairing_created_guardian": frozenset({"started_on", "caregiver"}),
     "pairing_ended_guardian": frozenset({"ended_on"}),
 }
 # Templates whose readers are caregivers or guardians (the stigma rule is enforced on save).
@@ -131,10 +131,10 @@ DEFAULT_TEMPLATES: tuple[TemplateText, ...] = (
        "child's contact card.", "New pairing"),
     _t("pairing_ended", "zh-CN", "您与${child}的结对已于${ended_on}结束，感谢您的付出。", "结对安排结束"),
     _t("pairing_ended", "en", "Your pairing with ${child} ended on ${ended_on}. Thank you.", "Pairing ended"),
-    _t("pairing_created_guardian", "zh-CN", "您好，学校和社区为您家孩子安排了一位联系老师，自${started_on}起，"
+    _t("pairing_created_guardian", "zh-CN", "您好，学校和社区为您家孩子安排了联系老师${caregiver}，自${started_on}起，"
        "老师会定期与您联系。", "联系老师安排"),
-    _t("pairing_created_guardian", "en", "Hello, the school and community have arranged a contact teacher for "
-       "your child from ${started_on}, who will keep in touch with you.", "Contact teacher"),
+    _t("pairing_created_guardian", "en", "Hello, the school and community have arranged a contact teacher, "
+       "${caregiver}, for your child from ${started_on}, who will keep in touch with you.", "Contact teacher"),
     _t("pairing_ended_guardian", "zh-CN", "您好，您家孩子的联系老师安排已于${ended_on}调整，新的安排会另行通知。",
        "联系老师调整"),
     _t("pairing_ended_guardian", "en", "Hello, your child's contact-teacher arrangement changed on ${ended_on}; "

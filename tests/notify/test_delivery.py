@@ -229,6 +229,7 @@ async def test_guardian_sms_waits_out_quiet_hours_and_is_not_dropped(pool, notif
     await loop.run_once()
     [row] = await rows(pool, "SELECT * FROM notifications WHERE source_event_id = $1 AND recipient_kind = 'guardian'",
                        pairing.id)
+    row_id = row["id"]
     assert row["status"] == "pending" and row["attempts"] == 0
     morning = datetime.combine(_DAY, time(23, 30), tzinfo=timezone.utc)  # 07:30 next morning in Shanghai
     assert row["next_attempt_at"] == morning
@@ -237,6 +238,9 @@ async def test_guardian_sms_waits_out_quiet_hours_and_is_not_dropped(pool, notif
     [row] = await rows(pool, "SELECT status FROM notifications WHERE id = $1", row["id"])
     assert row["status"] == "sent"
     assert providers.http.to(f"/v1/children/{kid.child_id}/guardian-contacts")
+    # The grandparent learns who will call: the teacher's name, asked of pairing at send time.
+    [sms] = [r for r in providers.sms if r.headers["idempotency-key"] == str(row_id)]
+    assert "安排了联系老师王老师" in sms.json()["text"] and "留守" not in sms.json()["text"]
 
 
 async def test_urgent_concern_ignores_quiet_hours(pool, notify_db, providers, http) -> None:
