@@ -47,6 +47,7 @@ from shared.resilience import UNAVAILABLE, OutageLog
 log = get_logger("notify.delivery")
 
 Clock = Callable[[], datetime]
+HELD_RECHECK_S = 30
 
 
 class DeliveryLoop:
@@ -66,6 +67,7 @@ class DeliveryLoop:
                         "webhook": settings.rate_webhook_per_minute}
         self._sending = asyncio.Semaphore(settings.delivery_concurrency)
         self._handlers = NotifyHandlers(settings)
+        self._next_recheck: datetime | None = None
         self.sent_total = 0
 
     async def run(self) -> None:
@@ -99,11 +101,16 @@ class DeliveryLoop:
         left pending for ever; held ones whose channel has a provider here go back to
         pending; routings held for want of a recipient are planned again if one exists now."""
         configured = sorted(self._adapters)
+        # Planning held routings again costs a few queries each: every half minute is soon
+        # enough for a recipient someone just registered.
+        recheck = self._next_recheck is None or now >= self._next_recheck
         async with self._pool.acquire() as conn:
             async with conn.transaction():
                 released = await store_held.release_provided(conn, configured, now)
                 held = await store_held.hold_unprovided(conn, configured, now)
-                routings = await self._handlers.release_held(conn)
+                routings = await self._handlers.release_held(conn) if recheck else 0
+        if recheck:
+            self._next_recheck = now + timedelta(seconds=HELD_RECHECK_S)
         for row in held:
             log.warning("notification held", notification_id=str(row["id"]), channel=row["channel"],
                         reason="no_provider")
