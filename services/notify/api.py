@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validat
 from services.notify import store, store_admin
 from services.notify.api_common import STAFF_ROLES, require_roles
 from services.notify.contacts import ContactLookupFailed
-from services.notify.domain_templates import CHILD_NAME, LOCALES, pick_template, render, uses_child_name
+from services.notify.domain_templates import (
+    CAREGIVER_NAME, CHILD_NAME, LOCALES, UNNAMED_CAREGIVER, pick_template, render, uses_child_name, uses_variable,
+)
 from shared.auth import Principal, require_principal
 from shared.contracts.events import ContactChannel
 from shared.pagination import Page, Paging
@@ -79,12 +81,17 @@ async def list_notifications(
     naming = [row for row in rows if row["child_id"] and chosen[row["id"]] and uses_child_name(chosen[row["id"]])]
     naming_ids = {row["id"] for row in naming}
     names = await _child_names(request, sorted({str(row["child_id"]) for row in naming}))
+    caregivers = await _caregiver_names(request, sorted({
+        str(row["variables"]["caregiver_id"]) for row in rows if chosen[row["id"]] and (row["variables"] or {}).get(
+            "caregiver_id") and uses_variable(chosen[row["id"]], CAREGIVER_NAME)}))
     result = []
     for row in rows:
         template = chosen[row["id"]]
         variables = dict(row["variables"] or {})
         name = names.get(str(row["child_id"])) if row["child_id"] else None
         variables[CHILD_NAME] = name or _UNNAMED.get(locale, _UNNAMED["en"])
+        variables[CAREGIVER_NAME] = caregivers.get(str(variables.get("caregiver_id")),
+                                                   UNNAMED_CAREGIVER.get(locale, UNNAMED_CAREGIVER["en"]))
         result.append(NotificationOut(
             **{k: row[k] for k in ("id", "source_event_id", "event_type", "recipient_kind", "recipient_id", "channel",
                                    "template", "child_id", "status", "created_at", "read_at")},
@@ -95,6 +102,17 @@ async def list_notifications(
 
 
 _UNNAMED = {"zh-CN": "结对儿童", "en": "the paired child"}
+
+
+async def _caregiver_names(request: Request, caregiver_ids: list[str]) -> dict[str, str]:
+    """Caregivers' names from pairing, like the children's (none when it cannot answer)."""
+    source = request.app.state.contacts
+    if not caregiver_ids or source is None:
+        return {}
+    try:
+        return await source.caregiver_names(caregiver_ids)
+    except ContactLookupFailed:
+        return {}
 
 
 async def _child_names(request: Request, child_ids: list[str]) -> dict[str, str]:

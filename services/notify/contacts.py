@@ -8,6 +8,8 @@ send time with notify's own credentials (role `service`). Notify never stores th
 - registry: POST {registry_base_url}/v1/children/names {"ids": [...]}
             → {"names": {child_id: name}}: the children's names, composed into a message's
             text at send (or read) time and never stored; a child left out has no name we may see.
+- pairing:  POST {pairing_base_url}/v1/caregivers/names {"ids": [...]}
+            → {"names": {caregiver_id: name}}: likewise, the caregivers' names (staff escalations).
 Also read: {"contact_points": [{"channel": "sms", "address": "+8613…"}, …]}. A WeCom or DingTalk
 entry is used only when it is a group-robot URL (a user id cannot be messaged through a robot).
 404 or 403 means no contact points we may see: the delivery fails as `no_address`.
@@ -37,6 +39,8 @@ class ContactSource(Protocol):
     async def guardian(self, child_id: str) -> dict[str, Any]: ...
 
     async def child_names(self, child_ids: list[str]) -> dict[str, str]: ...
+
+    async def caregiver_names(self, caregiver_ids: list[str]) -> dict[str, str]: ...
 
 
 DELIVERY_PURPOSE = "notification delivery"
@@ -94,10 +98,16 @@ class HttpContactSource:
     async def child_names(self, child_ids: list[str]) -> dict[str, str]:
         """child id → name for those the registry lets us see; ContactLookupFailed when it
         cannot answer now (the caller retries rather than send a message without the name)."""
+        return await self._names(f"{self._registry}/v1/children/names", child_ids)
+
+    async def caregiver_names(self, caregiver_ids: list[str]) -> dict[str, str]:
+        """caregiver id → name for those pairing lets us see (as `child_names`)."""
+        return await self._names(f"{self._pairing}/v1/caregivers/names", caregiver_ids)
+
+    async def _names(self, url: str, ids: list[str]) -> dict[str, str]:
         names: dict[str, str] = {}
-        for start in range(0, len(child_ids), NAMES_PER_REQUEST):
-            body = await self._send("POST", f"{self._registry}/v1/children/names",
-                                    {"ids": child_ids[start:start + NAMES_PER_REQUEST]})
+        for start in range(0, len(ids), NAMES_PER_REQUEST):
+            body = await self._send("POST", url, {"ids": ids[start:start + NAMES_PER_REQUEST]})
             if body == {}:  # 403/404: the registry shows us none of them
                 continue
             found = body.get("names") if isinstance(body, dict) else None

@@ -27,15 +27,15 @@ from typing import Any, Callable
 
 import asyncpg
 
-from services.notify import store, store_delivery, store_held
+from services.notify import delivery_names, store, store_delivery, store_held
 from services.notify.channels.base import ChannelAdapter, OutgoingMessage, SendResult
 from services.notify.config import NotifySettings
 from services.notify.contacts import ContactLookupFailed, ContactSource
 from services.notify.domain_delivery import (
     AddressError, allowance, backoff_seconds, check_email, check_webhook_url, normalise_mobile, quiet_until,
 )
-from services.notify.domain_templates import CHILD_NAME, TEMPLATE_VARIABLES, localise, pick_template, render, \
-    uses_child_name
+from services.notify.domain_templates import CAREGIVER_NAME, CHILD_NAME, UNNAMED_CAREGIVER, localise, \
+    pick_template, render, uses_child_name, uses_variable
 from services.notify.handlers import NotifyHandlers
 from services.notify.encrypted_columns import STAFF_CONTACTS, WEBHOOK_SECRET, WEBHOOK_URL
 from shared import outbox
@@ -48,6 +48,7 @@ from shared.worker_metrics import WorkerMetrics
 log = get_logger("notify.delivery")
 
 Clock = Callable[[], datetime]
+HELD_RECHECK_S = 30
 
 
 class DeliveryLoop:
@@ -67,6 +68,7 @@ class DeliveryLoop:
                         "webhook": settings.rate_webhook_per_minute}
         self._sending = asyncio.Semaphore(settings.delivery_concurrency)
         self._handlers = NotifyHandlers(settings)
+        self._next_recheck: datetime | None = None
         self.sent_total = 0
         self._metrics = metrics or WorkerMetrics(settings.service_name)
 
@@ -101,11 +103,16 @@ class DeliveryLoop:
         left pending for ever; held ones whose channel has a provider here go back to
         pending; routings held for want of a recipient are planned again if one exists now."""
         configured = sorted(self._adapters)
+        # Planning held routings again costs a few queries each: every half minute is soon
+        # enough for a recipient someone just registered.
+        recheck = self._next_recheck is None or now >= self._next_recheck
         async with self._pool.acquire() as conn:
             async with conn.transaction():
                 released = await store_held.release_provided(conn, configured, now)
                 held = await store_held.hold_unprovided(conn, configured, now)
-                routings = await self._handlers.release_held(conn)
+                routings = await self._handlers.release_held(conn) if recheck else 0
+        if recheck:
+            self._next_recheck = now + timedelta(seconds=HELD_RECHECK_S)
         for row in held:
             log.warning("notification held", notification_id=str(row["id"]), channel=row["channel"],
                         reason="no_provider")
@@ -147,23 +154,10 @@ class DeliveryLoop:
                 "webhooks": await store_delivery.webhook_targets(
                     conn, [r["recipient_id"] for r in rows if r["recipient_kind"] == "system"]),
             }
-        context["names"] = await self._names(rows, context["templates"])
+        # Names composed into the text now, asked of their owners; None: they could not answer.
+        context["names"] = await delivery_names.children(self._contacts, rows, context["templates"])
+        context["caregivers"] = await delivery_names.caregivers(self._contacts, rows, context["templates"])
         return context
-
-    async def _names(self, rows: list[asyncpg.Record], templates: dict) -> dict[str, str] | None:
-        """The names of the children these messages may name, in one request; None when the
-        registry cannot answer now (the messages that need a name are then retried)."""
-        naming = {key for key, variants in templates.items()
-                  if CHILD_NAME in TEMPLATE_VARIABLES.get(key, ()) and any(map(uses_child_name, variants.values()))}
-        wanted = sorted({str(r["child_id"]) for r in rows
-                         if r["child_id"] and r["channel"] != "webhook" and r["template"] in naming})
-        if not wanted:
-            return {}
-        try:
-            return await self._contacts.child_names(wanted)
-        except ContactLookupFailed as exc:
-            log.warning("delivery.names_unavailable", children=len(wanted), error=str(exc))
-            return None
 
     # -- 2. send ----------------------------------------------------------------------------
 
@@ -185,7 +179,8 @@ class DeliveryLoop:
             return SendResult.give_up("invalid_address")
         if address is None:
             return SendResult.give_up("no_address")
-        message = self._message(row, address, context["templates"].get(row["template"], {}), context["names"])
+        message = self._message(row, address, context["templates"].get(row["template"], {}), context["names"],
+                                context["caregivers"])
         if isinstance(message, SendResult):
             return message
         try:
@@ -232,8 +227,8 @@ class DeliveryLoop:
             check_webhook_url(address["url"], allow_loopback_http=self._settings.allow_loopback_http)
         return address
 
-    def _message(self, row: asyncpg.Record, address: Any, templates: dict,
-                 names: dict[str, str] | None) -> OutgoingMessage | SendResult:
+    def _message(self, row: asyncpg.Record, address: Any, templates: dict, names: dict[str, str] | None,
+                 caregivers: dict[str, str] | None = None) -> OutgoingMessage | SendResult:
         locale = self._settings.default_locale
         common = dict(delivery_id=str(row["id"]), channel=row["channel"], address=address, template=row["template"],
                       event_type=row["event_type"], source_event_id=str(row["source_event_id"]),
@@ -251,6 +246,11 @@ class DeliveryLoop:
             if name is None:  # the registry shows us no such child: nothing to name
                 return SendResult.give_up("other")
             variables[CHILD_NAME] = name
+        if uses_variable(chosen, CAREGIVER_NAME):
+            if caregivers is None:  # pairing did not answer: later, with the name
+                return SendResult.retry("provider_error")
+            variables[CAREGIVER_NAME] = caregivers.get(str(variables.get("caregiver_id")),
+                                                       UNNAMED_CAREGIVER.get(chosen.locale, UNNAMED_CAREGIVER["en"]))
         return OutgoingMessage(subject=render(chosen.subject or "", variables, chosen.locale),
                                text=render(chosen.body, variables, chosen.locale),
                                variables=localise(variables, chosen.locale), **common)

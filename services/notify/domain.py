@@ -113,9 +113,12 @@ def routing_for(event: Event, school_id: str | None = None) -> Routing | None:
                        caregiver_id=str(event.caregiver_id), **base)
     if isinstance(event, ContactOverdue):
         audience = "caregiver" if event.escalation_level == "caregiver" else f"{event.escalation_level}_staff"
+        # The caregiver's id (opaque), so that staff escalations can name who is responsible,
+        # asked of pairing when the message is sent or read.
         return Routing("ContactOverdue", (audience,), {
             "duty": event.duty_kind, "due_on": event.due_on.isoformat(), "days_overdue": event.days_overdue,
-            "level": event.escalation_level, "ref": _short_ref(event.duty_id)},
+            "level": event.escalation_level, "ref": _short_ref(event.duty_id),
+            "caregiver_id": str(event.caregiver_id)},
             caregiver_id=str(event.caregiver_id), **base)
     if isinstance(event, (ConcernRaised, ConcernEscalated)):
         urgent = event.severity == "urgent" or event.mandatory_report
@@ -131,7 +134,8 @@ def routing_for(event: Event, school_id: str | None = None) -> Routing | None:
     if isinstance(event, ConcernAcknowledged):
         return Routing("ConcernAcknowledged", ("on_duty",), {"ref": _short_ref(event.concern_id)}, **base)
     if isinstance(event, PairingCreated):
-        return Routing("PairingCreated", ("caregiver", "guardian"), {"started_on": event.started_on.isoformat()},
+        return Routing("PairingCreated", ("caregiver", "guardian"),
+                       {"started_on": event.started_on.isoformat(), "caregiver_id": str(event.caregiver_id)},
                        caregiver_id=str(event.caregiver_id), **base)
     if isinstance(event, PairingEnded):
         return Routing("PairingEnded", ("caregiver", "guardian"), {"ended_on": event.ended_on.isoformat()},

@@ -41,14 +41,14 @@ TEMPLATE_VARIABLES: dict[str, frozenset[str]] = {
     "contact_logged": frozenset({"kind", "child"}),
     "duty_due_soon": frozenset({"duty", "due_on", "child"}),
     "contact_overdue": frozenset({"duty", "due_on", "days_overdue", "child"}),
-    "contact_overdue_staff": frozenset({"duty", "due_on", "days_overdue", "level", "ref", "child"}),
+    "contact_overdue_staff": frozenset({"duty", "due_on", "days_overdue", "level", "ref", "child", "caregiver"}),
     "concern_raised": frozenset({"severity", "ref", "mandatory"}),
     "concern_escalated": frozenset({"severity", "ref", "level", "mandatory"}),
     "concern_acknowledged": frozenset({"ref"}),
     "concern_deadline_missed": frozenset({"severity", "ref", "level", "mandatory", "state"}),
     "pairing_created": frozenset({"started_on", "child"}),
     "pairing_ended": frozenset({"ended_on", "child"}),
-    "pairing_created_guardian": frozenset({"started_on"}),
+    "pairing_created_guardian": frozenset({"started_on", "caregiver"}),
     "pairing_ended_guardian": frozenset({"ended_on"}),
 }
 # Templates whose readers are caregivers or guardians (the stigma rule is enforced on save).
@@ -86,11 +86,16 @@ _LABELS: dict[str, dict[str, dict[str, str]]] = {
 
 # The variable filled in with the child's name at send or read time, never stored.
 CHILD_NAME = "child"
+# Likewise the caregiver's name (asked of pairing by the `caregiver_id` variable); one that
+# pairing no longer shows notify (moved away since) is named by their role.
+CAREGIVER_NAME = "caregiver"
+UNNAMED_CAREGIVER = {"zh-CN": "结对人", "en": "the caregiver"}
 # Variables that hold a date (ISO in storage), shown as 12月1日 in Chinese.
 DATE_VARIABLES = frozenset({"due_on", "started_on", "ended_on"})
 
 # Sample values for previews: realistic, and none of them a real person's.
-SAMPLE_VARIABLES = {"child": "王小明", "kind": "home_visit", "duty": "home_visit", "due_on": "2026-12-01", "days_overdue": "3",
+SAMPLE_VARIABLES = {"child": "王小明", "caregiver": "李老师",
+                    "kind": "home_visit", "duty": "home_visit", "due_on": "2026-12-01", "days_overdue": "3",
                     "level": "township", "ref": "3f2a9c1b", "severity": "urgent", "mandatory": "true",
                     "started_on": "2026-09-01", "ended_on": "2027-01-15", "state": "acknowledged"}
 
@@ -118,10 +123,11 @@ DEFAULT_TEMPLATES: tuple[TemplateText, ...] = (
        "逾期提醒"),
     _t("contact_overdue", "en", "The ${duty} with ${child} has not been recorded; it was due on ${due_on}, "
        "${days_overdue} days ago. Please complete and record it soon.", "Overdue"),
-    _t("contact_overdue_staff", "zh-CN", "【${level}督办】${child}的${duty}（应于${due_on}完成）已逾期${days_overdue}天，"
-       "编号${ref}，请登录系统跟进。", "逾期督办"),
-    _t("contact_overdue_staff", "en", "[${level} follow-up] The ${duty} with ${child} due on ${due_on} is "
-       "${days_overdue} days overdue, reference ${ref}. Please follow up in the system.", "Overdue follow-up"),
+    _t("contact_overdue_staff", "zh-CN", "【${level}督办】${caregiver}负责的${child}的${duty}（应于${due_on}完成）"
+       "已逾期${days_overdue}天，编号${ref}，请登录系统跟进。", "逾期督办"),
+    _t("contact_overdue_staff", "en", "[${level} follow-up] The ${duty} with ${child} (caregiver: ${caregiver}) "
+       "due on ${due_on} is ${days_overdue} days overdue, reference ${ref}. Please follow up in the system.",
+       "Overdue follow-up"),
     _t("concern_raised", "zh-CN", "【需立即关注】辖区内有一条新的关注事项，紧急程度：${severity}${mandatory}，编号${ref}，"
        "请立即登录系统查看并确认。", "需立即关注"),
     _t("concern_raised", "en", "[Attention needed] A new concern was raised in your area, severity ${severity}"
@@ -141,10 +147,10 @@ DEFAULT_TEMPLATES: tuple[TemplateText, ...] = (
        "child's contact card.", "New pairing"),
     _t("pairing_ended", "zh-CN", "您与${child}的结对已于${ended_on}结束，感谢您的付出。", "结对安排结束"),
     _t("pairing_ended", "en", "Your pairing with ${child} ended on ${ended_on}. Thank you.", "Pairing ended"),
-    _t("pairing_created_guardian", "zh-CN", "您好，学校和社区为您家孩子安排了一位联系老师，自${started_on}起，"
+    _t("pairing_created_guardian", "zh-CN", "您好，学校和社区为您家孩子安排了联系老师${caregiver}，自${started_on}起，"
        "老师会定期与您联系。", "联系老师安排"),
-    _t("pairing_created_guardian", "en", "Hello, the school and community have arranged a contact teacher for "
-       "your child from ${started_on}, who will keep in touch with you.", "Contact teacher"),
+    _t("pairing_created_guardian", "en", "Hello, the school and community have arranged a contact teacher, "
+       "${caregiver}, for your child from ${started_on}, who will keep in touch with you.", "Contact teacher"),
     _t("pairing_ended_guardian", "zh-CN", "您好，您家孩子的联系老师安排已于${ended_on}调整，新的安排会另行通知。",
        "联系老师调整"),
     _t("pairing_ended_guardian", "en", "Hello, your child's contact-teacher arrangement changed on ${ended_on}; "
@@ -206,8 +212,11 @@ def _chinese_date(iso: str) -> str:
 
 
 def uses_child_name(template: TemplateText) -> bool:
-    return any(CHILD_NAME in string.Template(text or "").get_identifiers()
-               for text in (template.subject, template.body))
+    return uses_variable(template, CHILD_NAME)
+
+
+def uses_variable(template: TemplateText, name: str) -> bool:
+    return any(name in string.Template(text or "").get_identifiers() for text in (template.subject, template.body))
 
 
 def render(body: str, variables: Mapping[str, object], locale: str) -> str:

@@ -1,6 +1,7 @@
 """What notify reads of the registry, with its own credentials, at the moment it sends or
 shows a notice: the guardians' contact points and the children's names. These are the only
-reads of personal data another service makes of the registry.
+reads of personal data another service makes of the registry. Staff read the names of a
+work list's children the same way (their jurisdiction, a school's staff their school).
 
 Only what a notice needs leaves: the guardian's relation and phone (never a name or an
 address), and the child's name (composed into the text at send time, never carried in an
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import ConfigDict, Field
 
 from services.registry import privacy, store
-from services.registry.api_common import cipher_of
+from services.registry.api_common import STAFF_ROLES, cipher_of, divisions_of
 from services.registry.identity import mask_phone
 from services.registry.models_out import ChildNames
 from shared.auth import Principal, require_principal
@@ -29,7 +30,8 @@ router = APIRouter(prefix="/v1", tags=["contact points"])
 
 Caller = Annotated[Principal, Depends(require_principal)]
 READERS = ("service", "admin")
-PURPOSE = "notification delivery"  # recorded for a names read that states none
+PURPOSE = "notification delivery"  # recorded for a service's names read that states none
+WORK_LIST_PURPOSE = "names in a work list"
 
 
 @router.get("/children/{child_id}/guardian-contacts")
@@ -69,17 +71,29 @@ class NamesIn(CleanInput):
 @router.post("/children/names", response_model=ChildNames)
 async def child_names(body: NamesIn, request: Request, principal: Caller,
                       stated: StatedPurposeHeader = None) -> dict:
-    """The names of these children, `{"names": {id: name}}`, for role `service` (notify) or
-    `admin`; a child unknown or outside the caller's jurisdiction is left out. A POST, so
-    that a batch of ids fits and answers stay out of caches."""
-    if not principal.has_role(*READERS):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the notification service reads children's names")
+    """The names of these children, `{"names": {id: name}, "places": {id: {township, village
+    and school}}}`, for role `service` (notify), `admin`, and staff composing a work list
+    (duties, overdue lists, pairings, the unpaired queue); a child unknown, outside the
+    caller's jurisdiction or, for a school's staff, another school's is left out. Audited. A
+    POST, so that a batch of ids fits and answers stay out of caches."""
+    if not principal.has_role(*READERS, *STAFF_ROLES):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "staff roles or the notification service")
+    purpose = stated or (PURPOSE if principal.has_role("service") else WORK_LIST_PURPOSE)
     ids = list(dict.fromkeys(body.ids))
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
-            rows = await store.names_in_scope(conn, ids, principal.scope_prefix)
+            rows = await store.names_in_scope(conn, ids, principal.scope_prefix, principal.school_scope)
             if rows:
                 await store.record_sensitive_read(
                     conn, subject=principal.subject, roles=sorted(principal.roles), action="child_names",
-                    record_ids=[row["id"] for row in rows], fields=["name"], purpose=stated or PURPOSE)
-    return {"names": {str(row["id"]): row["name"] for row in rows}}
+                    record_ids=[row["id"] for row in rows], fields=["name"], purpose=purpose)
+            places = divisions_of(request)
+            await places.load(conn, (row["county_code"] for row in rows))
+    return {"names": {str(row["id"]): row["name"] for row in rows},
+            "places": {str(row["id"]): {
+                "township_code": row["township_code"],
+                "township_name": places.county(row["township_code"]).name_of(row["township_code"]),
+                "village_code": row["village_code"],
+                "village_name": places.county(row["township_code"]).name_of(row["village_code"])
+                if row["village_code"] else None,
+                "school_id": row["school_id"]} for row in rows}}

@@ -233,8 +233,18 @@ class CaregiverGrowthNotes(Page[CaregiverGrowthNote]):
     """The paired child's growth record, oldest first."""
 
 
+class ChildPlace(BaseModel):
+    township_code: str
+    township_name: str | None
+    village_code: str | None
+    village_name: str | None
+    school_id: str | None
+
+
 class ChildNames(BaseModel):
     names: dict[str, str] = Field(description="child id → name, for the children the caller may name")
+    places: dict[str, ChildPlace] = Field(default_factory=dict,
+                                          description="child id → where the child lives and studies, by name")
 
 
 class CodeLabel(BaseModel):

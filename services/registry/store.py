@@ -77,11 +77,14 @@ async def get_child_in_scope(conn: asyncpg.Connection, child_id: UUID, scope_pre
         child_id, scope_prefix, school_id)
 
 
-async def names_in_scope(conn: asyncpg.Connection, child_ids: list[UUID], scope_prefix: str) -> list[asyncpg.Record]:
-    """Id and name of each of these children that lies in the scope (others are left out)."""
+async def names_in_scope(conn: asyncpg.Connection, child_ids: list[UUID], scope_prefix: str,
+                         school_id: str | None = None) -> list[asyncpg.Record]:
+    """Id, name and place of each of these children that lies in the scope (and in the school,
+    when given); others are left out."""
     return await conn.fetch(
-        f"SELECT id, name FROM children WHERE id = ANY($1::uuid[]) AND {_SCOPE.format(p='$2')}",
-        child_ids, scope_prefix)
+        f"""SELECT id, name, county_code, township_code, village_code, school_id FROM children
+             WHERE id = ANY($1::uuid[]) AND {_SCOPE.format(p='$2')} AND ($3::text IS NULL OR school_id = $3)""",
+        child_ids, scope_prefix, school_id)
 
 
 async def replace_child(conn: asyncpg.Connection, child: NewChild, sealed: dict[str, Any], search_text: str,

@@ -50,9 +50,10 @@ async def coverage(conn: asyncpg.Connection, scope: str, school: str | None, sin
     children = ("children ch WHERE ch.status = 'active'" if at is None else
                 "child_history ch WHERE ch.status = 'active' AND ch.valid_from < $5"
                 " AND (ch.valid_to IS NULL OR ch.valid_to >= $5)")
+    child_id = "ch.id" if at is None else "ch.child_id"
     row = await conn.fetchrow(
         f"""SELECT count(*) AS children,
-                   count(*) FILTER (WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.child_id = ch.{'id' if at is None else 'child_id'}
+                   count(*) FILTER (WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.child_id = {child_id}
                                                      AND c.occurred_at >= $3 AND c.occurred_at < $4)) AS seen
               FROM {children} AND {_IN_SCOPE.format(t='ch')}""",
         scope, school, since, until, *([] if at is None else [at]))

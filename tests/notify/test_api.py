@@ -70,7 +70,8 @@ async def test_template_save_with_versions_and_zh_cn_preview(api) -> None:
     assert preview.json()["text"] == "【守护】家访请于12月1日前完成"
     stored_default = await api.post("/v1/templates/preview", headers=staff(), json={
         "template_key": "contact_overdue_staff", "variables": {"level": "county", "days_overdue": "12"}})
-    assert stored_default.json()["text"].startswith("【县级督办】王小明的家访") and "12天" in stored_default.json()["text"]
+    assert stored_default.json()["text"].startswith("【县级督办】李老师负责的王小明的家访")
+    assert "12天" in stored_default.json()["text"]
     draft = await api.post("/v1/templates/preview", headers=staff(), json={
         "template_key": "concern_raised", "locale": "en", "body": "Severity ${severity}${mandatory}"})
     assert draft.json()["text"] == "Severity urgent (mandatory-report procedure applies)"

@@ -67,6 +67,7 @@ class Providers:
         self.sms_status = 200
         self.contacts = {"sms": PHONE}
         self.child_name = "李思雨"
+        self.caregiver_name = "王老师"
         self.http = FakeHttp(self.answer)
 
     def answer(self, request: Recorded) -> tuple[int, object]:
@@ -77,6 +78,8 @@ class Providers:
                          "phone": self.contacts.get("sms"), "email": None, "wecom_id": None, "dingtalk_id": None}
         if request.path == "/v1/children/names":  # the registry's answer, as the registry builds it
             return 200, {"names": {child_id: self.child_name for child_id in request.json()["ids"]}}
+        if request.path == "/v1/caregivers/names":  # pairing's answer, as pairing builds it
+            return 200, {"names": {caregiver_id: self.caregiver_name for caregiver_id in request.json()["ids"]}}
         if request.path.endswith("/guardian-contacts"):
             return 200, {"guardians": [{"relation": "grandparent", "phone": None},
                                        {"relation": "relative", "phone": self.contacts.get("sms")}]}
@@ -235,6 +238,7 @@ async def test_guardian_sms_waits_out_quiet_hours_and_is_not_dropped(pool, notif
     await loop.run_once()
     [row] = await rows(pool, "SELECT * FROM notifications WHERE source_event_id = $1 AND recipient_kind = 'guardian'",
                        pairing.id)
+    row_id = row["id"]
     assert row["status"] == "pending" and row["attempts"] == 0
     morning = datetime.combine(_DAY, time(23, 30), tzinfo=timezone.utc)  # 07:30 next morning in Shanghai
     assert row["next_attempt_at"] == morning
@@ -243,6 +247,9 @@ async def test_guardian_sms_waits_out_quiet_hours_and_is_not_dropped(pool, notif
     [row] = await rows(pool, "SELECT status FROM notifications WHERE id = $1", row["id"])
     assert row["status"] == "sent"
     assert providers.http.to(f"/v1/children/{kid.child_id}/guardian-contacts")
+    # The grandparent learns who will call: the teacher's name, asked of pairing at send time.
+    [sms] = [r for r in providers.sms if r.headers["idempotency-key"] == str(row_id)]
+    assert "安排了联系老师王老师" in sms.json()["text"] and "留守" not in sms.json()["text"]
 
 
 async def test_urgent_concern_ignores_quiet_hours(pool, notify_db, providers, http) -> None:
@@ -305,6 +312,8 @@ async def test_robot_rate_limit_holds_across_replicas(pool, notify_db, providers
     call = robot_calls()[-1]
     assert "timestamp=" in call.query and "sign=" in call.query
     assert call.json()["msgtype"] == "text" and "督办" in call.json()["text"]["content"]
+    # Who is responsible, and for whom, by name: both asked now of their owners, never stored.
+    assert "王老师负责的李思雨的家书" in call.json()["text"]["content"]
 
 
 async def test_a_crash_mid_send_is_retried_after_the_lease(pool, notify_db, providers, http) -> None:

@@ -133,6 +133,9 @@ async def test_a_county_with_nothing_configured_loses_nothing(api, notify_db, pr
                                      "WHERE source_event_id = $1 AND recipient_kind = 'staff'", event_id)
         assert [(r["recipient_id"], r["channel"], r["status"]) for r in delivered] == [
             (f"{level}-officer", "in_app", "sent")], level
+    inbox = (await api.get("/v1/notifications", headers=bearer(roles=["school_staff"], jurisdiction=TOWNSHIP,
+                                                                subject="school-officer"))).json()
+    assert [item["text"][:18] for item in inbox] == ["【学校督办】王老师负责的李思雨的家访"]  # named now, from their owners
     told = await rows(pool, "SELECT recipient_id FROM notifications WHERE source_event_id = $1", concern)
     assert [r["recipient_id"] for r in told] == ["township-officer"]  # no roster: the township's staff
 

@@ -1,12 +1,13 @@
-"""Children's names for the notification service: role `service` or `admin` only, within
-its jurisdiction, every answer audited; bad input is a 422 naming the field."""
+"""Children's names for the notification service (role `service` or `admin`) and for staff
+composing a work list, within the caller's jurisdiction (a school's staff: their school),
+every answer audited; bad input is a 422 naming the field."""
 
 from __future__ import annotations
 
 import uuid
 
 from tests.registry.helpers import child_body, staff_headers
-from tests.support.auth import OTHER_COUNTY, bearer
+from tests.support.auth import COUNTY, OTHER_COUNTY, TOWNSHIP, VILLAGE, bearer
 
 
 async def test_names_are_for_the_notification_service_in_its_jurisdiction(registry) -> None:
@@ -20,7 +21,10 @@ async def test_names_are_for_the_notification_service_in_its_jurisdiction(regist
     answer = await registry.client.post("/v1/children/names", json={"ids": [child_id, unknown, child_id]},
                                         headers=service)
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"names": {child_id: "李思雨"}}
+    assert answer.json()["names"] == {child_id: "李思雨"}
+    assert answer.json()["places"][child_id] == {"township_code": TOWNSHIP, "township_name": "清波街道",
+                                                 "village_code": VILLAGE, "village_name": "清波门社区",
+                                                 "school_id": "school-1"}
     audited = await registry.fetch(
         "SELECT record_ids, fields, purpose FROM read_audit WHERE action = 'child_names' AND subject = $1",
         "service:notify")
@@ -29,9 +33,18 @@ async def test_names_are_for_the_notification_service_in_its_jurisdiction(regist
 
     elsewhere = bearer(roles=["service"], jurisdiction=OTHER_COUNTY, subject="service:notify-elsewhere")
     assert (await registry.client.post("/v1/children/names", json={"ids": [child_id]},
-                                       headers=elsewhere)).json() == {"names": {}}
-    staff = await registry.client.post("/v1/children/names", json={"ids": [child_id]}, headers=staff_headers())
-    assert staff.status_code == 403
+                                       headers=elsewhere)).json() == {"names": {}, "places": {}}
+    staff = await registry.client.post("/v1/children/names", json={"ids": [child_id]},
+                                       headers=staff_headers(subject="officer-names"))
+    assert staff.status_code == 200 and staff.json()["names"] == {child_id: "李思雨"}
+    purposes = await registry.fetch("SELECT purpose FROM sensitive_reads WHERE subject = 'officer-names'")
+    assert [row["purpose"] for row in purposes] == ["names in a work list"]
+    other_school = bearer(roles=["school_staff"], jurisdiction=TOWNSHIP, school_id="school-9")
+    assert (await registry.client.post("/v1/children/names", json={"ids": [child_id]},
+                                       headers=other_school)).json()["names"] == {}
+    caregiver = bearer(roles=["caregiver"], jurisdiction=COUNTY, caregiver_id=str(uuid.uuid4()))
+    assert (await registry.client.post("/v1/children/names", json={"ids": [child_id]},
+                                       headers=caregiver)).status_code == 403
     for body, field in (({"ids": []}, "ids"), ({"ids": ["not-an-id"]}, "ids"), ({"ids": [child_id], "x": 1}, "x")):
         refused = await registry.client.post("/v1/children/names", json=body, headers=service)
         assert refused.status_code == 422, body

@@ -15,7 +15,7 @@ from typing import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from tests.support.auth import COUNTY, TOWNSHIP, bearer
+from tests.support.auth import TOWNSHIP, bearer
 from tests.visits.harness import Harness, caregiver, county_staff, open_harness
 
 pytestmark = pytest.mark.clock

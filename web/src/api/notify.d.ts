@@ -306,6 +306,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Setup Check
+         * @description What is missing in the caller's jurisdiction (or a part of it) for escalations and
+         *     messages to reach someone: recipients for each rung of the overdue ladder where children
+         *     are, a duty roster per township (else the county's), a provider for each channel the
+         *     county's rules use. Expected counts for 建档率 live in the registry: `shouhu setup-check`
+         *     asks it beside this.
+         */
+        get: operations["setup_check_v1_setup_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/staff-recipients": {
         parameters: {
             query?: never;
@@ -404,6 +428,27 @@ export interface paths {
          * @description Saves a template after checking its variables and wording (If-Match for updates).
          */
         put: operations["put_template_v1_templates__template_key___locale___channel__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/undeliverable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Undeliverable
+         * @description What is waiting, in the caller's jurisdiction, for a recipient or a provider to be
+         *     configured; each goes out by itself once it is.
+         */
+        get: operations["undeliverable_v1_undeliverable_get"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -550,6 +595,30 @@ export interface components {
              * @description why it is refused (the value itself is never repeated)
              */
             reason: string;
+        };
+        /** Missing */
+        Missing: {
+            /** Channel */
+            channel?: string | null;
+            /**
+             * Jurisdiction
+             * @description the county or township code it is missing for
+             */
+            jurisdiction: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Rung
+             * @description for recipients: school, township or county
+             */
+            rung?: string | null;
+            /** School Id */
+            school_id?: string | null;
+            /**
+             * What
+             * @description recipients | duty_roster | provider | expected_counts
+             */
+            what: string;
         };
         /** NotificationOut */
         NotificationOut: {
@@ -956,6 +1025,34 @@ export interface components {
             /** Template */
             template: string;
         };
+        /** Setup */
+        Setup: {
+            /** Channels Configured */
+            channels_configured: string[];
+            /** Channels In Use */
+            channels_in_use: string[];
+            /**
+             * Complete
+             * @description nothing notify can check is missing
+             */
+            complete: boolean;
+            /** Jurisdiction */
+            jurisdiction: string;
+            /** Missing */
+            missing: components["schemas"]["Missing"][];
+            /**
+             * Not Checked Here
+             * @description what other services keep and `shouhu setup-check` asks them
+             */
+            not_checked_here: string[];
+            /**
+             * Undeliverable
+             * @description messages waiting, by reason (no_recipient, no_provider)
+             */
+            undeliverable: {
+                [key: string]: number;
+            };
+        };
         /** ShiftIn */
         ShiftIn: {
             /**
@@ -1150,6 +1247,52 @@ export interface components {
              */
             version: number;
         };
+        /** Undeliverable */
+        Undeliverable: {
+            /**
+             * Audience
+             * @description the audience (routing) or the recipient kind (message)
+             */
+            audience: string;
+            /** Channel */
+            channel: string | null;
+            /** Child Id */
+            child_id: string | null;
+            /** County Code */
+            county_code: string;
+            /** Event Type */
+            event_type: string;
+            /**
+             * Kind
+             * @description routing (an event's audience) | message (one notification)
+             */
+            kind: string;
+            /**
+             * Reason
+             * @description no_recipient (nobody to route to) | no_provider (a channel without one)
+             */
+            reason: string;
+            /**
+             * Ref
+             * @description the event id (routing) or the notification id (message)
+             */
+            ref: string;
+            /** School Id */
+            school_id: string | null;
+            /** Since */
+            since: string;
+            /** Township Code */
+            township_code: string;
+        };
+        /** UndeliverableList */
+        UndeliverableList: {
+            /** Items */
+            items: components["schemas"]["Undeliverable"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Total */
+            total: number;
+        };
         /** WebhookIn */
         WebhookIn: {
             /** County Code */
@@ -1268,7 +1411,7 @@ export interface operations {
     list_deliveries_v1_deliveries_get: {
         parameters: {
             query?: {
-                status?: ("pending" | "sending" | "sent" | "failed" | "dead") | null;
+                status?: ("pending" | "sending" | "sent" | "failed" | "dead" | "held") | null;
                 channel?: ("sms" | "email" | "wecom" | "dingtalk" | "in_app" | "webhook") | null;
                 event_type?: string | null;
                 recipient_kind?: ("caregiver" | "staff" | "guardian" | "system") | null;
@@ -2396,6 +2539,73 @@ export interface operations {
             };
         };
     };
+    setup_check_v1_setup_get: {
+        parameters: {
+            query?: {
+                jurisdiction?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Setup"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_staff_v1_staff_recipients_get: {
         parameters: {
             query?: {
@@ -2984,6 +3194,74 @@ export interface operations {
             };
             /** @description Precondition Required */
             428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    undeliverable_v1_undeliverable_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UndeliverableList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

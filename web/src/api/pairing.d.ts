@@ -111,6 +111,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/caregivers/names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Caregiver Names
+         * @description The names of these caregivers for staff (in their jurisdiction; a school's staff, their
+         *     school's) and for role `service` (notify, within its jurisdiction): the same caregivers
+         *     `GET /v1/caregivers/{id}` shows them. Others are left out. A POST, so that names and ids
+         *     stay out of URLs and caches.
+         */
+        post: operations["caregiver_names_v1_caregivers_names_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/caregivers/{caregiver_id}": {
         parameters: {
             query?: never;
@@ -434,7 +457,8 @@ export interface paths {
         /**
          * Coverage
          * @description 帮扶覆盖面: the share of active children with an active pairing, in total, by township
-         *     and by school; priority children separately.
+         *     and by school; priority children separately. Now, or as of a past day; a school's staff
+         *     see their school's.
          */
         get: operations["coverage_v1_statistics_coverage_get"];
         put?: never;
@@ -632,6 +656,16 @@ export interface components {
             /** School Id */
             school_id?: string | null;
         };
+        /** CaregiverNames */
+        CaregiverNames: {
+            /**
+             * Names
+             * @description caregiver id → name, for the caregivers the caller may see
+             */
+            names: {
+                [key: string]: string;
+            };
+        };
         /** CaregiverOut */
         CaregiverOut: {
             /** Active */
@@ -790,6 +824,11 @@ export interface components {
         };
         /** Coverage */
         Coverage: {
+            /**
+             * As Of
+             * @description the day the figures are for, when one was asked for
+             */
+            as_of?: string | null;
             /** By School */
             by_school: components["schemas"]["SchoolCoverage"][];
             /** By Township */
@@ -879,6 +918,11 @@ export interface components {
             township_code: string;
             /** Village Code */
             village_code?: string | null;
+        };
+        /** NamesIn */
+        NamesIn: {
+            /** Ids */
+            ids: string[];
         };
         /** OwnPairingOut */
         OwnPairingOut: {
@@ -1831,6 +1875,93 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CaregiverOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    caregiver_names_v1_caregivers_names_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NamesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaregiverNames"];
                 };
             };
             /** @description Bad Request */
@@ -3239,6 +3370,8 @@ export interface operations {
         parameters: {
             query?: {
                 jurisdiction?: string | null;
+                /** @description as it stood at the end of this day (the county's); none: now */
+                as_of?: string | null;
             };
             header?: never;
             path?: never;

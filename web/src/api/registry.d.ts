@@ -122,9 +122,11 @@ export interface paths {
         put?: never;
         /**
          * Child Names
-         * @description The names of these children, `{"names": {id: name}}`, for role `service` (notify) or
-         *     `admin`; a child unknown or outside the caller's jurisdiction is left out. A POST, so
-         *     that a batch of ids fits and answers stay out of caches.
+         * @description The names of these children, `{"names": {id: name}, "places": {id: {township, village
+         *     and school}}}`, for role `service` (notify), `admin`, and staff composing a work list
+         *     (duties, overdue lists, pairings, the unpaired queue); a child unknown, outside the
+         *     caller's jurisdiction or, for a school's staff, another school's is left out. Audited. A
+         *     POST, so that a batch of ids fits and answers stay out of caches.
          */
         post: operations["child_names_v1_children_names_post"];
         delete?: never;
@@ -749,8 +751,9 @@ export interface paths {
         };
         /**
          * Statistics
-         * @description Counts in the caller's scope. `by=sensitive_category` needs `view_sensitive` and a
-         *     stated purpose (`X-Purpose`), and is audited; nobody else gets that breakdown.
+         * @description Counts in the caller's scope, now or as of a past day (from the record's history).
+         *     `by=sensitive_category` needs `view_sensitive` and a stated purpose (`X-Purpose`), and
+         *     is audited; nobody else gets that breakdown, and it is kept for the present only.
          */
         get: operations["statistics_v1_statistics_get"];
         put?: never;
@@ -771,7 +774,8 @@ export interface paths {
         /**
          * Completeness
          * @description Against the configured expected counts: each township and school with its registered
-         *     children and 建档率, and which have not reported at all (none registered).
+         *     children and 建档率, and which have not reported at all (none registered); now, or as
+         *     of a past day (the counts and records then in effect).
          */
         get: operations["completeness_v1_statistics_completeness_get"];
         put?: never;
@@ -1012,6 +1016,13 @@ export interface components {
             names: {
                 [key: string]: string;
             };
+            /**
+             * Places
+             * @description child id → where the child lives and studies, by name
+             */
+            places?: {
+                [key: string]: components["schemas"]["ChildPlace"];
+            };
         };
         /**
          * ChildOut
@@ -1198,6 +1209,19 @@ export interface components {
              */
             version?: number | null;
         };
+        /** ChildPlace */
+        ChildPlace: {
+            /** School Id */
+            school_id: string | null;
+            /** Township Code */
+            township_code: string;
+            /** Township Name */
+            township_name: string | null;
+            /** Village Code */
+            village_code: string | null;
+            /** Village Name */
+            village_name: string | null;
+        };
         /** CloseIn */
         CloseIn: {
             /**
@@ -1220,6 +1244,11 @@ export interface components {
         };
         /** Completeness */
         Completeness: {
+            /**
+             * As Of
+             * @description the day the figures are for, when one was asked for
+             */
+            as_of?: string | null;
             /** Expected Total */
             expected_total: number;
             not_reported: components["schemas"]["NotReported"];
@@ -2079,6 +2108,11 @@ export interface components {
         Statistics: {
             /** Age Band */
             age_band?: components["schemas"]["Count"][] | null;
+            /**
+             * As Of
+             * @description the day the counts are for, when one was asked for
+             */
+            as_of?: string | null;
             /** Category */
             category?: components["schemas"]["Count"][] | null;
             /** Gender */
@@ -5791,6 +5825,8 @@ export interface operations {
             query?: {
                 by?: ("township" | "school" | "category" | "gender" | "left_behind_type" | "age_band" | "status" | "priority" | "sensitive_category" | "school_status")[] | null;
                 status?: "current" | "active" | "transferred" | "closed";
+                /** @description counts as recorded by the end of this day (the county's); none: now */
+                as_of?: string | null;
                 /** @description the same as X-Purpose, for links */
                 purpose?: string | null;
             };
@@ -5861,7 +5897,10 @@ export interface operations {
     };
     completeness_v1_statistics_completeness_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the expected counts and the records in effect at the end of this day */
+                as_of?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5895,7 +5934,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -743,7 +743,10 @@ export interface paths {
         };
         /**
          * Statistics
-         * @description Default period: the current calendar month in the county's time zone.
+         * @description Default period: the calendar month of `as_of` (today when none) in the county's time
+         *     zone, up to its end or now. Coverage is measured over the period asked for, or over the
+         *     30 days up to `as_of` (or now) when none is. A day before the records began or in the
+         *     future is refused (422).
          */
         get: operations["statistics_v1_statistics_get"];
         put?: never;
@@ -1282,10 +1285,46 @@ export interface components {
         Coverage: {
             /** Active Children */
             active_children: number;
-            /** Seen In Last 30 Days */
+            /**
+             * Seen
+             * @description active children with at least one contact in the window
+             */
+            seen: number;
+            /**
+             * Seen In Last 30 Days
+             * @description the same number (its older name); the window is the period asked for, or the 30 days up to as_of (or now)
+             */
             seen_in_last_30_days: number;
             /** Share */
             share: number;
+            /**
+             * Window From
+             * Format: date-time
+             */
+            window_from: string;
+            /**
+             * Window To
+             * Format: date-time
+             */
+            window_to: string;
+        };
+        /**
+         * Duties
+         * @description Duties whose window ends in the period and that were still owed as of `as_of`.
+         */
+        Duties: {
+            /**
+             * Done
+             * @description met by a contact that had taken place by the end of as_of
+             */
+            done: number;
+            /** Due */
+            due: number;
+            /**
+             * Overdue
+             * @description their window ended before as_of and they were not met by then
+             */
+            overdue: number;
         };
         /** DutyOut */
         DutyOut: {
@@ -1809,6 +1848,12 @@ export interface components {
         };
         /** Statistics */
         Statistics: {
+            /**
+             * As Of
+             * Format: date
+             * @description the day the duty figures and the active children are taken on
+             */
+            as_of: string;
             /** Caregiver Activity */
             caregiver_activity: components["schemas"]["CaregiverActivity"][];
             /** Contacts By Kind */
@@ -1826,6 +1871,7 @@ export interface components {
             /** Contacts Total */
             contacts_total: number;
             coverage: components["schemas"]["Coverage"];
+            duties: components["schemas"]["Duties"];
             /** Overdue By Kind */
             overdue_by_kind: {
                 [key: string]: number;
@@ -5162,7 +5208,10 @@ export interface operations {
         parameters: {
             query?: {
                 from?: string | null;
+                /** @description exclusive */
                 to?: string | null;
+                /** @description the figures as they stood at the end of this day (the county's); default: to's day, or today */
+                as_of?: string | null;
                 top_caregivers?: number;
             };
             header?: never;
