@@ -5,6 +5,7 @@ why (the read recorded), and never in an event."""
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 from datetime import timedelta
 
 import pytest
@@ -64,7 +65,8 @@ async def test_staff_read_a_photo_only_with_view_sensitive_and_a_reason(harness:
 
     assert (await harness.client.get(url, headers=county_staff())).status_code == 403
     assert (await harness.client.get(url, headers=county_staff(sensitive=True))).status_code == 403
-    stated = await harness.client.get(url, headers={**county_staff(sensitive=True), "X-Purpose": "%E5%AE%B6%E8%AE%BF%E6%A0%B8%E5%AE%9E"})
+    purpose = quote("家访核实")  # percent-encoded: headers carry ASCII
+    stated = await harness.client.get(url, headers={**county_staff(sensitive=True), "X-Purpose": purpose})
     assert stated.status_code == 200 and stated.content == JPEG
     photo_id = await harness.fetchval("SELECT id FROM contact_photos WHERE contact_id = $1", contact_id)
     reads = await harness.fetch("SELECT purpose FROM read_audit WHERE $1 = ANY(record_ids)", photo_id)
