@@ -213,7 +213,9 @@ export interface paths {
         /**
          * Guardian Contacts
          * @description The guardians who can be reached by phone, primary first: for role `service` (notify)
-         *     or `admin`, within their jurisdiction (a record outside it answers 404).
+         *     or `admin`, within their jurisdiction (a record outside it answers 404). The phones are in
+         *     clear with `view_sensitive` and `X-Purpose` (then `masked` is false and the read is
+         *     audited), else masked.
          */
         get: operations["guardian_contacts_v1_children__child_id__guardian_contacts_get"];
         put?: never;
@@ -296,6 +298,27 @@ export interface paths {
          * @description Every record in the caller's scope (and filters) as XLSX, masked like the API.
          */
         get: operations["export_children_v1_exports_children_xlsx_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/history/{record_kind}/{record_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Record History
+         * @description The record's changes, oldest first; an empty page for a record outside the caller's
+         *     jurisdiction or a kind this service does not record.
+         */
+        get: operations["record_history_v1_history__record_kind___record_id__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -556,6 +579,15 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** Actor */
+        Actor: {
+            /** Jurisdiction */
+            jurisdiction: string | null;
+            /** Roles */
+            roles: string[];
+            /** Subject */
+            subject: string;
+        };
         /** Body_upload_v1_imports_post */
         Body_upload_v1_imports_post: {
             /**
@@ -626,6 +658,43 @@ export interface components {
         CaregiverGrowthNotes: {
             /** Items */
             items: components["schemas"]["CaregiverGrowthNote"][];
+        };
+        /** Change */
+        Change: {
+            /** @description who: from the token of the request that wrote it; 'system' for a worker */
+            actor: components["schemas"]["Actor"];
+            /** Changed At */
+            changed_at: string;
+            /**
+             * Fields
+             * @description the fields that changed (names only, never values)
+             */
+            fields: string[];
+            /** Id */
+            id: number;
+            /** Jurisdiction */
+            jurisdiction: string | null;
+            /**
+             * Operation
+             * @description insert, update or delete
+             */
+            operation: string;
+            /**
+             * Record Id
+             * @description the record's id (key columns joined by ':' for a record without one)
+             */
+            record_id: string;
+            /** Record Kind */
+            record_kind: string;
+            /** Request Id */
+            request_id: string | null;
+        };
+        /** ChangePage */
+        ChangePage: {
+            /** Items */
+            items: components["schemas"]["Change"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /**
          * ChildCard
@@ -1494,7 +1563,7 @@ export interface operations {
                 purpose?: string | null;
             };
             header?: {
-                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
                 "X-Purpose"?: string | null;
             };
             path?: never;
@@ -1651,7 +1720,10 @@ export interface operations {
     child_names_v1_children_names_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1742,7 +1814,7 @@ export interface operations {
                 purpose?: string | null;
             };
             header?: {
-                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
                 "X-Purpose"?: string | null;
             };
             path?: never;
@@ -1835,7 +1907,7 @@ export interface operations {
                 purpose?: string | null;
             };
             header?: {
-                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
                 "X-Purpose"?: string | null;
             };
             path: {
@@ -2128,7 +2200,7 @@ export interface operations {
                 purpose?: string | null;
             };
             header?: {
-                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
                 "X-Purpose"?: string | null;
             };
             path: {
@@ -2286,7 +2358,10 @@ export interface operations {
     guardian_contacts_v1_children__child_id__guardian_contacts_get: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
             path: {
                 child_id: string;
             };
@@ -2732,7 +2807,7 @@ export interface operations {
                 purpose?: string | null;
             };
             header?: {
-                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
                 "X-Purpose"?: string | null;
             };
             path?: never;
@@ -2747,6 +2822,78 @@ export interface operations {
                 };
                 content: {
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    record_history_v1_history__record_kind___record_id__get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description next_cursor of the page before */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                record_kind: string;
+                record_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangePage"];
                 };
             };
             /** @description Unauthorized */
@@ -3581,7 +3728,7 @@ export interface operations {
                 purpose?: string | null;
             };
             header?: {
-                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
                 "X-Purpose"?: string | null;
             };
             path?: never;

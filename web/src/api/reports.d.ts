@@ -108,6 +108,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/history/{record_kind}/{record_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Record History
+         * @description The record's changes, oldest first; an empty page for a record outside the caller's
+         *     jurisdiction or a kind this service does not record.
+         */
+        get: operations["record_history_v1_history__record_kind___record_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/summary": {
         parameters: {
             query?: never;
@@ -134,6 +155,52 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** Actor */
+        Actor: {
+            /** Jurisdiction */
+            jurisdiction: string | null;
+            /** Roles */
+            roles: string[];
+            /** Subject */
+            subject: string;
+        };
+        /** Change */
+        Change: {
+            /** @description who: from the token of the request that wrote it; 'system' for a worker */
+            actor: components["schemas"]["Actor"];
+            /** Changed At */
+            changed_at: string;
+            /**
+             * Fields
+             * @description the fields that changed (names only, never values)
+             */
+            fields: string[];
+            /** Id */
+            id: number;
+            /** Jurisdiction */
+            jurisdiction: string | null;
+            /**
+             * Operation
+             * @description insert, update or delete
+             */
+            operation: string;
+            /**
+             * Record Id
+             * @description the record's id (key columns joined by ':' for a record without one)
+             */
+            record_id: string;
+            /** Record Kind */
+            record_kind: string;
+            /** Request Id */
+            request_id: string | null;
+        };
+        /** ChangePage */
+        ChangePage: {
+            /** Items */
+            items: components["schemas"]["Change"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** FieldError */
         FieldError: {
             /**
@@ -519,6 +586,78 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    record_history_v1_history__record_kind___record_id__get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description next_cursor of the page before */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                record_kind: string;
+                record_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangePage"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

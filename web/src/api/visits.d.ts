@@ -115,7 +115,8 @@ export interface paths {
         /**
          * Run Scan
          * @description Runs the scheduler's scan for `as_of` now (backfills, tests). Announces only what
-         *     was not announced before, so running it twice is harmless.
+         *     was not announced before, so running it twice is harmless. The scan covers every county's
+         *     pairings and concerns: only an administrator with the national scope may start it.
          */
         post: operations["run_scan_v1_admin_scans_post"];
         delete?: never;
@@ -230,8 +231,9 @@ export interface paths {
         };
         /**
          * Get Contact
-         * @description The sensitive fields (notes, follow-ups, coordinates) only for the caregiver who
-         *     logged the contact and for staff with view_sensitive; each such read is recorded.
+         * @description The sensitive fields (notes, follow-ups, coordinates) only for the caregiver who logged
+         *     the contact and for staff with view_sensitive who state a purpose (`X-Purpose`); each such
+         *     read is recorded in the audit trail with the fields shown and the purpose.
          */
         get: operations["get_contact_v1_contacts__contact_id__get"];
         put?: never;
@@ -256,6 +258,27 @@ export interface paths {
          *     asked for gives an empty list, as records outside a scope are "not there").
          */
         get: operations["duties_v1_duties_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/history/{record_kind}/{record_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Record History
+         * @description The record's changes, oldest first; an empty page for a record outside the caller's
+         *     jurisdiction or a kind this service does not record.
+         */
+        get: operations["record_history_v1_history__record_kind___record_id__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -315,6 +338,15 @@ export interface components {
             /** Referred To */
             referred_to?: ("police" | "civil_affairs")[];
         };
+        /** Actor */
+        Actor: {
+            /** Jurisdiction */
+            jurisdiction: string | null;
+            /** Roles */
+            roles: string[];
+            /** Subject */
+            subject: string;
+        };
         /** CallDetails */
         CallDetails: {
             /** Duration Minutes */
@@ -341,6 +373,43 @@ export interface components {
              * Format: date-time
              */
             last_contact_at: string;
+        };
+        /** Change */
+        Change: {
+            /** @description who: from the token of the request that wrote it; 'system' for a worker */
+            actor: components["schemas"]["Actor"];
+            /** Changed At */
+            changed_at: string;
+            /**
+             * Fields
+             * @description the fields that changed (names only, never values)
+             */
+            fields: string[];
+            /** Id */
+            id: number;
+            /** Jurisdiction */
+            jurisdiction: string | null;
+            /**
+             * Operation
+             * @description insert, update or delete
+             */
+            operation: string;
+            /**
+             * Record Id
+             * @description the record's id (key columns joined by ':' for a record without one)
+             */
+            record_id: string;
+            /** Record Kind */
+            record_kind: string;
+            /** Request Id */
+            request_id: string | null;
+        };
+        /** ChangePage */
+        ChangePage: {
+            /** Items */
+            items: components["schemas"]["Change"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /** ConcernIn */
         ConcernIn: {
@@ -1225,8 +1294,13 @@ export interface operations {
                 township_code?: string | null;
                 child_id?: string | null;
                 limit?: number;
+                /** @description the same as X-Purpose, for links */
+                purpose?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1290,8 +1364,14 @@ export interface operations {
     };
     get_concern_v1_concerns__concern_id__get: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description the same as X-Purpose, for links */
+                purpose?: string | null;
+            };
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
             path: {
                 concern_id: string;
             };
@@ -1357,10 +1437,15 @@ export interface operations {
     };
     acknowledge_concern_v1_concerns__concern_id__acknowledgement_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the same as X-Purpose, for links */
+                purpose?: string | null;
+            };
             header?: {
                 /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
                 "If-Match"?: string | null;
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
+                "X-Purpose"?: string | null;
             };
             path: {
                 concern_id: string;
@@ -1640,7 +1725,10 @@ export interface operations {
     get_contact_v1_contacts__contact_id__get: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
             path: {
                 contact_id: string;
             };
@@ -1727,6 +1815,78 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DutyOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    record_history_v1_history__record_kind___record_id__get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description next_cursor of the page before */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                record_kind: string;
+                record_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangePage"];
                 };
             };
             /** @description Unauthorized */
