@@ -28,15 +28,11 @@ async def record_principal_read(conn: asyncpg.Connection, principal: Principal, 
                       record_kind=record_kind, record_ids=record_ids, fields=fields, purpose=purpose)
 
 
-async def reads_of(conn: asyncpg.Connection, record_id: UUID) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT * FROM read_audit WHERE $1 = ANY(record_ids) ORDER BY id", record_id)
-
-
 async def history_page(conn: asyncpg.Connection, *, record_kind: str, record_id: str, scope_prefix: str,
                        after_id: int, limit: int) -> list[asyncpg.Record]:
     """A record's changes, oldest first, from the rows whose record lies in the caller's scope
     (a row without a place is the whole country's: only a national scope sees it)."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT id, record_kind, record_id, operation, fields, jurisdiction, actor_subject, actor_roles,
                   actor_jurisdiction, request_id, changed_at
              FROM change_history
@@ -44,6 +40,7 @@ async def history_page(conn: asyncpg.Connection, *, record_kind: str, record_id:
               AND coalesce(jurisdiction, '') LIKE $4 || '%'
             ORDER BY id LIMIT $5""",
         record_kind, record_id, after_id, scope_prefix, limit)
+    return rows
 
 
 def history_item(row: Any) -> dict[str, Any]:

@@ -67,12 +67,28 @@ CREATE FUNCTION shouhu_place(row_data jsonb) RETURNS text LANGUAGE sql IMMUTABLE
                     nullif(row_data ->> 'scope', ''), nullif(row_data ->> 'scope_code', ''))
 $$;
 
+-- One change_history row with the actor of the session (or 'system'): what the generic
+-- trigger below writes, and what a table-specific trigger calls when the generic one would
+-- have to convert large columns (an import's uploaded file) to compare them.
+CREATE FUNCTION shouhu_write_change(kind text, key text, operation text, changed text[], place text)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    actor jsonb := nullif(current_setting('shouhu.actor', true), '')::jsonb;
+BEGIN
+    INSERT INTO change_history (record_kind, record_id, operation, fields, jurisdiction,
+                                actor_subject, actor_roles, actor_jurisdiction, request_id)
+    VALUES (kind, key, operation, changed, place,
+            coalesce(actor ->> 'subject', 'system'),
+            CASE WHEN actor IS NULL THEN '{system}'
+                 ELSE ARRAY(SELECT jsonb_array_elements_text(actor -> 'roles')) END,
+            actor ->> 'jurisdiction', actor ->> 'request_id');
+END $$;
+
 CREATE FUNCTION shouhu_record_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     new_row jsonb := CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_jsonb(NEW) END;
     old_row jsonb := CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_jsonb(OLD) END;
     row_now jsonb := coalesce(new_row, old_row);
-    actor jsonb := nullif(current_setting('shouhu.actor', true), '')::jsonb;
     changed text[];
     place text;
     key text := '';
@@ -95,12 +111,6 @@ BEGIN
                        split_part(TG_ARGV[1], '.', 1))
            INTO place USING row_now ->> split_part(TG_ARGV[1], '.', 2);
     END IF;
-    INSERT INTO change_history (record_kind, record_id, operation, fields, jurisdiction,
-                                actor_subject, actor_roles, actor_jurisdiction, request_id)
-    VALUES (TG_ARGV[0], key, lower(TG_OP), changed, place,
-            coalesce(actor ->> 'subject', 'system'),
-            CASE WHEN actor IS NULL THEN '{system}'
-                 ELSE ARRAY(SELECT jsonb_array_elements_text(actor -> 'roles')) END,
-            actor ->> 'jurisdiction', actor ->> 'request_id');
+    PERFORM shouhu_write_change(TG_ARGV[0], key, lower(TG_OP), changed, place);
     RETURN NULL;
 END $$;

@@ -114,3 +114,19 @@ async def test_the_access_log_names_the_route_and_the_actor_never_the_path_or_th
     assert isinstance(line["latency_ms"], float) and line["request_id"]
     text = json.dumps(lines, ensure_ascii=False)
     assert child_id not in text and "王小明" not in text and "13800138000" not in text
+
+
+async def test_an_import_records_its_uploader_then_the_workers_claim_and_end(registry) -> None:
+    from tests.registry import sheet_files
+    from tests.registry.test_imports import _run, _upload
+
+    uploader = staff_headers(subject="officer-upload")
+    uploaded = await _upload(registry, sheet_files.xlsx([sheet_files.row()]), headers=uploader)
+    assert uploaded.status_code == 202, uploaded.text
+    job_id = uploaded.json()["id"]
+    await _run(registry, job_id)
+    items = await _history(registry.client, "import", job_id, staff_headers(subject="auditor"))
+    assert [item["operation"] for item in items] == ["insert", "update", "update"]
+    assert items[0]["actor"]["subject"] == "officer-upload" and "file_sha256" in items[0]["fields"]
+    assert items[1]["actor"]["subject"] == "system" and "claimed_by" in items[1]["fields"]
+    assert {"status", "content", "finished_at"} <= set(items[2]["fields"])

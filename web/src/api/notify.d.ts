@@ -75,7 +75,7 @@ export interface paths {
         /**
          * List Deliveries
          * @description What was sent, to which kind of recipient, on which channel, with what outcome —
-         *     within the caller's jurisdiction, newest first. No addresses and no message text.
+         *     within the caller's jurisdiction. No addresses and no message text.
          */
         get: operations["list_deliveries_v1_deliveries_get"];
         put?: never;
@@ -151,10 +151,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * List Shifts
-         * @description Latest first.
-         */
+        /** List Shifts */
         get: operations["list_shifts_v1_duty_roster_get"];
         put?: never;
         /**
@@ -180,6 +177,27 @@ export interface paths {
         post?: never;
         /** Delete Shift */
         delete: operations["delete_shift_v1_duty_roster__shift_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/history/{record_kind}/{record_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Record History
+         * @description The record's changes, oldest first; an empty page for a record outside the caller's
+         *     jurisdiction or a kind this service does not record.
+         */
+        get: operations["record_history_v1_history__record_kind___record_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -306,30 +324,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/setup": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Setup Check
-         * @description What is missing in the caller's jurisdiction (or a part of it) for escalations and
-         *     messages to reach someone: recipients for each rung of the overdue ladder where children
-         *     are, a duty roster per township (else the county's), a provider for each channel the
-         *     county's rules use. Expected counts for 建档率 live in the registry: `shouhu setup-check`
-         *     asks it beside this.
-         */
-        get: operations["setup_check_v1_setup_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/staff-recipients": {
         parameters: {
             query?: never;
@@ -337,10 +331,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * List Staff
-         * @description By place, then staff id.
-         */
+        /** List Staff */
         get: operations["list_staff_v1_staff_recipients_get"];
         put?: never;
         /**
@@ -363,7 +354,8 @@ export interface paths {
         };
         /**
          * Get Staff
-         * @description Addresses are shown only with the view_sensitive permission.
+         * @description Addresses are shown only with view_sensitive and a stated purpose (`X-Purpose`), and
+         *     such a read is audited.
          */
         get: operations["get_staff_v1_staff_recipients__recipient_id__get"];
         put?: never;
@@ -435,27 +427,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/undeliverable": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Undeliverable
-         * @description What is waiting, in the caller's jurisdiction, for a recipient or a provider to be
-         *     configured; each goes out by itself once it is.
-         */
-        get: operations["undeliverable_v1_undeliverable_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/webhook-subscriptions": {
         parameters: {
             query?: never;
@@ -463,10 +434,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * List Webhooks
-         * @description A short list (a few per county), oldest first.
-         */
+        /** List Webhooks */
         get: operations["list_webhooks_v1_webhook_subscriptions_get"];
         put?: never;
         /**
@@ -501,24 +469,51 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** ConsumerFigures */
-        ConsumerFigures: {
+        /** Actor */
+        Actor: {
+            /** Jurisdiction */
+            jurisdiction: string | null;
+            /** Roles */
+            roles: string[];
+            /** Subject */
+            subject: string;
+        };
+        /** Change */
+        Change: {
+            /** @description who: from the token of the request that wrote it; 'system' for a worker */
+            actor: components["schemas"]["Actor"];
+            /** Changed At */
+            changed_at: string;
             /**
-             * Lag
-             * @description messages behind, summed over the consumer's partitions
+             * Fields
+             * @description the fields that changed (names only, never values)
              */
-            lag: number;
+            fields: string[];
+            /** Id */
+            id: number;
+            /** Jurisdiction */
+            jurisdiction: string | null;
             /**
-             * Reported S Ago
-             * @description seconds since a worker last reported this consumer
+             * Operation
+             * @description insert, update or delete
              */
-            reported_s_ago: number;
+            operation: string;
             /**
-             * State
-             * @description "stalled": no report for longer than the limit
-             * @enum {string}
+             * Record Id
+             * @description the record's id (key columns joined by ':' for a record without one)
              */
-            state: "ok" | "stalled";
+            record_id: string;
+            /** Record Kind */
+            record_kind: string;
+            /** Request Id */
+            request_id: string | null;
+        };
+        /** ChangePage */
+        ChangePage: {
+            /** Items */
+            items: components["schemas"]["Change"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /** DeliveryCount */
         DeliveryCount: {
@@ -596,30 +591,6 @@ export interface components {
              */
             reason: string;
         };
-        /** Missing */
-        Missing: {
-            /** Channel */
-            channel?: string | null;
-            /**
-             * Jurisdiction
-             * @description the county or township code it is missing for
-             */
-            jurisdiction: string;
-            /** Reason */
-            reason: string;
-            /**
-             * Rung
-             * @description for recipients: school, township or county
-             */
-            rung?: string | null;
-            /** School Id */
-            school_id?: string | null;
-            /**
-             * What
-             * @description recipients | duty_roster | provider | expected_counts
-             */
-            what: string;
-        };
         /** NotificationOut */
         NotificationOut: {
             /** Channel */
@@ -662,126 +633,6 @@ export interface components {
             text: string;
             /** Title */
             title: string;
-        };
-        /** Page[DeliveryCount] */
-        Page_DeliveryCount_: {
-            /** Items */
-            items: components["schemas"]["DeliveryCount"][];
-            /**
-             * Next Cursor
-             * @description pass as `cursor` for the next page; null on the last page
-             */
-            next_cursor?: string | null;
-            /**
-             * Total
-             * @description how many items the whole list has, where that is cheap to say; else null
-             */
-            total?: number | null;
-        };
-        /** Page[DeliveryOut] */
-        Page_DeliveryOut_: {
-            /** Items */
-            items: components["schemas"]["DeliveryOut"][];
-            /**
-             * Next Cursor
-             * @description pass as `cursor` for the next page; null on the last page
-             */
-            next_cursor?: string | null;
-            /**
-             * Total
-             * @description how many items the whole list has, where that is cheap to say; else null
-             */
-            total?: number | null;
-        };
-        /** Page[NotificationOut] */
-        Page_NotificationOut_: {
-            /** Items */
-            items: components["schemas"]["NotificationOut"][];
-            /**
-             * Next Cursor
-             * @description pass as `cursor` for the next page; null on the last page
-             */
-            next_cursor?: string | null;
-            /**
-             * Total
-             * @description how many items the whole list has, where that is cheap to say; else null
-             */
-            total?: number | null;
-        };
-        /** Page[RoutingRuleOut] */
-        Page_RoutingRuleOut_: {
-            /** Items */
-            items: components["schemas"]["RoutingRuleOut"][];
-            /**
-             * Next Cursor
-             * @description pass as `cursor` for the next page; null on the last page
-             */
-            next_cursor?: string | null;
-            /**
-             * Total
-             * @description how many items the whole list has, where that is cheap to say; else null
-             */
-            total?: number | null;
-        };
-        /** Page[ShiftOut] */
-        Page_ShiftOut_: {
-            /** Items */
-            items: components["schemas"]["ShiftOut"][];
-            /**
-             * Next Cursor
-             * @description pass as `cursor` for the next page; null on the last page
-             */
-            next_cursor?: string | null;
-            /**
-             * Total
-             * @description how many items the whole list has, where that is cheap to say; else null
-             */
-            total?: number | null;
-        };
-        /** Page[StaffRecipientOut] */
-        Page_StaffRecipientOut_: {
-            /** Items */
-            items: components["schemas"]["StaffRecipientOut"][];
-            /**
-             * Next Cursor
-             * @description pass as `cursor` for the next page; null on the last page
-             */
-            next_cursor?: string | null;
-            /**
-             * Total
-             * @description how many items the whole list has, where that is cheap to say; else null
-             */
-            total?: number | null;
-        };
-        /** Page[TemplateOut] */
-        Page_TemplateOut_: {
-            /** Items */
-            items: components["schemas"]["TemplateOut"][];
-            /**
-             * Next Cursor
-             * @description pass as `cursor` for the next page; null on the last page
-             */
-            next_cursor?: string | null;
-            /**
-             * Total
-             * @description how many items the whole list has, where that is cheap to say; else null
-             */
-            total?: number | null;
-        };
-        /** Page[WebhookOut] */
-        Page_WebhookOut_: {
-            /** Items */
-            items: components["schemas"]["WebhookOut"][];
-            /**
-             * Next Cursor
-             * @description pass as `cursor` for the next page; null on the last page
-             */
-            next_cursor?: string | null;
-            /**
-             * Total
-             * @description how many items the whole list has, where that is cheap to say; else null
-             */
-            total?: number | null;
         };
         /** PreferencesIn */
         PreferencesIn: {
@@ -926,20 +777,8 @@ export interface components {
         };
         /** Readiness */
         Readiness: {
-            /**
-             * Consumer Lag
-             * @description total messages behind; null unless every consumer reported recently
-             */
+            /** Consumer Lag */
             consumer_lag?: number | null;
-            /**
-             * Consumer Lag Reported S Ago
-             * @description age of the oldest consumer figure, in seconds
-             */
-            consumer_lag_reported_s_ago?: number | null;
-            /** Consumers */
-            consumers?: {
-                [key: string]: components["schemas"]["ConsumerFigures"];
-            } | null;
             /**
              * Database
              * @description "ok" or "unreachable: <error type>"
@@ -965,11 +804,6 @@ export interface components {
              * @enum {string}
              */
             status: "ready" | "degraded" | "not_ready";
-            /**
-             * Workers
-             * @description whether the worker reports its consumers' progress
-             */
-            workers?: ("ok" | "stalled" | "never_reported") | null;
         };
         /** Requeued */
         Requeued: {
@@ -1024,34 +858,6 @@ export interface components {
             enabled: boolean;
             /** Template */
             template: string;
-        };
-        /** Setup */
-        Setup: {
-            /** Channels Configured */
-            channels_configured: string[];
-            /** Channels In Use */
-            channels_in_use: string[];
-            /**
-             * Complete
-             * @description nothing notify can check is missing
-             */
-            complete: boolean;
-            /** Jurisdiction */
-            jurisdiction: string;
-            /** Missing */
-            missing: components["schemas"]["Missing"][];
-            /**
-             * Not Checked Here
-             * @description what other services keep and `shouhu setup-check` asks them
-             */
-            not_checked_here: string[];
-            /**
-             * Undeliverable
-             * @description messages waiting, by reason (no_recipient, no_provider)
-             */
-            undeliverable: {
-                [key: string]: number;
-            };
         };
         /** ShiftIn */
         ShiftIn: {
@@ -1247,58 +1053,12 @@ export interface components {
              */
             version: number;
         };
-        /** Undeliverable */
-        Undeliverable: {
-            /**
-             * Audience
-             * @description the audience (routing) or the recipient kind (message)
-             */
-            audience: string;
-            /** Channel */
-            channel: string | null;
-            /** Child Id */
-            child_id: string | null;
-            /** County Code */
-            county_code: string;
-            /** Event Type */
-            event_type: string;
-            /**
-             * Kind
-             * @description routing (an event's audience) | message (one notification)
-             */
-            kind: string;
-            /**
-             * Reason
-             * @description no_recipient (nobody to route to) | no_provider (a channel without one)
-             */
-            reason: string;
-            /**
-             * Ref
-             * @description the event id (routing) or the notification id (message)
-             */
-            ref: string;
-            /** School Id */
-            school_id: string | null;
-            /** Since */
-            since: string;
-            /** Township Code */
-            township_code: string;
-        };
-        /** UndeliverableList */
-        UndeliverableList: {
-            /** Items */
-            items: components["schemas"]["Undeliverable"][];
-            /** Next Cursor */
-            next_cursor: string | null;
-            /** Total */
-            total: number;
-        };
         /** WebhookIn */
         WebhookIn: {
             /** County Code */
             county_code: string;
             /** Event Types */
-            event_types: ("ChildRegistered" | "ChildUpdated" | "ChildTransferred" | "ChildClosed" | "ChildReopened" | "ExpectedCountSet" | "CaregiverEnrolled" | "CaregiverUpdated" | "PairingCreated" | "PairingEnded" | "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "DutyScheduled" | "DutyFulfilled" | "DutyCancelled" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged" | "ConcernStateChanged" | "ConcernDeadlineMissed" | "ActivityHeld")[];
+            event_types: ("ChildRegistered" | "ChildUpdated" | "ChildTransferred" | "ChildClosed" | "ChildReopened" | "ExpectedCountSet" | "CaregiverEnrolled" | "CaregiverUpdated" | "PairingCreated" | "PairingEnded" | "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "DutyScheduled" | "DutyFulfilled" | "DutyCancelled" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged")[];
             /**
              * Secret
              * @description shared secret for the HMAC signature
@@ -1411,17 +1171,16 @@ export interface operations {
     list_deliveries_v1_deliveries_get: {
         parameters: {
             query?: {
-                status?: ("pending" | "sending" | "sent" | "failed" | "dead" | "held") | null;
+                status?: ("pending" | "sending" | "sent" | "failed" | "dead") | null;
                 channel?: ("sms" | "email" | "wecom" | "dingtalk" | "in_app" | "webhook") | null;
                 event_type?: string | null;
                 recipient_kind?: ("caregiver" | "staff" | "guardian" | "system") | null;
                 child_id?: string | null;
                 source_event_id?: string | null;
                 since?: string | null;
-                /** @description items per page (at most 1000) */
+                /** @description page: created_at of the last row seen */
+                before?: string | null;
                 limit?: number;
-                /** @description `next_cursor` of the previous page; omit for the first */
-                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1435,7 +1194,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_DeliveryOut_"];
+                    "application/json": components["schemas"]["DeliveryOut"][];
                 };
             };
             /** @description Unauthorized */
@@ -1489,10 +1248,6 @@ export interface operations {
         parameters: {
             query?: {
                 since?: string | null;
-                /** @description items per page (at most 500) */
-                limit?: number;
-                /** @description `next_cursor` of the previous page; omit for the first */
-                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1506,7 +1261,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_DeliveryCount_"];
+                    "application/json": components["schemas"]["DeliveryCount"][];
                 };
             };
             /** @description Unauthorized */
@@ -1704,10 +1459,7 @@ export interface operations {
             query?: {
                 /** @description only shifts covering this instant */
                 at?: string | null;
-                /** @description items per page (at most 1000) */
                 limit?: number;
-                /** @description `next_cursor` of the previous page; omit for the first */
-                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1721,7 +1473,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_ShiftOut_"];
+                    "application/json": components["schemas"]["ShiftOut"][];
                 };
             };
             /** @description Unauthorized */
@@ -1935,16 +1687,85 @@ export interface operations {
             };
         };
     };
+    record_history_v1_history__record_kind___record_id__get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description next_cursor of the page before */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                record_kind: string;
+                record_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangePage"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_notifications_v1_notifications_get: {
         parameters: {
             query?: {
                 caregiver_id?: string | null;
                 unread?: boolean;
                 locale?: "zh-CN" | "en";
-                /** @description items per page (at most 500) */
                 limit?: number;
-                /** @description `next_cursor` of the previous page; omit for the first */
-                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1958,7 +1779,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_NotificationOut_"];
+                    "application/json": components["schemas"]["NotificationOut"][];
                 };
             };
             /** @description Unauthorized */
@@ -2360,10 +2181,6 @@ export interface operations {
         parameters: {
             query: {
                 county_code: string;
-                /** @description items per page (at most 500) */
-                limit?: number;
-                /** @description `next_cursor` of the previous page; omit for the first */
-                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -2377,7 +2194,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_RoutingRuleOut_"];
+                    "application/json": components["schemas"]["RoutingRuleOut"][];
                 };
             };
             /** @description Unauthorized */
@@ -2436,7 +2253,7 @@ export interface operations {
             };
             path: {
                 county_code: string;
-                event_type: "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged" | "ConcernDeadlineMissed" | "PairingCreated" | "PairingEnded";
+                event_type: "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged" | "PairingCreated" | "PairingEnded";
                 audience: "caregiver" | "guardian" | "school_staff" | "township_staff" | "county_staff" | "on_duty";
             };
             cookie?: never;
@@ -2539,80 +2356,10 @@ export interface operations {
             };
         };
     };
-    setup_check_v1_setup_get: {
-        parameters: {
-            query?: {
-                jurisdiction?: string | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Setup"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     list_staff_v1_staff_recipients_get: {
         parameters: {
             query?: {
-                /** @description items per page (at most 1000) */
                 limit?: number;
-                /** @description `next_cursor` of the previous page; omit for the first */
-                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -2626,7 +2373,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_StaffRecipientOut_"];
+                    "application/json": components["schemas"]["StaffRecipientOut"][];
                 };
             };
             /** @description Unauthorized */
@@ -2769,7 +2516,10 @@ export interface operations {
     get_staff_v1_staff_recipients__recipient_id__get: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
             path: {
                 recipient_id: string;
             };
@@ -2945,12 +2695,7 @@ export interface operations {
     };
     list_templates_v1_templates_get: {
         parameters: {
-            query?: {
-                /** @description items per page (at most 500) */
-                limit?: number;
-                /** @description `next_cursor` of the previous page; omit for the first */
-                cursor?: string | null;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -2963,7 +2708,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_TemplateOut_"];
+                    "application/json": components["schemas"]["TemplateOut"][];
                 };
             };
             /** @description Unauthorized */
@@ -2984,16 +2729,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3212,82 +2948,9 @@ export interface operations {
             };
         };
     };
-    undeliverable_v1_undeliverable_get: {
-        parameters: {
-            query?: {
-                limit?: number;
-                cursor?: string | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["UndeliverableList"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     list_webhooks_v1_webhook_subscriptions_get: {
         parameters: {
-            query?: {
-                /** @description items per page (at most 500) */
-                limit?: number;
-                /** @description `next_cursor` of the previous page; omit for the first */
-                cursor?: string | null;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -3300,7 +2963,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_WebhookOut_"];
+                    "application/json": components["schemas"]["WebhookOut"][];
                 };
             };
             /** @description Unauthorized */
@@ -3321,16 +2984,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;

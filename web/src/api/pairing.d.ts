@@ -166,8 +166,10 @@ export interface paths {
         };
         /**
          * Read Contact Points
-         * @description The caregiver's addresses, decrypted, for the one sending a message now (notify, with
-         *     role `service`), or an admin / staff with view_sensitive. Every read is audited.
+         * @description The caregiver's addresses, for the one sending a message now (notify, role `service`), an
+         *     admin or staff. In clear only with `view_sensitive` and a stated purpose (`X-Purpose`; the
+         *     read is audited with the caller and the purpose); otherwise the phone is masked and the
+         *     other addresses left out (`masked`: true).
          */
         get: operations["read_contact_points_v1_caregivers__caregiver_id__contact_points_get"];
         put?: never;
@@ -251,6 +253,27 @@ export interface paths {
          *     period (term or half-year, per county setting), it is recorded and flagged.
          */
         post: operations["record_support_v1_children__child_id__support_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/history/{record_kind}/{record_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Record History
+         * @description The record's changes, oldest first; an empty page for a record outside the caller's
+         *     jurisdiction or a kind this service does not record.
+         */
+        get: operations["record_history_v1_history__record_kind___record_id__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -569,6 +592,15 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** Actor */
+        Actor: {
+            /** Jurisdiction */
+            jurisdiction: string | null;
+            /** Roles */
+            roles: string[];
+            /** Subject */
+            subject: string;
+        };
         /** CapacityDefaults */
         CapacityDefaults: {
             /**
@@ -774,6 +806,43 @@ export interface components {
              * @description or send If-Match
              */
             version?: number | null;
+        };
+        /** Change */
+        Change: {
+            /** @description who: from the token of the request that wrote it; 'system' for a worker */
+            actor: components["schemas"]["Actor"];
+            /** Changed At */
+            changed_at: string;
+            /**
+             * Fields
+             * @description the fields that changed (names only, never values)
+             */
+            fields: string[];
+            /** Id */
+            id: number;
+            /** Jurisdiction */
+            jurisdiction: string | null;
+            /**
+             * Operation
+             * @description insert, update or delete
+             */
+            operation: string;
+            /**
+             * Record Id
+             * @description the record's id (key columns joined by ':' for a record without one)
+             */
+            record_id: string;
+            /** Record Kind */
+            record_kind: string;
+            /** Request Id */
+            request_id: string | null;
+        };
+        /** ChangePage */
+        ChangePage: {
+            /** Items */
+            items: components["schemas"]["Change"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /**
          * ChildPlaceOut
@@ -2209,7 +2278,10 @@ export interface operations {
     read_contact_points_v1_caregivers__caregiver_id__contact_points_get: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
             path: {
                 caregiver_id: string;
             };
@@ -2624,6 +2696,78 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    record_history_v1_history__record_kind___record_id__get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description next_cursor of the page before */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                record_kind: string;
+                record_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangePage"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

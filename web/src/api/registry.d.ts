@@ -89,28 +89,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/children/grade-promotion": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Promote
-         * @description Moves every open record of the caller's place (or the township or school given) up
-         *     one grade (三年级 → 四年级, 初一 → 初二, 大班 → 一年级). A second promotion of the same place
-         *     for the same school year is refused (409): nothing is promoted twice.
-         */
-        post: operations["promote_v1_children_grade_promotion_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/children/names": {
         parameters: {
             query?: never;
@@ -122,11 +100,9 @@ export interface paths {
         put?: never;
         /**
          * Child Names
-         * @description The names of these children, `{"names": {id: name}, "places": {id: {township, village
-         *     and school}}}`, for role `service` (notify), `admin`, and staff composing a work list
-         *     (duties, overdue lists, pairings, the unpaired queue); a child unknown, outside the
-         *     caller's jurisdiction or, for a school's staff, another school's is left out. Audited. A
-         *     POST, so that a batch of ids fits and answers stay out of caches.
+         * @description The names of these children, `{"names": {id: name}}`, for role `service` (notify) or
+         *     `admin`; a child unknown or outside the caller's jurisdiction is left out. A POST, so
+         *     that a batch of ids fits and answers stay out of caches.
          */
         post: operations["child_names_v1_children_names_post"];
         delete?: never;
@@ -177,8 +153,7 @@ export interface paths {
         /**
          * Update Child
          * @description Changes fields of a record. Send the version you edited (If-Match or body.version):
-         *     if the record changed meanwhile the answer is 412 and nothing is applied. Fields left
-         *     out keep their value, and so do masked values sent back as shown.
+         *     if the record changed meanwhile the answer is 412 and nothing is applied.
          */
         patch: operations["update_child_v1_children__child_id__patch"];
         trace?: never;
@@ -238,7 +213,9 @@ export interface paths {
         /**
          * Guardian Contacts
          * @description The guardians who can be reached by phone, primary first: for role `service` (notify)
-         *     or `admin`, within their jurisdiction (a record outside it answers 404).
+         *     or `admin`, within their jurisdiction (a record outside it answers 404). The phones are in
+         *     clear with `view_sensitive` and `X-Purpose` (then `masked` is false and the read is
+         *     audited), else masked.
          */
         get: operations["guardian_contacts_v1_children__child_id__guardian_contacts_get"];
         put?: never;
@@ -247,82 +224,6 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
-        trace?: never;
-    };
-    "/v1/children/{child_id}/guardians": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Add Guardian
-         * @description Adds a guardian; the answer is the record, the new entry last with its id.
-         */
-        post: operations["add_guardian_v1_children__child_id__guardians_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/children/{child_id}/guardians/{entry_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Remove Guardian */
-        delete: operations["remove_guardian_v1_children__child_id__guardians__entry_id__delete"];
-        options?: never;
-        head?: never;
-        /**
-         * Change Guardian
-         * @description Changes the fields sent of one guardian; the others keep their values.
-         */
-        patch: operations["change_guardian_v1_children__child_id__guardians__entry_id__patch"];
-        trace?: never;
-    };
-    "/v1/children/{child_id}/parents": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Add Parent */
-        post: operations["add_parent_v1_children__child_id__parents_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/children/{child_id}/parents/{entry_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Remove Parent */
-        delete: operations["remove_parent_v1_children__child_id__parents__entry_id__delete"];
-        options?: never;
-        head?: never;
-        /** Change Parent */
-        patch: operations["change_parent_v1_children__child_id__parents__entry_id__patch"];
         trace?: never;
     };
     "/v1/children/{child_id}/reopen": {
@@ -405,6 +306,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/history/{record_kind}/{record_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Record History
+         * @description The record's changes, oldest first; an empty page for a record outside the caller's
+         *     jurisdiction or a kind this service does not record.
+         */
+        get: operations["record_history_v1_history__record_kind___record_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/imports": {
         parameters: {
             query?: never;
@@ -419,9 +341,7 @@ export interface paths {
          * Upload
          * @description Uploads an XLSX, XLS or CSV sheet (at most 25 MB). The file is checked at once (422
          *     with the reason if it is not a usable sheet, and nothing is written); then it is
-         *     imported in the background: follow `GET /v1/imports/{id}`. Headers read with the
-         *     county's confirmed mapping first; if some column is only proposed (`proposed_mapping`),
-         *     the job is `awaiting_mapping` until `POST /v1/imports/{id}/mapping` confirms it.
+         *     imported in the background: follow `GET /v1/imports/{id}`.
          */
         post: operations["upload_v1_imports_post"];
         delete?: never;
@@ -462,69 +382,6 @@ export interface paths {
          * @description Status and progress (rows done of total), and counts of imported and rejected rows.
          */
         get: operations["job_progress_v1_imports__job_id__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/imports/{job_id}/changes": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Proposed Changes
-         * @description Per child: the fields the sheet changes, old → new. Phones and addresses masked and
-         *     sensitive fields null unless the caller has `view_sensitive` and states a purpose
-         *     (then audited). Only records inside the caller's jurisdiction.
-         */
-        get: operations["proposed_changes_v1_imports__job_id__changes_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/imports/{job_id}/changes/apply": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Confirm Changes
-         * @description Applies the proposed changes of the rows given (all when `rows` is null).
-         */
-        post: operations["confirm_changes_v1_imports__job_id__changes_apply_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/imports/{job_id}/conflicts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Job Conflicts
-         * @description Rows whose national ID is registered for another child (name or birth date differ):
-         *     not imported; check the ID in the sheet (or the record, if it is yours).
-         */
-        get: operations["job_conflicts_v1_imports__job_id__conflicts_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -588,28 +445,6 @@ export interface paths {
         get: operations["job_existing_v1_imports__job_id__existing_get"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/imports/{job_id}/mapping": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Confirm Mapping
-         * @description Confirms (or edits and confirms) the column mapping of a job awaiting it; the job then
-         *     runs. 422 naming the header when a column is unknown, chosen twice, or a required
-         *     column is left without one; 409 when the job is not awaiting a mapping.
-         */
-        post: operations["confirm_mapping_v1_imports__job_id__mapping_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -681,67 +516,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/schools": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List Schools
-         * @description The register of the caller's area, by township and name.
-         */
-        get: operations["list_schools_v1_schools_get"];
-        put?: never;
-        /** Add School */
-        post: operations["add_school_v1_schools_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/schools/import": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Import Schools
-         * @description An XLSX (or CSV) of the county's schools: 学校名称*, 学校标识码, 乡镇* (code or name),
-         *     学段*, 校长. A school already in the register (same name) is updated; rows with a fault
-         *     are listed by row and column with the reason and not written.
-         */
-        post: operations["import_schools_v1_schools_import_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/schools/{school_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Read School */
-        get: operations["read_school_v1_schools__school_id__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        /** Change School */
-        patch: operations["change_school_v1_schools__school_id__patch"];
-        trace?: never;
-    };
     "/v1/statistics": {
         parameters: {
             query?: never;
@@ -751,9 +525,8 @@ export interface paths {
         };
         /**
          * Statistics
-         * @description Counts in the caller's scope, now or as of a past day (from the record's history).
-         *     `by=sensitive_category` needs `view_sensitive` and a stated purpose (`X-Purpose`), and
-         *     is audited; nobody else gets that breakdown, and it is kept for the present only.
+         * @description Counts in the caller's scope. `by=sensitive_category` needs `view_sensitive` and a
+         *     stated purpose (`X-Purpose`), and is audited; nobody else gets that breakdown.
          */
         get: operations["statistics_v1_statistics_get"];
         put?: never;
@@ -774,8 +547,7 @@ export interface paths {
         /**
          * Completeness
          * @description Against the configured expected counts: each township and school with its registered
-         *     children and 建档率, and which have not reported at all (none registered); now, or as
-         *     of a past day (the counts and records then in effect).
+         *     children and 建档率, and which have not reported at all (none registered).
          */
         get: operations["completeness_v1_statistics_completeness_get"];
         put?: never;
@@ -807,13 +579,14 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** Body_import_schools_v1_schools_import_post */
-        Body_import_schools_v1_schools_import_post: {
-            /**
-             * File
-             * Format: binary
-             */
-            file: string;
+        /** Actor */
+        Actor: {
+            /** Jurisdiction */
+            jurisdiction: string | null;
+            /** Roles */
+            roles: string[];
+            /** Subject */
+            subject: string;
         };
         /** Body_upload_v1_imports_post */
         Body_upload_v1_imports_post: {
@@ -886,6 +659,43 @@ export interface components {
             /** Items */
             items: components["schemas"]["CaregiverGrowthNote"][];
         };
+        /** Change */
+        Change: {
+            /** @description who: from the token of the request that wrote it; 'system' for a worker */
+            actor: components["schemas"]["Actor"];
+            /** Changed At */
+            changed_at: string;
+            /**
+             * Fields
+             * @description the fields that changed (names only, never values)
+             */
+            fields: string[];
+            /** Id */
+            id: number;
+            /** Jurisdiction */
+            jurisdiction: string | null;
+            /**
+             * Operation
+             * @description insert, update or delete
+             */
+            operation: string;
+            /**
+             * Record Id
+             * @description the record's id (key columns joined by ':' for a record without one)
+             */
+            record_id: string;
+            /** Record Kind */
+            record_kind: string;
+            /** Request Id */
+            request_id: string | null;
+        };
+        /** ChangePage */
+        ChangePage: {
+            /** Items */
+            items: components["schemas"]["Change"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /**
          * ChildCard
          * @description What the paired caregiver sees of a child (联系卡): never the national ID, addresses,
@@ -935,11 +745,6 @@ export interface components {
              * Format: date
              */
             birth_date: string;
-            /**
-             * Boarding
-             * @description 寄宿
-             */
-            boarding?: boolean | null;
             /** Categories */
             categories?: ("left_behind" | "migrant" | "orphan" | "de_facto_unsupported" | "disabled")[];
             /** Class Name */
@@ -955,11 +760,6 @@ export interface components {
             grade?: string | null;
             /** Guardians */
             guardians?: components["schemas"]["GuardianIn"][];
-            /**
-             * Hobbies
-             * @description 爱好
-             */
-            hobbies?: string | null;
             /** Household Type */
             household_type?: ("agricultural" | "non_agricultural" | "resident" | "unregistered") | null;
             jurisdiction: components["schemas"]["Jurisdiction"];
@@ -976,11 +776,6 @@ export interface components {
             /** Parents */
             parents?: components["schemas"]["ParentIn"][];
             /**
-             * Particulars
-             * @description 特殊情况; encrypted, shown only in clear views
-             */
-            particulars?: string | null;
-            /**
              * Priority
              * @default false
              */
@@ -989,18 +784,8 @@ export interface components {
             priority_reason?: string | null;
             /** School Id */
             school_id?: string | null;
-            /**
-             * School Status
-             * @description 在校状态
-             */
-            school_status?: ("in_school" | "not_enrolled" | "suspended" | "dropped_out" | "graduated") | null;
             /** Sensitive Categories */
             sensitive_categories?: ("incarcerated_parent" | "street_child" | "hiv_affected" | "drug_using_family" | "violence_victim")[];
-            /**
-             * Study Level
-             * @description 学习情况
-             */
-            study_level?: ("good" | "average" | "struggling") | null;
         };
         /** ChildItems */
         ChildItems: {
@@ -1016,13 +801,6 @@ export interface components {
             names: {
                 [key: string]: string;
             };
-            /**
-             * Places
-             * @description child id → where the child lives and studies, by name
-             */
-            places?: {
-                [key: string]: components["schemas"]["ChildPlace"];
-            };
         };
         /**
          * ChildOut
@@ -1036,11 +814,6 @@ export interface components {
              * Format: date
              */
             birth_date: string;
-            /**
-             * Boarding
-             * @description 寄宿
-             */
-            boarding?: boolean | null;
             /** Categories */
             categories: ("left_behind" | "migrant" | "orphan" | "de_facto_unsupported" | "disabled")[];
             /** Class Name */
@@ -1063,11 +836,6 @@ export interface components {
             grade: string | null;
             /** Guardians */
             guardians: components["schemas"]["GuardianOut"][];
-            /**
-             * Hobbies
-             * @description 爱好
-             */
-            hobbies?: string | null;
             /** Household Type */
             household_type: ("agricultural" | "non_agricultural" | "resident" | "unregistered") | null;
             /**
@@ -1093,22 +861,12 @@ export interface components {
             national_id: string | null;
             /** Parents */
             parents: components["schemas"]["ParentOut"][];
-            /**
-             * Particulars
-             * @description 特殊情况: only when shown in clear
-             */
-            particulars?: string | null;
             /** Priority */
             priority: boolean;
             /** Priority Reason */
             priority_reason: string | null;
             /** School Id */
             school_id: string | null;
-            /**
-             * School Status
-             * @description 在校状态 (vocabulary school_status)
-             */
-            school_status?: string | null;
             /**
              * Sensitive Categories
              * @description only when shown in clear
@@ -1119,11 +877,6 @@ export interface components {
              * @enum {string}
              */
             status: "active" | "transferred" | "closed";
-            /**
-             * Study Level
-             * @description 学习情况 (vocabulary study_level)
-             */
-            study_level?: string | null;
             /**
              * Updated At
              * Format: date-time
@@ -1155,8 +908,6 @@ export interface components {
             address?: string | null;
             /** Birth Date */
             birth_date?: string | null;
-            /** Boarding */
-            boarding?: boolean | null;
             /** Categories */
             categories?: ("left_behind" | "migrant" | "orphan" | "de_facto_unsupported" | "disabled")[] | null;
             /** Class Name */
@@ -1167,13 +918,8 @@ export interface components {
             gender?: ("male" | "female") | null;
             /** Grade */
             grade?: string | null;
-            /**
-             * Guardians
-             * @description the whole list: entries by id changed (fields left out kept), without id added, left out removed
-             */
-            guardians?: components["schemas"]["GuardianEdit"][] | null;
-            /** Hobbies */
-            hobbies?: string | null;
+            /** Guardians */
+            guardians?: components["schemas"]["GuardianIn"][] | null;
             /** Household Type */
             household_type?: ("agricultural" | "non_agricultural" | "resident" | "unregistered") | null;
             lawful_basis?: components["schemas"]["LawfulBasisIn"] | null;
@@ -1183,44 +929,19 @@ export interface components {
             name?: string | null;
             /** National Id */
             national_id?: string | null;
-            /**
-             * Parents
-             * @description as guardians
-             */
-            parents?: components["schemas"]["ParentEdit"][] | null;
-            /**
-             * Particulars
-             * @description null: unchanged (how a masked reader sees it); "" clears
-             */
-            particulars?: string | null;
+            /** Parents */
+            parents?: components["schemas"]["ParentIn"][] | null;
             /** Priority */
             priority?: boolean | null;
             /** Priority Reason */
             priority_reason?: string | null;
-            /** School Status */
-            school_status?: ("in_school" | "not_enrolled" | "suspended" | "dropped_out" | "graduated") | null;
             /** Sensitive Categories */
             sensitive_categories?: ("incarcerated_parent" | "street_child" | "hiv_affected" | "drug_using_family" | "violence_victim")[] | null;
-            /** Study Level */
-            study_level?: ("good" | "average" | "struggling") | null;
             /**
              * Version
              * @description or send If-Match
              */
             version?: number | null;
-        };
-        /** ChildPlace */
-        ChildPlace: {
-            /** School Id */
-            school_id: string | null;
-            /** Township Code */
-            township_code: string;
-            /** Township Name */
-            township_name: string | null;
-            /** Village Code */
-            village_code: string | null;
-            /** Village Name */
-            village_name: string | null;
         };
         /** CloseIn */
         CloseIn: {
@@ -1244,11 +965,6 @@ export interface components {
         };
         /** Completeness */
         Completeness: {
-            /**
-             * As Of
-             * @description the day the figures are for, when one was asked for
-             */
-            as_of?: string | null;
             /** Expected Total */
             expected_total: number;
             not_reported: components["schemas"]["NotReported"];
@@ -1260,23 +976,6 @@ export interface components {
             schools: components["schemas"]["Coverage"][];
             /** Townships */
             townships: components["schemas"]["Coverage"][];
-        };
-        /** ConfirmIn */
-        ConfirmIn: {
-            /**
-             * Rows
-             * @description the sheet rows to apply; null: every proposed change
-             */
-            rows?: number[] | null;
-        };
-        /** Confirmed */
-        Confirmed: {
-            /** Applied */
-            applied: number[];
-            /** Refused */
-            refused: components["schemas"]["Refused"][];
-            /** Stale */
-            stale: number[];
         };
         /** Count */
         Count: {
@@ -1415,105 +1114,6 @@ export interface components {
             /** Masked */
             masked: boolean;
         };
-        /** GuardianAdd */
-        GuardianAdd: {
-            /** Address */
-            address?: string | null;
-            /** Age */
-            age?: number | null;
-            /**
-             * Entrusted
-             * @default false
-             */
-            entrusted: boolean;
-            /** Health */
-            health?: string | null;
-            /** Name */
-            name: string;
-            /** Occupation */
-            occupation?: string | null;
-            /** Phone */
-            phone?: string | null;
-            /**
-             * Relation
-             * @enum {string}
-             */
-            relation: "grandparent" | "relative" | "parent" | "sibling" | "neighbour" | "other";
-            /** Relation Word */
-            relation_word?: string | null;
-            /**
-             * Version
-             * @description or send If-Match
-             */
-            version?: number | null;
-        };
-        /** GuardianChange */
-        GuardianChange: {
-            /**
-             * Address
-             * @description or the masked value shown (unchanged)
-             */
-            address?: string | null;
-            /** Age */
-            age?: number | null;
-            /** Entrusted */
-            entrusted?: boolean | null;
-            /** Health */
-            health?: string | null;
-            /** Id */
-            id?: string | null;
-            /** Name */
-            name?: string | null;
-            /** Occupation */
-            occupation?: string | null;
-            /**
-             * Phone
-             * @description or the masked value shown (unchanged)
-             */
-            phone?: string | null;
-            /** Relation */
-            relation?: ("grandparent" | "relative" | "parent" | "sibling" | "neighbour" | "other") | null;
-            /** Relation Word */
-            relation_word?: string | null;
-            /**
-             * Version
-             * @description or send If-Match
-             */
-            version?: number | null;
-        };
-        /**
-         * GuardianEdit
-         * @description A guardian entry as an edit sends it: the fields to set (left out: unchanged). With
-         *     `id`, an entry of the record; without, a new entry (relation and name required).
-         */
-        GuardianEdit: {
-            /**
-             * Address
-             * @description or the masked value shown (unchanged)
-             */
-            address?: string | null;
-            /** Age */
-            age?: number | null;
-            /** Entrusted */
-            entrusted?: boolean | null;
-            /** Health */
-            health?: string | null;
-            /** Id */
-            id?: string | null;
-            /** Name */
-            name?: string | null;
-            /** Occupation */
-            occupation?: string | null;
-            /**
-             * Phone
-             * @description or the masked value shown (unchanged)
-             */
-            phone?: string | null;
-            /** Relation */
-            relation?: ("grandparent" | "relative" | "parent" | "sibling" | "neighbour" | "other") | null;
-            /** Relation Word */
-            relation_word?: string | null;
-        };
         /** GuardianIn */
         GuardianIn: {
             /** Address */
@@ -1557,12 +1157,6 @@ export interface components {
             entrusted: boolean;
             /** Health */
             health?: string | null;
-            /**
-             * Id
-             * Format: uuid
-             * @description the entry's id: change or remove it by this id
-             */
-            id: string;
             /** Name */
             name?: string | null;
             /** Occupation */
@@ -1574,11 +1168,6 @@ export interface components {
             phone?: string | null;
             /** Relation */
             relation: string;
-            /**
-             * Relation Word
-             * @description the word the county wrote (外祖母…)
-             */
-            relation_word?: string | null;
         };
         /** ImportJobOut */
         ImportJobOut: {
@@ -1598,16 +1187,6 @@ export interface components {
              * Format: uuid
              */
             id: string;
-            /**
-             * Rows Changed
-             * @description registered children the sheet changes: to confirm (…/changes)
-             */
-            rows_changed: number;
-            /**
-             * Rows Conflicting
-             * @description rows whose ID is another child's (…/conflicts)
-             */
-            rows_conflicting: number;
             /** Rows Done */
             rows_done: number;
             /** Rows Existing */
@@ -1657,16 +1236,6 @@ export interface components {
              */
             statutory_duty: boolean;
         };
-        /** MappingIn */
-        MappingIn: {
-            /**
-             * Mapping
-             * @description header (first line, as the sheet writes it) → column key, or null: not imported; headers left out keep the proposal
-             */
-            mapping?: {
-                [key: string]: string | null;
-            };
-        };
         /** NamesIn */
         NamesIn: {
             /** Ids */
@@ -1679,83 +1248,9 @@ export interface components {
             /** Townships */
             townships: string[];
         };
-        /** ParentAdd */
-        ParentAdd: {
-            /**
-             * Away Since
-             * @description 外出时间: a month (2020-02) or a day (2020-02-01)
-             */
-            away_since?: string | null;
-            /** Name */
-            name?: string | null;
-            /** Phone */
-            phone?: string | null;
-            /**
-             * Relation
-             * @enum {string}
-             */
-            relation: "father" | "mother";
-            /**
-             * Version
-             * @description or send If-Match
-             */
-            version?: number | null;
-            /** Work Place */
-            work_place?: string | null;
-        };
-        /** ParentChange */
-        ParentChange: {
-            /**
-             * Away Since
-             * @description a month (2020-02) or a day (2020-02-01)
-             */
-            away_since?: string | null;
-            /** Id */
-            id?: string | null;
-            /** Name */
-            name?: string | null;
-            /**
-             * Phone
-             * @description or the masked value shown (unchanged)
-             */
-            phone?: string | null;
-            /** Relation */
-            relation?: ("father" | "mother") | null;
-            /**
-             * Version
-             * @description or send If-Match
-             */
-            version?: number | null;
-            /** Work Place */
-            work_place?: string | null;
-        };
-        /** ParentEdit */
-        ParentEdit: {
-            /**
-             * Away Since
-             * @description a month (2020-02) or a day (2020-02-01)
-             */
-            away_since?: string | null;
-            /** Id */
-            id?: string | null;
-            /** Name */
-            name?: string | null;
-            /**
-             * Phone
-             * @description or the masked value shown (unchanged)
-             */
-            phone?: string | null;
-            /** Relation */
-            relation?: ("father" | "mother") | null;
-            /** Work Place */
-            work_place?: string | null;
-        };
         /** ParentIn */
         ParentIn: {
-            /**
-             * Away Since
-             * @description 外出时间: a month (2020-02) or a day (2020-02-01)
-             */
+            /** Away Since */
             away_since?: string | null;
             /** Name */
             name?: string | null;
@@ -1771,17 +1266,8 @@ export interface components {
         };
         /** ParentOut */
         ParentOut: {
-            /**
-             * Away Since
-             * @description a month (2020-02) or a day (2020-02-01)
-             */
+            /** Away Since */
             away_since?: string | null;
-            /**
-             * Id
-             * Format: uuid
-             * @description the entry's id: change or remove it by this id
-             */
-            id: string;
             /** Name */
             name?: string | null;
             /**
@@ -1833,74 +1319,6 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** PromotionIn */
-        PromotionIn: {
-            /**
-             * School Id
-             * @description only this school
-             */
-            school_id?: string | null;
-            /**
-             * School Year
-             * @description the school year that ends (2025 for 2025-2026)
-             */
-            school_year: number;
-            /**
-             * Township Code
-             * @description only this township
-             */
-            township_code?: string | null;
-        };
-        /** PromotionOut */
-        PromotionOut: {
-            /**
-             * Leaving
-             * @description records in a last grade (九年级/初三, 高三): not promoted
-             */
-            leaving: number;
-            /**
-             * Promoted
-             * @description records moved up one grade
-             */
-            promoted: number;
-        };
-        /** ProposedChange */
-        ProposedChange: {
-            /** Changes */
-            changes: components["schemas"]["ShownChange"][];
-            /**
-             * Child Id
-             * Format: uuid
-             */
-            child_id: string;
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /** Name */
-            name: string;
-            /** Reason */
-            reason: string | null;
-            /** Row */
-            row: number;
-            /**
-             * Status
-             * @description proposed, applied, stale (the record changed since), refused
-             */
-            status: string;
-        };
-        /** ProposedChanges */
-        ProposedChanges: {
-            /** Items */
-            items: components["schemas"]["ProposedChange"][];
-            /** Masked */
-            masked: boolean;
-            /** Next Cursor */
-            next_cursor: string | null;
-            /** Total */
-            total: number;
-        };
         /** Readiness */
         Readiness: {
             /** Consumer Lag */
@@ -1931,15 +1349,6 @@ export interface components {
              */
             status: "ready" | "degraded" | "not_ready";
         };
-        /** Refused */
-        Refused: {
-            /** Field */
-            field: string;
-            /** Reason */
-            reason: string;
-            /** Row */
-            row: number;
-        };
         /** ReopenIn */
         ReopenIn: {
             /** Version */
@@ -1969,94 +1378,6 @@ export interface components {
              */
             total_rows: number;
         };
-        /** SchoolImportOut */
-        SchoolImportOut: {
-            /** Created */
-            created: number;
-            /** Errors */
-            errors: {
-                [key: string]: unknown;
-            }[];
-            /** Updated */
-            updated: number;
-        };
-        /** SchoolIn */
-        SchoolIn: {
-            /**
-             * Code
-             * @description 学校标识码 (10 digits), where known
-             */
-            code?: string | null;
-            /**
-             * Head
-             * @description 校长
-             */
-            head?: string | null;
-            /**
-             * Id
-             * @description the id records carry; default: the 学校标识码, else a new one
-             */
-            id?: string | null;
-            /** Name */
-            name: string;
-            /**
-             * Stage
-             * @enum {string}
-             */
-            stage: "kindergarten" | "primary" | "junior" | "nine_year" | "complete_middle" | "senior" | "twelve_year" | "special" | "teaching_point";
-            /** Township Code */
-            township_code: string;
-        };
-        /** SchoolOut */
-        SchoolOut: {
-            /** Code */
-            code: string | null;
-            /** County Code */
-            county_code: string;
-            /** Head */
-            head: string | null;
-            /** Id */
-            id: string;
-            /** Name */
-            name: string;
-            /** Stage */
-            stage: string;
-            /** Stage Label */
-            stage_label: string | null;
-            /** Township Code */
-            township_code: string;
-            /** Township Name */
-            township_name: string | null;
-            /** Version */
-            version: number;
-        };
-        /** SchoolPage */
-        SchoolPage: {
-            /** Items */
-            items: components["schemas"]["SchoolOut"][];
-            /** Next Cursor */
-            next_cursor: string | null;
-            /** Total */
-            total: number;
-        };
-        /** SchoolPatch */
-        SchoolPatch: {
-            /** Code */
-            code?: string | null;
-            /** Head */
-            head?: string | null;
-            /** Name */
-            name?: string | null;
-            /** Stage */
-            stage?: ("kindergarten" | "primary" | "junior" | "nine_year" | "complete_middle" | "senior" | "twelve_year" | "special" | "teaching_point") | null;
-            /** Township Code */
-            township_code?: string | null;
-            /**
-             * Version
-             * @description or send If-Match
-             */
-            version?: number | null;
-        };
         /**
          * SearchIn
          * @description Search terms travel in the body: names never go into URLs (or access logs).
@@ -2079,28 +1400,6 @@ export interface components {
             /** Township Code */
             township_code?: string | null;
         };
-        /** ShownChange */
-        ShownChange: {
-            /**
-             * Entry
-             * @description the guardian's or parent's entry id, for their fields
-             */
-            entry: string | null;
-            /** Field */
-            field: string;
-            /**
-             * Label
-             * @description the field's Chinese name
-             */
-            label: string;
-            /** New */
-            new: unknown;
-            /**
-             * Old
-             * @description masked (phones, addresses) or null (sensitive fields) unless unmasked
-             */
-            old: unknown;
-        };
         /**
          * Statistics
          * @description Counts in scope: `total`, and a list of {key, count} per requested dimension (`by`).
@@ -2108,11 +1407,6 @@ export interface components {
         Statistics: {
             /** Age Band */
             age_band?: components["schemas"]["Count"][] | null;
-            /**
-             * As Of
-             * @description the day the counts are for, when one was asked for
-             */
-            as_of?: string | null;
             /** Category */
             category?: components["schemas"]["Count"][] | null;
             /** Gender */
@@ -2123,11 +1417,6 @@ export interface components {
             priority?: components["schemas"]["Count"][] | null;
             /** School */
             school?: components["schemas"]["Count"][] | null;
-            /**
-             * School Status
-             * @description 在校状态 (for 入学率 and 巩固率)
-             */
-            school_status?: components["schemas"]["Count"][] | null;
             /** Sensitive Category */
             sensitive_category?: components["schemas"]["Count"][] | null;
             /**
@@ -2274,7 +1563,7 @@ export interface operations {
                 purpose?: string | null;
             };
             header?: {
-                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
                 "X-Purpose"?: string | null;
             };
             path?: never;
@@ -2428,97 +1717,13 @@ export interface operations {
             };
         };
     };
-    promote_v1_children_grade_promotion_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PromotionIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PromotionOut"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     child_names_v1_children_names_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2609,7 +1814,7 @@ export interface operations {
                 purpose?: string | null;
             };
             header?: {
-                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
                 "X-Purpose"?: string | null;
             };
             path?: never;
@@ -2702,7 +1907,7 @@ export interface operations {
                 purpose?: string | null;
             };
             header?: {
-                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
                 "X-Purpose"?: string | null;
             };
             path: {
@@ -2995,7 +2200,7 @@ export interface operations {
                 purpose?: string | null;
             };
             header?: {
-                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
                 "X-Purpose"?: string | null;
             };
             path: {
@@ -3153,7 +2358,10 @@ export interface operations {
     guardian_contacts_v1_children__child_id__guardian_contacts_get: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
             path: {
                 child_id: string;
             };
@@ -3201,644 +2409,6 @@ export interface operations {
             };
             /** @description Validation Error */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    add_guardian_v1_children__child_id__guardians_post: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
-                "If-Match"?: string | null;
-            };
-            path: {
-                child_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["GuardianAdd"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ChildOut"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Precondition Required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    remove_guardian_v1_children__child_id__guardians__entry_id__delete: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
-                "If-Match"?: string | null;
-            };
-            path: {
-                child_id: string;
-                entry_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ChildOut"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Precondition Required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    change_guardian_v1_children__child_id__guardians__entry_id__patch: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
-                "If-Match"?: string | null;
-            };
-            path: {
-                child_id: string;
-                entry_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["GuardianChange"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ChildOut"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Precondition Required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    add_parent_v1_children__child_id__parents_post: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
-                "If-Match"?: string | null;
-            };
-            path: {
-                child_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ParentAdd"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ChildOut"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Precondition Required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    remove_parent_v1_children__child_id__parents__entry_id__delete: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
-                "If-Match"?: string | null;
-            };
-            path: {
-                child_id: string;
-                entry_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ChildOut"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Precondition Required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    change_parent_v1_children__child_id__parents__entry_id__patch: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
-                "If-Match"?: string | null;
-            };
-            path: {
-                child_id: string;
-                entry_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ParentChange"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ChildOut"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Precondition Required */
-            428: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4237,7 +2807,7 @@ export interface operations {
                 purpose?: string | null;
             };
             header?: {
-                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
                 "X-Purpose"?: string | null;
             };
             path?: never;
@@ -4252,6 +2822,78 @@ export interface operations {
                 };
                 content: {
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    record_history_v1_history__record_kind___record_id__get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description next_cursor of the page before */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                record_kind: string;
+                record_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangePage"];
                 };
             };
             /** @description Unauthorized */
@@ -4590,240 +3232,6 @@ export interface operations {
             };
         };
     };
-    proposed_changes_v1_imports__job_id__changes_get: {
-        parameters: {
-            query?: {
-                limit?: number;
-                cursor?: string | null;
-                /** @description the same as X-Purpose, for links */
-                purpose?: string | null;
-            };
-            header?: {
-                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
-                "X-Purpose"?: string | null;
-            };
-            path: {
-                job_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ProposedChanges"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    confirm_changes_v1_imports__job_id__changes_apply_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                job_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ConfirmIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Confirmed"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    job_conflicts_v1_imports__job_id__conflicts_get: {
-        parameters: {
-            query?: {
-                after?: number;
-                limit?: number;
-            };
-            header?: never;
-            path: {
-                job_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RowErrors"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     job_errors_v1_imports__job_id__errors_get: {
         parameters: {
             query?: {
@@ -5005,95 +3413,6 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    confirm_mapping_v1_imports__job_id__mapping_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                job_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MappingIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ImportJobOut"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5400,438 +3719,16 @@ export interface operations {
             };
         };
     };
-    list_schools_v1_schools_get: {
-        parameters: {
-            query?: {
-                township_code?: string | null;
-                limit?: number;
-                cursor?: string | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SchoolPage"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    add_school_v1_schools_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["SchoolIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SchoolOut"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    import_schools_v1_schools_import_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "multipart/form-data": components["schemas"]["Body_import_schools_v1_schools_import_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SchoolImportOut"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    read_school_v1_schools__school_id__get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                school_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SchoolOut"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    change_school_v1_schools__school_id__patch: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
-                "If-Match"?: string | null;
-            };
-            path: {
-                school_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["SchoolPatch"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SchoolOut"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Precondition Required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     statistics_v1_statistics_get: {
         parameters: {
             query?: {
-                by?: ("township" | "school" | "category" | "gender" | "left_behind_type" | "age_band" | "status" | "priority" | "sensitive_category" | "school_status")[] | null;
+                by?: ("township" | "school" | "category" | "gender" | "left_behind_type" | "age_band" | "status" | "priority" | "sensitive_category")[] | null;
                 status?: "current" | "active" | "transferred" | "closed";
-                /** @description counts as recorded by the end of this day (the county's); none: now */
-                as_of?: string | null;
                 /** @description the same as X-Purpose, for links */
                 purpose?: string | null;
             };
             header?: {
-                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); recorded in the audit trail */
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
                 "X-Purpose"?: string | null;
             };
             path?: never;
@@ -5897,10 +3794,7 @@ export interface operations {
     };
     completeness_v1_statistics_completeness_get: {
         parameters: {
-            query?: {
-                /** @description the expected counts and the records in effect at the end of this day */
-                as_of?: string | null;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -5934,16 +3828,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation Error */
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;
