@@ -103,7 +103,7 @@ def main(_: argparse.Namespace | None = None) -> list[Goal]:
 
         children = api.get("/registry/v1/me/children").json()["items"]
         before = {c["id"] for child in children
-                  for c in api.get(f"/visits/v1/children/{child['id']}/contacts", params={"limit": 500}).json()}
+                  for c in api.get(f"/visits/v1/children/{child['id']}/contacts", params={"limit": 500}).json()["items"]}
         context = phone_context(browser, base)
         page = context.new_page()
         sign_in_as_teacher(page)
@@ -115,7 +115,7 @@ def main(_: argparse.Namespace | None = None) -> list[Goal]:
         expect(page.get_by_test_id("waiting-record")).to_have_count(0, timeout=120_000)
         synced = time.perf_counter() - started
         after = [c["id"] for child in children
-                 for c in api.get(f"/visits/v1/children/{child['id']}/contacts", params={"limit": 500}).json()
+                 for c in api.get(f"/visits/v1/children/{child['id']}/contacts", params={"limit": 500}).json()["items"]
                  if c["id"] not in before]
         duplicates = len(after) - len(set(after)) + len(set(after) ^ set(ids))
         print(f"  50 records made offline, sent when the signal returned: {synced:.2f} s; "

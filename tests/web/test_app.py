@@ -58,7 +58,7 @@ def look(page: Page, name: str) -> None:
 def contacts_of(api: httpx.Client, child_id: str) -> list[dict]:
     response = api.get(f"/visits/v1/children/{child_id}/contacts", params={"limit": 500})
     assert response.status_code == 200, response.text
-    return response.json()
+    return response.json()["items"]
 
 
 def wait_until_sent(page: Page) -> None:
@@ -119,7 +119,7 @@ def test_the_teacher_sees_the_children_calls_a_parent_and_records_a_visit_in_thr
     assert [c["kind"] for c in new] == ["home_visit"]
     # The visit fulfils the home visit owed for the period it falls in, at once.
     day = datetime.fromisoformat(new[0]["occurred_at"]).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
-    owed = [d for d in api.get("/visits/v1/me/duties", params={"state": "open", "limit": 500}).json()
+    owed = [d for d in api.get("/visits/v1/me/duties", params={"state": "open", "limit": 500}).json()["items"]
             if d["child_id"] == first["id"] and d["duty_kind"] == "home_visit" and d["period_start"] <= day <= d["due_on"]]
     assert owed == []
 

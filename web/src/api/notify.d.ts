@@ -75,7 +75,7 @@ export interface paths {
         /**
          * List Deliveries
          * @description What was sent, to which kind of recipient, on which channel, with what outcome —
-         *     within the caller's jurisdiction. No addresses and no message text.
+         *     within the caller's jurisdiction, newest first. No addresses and no message text.
          */
         get: operations["list_deliveries_v1_deliveries_get"];
         put?: never;
@@ -151,7 +151,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Shifts */
+        /**
+         * List Shifts
+         * @description Latest first.
+         */
         get: operations["list_shifts_v1_duty_roster_get"];
         put?: never;
         /**
@@ -324,6 +327,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Setup Check
+         * @description What is missing in the caller's jurisdiction (or a part of it) for escalations and
+         *     messages to reach someone: recipients for each rung of the overdue ladder where children
+         *     are, a duty roster per township (else the county's), a provider for each channel the
+         *     county's rules use. Expected counts for 建档率 live in the registry: `shouhu setup-check`
+         *     asks it beside this.
+         */
+        get: operations["setup_check_v1_setup_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/staff-recipients": {
         parameters: {
             query?: never;
@@ -331,7 +358,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Staff */
+        /**
+         * List Staff
+         * @description By place, then staff id.
+         */
         get: operations["list_staff_v1_staff_recipients_get"];
         put?: never;
         /**
@@ -427,6 +457,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/undeliverable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Undeliverable
+         * @description What is waiting, in the caller's jurisdiction, for a recipient or a provider to be
+         *     configured; each goes out by itself once it is.
+         */
+        get: operations["undeliverable_v1_undeliverable_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhook-subscriptions": {
         parameters: {
             query?: never;
@@ -434,7 +485,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Webhooks */
+        /**
+         * List Webhooks
+         * @description A short list (a few per county), oldest first.
+         */
         get: operations["list_webhooks_v1_webhook_subscriptions_get"];
         put?: never;
         /**
@@ -515,6 +569,25 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** ConsumerFigures */
+        ConsumerFigures: {
+            /**
+             * Lag
+             * @description messages behind, summed over the consumer's partitions
+             */
+            lag: number;
+            /**
+             * Reported S Ago
+             * @description seconds since a worker last reported this consumer
+             */
+            reported_s_ago: number;
+            /**
+             * State
+             * @description "stalled": no report for longer than the limit
+             * @enum {string}
+             */
+            state: "ok" | "stalled";
+        };
         /** DeliveryCount */
         DeliveryCount: {
             /** Channel */
@@ -591,6 +664,30 @@ export interface components {
              */
             reason: string;
         };
+        /** Missing */
+        Missing: {
+            /** Channel */
+            channel?: string | null;
+            /**
+             * Jurisdiction
+             * @description the county or township code it is missing for
+             */
+            jurisdiction: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Rung
+             * @description for recipients: school, township or county
+             */
+            rung?: string | null;
+            /** School Id */
+            school_id?: string | null;
+            /**
+             * What
+             * @description recipients | duty_roster | provider | expected_counts
+             */
+            what: string;
+        };
         /** NotificationOut */
         NotificationOut: {
             /** Channel */
@@ -633,6 +730,126 @@ export interface components {
             text: string;
             /** Title */
             title: string;
+        };
+        /** Page[DeliveryCount] */
+        Page_DeliveryCount_: {
+            /** Items */
+            items: components["schemas"]["DeliveryCount"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[DeliveryOut] */
+        Page_DeliveryOut_: {
+            /** Items */
+            items: components["schemas"]["DeliveryOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[NotificationOut] */
+        Page_NotificationOut_: {
+            /** Items */
+            items: components["schemas"]["NotificationOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[RoutingRuleOut] */
+        Page_RoutingRuleOut_: {
+            /** Items */
+            items: components["schemas"]["RoutingRuleOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[ShiftOut] */
+        Page_ShiftOut_: {
+            /** Items */
+            items: components["schemas"]["ShiftOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[StaffRecipientOut] */
+        Page_StaffRecipientOut_: {
+            /** Items */
+            items: components["schemas"]["StaffRecipientOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[TemplateOut] */
+        Page_TemplateOut_: {
+            /** Items */
+            items: components["schemas"]["TemplateOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** Page[WebhookOut] */
+        Page_WebhookOut_: {
+            /** Items */
+            items: components["schemas"]["WebhookOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
         };
         /** PreferencesIn */
         PreferencesIn: {
@@ -777,8 +994,20 @@ export interface components {
         };
         /** Readiness */
         Readiness: {
-            /** Consumer Lag */
+            /**
+             * Consumer Lag
+             * @description total messages behind; null unless every consumer reported recently
+             */
             consumer_lag?: number | null;
+            /**
+             * Consumer Lag Reported S Ago
+             * @description age of the oldest consumer figure, in seconds
+             */
+            consumer_lag_reported_s_ago?: number | null;
+            /** Consumers */
+            consumers?: {
+                [key: string]: components["schemas"]["ConsumerFigures"];
+            } | null;
             /**
              * Database
              * @description "ok" or "unreachable: <error type>"
@@ -804,6 +1033,11 @@ export interface components {
              * @enum {string}
              */
             status: "ready" | "degraded" | "not_ready";
+            /**
+             * Workers
+             * @description whether the worker reports its consumers' progress
+             */
+            workers?: ("ok" | "stalled" | "never_reported") | null;
         };
         /** Requeued */
         Requeued: {
@@ -858,6 +1092,34 @@ export interface components {
             enabled: boolean;
             /** Template */
             template: string;
+        };
+        /** Setup */
+        Setup: {
+            /** Channels Configured */
+            channels_configured: string[];
+            /** Channels In Use */
+            channels_in_use: string[];
+            /**
+             * Complete
+             * @description nothing notify can check is missing
+             */
+            complete: boolean;
+            /** Jurisdiction */
+            jurisdiction: string;
+            /** Missing */
+            missing: components["schemas"]["Missing"][];
+            /**
+             * Not Checked Here
+             * @description what other services keep and `shouhu setup-check` asks them
+             */
+            not_checked_here: string[];
+            /**
+             * Undeliverable
+             * @description messages waiting, by reason (no_recipient, no_provider)
+             */
+            undeliverable: {
+                [key: string]: number;
+            };
         };
         /** ShiftIn */
         ShiftIn: {
@@ -1053,12 +1315,58 @@ export interface components {
              */
             version: number;
         };
+        /** Undeliverable */
+        Undeliverable: {
+            /**
+             * Audience
+             * @description the audience (routing) or the recipient kind (message)
+             */
+            audience: string;
+            /** Channel */
+            channel: string | null;
+            /** Child Id */
+            child_id: string | null;
+            /** County Code */
+            county_code: string;
+            /** Event Type */
+            event_type: string;
+            /**
+             * Kind
+             * @description routing (an event's audience) | message (one notification)
+             */
+            kind: string;
+            /**
+             * Reason
+             * @description no_recipient (nobody to route to) | no_provider (a channel without one)
+             */
+            reason: string;
+            /**
+             * Ref
+             * @description the event id (routing) or the notification id (message)
+             */
+            ref: string;
+            /** School Id */
+            school_id: string | null;
+            /** Since */
+            since: string;
+            /** Township Code */
+            township_code: string;
+        };
+        /** UndeliverableList */
+        UndeliverableList: {
+            /** Items */
+            items: components["schemas"]["Undeliverable"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Total */
+            total: number;
+        };
         /** WebhookIn */
         WebhookIn: {
             /** County Code */
             county_code: string;
             /** Event Types */
-            event_types: ("ChildRegistered" | "ChildUpdated" | "ChildTransferred" | "ChildClosed" | "ChildReopened" | "ExpectedCountSet" | "CaregiverEnrolled" | "CaregiverUpdated" | "PairingCreated" | "PairingEnded" | "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "DutyScheduled" | "DutyFulfilled" | "DutyCancelled" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged")[];
+            event_types: ("ChildRegistered" | "ChildUpdated" | "ChildTransferred" | "ChildClosed" | "ChildReopened" | "ExpectedCountSet" | "CaregiverEnrolled" | "CaregiverUpdated" | "PairingCreated" | "PairingEnded" | "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "DutyScheduled" | "DutyFulfilled" | "DutyCancelled" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged" | "ConcernStateChanged" | "ConcernDeadlineMissed" | "ActivityHeld")[];
             /**
              * Secret
              * @description shared secret for the HMAC signature
@@ -1171,16 +1479,17 @@ export interface operations {
     list_deliveries_v1_deliveries_get: {
         parameters: {
             query?: {
-                status?: ("pending" | "sending" | "sent" | "failed" | "dead") | null;
+                status?: ("pending" | "sending" | "sent" | "failed" | "dead" | "held") | null;
                 channel?: ("sms" | "email" | "wecom" | "dingtalk" | "in_app" | "webhook") | null;
                 event_type?: string | null;
                 recipient_kind?: ("caregiver" | "staff" | "guardian" | "system") | null;
                 child_id?: string | null;
                 source_event_id?: string | null;
                 since?: string | null;
-                /** @description page: created_at of the last row seen */
-                before?: string | null;
+                /** @description items per page (at most 1000) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1194,7 +1503,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeliveryOut"][];
+                    "application/json": components["schemas"]["Page_DeliveryOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -1248,6 +1557,10 @@ export interface operations {
         parameters: {
             query?: {
                 since?: string | null;
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1261,7 +1574,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeliveryCount"][];
+                    "application/json": components["schemas"]["Page_DeliveryCount_"];
                 };
             };
             /** @description Unauthorized */
@@ -1459,7 +1772,10 @@ export interface operations {
             query?: {
                 /** @description only shifts covering this instant */
                 at?: string | null;
+                /** @description items per page (at most 1000) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1473,7 +1789,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ShiftOut"][];
+                    "application/json": components["schemas"]["Page_ShiftOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -1765,7 +2081,10 @@ export interface operations {
                 caregiver_id?: string | null;
                 unread?: boolean;
                 locale?: "zh-CN" | "en";
+                /** @description items per page (at most 500) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -1779,7 +2098,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NotificationOut"][];
+                    "application/json": components["schemas"]["Page_NotificationOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -2181,6 +2500,10 @@ export interface operations {
         parameters: {
             query: {
                 county_code: string;
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -2194,7 +2517,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RoutingRuleOut"][];
+                    "application/json": components["schemas"]["Page_RoutingRuleOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -2253,7 +2576,7 @@ export interface operations {
             };
             path: {
                 county_code: string;
-                event_type: "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged" | "PairingCreated" | "PairingEnded";
+                event_type: "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged" | "ConcernDeadlineMissed" | "PairingCreated" | "PairingEnded";
                 audience: "caregiver" | "guardian" | "school_staff" | "township_staff" | "county_staff" | "on_duty";
             };
             cookie?: never;
@@ -2356,10 +2679,10 @@ export interface operations {
             };
         };
     };
-    list_staff_v1_staff_recipients_get: {
+    setup_check_v1_setup_get: {
         parameters: {
             query?: {
-                limit?: number;
+                jurisdiction?: string | null;
             };
             header?: never;
             path?: never;
@@ -2373,7 +2696,77 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["StaffRecipientOut"][];
+                    "application/json": components["schemas"]["Setup"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_staff_v1_staff_recipients_get: {
+        parameters: {
+            query?: {
+                /** @description items per page (at most 1000) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_StaffRecipientOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -2695,7 +3088,12 @@ export interface operations {
     };
     list_templates_v1_templates_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2708,7 +3106,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TemplateOut"][];
+                    "application/json": components["schemas"]["Page_TemplateOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -2729,7 +3127,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2948,9 +3355,12 @@ export interface operations {
             };
         };
     };
-    list_webhooks_v1_webhook_subscriptions_get: {
+    undeliverable_v1_undeliverable_get: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2963,7 +3373,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WebhookOut"][];
+                    "application/json": components["schemas"]["UndeliverableList"];
                 };
             };
             /** @description Unauthorized */
@@ -2984,7 +3394,86 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_webhooks_v1_webhook_subscriptions_get: {
+        parameters: {
+            query?: {
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_WebhookOut_"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;

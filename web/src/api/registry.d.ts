@@ -74,7 +74,7 @@ export interface paths {
         };
         /**
          * List Children
-         * @description The children in the caller's jurisdiction, a page at a time (`next_after`).
+         * @description The children in the caller's jurisdiction, by id, a page at a time (`next_cursor`).
          */
         get: operations["list_children_v1_children_get"];
         put?: never;
@@ -83,6 +83,28 @@ export interface paths {
          * @description Registers a child (一人一档). Retry with the same `Idempotency-Key` after a timeout.
          */
         post: operations["register_child_v1_children_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/grade-promotion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Promote
+         * @description Moves every open record of the caller's place (or the township or school given) up
+         *     one grade (三年级 → 四年级, 初一 → 初二, 大班 → 一年级). A second promotion of the same place
+         *     for the same school year is refused (409): nothing is promoted twice.
+         */
+        post: operations["promote_v1_children_grade_promotion_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -100,9 +122,11 @@ export interface paths {
         put?: never;
         /**
          * Child Names
-         * @description The names of these children, `{"names": {id: name}}`, for role `service` (notify) or
-         *     `admin`; a child unknown or outside the caller's jurisdiction is left out. A POST, so
-         *     that a batch of ids fits and answers stay out of caches.
+         * @description The names of these children, `{"names": {id: name}, "places": {id: {township, village
+         *     and school}}}`, for role `service` (notify), `admin`, and staff composing a work list
+         *     (duties, overdue lists, pairings, the unpaired queue); a child unknown, outside the
+         *     caller's jurisdiction or, for a school's staff, another school's is left out. Audited. A
+         *     POST, so that a batch of ids fits and answers stay out of caches.
          */
         post: operations["child_names_v1_children_names_post"];
         delete?: never;
@@ -153,7 +177,8 @@ export interface paths {
         /**
          * Update Child
          * @description Changes fields of a record. Send the version you edited (If-Match or body.version):
-         *     if the record changed meanwhile the answer is 412 and nothing is applied.
+         *     if the record changed meanwhile the answer is 412 and nothing is applied. Fields left
+         *     out keep their value, and so do masked values sent back as shown.
          */
         patch: operations["update_child_v1_children__child_id__patch"];
         trace?: never;
@@ -226,6 +251,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/children/{child_id}/guardians": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Guardian
+         * @description Adds a guardian; the answer is the record, the new entry last with its id.
+         */
+        post: operations["add_guardian_v1_children__child_id__guardians_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{child_id}/guardians/{entry_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove Guardian */
+        delete: operations["remove_guardian_v1_children__child_id__guardians__entry_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Change Guardian
+         * @description Changes the fields sent of one guardian; the others keep their values.
+         */
+        patch: operations["change_guardian_v1_children__child_id__guardians__entry_id__patch"];
+        trace?: never;
+    };
+    "/v1/children/{child_id}/parents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add Parent */
+        post: operations["add_parent_v1_children__child_id__parents_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{child_id}/parents/{entry_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove Parent */
+        delete: operations["remove_parent_v1_children__child_id__parents__entry_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change Parent */
+        patch: operations["change_parent_v1_children__child_id__parents__entry_id__patch"];
+        trace?: never;
+    };
     "/v1/children/{child_id}/reopen": {
         parameters: {
             query?: never;
@@ -265,6 +366,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/divisions/{code}/names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Division Names
+         * @description Every name of the county that `code` lies in, by 12-digit code (newest edition that
+         *     has the code); empty when the register does not know the county.
+         */
+        get: operations["division_names_v1_divisions__code__names_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/expected-counts": {
         parameters: {
             query?: never;
@@ -272,7 +394,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Expected Counts */
+        /**
+         * List Expected Counts
+         * @description By kind (school, township), then code.
+         */
         get: operations["list_expected_counts_v1_expected_counts_get"];
         /**
          * Set Expected Count
@@ -334,14 +459,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Jobs */
+        /**
+         * List Jobs
+         * @description Newest first.
+         */
         get: operations["list_jobs_v1_imports_get"];
         put?: never;
         /**
          * Upload
          * @description Uploads an XLSX, XLS or CSV sheet (at most 25 MB). The file is checked at once (422
          *     with the reason if it is not a usable sheet, and nothing is written); then it is
-         *     imported in the background: follow `GET /v1/imports/{id}`.
+         *     imported in the background: follow `GET /v1/imports/{id}`. Headers read with the
+         *     county's confirmed mapping first; if some column is only proposed (`proposed_mapping`),
+         *     the job is `awaiting_mapping` until `POST /v1/imports/{id}/mapping` confirms it.
          */
         post: operations["upload_v1_imports_post"];
         delete?: never;
@@ -390,6 +520,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/imports/{job_id}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Proposed Changes
+         * @description Per child: the fields the sheet changes, old → new. Phones and addresses masked and
+         *     sensitive fields null unless the caller has `view_sensitive` and states a purpose
+         *     (then audited). Only records inside the caller's jurisdiction.
+         */
+        get: operations["proposed_changes_v1_imports__job_id__changes_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/imports/{job_id}/changes/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm Changes
+         * @description Applies the proposed changes of the rows given (all when `rows` is null).
+         */
+        post: operations["confirm_changes_v1_imports__job_id__changes_apply_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/imports/{job_id}/conflicts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Job Conflicts
+         * @description Rows whose national ID is registered for another child (name or birth date differ):
+         *     not imported; check the ID in the sheet (or the record, if it is yours).
+         */
+        get: operations["job_conflicts_v1_imports__job_id__conflicts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/imports/{job_id}/errors": {
         parameters: {
             query?: never;
@@ -399,7 +592,7 @@ export interface paths {
         };
         /**
          * Job Errors
-         * @description Refused rows as JSON, a page at a time (`next_after`): row number, column and reason;
+         * @description Refused rows as JSON, a page of sheet rows at a time: row number, column and reason;
          *     never the rejected value. Rows already registered are listed apart (…/existing).
          */
         get: operations["job_errors_v1_imports__job_id__errors_get"];
@@ -445,6 +638,28 @@ export interface paths {
         get: operations["job_existing_v1_imports__job_id__existing_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/imports/{job_id}/mapping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm Mapping
+         * @description Confirms (or edits and confirms) the column mapping of a job awaiting it; the job then
+         *     runs. 422 naming the header when a column is unknown, chosen twice, or a required
+         *     column is left without one; 409 when the job is not awaiting a mapping.
+         */
+        post: operations["confirm_mapping_v1_imports__job_id__mapping_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -516,6 +731,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/schools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Schools
+         * @description The register of the caller's area, by township and name.
+         */
+        get: operations["list_schools_v1_schools_get"];
+        put?: never;
+        /** Add School */
+        post: operations["add_school_v1_schools_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/schools/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Schools
+         * @description An XLSX (or CSV) of the county's schools: 学校名称*, 学校标识码, 乡镇* (code or name),
+         *     学段*, 校长. A school already in the register (same name) is updated; rows with a fault
+         *     are listed by row and column with the reason and not written.
+         */
+        post: operations["import_schools_v1_schools_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/schools/{school_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read School */
+        get: operations["read_school_v1_schools__school_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change School */
+        patch: operations["change_school_v1_schools__school_id__patch"];
+        trace?: never;
+    };
     "/v1/statistics": {
         parameters: {
             query?: never;
@@ -525,8 +801,9 @@ export interface paths {
         };
         /**
          * Statistics
-         * @description Counts in the caller's scope. `by=sensitive_category` needs `view_sensitive` and a
-         *     stated purpose (`X-Purpose`), and is audited; nobody else gets that breakdown.
+         * @description Counts in the caller's scope, now or as of a past day (from the record's history).
+         *     `by=sensitive_category` needs `view_sensitive` and a stated purpose (`X-Purpose`), and
+         *     is audited; nobody else gets that breakdown, and it is kept for the present only.
          */
         get: operations["statistics_v1_statistics_get"];
         put?: never;
@@ -547,7 +824,8 @@ export interface paths {
         /**
          * Completeness
          * @description Against the configured expected counts: each township and school with its registered
-         *     children and 建档率, and which have not reported at all (none registered).
+         *     children and 建档率, and which have not reported at all (none registered); now, or as
+         *     of a past day (the counts and records then in effect).
          */
         get: operations["completeness_v1_statistics_completeness_get"];
         put?: never;
@@ -587,6 +865,14 @@ export interface components {
             roles: string[];
             /** Subject */
             subject: string;
+        };
+        /** Body_import_schools_v1_schools_import_post */
+        Body_import_schools_v1_schools_import_post: {
+            /**
+             * File
+             * Format: binary
+             */
+            file: string;
         };
         /** Body_upload_v1_imports_post */
         Body_upload_v1_imports_post: {
@@ -654,10 +940,23 @@ export interface components {
             /** Text */
             text: string;
         };
-        /** CaregiverGrowthNotes */
+        /**
+         * CaregiverGrowthNotes
+         * @description The paired child's growth record, oldest first.
+         */
         CaregiverGrowthNotes: {
             /** Items */
             items: components["schemas"]["CaregiverGrowthNote"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
         };
         /** Change */
         Change: {
@@ -731,10 +1030,23 @@ export interface components {
              */
             status: "active" | "transferred" | "closed";
         };
-        /** ChildCards */
+        /**
+         * ChildCards
+         * @description The children paired with the caller now.
+         */
         ChildCards: {
             /** Items */
             items: components["schemas"]["ChildCard"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
         };
         /** ChildIn */
         ChildIn: {
@@ -745,6 +1057,11 @@ export interface components {
              * Format: date
              */
             birth_date: string;
+            /**
+             * Boarding
+             * @description 寄宿
+             */
+            boarding?: boolean | null;
             /** Categories */
             categories?: ("left_behind" | "migrant" | "orphan" | "de_facto_unsupported" | "disabled")[];
             /** Class Name */
@@ -760,6 +1077,11 @@ export interface components {
             grade?: string | null;
             /** Guardians */
             guardians?: components["schemas"]["GuardianIn"][];
+            /**
+             * Hobbies
+             * @description 爱好
+             */
+            hobbies?: string | null;
             /** Household Type */
             household_type?: ("agricultural" | "non_agricultural" | "resident" | "unregistered") | null;
             jurisdiction: components["schemas"]["Jurisdiction"];
@@ -776,6 +1098,11 @@ export interface components {
             /** Parents */
             parents?: components["schemas"]["ParentIn"][];
             /**
+             * Particulars
+             * @description 特殊情况; encrypted, shown only in clear views
+             */
+            particulars?: string | null;
+            /**
              * Priority
              * @default false
              */
@@ -784,13 +1111,36 @@ export interface components {
             priority_reason?: string | null;
             /** School Id */
             school_id?: string | null;
+            /**
+             * School Status
+             * @description 在校状态
+             */
+            school_status?: ("in_school" | "not_enrolled" | "suspended" | "dropped_out" | "graduated") | null;
             /** Sensitive Categories */
             sensitive_categories?: ("incarcerated_parent" | "street_child" | "hiv_affected" | "drug_using_family" | "violence_victim")[];
+            /**
+             * Study Level
+             * @description 学习情况
+             */
+            study_level?: ("good" | "average" | "struggling") | null;
         };
-        /** ChildItems */
+        /**
+         * ChildItems
+         * @description Search results, best matches first; pass `next_cursor` as the body's `cursor`.
+         */
         ChildItems: {
             /** Items */
             items: components["schemas"]["ChildOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
         };
         /** ChildNames */
         ChildNames: {
@@ -800,6 +1150,13 @@ export interface components {
              */
             names: {
                 [key: string]: string;
+            };
+            /**
+             * Places
+             * @description child id → where the child lives and studies, by name
+             */
+            places?: {
+                [key: string]: components["schemas"]["ChildPlace"];
             };
         };
         /**
@@ -814,6 +1171,11 @@ export interface components {
              * Format: date
              */
             birth_date: string;
+            /**
+             * Boarding
+             * @description 寄宿
+             */
+            boarding?: boolean | null;
             /** Categories */
             categories: ("left_behind" | "migrant" | "orphan" | "de_facto_unsupported" | "disabled")[];
             /** Class Name */
@@ -836,6 +1198,11 @@ export interface components {
             grade: string | null;
             /** Guardians */
             guardians: components["schemas"]["GuardianOut"][];
+            /**
+             * Hobbies
+             * @description 爱好
+             */
+            hobbies?: string | null;
             /** Household Type */
             household_type: ("agricultural" | "non_agricultural" | "resident" | "unregistered") | null;
             /**
@@ -861,12 +1228,22 @@ export interface components {
             national_id: string | null;
             /** Parents */
             parents: components["schemas"]["ParentOut"][];
+            /**
+             * Particulars
+             * @description 特殊情况: only when shown in clear
+             */
+            particulars?: string | null;
             /** Priority */
             priority: boolean;
             /** Priority Reason */
             priority_reason: string | null;
             /** School Id */
             school_id: string | null;
+            /**
+             * School Status
+             * @description 在校状态 (vocabulary school_status)
+             */
+            school_status?: string | null;
             /**
              * Sensitive Categories
              * @description only when shown in clear
@@ -878,6 +1255,11 @@ export interface components {
              */
             status: "active" | "transferred" | "closed";
             /**
+             * Study Level
+             * @description 学习情况 (vocabulary study_level)
+             */
+            study_level?: string | null;
+            /**
              * Updated At
              * Format: date-time
              */
@@ -888,15 +1270,23 @@ export interface components {
              */
             version: number;
         };
-        /** ChildPage */
+        /**
+         * ChildPage
+         * @description Children in the caller's jurisdiction, by id.
+         */
         ChildPage: {
             /** Items */
             items: components["schemas"]["ChildOut"][];
             /**
-             * Next After
-             * @description pass as `after` for the next page; null on the last page
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
              */
-            next_after: string | null;
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
         };
         /**
          * ChildPatch
@@ -908,6 +1298,8 @@ export interface components {
             address?: string | null;
             /** Birth Date */
             birth_date?: string | null;
+            /** Boarding */
+            boarding?: boolean | null;
             /** Categories */
             categories?: ("left_behind" | "migrant" | "orphan" | "de_facto_unsupported" | "disabled")[] | null;
             /** Class Name */
@@ -918,8 +1310,13 @@ export interface components {
             gender?: ("male" | "female") | null;
             /** Grade */
             grade?: string | null;
-            /** Guardians */
-            guardians?: components["schemas"]["GuardianIn"][] | null;
+            /**
+             * Guardians
+             * @description the whole list: entries by id changed (fields left out kept), without id added, left out removed
+             */
+            guardians?: components["schemas"]["GuardianEdit"][] | null;
+            /** Hobbies */
+            hobbies?: string | null;
             /** Household Type */
             household_type?: ("agricultural" | "non_agricultural" | "resident" | "unregistered") | null;
             lawful_basis?: components["schemas"]["LawfulBasisIn"] | null;
@@ -929,19 +1326,44 @@ export interface components {
             name?: string | null;
             /** National Id */
             national_id?: string | null;
-            /** Parents */
-            parents?: components["schemas"]["ParentIn"][] | null;
+            /**
+             * Parents
+             * @description as guardians
+             */
+            parents?: components["schemas"]["ParentEdit"][] | null;
+            /**
+             * Particulars
+             * @description null: unchanged (how a masked reader sees it); "" clears
+             */
+            particulars?: string | null;
             /** Priority */
             priority?: boolean | null;
             /** Priority Reason */
             priority_reason?: string | null;
+            /** School Status */
+            school_status?: ("in_school" | "not_enrolled" | "suspended" | "dropped_out" | "graduated") | null;
             /** Sensitive Categories */
             sensitive_categories?: ("incarcerated_parent" | "street_child" | "hiv_affected" | "drug_using_family" | "violence_victim")[] | null;
+            /** Study Level */
+            study_level?: ("good" | "average" | "struggling") | null;
             /**
              * Version
              * @description or send If-Match
              */
             version?: number | null;
+        };
+        /** ChildPlace */
+        ChildPlace: {
+            /** School Id */
+            school_id: string | null;
+            /** Township Code */
+            township_code: string;
+            /** Township Name */
+            township_name: string | null;
+            /** Village Code */
+            village_code: string | null;
+            /** Village Name */
+            village_name: string | null;
         };
         /** CloseIn */
         CloseIn: {
@@ -965,6 +1387,11 @@ export interface components {
         };
         /** Completeness */
         Completeness: {
+            /**
+             * As Of
+             * @description the day the figures are for, when one was asked for
+             */
+            as_of?: string | null;
             /** Expected Total */
             expected_total: number;
             not_reported: components["schemas"]["NotReported"];
@@ -976,6 +1403,42 @@ export interface components {
             schools: components["schemas"]["Coverage"][];
             /** Townships */
             townships: components["schemas"]["Coverage"][];
+        };
+        /** ConfirmIn */
+        ConfirmIn: {
+            /**
+             * Rows
+             * @description the sheet rows to apply; null: every proposed change
+             */
+            rows?: number[] | null;
+        };
+        /** Confirmed */
+        Confirmed: {
+            /** Applied */
+            applied: number[];
+            /** Refused */
+            refused: components["schemas"]["Refused"][];
+            /** Stale */
+            stale: number[];
+        };
+        /** ConsumerFigures */
+        ConsumerFigures: {
+            /**
+             * Lag
+             * @description messages behind, summed over the consumer's partitions
+             */
+            lag: number;
+            /**
+             * Reported S Ago
+             * @description seconds since a worker last reported this consumer
+             */
+            reported_s_ago: number;
+            /**
+             * State
+             * @description "stalled": no report for longer than the limit
+             * @enum {string}
+             */
+            state: "ok" | "stalled";
         };
         /** Count */
         Count: {
@@ -996,6 +1459,17 @@ export interface components {
             registered: number;
             /** Township Code */
             township_code: string;
+        };
+        /** DivisionNames */
+        DivisionNames: {
+            /** County Code */
+            county_code: string;
+            /** Edition */
+            edition: string | null;
+            /** Names */
+            names: {
+                [key: string]: string;
+            };
         };
         /** ExpectedCount */
         ExpectedCount: {
@@ -1031,10 +1505,23 @@ export interface components {
              */
             township_code: string;
         };
-        /** ExpectedCounts */
+        /**
+         * ExpectedCounts
+         * @description The expected counts set in the caller's jurisdiction, by kind and code.
+         */
         ExpectedCounts: {
             /** Items */
             items: components["schemas"]["ExpectedCount"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
         };
         /** FieldError */
         FieldError: {
@@ -1113,6 +1600,115 @@ export interface components {
             items: components["schemas"]["GrowthNoteShown"][];
             /** Masked */
             masked: boolean;
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
+        /** GuardianAdd */
+        GuardianAdd: {
+            /** Address */
+            address?: string | null;
+            /** Age */
+            age?: number | null;
+            /**
+             * Entrusted
+             * @default false
+             */
+            entrusted: boolean;
+            /** Health */
+            health?: string | null;
+            /** Name */
+            name: string;
+            /** Occupation */
+            occupation?: string | null;
+            /** Phone */
+            phone?: string | null;
+            /**
+             * Relation
+             * @enum {string}
+             */
+            relation: "grandparent" | "relative" | "parent" | "sibling" | "neighbour" | "other";
+            /** Relation Word */
+            relation_word?: string | null;
+            /**
+             * Version
+             * @description or send If-Match
+             */
+            version?: number | null;
+        };
+        /** GuardianChange */
+        GuardianChange: {
+            /**
+             * Address
+             * @description or the masked value shown (unchanged)
+             */
+            address?: string | null;
+            /** Age */
+            age?: number | null;
+            /** Entrusted */
+            entrusted?: boolean | null;
+            /** Health */
+            health?: string | null;
+            /** Id */
+            id?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Occupation */
+            occupation?: string | null;
+            /**
+             * Phone
+             * @description or the masked value shown (unchanged)
+             */
+            phone?: string | null;
+            /** Relation */
+            relation?: ("grandparent" | "relative" | "parent" | "sibling" | "neighbour" | "other") | null;
+            /** Relation Word */
+            relation_word?: string | null;
+            /**
+             * Version
+             * @description or send If-Match
+             */
+            version?: number | null;
+        };
+        /**
+         * GuardianEdit
+         * @description A guardian entry as an edit sends it: the fields to set (left out: unchanged). With
+         *     `id`, an entry of the record; without, a new entry (relation and name required).
+         */
+        GuardianEdit: {
+            /**
+             * Address
+             * @description or the masked value shown (unchanged)
+             */
+            address?: string | null;
+            /** Age */
+            age?: number | null;
+            /** Entrusted */
+            entrusted?: boolean | null;
+            /** Health */
+            health?: string | null;
+            /** Id */
+            id?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Occupation */
+            occupation?: string | null;
+            /**
+             * Phone
+             * @description or the masked value shown (unchanged)
+             */
+            phone?: string | null;
+            /** Relation */
+            relation?: ("grandparent" | "relative" | "parent" | "sibling" | "neighbour" | "other") | null;
+            /** Relation Word */
+            relation_word?: string | null;
         };
         /** GuardianIn */
         GuardianIn: {
@@ -1157,6 +1753,12 @@ export interface components {
             entrusted: boolean;
             /** Health */
             health?: string | null;
+            /**
+             * Id
+             * Format: uuid
+             * @description the entry's id: change or remove it by this id
+             */
+            id: string;
             /** Name */
             name?: string | null;
             /** Occupation */
@@ -1168,6 +1770,11 @@ export interface components {
             phone?: string | null;
             /** Relation */
             relation: string;
+            /**
+             * Relation Word
+             * @description the word the county wrote (外祖母…)
+             */
+            relation_word?: string | null;
         };
         /** ImportJobOut */
         ImportJobOut: {
@@ -1187,6 +1794,16 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Rows Changed
+             * @description registered children the sheet changes: to confirm (…/changes)
+             */
+            rows_changed: number;
+            /**
+             * Rows Conflicting
+             * @description rows whose ID is another child's (…/conflicts)
+             */
+            rows_conflicting: number;
             /** Rows Done */
             rows_done: number;
             /** Rows Existing */
@@ -1200,10 +1817,23 @@ export interface components {
             /** Status */
             status: string;
         };
-        /** ImportJobs */
+        /**
+         * ImportJobs
+         * @description Imports in the caller's jurisdiction, newest first.
+         */
         ImportJobs: {
             /** Items */
             items: components["schemas"]["ImportJobOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
         };
         /**
          * Jurisdiction
@@ -1236,6 +1866,16 @@ export interface components {
              */
             statutory_duty: boolean;
         };
+        /** MappingIn */
+        MappingIn: {
+            /**
+             * Mapping
+             * @description header (first line, as the sheet writes it) → column key, or null: not imported; headers left out keep the proposal
+             */
+            mapping?: {
+                [key: string]: string | null;
+            };
+        };
         /** NamesIn */
         NamesIn: {
             /** Ids */
@@ -1248,9 +1888,83 @@ export interface components {
             /** Townships */
             townships: string[];
         };
+        /** ParentAdd */
+        ParentAdd: {
+            /**
+             * Away Since
+             * @description 外出时间: a month (2020-02) or a day (2020-02-01)
+             */
+            away_since?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Phone */
+            phone?: string | null;
+            /**
+             * Relation
+             * @enum {string}
+             */
+            relation: "father" | "mother";
+            /**
+             * Version
+             * @description or send If-Match
+             */
+            version?: number | null;
+            /** Work Place */
+            work_place?: string | null;
+        };
+        /** ParentChange */
+        ParentChange: {
+            /**
+             * Away Since
+             * @description a month (2020-02) or a day (2020-02-01)
+             */
+            away_since?: string | null;
+            /** Id */
+            id?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Phone
+             * @description or the masked value shown (unchanged)
+             */
+            phone?: string | null;
+            /** Relation */
+            relation?: ("father" | "mother") | null;
+            /**
+             * Version
+             * @description or send If-Match
+             */
+            version?: number | null;
+            /** Work Place */
+            work_place?: string | null;
+        };
+        /** ParentEdit */
+        ParentEdit: {
+            /**
+             * Away Since
+             * @description a month (2020-02) or a day (2020-02-01)
+             */
+            away_since?: string | null;
+            /** Id */
+            id?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Phone
+             * @description or the masked value shown (unchanged)
+             */
+            phone?: string | null;
+            /** Relation */
+            relation?: ("father" | "mother") | null;
+            /** Work Place */
+            work_place?: string | null;
+        };
         /** ParentIn */
         ParentIn: {
-            /** Away Since */
+            /**
+             * Away Since
+             * @description 外出时间: a month (2020-02) or a day (2020-02-01)
+             */
             away_since?: string | null;
             /** Name */
             name?: string | null;
@@ -1266,8 +1980,17 @@ export interface components {
         };
         /** ParentOut */
         ParentOut: {
-            /** Away Since */
+            /**
+             * Away Since
+             * @description a month (2020-02) or a day (2020-02-01)
+             */
             away_since?: string | null;
+            /**
+             * Id
+             * Format: uuid
+             * @description the entry's id: change or remove it by this id
+             */
+            id: string;
             /** Name */
             name?: string | null;
             /**
@@ -1319,10 +2042,90 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** PromotionIn */
+        PromotionIn: {
+            /**
+             * School Id
+             * @description only this school
+             */
+            school_id?: string | null;
+            /**
+             * School Year
+             * @description the school year that ends (2025 for 2025-2026)
+             */
+            school_year: number;
+            /**
+             * Township Code
+             * @description only this township
+             */
+            township_code?: string | null;
+        };
+        /** PromotionOut */
+        PromotionOut: {
+            /**
+             * Leaving
+             * @description records in a last grade (九年级/初三, 高三): not promoted
+             */
+            leaving: number;
+            /**
+             * Promoted
+             * @description records moved up one grade
+             */
+            promoted: number;
+        };
+        /** ProposedChange */
+        ProposedChange: {
+            /** Changes */
+            changes: components["schemas"]["ShownChange"][];
+            /**
+             * Child Id
+             * Format: uuid
+             */
+            child_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Reason */
+            reason: string | null;
+            /** Row */
+            row: number;
+            /**
+             * Status
+             * @description proposed, applied, stale (the record changed since), refused
+             */
+            status: string;
+        };
+        /** ProposedChanges */
+        ProposedChanges: {
+            /** Items */
+            items: components["schemas"]["ProposedChange"][];
+            /** Masked */
+            masked: boolean;
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Total */
+            total: number;
+        };
         /** Readiness */
         Readiness: {
-            /** Consumer Lag */
+            /**
+             * Consumer Lag
+             * @description total messages behind; null unless every consumer reported recently
+             */
             consumer_lag?: number | null;
+            /**
+             * Consumer Lag Reported S Ago
+             * @description age of the oldest consumer figure, in seconds
+             */
+            consumer_lag_reported_s_ago?: number | null;
+            /** Consumers */
+            consumers?: {
+                [key: string]: components["schemas"]["ConsumerFigures"];
+            } | null;
             /**
              * Database
              * @description "ok" or "unreachable: <error type>"
@@ -1348,6 +2151,20 @@ export interface components {
              * @enum {string}
              */
             status: "ready" | "degraded" | "not_ready";
+            /**
+             * Workers
+             * @description whether the worker reports its consumers' progress
+             */
+            workers?: ("ok" | "stalled" | "never_reported") | null;
+        };
+        /** Refused */
+        Refused: {
+            /** Field */
+            field: string;
+            /** Reason */
+            reason: string;
+            /** Row */
+            row: number;
         };
         /** ReopenIn */
         ReopenIn: {
@@ -1363,26 +2180,127 @@ export interface components {
             /** Row */
             row: number;
         };
-        /** RowErrors */
+        /**
+         * RowErrors
+         * @description `limit` counts sheet rows: a row's problems are never split between pages.
+         */
         RowErrors: {
             /** Items */
             items: components["schemas"]["RowError"][];
             /**
-             * Next After
-             * @description pass as `after` for the next page; null on the last
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
              */
-            next_after: number | null;
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
             /**
              * Total Rows
              * @description how many rows of this kind the job has
              */
             total_rows: number;
         };
+        /** SchoolImportOut */
+        SchoolImportOut: {
+            /** Created */
+            created: number;
+            /** Errors */
+            errors: {
+                [key: string]: unknown;
+            }[];
+            /** Updated */
+            updated: number;
+        };
+        /** SchoolIn */
+        SchoolIn: {
+            /**
+             * Code
+             * @description 学校标识码 (10 digits), where known
+             */
+            code?: string | null;
+            /**
+             * Head
+             * @description 校长
+             */
+            head?: string | null;
+            /**
+             * Id
+             * @description the id records carry; default: the 学校标识码, else a new one
+             */
+            id?: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Stage
+             * @enum {string}
+             */
+            stage: "kindergarten" | "primary" | "junior" | "nine_year" | "complete_middle" | "senior" | "twelve_year" | "special" | "teaching_point";
+            /** Township Code */
+            township_code: string;
+        };
+        /** SchoolOut */
+        SchoolOut: {
+            /** Code */
+            code: string | null;
+            /** County Code */
+            county_code: string;
+            /** Head */
+            head: string | null;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Stage */
+            stage: string;
+            /** Stage Label */
+            stage_label: string | null;
+            /** Township Code */
+            township_code: string;
+            /** Township Name */
+            township_name: string | null;
+            /** Version */
+            version: number;
+        };
+        /** SchoolPage */
+        SchoolPage: {
+            /** Items */
+            items: components["schemas"]["SchoolOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Total */
+            total: number;
+        };
+        /** SchoolPatch */
+        SchoolPatch: {
+            /** Code */
+            code?: string | null;
+            /** Head */
+            head?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Stage */
+            stage?: ("kindergarten" | "primary" | "junior" | "nine_year" | "complete_middle" | "senior" | "twelve_year" | "special" | "teaching_point") | null;
+            /** Township Code */
+            township_code?: string | null;
+            /**
+             * Version
+             * @description or send If-Match
+             */
+            version?: number | null;
+        };
         /**
          * SearchIn
          * @description Search terms travel in the body: names never go into URLs (or access logs).
          */
         SearchIn: {
+            /**
+             * Cursor
+             * @description `next_cursor` of the previous page of results; omit for the first
+             */
+            cursor?: string | null;
             /**
              * Limit
              * @default 20
@@ -1400,6 +2318,28 @@ export interface components {
             /** Township Code */
             township_code?: string | null;
         };
+        /** ShownChange */
+        ShownChange: {
+            /**
+             * Entry
+             * @description the guardian's or parent's entry id, for their fields
+             */
+            entry: string | null;
+            /** Field */
+            field: string;
+            /**
+             * Label
+             * @description the field's Chinese name
+             */
+            label: string;
+            /** New */
+            new: unknown;
+            /**
+             * Old
+             * @description masked (phones, addresses) or null (sensitive fields) unless unmasked
+             */
+            old: unknown;
+        };
         /**
          * Statistics
          * @description Counts in scope: `total`, and a list of {key, count} per requested dimension (`by`).
@@ -1407,6 +2347,11 @@ export interface components {
         Statistics: {
             /** Age Band */
             age_band?: components["schemas"]["Count"][] | null;
+            /**
+             * As Of
+             * @description the day the counts are for, when one was asked for
+             */
+            as_of?: string | null;
             /** Category */
             category?: components["schemas"]["Count"][] | null;
             /** Gender */
@@ -1417,6 +2362,11 @@ export interface components {
             priority?: components["schemas"]["Count"][] | null;
             /** School */
             school?: components["schemas"]["Count"][] | null;
+            /**
+             * School Status
+             * @description 在校状态 (for 入学率 and 巩固率)
+             */
+            school_status?: components["schemas"]["Count"][] | null;
             /** Sensitive Category */
             sensitive_category?: components["schemas"]["Count"][] | null;
             /**
@@ -1547,8 +2497,6 @@ export interface operations {
     list_children_v1_children_get: {
         parameters: {
             query?: {
-                after?: string | null;
-                limit?: number;
                 township_code?: string | null;
                 village_code?: string | null;
                 school_id?: string | null;
@@ -1561,6 +2509,10 @@ export interface operations {
                 max_age?: number | null;
                 /** @description the same as X-Purpose, for links */
                 purpose?: string | null;
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: {
                 /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
@@ -1650,6 +2602,93 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    promote_v1_children_grade_promotion_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromotionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionOut"];
                 };
             };
             /** @description Bad Request */
@@ -2198,6 +3237,10 @@ export interface operations {
             query?: {
                 /** @description the same as X-Purpose, for links */
                 purpose?: string | null;
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: {
                 /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
@@ -2409,6 +3452,644 @@ export interface operations {
             };
             /** @description Validation Error */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_guardian_v1_children__child_id__guardians_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                child_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GuardianAdd"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remove_guardian_v1_children__child_id__guardians__entry_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                child_id: string;
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    change_guardian_v1_children__child_id__guardians__entry_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                child_id: string;
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GuardianChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_parent_v1_children__child_id__parents_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                child_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ParentAdd"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remove_parent_v1_children__child_id__parents__entry_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                child_id: string;
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    change_parent_v1_children__child_id__parents__entry_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                child_id: string;
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ParentChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2647,9 +4328,82 @@ export interface operations {
             };
         };
     };
-    list_expected_counts_v1_expected_counts_get: {
+    division_names_v1_divisions__code__names_get: {
         parameters: {
             query?: never;
+            header?: never;
+            path: {
+                /** @description any 12-digit division code of the county */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DivisionNames"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_expected_counts_v1_expected_counts_get: {
+        parameters: {
+            query?: {
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2683,7 +4437,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2946,7 +4709,10 @@ export interface operations {
     list_jobs_v1_imports_get: {
         parameters: {
             query?: {
+                /** @description items per page (at most 100) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -3232,12 +4998,249 @@ export interface operations {
             };
         };
     };
+    proposed_changes_v1_imports__job_id__changes_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                /** @description the same as X-Purpose, for links */
+                purpose?: string | null;
+            };
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProposedChanges"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirm_changes_v1_imports__job_id__changes_apply_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Confirmed"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    job_conflicts_v1_imports__job_id__conflicts_get: {
+        parameters: {
+            query?: {
+                /** @description items per page (at most 5000) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RowErrors"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     job_errors_v1_imports__job_id__errors_get: {
         parameters: {
             query?: {
-                /** @description the last row of the previous page */
-                after?: number;
+                /** @description items per page (at most 5000) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path: {
@@ -3373,8 +5376,10 @@ export interface operations {
     job_existing_v1_imports__job_id__existing_get: {
         parameters: {
             query?: {
-                after?: number;
+                /** @description items per page (at most 5000) */
                 limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path: {
@@ -3440,9 +5445,103 @@ export interface operations {
             };
         };
     };
-    my_children_v1_me_children_get: {
+    confirm_mapping_v1_imports__job_id__mapping_post: {
         parameters: {
             query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MappingIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJobOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    my_children_v1_me_children_get: {
+        parameters: {
+            query?: {
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3476,7 +5575,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3565,7 +5673,12 @@ export interface operations {
     };
     list_growth_notes_v1_me_children__child_id__growth_notes_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
             header?: never;
             path: {
                 child_id: string;
@@ -3719,11 +5832,433 @@ export interface operations {
             };
         };
     };
+    list_schools_v1_schools_get: {
+        parameters: {
+            query?: {
+                township_code?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchoolPage"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_school_v1_schools_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SchoolIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchoolOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    import_schools_v1_schools_import_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_import_schools_v1_schools_import_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchoolImportOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_school_v1_schools__school_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                school_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchoolOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    change_school_v1_schools__school_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                school_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SchoolPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchoolOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     statistics_v1_statistics_get: {
         parameters: {
             query?: {
-                by?: ("township" | "school" | "category" | "gender" | "left_behind_type" | "age_band" | "status" | "priority" | "sensitive_category")[] | null;
+                by?: ("township" | "school" | "category" | "gender" | "left_behind_type" | "age_band" | "status" | "priority" | "sensitive_category" | "school_status")[] | null;
                 status?: "current" | "active" | "transferred" | "closed";
+                /** @description counts as recorded by the end of this day (the county's); none: now */
+                as_of?: string | null;
                 /** @description the same as X-Purpose, for links */
                 purpose?: string | null;
             };
@@ -3794,7 +6329,10 @@ export interface operations {
     };
     completeness_v1_statistics_completeness_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the expected counts and the records in effect at the end of this day */
+                as_of?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3828,7 +6366,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -76,7 +76,8 @@ export interface paths {
          * Assessment
          * @description Per school, caregiver or township in the scope: duties due in the period, done on
          *     time, done late, overdue as of `as_of`; coverage (schools and townships); the score
-         *     with the weights in force for the scope, and the rank (best first).
+         *     with the weights in force for the scope, and the rank (best first). The ranked rows
+         *     page like every list (`items`, `next_cursor`, `total`); ranks are over the whole scope.
          */
         get: operations["assessment_v1_assessment_get"];
         put?: never;
@@ -140,10 +141,36 @@ export interface paths {
          * Summary
          * @description Children registered, 建档率, pairs formed and 帮扶覆盖面, contacts by kind, caregivers
          *     taking part, duties due/on time/late/overdue and concerns, each with its definition,
-         *     compared with the previous period and broken down by township.
+         *     compared with the previous period and broken down by township (named from the
+         *     registry's division register; null when it cannot be read).
          */
         get: operations["summary_v1_summary_get"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/summary/template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Template
+         * @description The wording the county's summaries are written in, and the placeholders it may use.
+         */
+        get: operations["get_template_v1_summary_template_get"];
+        /**
+         * Set Template
+         * @description County staff (or an admin) replace their county's wording. A placeholder that is not
+         *     one of `placeholders` is refused (422 naming the section's field and the placeholder).
+         */
+        put: operations["set_template_v1_summary_template_put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -201,6 +228,25 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** ConsumerFigures */
+        ConsumerFigures: {
+            /**
+             * Lag
+             * @description messages behind, summed over the consumer's partitions
+             */
+            lag: number;
+            /**
+             * Reported S Ago
+             * @description seconds since a worker last reported this consumer
+             */
+            reported_s_ago: number;
+            /**
+             * State
+             * @description "stalled": no report for longer than the limit
+             * @enum {string}
+             */
+            state: "ok" | "stalled";
+        };
         /** FieldError */
         FieldError: {
             /**
@@ -255,8 +301,20 @@ export interface components {
         };
         /** Readiness */
         Readiness: {
-            /** Consumer Lag */
+            /**
+             * Consumer Lag
+             * @description total messages behind; null unless every consumer reported recently
+             */
             consumer_lag?: number | null;
+            /**
+             * Consumer Lag Reported S Ago
+             * @description age of the oldest consumer figure, in seconds
+             */
+            consumer_lag_reported_s_ago?: number | null;
+            /** Consumers */
+            consumers?: {
+                [key: string]: components["schemas"]["ConsumerFigures"];
+            } | null;
             /**
              * Database
              * @description "ok" or "unreachable: <error type>"
@@ -282,6 +340,28 @@ export interface components {
              * @enum {string}
              */
             status: "ready" | "degraded" | "not_ready";
+            /**
+             * Workers
+             * @description whether the worker reports its consumers' progress
+             */
+            workers?: ("ok" | "stalled" | "never_reported") | null;
+        };
+        /** SectionIn */
+        SectionIn: {
+            /** Heading */
+            heading: string;
+            /** Text */
+            text: string;
+        };
+        /** TemplateIn */
+        TemplateIn: {
+            /**
+             * Scope Code
+             * @description the county whose summaries use this wording
+             */
+            scope_code: string;
+            /** Sections */
+            sections: components["schemas"]["SectionIn"][];
         };
         /** WeightsIn */
         WeightsIn: {
@@ -390,6 +470,10 @@ export interface operations {
                 by?: "school" | "caregiver" | "township";
                 scope?: string | null;
                 as_of?: string | null;
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -696,7 +780,8 @@ export interface operations {
                 scope?: string | null;
                 /** @description figures as recorded by the end of this day */
                 as_of?: string | null;
-                format?: "json" | "docx" | "xlsx" | "pdf";
+                /** @description zip: the DOCX, the XLSX and the PDF together, the figures computed once */
+                format?: "json" | "docx" | "xlsx" | "pdf" | "zip";
             };
             header?: never;
             path?: never;
@@ -733,6 +818,164 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_template_v1_summary_template_get: {
+        parameters: {
+            query?: {
+                scope?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_template_v1_summary_template_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

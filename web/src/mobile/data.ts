@@ -46,12 +46,13 @@ export function myChild(id: string): Promise<ChildCard> {
 /** Duties not yet done (overdue ones and those whose period has begun), soonest first. */
 export async function myDuties(): Promise<Duty[]> {
   const duties = await cached('duties', () => visits.GET('/v1/me/duties', { params: { query: { state: 'open', limit: 500 } } }))
-  return duties.filter((d) => d.state !== 'upcoming').sort((a, b) => a.due_on.localeCompare(b.due_on))
+  // A caregiver owes a handful at a time: one page of 500 holds them all.
+  return duties.items.filter((d) => d.state !== 'upcoming').sort((a, b) => a.due_on.localeCompare(b.due_on))
 }
 
-export function lastContacts(childId: string): Promise<Contact[]> {
-  return cached(`contacts:${childId}`, () => visits.GET('/v1/children/{child_id}/contacts',
-    { params: { path: { child_id: childId }, query: { limit: 5 } } }))
+export async function lastContacts(childId: string): Promise<Contact[]> {
+  return (await cached(`contacts:${childId}`, () => visits.GET('/v1/children/{child_id}/contacts',
+    { params: { path: { child_id: childId }, query: { limit: 5 } } }))).items
 }
 
 export async function growthNotes(childId: string): Promise<GrowthNote[]> {
