@@ -15,12 +15,14 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import domain_activities, store_activities
-from services.visits.api_common import POLICY_EDITORS, STAFF_ROLES, decode_cursor, encode_cursor, require_staff
+from services.visits.api_common import (
+    STAFF_ROLES, decode_cursor, encode_cursor, require_staff, vocabulary_county_to_read, vocabulary_county_to_write,
+)
 from services.visits.domain_activities import NewActivity
 from shared import outbox
 from shared.auth import Principal, require_principal, scope_prefix
 from shared.clean_text import CleanInput
-from shared.conditional import IfMatch, etag, parse_if_match, stale
+from shared.conditional import IfMatch, etag, put_precondition
 from shared.contracts import Jurisdiction
 from shared.rules import RuleViolation
 
@@ -207,12 +209,9 @@ async def list_activity_types(request: Request, principal: Annotated[Principal, 
                               limit: Annotated[int, Query(ge=1, le=500)] = 500,
                               cursor: Annotated[str | None, Query(max_length=200)] = None) -> ActivityTypePage:
     """The county's vocabulary (the caller's county unless another in scope is named)."""
-    require_staff(principal, STAFF_ROLES)
+    county = vocabulary_county_to_read(principal, county_code)
     if cursor is not None:
         raise RuleViolation("query.cursor", "is not a cursor this list gave")
-    county = county_of(county_code or principal.jurisdiction)
-    if not (principal.covers(county) or county.startswith(principal.scope_prefix[:6])):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such county in your scope")
     async with request.app.state.pool.acquire() as conn:
         rows = await store_activities.activity_types(conn, county)
     return ActivityTypePage(items=[ActivityTypeOut(**dict(row)) for row in rows[:limit]], total=len(rows))
@@ -227,20 +226,11 @@ async def put_activity_type(request: Request, response: Response, body: Activity
                             if_match: IfMatch = None) -> ActivityTypeOut:
     """Adds, renames or switches off a type for a county (its county staff, admin); the
     defaults ("default") are admin's."""
-    require_staff(principal, POLICY_EDITORS)
-    county_code = "" if county == "default" else county
-    if county_code == "" and not principal.has_role("admin"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only an admin changes the default vocabulary")
-    if county_code:
-        if len(scope_prefix(county_code)) != 6:
-            raise RuleViolation("path.county", "a county code")
-        if not principal.covers(county_code):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such county in your scope")
-    expected = parse_if_match(if_match)
+    county_code = vocabulary_county_to_write(principal, county)
+    precondition = put_precondition(if_match)
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         current = await store_activities.activity_type_row(conn, county_code, code)
-        if expected is not None and (current is None or current["version"] != expected):
-            raise stale(current["version"] if current is not None else None)
+        precondition(current["version"] if current is not None else None)
         row = await store_activities.put_activity_type(conn, county_code=county_code, code=code, name=body.name,
                                                        active=body.active, by=principal.subject,
                                                        at=request.app.state.settings.clock.now())

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import domain_cases, store_cases
-from services.visits.api_common import POLICY_EDITORS, STAFF_ROLES, require_staff
-from shared.auth import Principal, require_principal, scope_prefix
+from services.visits.api_common import vocabulary_county_to_read, vocabulary_county_to_write
+from shared.auth import Principal, require_principal
 from shared.clean_text import CleanInput
-from shared.conditional import IfMatch, etag, parse_if_match, stale
+from shared.conditional import IfMatch, etag, put_precondition
 from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["concerns"])
@@ -42,22 +42,15 @@ class AgencyIn(CleanInput):
     active: bool = True
 
 
-def _county_of(code: str) -> str:
-    return code[:6] + "000000"
-
-
 @router.get("/concern-agencies", response_model=AgencyPage)
 async def list_agencies(request: Request, principal: Annotated[Principal, Depends(require_principal)],
                         county_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 500,
                         cursor: Annotated[str | None, Query(max_length=200)] = None) -> AgencyPage:
     """The county's agencies (the caller's county unless another in scope is named)."""
-    require_staff(principal, STAFF_ROLES)
+    county = vocabulary_county_to_read(principal, county_code)
     if cursor is not None:
         raise RuleViolation("query.cursor", "is not a cursor this list gave")
-    county = _county_of(county_code or principal.jurisdiction)
-    if not (principal.covers(county) or county.startswith(principal.scope_prefix[:6])):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such county in your scope")
     async with request.app.state.pool.acquire() as conn:
         rows = await store_cases.agencies(conn, county)
     items = [AgencyOut(**dict(row)) for row in rows]
@@ -72,21 +65,12 @@ async def put_agency(request: Request, response: Response, body: AgencyIn,
                      code: Annotated[str, Path(pattern=_CODE)], if_match: IfMatch = None) -> AgencyOut:
     """Adds, renames or switches off an agency for a county (county staff of that county,
     admin); the defaults every county starts with ("default") are admin's."""
-    require_staff(principal, POLICY_EDITORS)
-    county_code = "" if county == "default" else county
-    if county_code == "" and not principal.has_role("admin"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only an admin changes the default agencies")
-    if county_code:
-        if len(scope_prefix(county_code)) != 6:
-            raise RuleViolation("path.county", "a county code")
-        if not principal.covers(county_code):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such county in your scope")
-    expected = parse_if_match(if_match)
+    county_code = vocabulary_county_to_write(principal, county)
+    precondition = put_precondition(if_match)
     now = request.app.state.settings.clock.now()
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         current = await store_cases.agency_row(conn, county_code, code, for_update=True)
-        if expected is not None and (current is None or current["version"] != expected):
-            raise stale(current["version"] if current is not None else None)
+        precondition(current["version"] if current is not None else None)
         row = await store_cases.put_agency(conn, county_code=county_code, code=code, name=body.name, kind=body.kind,
                                            active=body.active, by=principal.subject, at=now)
     response.headers["ETag"] = etag(row["version"])
