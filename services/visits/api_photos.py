@@ -9,9 +9,11 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any
 from uuid import UUID, uuid4
+from datetime import datetime
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from services.visits import store, store_photos
 from services.visits.api import visible_contact
@@ -19,6 +21,7 @@ from services.visits.api_common import caregiver_of, is_staff
 from services.visits.encrypted_columns import CONTACT_PHOTO
 from shared import audit
 from shared.auth import Principal, require_principal
+from shared.pagination import Page, Paging
 from shared.purpose import RELATION_PURPOSES, StatedPurpose, clear_purpose
 from shared.rules import RuleViolation
 
@@ -28,6 +31,14 @@ MAX_PHOTO_BYTES = 300 * 1024
 # The first bytes of each accepted format: the Content-Type alone proves nothing.
 SIGNATURES = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",), "image/webp": (b"RIFF",)}
 Slot = Annotated[int, Path(ge=1, le=3, description="1, 2 or 3")]
+
+
+class PhotoOut(BaseModel):
+    """Which slot holds a photo, of what kind and size (never the photo itself)."""
+    slot: int
+    content_type: str
+    size_bytes: int
+    stored_at: datetime
 
 
 def _photo_out(row: Any) -> dict[str, Any]:
@@ -52,8 +63,9 @@ async def _image(request: Request, content_type: str | None) -> tuple[str, bytes
     return kind, bytes(data)
 
 
-@router.put("/contacts/{contact_id}/photos/{slot}", status_code=status.HTTP_201_CREATED,
-            responses={200: {"description": "this slot already holds this photo; nothing changed"},
+@router.put("/contacts/{contact_id}/photos/{slot}", status_code=status.HTTP_201_CREATED, response_model=PhotoOut,
+            responses={200: {"description": "this slot already holds this photo; nothing changed",
+                             "model": PhotoOut},
                        403: {"description": "only whoever logged the contact adds its photos"},
                        404: {"description": "no such contact (that you may see)"},
                        409: {"description": "this slot holds another photo"},
@@ -88,16 +100,16 @@ async def put_photo(contact_id: UUID, slot: Slot, request: Request,
         return JSONResponse(_photo_out(existing), status_code=status.HTTP_200_OK)
 
 
-@router.get("/contacts/{contact_id}/photos")
+@router.get("/contacts/{contact_id}/photos", response_model=Page[PhotoOut])
 async def list_photos(contact_id: UUID, request: Request,
-                      principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
-    """Which slots hold a photo (never the photos): `{"items": [...], "next_cursor": null}`."""
+                      principal: Annotated[Principal, Depends(require_principal)], page: Paging) -> dict[str, Any]:
+    """Which slots hold a photo (never the photos), by slot: at most three, so one page."""
     async with request.app.state.pool.acquire() as conn:
         contact = await store.get_contact(conn, contact_id)
         if not await visible_contact(conn, principal, contact, request.app.state.settings.clock.today()):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such contact")
         rows = await store_photos.list_photos(conn, contact_id)
-    return {"items": [_photo_out(row) for row in rows], "next_cursor": None}
+    return page.of_sequence([_photo_out(row) for row in rows])
 
 
 @router.get("/contacts/{contact_id}/photos/{slot}", response_class=Response,

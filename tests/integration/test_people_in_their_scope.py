@@ -168,7 +168,7 @@ async def test_everyone_sees_whom_they_care_for_in_their_scope(county: dict[str,
     mine = (await registry.client.get("/v1/me/children", headers=teacher)).json()["items"]
     assert sorted(card["name"] for card in mine) == ["张强", "李思雨", "王小明"]
     assert all(card["parents"][0]["phone"].startswith("+86139123456") for card in mine)
-    duties = (await visits.client.get("/v1/me/duties", params={"state": "all"}, headers=teacher)).json()
+    duties = (await visits.client.get("/v1/me/duties", params={"state": "all"}, headers=teacher)).json()["items"]
     assert {d["child_id"] for d in duties if d["due_on"] == OCT31.isoformat()} == {
         children["李思雨"], children["王小明"], children["张强"]}
 
@@ -181,7 +181,7 @@ async def test_everyone_sees_whom_they_care_for_in_their_scope(county: dict[str,
     at(OCT29)
     await visits.scan(OCT29)
     await bus.flush()
-    inbox = (await notify.get("/v1/notifications", headers=teacher)).json()
+    inbox = (await notify.get("/v1/notifications", headers=teacher)).json()["items"]
     reminders = [item["text"] for item in inbox if item["template"] == "duty_due_soon"]
     assert reminders and all(item["named"] for item in inbox)
     assert any(text.startswith("温馨提醒：王小明的家访") for text in reminders), reminders
@@ -197,7 +197,7 @@ async def test_everyone_sees_whom_they_care_for_in_their_scope(county: dict[str,
     await visits.scan(NOV12)
     await bus.flush()
     principal = bearer(roles=["school_staff"], jurisdiction=TOWNSHIP, school_id="s1", subject="principal-s1")
-    late = (await visits.client.get("/v1/duties", params={"state": "overdue"}, headers=principal)).json()
+    late = (await visits.client.get("/v1/duties", params={"state": "overdue"}, headers=principal)).json()["items"]
     assert late and {d["school_id"] for d in late} == {"s1"}
     assert children["赵兰"] not in {d["child_id"] for d in late}
     child_names = {d["child_id"]: (await registry.client.get(f"/v1/children/{d['child_id']}", headers=principal)

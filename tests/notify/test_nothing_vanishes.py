@@ -62,7 +62,7 @@ async def test_a_rule_no_handler_can_act_on_is_refused(api) -> None:
     overdue_to_duty = await api.put(f"/v1/routing-rules/{COUNTY}/ContactOverdue/on_duty", headers=ADMIN,
                                     json={"template": "contact_overdue_staff", "channels": ["in_app"], "enabled": True})
     assert overdue_to_duty.status_code == 422
-    assert (await api.get("/v1/routing-rules", params={"county_code": COUNTY}, headers=ADMIN)).json()[0][
+    assert (await api.get("/v1/routing-rules", params={"county_code": COUNTY}, headers=ADMIN)).json()["items"][0][
         "county_code"] == ""  # nothing was stored
 
 
@@ -134,7 +134,7 @@ async def test_a_county_with_nothing_configured_loses_nothing(api, notify_db, pr
         assert [(r["recipient_id"], r["channel"], r["status"]) for r in delivered] == [
             (f"{level}-officer", "in_app", "sent")], level
     inbox = (await api.get("/v1/notifications", headers=bearer(roles=["school_staff"], jurisdiction=TOWNSHIP,
-                                                                subject="school-officer"))).json()
+                                                                subject="school-officer"))).json()["items"]
     assert [item["text"][:18] for item in inbox] == ["【学校督办】王老师负责的李思雨的家访"]  # named now, from their owners
     told = await rows(pool, "SELECT recipient_id FROM notifications WHERE source_event_id = $1", concern)
     assert [r["recipient_id"] for r in told] == ["township-officer"]  # no roster: the township's staff

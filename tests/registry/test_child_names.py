@@ -37,7 +37,7 @@ async def test_names_are_for_the_notification_service_in_its_jurisdiction(regist
     staff = await registry.client.post("/v1/children/names", json={"ids": [child_id]},
                                        headers=staff_headers(subject="officer-names"))
     assert staff.status_code == 200 and staff.json()["names"] == {child_id: "李思雨"}
-    purposes = await registry.fetch("SELECT purpose FROM sensitive_reads WHERE subject = 'officer-names'")
+    purposes = await registry.fetch("SELECT purpose FROM read_audit WHERE subject = 'officer-names'")
     assert [row["purpose"] for row in purposes] == ["names in a work list"]
     other_school = bearer(roles=["school_staff"], jurisdiction=TOWNSHIP, school_id="school-9")
     assert (await registry.client.post("/v1/children/names", json={"ids": [child_id]},

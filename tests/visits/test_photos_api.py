@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from urllib.parse import quote
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -52,8 +52,10 @@ async def test_a_photo_is_stored_sealed_once_and_read_back_by_the_caregiver(harn
     assert read.status_code == 200 and read.content == JPEG and read.headers["content-type"] == "image/jpeg"
     assert "no-store" in read.headers["cache-control"]
     listed = await harness.client.get(f"/v1/contacts/{contact_id}/photos", headers=caregiver(me))
-    assert listed.json() == {"items": [{"slot": 1, "content_type": "image/jpeg", "size_bytes": len(JPEG),
-                                        "stored_at": rows[0]["stored_at"].isoformat()}], "next_cursor": None}
+    [item] = listed.json()["items"]
+    assert listed.json()["next_cursor"] is None and listed.json()["total"] == 1
+    assert datetime.fromisoformat(item.pop("stored_at").replace("Z", "+00:00")) == rows[0]["stored_at"]
+    assert item == {"slot": 1, "content_type": "image/jpeg", "size_bytes": len(JPEG)}
     outbox = await harness.fetchval("SELECT string_agg(payload::text, '') FROM outbox")
     assert "photo" not in (outbox or "") and "JFIF" not in (outbox or "")
 
