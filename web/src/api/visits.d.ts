@@ -593,7 +593,7 @@ export interface paths {
         };
         /**
          * List Photos
-         * @description Which slots hold a photo (never the photos): `{"items": [...], "next_cursor": null}`.
+         * @description Which slots hold a photo (never the photos), by slot: at most three, so one page.
          */
         get: operations["list_photos_v1_contacts__contact_id__photos_get"];
         put?: never;
@@ -1647,6 +1647,21 @@ export interface components {
              */
             total?: number | null;
         };
+        /** Page[PhotoOut] */
+        Page_PhotoOut_: {
+            /** Items */
+            items: components["schemas"]["PhotoOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor?: string | null;
+            /**
+             * Total
+             * @description how many items the whole list has, where that is cheap to say; else null
+             */
+            total?: number | null;
+        };
         /** Page[PolicyOut] */
         Page_PolicyOut_: {
             /** Items */
@@ -1661,6 +1676,23 @@ export interface components {
              * @description how many items the whole list has, where that is cheap to say; else null
              */
             total?: number | null;
+        };
+        /**
+         * PhotoOut
+         * @description Which slot holds a photo, of what kind and size (never the photo itself).
+         */
+        PhotoOut: {
+            /** Content Type */
+            content_type: string;
+            /** Size Bytes */
+            size_bytes: number;
+            /** Slot */
+            slot: number;
+            /**
+             * Stored At
+             * Format: date-time
+             */
+            stored_at: string;
         };
         /** PlanClosureIn */
         PlanClosureIn: {
@@ -4677,7 +4709,12 @@ export interface operations {
     };
     list_photos_v1_contacts__contact_id__photos_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
             header?: never;
             path: {
                 contact_id: string;
@@ -4692,9 +4729,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Page_PhotoOut_"];
                 };
             };
             /** @description Unauthorized */
@@ -4847,7 +4882,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["PhotoOut"];
+                };
             };
             /** @description Successful Response */
             201: {
@@ -4855,7 +4892,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["PhotoOut"];
                 };
             };
             /** @description Unauthorized */
