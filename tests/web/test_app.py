@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import re
+import time
 from datetime import datetime, timedelta
 from typing import Iterator
 from urllib.parse import parse_qs, urlparse
@@ -61,7 +62,22 @@ def contacts_of(api: httpx.Client, child_id: str) -> list[dict]:
     return response.json()["items"]
 
 
+def wait_for_new_contacts(page: Page, api: httpx.Client, child_id: str, before: set[str], *,
+                          count: int, timeout_s: float = 30) -> list[dict]:
+    """The child's contacts not in `before`, once the server holds `count` of them (bounded:
+    the app sends from its outbox in the background, so the page's state alone proves nothing)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        new = [c for c in contacts_of(api, child_id) if c["id"] not in before]
+        if len(new) >= count or time.monotonic() > deadline:
+            wait_until_sent(page)
+            return new
+        page.wait_for_timeout(250)
+
+
 def wait_until_sent(page: Page) -> None:
+    """Until the outbox holds nothing waiting (a notice that is not up yet proves nothing)."""
+    expect(page.get_by_test_id("waiting-record")).to_have_count(0, timeout=30_000)
     expect(page.get_by_test_id("sync-notice")).to_have_count(0, timeout=30_000)
 
 
@@ -113,10 +129,8 @@ def test_the_teacher_sees_the_children_calls_a_parent_and_records_a_visit_in_thr
     page.get_by_test_id("record-child").filter(has_text=first["name"]).tap()
     page.locator("[data-kind=home_visit]").tap()
     page.get_by_test_id("confirm").tap()
-    wait_until_sent(page)
-    after = contacts_of(api, first["id"])
-    new = [c for c in after if c["id"] not in before]
-    assert [c["kind"] for c in new] == ["home_visit"]
+    new = wait_for_new_contacts(page, api, first["id"], before, count=1)
+    assert [c["kind"] for c in new] == ["home_visit"], page.locator("body").inner_text()
     # The visit fulfils the home visit owed for the period it falls in, at once.
     day = datetime.fromisoformat(new[0]["occurred_at"]).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
     owed = [d for d in api.get("/visits/v1/me/duties", params={"state": "open", "limit": 500}).json()["items"]
