@@ -122,7 +122,7 @@ async def record(conn: asyncpg.Connection, request: Request, principal: Principa
 
 
 @router.post("/activities", response_model=ActivityOut, status_code=status.HTTP_201_CREATED,
-             responses={200: {"description": "this id was recorded before: the stored activity"}})
+             responses={200: {"description": "this id was recorded before: the stored activity", "model": ActivityOut}})
 async def create_activity(body: ActivityIn, request: Request, response: Response,
                           principal: Annotated[Principal, Depends(require_principal)]) -> ActivityOut:
     """Staff in whose jurisdiction it was held record it once, with every child who came."""

@@ -147,7 +147,7 @@ async def list_homes(request: Request, principal: Annotated[Principal, Depends(r
 
 @router.post("/childrens-homes/{home_id}/attendance", response_model=ActivityOut,
              status_code=status.HTTP_201_CREATED,
-             responses={200: {"description": "this id was recorded before: the stored session"}})
+             responses={200: {"description": "this id was recorded before: the stored session", "model": ActivityOut}})
 async def record_attendance(home_id: UUID, body: AttendanceIn, request: Request, response: Response,
                             principal: Annotated[Principal, Depends(require_principal)]) -> ActivityOut:
     """One opening of the home: who came. Recorded as an activity of type home_activity."""

@@ -113,7 +113,7 @@ async def list_photos(contact_id: UUID, request: Request,
 
 
 @router.get("/contacts/{contact_id}/photos/{slot}", response_class=Response,
-            responses={200: {"content": {kind: {} for kind in SIGNATURES}},
+            responses={200: {"content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in SIGNATURES}},
                        403: {"description": "staff need view_sensitive and a stated purpose (X-Purpose)"}})
 async def get_photo(contact_id: UUID, slot: Slot, request: Request,
                     principal: Annotated[Principal, Depends(require_principal)],

@@ -19,7 +19,8 @@ router = APIRouter(prefix="/v1", tags=["concerns"])
 
 
 @router.get("/concerns/{concern_id}/report-form.pdf", response_class=Response,
-            responses={200: {"content": {"application/pdf": {}}, "description": "the form, A4"}})
+            responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                             "description": "the form, A4"}})
 async def report_form_pdf(concern_id: UUID, request: Request,
                           principal: Annotated[Principal, Depends(require_principal)],
                           stated: StatedPurpose = None) -> Response:
