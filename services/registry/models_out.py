@@ -239,6 +239,8 @@ class ChildPlace(BaseModel):
     village_code: str | None
     village_name: str | None
     school_id: str | None
+    school_name: str | None = Field(default=None, description="from the county's school register; none when the "
+                                                             "county keeps none or lacks this school")
 
 
 class ChildNames(BaseModel):
