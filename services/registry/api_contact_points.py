@@ -72,8 +72,9 @@ class NamesIn(CleanInput):
 async def child_names(body: NamesIn, request: Request, principal: Caller,
                       stated: StatedPurposeHeader = None) -> dict:
     """The names of these children, `{"names": {id: name}, "places": {id: {township, village
-    and school, each by code and name (the school's from the county's register)}}}`, for role `service` (notify), `admin`, and staff composing a work list
-    (duties, overdue lists, pairings, the unpaired queue); a child unknown, outside the
+    and school, each by code and name (the school's from the county's register)}}}`, for role
+    `service` (notify), `admin`, and staff composing a work list (duties, overdue lists,
+    pairings, the unpaired queue, caregivers' activity); a child unknown, outside the
     caller's jurisdiction or, for a school's staff, another school's is left out. Audited. A
     POST, so that a batch of ids fits and answers stay out of caches."""
     if not principal.has_role(*READERS, *STAFF_ROLES):
