@@ -139,6 +139,7 @@ class ChildFilter:
     priority: bool | None = None
     born_after: date | None = None     # inclusive bounds from an age range
     born_before: date | None = None
+    caregiver_id: UUID | None = None   # children currently paired with this caregiver (from pairing's events)
 
 
 def _where(scope_prefix: str, filters: ChildFilter, args: list[Any]) -> str:
@@ -160,6 +161,11 @@ def _where(scope_prefix: str, filters: ChildFilter, args: list[Any]) -> str:
     if filters.born_before is not None:
         args.append(filters.born_before)
         clauses.append(f"birth_date <= ${len(args)}")
+    if filters.caregiver_id is not None:
+        args.append(filters.caregiver_id)
+        clauses.append(f"""EXISTS (SELECT 1 FROM caregiver_pairings p WHERE p.child_id = children.id
+                                     AND p.caregiver_id = ${len(args)}
+                                     AND p.started_on IS NOT NULL AND p.ended_on IS NULL)""")
     return " AND ".join(clauses)
 
 
