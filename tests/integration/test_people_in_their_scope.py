@@ -176,6 +176,7 @@ async def test_everyone_sees_whom_they_care_for_in_their_scope(county: dict[str,
     mine = (await registry.client.get("/v1/me/children", headers=teacher)).json()["items"]
     assert sorted(card["name"] for card in mine) == ["张强", "李思雨", "王小明"]
     assert all(card["parents"][0]["phone"].startswith("+86139123456") for card in mine)
+    assert {(card["place"]["village_name"], card["place"]["school_name"]) for card in mine} == {("清波门社区", "清波小学")}
     duties = (await visits.client.get("/v1/me/duties", params={"state": "all"}, headers=teacher)).json()["items"]
     name_of = {card["id"]: card["name"] for card in mine}
     due = {}
