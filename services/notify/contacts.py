@@ -51,8 +51,6 @@ class ContactSource(Protocol):
 
     async def guardian(self, child_id: str) -> dict[str, Any]: ...
 
-    async def child_names(self, child_ids: list[str]) -> dict[str, str]: ...
-
     async def child_details(self, child_ids: list[str]) -> dict[str, ChildDetails]: ...
 
     async def caregiver_names(self, caregiver_ids: list[str]) -> dict[str, str]: ...
@@ -110,13 +108,10 @@ class HttpContactSource:
     async def guardian(self, child_id: str) -> dict[str, Any]:
         return await self._get(f"{self._registry}/v1/children/{child_id}/guardian-contacts")
 
-    async def child_names(self, child_ids: list[str]) -> dict[str, str]:
-        """child id → name for those the registry lets us see; ContactLookupFailed when it
-        cannot answer now (the caller retries rather than send a message without the name)."""
-        return await self._names(f"{self._registry}/v1/children/names", child_ids)
-
     async def child_details(self, child_ids: list[str]) -> dict[str, ChildDetails]:
-        """child id → the name and the places' names, from the same answer as `child_names`."""
+        """child id → the name and the places' names for those the registry lets us see;
+        ContactLookupFailed when it cannot answer now (the caller retries rather than send a
+        message without the name)."""
         details: dict[str, ChildDetails] = {}
         for names, places in await self._answers(f"{self._registry}/v1/children/names", child_ids):
             for child_id, name in names.items():
@@ -127,7 +122,7 @@ class HttpContactSource:
         return details
 
     async def caregiver_names(self, caregiver_ids: list[str]) -> dict[str, str]:
-        """caregiver id → name for those pairing lets us see (as `child_names`)."""
+        """caregiver id → name for those pairing lets us see (as `child_details`)."""
         return await self._names(f"{self._pairing}/v1/caregivers/names", caregiver_ids)
 
     async def _names(self, url: str, ids: list[str]) -> dict[str, str]:

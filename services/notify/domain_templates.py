@@ -219,10 +219,6 @@ def _chinese_date(iso: str) -> str:
     return f"{day.month}月{day.day}日"
 
 
-def uses_child_name(template: TemplateText) -> bool:
-    return uses_variable(template, CHILD_NAME)
-
-
 def uses_child_details(template: TemplateText) -> bool:
     """The child's name or a place's: both are asked of the registry in one batch."""
     return any(uses_variable(template, name) for name in (CHILD_NAME, *PLACE_VARIABLES))
