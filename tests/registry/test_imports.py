@@ -163,8 +163,8 @@ async def test_a_job_left_by_a_dead_worker_is_resumed_by_another(registry) -> No
     assert claimed["id"] == job_id
     from services.registry.import_batches import prepare_stored_batch
     from services.registry.stored_rows import stored_columns_and_lines
-    columns, lines = stored_columns_and_lines(claimed["stored_rows"])
-    batch = prepare_stored_batch(columns, 0, lines[:8], cipher=FieldCipher.development(), scope=claimed["scope"],
+    columns, lines, first_row = stored_columns_and_lines(claimed["stored_rows"])
+    batch = prepare_stored_batch(columns, first_row, lines[:8], cipher=FieldCipher.development(), scope=claimed["scope"],
                                  created_by="x", source=f"import:{job_id}", today=registry.settings.clock.today(),
                                  recorded_at=registry.settings.clock.now(), divisions=county_register())
     from services.registry.import_matches import JobRows
