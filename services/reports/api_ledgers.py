@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 
 from services.reports import documents_ledger, store_ledgers
 from services.reports.api_common import checked_period, require_staff, resolve_scope, unprocessable
@@ -32,6 +33,33 @@ Kind = Literal["children", "pairings", "contacts", "support", "concerns"]
 MAX_ROWS = {"xlsx": 100_000, "pdf": 5_000}
 LEDGER_PURPOSE = "台账 / ledger"
 _MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
+
+
+class LedgerColumn(BaseModel):
+    key: str
+    label: str = Field(description="the heading the documents print")
+
+
+class LedgerScope(BaseModel):
+    code: str
+    school_id: str | None
+
+
+class LedgerPage(BaseModel):
+    """A page of a ledger; each item has a value (text, a number or null) for every column's
+    key, and the ids of what it lists (child_id, pairing_id, contact_id, …)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None = None
+    total: int | None = None
+    kind: str
+    title: str
+    period: str
+    scope: LedgerScope
+    columns: list[LedgerColumn]
+
+
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
 def _confined(principal: Principal, where: Scope) -> Scope:
@@ -76,7 +104,10 @@ def _heading(request: Request, ledger: Ledger, scope: Scope, places: dict[str, s
     return f"{county}{below}{school}{ledger.title}"
 
 
-@router.get("/ledgers/{kind}")
+@router.get("/ledgers/{kind}", response_model=LedgerPage,
+            responses={200: {"content": {media: _BINARY for media in _MEDIA.values()},
+                             "description": "JSON: a page of the ledger; XLSX or PDF: the whole ledger"},
+                       503: {"description": "the owners of the names cannot be read now"}})
 async def ledger(kind: Kind, request: Request, principal: Caller, page: Annotated[PageRequest, Depends(paged())],
                  since: Annotated[date, Query(alias="from", description="the period's first day")],
                  until: Annotated[date, Query(alias="to", description="the period's last day (inclusive)")],
