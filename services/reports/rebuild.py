@@ -251,6 +251,8 @@ async def rebuild(settings: ReportsSettings, *, processes: int | None = None) ->
         first_ends = await consumer.end_offsets(partitions)
         await _build_in_parallel(settings, first_ends, processes or os.cpu_count() or 1, result)
         log.info("rebuild.caught_up", applied=result.applied)
+        async with pool.acquire() as conn:
+            await store_rebuild.analyze_build_tables(conn)
         for tp, end in first_ends.items():
             consumer.seek(tp, end)
         async with pool.acquire() as conn, conn.transaction():
