@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 from typing import Annotated, Any, Literal
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
@@ -92,7 +93,7 @@ async def _names(request: Request, principal: Principal, ledger: Ledger, rows: l
         fields = ["name"] + (["guardians.phone", "parents.phone"] if forwarded else [])
         async with request.app.state.pool.acquire() as conn:
             await audit.record_principal_read(conn, principal, action=f"ledger_{ledger.kind}", record_kind="child",
-                                              record_ids=[row_id for row_id in {r["child_id"] for r in rows}],
+                                              record_ids=sorted(UUID(child) for child in child_names),
                                               fields=fields, purpose=clear or stated or LEDGER_PURPOSE)
     return Names(child_names, caregiver_names, places)
 
