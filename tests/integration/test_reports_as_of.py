@@ -154,7 +154,8 @@ class County:
     async def register(self, township: str) -> int:
         index = len(self.children)
         created = await self.client.post(self.url("registry", "/v1/children"), headers=staff(), json={
-            "name": "王李张刘陈杨黄赵吴周"[index] + "小明", "gender": "female" if index % 2 else "male", "birth_date": "2015-03-09",
+            "name": "王李张刘陈杨黄赵吴周"[index] + "小明", "gender": "female" if index % 2 else "male",
+            "birth_date": "2015-03-09",
             "jurisdiction": {"county_code": COUNTY, "township_code": township, "village_code": VILLAGES[township]},
             "school_id": "school-1" if township == TOWNSHIP else "school-2", "categories": ["left_behind"]})
         assert created.status_code == 201, created.text
