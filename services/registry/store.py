@@ -90,6 +90,13 @@ async def names_in_scope(conn: asyncpg.Connection, child_ids: list[UUID], scope_
         child_ids, scope_prefix, school_id)
 
 
+async def children_in_scope(conn: asyncpg.Connection, child_ids: list[UUID], scope_prefix: str) -> list[asyncpg.Record]:
+    """Whole records of these children that lie in the scope; others are left out."""
+    return await conn.fetch(
+        f"SELECT * FROM children WHERE id = ANY($1::uuid[]) AND {_SCOPE.format(p='$2')} ORDER BY id",
+        child_ids, scope_prefix)
+
+
 async def replace_child(conn: asyncpg.Connection, child: NewChild, sealed: dict[str, Any], search_text: str,
                         *, expected_version: int, recorded_at: datetime, status: str | None = None,
                         close_reason: str | None = None, keep_close_reason: bool = True) -> asyncpg.Record | None:

@@ -111,6 +111,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/children/ledger-entries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ledger Entries
+         * @description The 一人一档 summary and 联系卡 fields of these children, for a ledger printed now.
+         */
+        post: operations["ledger_entries_v1_children_ledger_entries_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/children/names": {
         parameters: {
             query?: never;
@@ -1874,6 +1894,69 @@ export interface components {
              */
             statutory_duty: boolean;
         };
+        /** LedgerChild */
+        LedgerChild: {
+            /** Birth Date */
+            birth_date: string;
+            /** Class Name */
+            class_name: string | null;
+            /** Gender */
+            gender: string;
+            /** Grade */
+            grade: string | null;
+            /** Guardians */
+            guardians: components["schemas"]["LedgerPerson"][];
+            /** Name */
+            name: string;
+            /** Parents */
+            parents: components["schemas"]["LedgerPerson"][];
+            /** School Id */
+            school_id: string | null;
+            /**
+             * School Name
+             * @description from the county's school register; null when it has none
+             */
+            school_name: string | null;
+            /** Status */
+            status: string;
+            /** Township Code */
+            township_code: string;
+            /** Township Name */
+            township_name: string | null;
+            /** Village Code */
+            village_code: string | null;
+            /** Village Name */
+            village_name: string | null;
+        };
+        /** LedgerChildren */
+        LedgerChildren: {
+            /**
+             * Children
+             * @description child id → what a ledger prints of the child
+             */
+            children: {
+                [key: string]: components["schemas"]["LedgerChild"];
+            };
+            /**
+             * Masked
+             * @description true: the phones are masked
+             */
+            masked: boolean;
+        };
+        /** LedgerPerson */
+        LedgerPerson: {
+            /** Name */
+            name: string | null;
+            /**
+             * Phone
+             * @description masked unless read in clear with a stated purpose
+             */
+            phone: string | null;
+            /** Relation */
+            relation: string | null;
+            /** Work Place */
+            work_place?: string | null;
+        };
         /** MappingIn */
         MappingIn: {
             /**
@@ -2699,6 +2782,96 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PromotionOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ledger_entries_v1_children_ledger_entries_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NamesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerChildren"];
                 };
             };
             /** @description Bad Request */
