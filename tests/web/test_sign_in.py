@@ -20,6 +20,8 @@ from tests.support.keycloak import REALM_FILE_PASSWORD, Keycloak
 from tests.web.app import phone_context, teacher_token
 from tests.web.console import DESK, screenshot, serious_accessibility_violations
 
+# The stack (asyncio, to create its databases) comes before the browser (Playwright's own loop)
+# in every test's parameters.
 PROVIDER_BUTTON = "通过本县统一身份认证登录"
 CLERK_TOWNSHIP = "顶云街道"  # the demo township-clerk's township (TOWNSHIPS[0] of services/demo.py)
 OTHER_TOWNSHIPS = ("百合街道", "永宁镇", "新铺镇", "花江镇")
@@ -70,7 +72,7 @@ def refuse_stored_token(page: Page, storage: str) -> None:
     }}""")
 
 
-def test_the_teacher_signs_in_to_the_app_through_keycloak(browser: Browser, gateway: str, keycloak: Keycloak) -> None:
+def test_the_teacher_signs_in_to_the_app_through_keycloak(gateway: str, keycloak: Keycloak, browser: Browser) -> None:
     with httpx.Client(base_url=gateway, headers={"Authorization": f"Bearer {teacher_token(gateway)}"},
                       timeout=20) as api:
         children = api.get("/registry/v1/me/children").json()["items"]
@@ -106,7 +108,7 @@ def test_the_teacher_signs_in_to_the_app_through_keycloak(browser: Browser, gate
 
 
 def test_the_township_clerk_signs_in_to_the_console_through_keycloak_and_out_again(
-        browser: Browser, gateway: str, keycloak: Keycloak) -> None:
+        gateway: str, keycloak: Keycloak, browser: Browser) -> None:
     context = browser.new_context(viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai", base_url=gateway)
     page = context.new_page()
     problems: list[str] = []
