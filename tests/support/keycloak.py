@@ -100,6 +100,12 @@ class KeycloakAdmin:
             client["webOrigins"] = [*client.get("webOrigins", []), origin]
             self._json("PUT", f"/clients/{client['id']}", json=client)
 
+    def forget_origin(self, client_id: str, origin: str) -> None:
+        client = self.client(client_id)
+        if origin in client.get("webOrigins", []):
+            client["webOrigins"] = [o for o in client["webOrigins"] if o != origin]
+            self._json("PUT", f"/clients/{client['id']}", json=client)
+
     def copy_of_client(self, template: str, *, audience: bool = True, lifespan_seconds: int | None = None) -> str:
         """A public client like `template` (its claim mappers, its scope of Shouhu's roles) that
         may also use the password grant; without the audience mapper when `audience` is False."""

@@ -35,17 +35,19 @@ def keycloak(gateway: str) -> Iterator[Keycloak]:
     keycloak = Keycloak.from_environment()
     origin = re.match(r"https?://[^/]+", gateway).group(0)  # type: ignore[union-attr]
     caregiver_id = jwt.decode(teacher_token(gateway), options={"verify_signature": False})["caregiver_id"]
+    offered = httpx.get(f"{gateway}/oidc.json", timeout=10)
+    assert offered.headers["content-type"].startswith("application/json")
+    assert offered.json()["authority"] == keycloak.issuer  # the stack offers this realm
     admin = keycloak.admin()
     try:
         for client in ("shouhu-console", "shouhu-app"):
             admin.allow_origin(client, origin)
         admin.set_user_attribute("teacher", "caregiver_id", caregiver_id)
+        yield keycloak
     finally:
+        for client in ("shouhu-console", "shouhu-app"):
+            admin.forget_origin(client, origin)
         admin.close()
-    offered = httpx.get(f"{gateway}/oidc.json", timeout=10)
-    assert offered.headers["content-type"].startswith("application/json")
-    assert offered.json()["authority"] == keycloak.issuer  # the stack offers this realm
-    return keycloak
 
 
 def log_in_at_the_provider(page: Page, keycloak: Keycloak, username: str, screen: str) -> None:
