@@ -5,10 +5,10 @@ another: it is recomputed from the clear value, which is read by decrypting the 
 index is derived from. `shouhu rekey SERVICE` runs this after re-encrypting, for the
 columns a service declares (`ServiceEntry.blind_index_columns`).
 
-While it runs, the services still on the old settings compute the old index: a lookup or
-a duplicate check by national ID can miss a record rewritten meanwhile. So the registry's
-api and worker are restarted with the new settings *before* this runs, and duplicates made
-in that window are counted, never merged or overwritten (see docs/operations.md).
+While it runs, a registry still writing under the old settings would store old indexes
+that neither lookups nor the duplicate check find: the operator's guide has the registry's
+writers stopped meanwhile. A record duplicated anyway is counted, never merged or
+overwritten (docs/operations.md, "The blind index").
 
 As in shared/rekey.py: nothing here logs or returns a value or a row id, only counts; table
 and column names come from declarations and are quoted; every value is a bind parameter.
