@@ -158,3 +158,18 @@ def test_shouhu_rekey_moves_the_registry_to_sm4_and_hmac_sm3(infra, monkeypatch,
         finally:
             await conn.close()
     asyncio.run(check())
+
+
+async def test_every_blind_index_column_of_the_registry_is_declared(infra) -> None:
+    """A new index column that `shouhu rekey` did not recompute would silently stop matching
+    after the index key or suite changed."""
+    url = await create_migrated_database(infra, "registry", migrations("registry"))
+    conn = await asyncpg.connect(url)
+    try:
+        columns = {(r["table_name"], r["column_name"]) for r in await conn.fetch(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND column_name LIKE '%\\_index'")}
+    finally:
+        await conn.close()
+    assert columns == {(i.source.table, i.column) for i in BLIND_INDEX_COLUMNS}
+    assert {(i.source.table, i.source.column) for i in BLIND_INDEX_COLUMNS} == {("children", "national_id_enc")}
