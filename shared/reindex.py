@@ -59,7 +59,8 @@ async def _batch(conn: asyncpg.Connection, index: BlindIndexColumn, after: Any, 
     return rows
 
 
-async def _replace(conn: asyncpg.Connection, index: BlindIndexColumn, row: asyncpg.Record, new: str) -> str:
+async def replace_index_if_unchanged(conn: asyncpg.Connection, index: BlindIndexColumn, row: asyncpg.Record,
+                                     new: str) -> str:
     """'recomputed', 'changed_concurrently' or 'duplicate'. The NOT EXISTS keeps a unique
     index from aborting the batch's transaction when the same value is stored twice."""
     source = index.source
@@ -91,7 +92,7 @@ async def reindex_column(conn: asyncpg.Connection, cipher: FieldCipher, index: B
                 if new == row["blind"]:
                     counts.unchanged += 1
                     continue
-                outcome = await _replace(conn, index, row, new)
+                outcome = await replace_index_if_unchanged(conn, index, row, new)
                 setattr(counts, outcome, getattr(counts, outcome) + 1)
         if len(rows) < batch_size:
             return counts

@@ -173,3 +173,26 @@ async def test_every_blind_index_column_of_the_registry_is_declared(infra) -> No
         await conn.close()
     assert columns == {(i.source.table, i.column) for i in BLIND_INDEX_COLUMNS}
     assert {(i.source.table, i.source.column) for i in BLIND_INDEX_COLUMNS} == {("children", "national_id_enc")}
+
+
+async def test_an_index_whose_national_id_was_rewritten_meanwhile_is_left_to_the_writer(infra) -> None:
+    from shared.reindex import replace_index_if_unchanged
+
+    url = await create_migrated_database(infra, "registry", migrations("registry"))
+    conn = await connect(url)
+    try:
+        record = full(1)
+        await insert_children(conn, [record], BEFORE)
+        read = await conn.fetchrow("SELECT id, national_id_enc AS value FROM children WHERE id = $1", record.id)
+        # A route corrects the national ID (with its own, new index) after the read.
+        corrected = "11010519491231003X"
+        theirs = MOVING.encrypt(corrected, context=NATIONAL_ID_INDEX.source.context(record.id))
+        await conn.execute("UPDATE children SET national_id_enc = $1, national_id_index = $2 WHERE id = $3",
+                           theirs, privacy.national_id_index(MOVING, corrected), record.id)
+
+        stale = privacy.national_id_index(MOVING, record.national_id)
+        assert await replace_index_if_unchanged(conn, NATIONAL_ID_INDEX, read, stale) == "changed_concurrently"
+        assert await conn.fetchval("SELECT national_id_index FROM children WHERE id = $1", record.id) == \
+            privacy.national_id_index(MOVING, corrected)
+    finally:
+        await conn.close()
