@@ -9,7 +9,8 @@
     shouhu replay SERVICE ID [ID ...]     run dead letters through their handler again
     shouhu reconcile SERVICE [--hours H] [--dry-run]   republish outbox events missing from Kafka
     shouhu alive SERVICE [--max-age S]    the worker's liveness probe (exit 0 while its loops progress)
-    shouhu rekey SERVICE [--batch-size N] [--dry-run]   re-encrypt values under the current key; counts per key id
+    shouhu rekey SERVICE [--batch-size N] [--dry-run]   re-encrypt values under the current key, recompute
+                                                         blind indexes; counts per key id
     shouhu seed [--children N]            load the demo county through the APIs (idempotent)
     shouhu reports rebuild                the reports' read model again from offset 0, then switched to
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import importlib
 import json
 import os
@@ -235,6 +237,7 @@ async def _setup_check(args: argparse.Namespace) -> int:
 async def _rekey(args: argparse.Namespace) -> int:
     from shared.crypto import CryptoSettings, FieldCipher
     from shared.db import create_pool
+    from shared.reindex import reindex
     from shared.rekey import count_by_key, rekey
 
     entry = _entry(args.service)
@@ -250,6 +253,12 @@ async def _rekey(args: argparse.Namespace) -> int:
                     failed += counts.failed
                     print(json.dumps({"service": args.service, "column": column, "reencrypted": counts.reencrypted,
                                       "failed": counts.failed, "changed_concurrently": counts.changed_concurrently}))
+                # Then the blind indexes, recomputed under the current index key and suite.
+                for column, index_counts in (await reindex(conn, cipher, entry.blind_index_columns,
+                                                           batch_size=args.batch_size)).items():
+                    failed += index_counts.failed + index_counts.duplicate
+                    print(json.dumps({"service": args.service, "column": column, "index_suite": cipher.index_suite,
+                                      **dataclasses.asdict(index_counts)}))
             # Only key ids and counts: never a value or a row id.
             for column, per_key in (await count_by_key(conn, entry.encrypted_columns)).items():
                 print(json.dumps({"service": args.service, "column": column, "current_key": cipher.current_key_id,

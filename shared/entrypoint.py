@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from shared.logging import configure_logging, get_logger
 from shared.migrations import migrate
+from shared.reindex import BlindIndexColumn
 from shared.rekey import EncryptedColumn
 from shared.safety import check_startup
 from shared.settings import ServiceSettings
@@ -32,6 +33,9 @@ class ServiceEntry:
     build_background: BackgroundFactory | None = None
     # Every column holding FieldCipher ciphertext, with its context: what `shouhu rekey` rewrites.
     encrypted_columns: tuple[EncryptedColumn, ...] = ()
+    # Every blind-index column and the encrypted column it derives from: what `shouhu rekey`
+    # recomputes after re-encrypting (needed when the index key or suite changes).
+    blind_index_columns: tuple[BlindIndexColumn, ...] = ()
     # Reference data `migrate` loads after the SQL migrations (the registry's division
     # register: too large for a SQL file). Given the database URL; returns what it loaded.
     load_reference_data: Callable[[str], Awaitable[list[str]]] | None = None

@@ -4,6 +4,7 @@ The code that encrypts builds its contexts from these names (privacy.context, th
 note routes), so what `shouhu rekey registry` re-encrypts cannot drift from what is written.
 """
 
+from shared.reindex import BlindIndexColumn
 from shared.rekey import EncryptedColumn
 
 # privacy.context(field, child_id) binds "children.<field>:<child id>"; the column is "<field>_enc".
@@ -18,3 +19,7 @@ ENCRYPTED_COLUMNS = (
     GROWTH_NOTE,
     IMPORT_CHANGE,
 )
+# The national ID's blind index (privacy.national_id_index), recomputed from the decrypted
+# national ID when the index key or suite changes.
+NATIONAL_ID_INDEX = BlindIndexColumn("national_id_index", ENCRYPTED_COLUMNS[0], purpose="national_id")
+BLIND_INDEX_COLUMNS = (NATIONAL_ID_INDEX,)

@@ -17,12 +17,12 @@ from typing import Any, Mapping
 
 from services.registry.card_edits import entry_ids
 from services.registry.domain import NewChild
-from services.registry.encrypted_columns import CHILD_CONTEXT
+from services.registry.encrypted_columns import CHILD_CONTEXT, NATIONAL_ID_INDEX
 from services.registry.identity import mask_address, mask_national_id, mask_phone
 from shared.contracts import Jurisdiction
 from shared.crypto import FieldCipher
 
-ID_INDEX_PURPOSE = "national_id"
+ID_INDEX_PURPOSE = NATIONAL_ID_INDEX.purpose
 # One encoder, made once: json.dumps with any option builds a new encoder on every call,
 # which costs more than encoding a contact card (a bulk import seals 100,000 of them).
 _CARD_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode

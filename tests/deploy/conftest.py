@@ -23,7 +23,8 @@ K8S = DEPLOY / "k8s"
 OVERLAYS = ("dev", "county", "province")
 SERVICES = ("registry", "pairing", "visits", "notify", "reports")
 # Resources whose schemas come from CRDs (validated against them, not kubernetes-validate).
-CUSTOM_GROUPS = {"kafka.strimzi.io", "postgresql.cnpg.io", "barmancloud.cnpg.io", "keda.sh", "monitoring.coreos.com"}
+CUSTOM_GROUPS = {"kafka.strimzi.io", "postgresql.cnpg.io", "barmancloud.cnpg.io", "keda.sh", "monitoring.coreos.com",
+                 "external-secrets.io"}
 TOOLS_TIMEOUT_S = 1800
 
 
