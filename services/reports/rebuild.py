@@ -233,8 +233,8 @@ async def _build_in_parallel(settings: ReportsSettings, ends: dict[TopicPartitio
     else:
         loop = asyncio.get_running_loop()
         with ProcessPoolExecutor(len(shares) - 1, mp_context=multiprocessing.get_context("spawn")) as executor:
-            done = await asyncio.gather(own, *(loop.run_in_executor(executor, _build_share_in_process, settings, share)
-                                               for share in shares[1:]))
+            done = list(await asyncio.gather(own, *(loop.run_in_executor(
+                executor, _build_share_in_process, settings, share) for share in shares[1:])))
     for counted in done:
         applied, skipped = (counted.applied, counted.skipped) if isinstance(counted, RebuildResult) else counted
         result.applied += applied
