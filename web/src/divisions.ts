@@ -40,6 +40,20 @@ export function townshipsIn(jurisdiction: string): { code: string; name: string 
     .map(([code, name]) => ({ code, name }))
 }
 
+/** The villages (communities) of a township, for forms. */
+export function villagesIn(townshipCode: string | null | undefined): { code: string; name: string }[] {
+  if (!townshipCode) return []
+  const prefix = townshipCode.slice(0, 9)
+  return Object.entries(names.divisions)
+    .filter(([code]) => code.startsWith(prefix) && code !== townshipCode)
+    .map(([code, name]) => ({ code, name }))
+}
+
+/** A township's county: 520424002000 → 520424000000. */
+export function countyOf(code: string): string {
+  return code.slice(0, 6) + '000000'
+}
+
 export function schoolsIn(townshipCode?: string | null): { id: string; name: string; township_code: string }[] {
   return Object.entries(names.schools)
     .filter(([, school]) => !townshipCode || school.township_code === townshipCode)

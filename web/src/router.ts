@@ -13,6 +13,10 @@ export const router = createRouter({
         { path: '', name: 'dashboard', component: () => import('./views/Dashboard.vue'), meta: { title: '工作台', staff: true } },
         { path: 'children', name: 'children', component: () => import('./views/Children.vue'), meta: { title: '儿童信息', staff: true } },
         {
+          path: 'children/new', name: 'child-new', component: () => import('./views/ChildRegister.vue'),
+          meta: { title: '新增儿童', parent: 'children', staff: true },
+        },
+        {
           path: 'children/:id', name: 'child', component: () => import('./views/ChildDetail.vue'),
           meta: { title: '儿童档案', parent: 'children', staff: true },
         },
