@@ -21,6 +21,7 @@ export const router = createRouter({
           meta: { title: '儿童档案', parent: 'children', staff: true },
         },
         { path: 'work/overdue', name: 'overdue', component: () => import('./views/Overdue.vue'), meta: { title: '逾期任务', staff: true } },
+        { path: 'pairing', name: 'pairing', component: () => import('./views/Pairing.vue'), meta: { title: '结对帮扶', staff: true } },
         { path: 'imports', name: 'imports', component: () => import('./views/Imports.vue'), meta: { title: '批量导入', staff: true } },
         { path: 'mine', name: 'mine', component: () => import('./views/MyWork.vue'), meta: { title: '我的帮扶' } },
       ],
