@@ -25,6 +25,7 @@ export const router = createRouter({
         { path: 'work/concerns', name: 'concerns', component: () => import('./views/Concerns.vue'), meta: { title: '关注事项', staff: true } },
         { path: 'work/notices', name: 'notices', component: () => import('./views/Notices.vue'), meta: { title: '通知与配置', staff: true } },
         { path: 'reports', name: 'reports', component: () => import('./views/Reports.vue'), meta: { title: '报表', staff: true } },
+        { path: 'admin', name: 'admin', component: () => import('./views/Admin.vue'), meta: { title: '系统设置', staff: true } },
         { path: 'imports', name: 'imports', component: () => import('./views/Imports.vue'), meta: { title: '批量导入', staff: true } },
         { path: 'mine', name: 'mine', component: () => import('./views/MyWork.vue'), meta: { title: '我的帮扶' } },
       ],
