@@ -120,6 +120,25 @@ def test_township_clerk_registers_changes_transfers_closes_and_reopens_a_child(p
     expect(page.get_by_test_id("child-status")).to_have_text("在册")
     screenshot(page, "25-child-reopened")
 
+    # Support given to the child: an empty fund is refused on its field; a second gift from the
+    # same fund in the same period is kept but marked for a look.
+    support = page.get_by_test_id("support")
+    for given in range(2):
+        page.get_by_role("button", name="登记帮扶").click()
+        box = dialog(page, "登记帮扶")
+        form_item(box, "金额（元）").locator("input").fill("500")
+        if given == 0:
+            box.get_by_test_id("support-save").click()
+            expect(form_item(box, "资金/项目").locator(".el-form-item__error")).to_be_visible()
+        form_item(box, "资金/项目").locator("input").fill("春蕾计划")
+        box.get_by_test_id("support-save").click()
+        expect(box).to_be_hidden()
+    expect(support.locator(".el-table__body tr")).to_have_count(2)
+    expect(support).to_contain_text("500.00元")
+    expect(support).to_contain_text("同期重复，待核实")
+    screenshot(page, "26-child-support")
+    check_accessibility(page)
+
     # What the registry now holds: the clerk's changes, each as a new version.
     token = dev_token(gateway, "township_clerk")
     record = httpx.get(f"{gateway}/registry/v1/children/{child_id}", headers={"Authorization": f"Bearer {token}"},
