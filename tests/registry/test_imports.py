@@ -334,4 +334,7 @@ async def test_reading_an_upload_does_not_hold_up_the_apis_other_requests(regist
         ticker.cancel()
     assert response.status_code == 202, response.text
     assert response.json()["rows_total"] == 60_000
-    assert max(gaps) < 0.1, f"the event loop stalled for {max(gaps):.2f}s"
+    # Read in this process, the 60,000 rows hold the GIL for seconds in one call; 0.3 s leaves
+    # room for a machine busy with other work (0.1 s failed at load average 12) and still
+    # catches that.
+    assert max(gaps) < 0.3, f"the event loop stalled for {max(gaps):.2f}s"

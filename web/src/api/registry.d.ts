@@ -123,8 +123,9 @@ export interface paths {
         /**
          * Child Names
          * @description The names of these children, `{"names": {id: name}, "places": {id: {township, village
-         *     and school}}}`, for role `service` (notify), `admin`, and staff composing a work list
-         *     (duties, overdue lists, pairings, the unpaired queue); a child unknown, outside the
+         *     and school, each by code and name (the school's from the county's register)}}}`, for role
+         *     `service` (notify), `admin`, and staff composing a work list (duties, overdue lists,
+         *     pairings, the unpaired queue, caregivers' activity); a child unknown, outside the
          *     caller's jurisdiction or, for a school's staff, another school's is left out. Audited. A
          *     POST, so that a batch of ids fits and answers stay out of caches.
          */
@@ -1022,6 +1023,8 @@ export interface components {
             pairing: components["schemas"]["CardPairing"];
             /** Parents */
             parents: components["schemas"]["CardPerson"][];
+            /** @description the township, village and school by name */
+            place?: components["schemas"]["ChildPlace"] | null;
             /** School Id */
             school_id: string | null;
             /**
@@ -1356,6 +1359,11 @@ export interface components {
         ChildPlace: {
             /** School Id */
             school_id: string | null;
+            /**
+             * School Name
+             * @description from the county's school register; none when the county keeps none or lacks this school
+             */
+            school_name?: string | null;
             /** Township Code */
             township_code: string;
             /** Township Name */
@@ -2507,6 +2515,8 @@ export interface operations {
                 priority?: boolean | null;
                 min_age?: number | null;
                 max_age?: number | null;
+                /** @description children paired with this caregiver now */
+                caregiver_id?: string | null;
                 /** @description the same as X-Purpose, for links */
                 purpose?: string | null;
                 /** @description items per page (at most 500) */
@@ -4566,6 +4576,8 @@ export interface operations {
                 priority?: boolean | null;
                 min_age?: number | null;
                 max_age?: number | null;
+                /** @description children paired with this caregiver now */
+                caregiver_id?: string | null;
                 /** @description the same as X-Purpose, for links */
                 purpose?: string | null;
             };
