@@ -94,11 +94,6 @@ export function villagesIn(townshipCode: string | null | undefined): { code: str
     .map(([code, name]) => ({ code, name }))
 }
 
-/** A township's county: 520424002000 → 520424000000. */
-export function countyOf(code: string): string {
-  return code.slice(0, 6) + '000000'
-}
-
 export function schoolsIn(townshipCode?: string | null): { id: string; name: string; township_code: string }[] {
   return Object.entries(names.schools)
     .filter(([, school]) => !townshipCode || school.township_code === townshipCode)
