@@ -33,8 +33,10 @@ def upload(page: Page, path) -> None:
 def test_township_clerk_confirms_a_mapping_and_applies_a_sheets_updates(page: Page, tmp_path) -> None:
     born = date(2012, 1, 1) + timedelta(days=uuid.uuid4().int % 3000)
     the_id = national_id(born, "female", region="520424", sequence=uuid.uuid4().int % 100)
-    # The county's own survey headers (one of them new each run, so no saved mapping applies).
-    headers = ["儿童姓名", "证件", "乡镇", "手机号", f"备注{uuid.uuid4().hex[:4]}"]
+    # The county's own survey headers; the ID column's is new each run, so the mapping the county
+    # confirmed before (kept by the registry) does not cover this sheet and one is proposed.
+    id_header = f"证件{uuid.uuid4().hex[:4]}"
+    headers = ["儿童姓名", id_header, "乡镇", "手机号", "备注"]
     survey = tmp_path / "摸排表.xlsx"
     survey.write_bytes(xlsx([["黄思琪", the_id, "顶云街道", "13800138001", ""]], headers=headers))
 
@@ -44,14 +46,14 @@ def test_township_clerk_confirms_a_mapping_and_applies_a_sheets_updates(page: Pa
     job = page.get_by_test_id("import-job")
     expect(job).to_contain_text("待确认列对应", timeout=60_000)
     mapping = page.get_by_test_id("import-mapping")
-    expect(mapping.locator(".el-table__body tr", has_text="证件")).to_contain_text("身份证号")  # proposed
+    expect(mapping.locator(".el-table__body tr", has_text=id_header)).to_contain_text("身份证号")  # proposed
     screenshot(page, "60-import-mapping")
     check_accessibility(page)
 
-    map_header(page, "证件", "不导入")  # without the ID column the registry refuses, and says why
+    map_header(page, id_header, "不导入")  # without the ID column the registry refuses, and says why
     page.get_by_role("button", name="确认并导入").click()
     expect(page.get_by_test_id("mapping-failure")).to_contain_text("身份证号")
-    map_header(page, "证件", "身份证号")
+    map_header(page, id_header, "身份证号")
     map_header(page, "手机号", "父亲电话")
     page.get_by_role("button", name="确认并导入").click()
     expect(job).to_contain_text("已完成", timeout=60_000)
