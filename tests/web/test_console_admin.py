@@ -66,3 +66,18 @@ def test_county_officer_keeps_the_school_register_and_sees_who_changed_it(page: 
         page.wait_for_load_state("networkidle")
         screenshot(page, shot)
         check_accessibility(page)
+
+    # The county writes its own frequency for letters (the system default stays as it was).
+    page.get_by_role("tab", name="关爱任务规则").click()
+    policies = page.get_by_test_id("policies").locator(".el-table__body tr")
+    policies.filter(has_text="系统默认").filter(has_text="书信").filter(has_text="全部儿童").first.get_by_role("button", name="修改").click()
+    box = page.get_by_role("dialog", name="修改任务频次")
+    choose(page, box, "频次", "每周")
+    screenshot(page, "57-admin-policy-edit")
+    check_accessibility(page)
+    box.get_by_test_id("policy-save").click()
+    expect(box).to_be_hidden()
+    ours = policies.filter(has_text="关岭布依族苗族自治县").filter(has_text="书信").first
+    expect(ours).to_contain_text("每周")
+    expect(ours).to_contain_text("demo-county_officer")
+    expect(policies.filter(has_text="系统默认").filter(has_text="书信").first).to_contain_text("每学期")
