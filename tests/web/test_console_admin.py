@@ -63,6 +63,9 @@ def test_county_officer_keeps_the_school_register_and_sees_who_changed_it(page: 
                              ("通知规则", "routing-rules", "55-admin-routing"), ("接收人与值班", "recipients", "56-admin-recipients")):
         page.get_by_role("tab", name=tab).click()
         expect(page.get_by_test_id(shown)).to_be_visible()
+        if shown == "routing-rules":  # events and audiences by their Chinese names
+            expect(page.get_by_test_id(shown)).to_contain_text("任务逾期")
+            expect(page.get_by_test_id(shown)).not_to_contain_text("ContactOverdue")
         page.wait_for_load_state("networkidle")
         screenshot(page, shot)
         check_accessibility(page)

@@ -99,6 +99,15 @@ const LABELS: Record<string, Record<string, string>> = {
   channel: { sms: '短信', email: '电子邮件', wecom: '企业微信', dingtalk: '钉钉', in_app: '应用内消息' },
   undeliverable_reason: { no_recipient: '没有接收人', no_provider: '该渠道未配置发送服务' },
   setup_what: { recipients: '接收人', duty_roster: '值班表', provider: '发送服务', expected_counts: '应建档人数' },
+  event_type: {
+    VisitLogged: '联系已记录', DutyDueSoon: '任务即将到期', ContactOverdue: '任务逾期', ConcernRaised: '发现问题',
+    ConcernEscalated: '问题升级', ConcernAcknowledged: '问题已确认', ConcernDeadlineMissed: '问题办理超期',
+    PairingCreated: '结对建立', PairingEnded: '结对结束',
+  },
+  audience: {
+    caregiver: '结对帮扶人', guardian: '监护人', school_staff: '学校', township_staff: '乡镇（街道）', county_staff: '县级',
+    on_duty: '值班人员',
+  },
   match_level: { school: '同校', village: '同村', township: '同乡镇' },
   proposal_status: { proposed: '待确认', accepted: '已结对', refused: '未能结对' },
   support_kind: { financial_aid: '资金帮扶', in_kind: '物资帮扶' },
