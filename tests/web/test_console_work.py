@@ -67,6 +67,7 @@ def test_township_clerk_acknowledges_a_concern_with_its_referral(page: Page, gat
 
     page.get_by_role("menuitem", name="通知与配置").click()
     expect(page.get_by_test_id("setup")).to_contain_text("通知配置")
+    expect(page.get_by_test_id("setup")).not_to_contain_text("registered")  # said in Chinese, what to do
     expect(page.get_by_test_id("undeliverable")).to_be_visible()
     page.wait_for_load_state("networkidle")
     screenshot(page, "42-notices")

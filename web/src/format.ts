@@ -95,8 +95,8 @@ const LABELS: Record<string, Record<string, string>> = {
   pairing_role: { lead: '主责帮扶人', helper: '协助帮扶人' },
   concern_status: { open: '待确认', acknowledged: '已确认', referred: '已转介', accepted: '已受理', following_up: '跟进中', closed: '已结案' },
   severity: { low: '一般', medium: '较重', high: '严重', urgent: '紧急' },
-  delivery_status: { pending: '待发送', sent: '已发送', delivered: '已送达', failed: '发送失败', read: '已读', undeliverable: '无法送达' },
-  channel: { sms: '短信', email: '电子邮件', wecom: '企业微信', dingtalk: '钉钉', in_app: '应用内消息' },
+  delivery_status: { held: '暂存待发', pending: '待发送', sent: '已发送', delivered: '已送达', failed: '发送失败', read: '已读', undeliverable: '无法送达' },
+  channel: { sms: '短信', email: '电子邮件', wecom: '企业微信', dingtalk: '钉钉', in_app: '应用内消息', webhook: '接口推送' },
   undeliverable_reason: { no_recipient: '没有接收人', no_provider: '该渠道未配置发送服务' },
   setup_what: { recipients: '接收人', duty_roster: '值班表', provider: '发送服务', expected_counts: '应建档人数' },
   event_type: {
