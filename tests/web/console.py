@@ -4,8 +4,11 @@ screenshots kept as artefacts, and axe-core's accessibility check."""
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 
+import httpx
 from playwright.sync_api import Page
 
 from tests.support.processes import REPO
@@ -41,3 +44,34 @@ def serious_accessibility_violations(page: Page) -> list[dict]:
                          nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' — ' + (n.any[0]?.message ?? '')) }));
     }""")
     return json.loads(json.dumps(result))
+
+
+def form_item(scope, label: str):
+    """An Element Plus form item by its label's exact text (its input, select or error inside).
+    The inner locator is matched inside each form item, so it is built from the page."""
+    root = scope if isinstance(scope, Page) else scope.page
+    title = root.locator(".el-form-item__label", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+    return scope.locator(".el-form-item").filter(has=title)
+
+
+def choose(page: Page, scope, label: str, option: str) -> None:
+    """Picks an option of the Element Plus select in the form item labelled `label`."""
+    form_item(scope, label).locator(".el-select").click()
+    page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
+
+
+def dev_token(gateway: str, person: str) -> str:
+    """The development sign-in's token of one of the demo county's people."""
+    people = httpx.get(f"{gateway}/dev-tokens.json", timeout=10).json()["people"]
+    return next(p["token"] for p in people if p["key"] == person)
+
+
+def until(condition, what: str, timeout_s: float = 30.0):
+    """Asks again until `condition()` answers something truthy (events travel through Kafka)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        answer = condition()
+        if answer:
+            return answer
+        time.sleep(0.3)
+    raise AssertionError(f"not within {timeout_s} s: {what}")

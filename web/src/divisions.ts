@@ -85,6 +85,15 @@ export function townshipsIn(jurisdiction: string): { code: string; name: string 
     .map(([code, name]) => ({ code, name }))
 }
 
+/** The villages (communities) of a township, for forms. */
+export function villagesIn(townshipCode: string | null | undefined): { code: string; name: string }[] {
+  if (!townshipCode) return []
+  const prefix = townshipCode.slice(0, 9)
+  return Object.entries(names.divisions)
+    .filter(([code]) => code.startsWith(prefix) && code !== townshipCode)
+    .map(([code, name]) => ({ code, name }))
+}
+
 export function schoolsIn(townshipCode?: string | null): { id: string; name: string; township_code: string }[] {
   return Object.entries(names.schools)
     .filter(([, school]) => !townshipCode || school.township_code === townshipCode)

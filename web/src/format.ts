@@ -32,6 +32,12 @@ export function count(n: number | null | undefined, unit = '人'): string {
   return n === null || n === undefined ? '—' : `${n.toLocaleString('en-US')}${unit}`
 }
 
+/** Money kept in fen, as 1,234.50元. */
+export function yuan(fen: number | null | undefined): string {
+  if (fen === null || fen === undefined) return '—'
+  return `${(fen / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}元`
+}
+
 export function percent(share: number | null | undefined): string {
   return share === null || share === undefined ? '—' : `${(share * 100).toFixed(1)}%`
 }
@@ -63,8 +69,13 @@ const LABELS: Record<string, Record<string, string>> = {
   },
   left_behind_type: {
     both_parents_away: '父母均外出务工', one_parent_away_other_unable: '一方外出、另一方无监护能力',
-    not_left_behind: '非留守',
+    not_left_behind: '非留守', one_parent_away_other_able: '一方外出、另一方有监护能力',
   },
+  // The registry's groups of a guardian's relation (the county's own word goes beside it).
+  guardian_relation: {
+    grandparent: '祖父母', relative: '其他亲属', parent: '父母', sibling: '兄弟姐妹', neighbour: '邻居', other: '其他',
+  },
+  parent_relation: { father: '父亲', mother: '母亲' },
   household_type: { agricultural: '农业户口', non_agricultural: '非农业户口', resident: '居民户口', unregistered: '无户口' },
   close_reason: { parents_returned: '父母返乡', aged_out: '年满十八周岁', moved_away: '迁出本县', other: '其他' },
   duty_kind: { home_visit: '家访', talk: '谈心', parent_call: '亲情电话', letter: '书信', guardian_talk: '与监护人谈心',
@@ -82,9 +93,28 @@ const LABELS: Record<string, Record<string, string>> = {
     village_official: '村干部', children_director: '儿童主任', student_buddy: '学生伙伴',
   },
   pairing_role: { lead: '主责帮扶人', helper: '协助帮扶人' },
+  concern_status: { open: '待确认', acknowledged: '已确认', referred: '已转介', accepted: '已受理', following_up: '跟进中', closed: '已结案' },
+  severity: { low: '一般', medium: '较重', high: '严重', urgent: '紧急' },
+  delivery_status: { held: '暂存待发', pending: '待发送', sent: '已发送', delivered: '已送达', failed: '发送失败', read: '已读', undeliverable: '无法送达' },
+  channel: { sms: '短信', email: '电子邮件', wecom: '企业微信', dingtalk: '钉钉', in_app: '应用内消息', webhook: '接口推送' },
+  undeliverable_reason: { no_recipient: '没有接收人', no_provider: '该渠道未配置发送服务' },
+  setup_what: { recipients: '接收人', duty_roster: '值班表', provider: '发送服务', expected_counts: '应建档人数' },
+  event_type: {
+    VisitLogged: '联系已记录', DutyDueSoon: '任务即将到期', ContactOverdue: '任务逾期', ConcernRaised: '发现问题',
+    ConcernEscalated: '问题升级', ConcernAcknowledged: '问题已确认', ConcernDeadlineMissed: '问题办理超期',
+    PairingCreated: '结对建立', PairingEnded: '结对结束',
+  },
+  audience: {
+    caregiver: '结对帮扶人', guardian: '监护人', school_staff: '学校', township_staff: '乡镇（街道）', county_staff: '县级',
+    on_duty: '值班人员',
+  },
+  match_level: { school: '同校', village: '同村', township: '同乡镇' },
+  proposal_status: { proposed: '待确认', accepted: '已结对', refused: '未能结对' },
+  support_kind: { financial_aid: '资金帮扶', in_kind: '物资帮扶' },
+  age_band: { '0-5': '0-5岁', '6-11': '6-11岁', '12-13': '12-13岁', '14-15': '14-15岁', '16-17': '16-17岁', '18+': '18岁以上', unknown: '不详' },
   relation: {
     grandfather: '祖父', grandmother: '祖母', maternal_grandfather: '外祖父', maternal_grandmother: '外祖母',
-    father: '父亲', mother: '母亲', uncle: '叔伯/舅舅', aunt: '姑姨/舅妈', sibling: '兄弟姐妹', other: '其他',
+    father: '父亲', mother: '母亲', grandparent: '祖父母', relative: '其他亲属', parent: '父母', neighbour: '邻居', uncle: '叔伯/舅舅', aunt: '姑姨/舅妈', sibling: '兄弟姐妹', other: '其他',
   },
   import_status: { awaiting_mapping: '待确认列对应', pending: '排队中', running: '导入中', done: '已完成', failed: '失败' },
   // The registry's sheet columns (services/registry/sheets.py), as the template's headers say them.

@@ -7,11 +7,11 @@ import type { components as Registry } from './registry'
 export type Jurisdiction = Registry['schemas']['Jurisdiction']
 
 export interface Guardian {
-  relation: string; name?: string | null; age?: number | null; health?: string | null; occupation?: string | null
+  id: string; relation: string; relation_word?: string | null; name?: string | null; age?: number | null; health?: string | null; occupation?: string | null
   phone?: string | null; address?: string | null; entrusted?: boolean
 }
 
-export interface Parent { relation: string; name?: string | null; work_place?: string | null; phone?: string | null; away_since?: string | null }
+export interface Parent { id: string; relation: string; name?: string | null; work_place?: string | null; phone?: string | null; away_since?: string | null }
 
 export interface ChildView {
   id: string; name: string; gender: string; birth_date: string; national_id: string | null
