@@ -11,7 +11,7 @@ import asyncpg
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
-from services.registry import api_duplicates, card_edits, commands, domain, privacy, store
+from services.registry import api_duplicates, card_edits, child_fields, commands, domain, privacy, store
 from services.registry.models import ChildIn, ChildPatch, CloseIn, LawfulBasisIn, ReopenIn, TransferIn
 from services.registry.pinyin import search_text
 from services.registry.models_out import ChildOut
@@ -39,15 +39,13 @@ def _new_child(body: ChildIn) -> domain.NewChild:
     return domain.NewChild(
         id=uuid4(), name=body.name, gender=body.gender, birth_date=body.birth_date,
         jurisdiction=body.jurisdiction, school_id=body.school_id, categories=tuple(dict.fromkeys(body.categories)),
-        priority=body.priority, national_id=body.national_id, ethnicity=body.ethnicity,
-        household_type=body.household_type, grade=body.grade, class_name=body.class_name, address=body.address,
-        left_behind_type=body.left_behind_type,
+        national_id=body.national_id, address=body.address,
         sensitive_categories=tuple(sorted(set(body.sensitive_categories))),
         priority_reason=body.priority_reason,
         guardians=tuple({**g.model_dump(mode="json"), "id": str(uuid4())} for g in body.guardians),
         parents=tuple({**p.model_dump(mode="json"), "id": str(uuid4())} for p in body.parents),
-        lawful_basis=_basis(body.lawful_basis), school_status=body.school_status, boarding=body.boarding,
-        study_level=body.study_level, hobbies=body.hobbies, particulars=body.particulars,
+        lawful_basis=_basis(body.lawful_basis), particulars=body.particulars,
+        **{name: getattr(body, name) for name in child_fields.names()},
     )
 
 
@@ -133,8 +131,7 @@ def _apply_patch(child: domain.NewChild, patch: ChildPatch) -> domain.NewChild:
     [] and ""), guardians and parents merge by entry id (card_edits)."""
     sent = patch.model_fields_set
     changes: dict[str, Any] = {}
-    for name in ("name", "gender", "birth_date", "ethnicity", "household_type", "grade",
-                 "class_name", "left_behind_type", "priority", "school_status", "boarding", "study_level", "hobbies"):
+    for name in ("name", "gender", "birth_date", *child_fields.names()):
         if name in sent:
             changes[name] = getattr(patch, name)
     for name, mask in card_edits.RECORD_MASKS.items():
@@ -156,7 +153,8 @@ def _apply_patch(child: domain.NewChild, patch: ChildPatch) -> domain.NewChild:
                 group, uuid4)
     if "lawful_basis" in sent:
         changes["lawful_basis"] = _basis(patch.lawful_basis)
-    for required in ("name", "gender", "birth_date"):
+    never_null = [field.name for field in child_fields.FIELDS if field.default is not None]
+    for required in ("name", "gender", "birth_date", *never_null):
         if required in changes and changes[required] is None:
             raise RuleViolation(required, "不能清空 / cannot be removed")
     if changes.get("priority") is False and "priority_reason" not in changes:
