@@ -3,8 +3,9 @@
 marked) carried by every registry event the same way. Everything that lists them is
 derived from `FIELDS`: the store's INSERT/UPDATE/COPY columns (store.py), the request and
 answer bodies (models.py, models_out.py), the open record and its view (privacy.py), the
-create and patch routes (api.py), the export (sheet_writers.py) and the events' facts
-(domain.py).
+create and patch routes (api.py), the export (sheet_writers.py), the events' facts
+(domain.py), and an import's records and changes to stored records (import_rows.py,
+sheet_updates.py) for the fields the template has a column for (sheets.py).
 
 Fields with their own rules are not here: the name and national ID (normalised, the ID
 encrypted), the place and school (moved by a transfer), the address, sensitive categories,
@@ -27,7 +28,8 @@ from shared.contracts.events import LeftBehindType
 class ChildField:
     name: str                        # NewChild's attribute, the `children` column, the bodies' key
     kind: Any                        # the value's type in a body (None is allowed unless `default` is set)
-    label: str                       # the export's column header: 中文 English
+    zh: str                          # what a sheet calls it (the export's header, an import change's label)
+    en: str
     sql_type: str = "text"           # the column's type (a bulk import stages rows as text, then casts)
     max_length: int | None = None    # for text
     description: str | None = None
@@ -35,26 +37,31 @@ class ChildField:
     words: Vocabulary | None = None  # the codes' Chinese labels, written in the export
     in_events: bool = False          # carried by every registry event (ChildRegistered, ChildUpdated, …)
 
+    @property
+    def label(self) -> str:
+        """The export's column header: 中文 English."""
+        return f"{self.zh} {self.en}"
+
 
 def _codes(words: Vocabulary) -> Any:
     return Literal[words.codes]  # type: ignore[valid-type]
 
 
 FIELDS: tuple[ChildField, ...] = (
-    ChildField("ethnicity", str, "民族 Ethnicity", max_length=20),
-    ChildField("household_type", _codes(vocabulary.HOUSEHOLD_TYPE), "户籍类型 Household",
+    ChildField("ethnicity", str, "民族", "Ethnicity", max_length=20),
+    ChildField("household_type", _codes(vocabulary.HOUSEHOLD_TYPE), "户籍类型", "Household",
                words=vocabulary.HOUSEHOLD_TYPE),
-    ChildField("grade", str, "年级 Grade", max_length=20),
-    ChildField("class_name", str, "班级 Class", max_length=20),
-    ChildField("left_behind_type", LeftBehindType, "留守类型 Left-behind type", words=vocabulary.LEFT_BEHIND_TYPE,
+    ChildField("grade", str, "年级", "Grade", max_length=20),
+    ChildField("class_name", str, "班级", "Class", max_length=20),
+    ChildField("left_behind_type", LeftBehindType, "留守类型", "Left-behind type", words=vocabulary.LEFT_BEHIND_TYPE,
                in_events=True),
-    ChildField("priority", bool, "重点关注 Priority", sql_type="boolean", default=False, in_events=True),
-    ChildField("school_status", _codes(vocabulary.SCHOOL_STATUS), "在校状态 Schooling", description="在校状态",
+    ChildField("priority", bool, "重点关注", "Priority", sql_type="boolean", default=False, in_events=True),
+    ChildField("school_status", _codes(vocabulary.SCHOOL_STATUS), "在校状态", "Schooling", description="在校状态",
                words=vocabulary.SCHOOL_STATUS),
-    ChildField("boarding", bool, "寄宿 Boarding", sql_type="boolean", description="寄宿"),
-    ChildField("study_level", _codes(vocabulary.STUDY_LEVEL), "学习情况 Schoolwork", description="学习情况",
+    ChildField("boarding", bool, "寄宿", "Boarding", sql_type="boolean", description="寄宿"),
+    ChildField("study_level", _codes(vocabulary.STUDY_LEVEL), "学习情况", "Schoolwork", description="学习情况",
                words=vocabulary.STUDY_LEVEL),
-    ChildField("hobbies", str, "爱好特长 Hobbies", max_length=200, description="爱好"),
+    ChildField("hobbies", str, "爱好特长", "Hobbies", max_length=200, description="爱好"),
 )
 
 

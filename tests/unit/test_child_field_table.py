@@ -21,10 +21,11 @@ from shared.contracts import ChildUpdated, Jurisdiction
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = ROOT / "services" / "registry"
-NEW = ChildField("favourite_colour", str, "喜爱的颜色 Favourite colour", max_length=20, in_events=True)
+NEW = ChildField("favourite_colour", str, "喜爱的颜色", "Favourite colour", max_length=20, in_events=True)
 WITH_NEW = (*child_fields.FIELDS, NEW)
 # The modules whose lists of fields are derived from the table (they name none of the fields).
-DERIVED = ("store.py", "store_imports.py", "models.py", "models_out.py", "privacy.py", "api.py", "sheet_writers.py")
+DERIVED = ("store.py", "store_imports.py", "models.py", "models_out.py", "privacy.py", "api.py", "sheet_writers.py",
+           "sheet_updates.py")
 # Fields whose names no other feature of those modules uses (grade, class name, priority,
 # schooling and the left-behind type are also a transfer's, a search's or a statistic's words).
 RECORDED = datetime(2024, 9, 1, tzinfo=timezone.utc)
