@@ -28,7 +28,7 @@ LOAD_ENV = infra_env="$$(scripts/infra env)"; eval "$$infra_env"
 
 help:
 	@echo 'make bootstrap     install Debian packages, Python deps (editable, [test]) and Kafka jars'
-	@echo 'make infra-up      start local PostgreSQL + Kafka (scripts/infra up)'
+	@echo 'make infra-up      start local PostgreSQL + Kafka + Keycloak (scripts/infra up)'
 	@echo 'make infra-down    stop them'
 	@echo 'make infra-status  one line per component'
 	@echo 'make test          bootstrap + infra-up + pytest  (PYTEST_ARGS=...)'

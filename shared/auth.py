@@ -4,7 +4,9 @@ A principal has roles and a jurisdiction scope (a 12-digit division code: a coun
 code covers its townships and villages). Production verifies tokens against the OIDC
 provider's JWKS (fetched asynchronously, cached), with a fixed algorithm list, issuer,
 audience and expiry. Development signs HS256 tokens with a local key; see
-`python -m shared.cli token --help`.
+`python -m shared.cli token --help`. A development stack may also accept a real provider's
+tokens beside its own (`SHOUHU_AUTH_DEV_IDP_ISSUER`, development mode only): an HS256 token is
+then checked against the local key only, any other against the provider's keys and issuer only.
 """
 
 from __future__ import annotations
@@ -148,11 +150,21 @@ class TokenVerifier:
                                                 ("SHOUHU_AUTH_AUDIENCE", settings.audience)) if not value]
             if missing:
                 raise ValueError(f"{', '.join(missing)} required when SHOUHU_AUTH_MODE=oidc")
+        if settings.dev_idp_issuer:
+            if settings.mode != "dev" or not development_mode():
+                raise ValueError("SHOUHU_AUTH_DEV_IDP_ISSUER exists only in development mode (dev auth)")
+            if not settings.oidc_jwks_url:
+                raise ValueError("SHOUHU_AUTH_OIDC_JWKS_URL required with SHOUHU_AUTH_DEV_IDP_ISSUER")
 
     async def verify(self, token: str) -> Principal:
         options: Options = {"require": ["exp", "iat", "sub", "iss", "aud"]}
         try:
-            if self._settings.mode == "dev":
+            if self._settings.mode == "dev" and self._from_dev_idp(token):
+                key = await self._signing_key(token)
+                claims = jwt.decode(
+                    token, key, algorithms=self._settings.algorithms, audience=self._settings.audience,
+                    issuer=self._settings.dev_idp_issuer, leeway=self._settings.leeway_seconds, options=options)
+            elif self._settings.mode == "dev":
                 claims = jwt.decode(
                     token, self._settings.dev_signing_key.get_secret_value(), algorithms=["HS256"],
                     audience=self._settings.audience, issuer=self._settings.issuer,
@@ -166,6 +178,11 @@ class TokenVerifier:
             raise AuthError(type(exc).__name__) from exc
         self._check_lifetime(claims)
         return principal_from_claims(claims)
+
+    def _from_dev_idp(self, token: str) -> bool:
+        """In development with a provider beside the local key: the header picks the path, and
+        each path has its own fixed algorithms and keys, so neither can pass for the other."""
+        return self._settings.dev_idp_issuer is not None and jwt.get_unverified_header(token).get("alg") != "HS256"
 
     def _check_lifetime(self, claims: dict[str, Any]) -> None:
         issued, expires = claims.get("iat"), claims.get("exp")

@@ -30,6 +30,8 @@ def auth_problems(auth: AuthSettings) -> list[str]:
         problems.append("SHOUHU_AUTH_ISSUER is missing")
     if auth.mode == "oidc" and not auth.audience:
         problems.append("SHOUHU_AUTH_AUDIENCE is missing")
+    if auth.dev_idp_issuer:
+        problems.append("SHOUHU_AUTH_DEV_IDP_ISSUER is for development only")
     if auth.max_token_lifetime_seconds <= 0:
         problems.append("SHOUHU_AUTH_MAX_TOKEN_LIFETIME_SECONDS must be positive")
     return problems

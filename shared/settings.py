@@ -42,6 +42,11 @@ class AuthSettings(BaseSettings):
     issuer: str | None = None
     audience: str | None = None
     oidc_jwks_url: str | None = None
+    # Development only: in dev mode, tokens of this identity provider (its issuer; keys at
+    # SHOUHU_AUTH_OIDC_JWKS_URL) are accepted beside the locally signed ones, so one development
+    # stack serves both the demo sign-in and a real provider's (scripts/infra's Keycloak).
+    # Refused outside development mode (shared/auth.py).
+    dev_idp_issuer: str | None = None
     # A fixed list: the token's own "alg" header is never trusted on its own.
     algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
     jwks_cache_seconds: int = 300
@@ -59,6 +64,7 @@ class AuthSettings(BaseSettings):
         self.issuer = self.issuer or None
         self.audience = self.audience or None
         self.oidc_jwks_url = self.oidc_jwks_url or None
+        self.dev_idp_issuer = self.dev_idp_issuer or None
         if self.mode == "dev":
             self.issuer = self.issuer or DEV_ISSUER
             self.audience = self.audience or DEV_AUDIENCE

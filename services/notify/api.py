@@ -12,9 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validat
 from services.notify import store, store_admin
 from shared.scope import not_found
 from shared.routes import Caller, STAFF_ROLES, require_roles
-from services.notify.contacts import ContactLookupFailed
+from services.notify.contacts import ChildDetails, ContactLookupFailed
 from services.notify.domain_templates import (
-    CAREGIVER_NAME, CHILD_NAME, LOCALES, UNNAMED_CAREGIVER, pick_template, render, uses_child_name, uses_variable,
+    CAREGIVER_NAME, CHILD_NAME, LOCALES, UNNAMED_CAREGIVER, pick_template, place_variables, render,
+    uses_child_details, uses_variable,
 )
 from shared.auth import Principal
 from shared.contracts.events import ContactChannel
@@ -72,16 +73,19 @@ async def list_notifications(
     """The in-app inbox, newest first, rendered in the asked locale (zh-CN by default)."""
     kind, recipient = _inbox_owner(principal, caregiver_id)
     # Staff's own inbox is theirs; a caregiver's inbox shows what lies in the reader's scope.
+    # A school's staff see a caregiver's messages about their school's children only.
     scope = "" if kind == "staff" else principal.scope_prefix
+    school = None if kind == "staff" else principal.school_scope
     async with request.app.state.pool.acquire() as conn:
         rows = await store.list_inbox(conn, recipient_kind=kind, recipient_id=recipient, scope_prefix=scope,
-                                      limit=page.fetch, unread_only=unread, after=page.after(datetime, UUID))
+                                      limit=page.fetch, unread_only=unread, after=page.after(datetime, UUID),
+                                      school_id=school)
         fetched, rows = rows, rows[: page.limit]
         templates = await store.templates_for(conn, sorted({row["template"] for row in rows}))
     chosen = {row["id"]: pick_template(templates.get(row["template"], {}), locale, "in_app") for row in rows}
-    naming = [row for row in rows if row["child_id"] and chosen[row["id"]] and uses_child_name(chosen[row["id"]])]
+    naming = [row for row in rows if row["child_id"] and chosen[row["id"]] and uses_child_details(chosen[row["id"]])]
     naming_ids = {row["id"] for row in naming}
-    names = await _child_names(request, sorted({str(row["child_id"]) for row in naming}))
+    names = await _child_details(request, sorted({str(row["child_id"]) for row in naming}))
     caregivers = await _caregiver_names(request, sorted({
         str(row["variables"]["caregiver_id"]) for row in rows if chosen[row["id"]] and (row["variables"] or {}).get(
             "caregiver_id") and uses_variable(chosen[row["id"]], CAREGIVER_NAME)}))
@@ -89,8 +93,11 @@ async def list_notifications(
     for row in rows:
         template = chosen[row["id"]]
         variables = dict(row["variables"] or {})
-        name = names.get(str(row["child_id"])) if row["child_id"] else None
-        variables[CHILD_NAME] = name or _UNNAMED.get(locale, _UNNAMED["en"])
+        child = names.get(str(row["child_id"])) if row["child_id"] else None
+        variables[CHILD_NAME] = child.name if child else _UNNAMED.get(locale, _UNNAMED["en"])
+        variables.update(place_variables(child.township if child else None, child.village if child else None,
+                                         child.school if child else None, township_code=row["township_code"],
+                                         locale=template.locale if template else locale))
         variables[CAREGIVER_NAME] = caregivers.get(str(variables.get("caregiver_id")),
                                                    UNNAMED_CAREGIVER.get(locale, UNNAMED_CAREGIVER["en"]))
         result.append(NotificationOut(
@@ -98,7 +105,7 @@ async def list_notifications(
                                    "template", "child_id", "status", "created_at", "read_at")},
             title=render(template.subject or "", variables, template.locale) if template else "",
             text=render(template.body, variables, template.locale) if template else "",
-            named=name is not None or row["id"] not in naming_ids))
+            named=child is not None or row["id"] not in naming_ids))
     return page.keyset(fetched, key=lambda row: (row["created_at"], row["id"]), items=result)
 
 
@@ -116,14 +123,15 @@ async def _caregiver_names(request: Request, caregiver_ids: list[str]) -> dict[s
         return {}
 
 
-async def _child_names(request: Request, child_ids: list[str]) -> dict[str, str]:
-    """Names from the registry, asked now with notify's own token and never stored; none
-    when it cannot answer (the inbox still opens, each such item saying so)."""
+async def _child_details(request: Request, child_ids: list[str]) -> dict[str, ChildDetails]:
+    """Names (the child's, and its township's, village's and school's) from the registry,
+    asked now with notify's own token and never stored; none when it cannot answer (the
+    inbox still opens, each such item saying so)."""
     source = request.app.state.contacts
     if not child_ids or source is None:
         return {}
     try:
-        return await source.child_names(child_ids)
+        return await source.child_details(child_ids)
     except ContactLookupFailed:
         return {}
 

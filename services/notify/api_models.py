@@ -79,6 +79,7 @@ class DeliveryOut(BaseModel):
     child_id: UUID | None
     county_code: str
     township_code: str
+    school_id: str | None = Field(default=None, description="the school of the child the message is about")
     urgent: bool
     status: str
     attempts: int

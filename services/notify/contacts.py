@@ -6,8 +6,10 @@ send time with notify's own credentials (role `service`). Notify never stores th
 - registry: GET {registry_base_url}/v1/children/{child_id}/guardian-contacts
             → {"guardians": [{"relation", "phone", …}, …]} (the first guardian with a phone is used)
 - registry: POST {registry_base_url}/v1/children/names {"ids": [...]}
-            → {"names": {child_id: name}}: the children's names, composed into a message's
-            text at send (or read) time and never stored; a child left out has no name we may see.
+            → {"names": {child_id: name}, "places": {child_id: {"township_name", "village_name",
+            "school_name", …}}}: the children's names and where they live and study, by name,
+            composed into a message's text at send (or read) time and never stored; a child
+            left out has no name we may see.
 - pairing:  POST {pairing_base_url}/v1/caregivers/names {"ids": [...]}
             → {"names": {caregiver_id: name}}: likewise, the caregivers' names (staff escalations).
 Also read: {"contact_points": [{"channel": "sms", "address": "+8613…"}, …]}. A WeCom or DingTalk
@@ -22,6 +24,7 @@ grant the clear read) has no address we may use: it counts as none.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
@@ -33,12 +36,22 @@ class ContactLookupFailed(Exception):
     """The owning service could not answer now (timeout, 5xx): retry later."""
 
 
+@dataclass(frozen=True)
+class ChildDetails:
+    """What a message may say of a child: the name, and the names of the township, village
+    and school (None where the registry has none)."""
+    name: str
+    township: str | None = None
+    village: str | None = None
+    school: str | None = None
+
+
 class ContactSource(Protocol):
     async def caregiver(self, caregiver_id: str) -> dict[str, Any]: ...
 
     async def guardian(self, child_id: str) -> dict[str, Any]: ...
 
-    async def child_names(self, child_ids: list[str]) -> dict[str, str]: ...
+    async def child_details(self, child_ids: list[str]) -> dict[str, ChildDetails]: ...
 
     async def caregiver_names(self, caregiver_ids: list[str]) -> dict[str, str]: ...
 
@@ -95,26 +108,39 @@ class HttpContactSource:
     async def guardian(self, child_id: str) -> dict[str, Any]:
         return await self._get(f"{self._registry}/v1/children/{child_id}/guardian-contacts")
 
-    async def child_names(self, child_ids: list[str]) -> dict[str, str]:
-        """child id → name for those the registry lets us see; ContactLookupFailed when it
-        cannot answer now (the caller retries rather than send a message without the name)."""
-        return await self._names(f"{self._registry}/v1/children/names", child_ids)
+    async def child_details(self, child_ids: list[str]) -> dict[str, ChildDetails]:
+        """child id → the name and the places' names for those the registry lets us see;
+        ContactLookupFailed when it cannot answer now (the caller retries rather than send a
+        message without the name)."""
+        details: dict[str, ChildDetails] = {}
+        for names, places in await self._answers(f"{self._registry}/v1/children/names", child_ids):
+            for child_id, name in names.items():
+                place = places.get(child_id) if isinstance(places, dict) else None
+                place = place if isinstance(place, dict) else {}
+                details[child_id] = ChildDetails(name, *(_text(place.get(f"{part}_name"))
+                                                         for part in ("township", "village", "school")))
+        return details
 
     async def caregiver_names(self, caregiver_ids: list[str]) -> dict[str, str]:
-        """caregiver id → name for those pairing lets us see (as `child_names`)."""
+        """caregiver id → name for those pairing lets us see (as `child_details`)."""
         return await self._names(f"{self._pairing}/v1/caregivers/names", caregiver_ids)
 
     async def _names(self, url: str, ids: list[str]) -> dict[str, str]:
-        names: dict[str, str] = {}
+        return {k: v for names, _ in await self._answers(url, ids) for k, v in names.items()}
+
+    async def _answers(self, url: str, ids: list[str]) -> list[tuple[dict[str, str], Any]]:
+        """Each batch's names (only non-empty ones) and its `places`, as answered."""
+        answers = []
         for start in range(0, len(ids), NAMES_PER_REQUEST):
             body = await self._send("POST", url, {"ids": ids[start:start + NAMES_PER_REQUEST]})
-            if body == {}:  # 403/404: the registry shows us none of them
+            if body == {}:  # 403/404: the owner shows us none of them
                 continue
             found = body.get("names") if isinstance(body, dict) else None
             if not isinstance(found, dict):
                 raise ContactLookupFailed("unreadable answer")
-            names.update({str(k): str(v) for k, v in found.items() if isinstance(v, str) and v})
-        return names
+            answers.append(({str(k): str(v) for k, v in found.items() if isinstance(v, str) and v},
+                            body.get("places") or {}))
+        return answers
 
     async def _get(self, url: str) -> dict[str, Any]:
         return _by_channel(await self._send("GET", url))
@@ -143,3 +169,7 @@ class HttpContactSource:
                 raise ContactLookupFailed("unreadable answer") from exc
             return {} if isinstance(answer, dict) and answer.get("masked") is True else answer
         raise ContactLookupFailed("unauthorised")
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -5,9 +5,10 @@ No transaction is open while a provider is called:
    due rows with FOR UPDATE SKIP LOCKED (replicas never take the same row), defer those in
    their recipient's quiet hours, and commit the rest as 'sending' with a lease;
 2. send — resolve the address (staff: decrypted here; caregivers and guardians: asked of
-   pairing / registry now, never stored), render the template with the child's name (asked
-   of the registry now, once per pass for all its messages; if the registry cannot answer,
-   the message waits and is retried: it is never sent without the name), call the adapter;
+   pairing / registry now, never stored), render the template with the child's name and the
+   names of the township, village and school (asked of the registry now, once per pass for
+   all its messages; if the registry cannot answer, the message waits and is retried: it is
+   never sent without the name), call the adapter;
 3. record — one short transaction per message: sent, retry later (exponential backoff with
    jitter), failed (will never work) or dead (gave up after N attempts), with its event.
 A worker that dies mid-send leaves a 'sending' row whose lease expires; it is claimed again.
@@ -30,12 +31,12 @@ import asyncpg
 from services.notify import delivery_names, store, store_delivery, store_held
 from services.notify.channels.base import ChannelAdapter, OutgoingMessage, SendResult
 from services.notify.config import NotifySettings
-from services.notify.contacts import ContactLookupFailed, ContactSource
+from services.notify.contacts import ChildDetails, ContactLookupFailed, ContactSource
 from services.notify.domain_delivery import (
     AddressError, allowance, backoff_seconds, check_email, check_webhook_url, normalise_mobile, quiet_until,
 )
 from services.notify.domain_templates import CAREGIVER_NAME, CHILD_NAME, UNNAMED_CAREGIVER, localise, \
-    pick_template, render, uses_child_name, uses_variable
+    pick_template, place_variables, render, uses_child_details, uses_variable
 from services.notify.handlers import NotifyHandlers
 from services.notify.encrypted_columns import STAFF_CONTACTS, WEBHOOK_SECRET, WEBHOOK_URL
 from shared import outbox
@@ -227,7 +228,7 @@ class DeliveryLoop:
             check_webhook_url(address["url"], allow_loopback_http=self._settings.allow_loopback_http)
         return address
 
-    def _message(self, row: asyncpg.Record, address: Any, templates: dict, names: dict[str, str] | None,
+    def _message(self, row: asyncpg.Record, address: Any, templates: dict, names: dict[str, ChildDetails] | None,
                  caregivers: dict[str, str] | None = None) -> OutgoingMessage | SendResult:
         locale = self._settings.default_locale
         common = dict(delivery_id=str(row["id"]), channel=row["channel"], address=address, template=row["template"],
@@ -239,13 +240,15 @@ class DeliveryLoop:
         if chosen is None:
             return SendResult.give_up("other")
         variables = dict(row["variables"] or {})
-        if uses_child_name(chosen):
-            if names is None:  # the registry did not answer: later, with the name
+        if uses_child_details(chosen):
+            if names is None:  # the registry did not answer: later, with the names
                 return SendResult.retry("provider_error")
-            name = names.get(str(row["child_id"]))
-            if name is None:  # the registry shows us no such child: nothing to name
+            child = names.get(str(row["child_id"]))
+            if child is None:  # the registry shows us no such child: nothing to name
                 return SendResult.give_up("other")
-            variables[CHILD_NAME] = name
+            variables[CHILD_NAME] = child.name
+            variables.update(place_variables(child.township, child.village, child.school,
+                                             township_code=row["township_code"], locale=chosen.locale))
         if uses_variable(chosen, CAREGIVER_NAME):
             if caregivers is None:  # pairing did not answer: later, with the name
                 return SendResult.retry("provider_error")

@@ -1,5 +1,6 @@
 """The names a delivery pass composes into its messages, asked of their owners once per pass
-(the registry for children, pairing for caregivers) and never stored. None means the owner
+(the registry for children and the places they live and study in, pairing for caregivers)
+and never stored. None means the owner
 could not answer now: the messages that need a name are retried, never sent without it."""
 
 from __future__ import annotations
@@ -8,8 +9,9 @@ from typing import Any
 
 import asyncpg
 
-from services.notify.contacts import ContactLookupFailed, ContactSource
-from services.notify.domain_templates import CAREGIVER_NAME, CHILD_NAME, TEMPLATE_VARIABLES, uses_variable
+from services.notify.contacts import ChildDetails, ContactLookupFailed, ContactSource
+from services.notify.domain_templates import CAREGIVER_NAME, CHILD_NAME, PLACE_VARIABLES, TEMPLATE_VARIABLES, \
+    uses_variable
 from shared.logging import get_logger
 
 log = get_logger("notify.delivery")
@@ -21,14 +23,16 @@ def _naming(templates: dict[str, Any], variable: str) -> set[str]:
             if variable in TEMPLATE_VARIABLES.get(key, ()) and any(uses_variable(v, variable) for v in variants.values())}
 
 
-async def children(contacts: ContactSource, rows: list[asyncpg.Record], templates: dict) -> dict[str, str] | None:
-    naming = _naming(templates, CHILD_NAME)
+async def children(contacts: ContactSource, rows: list[asyncpg.Record],
+                   templates: dict) -> dict[str, ChildDetails] | None:
+    """The children's names and their places' names (township, village, school)."""
+    naming = set().union(*(_naming(templates, name) for name in (CHILD_NAME, *PLACE_VARIABLES)))
     wanted = sorted({str(r["child_id"]) for r in rows
                      if r["child_id"] and r["channel"] != "webhook" and r["template"] in naming})
     if not wanted:
         return {}
     try:
-        return await contacts.child_names(wanted)
+        return await contacts.child_details(wanted)
     except ContactLookupFailed as exc:
         log.warning("delivery.names_unavailable", children=len(wanted), error=str(exc))
         return None

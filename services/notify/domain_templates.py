@@ -37,17 +37,21 @@ FORBIDDEN_WORDS = (
 )
 
 # Which variables each template may use. A saved template naming any other is refused (422).
+# The place variables (`place`, `township`, `village`, `school`) are names composed in like
+# the child's, so a template may use them only where it may use `child`.
+_PLACES = frozenset({"place", "township", "village", "school"})
 TEMPLATE_VARIABLES: dict[str, frozenset[str]] = {
-    "contact_logged": frozenset({"kind", "child"}),
-    "duty_due_soon": frozenset({"duty", "due_on", "child"}),
-    "contact_overdue": frozenset({"duty", "due_on", "days_overdue", "child"}),
-    "contact_overdue_staff": frozenset({"duty", "due_on", "days_overdue", "level", "ref", "child", "caregiver"}),
+    "contact_logged": frozenset({"kind", "child"}) | _PLACES,
+    "duty_due_soon": frozenset({"duty", "due_on", "child"}) | _PLACES,
+    "contact_overdue": frozenset({"duty", "due_on", "days_overdue", "child"}) | _PLACES,
+    "contact_overdue_staff": frozenset({"duty", "due_on", "days_overdue", "level", "ref", "child",
+                                        "caregiver"}) | _PLACES,
     "concern_raised": frozenset({"severity", "ref", "mandatory"}),
     "concern_escalated": frozenset({"severity", "ref", "level", "mandatory"}),
     "concern_acknowledged": frozenset({"ref"}),
     "concern_deadline_missed": frozenset({"severity", "ref", "level", "mandatory", "state"}),
-    "pairing_created": frozenset({"started_on", "child"}),
-    "pairing_ended": frozenset({"ended_on", "child"}),
+    "pairing_created": frozenset({"started_on", "child"}) | _PLACES,
+    "pairing_ended": frozenset({"ended_on", "child"}) | _PLACES,
     "pairing_created_guardian": frozenset({"started_on", "caregiver"}),
     "pairing_ended_guardian": frozenset({"ended_on"}),
 }
@@ -90,11 +94,15 @@ CHILD_NAME = "child"
 # pairing no longer shows notify (moved away since) is named by their role.
 CAREGIVER_NAME = "caregiver"
 UNNAMED_CAREGIVER = {"zh-CN": "结对人", "en": "the caregiver"}
+# The names of where the child lives and studies, composed in like the child's name (from the
+# registry's division and school registers); `place` is the three together, as a line reads.
+PLACE_VARIABLES = ("place", "township", "village", "school")
 # Variables that hold a date (ISO in storage), shown as 12月1日 in Chinese.
 DATE_VARIABLES = frozenset({"due_on", "started_on", "ended_on"})
 
 # Sample values for previews: realistic, and none of them a real person's.
-SAMPLE_VARIABLES = {"child": "王小明", "caregiver": "李老师",
+SAMPLE_VARIABLES = {"child": "王小明", "caregiver": "李老师", "township": "新铺镇", "village": "坝山村",
+                    "school": "新铺镇中心小学", "place": "新铺镇坝山村（新铺镇中心小学）",
                     "kind": "home_visit", "duty": "home_visit", "due_on": "2026-12-01", "days_overdue": "3",
                     "level": "township", "ref": "3f2a9c1b", "severity": "urgent", "mandatory": "true",
                     "started_on": "2026-09-01", "ended_on": "2027-01-15", "state": "acknowledged"}
@@ -123,11 +131,11 @@ DEFAULT_TEMPLATES: tuple[TemplateText, ...] = (
        "逾期提醒"),
     _t("contact_overdue", "en", "The ${duty} with ${child} has not been recorded; it was due on ${due_on}, "
        "${days_overdue} days ago. Please complete and record it soon.", "Overdue"),
-    _t("contact_overdue_staff", "zh-CN", "【${level}督办】${caregiver}负责的${child}的${duty}（应于${due_on}完成）"
-       "已逾期${days_overdue}天，编号${ref}，请登录系统跟进。", "逾期督办"),
-    _t("contact_overdue_staff", "en", "[${level} follow-up] The ${duty} with ${child} (caregiver: ${caregiver}) "
-       "due on ${due_on} is ${days_overdue} days overdue, reference ${ref}. Please follow up in the system.",
-       "Overdue follow-up"),
+    _t("contact_overdue_staff", "zh-CN", "【${level}督办】${place}：${caregiver}负责的${child}的${duty}"
+       "（应于${due_on}完成）已逾期${days_overdue}天，编号${ref}，请登录系统跟进。", "逾期督办"),
+    _t("contact_overdue_staff", "en", "[${level} follow-up] ${place}: the ${duty} with ${child} (caregiver: "
+       "${caregiver}) due on ${due_on} is ${days_overdue} days overdue, reference ${ref}. Please follow up in the "
+       "system.", "Overdue follow-up"),
     _t("concern_raised", "zh-CN", "【需立即关注】辖区内有一条新的关注事项，紧急程度：${severity}${mandatory}，编号${ref}，"
        "请立即登录系统查看并确认。", "需立即关注"),
     _t("concern_raised", "en", "[Attention needed] A new concern was raised in your area, severity ${severity}"
@@ -211,8 +219,22 @@ def _chinese_date(iso: str) -> str:
     return f"{day.month}月{day.day}日"
 
 
-def uses_child_name(template: TemplateText) -> bool:
-    return uses_variable(template, CHILD_NAME)
+def uses_child_details(template: TemplateText) -> bool:
+    """The child's name or a place's: both are asked of the registry in one batch."""
+    return any(uses_variable(template, name) for name in (CHILD_NAME, *PLACE_VARIABLES))
+
+
+def place_variables(township: str | None, village: str | None, school: str | None, *,
+                    township_code: str, locale: str) -> dict[str, str]:
+    """`township`, `village`, `school` and `place` ("新铺镇坝山村（新铺镇中心小学）"; in English
+    "新铺镇, 坝山村, 新铺镇中心小学"). A township the register cannot name shows its code, so a
+    line never loses its place; a missing village or school is left out."""
+    township = township or township_code
+    if locale == "zh-CN":
+        place = f"{township}{village or ''}" + (f"（{school}）" if school else "")
+    else:
+        place = ", ".join(part for part in (township, village, school) if part)
+    return {"township": township, "village": village or "", "school": school or "", "place": place}
 
 
 def uses_variable(template: TemplateText, name: str) -> bool:

@@ -36,7 +36,7 @@ _HELD_AUDIENCES = ("school_staff", "township_staff", "county_staff", "on_duty")
 
 def _geo(routing: domain.Routing) -> dict[str, Any]:
     return {"county_code": routing.county_code, "township_code": routing.township_code,
-            "village_code": routing.village_code}
+            "village_code": routing.village_code, "school_id": routing.school_id}
 
 
 class NotifyHandlers:

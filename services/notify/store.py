@@ -139,36 +139,38 @@ async def insert_notification(conn: asyncpg.Connection, planned: PlannedNotifica
         """INSERT INTO notifications (id, source_event_id, event_type, recipient_kind, recipient_id, channel,
                                       template, variables, payload, child_id, county_code, township_code,
                                       village_code, urgent, quiet_start, quiet_end, quiet_timezone, status,
-                                      attempts, sent_at, next_attempt_at, created_at, updated_at)
+                                      attempts, sent_at, next_attempt_at, created_at, updated_at, school_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
                    CASE WHEN $18 THEN 'sent' ELSE 'pending' END, CASE WHEN $18 THEN 1 ELSE 0 END,
-                   CASE WHEN $18 THEN $19::timestamptz END, $19, $19, $19)
+                   CASE WHEN $18 THEN $19::timestamptz END, $19, $19, $19, $20)
            ON CONFLICT (source_event_id, recipient_kind, recipient_id, channel) DO NOTHING
            RETURNING true""",
         planned.id, planned.source_event_id, planned.event_type, planned.recipient_kind, planned.recipient_id,
         planned.channel, planned.template, json.loads(json.dumps(planned.variables, default=str)),
         planned.payload, planned.child_id, child["county_code"], child["township_code"], child["village_code"],
         planned.urgent, planned.quiet_start, planned.quiet_end, planned.quiet_timezone, delivered_in_app,
-        now,
+        now, child.get("school_id"),
     )
     return bool(inserted)
 
 
 async def list_inbox(conn: asyncpg.Connection, *, recipient_kind: str, recipient_id: str, scope_prefix: str,
-                     limit: int, unread_only: bool = False,
-                     after: tuple[datetime, UUID] | None = None) -> list[asyncpg.Record]:
-    """Newest first, from after the keyset position `after` (created_at, id)."""
+                     limit: int, unread_only: bool = False, after: tuple[datetime, UUID] | None = None,
+                     school_id: str | None = None) -> list[asyncpg.Record]:
+    """Newest first, from after the keyset position `after` (created_at, id); with a school,
+    only the messages about that school's children."""
     after_at, after_id = after or (None, None)
     return await conn.fetch(
         """SELECT id, source_event_id, event_type, recipient_kind, recipient_id, channel, template, variables,
-                  child_id, status, created_at, read_at
+                  child_id, township_code, status, created_at, read_at
              FROM notifications
             WHERE recipient_kind = $1 AND recipient_id = $2 AND channel = 'in_app'
               AND coalesce(village_code, township_code) LIKE $3 || '%'
               AND (NOT $5 OR read_at IS NULL)
               AND ($6::timestamptz IS NULL OR created_at < $6 OR (created_at = $6 AND id > $7::uuid))
+              AND ($8::text IS NULL OR school_id = $8)
             ORDER BY created_at DESC, id LIMIT $4""",
-        recipient_kind, recipient_id, scope_prefix, limit, unread_only, after_at, after_id,
+        recipient_kind, recipient_id, scope_prefix, limit, unread_only, after_at, after_id, school_id,
     )
 
 

@@ -94,48 +94,61 @@ async def mark_final(conn: asyncpg.Connection, notification_id: UUID, attempts: 
         notification_id, attempts, status, reason)
 
 
-async def requeue_dead(conn: asyncpg.Connection, notification_id: UUID, scope_prefix: str,
+def _in_scope(place: str, school: str) -> str:
+    """In the caller's place (a code prefix) and, for a school's staff, their school: the two
+    parameters' placeholders."""
+    return (f"coalesce(village_code, township_code) LIKE {place} || '%'"
+            f" AND ({school}::text IS NULL OR school_id = {school})")
+
+
+async def requeue_dead(conn: asyncpg.Connection, notification_id: UUID, scope_prefix: str, school_id: str | None,
                        now: datetime) -> asyncpg.Record | None:
     """An admin sends a dead letter again (after fixing a provider's credentials, say)."""
     return await conn.fetchrow(
-        """UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = $3, updated_at = now()
-            WHERE id = $1 AND status IN ('dead', 'failed') AND coalesce(village_code, township_code) LIKE $2 || '%'
-        RETURNING *""", notification_id, scope_prefix, now)
+        f"""UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = $4, updated_at = now()
+             WHERE id = $1 AND status IN ('dead', 'failed') AND {_in_scope("$2", "$3")}
+         RETURNING *""", notification_id, scope_prefix, school_id, now)
 
 
 _LOG_COLUMNS = """id, source_event_id, event_type, recipient_kind, recipient_id, channel, template, child_id,
-                  county_code, township_code, urgent, status, attempts, next_attempt_at, last_error,
+                  county_code, township_code, school_id, urgent, status, attempts, next_attempt_at, last_error,
                   created_at, sent_at"""
 
 
-async def delivery_log(conn: asyncpg.Connection, *, scope_prefix: str, filters: dict[str, Any], limit: int,
-                       after: tuple[datetime, UUID] | None) -> list[asyncpg.Record]:
-    """Newest first, from after the keyset position `after` (created_at, id)."""
+async def delivery_log(conn: asyncpg.Connection, *, scope_prefix: str, school_scope: str | None,
+                       filters: dict[str, Any], limit: int, after: tuple[datetime, UUID] | None) -> list[asyncpg.Record]:
+    """Newest first, from after the keyset position `after` (created_at, id). `caregiver_id`
+    finds the messages to that caregiver and the escalations of that caregiver's duties."""
     after_at, after_id = after or (None, None)
+    caregiver = str(filters["caregiver_id"]) if filters.get("caregiver_id") else None
     return await conn.fetch(
         f"""SELECT {_LOG_COLUMNS} FROM notifications
-             WHERE coalesce(village_code, township_code) LIKE $1 || '%'
+             WHERE {_in_scope("$1", "$12")}
                AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR channel = $3)
                AND ($4::text IS NULL OR event_type = $4) AND ($5::text IS NULL OR recipient_kind = $5)
                AND ($6::uuid IS NULL OR child_id = $6) AND ($7::uuid IS NULL OR source_event_id = $7)
                AND ($8::timestamptz IS NULL OR created_at >= $8)
                AND ($9::timestamptz IS NULL OR created_at < $9 OR (created_at = $9 AND id > $11::uuid))
+               AND ($13::text IS NULL OR school_id = $13)
+               AND ($14::text IS NULL OR (recipient_kind = 'caregiver' AND recipient_id = $14)
+                    OR variables->>'caregiver_id' = $14)
              ORDER BY created_at DESC, id LIMIT $10""",
         scope_prefix, filters.get("status"), filters.get("channel"), filters.get("event_type"),
         filters.get("recipient_kind"), filters.get("child_id"), filters.get("source_event_id"),
-        filters.get("since"), after_at, limit, after_id)
+        filters.get("since"), after_at, limit, after_id, school_scope, filters.get("school_id"), caregiver)
 
 
-async def get_delivery(conn: asyncpg.Connection, notification_id: UUID, scope_prefix: str) -> asyncpg.Record | None:
+async def get_delivery(conn: asyncpg.Connection, notification_id: UUID, scope_prefix: str,
+                       school_id: str | None) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"""SELECT {_LOG_COLUMNS} FROM notifications
-             WHERE id = $1 AND coalesce(village_code, township_code) LIKE $2 || '%'""",
-        notification_id, scope_prefix)
+        f"""SELECT {_LOG_COLUMNS} FROM notifications WHERE id = $1 AND {_in_scope("$2", "$3")}""",
+        notification_id, scope_prefix, school_id)
 
 
-async def delivery_summary(conn: asyncpg.Connection, *, scope_prefix: str, since: datetime | None) -> list[asyncpg.Record]:
+async def delivery_summary(conn: asyncpg.Connection, *, scope_prefix: str, school_id: str | None,
+                           since: datetime | None) -> list[asyncpg.Record]:
     return await conn.fetch(
-        """SELECT channel, status, count(*) AS count, min(created_at) AS oldest FROM notifications
-            WHERE coalesce(village_code, township_code) LIKE $1 || '%'
-              AND ($2::timestamptz IS NULL OR created_at >= $2)
-            GROUP BY channel, status ORDER BY channel, status""", scope_prefix, since)
+        f"""SELECT channel, status, count(*) AS count, min(created_at) AS oldest FROM notifications
+             WHERE {_in_scope("$1", "$2")}
+               AND ($3::timestamptz IS NULL OR created_at >= $3)
+             GROUP BY channel, status ORDER BY channel, status""", scope_prefix, school_id, since)

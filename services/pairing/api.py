@@ -126,17 +126,22 @@ async def caregiver_activity(request: Request, principal: Caller,
                              since: Annotated[date, Query(alias="from")],
                              until: Annotated[date, Query(alias="to", description="exclusive")],
                              jurisdiction: Annotated[str | None, Query(pattern=_CODE12)] = None,
+                             school_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
                              caregiver_id: UUID | None = None) -> dict[str, Any]:
     """For the yearly evaluation (评比考核): per caregiver, contacts logged (from visits'
-    VisitLogged) by kind in [from, to), and how many children were paired with them."""
+    VisitLogged) by kind in [from, to), and how many children were paired with them. A
+    school's staff see their school's caregivers (the caregivers' names: `POST
+    /v1/caregivers/names`)."""
     require_staff(principal)
     if until <= since:
         raise RuleViolation("query.to", "after from")
     prefix = narrowed_prefix(principal, jurisdiction)
+    require_school_filter(principal, "school_id", school_id)
     clock = request.app.state.settings.clock
     start, end = clock.start_of(since), clock.start_of(until)
     async with request.app.state.pool.acquire() as conn:
-        rows = await store_stats.caregiver_activity(conn, prefix, start, end, caregiver_id, clock.county_timezone)
+        rows = await store_stats.caregiver_activity(conn, prefix, start, end, caregiver_id, clock.county_timezone,
+                                                    school_id=principal.school_scope or school_id)
     return page.of_sequence([
         {"caregiver_id": row["id"], "kind": row["kind"], "township_code": row["township_code"],
          "school_id": row["school_id"], "active": row["active"], "children_paired": row["children_paired"],

@@ -1,4 +1,5 @@
-"""Pairing routes: pair, end, read; a child's history; a caregiver's own pairings."""
+"""Pairing routes: pair, end, read, list (by place, school, caregiver); a child's history; a
+caregiver's own pairings."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from shared.clean_text import CleanInput
 from shared.contracts.events import PairingRole
 from shared.rules import RuleViolation
 from shared.routes import Caller, Idempotent, STAFF_ROLES, require_staff, today, transaction
+from shared.scope import narrowed_prefix, require_school_filter
 
 router = APIRouter(prefix="/v1", tags=["pairings"])
 
@@ -82,6 +84,27 @@ async def create_pairing(body: PairingIn, request: Request,
 
     return await once.answer(body.model_dump(), create,
                                    location=f"{router.prefix}/pairings/{{id}}")
+
+
+@router.get("/pairings", response_model=Page[CaregiverPairingOut])
+async def list_pairings(request: Request, principal: Caller, page: Paging,
+                        jurisdiction: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+                        school_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+                        caregiver_id: UUID | None = None,
+                        include_ended: Annotated[bool, Query()] = False) -> dict[str, Any]:
+    """The pairings of the children in the caller's scope (a school's staff: their school),
+    the newest first, by place, school or caregiver. Ids and codes: the names come from
+    their owners' batch reads (`POST /v1/caregivers/names` here, the registry's
+    `POST /v1/children/names`). A place or school outside the scope is refused (403)."""
+    require_staff(principal)
+    prefix = narrowed_prefix(principal, jurisdiction)
+    require_school_filter(principal, "school_id", school_id)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await store_pairings.list_pairings(
+            conn, prefix, school_id=principal.school_scope or school_id, caregiver_id=caregiver_id,
+            include_ended=include_ended, limit=page.fetch, after=page.after(date, UUID))
+    return page.keyset(rows, key=lambda row: (row["started_on"], row["id"]), items=[
+        {**_own_pairing_out(row), "child_status": row["child_status"]} for row in rows])
 
 
 @router.get("/pairings/{pairing_id}", response_model=PairingOut)

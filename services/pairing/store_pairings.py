@@ -86,6 +86,27 @@ async def pairings_of_caregiver(conn: asyncpg.Connection, caregiver_id: UUID, *,
         caregiver_id, include_ended)
 
 
+# The pairings list's order (the newest first); its cursors hold these values.
+PAIRINGS_ORDER = (("p.started_on", "desc"), ("p.id", "asc"))
+
+
+async def list_pairings(conn: asyncpg.Connection, scope_prefix: str, *, school_id: str | None,
+                        caregiver_id: UUID | None, include_ended: bool, limit: int,
+                        after: tuple[date, UUID] | None = None) -> list[asyncpg.Record]:
+    """Pairings of the children in scope (and in a school, and of a caregiver, when given),
+    the newest first, from after the keyset position `after`."""
+    after_clause = keyset_after(PAIRINGS_ORDER, ["$6", "$7"]) if after else "$6::date IS NULL AND $7::uuid IS NULL"
+    return await conn.fetch(
+        f"""SELECT {PAIRING_COLUMNS}, c.township_code, c.village_code, c.school_id, c.age_band, c.status AS child_status
+              FROM pairings p JOIN children c ON c.id = p.child_id
+             WHERE {in_scope('c', '$1')} AND ($2::text IS NULL OR c.school_id = $2)
+               AND ($3::uuid IS NULL OR p.caregiver_id = $3) AND ($4 OR p.ended_on IS NULL)
+               AND {after_clause}
+             ORDER BY p.started_on DESC, p.id
+             LIMIT $5""",
+        scope_prefix, school_id, caregiver_id, include_ended, limit, *(after or (None, None)))
+
+
 # The unpaired queue's order (priority first, then the longest waiting); its cursors hold these values.
 UNPAIRED_ORDER = (("c.priority", "desc"), ("c.first_seen_at", "asc"), ("c.id", "asc"))
 

@@ -64,10 +64,11 @@ async def count_unpaired(conn: asyncpg.Connection, scope_prefix: str, school_id:
 
 
 async def caregiver_activity(conn: asyncpg.Connection, scope_prefix: str, since: datetime, until: datetime,
-                             caregiver_id: UUID | None, county_timezone: str) -> list[asyncpg.Record]:
-    """Per caregiver in scope: contacts logged in [since, until) by kind, in total and per
-    month (the county's zone), and the children paired with them in that period (for 评比考核).
-    Caregivers with no contact are listed too."""
+                             caregiver_id: UUID | None, county_timezone: str,
+                             school_id: str | None = None) -> list[asyncpg.Record]:
+    """Per caregiver in scope (and of a school, when given): contacts logged in [since, until)
+    by kind, in total and per month (the county's zone), and the children paired with them in
+    that period (for 评比考核). Caregivers with no contact are listed too."""
     return await conn.fetch(
         f"""SELECT g.id, g.kind, g.township_code, g.school_id, g.active,
                    (SELECT count(*) FROM pairings p
@@ -87,5 +88,6 @@ async def caregiver_activity(conn: asyncpg.Connection, scope_prefix: str, since:
                          GROUP BY month) per_month), '{{}}'::jsonb) AS contacts_by_month
               FROM caregivers g
              WHERE {in_scope('g', '$1')} AND ($4::uuid IS NULL OR g.id = $4)
+               AND ($6::text IS NULL OR g.school_id = $6)
              ORDER BY g.township_code, g.id""",
-        scope_prefix, since, until, caregiver_id, county_timezone)
+        scope_prefix, since, until, caregiver_id, county_timezone, school_id)

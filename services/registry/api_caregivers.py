@@ -1,5 +1,5 @@
 """The caregiver's children (我的帮扶对象): the cards of the children a caregiver is paired
-with now, and their growth notes.
+with now (with the township, village and school by name), and their growth notes.
 
 Access follows the registry's own projection of pairing's events: it begins with
 PairingCreated and ends with PairingEnded; a child not (or no longer) paired with the
@@ -16,7 +16,8 @@ import asyncpg
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
-from services.registry import commands, privacy, store, store_pairings
+from services.registry import commands, privacy, store, store_pairings, store_schools
+from services.registry.division_cache import divisions_of
 from services.registry.encrypted_columns import GROWTH_NOTE
 from services.registry.models import GrowthNoteIn
 from services.registry.models_out import CaregiverGrowthNotes, ChildCard, ChildCards, GrowthNoteOut
@@ -46,6 +47,21 @@ async def _audit(conn: asyncpg.Connection, principal: Principal, action: str, id
                                       action=action, record_ids=ids, fields=fields, purpose=CARE_PURPOSE)
 
 
+async def _placed(request: Request, conn: asyncpg.Connection, bodies: list[dict]) -> list[dict]:
+    """The cards with where the child lives and studies, by name: the township and village
+    from the division register, the school from the county's school register."""
+    places = divisions_of(request)
+    await places.load(conn, (body["jurisdiction"]["county_code"] for body in bodies))
+    schools = await store_schools.school_names(conn, sorted({b["school_id"] for b in bodies if b["school_id"]}))
+    for body in bodies:
+        where, register = body["jurisdiction"], places.county(body["jurisdiction"]["county_code"])
+        body["place"] = {"township_code": where["township_code"], "township_name": register.name_of(where["township_code"]),
+                         "village_code": where.get("village_code"),
+                         "village_name": register.name_of(where["village_code"]) if where.get("village_code") else None,
+                         "school_id": body["school_id"], "school_name": schools.get(body["school_id"] or "")}
+    return bodies
+
+
 async def _paired_child(conn: asyncpg.Connection, principal: Principal, child_id: UUID) -> asyncpg.Record:
     row = await store_pairings.my_child(conn, caregiver_of(principal), principal.scope_prefix, child_id)
     if row is None:
@@ -65,7 +81,8 @@ async def my_children(request: Request, principal: Caller, page: Paging) -> JSON
             if views:
                 await _audit(conn, principal, "caregiver_list", [row["id"] for row in rows["items"]],
                              sorted({field for view in views for field in view.revealed}))
-    return JSONResponse({**rows, "items": [view.body for view in views]})
+        items = await _placed(request, conn, [view.body for view in views])
+    return JSONResponse({**rows, "items": items})
 
 
 @router.get("/children/{child_id}", response_model=ChildCard)
@@ -76,7 +93,8 @@ async def my_child(child_id: UUID, request: Request, principal: Caller) -> JSONR
             row = await _paired_child(conn, principal, child_id)
             view = privacy.caregiver_card(row, cipher_of(request), today=today(request))
             await _audit(conn, principal, "caregiver_card", [child_id], list(view.revealed))
-    return JSONResponse(view.body)
+        [card] = await _placed(request, conn, [view.body])
+    return JSONResponse(card)
 
 
 @router.post("/children/{child_id}/growth-notes", status_code=status.HTTP_201_CREATED,

@@ -70,8 +70,9 @@ class NamesIn(CleanInput):
 async def child_names(body: NamesIn, request: Request, principal: Caller,
                       stated: StatedPurposeHeader = None) -> dict:
     """The names of these children, `{"names": {id: name}, "places": {id: {township, village
-    and school}}}`, for role `service` (notify), `admin`, and staff composing a work list
-    (duties, overdue lists, pairings, the unpaired queue); a child unknown, outside the
+    and school, each by code and name (the school's from the county's register)}}}`, for role
+    `service` (notify), `admin`, and staff composing a work list (duties, overdue lists,
+    pairings, the unpaired queue, caregivers' activity); a child unknown, outside the
     caller's jurisdiction or, for a school's staff, another school's is left out. Audited. A
     POST, so that a batch of ids fits and answers stay out of caches."""
     if not principal.has_role(*READERS, *STAFF_ROLES):
@@ -94,4 +95,4 @@ async def child_names(body: NamesIn, request: Request, principal: Caller,
                 "village_code": row["village_code"],
                 "village_name": places.county(row["township_code"]).name_of(row["village_code"])
                 if row["village_code"] else None,
-                "school_id": row["school_id"]} for row in rows}}
+                "school_id": row["school_id"], "school_name": row["school_name"]} for row in rows}}

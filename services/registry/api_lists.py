@@ -43,7 +43,9 @@ def child_filter(request: Request, township_code: Code12 = None, village_code: C
                  gender: Literal["male", "female"] | None = None,
                  left_behind_type: LeftBehindType | None = None, priority: bool | None = None,
                  min_age: Annotated[int | None, Query(ge=0, le=18)] = None,
-                 max_age: Annotated[int | None, Query(ge=0, le=18)] = None) -> store.ChildFilter:
+                 max_age: Annotated[int | None, Query(ge=0, le=18)] = None,
+                 caregiver_id: Annotated[UUID | None, Query(description="children paired with this caregiver now")]
+                 = None) -> store.ChildFilter:
     """Filters travel in the query string: codes and flags only, never a name."""
     if min_age is not None and max_age is not None and min_age > max_age:
         raise RuleViolation("query.min_age", "最小年龄大于最大年龄 / min_age is above max_age")
@@ -53,6 +55,7 @@ def child_filter(request: Request, township_code: Code12 = None, village_code: C
         status=status, gender=gender, left_behind_type=left_behind_type, priority=priority,
         born_before=_years_before(now, min_age) if min_age is not None else None,
         born_after=_years_before(now, max_age + 1) + timedelta(days=1) if max_age is not None else None,
+        caregiver_id=caregiver_id,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from operator import mul
@@ -203,6 +204,36 @@ def parse_month(value: object, field: str) -> str:
     if month is None or not 1 <= int(month.group(2)) <= 12:
         raise RuleViolation(field, "外出时间应为年月（2020-02）或日期（2020-02-01） / a month (2020-02) or a date")
     return f"{month.group(1)}-{int(month.group(2)):02d}"
+
+
+@dataclass(frozen=True)
+class BirthMonth:
+    """出生年月 as surveys write it: a year and month without the day, which only the national
+    ID can complete. A month typed into a number cell loses its trailing zero (2015.10 is
+    stored as 2015.1), so such a value stands for each month it may have been."""
+    year: int
+    months: frozenset[int]
+
+    def agrees_with(self, born: date) -> bool:
+        return born.year == self.year and born.month in self.months
+
+
+def parse_birth(value: object, field: str) -> date | BirthMonth:
+    """A birth date (parse_date's forms) or, where the survey has 出生年月, a month."""
+    if isinstance(value, float) and not value.is_integer() and 1900 < value < 2100:
+        year, fraction = f"{value:.2f}".split(".")
+        months = {int(fraction), int(fraction[0])} if fraction.endswith("0") else {int(fraction)}
+        months &= set(range(1, 13))
+        if months:
+            return BirthMonth(int(year), frozenset(months))
+    try:
+        return parse_date(value, field)
+    except RuleViolation:
+        month = _MONTH.fullmatch(clean_text(value).replace(" ", ""))
+        if month is None or not 1 <= int(month.group(2)) <= 12:
+            raise RuleViolation(field, "日期格式应为 YYYY-MM-DD（出生年月可写 2015-03）/ a date is written "
+                                       "YYYY-MM-DD (a birth month as 2015-03)") from None
+        return BirthMonth(int(month.group(1)), frozenset({int(month.group(2))}))
 
 
 def mask_national_id(number: str) -> str:

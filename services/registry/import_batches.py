@@ -75,7 +75,7 @@ def duplicate_of(row_number: int) -> str:
     return f"与第{row_number}行身份证号重复 / the same national ID as row {row_number} of this file"
 
 
-def prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[Any]], *, cipher: FieldCipher,
+def prepare_batch(columns: dict[str, int], first_row: int, rows: list[list[Any]], *, cipher: FieldCipher,
                   scope: str, created_by: str, source: str, today: date, recorded_at: datetime,
                   divisions: DivisionRegister) -> PreparedBatch:
     """Validates, encrypts and indexes one batch of rows, and encodes their events. Pure
@@ -83,14 +83,14 @@ def prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[Any
     `divisions`: the register of the counties the sheet may name (a county's is a few
     hundred entries, small enough to travel with every batch)."""
     with gc_paused():
-        return _prepare_batch(columns, first_index, rows, cipher=cipher, scope=scope, created_by=created_by,
+        return _prepare_batch(columns, first_row, rows, cipher=cipher, scope=scope, created_by=created_by,
                               source=source, today=today, recorded_at=recorded_at, divisions=divisions)
 
 
-def prepare_stored_batch(columns: dict[str, int], first_index: int, lines: list[bytes], **options: Any) -> PreparedBatch:
+def prepare_stored_batch(columns: dict[str, int], first_row: int, lines: list[bytes], **options: Any) -> PreparedBatch:
     """`prepare_batch` for rows the api stored (stored_rows.encode_stored_rows), decoded here, in
     the preparing process."""
-    return prepare_batch(columns, first_index, stored_rows.decode_stored_rows(lines), **options)
+    return prepare_batch(columns, first_row, stored_rows.decode_stored_rows(lines), **options)
 
 
 @contextmanager
@@ -107,7 +107,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[Any]], *, cipher: FieldCipher,
+def _prepare_batch(columns: dict[str, int], first_row: int, rows: list[list[Any]], *, cipher: FieldCipher,
                    scope: str, created_by: str, source: str, today: date, recorded_at: datetime,
                    divisions: DivisionRegister) -> PreparedBatch:
     prefix = scope_prefix(scope)
@@ -116,7 +116,7 @@ def _prepare_batch(columns: dict[str, int], first_index: int, rows: list[list[An
     batch = PreparedBatch()
     events: list[ChildRegistered] = []
     for offset, row in enumerate(rows):
-        row_number = first_index + offset + 2  # the header is row 1
+        row_number = first_row + offset  # the sheet's own row number (a title may push the header down)
         raw = row_cells(columns, row)
         if is_blank(raw):
             continue

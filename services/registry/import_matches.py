@@ -42,9 +42,10 @@ class JobRows:
     today: date
     divisions: DivisionRegister
     default_county: str | None
+    first_row: int = 2  # the sheet's row number of rows[0]
 
     def read(self, row_number: int) -> tuple[Any, dict[str, Any]]:
-        row = self.rows[row_number - 2]
+        row = self.rows[row_number - self.first_row]
         if self.stored:
             row = stored_rows.decode_stored_rows([row])[0]
         raw = row_cells(self.columns, row)

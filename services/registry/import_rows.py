@@ -126,6 +126,11 @@ def _date_of(value: Any, key: str) -> date | None:
     return identity.parse_date(value, key) if identity.clean_text(value) else None
 
 
+@lru_cache(maxsize=16384, typed=True)
+def _birth_of(value: Any, key: str) -> date | identity.BirthMonth | None:
+    return identity.parse_birth(value, key) if identity.clean_text(value) else None
+
+
 @lru_cache(maxsize=4096, typed=True)
 def _month_of(value: Any, key: str) -> str | None:
     """外出时间: a month (2020-02) where the survey has months, or a date."""
@@ -149,7 +154,7 @@ _FIELDS: tuple[tuple[str, str | None, Any, Callable[[dict[str, Any]], Any]], ...
     ("name", None, None, lambda raw: identity.normalize_name(raw.get("name"), "name")),
     ("national_id", None, None, lambda raw: identity.normalize_national_id(raw.get("national_id"), "national_id")),
     ("gender", "gender", None, _choice_column("gender", GENDERS)),
-    ("birth_date", "birth_date", None, lambda raw: _date_of(raw.get("birth_date"), "birth_date")),
+    ("birth_date", "birth_date", None, lambda raw: _birth_of(raw.get("birth_date"), "birth_date")),
     ("ethnicity", "ethnicity", None, _text_column("ethnicity", 20)),
     ("household_type", "household_type", None, _choice_column("household_type", HOUSEHOLD)),
     ("county_code", "county_code", None, lambda raw: _county(raw, "county_code")),
@@ -211,6 +216,15 @@ def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date,
             values["birth_date"] = encoded_birth
         if values.get("gender") is None and not any(e[1] == "gender" for e in errors):
             values["gender"] = encoded_gender
+        if isinstance(values.get("birth_date"), identity.BirthMonth):  # 出生年月: the ID gives the day
+            if values["birth_date"].agrees_with(encoded_birth):
+                values["birth_date"] = encoded_birth
+            else:
+                errors.append((row_number, "birth_date", "出生年月与身份证号不一致 / the birth month disagrees "
+                                                         "with the national ID"))
+    if isinstance(values.get("birth_date"), identity.BirthMonth) and not errors:  # (the ID is required anyway)
+        errors.append((row_number, "birth_date", "只有出生年月时须填身份证号 / a birth month without the day needs "
+                                                 "the national ID"))
     if errors:
         return ParsedRow(row_number, None, tuple(errors), national_id)
 

@@ -106,21 +106,23 @@ class ImportRunner:
                                            failure="导入时发生内部错误 / internal error while importing")
         return True
 
-    async def _job_rows(self, job: asyncpg.Record) -> tuple[dict[str, int], list[Any], Callable[..., PreparedBatch]]:
-        """The job's column mapping, its rows and the function that prepares a batch of them:
-        the rows the api stored (still JSON lines, decoded where each batch is prepared), or
-        for a job stored without them, the file read again. Raises SheetRejected."""
+    async def _job_rows(self, job: asyncpg.Record) -> tuple[dict[str, int], list[Any], int,
+                                                            Callable[..., PreparedBatch]]:
+        """The job's column mapping, its rows, the sheet's row number of the first of them and
+        the function that prepares a batch of them: the rows the api stored (still JSON
+        lines, decoded where each batch is prepared), or for a job stored without them, the
+        file read again. Raises SheetRejected."""
         if job["stored_rows"] is not None:
-            columns, lines = stored_rows.stored_columns_and_lines(job["stored_rows"])
-            return columns, lines, prepare_stored_batch
+            columns, lines, first_row = stored_rows.stored_columns_and_lines(job["stored_rows"])
+            return columns, lines, first_row, prepare_stored_batch
         # The upload refused formula cells in these very bytes before storing them.
         sheet = await asyncio.to_thread(sheets.read_sheet, job["content"], check_formulas=False)
-        return sheet.columns, sheet.rows, prepare_batch
+        return sheet.columns, sheet.rows, sheet.first_row, prepare_batch
 
     async def _run_job(self, job: asyncpg.Record) -> None:
         job_id = job["id"]
         try:
-            columns, rows, prepare = await self._job_rows(job)
+            columns, rows, first_row, prepare = await self._job_rows(job)
         except SheetRejected as rejected:
             async with self._pool.acquire() as conn:
                 await store_imports.finish(conn, job_id, now=self._clock.now(), failure=rejected.reason)
@@ -131,7 +133,8 @@ class ImportRunner:
         today = self._clock.today()  # the county's, as the api checks it
         prefix = scope_prefix(job["scope"])
         job_rows = JobRows(columns, rows, stored=prepare is prepare_stored_batch, today=today, divisions=divisions,
-                           default_county=prefix[:6].ljust(12, "0") if len(prefix) >= 6 else None)
+                           default_county=prefix[:6].ljust(12, "0") if len(prefix) >= 6 else None,
+                           first_row=first_row)
         starts = iter(range(job["rows_done"], total, self._batch_size))
         in_flight: deque[tuple[int, asyncio.Future[PreparedBatch]]] = deque()
 
@@ -141,7 +144,7 @@ class ImportRunner:
             start = next(starts, None)
             if start is not None:
                 in_flight.append((start, self._prepare(
-                    prepare, columns, start, rows[start:start + self._batch_size],
+                    prepare, columns, first_row + start, rows[start:start + self._batch_size],
                     cipher=self._cipher, scope=job["scope"], created_by=job["created_by"],
                     source=f"import:{job_id}", today=today, recorded_at=self._clock.now(),
                     divisions=divisions)))

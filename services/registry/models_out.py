@@ -198,6 +198,16 @@ class CardPairing(BaseModel):
     since: date
 
 
+class ChildPlace(BaseModel):
+    township_code: str
+    township_name: str | None
+    village_code: str | None
+    village_name: str | None
+    school_id: str | None
+    school_name: str | None = Field(default=None, description="from the county's school register; none when the "
+                                                             "county keeps none or lacks this school")
+
+
 class ChildCard(BaseModel):
     """What the paired caregiver sees of a child (联系卡): never the national ID, addresses,
     sensitive categories or the priority reason."""
@@ -213,6 +223,7 @@ class ChildCard(BaseModel):
     parents: list[CardPerson]
     status: ChildStatus
     pairing: CardPairing
+    place: ChildPlace | None = Field(default=None, description="the township, village and school by name")
 
 
 class ChildCards(Page[ChildCard]):
@@ -226,14 +237,6 @@ class CaregiverGrowthNote(GrowthNoteOut):
 
 class CaregiverGrowthNotes(Page[CaregiverGrowthNote]):
     """The paired child's growth record, oldest first."""
-
-
-class ChildPlace(BaseModel):
-    township_code: str
-    township_name: str | None
-    village_code: str | None
-    village_name: str | None
-    school_id: str | None
 
 
 class ChildNames(BaseModel):

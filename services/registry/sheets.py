@@ -5,6 +5,12 @@ of children: not a spreadsheet, password-protected, empty, formula cells (a form
 value is whatever the last program to save it computed; we want typed data), merged cells
 in the header row, missing required columns. XLSX and XLS are read with python-calamine,
 CSV (UTF-8 or GB18030, as Excel in China saves it) with the csv module.
+
+Counties' sheets are not the template: a title (郸城县农村留守儿童摸底排查登记表, merged across
+the columns) and a line such as 填报单位 often come before the header, and a village or a
+school is often merged down over its children's rows. The header is the row among the first
+ten that names the most columns; what is above it is not read, and a merged cell below it
+gives its value to every cell it covers. Row numbers in errors are the sheet's own.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ MAX_ROWS = 200_000
 # ANSI code page of a Chinese Windows (GBK, which GB18030 contains).
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
 _SNIFF_BYTES = 65536
+HEADER_SEARCH_ROWS = 10  # how far down a title and notes may push the header
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,7 @@ class Sheet:
     # proposal for the clerk, never applied by itself
     suggested: dict[str, str] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # required columns only proposed: to confirm
+    first_row: int = 2  # the sheet's row number of rows[0] (the header is the row before it)
 
     def mapping(self) -> dict[str, str]:
         """Each recognised header (as the sheet wrote it) → the column it was read as."""
@@ -189,18 +197,19 @@ def _check_xlsx_cells(content: bytes) -> None:
         raise SheetRejected("文件已损坏或不是 XLSX / the file is damaged or not an XLSX workbook") from None
 
 
-def _read_workbook(content: bytes, file_format: str, check_formulas: bool) -> list[list[Any]]:
+Merged = list[tuple[tuple[int, int], tuple[int, int]]]  # ((first row, first column), (last row, last column))
+
+
+def _read_workbook(content: bytes, file_format: str, check_formulas: bool) -> tuple[list[list[Any]], Merged]:
     if file_format == "xlsx" and check_formulas:
         _check_xlsx_cells(content)
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
         sheet = workbook.get_sheet_by_index(0)
-        merged = sheet.merged_cell_ranges or []
-        if any(start[0] == 0 for start, _end in merged):
-            raise SheetRejected("表头含有合并单元格，请使用模板 / the header row has merged cells; use the template")
-        if sheet.height > MAX_ROWS + 1:
+        merged = list(sheet.merged_cell_ranges or [])
+        if sheet.height > MAX_ROWS + HEADER_SEARCH_ROWS:
             raise SheetRejected(f"超过 {MAX_ROWS} 行，请分批上传 / more than {MAX_ROWS} rows; split the file")
-        return sheet.to_python(skip_empty_area=False)
+        return sheet.to_python(skip_empty_area=False), merged
     except python_calamine.PasswordError:
         raise SheetRejected("文件设有密码，请取消密码后再上传 / the file is password-protected; remove the password") from None
     except (python_calamine.CalamineError, python_calamine.ZipError, python_calamine.XmlError,
@@ -208,6 +217,24 @@ def _read_workbook(content: bytes, file_format: str, check_formulas: bool) -> li
         if isinstance(exc, SheetRejected):
             raise
         raise SheetRejected("无法读取文件，可能已损坏 / the workbook cannot be read; it may be damaged") from None
+
+
+def _fill_merged(rows: list[list[Any]], merged: Merged, header_index: int) -> None:
+    """A cell merged over several rows or columns below the header (a village over its
+    children) gives its value to every cell it covers; calamine leaves those empty. Merged
+    cells in the header itself are refused: which column is which would be a guess."""
+    for (top, left), (bottom, right) in merged:
+        if top <= header_index <= bottom:
+            raise SheetRejected(f"表头（第{header_index + 1}行）含有合并单元格，请拆分后上传 / the header row "
+                                f"(row {header_index + 1}) has merged cells; unmerge them")
+        if top < header_index or top >= len(rows):
+            continue
+        value = rows[top][left] if left < len(rows[top]) else ""
+        for row in rows[top:bottom + 1]:
+            if len(row) <= right:
+                row.extend([""] * (right + 1 - len(row)))
+            for column in range(left, right + 1):
+                row[column] = value
 
 
 def _read_csv(content: bytes) -> list[list[Any]]:
@@ -223,7 +250,7 @@ def _read_csv(content: bytes) -> list[list[Any]]:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error:
         raise SheetRejected("CSV 格式错误 / the CSV cannot be parsed") from None
-    if len(rows) > MAX_ROWS + 1:
+    if len(rows) > MAX_ROWS + HEADER_SEARCH_ROWS:
         raise SheetRejected(f"超过 {MAX_ROWS} 行，请分批上传 / more than {MAX_ROWS} rows; split the file")
     for row in rows:
         if any(str(cell).startswith("=") for cell in row):
@@ -234,7 +261,11 @@ def _read_csv(content: bytes) -> list[list[Any]]:
 def read_rows(content: bytes) -> list[list[Any]]:
     """Any sheet's rows (XLSX, XLS, CSV), checked as an upload is: for other registers' sheets."""
     file_format = sniff_format(content)
-    return _read_csv(content) if file_format == "csv" else _read_workbook(content, file_format, True)
+    if file_format == "csv":
+        return _read_csv(content)
+    rows, merged = _read_workbook(content, file_format, True)
+    _fill_merged(rows, merged, 0)
+    return rows
 
 
 def first_line(header: str) -> str:
@@ -263,6 +294,19 @@ def map_headers(header: list[str], saved: dict[str, str]) -> tuple[dict[str, int
     return columns, unmapped
 
 
+def find_header(rows: list[list[Any]], saved: dict[str, str]) -> int:
+    """The index of the header row: of the first rows, the one that names the most columns
+    (the first of equals); row 1 when none names any."""
+    best, best_count = 0, 0
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        names = {saved[first_line(h)] if first_line(h) in saved else _header_key(h)
+                 for h in (str(c or "").strip() for c in row) if h}
+        count = len(names - {None, ""})
+        if count > best_count:
+            best, best_count = index, count
+    return best
+
+
 def missing_columns(columns: dict[str, int]) -> list[str]:
     return [key for key, column in BY_KEY.items() if column.required and key not in columns]
 
@@ -275,17 +319,26 @@ def read_sheet(content: bytes, *, check_formulas: bool = True, saved: dict[str, 
     fifth of the reading time): only for bytes that already passed it, as an import job's
     file did when it was uploaded."""
     file_format = sniff_format(content)
-    rows = _read_csv(content) if file_format == "csv" else _read_workbook(content, file_format, check_formulas)
+    merged: Merged = []
+    if file_format == "csv":
+        rows = _read_csv(content)
+    else:
+        rows, merged = _read_workbook(content, file_format, check_formulas)
     while rows and not any(str(c).strip() for c in rows[-1]):
         rows.pop()
     if not rows:
         raise SheetRejected("文件为空 / the file is empty")
-    header = [str(c or "").strip() for c in rows[0]]
+    header_index = find_header(rows, saved or {})
+    _fill_merged(rows, merged, header_index)
+    if len(rows) > MAX_ROWS + header_index + 1:
+        raise SheetRejected(f"超过 {MAX_ROWS} 行，请分批上传 / more than {MAX_ROWS} rows; split the file")
+    header = [str(c or "").strip() for c in rows[header_index]]
     columns, unmapped = map_headers(header, saved or {})
-    data = rows[1:]
+    data = rows[header_index + 1:]
     suggested = suggest_columns(unmapped, columns, data, KNOWN_HEADERS)
     if not columns and not suggested:
-        raise SheetRejected("第1行不是模板表头，请使用模板 / row 1 is not the template's header; use the template")
+        raise SheetRejected(f"前{HEADER_SEARCH_ROWS}行中没有模板的表头，请使用模板 / none of the first "
+                            f"{HEADER_SEARCH_ROWS} rows is the template's header; use the template")
     missing = missing_columns(columns)
     uncovered = [key for key in missing if key not in suggested.values()]
     if uncovered or not columns:
@@ -297,7 +350,7 @@ def read_sheet(content: bytes, *, check_formulas: bool = True, saved: dict[str, 
     if not any(any(str(c).strip() for c in row) for row in data):
         raise SheetRejected("表格没有数据行 / the sheet has no data rows")
     return Sheet(file_format=file_format, columns=columns, rows=data, headers=header, unmapped=unmapped,
-                 suggested=suggested, missing=missing)
+                 suggested=suggested, missing=missing, first_row=header_index + 2)
 
 
 

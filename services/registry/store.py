@@ -119,11 +119,21 @@ async def get_child_in_scope(conn: asyncpg.Connection, child_id: UUID, scope_pre
 async def names_in_scope(conn: asyncpg.Connection, child_ids: list[UUID], scope_prefix: str,
                          school_id: str | None = None) -> list[asyncpg.Record]:
     """Id, name and place of each of these children that lies in the scope (and in the school,
-    when given); others are left out."""
+    when given), with the school's name from the county's school register; others are left out."""
     return await conn.fetch(
-        f"""SELECT id, name, county_code, township_code, village_code, school_id FROM children
-             WHERE id = ANY($1::uuid[]) AND {_SCOPE.format(p='$2')} AND ($3::text IS NULL OR school_id = $3)""",
+        """SELECT c.id, c.name, c.county_code, c.township_code, c.village_code, c.school_id,
+                   s.name AS school_name
+              FROM children c LEFT JOIN schools s ON s.id = c.school_id AND s.county_code = c.county_code
+             WHERE c.id = ANY($1::uuid[]) AND coalesce(c.village_code, c.township_code) LIKE $2 || '%'
+               AND ($3::text IS NULL OR c.school_id = $3)""",
         child_ids, scope_prefix, school_id)
+
+
+async def children_in_scope(conn: asyncpg.Connection, child_ids: list[UUID], scope_prefix: str) -> list[asyncpg.Record]:
+    """Whole records of these children that lie in the scope; others are left out."""
+    return await conn.fetch(
+        f"SELECT * FROM children WHERE id = ANY($1::uuid[]) AND {_SCOPE.format(p='$2')} ORDER BY id",
+        child_ids, scope_prefix)
 
 
 async def replace_child(conn: asyncpg.Connection, child: NewChild, sealed: dict[str, Any], search_text: str,
@@ -154,6 +164,7 @@ class ChildFilter:
     priority: bool | None = None
     born_after: date | None = None     # inclusive bounds from an age range
     born_before: date | None = None
+    caregiver_id: UUID | None = None   # children currently paired with this caregiver (from pairing's events)
 
 
 def _where(scope_prefix: str, filters: ChildFilter, args: list[Any]) -> str:
@@ -175,6 +186,11 @@ def _where(scope_prefix: str, filters: ChildFilter, args: list[Any]) -> str:
     if filters.born_before is not None:
         args.append(filters.born_before)
         clauses.append(f"birth_date <= ${len(args)}")
+    if filters.caregiver_id is not None:
+        args.append(filters.caregiver_id)
+        clauses.append(f"""EXISTS (SELECT 1 FROM caregiver_pairings p WHERE p.child_id = children.id
+                                     AND p.caregiver_id = ${len(args)}
+                                     AND p.started_on IS NOT NULL AND p.ended_on IS NULL)""")
     return " AND ".join(clauses)
 
 

@@ -87,6 +87,12 @@ async def schools_of_counties(conn: asyncpg.Connection, county_codes: list[str])
                             county_codes)
 
 
+async def school_names(conn: asyncpg.Connection, school_ids: list[str]) -> dict[str, str]:
+    """id → name of these schools in the register (ids unknown to it are left out)."""
+    rows = await conn.fetch("SELECT id, name FROM schools WHERE id = ANY($1::text[])", school_ids)
+    return {row["id"]: row["name"] for row in rows}
+
+
 async def school_by_name(conn: asyncpg.Connection, county_code: str, name: str) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT id, version FROM schools WHERE county_code = $1 AND name = $2",
                                county_code, name)

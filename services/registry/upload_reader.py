@@ -25,7 +25,7 @@ class ReadUpload:
     mapping: dict[str, str]   # header as written → the column it is read as
     unmapped: list[str]       # headers read as no column ("F 备注")
     suggested: dict[str, str]  # unmapped header → the column its values look like
-    headers: list[str]        # row 1 as written
+    headers: list[str]        # the header row as written
     missing: list[str]        # required columns only proposed
 
 

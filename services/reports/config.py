@@ -13,8 +13,11 @@ class ReportsSettings(ServiceSettings):
     county_name: str = ""
     # Where the division register's names are read (the documents name townships, not codes).
     registry_base_url: str = "http://127.0.0.1:8001"
+    # Where a ledger's caregivers are named (the registry names children, places and schools).
+    pairing_base_url: str = "http://127.0.0.1:8002"
     place_names_timeout_s: float = 5.0
-    # The jurisdiction of the reports service's own token (names are public: any will do).
+    # The jurisdiction of the reports service's own token: the ledgers' names are read with it
+    # (each ledger is confined to its requester's scope before any name is asked).
     service_jurisdiction: str = "000000000000"
 
 

@@ -14,7 +14,7 @@ _STYLE = """
 @page { size: A4; margin: 18mm 16mm; }
 body { font-family: "Noto Sans CJK SC", "Noto Serif CJK SC", sans-serif; font-size: 10.5pt; line-height: 1.6; }
 h1 { text-align: center; font-size: 17pt; } h2 { font-size: 12pt; margin: 10pt 0 2pt; }
-table { border-collapse: collapse; width: 100%; margin: 4pt 0; font-size: 9pt; }
+table { border-collapse: collapse; width: 100%; margin: 4pt 0; font-size: 9pt; table-layout: fixed; }
 th, td { border: 0.5pt solid #444; padding: 2pt 4pt; } th { background: #eee; }
 td.n { text-align: right; }
 """
@@ -40,14 +40,17 @@ def _chart(body: dict[str, Any]) -> str:
 def html(body: dict[str, Any], county_name: str) -> str:
     parts = [f"<h1>{escape(title(body, county_name))}</h1><p>{escape(period_line(body))}</p>"]
     parts += [f"<h2>{escape(h)}</h2><p>{escape(p)}</p>" for h, p in paragraphs(body)]
-    parts.append("<h2>附表一：主要指标</h2><table><tr><th>指标</th><th>本期</th><th>上期</th><th>变化</th><th>口径</th></tr>")
+    # Fixed column widths: the layout does not measure every cell's text twice to size them.
+    parts.append("<h2>附表一：主要指标</h2><table><colgroup><col style='width:15%'><col style='width:9%'>"
+                 "<col style='width:9%'><col style='width:13%'><col></colgroup>"
+                 "<tr><th>指标</th><th>本期</th><th>上期</th><th>变化</th><th>口径</th></tr>")
     for f in body["figures"]:
         parts.append(f"<tr><td>{escape(f['label'])}</td><td class=n>{value_text(f['value'], f['kind'])}</td>"
                      f"<td class=n>{value_text(f['previous'], f['kind'])}</td>"
                      f"<td class=n>{escape(change_text(f['change'], f['kind']))}</td><td>{escape(f['definition'])}</td></tr>")
     parts.append("</table>")
     by_key = figures(body)
-    parts.append("<h2>附表二：分乡镇情况</h2><table><tr><th>乡镇</th>"
+    parts.append("<h2>附表二：分乡镇情况</h2><table><colgroup><col style='width:14%'></colgroup><tr><th>乡镇</th>"
                  + "".join(f"<th>{escape(by_key[key]['label'])}</th>" for key in TABLE_KEYS) + "</tr>")
     for township in body["by_township"]:
         parts.append(f"<tr><td>{escape(township_text(township))}</td>" + "".join(

@@ -30,6 +30,12 @@ async def write_to_build_tables(conn: asyncpg.Connection) -> None:
     await conn.execute(f"SET LOCAL search_path TO {BUILD_SCHEMA}, public")
 
 
+async def analyze_build_tables(conn: asyncpg.Connection) -> None:
+    """Statistics for the built tables before they answer (the planner's row estimates)."""
+    for table in READ_MODEL_TABLES:
+        await conn.execute(f"ANALYZE {BUILD_SCHEMA}.{table}")
+
+
 async def lock_answering_tables(conn: asyncpg.Connection) -> None:
     """Holds the live worker's writes (and readers) until the switch commits."""
     await conn.execute(f"LOCK TABLE {', '.join(f'public.{t}' for t in READ_MODEL_TABLES)} IN ACCESS EXCLUSIVE MODE")
@@ -43,8 +49,23 @@ async def switch(conn: asyncpg.Connection) -> None:
     for table in READ_MODEL_TABLES:
         await conn.execute(f"ALTER TABLE public.{table} SET SCHEMA {RETIRED_SCHEMA}")
         await conn.execute(f"ALTER TABLE {BUILD_SCHEMA}.{table} SET SCHEMA public")
+    # A table's extended statistics stay in the schema they were made in: they follow it.
+    await _move_statistics(conn, "public", RETIRED_SCHEMA)
+    await _move_statistics(conn, BUILD_SCHEMA, "public")
     await conn.execute(f"DROP SCHEMA {BUILD_SCHEMA}")
     await conn.execute(f"DROP SCHEMA {RETIRED_SCHEMA} CASCADE")
+
+
+async def _move_statistics(conn: asyncpg.Connection, from_schema: str, to_schema: str) -> None:
+    """The extended statistics in `from_schema` on the tables now in `to_schema`."""
+    names = await conn.fetch(
+        """SELECT s.stxname FROM pg_statistic_ext s
+             JOIN pg_namespace n ON n.oid = s.stxnamespace
+             JOIN pg_class t ON t.oid = s.stxrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace
+            WHERE n.nspname = $1 AND tn.nspname = $2 AND t.relname = ANY($3::text[])""",
+        from_schema, to_schema, list(READ_MODEL_TABLES))
+    for row in names:
+        await conn.execute(f'ALTER STATISTICS {from_schema}."{row["stxname"]}" SET SCHEMA {to_schema}')
 
 
 async def copy_run(conn: asyncpg.Connection, insert: Insert, rows: list[tuple[Any, ...]]) -> None:

@@ -59,7 +59,8 @@ def _period_json(period: Period, as_of: date) -> dict[str, str]:
 
 
 async def _figures_on_own_connection(pool: asyncpg.Pool, scope: Scope, window: Window, zone: str) -> tuple[dict, dict]:
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():
+        await store_summary.allow_large_counts(conn)
         return await _figures(conn, scope, window, zone)
 
 

@@ -4,11 +4,12 @@ consumers by the real inbox path, as the relay and Kafka would):
 
 - a teacher with three paired children opens the list of them with names and the parents'
   phones, sees what is due for each, and reads a reminder that names the child;
-- a principal sees the school's overdue duties with teacher and child names, and nothing
-  from another school;
+- a principal sees the school's overdue duties with teacher and child names (and the
+  township's and school's), by teacher, and nothing from another school;
 - a county officer reads last month's figures as of its last day;
 - in a county where nothing is configured, the setup check names every missing piece and no
-  escalation is lost."""
+  escalation is lost: once the principal is registered, each reaches her naming the place,
+  the teacher and the child."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ import pytest
 import pytest_asyncio
 
 from services.notify.app import create_app as create_notify
+from services.notify.channels.factory import build_adapters
+from services.notify.delivery import DeliveryLoop
 from services.notify.contacts import HttpContactSource
 from services.notify.entry import ENTRY as NOTIFY
 from services.notify.handlers import build_handlers as notify_handlers
@@ -35,7 +38,7 @@ from shared.service_auth import ServiceTokenProvider
 from shared.settings import AuthSettings
 from tests.notify.conftest import notify_settings
 from tests.pairing.harness import Harness as Pairing, start_harness
-from tests.registry.helpers import Registry, child_body, running_registry, staff_headers
+from tests.registry.helpers import Registry, child_body, running_registry, seed_schools, staff_headers
 from tests.support.auth import COUNTY, TOWNSHIP, VILLAGE, bearer
 from tests.support.databases import create_migrated_database, drop_database
 from tests.visits.harness import Harness as Visits, open_harness
@@ -116,7 +119,9 @@ async def county(infra, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[dict[s
                             monkeypatch.setenv("SHOUHU_CLOCK_NOW", moment.isoformat())
 
                         yield {"registry": registry, "pairing": pairing, "visits": visits, "notify": notify,
-                               "notify_pool": pool, "bus": bus, "at": at}
+                               "notify_pool": pool, "bus": bus, "at": at,
+                               "delivery": DeliveryLoop(settings, pool, adapters=build_adapters(settings, owners),
+                                                        contacts=contacts, cipher=FieldCipher.development())}
                 finally:
                     await owners.aclose()
                     await drop_database(infra, url)
@@ -135,8 +140,11 @@ async def test_everyone_sees_whom_they_care_for_in_their_scope(county: dict[str,
     at = county["at"]
     staff = staff_headers()
 
-    # Four children at two schools, with their parents' numbers; the township expects five.
+    # Four children at two schools of the county's register, with their parents' numbers; the
+    # township expects five.
     at(OCT1)
+    await seed_schools(registry, COUNTY, [{"id": "s1", "name": "清波小学", "township_code": TOWNSHIP},
+                                          {"id": "s2", "name": "柳浪小学", "township_code": TOWNSHIP}])
     children: dict[str, str] = {}
     for index, (name, school) in enumerate((("李思雨", "s1"), ("王小明", "s1"), ("张强", "s1"), ("赵兰", "s2"))):
         body = child_body(name=name, school_id=school, gender="female" if index % 2 == 0 else "male",
@@ -168,9 +176,14 @@ async def test_everyone_sees_whom_they_care_for_in_their_scope(county: dict[str,
     mine = (await registry.client.get("/v1/me/children", headers=teacher)).json()["items"]
     assert sorted(card["name"] for card in mine) == ["张强", "李思雨", "王小明"]
     assert all(card["parents"][0]["phone"].startswith("+86139123456") for card in mine)
+    assert {(card["place"]["village_name"], card["place"]["school_name"]) for card in mine} == {("清波门社区", "清波小学")}
     duties = (await visits.client.get("/v1/me/duties", params={"state": "all"}, headers=teacher)).json()["items"]
-    assert {d["child_id"] for d in duties if d["due_on"] == OCT31.isoformat()} == {
-        children["李思雨"], children["王小明"], children["张强"]}
+    name_of = {card["id"]: card["name"] for card in mine}
+    due = {}
+    for duty in duties:
+        due.setdefault(name_of[duty["child_id"]], set()).add((duty["duty_kind"], duty["due_on"]))
+    assert set(due) == {"李思雨", "王小明", "张强"}
+    assert all(("home_visit", OCT31.isoformat()) in kinds for kinds in due.values()), due
 
     # She visits 李思雨 on 20 October; on the 29th a reminder names each child still owed.
     at(OCT20, hour=18)
@@ -196,17 +209,45 @@ async def test_everyone_sees_whom_they_care_for_in_their_scope(county: dict[str,
     at(NOV12)
     await visits.scan(NOV12)
     await bus.flush()
+    # The list carries ids and codes; the names come from their owners' batch reads, as the
+    # console composes them: the registry's (the child, the township, village and school) and
+    # pairing's (the teacher).
     principal = bearer(roles=["school_staff"], jurisdiction=TOWNSHIP, school_id="s1", subject="principal-s1")
     late = (await visits.client.get("/v1/duties", params={"state": "overdue"}, headers=principal)).json()["items"]
     assert late and {d["school_id"] for d in late} == {"s1"}
     assert children["赵兰"] not in {d["child_id"] for d in late}
-    child_names = {d["child_id"]: (await registry.client.get(f"/v1/children/{d['child_id']}", headers=principal)
-                                   ).json()["name"] for d in late}
+    named = (await registry.client.post("/v1/children/names", headers=principal,
+                                        json={"ids": sorted({d["child_id"] for d in late})})).json()
     caregiver_names = (await pairing.client.post("/v1/caregivers/names", headers=principal,
                                                  json={"ids": sorted({d["caregiver_id"] for d in late})})).json()
-    lines = {f"{caregiver_names['names'][d['caregiver_id']]}：{child_names[d['child_id']]}" for d in late}
-    assert lines == {"王老师：王小明", "王老师：张强", "王老师：李思雨"}
+
+    def line(duty: dict[str, Any]) -> str:
+        where = named["places"][duty["child_id"]]
+        return (f"{where['township_name']} {where['school_name']} {caregiver_names['names'][duty['caregiver_id']]}："
+                f"{named['names'][duty['child_id']]}")
+
+    assert {line(d) for d in late} == {"清波街道 清波小学 王老师：王小明", "清波街道 清波小学 王老师：张强",
+                                       "清波街道 清波小学 王老师：李思雨"}
+    # Filtered by the teacher, the same; another school is refused, its records are not there.
+    by_teacher = (await visits.client.get("/v1/duties", headers=principal, params={
+        "state": "overdue", "caregiver_id": teachers["王老师"]})).json()["items"]
+    assert {d["id"] for d in by_teacher} == {d["id"] for d in late}
+    assert (await visits.client.get("/v1/duties", headers=principal, params={
+        "state": "overdue", "caregiver_id": teachers["刘老师"]})).json()["items"] == []
+    other = await visits.client.get("/v1/duties", params={"state": "overdue", "school_id": "s2"}, headers=principal)
+    assert other.status_code == 403 and other.json()["errors"][0]["field"] == "query.school_id"
     assert (await registry.client.get(f"/v1/children/{children['赵兰']}", headers=principal)).status_code == 404
+    assert (await registry.client.post("/v1/children/names", headers=principal,
+                                       json={"ids": [children["赵兰"]]})).json()["names"] == {}
+    # The school's pairings and children, by teacher: 王老师's three, nothing of s2.
+    pairings = (await pairing.client.get("/v1/pairings", headers=principal)).json()["items"]
+    assert {p["child_id"] for p in pairings} == {children[n] for n in ("李思雨", "王小明", "张强")}
+    assert (await pairing.client.get("/v1/pairings", params={"school_id": "s2"}, headers=principal)).status_code == 403
+    taught = (await registry.client.get("/v1/children", params={"caregiver_id": teachers["王老师"]},
+                                        headers=principal)).json()["items"]
+    assert sorted(c["name"] for c in taught) == ["张强", "李思雨", "王小明"]
+    assert (await registry.client.get("/v1/children", params={"caregiver_id": teachers["刘老师"]},
+                                      headers=principal)).json()["items"] == []
 
     # The county officer reads October as of its last day.
     officer = bearer(roles=["county_staff"], jurisdiction=COUNTY, subject="county-officer")
@@ -242,3 +283,23 @@ async def test_everyone_sees_whom_they_care_for_in_their_scope(county: dict[str,
     assert {row["event_id"] for row in escalated} == {row["source_event_id"] for row in held}
     waiting = (await notify.get("/v1/undeliverable", params={"limit": 500}, headers=officer)).json()
     assert waiting["total"] >= len(escalated)
+
+    # The principal is registered to receive s1's escalations: the held ones reach her, and
+    # each says where, who and for whom by name (composed when read; never stored or sent in events).
+    admin = bearer(roles=["admin"], jurisdiction=COUNTY, subject="county-admin")
+    registered = await notify.post("/v1/staff-recipients", headers=admin, json={
+        "staff_id": "principal-s1", "jurisdiction": TOWNSHIP, "level": "school", "school_id": "s1"})
+    assert registered.status_code == 201, registered.text
+    await county["delivery"].run_once()
+    inbox = (await notify.get("/v1/notifications", params={"limit": 500}, headers=principal)).json()["items"]
+    escalations = [item["text"] for item in inbox if item["template"] == "contact_overdue_staff"]
+    assert escalations and all(item["named"] for item in inbox)
+    prefix = "【学校督办】清波街道清波门社区（清波小学）：王老师负责的"
+    assert all(text.startswith(prefix) for text in escalations), escalations
+    assert {text[len(prefix):].split("的")[0] for text in escalations} <= {"李思雨", "王小明", "张强"}
+    assert any(text.startswith(prefix + "王小明的家访（应于10月31日完成）已逾期12天") for text in escalations), escalations
+    assert not any("赵兰" in text or "刘老师" in text or "柳浪" in text for text in escalations)
+    stored = await county["notify_pool"].fetch("SELECT variables::text AS v FROM notifications")
+    assert not any(word in row["v"] for row in stored for word in ("王小明", "清波小学", "王老师"))
+    log = (await notify.get("/v1/deliveries", params={"limit": 500}, headers=principal)).json()["items"]
+    assert log and {entry["school_id"] for entry in log} == {"s1"}

@@ -70,7 +70,7 @@ async def test_template_save_with_versions_and_zh_cn_preview(api) -> None:
     assert preview.json()["text"] == "【守护】家访请于12月1日前完成"
     stored_default = await api.post("/v1/templates/preview", headers=staff(), json={
         "template_key": "contact_overdue_staff", "variables": {"level": "county", "days_overdue": "12"}})
-    assert stored_default.json()["text"].startswith("【县级督办】李老师负责的王小明的家访")
+    assert stored_default.json()["text"].startswith("【县级督办】新铺镇坝山村（新铺镇中心小学）：李老师负责的王小明的家访")
     assert "12天" in stored_default.json()["text"]
     draft = await api.post("/v1/templates/preview", headers=staff(), json={
         "template_key": "concern_raised", "locale": "en", "body": "Severity ${severity}${mandatory}"})
@@ -236,3 +236,44 @@ async def test_inbox_preferences_and_the_scoped_delivery_log(api, notify_db) -> 
     one = log[0]["id"]
     assert (await api.get(f"/v1/deliveries/{one}", headers=staff(OTHER_COUNTY))).status_code == 404
     assert (await api.post(f"/v1/deliveries/{one}/retry", headers=ADMIN)).status_code == 404  # not dead
+
+
+async def test_the_delivery_log_by_school_and_caregiver_and_a_school_sees_its_own(api, notify_db) -> None:
+    settings = notify_settings(notify_db)
+    pool = api.app.state.pool  # type: ignore[attr-defined]
+    ours, theirs = child(school_id="school-a"), child(school_id="school-b")
+    teacher_a, teacher_b = uuid.uuid4(), uuid.uuid4()
+    for kid, teacher in ((ours, teacher_a), (theirs, teacher_b)):
+        await handle(pool, settings, envelope(kid))
+        await enrol(pool, settings, teacher)
+        await handle(pool, settings, envelope(VisitLogged(
+            child_id=kid.child_id, contact_id=uuid.uuid4(), caregiver_id=teacher, kind="talk",
+            occurred_at=clock.from_env().now(), jurisdiction=J)))
+
+    def children_in(answer: httpx.Response) -> set[str]:
+        assert answer.status_code == 200, answer.text
+        return {entry["child_id"] for entry in answer.json()["items"]}
+
+    both = {str(ours.child_id), str(theirs.child_id)}
+    assert children_in(await api.get("/v1/deliveries", headers=staff())) >= both
+    by_school = await api.get("/v1/deliveries", params={"school_id": "school-a"}, headers=staff())
+    assert children_in(by_school) == {str(ours.child_id)}
+    assert {entry["school_id"] for entry in by_school.json()["items"]} == {"school-a"}
+    by_caregiver = await api.get("/v1/deliveries", params={"caregiver_id": str(teacher_b)}, headers=staff())
+    assert children_in(by_caregiver) == {str(theirs.child_id)}
+
+    # A school's staff: their school only; another school's record is not there, its filter refused.
+    head = bearer(roles=["school_staff"], jurisdiction=TOWNSHIP, school_id="school-a", subject="head-a")
+    assert children_in(await api.get("/v1/deliveries", headers=head)) == {str(ours.child_id)}
+    refused = await api.get("/v1/deliveries", params={"school_id": "school-b"}, headers=head)
+    assert refused.status_code == 403 and refused.json()["errors"][0]["field"] == "query.school_id"
+    [other] = (await api.get("/v1/deliveries", params={"school_id": "school-b"}, headers=staff())).json()["items"]
+    assert (await api.get(f"/v1/deliveries/{other['id']}", headers=head)).status_code == 404
+    assert (await api.get(f"/v1/deliveries/{other['id']}", headers=staff())).status_code == 200
+    counted = (await api.get("/v1/deliveries/summary", headers=head)).json()["items"]
+    assert sum(row["count"] for row in counted) == len((await api.get("/v1/deliveries", headers=head)).json()["items"])
+    # Nor does a caregiver's inbox show them another school's messages.
+    inbox = await api.get("/v1/notifications", params={"caregiver_id": str(teacher_b)}, headers=head)
+    assert inbox.status_code == 200 and inbox.json()["items"] == []
+    assert len((await api.get("/v1/notifications", params={"caregiver_id": str(teacher_b)},
+                              headers=staff())).json()["items"]) == 1

@@ -68,6 +68,9 @@ class Providers:
         self.contacts = {"sms": PHONE}
         self.child_name = "李思雨"
         self.caregiver_name = "王老师"
+        self.child_place = {"township_code": J.township_code, "township_name": "清波街道",
+                            "village_code": J.village_code, "village_name": "清波门社区",
+                            "school_id": "school-1", "school_name": "清波小学"}
         self.http = FakeHttp(self.answer)
 
     def answer(self, request: Recorded) -> tuple[int, object]:
@@ -77,7 +80,9 @@ class Providers:
             return 200, {"caregiver_id": request.path.split("/")[3], "active": True, "channels": ["sms", "in_app"],
                          "phone": self.contacts.get("sms"), "email": None, "wecom_id": None, "dingtalk_id": None}
         if request.path == "/v1/children/names":  # the registry's answer, as the registry builds it
-            return 200, {"names": {child_id: self.child_name for child_id in request.json()["ids"]}}
+            ids = request.json()["ids"]
+            return 200, {"names": {child_id: self.child_name for child_id in ids},
+                         "places": {child_id: self.child_place for child_id in ids}}
         if request.path == "/v1/caregivers/names":  # pairing's answer, as pairing builds it
             return 200, {"names": {caregiver_id: self.caregiver_name for caregiver_id in request.json()["ids"]}}
         if request.path.endswith("/guardian-contacts"):
@@ -313,7 +318,8 @@ async def test_robot_rate_limit_holds_across_replicas(pool, notify_db, providers
     assert "timestamp=" in call.query and "sign=" in call.query
     assert call.json()["msgtype"] == "text" and "督办" in call.json()["text"]["content"]
     # Who is responsible, and for whom, by name: both asked now of their owners, never stored.
-    assert "王老师负责的李思雨的家书" in call.json()["text"]["content"]
+    # Where, by name too: the child's township, village and school, from the registry's registers.
+    assert "清波街道清波门社区（清波小学）：王老师负责的李思雨的家书" in call.json()["text"]["content"]
 
 
 async def test_a_crash_mid_send_is_retried_after_the_lease(pool, notify_db, providers, http) -> None:

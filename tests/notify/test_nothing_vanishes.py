@@ -135,7 +135,8 @@ async def test_a_county_with_nothing_configured_loses_nothing(api, notify_db, pr
             (f"{level}-officer", "in_app", "sent")], level
     inbox = (await api.get("/v1/notifications", headers=bearer(roles=["school_staff"], jurisdiction=TOWNSHIP,
                                                                 subject="school-officer"))).json()["items"]
-    assert [item["text"][:18] for item in inbox] == ["【学校督办】王老师负责的李思雨的家访"]  # named now, from their owners
+    # Named now, from their owners: the place, the caregiver and the child.
+    assert [item["text"][:34] for item in inbox] == ["【学校督办】清波街道清波门社区（清波小学）：王老师负责的李思雨的家访"]
     told = await rows(pool, "SELECT recipient_id FROM notifications WHERE source_event_id = $1", concern)
     assert [r["recipient_id"] for r in told] == ["township-officer"]  # no roster: the township's staff
 

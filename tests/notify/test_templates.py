@@ -6,7 +6,7 @@ import pytest
 
 from services.notify.domain_templates import (
     DEFAULT_TEMPLATES, FORBIDDEN_WORDS, PUBLIC_TEMPLATES, SAMPLE_VARIABLES, TEMPLATE_VARIABLES, TemplateError,
-    check_template, forbidden_word_in, pick_template, render,
+    check_template, forbidden_word_in, pick_template, place_variables, render,
 )
 
 # Words that must never appear in what caregivers, guardians or children read (seed 篇23).
@@ -65,3 +65,12 @@ def test_locale_and_channel_fallback() -> None:
 def test_samples_cover_every_variable() -> None:
     for names in TEMPLATE_VARIABLES.values():
         assert names <= SAMPLE_VARIABLES.keys()
+
+
+def test_a_place_reads_as_a_line_and_never_goes_missing() -> None:
+    full = place_variables("新铺镇", "坝山村", "新铺镇中心小学", township_code="520424108000", locale="zh-CN")
+    assert full == {"township": "新铺镇", "village": "坝山村", "school": "新铺镇中心小学",
+                    "place": "新铺镇坝山村（新铺镇中心小学）"}
+    assert place_variables("新铺镇", None, None, township_code="520424108000", locale="zh-CN")["place"] == "新铺镇"
+    assert place_variables(None, None, "新铺镇中心小学", township_code="520424108000",
+                           locale="en")["place"] == "520424108000, 新铺镇中心小学"

@@ -84,6 +84,8 @@ async def test_pairing_opens_the_card_and_its_end_closes_it(registry, pairings) 
     assert body["name"] == "王小明" and body["gender"] == "male" and isinstance(body["age"], int)
     assert (body["school_id"], body["grade"], body["class_name"]) == ("school-1", "三年级", "2班")
     assert body["jurisdiction"]["village_code"] == VILLAGE
+    assert body["place"] == {"township_code": TOWNSHIP, "township_name": "清波街道", "village_code": VILLAGE,
+                             "village_name": "清波门社区", "school_id": "school-1", "school_name": None}
     assert body["guardians"] == [{"relation": "grandparent", "name": "王奶奶", "phone": "+8613800138000",
                                   "entrusted": False}]
     assert body["parents"] == [{"relation": "mother", "name": "李某", "phone": "+8613912345678"}]

@@ -163,8 +163,8 @@ async def test_a_job_left_by_a_dead_worker_is_resumed_by_another(registry) -> No
     assert claimed["id"] == job_id
     from services.registry.import_batches import prepare_stored_batch
     from services.registry.stored_rows import stored_columns_and_lines
-    columns, lines = stored_columns_and_lines(claimed["stored_rows"])
-    batch = prepare_stored_batch(columns, 0, lines[:8], cipher=FieldCipher.development(), scope=claimed["scope"],
+    columns, lines, first_row = stored_columns_and_lines(claimed["stored_rows"])
+    batch = prepare_stored_batch(columns, first_row, lines[:8], cipher=FieldCipher.development(), scope=claimed["scope"],
                                  created_by="x", source=f"import:{job_id}", today=registry.settings.clock.today(),
                                  recorded_at=registry.settings.clock.now(), divisions=county_register())
     from services.registry.import_matches import JobRows
@@ -334,4 +334,7 @@ async def test_reading_an_upload_does_not_hold_up_the_apis_other_requests(regist
         ticker.cancel()
     assert response.status_code == 202, response.text
     assert response.json()["rows_total"] == 60_000
-    assert max(gaps) < 0.1, f"the event loop stalled for {max(gaps):.2f}s"
+    # Read in this process, the 60,000 rows hold the GIL for seconds in one call; 0.3 s leaves
+    # room for a machine busy with other work (0.1 s failed at load average 12) and still
+    # catches that.
+    assert max(gaps) < 0.3, f"the event loop stalled for {max(gaps):.2f}s"

@@ -162,9 +162,9 @@ def test_stored_rows_give_back_what_the_sheet_read_cell_for_cell() -> None:
              dt.date(2016, 3, 9), dt.datetime(2016, 3, 9, 8, 30, 5), dt.time(8, 30), dt.timedelta(days=2, seconds=5),
              '{"$date": "2016-03-09"}']  # text that looks like a tag stays text
     sheet = Sheet(file_format="xlsx", columns={"name": 0, "national_id": 5}, rows=[cells, cells[::-1], []],
-                  headers=["姓名", "身份证号"])
-    columns, lines = stored_columns_and_lines(encode_stored_rows(sheet))
-    assert columns == sheet.columns
+                  headers=["姓名", "身份证号"], first_row=4)
+    columns, lines, first_row = stored_columns_and_lines(encode_stored_rows(sheet))
+    assert columns == sheet.columns and first_row == 4
     decoded = decode_stored_rows(lines)
     assert decoded == sheet.rows
     assert [[type(cell) for cell in row] for row in decoded] == [[type(cell) for cell in row] for row in sheet.rows]

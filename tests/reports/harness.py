@@ -18,6 +18,7 @@ from services.reports.app import create_app
 from services.reports.config import ReportsSettings
 from services.reports.entry import ENTRY
 from services.reports.handlers import HANDLERS
+from services.reports.owner_names import OwnerNames
 from services.reports.place_names import PlaceNames
 from shared.consumer import Consumer, RawRecord
 from shared.contracts import Event, Jurisdiction, encode
@@ -76,15 +77,20 @@ class Harness:
     async def summary(self, headers: dict[str, str] | None = None, **params: Any) -> httpx.Response:
         return await self.client.get("/v1/summary", params=params, headers=headers or staff())
 
+    async def ledger(self, kind: str, headers: dict[str, str] | None = None, **params: Any) -> httpx.Response:
+        return await self.client.get(f"/v1/ledgers/{kind}", params=params, headers=headers or staff())
+
 
 async def start_harness(infra: Infrastructure, *, place_names: PlaceNames | None = None,
-                        county_name: str = "示例县") -> AsyncIterator[Harness]:
-    """Without `place_names`, the registry is out of reach (a closed port): documents print codes."""
+                        owner_names: OwnerNames | None = None, county_name: str = "示例县") -> AsyncIterator[Harness]:
+    """Without `place_names`, the registry is out of reach (a closed port): documents print
+    codes; without `owner_names`, so are registry and pairing: ledgers cannot be named."""
     url = await create_migrated_database(infra, "reports", ENTRY.migrations_dir)
     settings = ReportsSettings(database_url=url, kafka_bootstrap_servers=infra.kafka_bootstrap,
                                consumer_retry_base_s=0.01, consumer_max_attempts=2, county_name=county_name,
-                               registry_base_url="http://127.0.0.1:9", place_names_timeout_s=2)
-    app = create_app(settings, place_names=place_names)
+                               registry_base_url="http://127.0.0.1:9", pairing_base_url="http://127.0.0.1:9",
+                               place_names_timeout_s=2)
+    app = create_app(settings, place_names=place_names, owner_names=owner_names)
     try:
         async with app.router.lifespan_context(app):
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",

@@ -76,6 +76,7 @@ UNSAFE_CHANGES = [
     ({"SHOUHU_CRYPTO_KEYS": DEV_DERIVED_KEYS, "SHOUHU_CRYPTO_CURRENT_KEY_ID": "dev1"}, "a public development key"),
     ({"SHOUHU_CRYPTO_KEYS": "k1:not-base64!"}, "a key is not valid base64"),
     ({"SHOUHU_CRYPTO_KEYS_FILE": "/nonexistent/keys"}, "a key file cannot be read"),
+    ({"SHOUHU_AUTH_DEV_IDP_ISSUER": "https://idp.example.gov.cn/realms/shouhu"}, "SHOUHU_AUTH_DEV_IDP_ISSUER is for development only"),
 ]
 
 

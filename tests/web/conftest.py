@@ -1,6 +1,7 @@
 """The stack and the browser the web tests share (the console's and the caregiver app's): one
 stack for the session, started by `scripts/stack up` with its own ports, databases and demo
-county (tests/support/stack_up.py), and Debian's chromium driven by Playwright."""
+county (tests/support/stack_up.py) and scripts/infra's Keycloak as its identity provider, and
+Debian's chromium driven by Playwright."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from tests.support import stack_up
+from tests.support.keycloak import Keycloak
 from tests.web.console import CHROMIUM
 
 
@@ -24,6 +26,10 @@ def gateway(request, tmp_path_factory) -> Iterator[str]:
         return
     infra = request.getfixturevalue("infra")
     env = stack_up.stack_env(infra, tmp_path_factory.mktemp("console-stack"), children=40)
+    if os.environ.get("SHOUHU_TEST_KEYCLOAK_URL"):
+        # scripts/infra's Keycloak: offered for sign-in beside the demo people, its tokens
+        # accepted beside the development ones (tests/web/test_sign_in.py).
+        env["SHOUHU_STACK_OIDC_AUTHORITY"] = Keycloak.from_environment().issuer
     with stack_up.running_stack(env):
         yield f"http://127.0.0.1:{env['SHOUHU_GATEWAY_PORT']}"
 

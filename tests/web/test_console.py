@@ -123,6 +123,13 @@ def test_township_clerk_sees_the_dashboard_finds_a_child_and_opens_the_record(pa
     page.get_by_role("menuitem", name="逾期任务").click()
     expect(page.get_by_test_id("overdue-count")).to_contain_text("项")
     page.wait_for_load_state("networkidle")
+    # Each row by name: the child and the teacher (their owners' batch reads), the township and
+    # the school as the registry's registers name them, never a code.
+    late = page.get_by_test_id("overdue").locator(".el-table__body tr").first
+    expect(late.locator("td").nth(0)).not_to_have_text(re.compile(r"^(…|—)?$"))
+    expect(late.locator("td").nth(1)).not_to_have_text(re.compile(r"^(…|—)?$"))
+    expect(late.locator("td").nth(3)).to_have_text(re.compile(r"^[^\d]+$"))
+    expect(late.locator("td").nth(4)).to_have_text(re.compile(r"^关岭县\S+学"))
     screenshot(page, "06-overdue")
     check_accessibility(page)
 
@@ -258,7 +265,13 @@ def test_teacher_sees_the_paired_children_by_name_with_the_familys_numbers(page:
     # Names and phones come from the registry's card of each paired child (audited, 帮扶联系).
     first = children.first.inner_text()
     assert re.search(r"\d+岁", first)
+    assert "关岭县" in first and "demo-school" not in first  # the school and village by name, from the card
     assert "祖父母" in first and "grandparent" not in first  # relations by their Chinese names
     expect(children.first.locator("a[href^='tel:']").first).to_be_visible()
+    # What is due, for whom: each duty names one of the teacher's children.
+    names = set(page.get_by_test_id("my-children").locator(".el-table__body tr td:first-child").all_inner_texts())
+    due = page.get_by_test_id("my-duties").locator(".el-table__body tr td:first-child")
+    expect(due.first).to_be_visible()
+    assert set(due.all_inner_texts()) <= names, (due.all_inner_texts(), names)
     screenshot(page, "09-teacher-my-children")
     check_accessibility(page)

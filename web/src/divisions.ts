@@ -1,19 +1,64 @@
-// Names of division codes and schools. The services keep codes only; the county maintains
-// /divisions.json (served with the console) so that every code is shown with its name.
+// Names of division codes and schools. The services keep codes; their names come from the
+// registry, which owns them: its division register (GET /registry/v1/divisions/{code}/names,
+// any signed-in caller) and the county's school register (GET /registry/v1/schools, staff).
+// /divisions.json, served with the console and cached by the app's service worker, is the
+// fallback before sign-in and without signal; the registry's names replace it once read.
 import { reactive } from 'vue'
+import { session } from './session'
 
 interface School { name: string; township_code: string }
 interface Names { divisions: Record<string, string>; schools: Record<string, School> }
 
 const names = reactive<Names>({ divisions: {}, schools: {} })
-let loading: Promise<void> | null = null
+let fromFile: Promise<void> | null = null
+// Per county: the registry's answer once it has been read (a failed read is tried again).
+const fromRegistry = new Map<string, Promise<boolean>>()
 
-export function loadNames(): Promise<void> {
-  loading ??= fetch(import.meta.env.BASE_URL + 'divisions.json')
+export async function loadNames(): Promise<void> {
+  fromFile ??= fetch(import.meta.env.BASE_URL + 'divisions.json')
     .then((r) => (r.ok ? r.json() : { divisions: {}, schools: {} }))
     .then((data: Names) => { Object.assign(names.divisions, data.divisions); Object.assign(names.schools, data.schools) })
     .catch(() => undefined)
-  return loading
+  await fromFile
+  const county = session.token ? countyOf(session.person?.jurisdiction ?? '') : null
+  if (!county) return
+  let reading = fromRegistry.get(county)
+  if (!reading) {
+    reading = readRegistry(county)
+    fromRegistry.set(county, reading)
+  }
+  if (!(await reading)) fromRegistry.delete(county)
+}
+
+async function registryGet(path: string): Promise<any | null> {
+  try {
+    const response = await fetch('/registry' + path, { headers: { Authorization: `Bearer ${session.token}` } })
+    return response.ok ? await response.json() : null
+  } catch {
+    return null  // offline: the file's names stay
+  }
+}
+
+async function readRegistry(county: string): Promise<boolean> {
+  const register = await registryGet(`/v1/divisions/${county}/names`)
+  if (register) Object.assign(names.divisions, register.names)
+  // The school register is read by staff only; a caregiver's cards carry their schools' names.
+  if (session.person?.roles.some((r) => r !== 'caregiver')) {
+    let cursor: string | null = null
+    for (let pages = 0; pages < 20; pages++) {
+      const page: any = await registryGet('/v1/schools?limit=500' + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''))
+      if (!page) break
+      for (const school of page.items) names.schools[school.id] = { name: school.name, township_code: school.township_code }
+      cursor = page.next_cursor
+      if (!cursor) break
+    }
+  }
+  return register !== null
+}
+
+/** '520424108000' → '520424000000': the county a code lies in; null for a province or the country. */
+export function countyOf(code: string): string | null {
+  return /^\d{12}$/.test(code) && !/^\d{4}00/.test(code) ? code.slice(0, 6) + '000000' : null
 }
 
 /** 城关镇, or the code when the county has not named it. */

@@ -6,6 +6,7 @@ export const router = createRouter({
   history: createWebHistory(),
   routes: [
     { path: '/sign-in', name: 'sign-in', component: () => import('./views/SignIn.vue'), meta: { title: '登录', public: true } },
+    { path: '/callback', name: 'callback', component: () => import('./views/Callback.vue'), meta: { title: '登录', public: true } },
     {
       path: '/',
       component: () => import('./layouts/ConsoleLayout.vue'),

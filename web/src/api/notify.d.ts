@@ -75,7 +75,8 @@ export interface paths {
         /**
          * List Deliveries
          * @description What was sent, to which kind of recipient, on which channel, with what outcome —
-         *     within the caller's jurisdiction, newest first. No addresses and no message text.
+         *     within the caller's jurisdiction (a school's staff: their school), newest first. No
+         *     addresses and no message text.
          */
         get: operations["list_deliveries_v1_deliveries_get"];
         put?: never;
@@ -635,6 +636,11 @@ export interface components {
             recipient_id: string;
             /** Recipient Kind */
             recipient_kind: string;
+            /**
+             * School Id
+             * @description the school of the child the message is about
+             */
+            school_id?: string | null;
             /** Sent At */
             sent_at: string | null;
             /**
@@ -1486,6 +1492,10 @@ export interface operations {
                 child_id?: string | null;
                 source_event_id?: string | null;
                 since?: string | null;
+                /** @description messages about this school's children */
+                school_id?: string | null;
+                /** @description messages to this caregiver and escalations of their duties */
+                caregiver_id?: string | null;
                 /** @description items per page (at most 1000) */
                 limit?: number;
                 /** @description `next_cursor` of the previous page; omit for the first */

@@ -374,7 +374,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Pairings
+         * @description The pairings of the children in the caller's scope (a school's staff: their school),
+         *     the newest first, by place, school or caregiver. Ids and codes: the names come from
+         *     their owners' batch reads (`POST /v1/caregivers/names` here, the registry's
+         *     `POST /v1/children/names`). A place or school outside the scope is refused (403).
+         */
+        get: operations["list_pairings_v1_pairings_get"];
         put?: never;
         /**
          * Create Pairing
@@ -459,7 +466,9 @@ export interface paths {
         /**
          * Caregiver Activity
          * @description For the yearly evaluation (评比考核): per caregiver, contacts logged (from visits'
-         *     VisitLogged) by kind in [from, to), and how many children were paired with them.
+         *     VisitLogged) by kind in [from, to), and how many children were paired with them. A
+         *     school's staff see their school's caregivers (the caregivers' names: `POST
+         *     /v1/caregivers/names`).
          */
         get: operations["caregiver_activity_v1_statistics_caregiver_activity_get"];
         put?: never;
@@ -3117,6 +3126,80 @@ export interface operations {
             };
         };
     };
+    list_pairings_v1_pairings_get: {
+        parameters: {
+            query?: {
+                jurisdiction?: string | null;
+                school_id?: string | null;
+                caregiver_id?: string | null;
+                include_ended?: boolean;
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CaregiverPairingOut_"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     create_pairing_v1_pairings_post: {
         parameters: {
             query?: never;
@@ -3442,6 +3525,7 @@ export interface operations {
                 /** @description exclusive */
                 to: string;
                 jurisdiction?: string | null;
+                school_id?: string | null;
                 caregiver_id?: string | null;
                 /** @description items per page (at most 500) */
                 limit?: number;

@@ -111,6 +111,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/children/ledger-entries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ledger Entries
+         * @description The 一人一档 summary and 联系卡 fields of these children, for a ledger printed now.
+         */
+        post: operations["ledger_entries_v1_children_ledger_entries_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/children/names": {
         parameters: {
             query?: never;
@@ -123,8 +143,9 @@ export interface paths {
         /**
          * Child Names
          * @description The names of these children, `{"names": {id: name}, "places": {id: {township, village
-         *     and school}}}`, for role `service` (notify), `admin`, and staff composing a work list
-         *     (duties, overdue lists, pairings, the unpaired queue); a child unknown, outside the
+         *     and school, each by code and name (the school's from the county's register)}}}`, for role
+         *     `service` (notify), `admin`, and staff composing a work list (duties, overdue lists,
+         *     pairings, the unpaired queue, caregivers' activity); a child unknown, outside the
          *     caller's jurisdiction or, for a school's staff, another school's is left out. Audited. A
          *     POST, so that a batch of ids fits and answers stay out of caches.
          */
@@ -1022,6 +1043,8 @@ export interface components {
             pairing: components["schemas"]["CardPairing"];
             /** Parents */
             parents: components["schemas"]["CardPerson"][];
+            /** @description the township, village and school by name */
+            place?: components["schemas"]["ChildPlace"] | null;
             /** School Id */
             school_id: string | null;
             /**
@@ -1368,6 +1391,11 @@ export interface components {
         ChildPlace: {
             /** School Id */
             school_id: string | null;
+            /**
+             * School Name
+             * @description from the county's school register; none when the county keeps none or lacks this school
+             */
+            school_name?: string | null;
             /** Township Code */
             township_code: string;
             /** Township Name */
@@ -1877,6 +1905,69 @@ export interface components {
              * @default false
              */
             statutory_duty: boolean;
+        };
+        /** LedgerChild */
+        LedgerChild: {
+            /** Birth Date */
+            birth_date: string;
+            /** Class Name */
+            class_name: string | null;
+            /** Gender */
+            gender: string;
+            /** Grade */
+            grade: string | null;
+            /** Guardians */
+            guardians: components["schemas"]["LedgerPerson"][];
+            /** Name */
+            name: string;
+            /** Parents */
+            parents: components["schemas"]["LedgerPerson"][];
+            /** School Id */
+            school_id: string | null;
+            /**
+             * School Name
+             * @description from the county's school register; null when it has none
+             */
+            school_name: string | null;
+            /** Status */
+            status: string;
+            /** Township Code */
+            township_code: string;
+            /** Township Name */
+            township_name: string | null;
+            /** Village Code */
+            village_code: string | null;
+            /** Village Name */
+            village_name: string | null;
+        };
+        /** LedgerChildren */
+        LedgerChildren: {
+            /**
+             * Children
+             * @description child id → what a ledger prints of the child
+             */
+            children: {
+                [key: string]: components["schemas"]["LedgerChild"];
+            };
+            /**
+             * Masked
+             * @description true: the phones are masked
+             */
+            masked: boolean;
+        };
+        /** LedgerPerson */
+        LedgerPerson: {
+            /** Name */
+            name: string | null;
+            /**
+             * Phone
+             * @description masked unless read in clear with a stated purpose
+             */
+            phone: string | null;
+            /** Relation */
+            relation: string | null;
+            /** Work Place */
+            work_place?: string | null;
         };
         /** MappingIn */
         MappingIn: {
@@ -2519,6 +2610,8 @@ export interface operations {
                 priority?: boolean | null;
                 min_age?: number | null;
                 max_age?: number | null;
+                /** @description children paired with this caregiver now */
+                caregiver_id?: string | null;
                 /** @description the same as X-Purpose, for links */
                 purpose?: string | null;
                 /** @description items per page (at most 500) */
@@ -2701,6 +2794,96 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PromotionOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ledger_entries_v1_children_ledger_entries_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NamesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerChildren"];
                 };
             };
             /** @description Bad Request */
@@ -4578,6 +4761,8 @@ export interface operations {
                 priority?: boolean | null;
                 min_age?: number | null;
                 max_age?: number | null;
+                /** @description children paired with this caregiver now */
+                caregiver_id?: string | null;
                 /** @description the same as X-Purpose, for links */
                 purpose?: string | null;
             };

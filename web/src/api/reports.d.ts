@@ -130,6 +130,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/ledgers/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ledger
+         * @description children: 一人一档 with the 联系卡 fields, the children on the register as of the date;
+         *     pairings: 结对帮扶名册, pairings running in the period; contacts: 家访/谈心/亲情电话 in the
+         *     period; support: 关爱慰问活动 held in the period; concerns: 强制报告登记, concerns raised in
+         *     the period. Staff in their jurisdiction (a school's staff: their school). JSON pages with
+         *     `limit`/`cursor`; XLSX and PDF whole. The contact card's phones are masked unless the caller
+         *     has `view_sensitive` and states `X-Purpose`.
+         */
+        get: operations["ledger_v1_ledgers__kind__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/summary": {
         parameters: {
             query?: never;
@@ -259,6 +284,47 @@ export interface components {
              * @description why it is refused (the value itself is never repeated)
              */
             reason: string;
+        };
+        /** LedgerColumn */
+        LedgerColumn: {
+            /** Key */
+            key: string;
+            /**
+             * Label
+             * @description the heading the documents print
+             */
+            label: string;
+        };
+        /**
+         * LedgerPage
+         * @description A page of a ledger; each item has a value (text, a number or null) for every column's
+         *     key, and the ids of what it lists (child_id, pairing_id, contact_id, …).
+         */
+        LedgerPage: {
+            /** Columns */
+            columns: components["schemas"]["LedgerColumn"][];
+            /** Items */
+            items: {
+                [key: string]: unknown;
+            }[];
+            /** Kind */
+            kind: string;
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Period */
+            period: string;
+            scope: components["schemas"]["LedgerScope"];
+            /** Title */
+            title: string;
+            /** Total */
+            total?: number | null;
+        };
+        /** LedgerScope */
+        LedgerScope: {
+            /** Code */
+            code: string;
+            /** School Id */
+            school_id: string | null;
         };
         /**
          * Problem
@@ -759,6 +825,92 @@ export interface operations {
                 };
             };
             /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ledger_v1_ledgers__kind__get: {
+        parameters: {
+            query: {
+                /** @description the period's first day */
+                from: string;
+                /** @description the period's last day (inclusive) */
+                to: string;
+                /** @description a 12-digit division code or a school id */
+                scope?: string | null;
+                /** @description as recorded by the end of this day */
+                as_of?: string | null;
+                format?: "json" | "xlsx" | "pdf";
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page; omit for the first */
+                cursor?: string | null;
+            };
+            header?: {
+                /** @description why sensitive fields are shown in clear (percent-encoded if not ASCII); needs view_sensitive; recorded in the audit trail */
+                "X-Purpose"?: string | null;
+            };
+            path: {
+                kind: "children" | "pairings" | "contacts" | "support" | "concerns";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON: a page of the ledger; XLSX or PDF: the whole ledger */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerPage"];
+                    "application/pdf": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the owners of the names cannot be read now */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -1,0 +1,81 @@
+"""Names for a ledger, asked of the services that own them when the ledger is printed, with
+the reports service's own token, and never kept (the read model has ids and codes only):
+
+- registry: POST /v1/children/ledger-entries {"ids": [...]} → each child's 一人一档 summary
+  and 联系卡 fields, the places and the school by name;
+- pairing:  POST /v1/caregivers/names {"ids": [...]} → caregiver id → name.
+
+Both owners audit the read under the reports service's identity. The phones on the contact
+card are asked in clear only with the purpose of the staff member who asked for the ledger,
+and only when that person may read them in clear (shared/purpose.py): the purpose goes with
+the request as `X-Purpose`; without it the registry masks them. A child or caregiver an
+owner does not show is printed without a name."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import httpx
+
+from shared.service_auth import ServiceTokenProvider
+
+PER_REQUEST = 500  # the owners' limit of ids per request
+
+
+class NamesUnavailable(Exception):
+    """An owner could not answer now: no ledger is printed without its names."""
+
+
+class OwnerNames(Protocol):
+    async def children(self, ids: list[str], purpose: str | None) -> dict[str, dict[str, Any]]: ...
+
+    async def caregivers(self, ids: list[str]) -> dict[str, str]: ...
+
+
+class HttpOwnerNames:
+    def __init__(self, client: httpx.AsyncClient, tokens: ServiceTokenProvider, *, registry_base_url: str,
+                 pairing_base_url: str) -> None:
+        self._client = client
+        self._tokens = tokens
+        self._registry = registry_base_url.rstrip("/")
+        self._pairing = pairing_base_url.rstrip("/")
+
+    async def children(self, ids: list[str], purpose: str | None) -> dict[str, dict[str, Any]]:
+        """child id → {name, gender, birth_date, …, guardians, parents} for those the registry shows."""
+        headers = {"X-Purpose": quote(purpose)} if purpose else {}  # percent-encoded: headers are ASCII
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), PER_REQUEST):
+            body = await self._post(f"{self._registry}/v1/children/ledger-entries", ids[start:start + PER_REQUEST],
+                                    headers)
+            found.update(body.get("children") or {})
+        return found
+
+    async def caregivers(self, ids: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), PER_REQUEST):
+            body = await self._post(f"{self._pairing}/v1/caregivers/names", ids[start:start + PER_REQUEST], {})
+            found.update({str(k): str(v) for k, v in (body.get("names") or {}).items()})
+        return found
+
+    async def _post(self, url: str, ids: list[str], headers: dict[str, str]) -> dict[str, Any]:
+        for attempt in (1, 2):
+            try:
+                token = await self._tokens.token()
+                response = await self._client.post(url, json={"ids": ids},
+                                                   headers={"Authorization": f"Bearer {token}", **headers})
+            except Exception as exc:  # the owner or the token endpoint cannot be reached
+                raise NamesUnavailable(type(exc).__name__) from exc
+            if response.status_code == 401 and attempt == 1:
+                self._tokens.invalidate()  # an expired or rotated token: one fresh try
+                continue
+            if response.status_code != 200:
+                raise NamesUnavailable(f"status {response.status_code}")
+            try:
+                answer = response.json()
+            except ValueError as exc:
+                raise NamesUnavailable("unreadable answer") from exc
+            if not isinstance(answer, dict):
+                raise NamesUnavailable("unreadable answer")
+            return answer
+        raise NamesUnavailable("unauthorised")
