@@ -8,17 +8,41 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException, status
+from fastapi import status
 
-from shared.auth import Principal
-from shared.rules import RuleViolation
+from shared.auth import Principal, scope_prefix
+from shared.rules import Refusal, RuleViolation
 
 OUTSIDE = "outside your jurisdiction"
 
 
-def not_found(what: str = "record") -> HTTPException:
+def not_found(what: str = "record") -> Refusal:
     """To raise for a record that does not exist or lies outside the caller's scope."""
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"no such {what}")
+    return Refusal(status.HTTP_404_NOT_FOUND, "not_found", f"no such {what}")
+
+
+def require_in_scope(principal: Principal, division_code: str | None, what: str = "record") -> None:
+    """404 for a record whose place lies outside the caller's scope."""
+    if not principal.covers(division_code):
+        raise not_found(what)
+
+
+def require_place_field(principal: Principal, division_code: str | None, field: str = "body.jurisdiction") -> None:
+    """A write that names a place outside the caller's scope: 422 naming the field (the
+    caller chose the value; nothing is revealed by refusing it)."""
+    if not principal.covers(division_code):
+        raise RuleViolation(field, OUTSIDE)
+
+
+def narrowed_prefix(principal: Principal, jurisdiction: str | None, parameter: str = "jurisdiction") -> str:
+    """The caller's scope, or the part of it a division-code query parameter names (403
+    outside it)."""
+    if jurisdiction is None:
+        return principal.scope_prefix
+    prefix = scope_prefix(jurisdiction)
+    if not prefix.startswith(principal.scope_prefix):
+        raise RuleViolation(f"query.{parameter}", OUTSIDE, status.HTTP_403_FORBIDDEN)
+    return prefix
 
 
 def require_division_filter(principal: Principal, parameter: str, division_code: str | None,

@@ -6,17 +6,18 @@ from datetime import datetime, time
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from services.notify import store, store_admin
-from services.notify.api_common import STAFF_ROLES, require_roles
+from shared.scope import not_found
+from shared.routes import Caller, STAFF_ROLES, require_roles
 from services.notify.contacts import ChildDetails, ContactLookupFailed
 from services.notify.domain_templates import (
     CAREGIVER_NAME, CHILD_NAME, LOCALES, UNNAMED_CAREGIVER, pick_template, place_variables, render,
     uses_child_details, uses_variable,
 )
-from shared.auth import Principal, require_principal
+from shared.auth import Principal
 from shared.contracts.events import ContactChannel
 from shared.pagination import Page, Paging
 from shared.rules import RuleViolation
@@ -63,7 +64,7 @@ def _inbox_owner(principal: Principal, caregiver_id: UUID | None) -> tuple[str, 
 @router.get("/notifications", response_model=Page[NotificationOut])
 async def list_notifications(
     request: Request,
-    principal: Annotated[Principal, Depends(require_principal)],
+    principal: Caller,
     page: Paging,
     caregiver_id: Annotated[UUID | None, Query()] = None,
     unread: Annotated[bool, Query()] = False,
@@ -137,7 +138,7 @@ async def _child_details(request: Request, child_ids: list[str]) -> dict[str, Ch
 
 @router.post("/notifications/{notification_id}/read", status_code=204)
 async def mark_read(request: Request, notification_id: UUID,
-                    principal: Annotated[Principal, Depends(require_principal)]) -> Response:
+                    principal: Caller) -> Response:
     """Marks one of your own in-app notifications read."""
     kind = "staff" if principal.has_role(*STAFF_ROLES) else "caregiver"
     recipient = principal.subject if kind == "staff" else principal.caregiver_id
@@ -211,7 +212,7 @@ def _own_identity(principal: Principal) -> tuple[str, str]:
 
 @router.get("/preferences/me", response_model=PreferencesOut)
 async def my_preferences(request: Request, response: Response,
-                         principal: Annotated[Principal, Depends(require_principal)]) -> PreferencesOut:
+                         principal: Caller) -> PreferencesOut:
     kind, recipient = _own_identity(principal)
     async with request.app.state.pool.acquire() as conn:
         row = await store_admin.get_preferences(conn, kind, recipient)
@@ -223,7 +224,7 @@ async def my_preferences(request: Request, response: Response,
 
 @router.put("/preferences/me", response_model=PreferencesOut)
 async def put_my_preferences(request: Request, response: Response, body: PreferencesIn,
-                             principal: Annotated[Principal, Depends(require_principal)],
+                             principal: Caller,
                              if_match: IfMatch = None) -> PreferencesOut:
     """Choose channels, opt out of non-urgent messages, set quiet hours (If-Match for updates)."""
     kind, recipient = _own_identity(principal)
@@ -232,7 +233,7 @@ async def put_my_preferences(request: Request, response: Response, body: Prefere
 
 @router.put("/preferences/guardians/{child_id}", response_model=PreferencesOut)
 async def put_guardian_preferences(request: Request, response: Response, child_id: UUID, body: PreferencesIn,
-                                   principal: Annotated[Principal, Depends(require_principal)],
+                                   principal: Caller,
                                    if_match: IfMatch = None) -> PreferencesOut:
     """Staff record what a child's guardian asked for (guardians have no account)."""
     require_roles(principal, *STAFF_ROLES)
@@ -240,7 +241,7 @@ async def put_guardian_preferences(request: Request, response: Response, child_i
         child = await store.get_child(conn, child_id)
     if child is None or not principal.covers(child["village_code"] or child["township_code"]) \
             or not principal.covers_school(child["school_id"]):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+        raise not_found()
     return await _put_preferences(request, response, "guardian", str(child_id), body, if_match)
 
 

@@ -4,33 +4,28 @@ Staff contact addresses are encrypted at rest. Webhook subscriptions are in api_
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime
-from typing import Annotated, Any, Awaitable, Callable, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from fastapi.encoders import jsonable_encoder
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field, model_validator
 
-from services.notify import store_admin
-from services.notify.api_common import (
-    ADMIN_ROLES, in_scope, require_roles,
-)
+from services.notify import commands, store_admin
+from shared.routes import ADMIN_ROLES, Caller, Cipher, Idempotent, require_roles
+from shared.scope import not_found, require_in_scope
 from services.notify.domain import ACTIONABLE_AUDIENCES, AUDIENCES, ROUTED_EVENTS
 from services.notify.domain_delivery import AddressError, check_email, check_webhook_url, normalise_mobile
 from services.notify.domain_templates import TEMPLATE_VARIABLES
-from services.notify.encrypted_columns import STAFF_CONTACTS
 from services.notify.api_models import RoutingRuleOut, ShiftOut, StaffRecipientOut
-from shared import audit, idempotency
-from shared.auth import Principal, require_principal
+from shared import audit
 from shared.contracts.events import ContactChannel
 from shared.pagination import Page, PageRequest, Paging, paged
 from shared.purpose import StatedPurposeHeader, clear_purpose
 from shared.rules import RuleViolation
 from shared.conditional import (
-    IdempotencyKey, IfMatch, etag, etag_headers, expected_version, put_precondition, stale,
+    IfMatch, etag, expected_version, put_precondition, stale,
 )
 from shared.clean_text import CleanInput
 
@@ -44,24 +39,6 @@ AudienceName = Literal[tuple(AUDIENCES)]  # type: ignore[valid-type]
 ALERT_EVENTS = ("ConcernRaised", "ConcernEscalated", "ConcernDeadlineMissed")
 
 
-async def idempotent(request: Request, principal: Principal, key: str | None, body: Any, status_code: int,
-                      create: Callable[[Any], Awaitable[Any]], location: str | None = None) -> JSONResponse:
-    """Runs `create(conn)` in one transaction, honouring an optional Idempotency-Key; a
-    replay answers with the first body and its ETag. `location` is a path template filled
-    with the created body's fields."""
-    fingerprint = idempotency.request_fingerprint(jsonable_encoder(body))
-
-    async def answered(conn: Any) -> tuple[int, Any]:
-        return status_code, await create(conn)
-
-    answer_status, result = await idempotency.once(request.app.state.pool, principal.subject, key, fingerprint,
-                                                   answered)
-    headers = etag_headers(result)
-    if location is not None:
-        headers["Location"] = location.format(**result)
-    return JSONResponse(result, status_code=answer_status, headers=headers)
-
-
 # -- routing rules ------------------------------------------------------------------------
 
 class RuleIn(CleanInput):
@@ -73,22 +50,22 @@ class RuleIn(CleanInput):
 
 
 @router.get("/routing-rules", response_model=Page[RoutingRuleOut])
-async def list_rules(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def list_rules(request: Request, principal: Caller,
                      page: Paging, county_code: Annotated[str, Query(pattern=r"^\d{12}$")]) -> dict[str, Any]:
     """The rules in force for a county (its own overrides, else the defaults: county_code '')."""
     require_roles(principal, *ADMIN_ROLES, "township_staff")
-    in_scope(principal, county_code)
+    require_in_scope(principal, county_code)
     async with request.app.state.pool.acquire() as conn:
         return page.of_sequence([dict(row) for row in await store_admin.list_rules(conn, county_code)])
 
 
 @router.put("/routing-rules/{county_code}/{event_type}/{audience}", response_model=RoutingRuleOut)
 async def put_rule(request: Request, response: Response, county_code: Code12, event_type: EventName,
-                   audience: AudienceName, body: RuleIn, principal: Annotated[Principal, Depends(require_principal)],
+                   audience: AudienceName, body: RuleIn, principal: Caller,
                    if_match: IfMatch = None) -> dict[str, Any]:
     """Sets the county's own rule for one (event, audience). Concern alerts cannot be switched off."""
     require_roles(principal, *ADMIN_ROLES)
-    in_scope(principal, county_code)
+    require_in_scope(principal, county_code)
     if audience not in ACTIONABLE_AUDIENCES.get(event_type, ()):
         raise RuleViolation("path.audience", f"{event_type} 无法通知该对象 / no handler can act on {event_type} for "
                                              f"{audience} (possible: {', '.join(ACTIONABLE_AUDIENCES.get(event_type, ()))})")
@@ -178,36 +155,24 @@ def _staff_out(row: Any, contacts: dict[str, Any] | None = None) -> dict[str, An
     return out
 
 
-def _contacts_context(recipient_id: UUID) -> str:
-    return STAFF_CONTACTS.context(recipient_id)
-
-
 @router.post("/staff-recipients", status_code=201, response_model=StaffRecipientOut)
-async def create_staff(request: Request, body: StaffRecipientIn,
-                       principal: Annotated[Principal, Depends(require_principal)],
-                       idempotency_key: IdempotencyKey = None) -> JSONResponse:
+async def create_staff(request: Request, body: StaffRecipientIn, principal: Caller, once: Idempotent,
+                       cipher: Cipher) -> JSONResponse:
     """Registers a staff member to receive escalations and alerts. Addresses are encrypted."""
     require_roles(principal, *ADMIN_ROLES, "township_staff")
-    in_scope(principal, body.jurisdiction)
+    require_in_scope(principal, body.jurisdiction)
     contacts = _validated_contacts(body.contacts, request.app.state.settings.allow_loopback_http)
-    cipher = request.app.state.cipher
 
-    async def create(conn: Any) -> dict[str, Any]:
-        recipient_id = uuid.uuid4()
-        row = await store_admin.insert_staff(
-            conn, recipient_id=recipient_id, staff_id=body.staff_id, jurisdiction=body.jurisdiction, level=body.level,
-            school_id=body.school_id, channels=sorted(contacts),
-            contacts_enc=cipher.encrypt(json.dumps(contacts), context=_contacts_context(recipient_id)))
-        if row is None:
-            raise HTTPException(status.HTTP_409_CONFLICT, "this staff_id is already a recipient")
-        return _staff_out(row)
+    async def create(conn: Any) -> tuple[int, dict[str, Any]]:
+        return 201, _staff_out(await commands.add_staff_recipient(
+            conn, cipher, staff_id=body.staff_id, jurisdiction=body.jurisdiction, level=body.level,
+            school_id=body.school_id, contacts=contacts))
 
-    return await idempotent(request, principal, idempotency_key, body, 201, create,
-                            location=f"{router.prefix}/staff-recipients/{{id}}")
+    return await once.answer(body, create, location=f"{router.prefix}/staff-recipients/{{id}}")
 
 
 @router.get("/staff-recipients", response_model=Page[StaffRecipientOut], response_model_exclude_unset=True)
-async def list_staff(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def list_staff(request: Request, principal: Caller,
                      page: AdminPaging) -> dict[str, Any]:
     """By place, then staff id."""
     require_roles(principal, *ADMIN_ROLES, "township_staff")
@@ -219,7 +184,7 @@ async def list_staff(request: Request, principal: Annotated[Principal, Depends(r
 
 @router.get("/staff-recipients/{recipient_id}", response_model=StaffRecipientOut, response_model_exclude_unset=True)
 async def get_staff(request: Request, response: Response, recipient_id: UUID,
-                    principal: Annotated[Principal, Depends(require_principal)],
+                    principal: Caller,
                     stated: StatedPurposeHeader = None) -> dict[str, Any]:
     """Addresses are shown only with view_sensitive and a stated purpose (`X-Purpose`), and
     such a read is audited."""
@@ -229,11 +194,11 @@ async def get_staff(request: Request, response: Response, recipient_id: UUID,
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         row = await store_admin.get_staff(conn, recipient_id)
         if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
-        in_scope(principal, row["jurisdiction"])
+            raise not_found()
+        require_in_scope(principal, row["jurisdiction"])
         if purpose is not None:
             contacts = json.loads(request.app.state.cipher.decrypt(row["contacts_enc"],
-                                                                   context=_contacts_context(recipient_id)))
+                                                                   context=commands.contacts_context(recipient_id)))
             await audit.record_principal_read(conn, principal, action="read", record_kind="staff_recipient",
                                               record_ids=[recipient_id], fields=["contacts"], purpose=purpose)
     response.headers["ETag"] = etag(row["version"])
@@ -242,24 +207,24 @@ async def get_staff(request: Request, response: Response, recipient_id: UUID,
 
 @router.patch("/staff-recipients/{recipient_id}", response_model=StaffRecipientOut, response_model_exclude_unset=True)
 async def patch_staff(request: Request, response: Response, recipient_id: UUID, body: StaffRecipientPatch,
-                      principal: Annotated[Principal, Depends(require_principal)],
+                      principal: Caller,
                       if_match: IfMatch = None) -> dict[str, Any]:
     """Changes a recipient; If-Match with the version read is required (412 when stale)."""
     require_roles(principal, *ADMIN_ROLES, "township_staff")
     version = expected_version(if_match)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"contacts"})
     if body.jurisdiction is not None:
-        in_scope(principal, body.jurisdiction)
+        require_in_scope(principal, body.jurisdiction)
     if body.contacts is not None:
         contacts = _validated_contacts(body.contacts, request.app.state.settings.allow_loopback_http)
         changes["channels"] = sorted(contacts)
         changes["contacts_enc"] = request.app.state.cipher.encrypt(json.dumps(contacts),
-                                                                   context=_contacts_context(recipient_id))
+                                                                   context=commands.contacts_context(recipient_id))
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             existing = await store_admin.get_staff(conn, recipient_id)
             if existing is None or not principal.covers(existing["jurisdiction"]):
-                raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+                raise not_found()
             row = await store_admin.update_staff(conn, recipient_id, version, changes)
     if row is None:
         raise stale()
@@ -287,27 +252,23 @@ class ShiftIn(CleanInput):
 
 
 @router.post("/duty-roster", status_code=201, response_model=ShiftOut)
-async def create_shift(request: Request, body: ShiftIn, principal: Annotated[Principal, Depends(require_principal)],
-                       idempotency_key: IdempotencyKey = None) -> JSONResponse:
+async def create_shift(body: ShiftIn, principal: Caller, once: Idempotent) -> JSONResponse:
     """Puts a staff recipient on duty for concerns in a township or county for a time window."""
     require_roles(principal, *ADMIN_ROLES, "township_staff")
-    in_scope(principal, body.jurisdiction)
+    require_in_scope(principal, body.jurisdiction)
     if body.jurisdiction[9:] != "000":
         raise RuleViolation("body.jurisdiction", "a duty roster covers a township or a county, not a village")
 
-    async def create(conn: Any) -> dict[str, Any]:
-        staff = await store_admin.get_staff(conn, body.staff_recipient_id)
-        if staff is None or not staff["active"] or not principal.covers(staff["jurisdiction"]):
-            raise RuleViolation("body.staff_recipient_id", "no such active staff recipient in your scope")
-        row = await store_admin.insert_shift(conn, uuid.uuid4(), body.staff_recipient_id, body.jurisdiction,
-                                             body.starts_at, body.ends_at)
-        return dict(row)
+    async def create(conn: Any) -> tuple[int, dict[str, Any]]:
+        return 201, dict(await commands.add_shift(
+            conn, principal, staff_recipient_id=body.staff_recipient_id, jurisdiction=body.jurisdiction,
+            starts_at=body.starts_at, ends_at=body.ends_at))
 
-    return await idempotent(request, principal, idempotency_key, body, 201, create)
+    return await once.answer(body, create)
 
 
 @router.get("/duty-roster", response_model=Page[ShiftOut])
-async def list_shifts(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def list_shifts(request: Request, principal: Caller,
                       page: AdminPaging,
                       at: Annotated[datetime | None, Query(description="only shifts covering this instant")] = None,
                       ) -> dict[str, Any]:
@@ -321,9 +282,9 @@ async def list_shifts(request: Request, principal: Annotated[Principal, Depends(
 
 @router.delete("/duty-roster/{shift_id}", status_code=204)
 async def delete_shift(request: Request, shift_id: UUID,
-                       principal: Annotated[Principal, Depends(require_principal)]) -> Response:
+                       principal: Caller) -> Response:
     require_roles(principal, *ADMIN_ROLES, "township_staff")
     async with request.app.state.pool.acquire() as conn:
         if not await store_admin.delete_shift(conn, shift_id, principal.scope_prefix):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+            raise not_found()
     return Response(status_code=204)

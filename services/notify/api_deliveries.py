@@ -9,9 +9,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from services.notify import store_delivery
-from services.notify.api_common import ADMIN_ROLES, STAFF_ROLES, require_roles
+from shared.scope import not_found
+from shared.routes import Caller, ADMIN_ROLES, STAFF_ROLES, require_roles
 from services.notify.api_models import DeliveryCount, DeliveryOut, Requeued
-from shared.auth import Principal, require_principal
 from shared.contracts.events import DeliveryChannel, RecipientKind
 from shared.pagination import Page, PageRequest, Paging, paged
 from shared.scope import require_school_filter
@@ -26,7 +26,7 @@ Kind = RecipientKind
 @router.get("/deliveries", response_model=Page[DeliveryOut])
 async def list_deliveries(
     request: Request,
-    principal: Annotated[Principal, Depends(require_principal)],
+    principal: Caller,
     page: Annotated[PageRequest, Depends(paged(default=100, maximum=1000))],
     status_: Annotated[Status | None, Query(alias="status")] = None,
     channel: Annotated[Channel | None, Query()] = None,
@@ -56,7 +56,7 @@ async def list_deliveries(
 
 
 @router.get("/deliveries/summary", response_model=Page[DeliveryCount])
-async def delivery_summary(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def delivery_summary(request: Request, principal: Caller,
                            page: Paging, since: Annotated[datetime | None, Query()] = None) -> dict[str, Any]:
     """Counts per channel and status in the caller's jurisdiction (what is stuck, what died),
     with the oldest of each: the first thing to look at when messages seem not to arrive."""
@@ -69,18 +69,18 @@ async def delivery_summary(request: Request, principal: Annotated[Principal, Dep
 
 @router.get("/deliveries/{notification_id}", response_model=DeliveryOut)
 async def get_delivery(request: Request, notification_id: UUID,
-                       principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
+                       principal: Caller) -> dict[str, Any]:
     require_roles(principal, *STAFF_ROLES)
     async with request.app.state.pool.acquire() as conn:
         row = await store_delivery.get_delivery(conn, notification_id, principal.scope_prefix, principal.school_scope)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+        raise not_found()
     return dict(row)
 
 
 @router.post("/deliveries/{notification_id}/retry", response_model=Requeued)
 async def retry_delivery(request: Request, notification_id: UUID,
-                         principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
+                         principal: Caller) -> dict[str, Any]:
     """Sends a dead or failed message again (after fixing a provider or an address)."""
     require_roles(principal, *ADMIN_ROLES)
     async with request.app.state.pool.acquire() as conn:

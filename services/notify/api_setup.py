@@ -6,17 +6,17 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from services.notify import store_admin, store_held, store_setup
-from services.notify.api_common import ADMIN_ROLES, in_scope, require_roles
+from shared.routes import Caller, ADMIN_ROLES, require_roles
+from shared.scope import require_in_scope
 from services.notify.channels.factory import SELF_PROVIDED, configured_channels
-from shared.auth import Principal, require_principal, scope_prefix
+from shared.auth import scope_prefix
 from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["setup"])
-Caller = Annotated[Principal, Depends(require_principal)]
 
 
 class Missing(BaseModel):
@@ -48,7 +48,7 @@ async def setup_check(request: Request, principal: Caller,
     asks it beside this."""
     require_roles(principal, *ADMIN_ROLES, "township_staff")
     code = jurisdiction or principal.jurisdiction
-    in_scope(principal, code)
+    require_in_scope(principal, code)
     prefix = scope_prefix(code)
     settings = request.app.state.settings
     configured = configured_channels(settings)

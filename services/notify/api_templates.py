@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import ConfigDict, Field
 
 from services.notify import store, store_admin
-from services.notify.api_common import STAFF_ROLES, require_roles
+from shared.routes import Caller, STAFF_ROLES, require_roles
 from services.notify.domain_templates import (
     SAMPLE_VARIABLES, TEMPLATE_CHANNELS, TEMPLATE_VARIABLES, TemplateError, check_template, pick_template, render,
 )
 from services.notify.api_models import Preview, StoredTemplate, TemplateOut
-from shared.auth import Principal, require_principal
 from shared.pagination import Page, Paging
 from shared.rules import RuleViolation
 from shared.conditional import IfMatch, etag, put_precondition
@@ -48,7 +47,7 @@ def _raise(exc: TemplateError) -> None:
 
 
 @router.get("/templates", response_model=Page[TemplateOut])
-async def list_templates(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def list_templates(request: Request, principal: Caller,
                          page: Paging) -> dict[str, Any]:
     require_roles(principal, *STAFF_ROLES)
     async with request.app.state.pool.acquire() as conn:
@@ -60,7 +59,7 @@ async def list_templates(request: Request, principal: Annotated[Principal, Depen
 @router.put("/templates/{template_key}/{locale}/{channel}", response_model=StoredTemplate)
 async def put_template(request: Request, response: Response, template_key: str, locale: Locale,
                        channel: TemplateChannel, body: TemplateIn,
-                       principal: Annotated[Principal, Depends(require_principal)],
+                       principal: Caller,
                        if_match: IfMatch = None) -> dict[str, Any]:
     """Saves a template after checking its variables and wording (If-Match for updates)."""
     require_roles(principal, "admin")
@@ -80,7 +79,7 @@ async def put_template(request: Request, response: Response, template_key: str, 
 
 @router.post("/templates/preview", response_model=Preview)
 async def preview(request: Request, body: PreviewIn,
-                  principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
+                  principal: Caller) -> dict[str, Any]:
     """Renders a stored template or a draft with sample (or given) values; nothing is saved."""
     require_roles(principal, *STAFF_ROLES)
     if body.template_key not in TEMPLATE_VARIABLES:

@@ -11,14 +11,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
 from services.pairing import store, store_pairings, store_stats
-from services.pairing.api_common import narrowed_prefix, require_staff
 from services.pairing.api_models import CaregiverActivity, Coverage, UnpairedQueue
-from shared.auth import Principal, require_principal
 from shared.pagination import Page, PageRequest, Paging, paged
-from shared.scope import require_school_filter
+from shared.scope import narrowed_prefix, require_school_filter
 from shared.contracts import Jurisdiction
 from shared import as_of as as_of_rule
 from shared.rules import RuleViolation
+from shared.routes import Caller, require_staff
 
 router = APIRouter(prefix="/v1", tags=["children"])
 
@@ -42,7 +41,7 @@ def _jurisdiction(row: Any) -> dict[str, Any]:
 
 @router.get("/children/{child_id}", response_model=PairableChildOut)
 async def read_pairable_child(child_id: UUID, request: Request,
-                              principal: Annotated[Principal, Depends(require_principal)]) -> PairableChildOut:
+                              principal: Caller) -> PairableChildOut:
     """The child as pairing knows it (from the registry's events)."""
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
@@ -57,7 +56,7 @@ async def read_pairable_child(child_id: UUID, request: Request,
 
 
 @router.get("/queue/unpaired", response_model=UnpairedQueue)
-async def unpaired_queue(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def unpaired_queue(request: Request, principal: Caller,
                          page: Annotated[PageRequest, Depends(paged(default=100, maximum=1000))],
                          jurisdiction: Annotated[str | None, Query(pattern=_CODE12)] = None,
                          school_id: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
@@ -89,7 +88,7 @@ def _coverage_figures(row: Any) -> dict[str, Any]:
 
 
 @router.get("/statistics/coverage", response_model=Coverage)
-async def coverage(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def coverage(request: Request, principal: Caller,
                    jurisdiction: Annotated[str | None, Query(pattern=_CODE12)] = None,
                    as_of: Annotated[date | None, Query(description="as it stood at the end of this day (the "
                                                              "county's); none: now")] = None) -> dict[str, Any]:
@@ -122,7 +121,7 @@ async def coverage(request: Request, principal: Annotated[Principal, Depends(req
 
 
 @router.get("/statistics/caregiver-activity", response_model=Page[CaregiverActivity])
-async def caregiver_activity(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def caregiver_activity(request: Request, principal: Caller,
                              page: Paging,
                              since: Annotated[date, Query(alias="from")],
                              until: Annotated[date, Query(alias="to", description="exclusive")],

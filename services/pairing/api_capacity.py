@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import ConfigDict, Field
 
 from services.pairing import commands, domain, store
-from services.pairing.api_common import require_staff, transaction
 from services.pairing.api_models import CapacityDefaults
-from shared.auth import Principal, require_principal
+from shared.auth import Principal
 from shared.clean_text import CleanInput
 from shared.contracts.events import CaregiverKind
+from shared.routes import Caller, require_staff, transaction
 
 router = APIRouter(prefix="/v1", tags=["caregivers"])
 
@@ -35,7 +35,7 @@ def _require_county_admin(principal: Principal, county_code: str) -> None:
 
 @router.get("/capacity-defaults/{county_code}", response_model=CapacityDefaults)
 async def read_capacity_defaults(county_code: str, request: Request,
-                                 principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
+                                 principal: Caller) -> dict[str, Any]:
     require_staff(principal)
     if not principal.covers(county_code):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such county in your jurisdiction")
@@ -48,7 +48,7 @@ async def read_capacity_defaults(county_code: str, request: Request,
 
 @router.put("/capacity-defaults/{county_code}", response_model=CapacityDefaults)
 async def put_capacity_defaults(county_code: str, body: CapacityDefaultsIn, request: Request,
-                                principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
+                                principal: Caller) -> dict[str, Any]:
     """Sets the county's capacity per kind. Caregivers following the default get a
     CaregiverUpdated with their new capacity; pairings already made are kept."""
     _require_county_admin(principal, county_code)

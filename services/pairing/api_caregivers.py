@@ -15,21 +15,19 @@ from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field, field_validator
 
 from services.pairing import commands, domain, store, store_pairings
-from services.pairing.api_common import (
-    STAFF_ROLES, cipher, deepest_code, idempotent_create, narrowed_prefix,
-    require_in_scope, require_staff, today, transaction,
-)
 from services.pairing.encrypted_columns import CAREGIVER_CONTEXT
 from services.pairing.api_models import CaregiverOut
 from shared import audit
-from shared.auth import Principal, require_principal
+from shared.auth import Principal
 from shared.pagination import Page, PageRequest, paged
 from shared.clean_text import CleanInput
 from shared.contracts.events import CaregiverKind
 from shared.crypto import FieldCipher
-from shared.conditional import IdempotencyKey, IfMatch, etag_headers, expected_version, stale
+from shared.conditional import IfMatch, etag_headers, expected_version, stale
 from shared.purpose import StatedPurposeHeader, clear_purpose
 from shared.rules import RuleViolation
+from shared.routes import Caller, Idempotent, STAFF_ROLES, cipher_of, require_staff, today, transaction
+from shared.scope import narrowed_prefix, require_place_field
 
 router = APIRouter(prefix="/v1", tags=["caregivers"])
 
@@ -153,32 +151,32 @@ async def _visible_caregiver(conn: Any, principal: Principal, caregiver_id: UUID
     """The caregiver if the caller may see it (staff in scope, or the caregiver itself); else 404."""
     row = await store.get_caregiver(conn, caregiver_id)
     own = principal.has_role("caregiver") and principal.caregiver_id == str(caregiver_id)
-    if row is None or not (own or (principal.has_role(*STAFF_ROLES) and principal.covers(deepest_code(row)))):
+    if row is None or not (own or (principal.has_role(*STAFF_ROLES) and principal.covers(commands.deepest_code(row)))):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such caregiver")
     return row
 
 
 @router.post("/caregivers", status_code=201, response_model=CaregiverOut)
 async def enrol_caregiver(body: CaregiverIn, request: Request,
-                          principal: Annotated[Principal, Depends(require_principal)],
-                          idempotency_key: IdempotencyKey = None) -> JSONResponse:
+                          principal: Caller,
+                          once: Idempotent) -> JSONResponse:
     """Enrols a caregiver (emits CaregiverEnrolled, which names the channels, not the addresses)."""
     require_staff(principal)
-    require_in_scope(principal, body.jurisdiction.village_code or body.jurisdiction.township_code)
+    require_place_field(principal, body.jurisdiction.village_code or body.jurisdiction.township_code)
     _check_codes(body.jurisdiction)
 
     async def create(conn: Any) -> tuple[int, Any]:
         caregiver_id = uuid.uuid4()
         values = {"id": caregiver_id, "kind": body.kind, **body.jurisdiction.model_dump(),
                   "school_id": body.school_id, "capacity_override": body.capacity,
-                  "name_enc": _encrypt(cipher(request), caregiver_id, "name_enc", body.name),
-                  **_contact_columns(cipher(request), caregiver_id, body.contact),
+                  "name_enc": _encrypt(cipher_of(request), caregiver_id, "name_enc", body.name),
+                  **_contact_columns(cipher_of(request), caregiver_id, body.contact),
                   "active": body.active, "created_by": principal.subject}
         row = await store.insert_caregiver(conn, values)
         await commands.caregiver_event(conn, row, enrolled=True)
-        return 201, await caregiver_out(conn, row, cipher(request), load=0)
+        return 201, await caregiver_out(conn, row, cipher_of(request), load=0)
 
-    return await idempotent_create(request, principal, body.model_dump(), idempotency_key, create,
+    return await once.answer(body.model_dump(), create,
                                    location=f"{router.prefix}/caregivers/{{id}}")
 
 
@@ -191,7 +189,7 @@ def _check_codes(jurisdiction: JurisdictionIn) -> None:
 
 
 @router.get("/caregivers", response_model=Page[CaregiverOut])
-async def list_caregivers(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def list_caregivers(request: Request, principal: Caller,
                           page: Annotated[PageRequest, Depends(paged(default=100, maximum=1000))],
                           jurisdiction: Annotated[str | None, Query(pattern=_CODE12)] = None,
                           kind: CaregiverKind | None = None, active: bool | None = None,
@@ -203,21 +201,21 @@ async def list_caregivers(request: Request, principal: Annotated[Principal, Depe
         rows = await store.list_caregivers(conn, prefix, kind=kind, active=active, school_id=school_id,
                                            limit=page.fetch, after=page.after(str, datetime, UUID))
     return page.keyset(rows, key=lambda row: (row["place"], row["created_at"], row["id"]),
-                       items=[_shape(row, cipher(request), row["county_capacity"], row["load"])
+                       items=[_shape(row, cipher_of(request), row["county_capacity"], row["load"])
                               for row in rows[: page.limit]])
 
 
 @router.get("/caregivers/{caregiver_id}", response_model=CaregiverOut)
 async def read_caregiver(caregiver_id: UUID, request: Request,
-                         principal: Annotated[Principal, Depends(require_principal)]) -> Any:
+                         principal: Caller) -> Any:
     async with request.app.state.pool.acquire() as conn:
         row = await _visible_caregiver(conn, principal, caregiver_id)
-        return _with_etag(await caregiver_out(conn, row, cipher(request)))
+        return _with_etag(await caregiver_out(conn, row, cipher_of(request)))
 
 
 @router.patch("/caregivers/{caregiver_id}", response_model=CaregiverOut)
 async def change_caregiver(caregiver_id: UUID, body: CaregiverPatch, request: Request,
-                           principal: Annotated[Principal, Depends(require_principal)],
+                           principal: Caller,
                            if_match: IfMatch = None) -> Any:
     """Changes a caregiver (If-Match: its ETag; 412 when stale). Deactivating ends their pairings
     (caregiver_inactive); moving them ends the pairings they no longer cover (reassigned);
@@ -225,16 +223,16 @@ async def change_caregiver(caregiver_id: UUID, body: CaregiverPatch, request: Re
     require_staff(principal)
     expected = expected_version(if_match, body.version)
     if body.jurisdiction is not None:
-        require_in_scope(principal, body.jurisdiction.village_code or body.jurisdiction.township_code)
+        require_place_field(principal, body.jurisdiction.village_code or body.jurisdiction.township_code)
         _check_codes(body.jurisdiction)
     on = today(request)
     async with transaction(request) as conn:
         current = await store.get_caregiver(conn, caregiver_id, lock=True)
-        if current is None or not principal.covers(deepest_code(current)):
+        if current is None or not principal.covers(commands.deepest_code(current)):
             raise HTTPException(404, "no such caregiver")
         if current["version"] != expected:
             raise stale(current["version"])
-        changes = _changes(body, caregiver_id, cipher(request))
+        changes = _changes(body, caregiver_id, cipher_of(request))
         row = await store.update_caregiver(conn, caregiver_id, expected, changes)
         if not row["active"] and current["active"]:
             await commands.end_caregiver_pairings(conn, caregiver_id, reason="caregiver_inactive", on=on,
@@ -247,7 +245,7 @@ async def change_caregiver(caregiver_id: UUID, body: CaregiverPatch, request: Re
             raise domain.Refusal(409, "capacity_below_load",
                                  "end some pairings before lowering the capacity", load=load, capacity=capacity)
         await commands.caregiver_event(conn, row, enrolled=False)
-        return _with_etag(await caregiver_out(conn, row, cipher(request), load=load))
+        return _with_etag(await caregiver_out(conn, row, cipher_of(request), load=load))
 
 
 def _with_etag(out: dict[str, Any]) -> JSONResponse:
@@ -293,7 +291,7 @@ def _masked(field: str, value: str | None) -> str | None:
 
 @router.get("/caregivers/{caregiver_id}/contact-points")
 async def read_contact_points(caregiver_id: UUID, request: Request,
-                              principal: Annotated[Principal, Depends(require_principal)],
+                              principal: Caller,
                               stated: StatedPurposeHeader = None) -> dict[str, Any]:
     """The caregiver's addresses, for the one sending a message now (notify, role `service`), an
     admin or staff. In clear only with `view_sensitive` and a stated purpose (`X-Purpose`; the
@@ -305,9 +303,9 @@ async def read_contact_points(caregiver_id: UUID, request: Request,
     async with transaction(request) as conn:
         row = await store.get_caregiver(conn, caregiver_id)
         # A school head's token reaches its own school's caregivers' addresses only.
-        if row is None or not principal.covers(deepest_code(row)) or not principal.covers_school(row["school_id"]):
+        if row is None or not principal.covers(commands.deepest_code(row)) or not principal.covers_school(row["school_id"]):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such caregiver")
-        decrypted = {field: _decrypt(cipher(request), caregiver_id, column, row[column])
+        decrypted = {field: _decrypt(cipher_of(request), caregiver_id, column, row[column])
                      for field, (column, _) in CONTACT_FIELDS.items()}
         shown = [field for field, value in decrypted.items() if value is not None]
         if purpose and shown:

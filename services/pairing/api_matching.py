@@ -17,15 +17,15 @@ from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field
 
 from services.pairing import commands, domain, store_matching, store_pairings
-from services.pairing.api_common import require_staff, today, transaction
 from services.pairing.domain_matching import MatchCaregiver, MatchChild, MatchCosts, solve
 from services.pairing.api_models import Acceptance, Proposal
 from shared import idempotency
-from shared.auth import Principal, require_principal, scope_prefix
+from shared.auth import Principal, scope_prefix
 from shared.pagination import PageRequest, paged
 from shared.conditional import IdempotencyKey
 from shared.rules import RuleViolation
 from shared.clean_text import CleanInput
+from shared.routes import Caller, require_staff, today, transaction
 
 router = APIRouter(prefix="/v1/matching", tags=["matching"])
 
@@ -64,7 +64,7 @@ def _location(summary: Any) -> dict[str, str]:
 
 @router.post("/proposals", status_code=201)
 async def propose(body: ProposalIn, request: Request,
-                  principal: Annotated[Principal, Depends(require_principal)],
+                  principal: Caller,
                   key: IdempotencyKey = None) -> Any:
     """Proposes caregivers for every unpaired child of the jurisdiction: priority children
     first, same school or village before same township, load balanced, capacity never
@@ -133,7 +133,7 @@ def _item_out(row: Any) -> dict[str, Any]:
 
 @router.get("/proposals/{proposal_id}", response_model=Proposal)
 async def read_proposal(proposal_id: UUID, request: Request,
-                        principal: Annotated[Principal, Depends(require_principal)],
+                        principal: Caller,
                         page: Annotated[PageRequest, Depends(paged(default=500, maximum=5000))]) -> dict[str, Any]:
     """The proposal and a page of its items (priority children first); `next_cursor` leads
     to the next page of items, as in every list."""
@@ -154,7 +154,7 @@ async def read_proposal(proposal_id: UUID, request: Request,
 
 @router.post("/proposals/{proposal_id}/accept", response_model=Acceptance, response_model_exclude_unset=True)
 async def accept(proposal_id: UUID, body: AcceptIn, request: Request,
-                 principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
+                 principal: Caller) -> dict[str, Any]:
     """Accepts the proposal, or the listed items of it. Each item is checked again as if it
     were made by hand (child still active and unpaired, caregiver active, a free place,
     coverage); those that still hold become pairings (lead), the rest are refused with

@@ -4,17 +4,16 @@ lists). Names never travel in events; they are asked of pairing, which owns them
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.pairing import store
-from services.pairing.api_common import STAFF_ROLES, cipher
 from services.pairing.encrypted_columns import CAREGIVER_CONTEXT
-from shared.auth import Principal, require_principal
 from shared.clean_text import CleanInput
+from shared.routes import Caller, STAFF_ROLES, cipher_of
 
 router = APIRouter(prefix="/v1", tags=["caregivers"])
 
@@ -31,7 +30,7 @@ class CaregiverNames(BaseModel):
 
 @router.post("/caregivers/names", response_model=CaregiverNames)
 async def caregiver_names(body: NamesIn, request: Request,
-                          principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
+                          principal: Caller) -> dict[str, Any]:
     """The names of these caregivers for staff (in their jurisdiction; a school's staff, their
     school's) and for role `service` (notify, within its jurisdiction): the same caregivers
     `GET /v1/caregivers/{id}` shows them. Others are left out. A POST, so that names and ids
@@ -41,6 +40,6 @@ async def caregiver_names(body: NamesIn, request: Request,
     async with request.app.state.pool.acquire() as conn:
         rows = await store.caregiver_names_in_scope(conn, list(dict.fromkeys(body.ids)), principal.scope_prefix,
                                                     principal.school_scope)
-    field = cipher(request)
+    field = cipher_of(request)
     return {"names": {str(row["id"]): field.decrypt(row["name_enc"], context=f"{CAREGIVER_CONTEXT}.name_enc:{row['id']}")
                       for row in rows if row["name_enc"]}}

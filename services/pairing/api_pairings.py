@@ -8,22 +8,19 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field
 
 from services.pairing import commands, domain, store, store_pairings
-from services.pairing.api_common import (
-    STAFF_ROLES, deepest_code, idempotent_create, narrowed_prefix, require_staff, today, transaction,
-)
 from services.pairing.api_models import CaregiverPairingOut, OwnPairingOut, PairingInHistory, PairingOut
-from shared.auth import Principal, require_principal
+from shared.auth import Principal
 from shared.pagination import Page, Paging
 from shared.clean_text import CleanInput
 from shared.contracts.events import PairingRole
-from shared.conditional import IdempotencyKey
 from shared.rules import RuleViolation
-from shared.scope import require_school_filter
+from shared.routes import Caller, Idempotent, STAFF_ROLES, require_staff, today, transaction
+from shared.scope import narrowed_prefix, require_school_filter
 
 router = APIRouter(prefix="/v1", tags=["pairings"])
 
@@ -54,15 +51,15 @@ def pairing_out(row: Any) -> dict[str, Any]:
 
 async def _visible_child(conn: asyncpg.Connection, principal: Principal, child_id: UUID) -> asyncpg.Record:
     row = await store.get_child(conn, child_id)
-    if row is None or not principal.covers(deepest_code(row)) or not principal.covers_school(row["school_id"]):
+    if row is None or not principal.covers(commands.deepest_code(row)) or not principal.covers_school(row["school_id"]):
         raise domain.Refusal(404, "child_not_found", "no such child")
     return row
 
 
 @router.post("/pairings", status_code=201, response_model=PairingOut)
 async def create_pairing(body: PairingIn, request: Request,
-                         principal: Annotated[Principal, Depends(require_principal)],
-                         idempotency_key: IdempotencyKey = None) -> JSONResponse:
+                         principal: Caller,
+                         once: Idempotent) -> JSONResponse:
     """Pairs a caregiver with a child. Refusals: 404 unknown child or caregiver; 409 closed
     child, inactive caregiver, duplicate, second lead, or no free place (with the load);
     422 caregiver outside the child's township/school. Nothing is written then."""
@@ -74,7 +71,7 @@ async def create_pairing(body: PairingIn, request: Request,
     async def create(conn: asyncpg.Connection) -> tuple[int, Any]:
         await _visible_child(conn, principal, body.child_id)
         caregiver = await store.get_caregiver(conn, body.caregiver_id)
-        if caregiver is None or not principal.covers(deepest_code(caregiver)):
+        if caregiver is None or not principal.covers(commands.deepest_code(caregiver)):
             raise domain.Refusal(404, "caregiver_not_found", "no such caregiver")
         try:
             async with conn.transaction():  # a savepoint: a lost race is a refusal, not a 500
@@ -85,12 +82,12 @@ async def create_pairing(body: PairingIn, request: Request,
             raise domain.Refusal(409, "already_paired", "a concurrent request paired this child") from None
         return 201, pairing_out(row)
 
-    return await idempotent_create(request, principal, body.model_dump(), idempotency_key, create,
+    return await once.answer(body.model_dump(), create,
                                    location=f"{router.prefix}/pairings/{{id}}")
 
 
 @router.get("/pairings", response_model=Page[CaregiverPairingOut])
-async def list_pairings(request: Request, principal: Annotated[Principal, Depends(require_principal)], page: Paging,
+async def list_pairings(request: Request, principal: Caller, page: Paging,
                         jurisdiction: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
                         school_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
                         caregiver_id: UUID | None = None,
@@ -112,11 +109,11 @@ async def list_pairings(request: Request, principal: Annotated[Principal, Depend
 
 @router.get("/pairings/{pairing_id}", response_model=PairingOut)
 async def read_pairing(pairing_id: UUID, request: Request,
-                       principal: Annotated[Principal, Depends(require_principal)]) -> dict[str, Any]:
+                       principal: Caller) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
         row = await store_pairings.get_pairing(conn, pairing_id)
     own = row is not None and principal.has_role("caregiver") and principal.caregiver_id == str(row["caregiver_id"])
-    staff = row is not None and principal.has_role(*STAFF_ROLES) and principal.covers(deepest_code(row)) \
+    staff = row is not None and principal.has_role(*STAFF_ROLES) and principal.covers(commands.deepest_code(row)) \
         and principal.covers_school(row["school_id"])
     if not (own or staff):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such pairing")
@@ -125,14 +122,14 @@ async def read_pairing(pairing_id: UUID, request: Request,
 
 @router.post("/pairings/{pairing_id}/end", response_model=PairingOut)
 async def end_pairing(pairing_id: UUID, body: PairingEndIn, request: Request,
-                      principal: Annotated[Principal, Depends(require_principal)]) -> Any:
+                      principal: Caller) -> Any:
     """Ends a pairing (emits PairingEnded); the child returns to the unpaired queue if it was
     their only one."""
     require_staff(principal)
     ended_on = body.ended_on or today(request)
     async with transaction(request) as conn:
         row = await store_pairings.get_pairing(conn, pairing_id)
-        if row is None or not principal.covers(deepest_code(row)) or not principal.covers_school(row["school_id"]):
+        if row is None or not principal.covers(commands.deepest_code(row)) or not principal.covers_school(row["school_id"]):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such pairing")
         if row["ended_on"] is not None:
             raise domain.Refusal(409, "already_ended", "the pairing has already ended")
@@ -148,7 +145,7 @@ async def end_pairing(pairing_id: UUID, body: PairingEndIn, request: Request,
 
 @router.get("/children/{child_id}/pairings", response_model=Page[PairingInHistory])
 async def child_pairing_history(child_id: UUID, request: Request,
-                                principal: Annotated[Principal, Depends(require_principal)],
+                                principal: Caller,
                                 page: Paging) -> dict[str, Any]:
     """Every pairing the child has had, oldest first, with the reason each one ended."""
     require_staff(principal)
@@ -168,7 +165,7 @@ def _own_pairing_out(row: Any) -> dict[str, Any]:
 
 
 @router.get("/me/pairings", response_model=Page[OwnPairingOut])
-async def my_pairings(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def my_pairings(request: Request, principal: Caller,
                       page: Paging, include_ended: Annotated[bool, Query()] = False) -> dict[str, Any]:
     """A caregiver's own pairings (role caregiver, claim caregiver_id)."""
     if not principal.has_role("caregiver") or not principal.caregiver_id:
@@ -184,12 +181,12 @@ async def my_pairings(request: Request, principal: Annotated[Principal, Depends(
 
 @router.get("/caregivers/{caregiver_id}/pairings", response_model=Page[CaregiverPairingOut])
 async def caregiver_pairings(caregiver_id: UUID, request: Request,
-                             principal: Annotated[Principal, Depends(require_principal)],
+                             principal: Caller,
                              page: Paging, include_ended: Annotated[bool, Query()] = False) -> dict[str, Any]:
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
         caregiver = await store.get_caregiver(conn, caregiver_id)
-        if caregiver is None or not principal.covers(deepest_code(caregiver)):
+        if caregiver is None or not principal.covers(commands.deepest_code(caregiver)):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such caregiver")
         rows = await store_pairings.pairings_of_caregiver(conn, caregiver_id, include_ended=include_ended)
     # A school head sees a caregiver's pairings with their own school's children only.

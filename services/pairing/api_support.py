@@ -9,20 +9,18 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field, model_validator
 
-from services.pairing import domain, store, store_support
-from services.pairing.api_common import (
-    cipher, deepest_code, idempotent_create, narrowed_prefix, require_staff, today,
-)
+from services.pairing import commands, domain, store, store_support
 from services.pairing.encrypted_columns import SUPPORT_GIVEN_BY
 from services.pairing.api_models import SupportOut, SupportTotals
-from shared.auth import Principal, require_principal
+from shared.auth import Principal
 from shared.pagination import Page, Paging
-from shared.conditional import IdempotencyKey
 from shared.clean_text import CleanInput
+from shared.routes import Caller, Idempotent, cipher_of, require_staff, today
+from shared.scope import narrowed_prefix
 
 router = APIRouter(prefix="/v1", tags=["support"])
 
@@ -53,7 +51,7 @@ def _support_out(row: Any, request: Request) -> dict[str, Any]:
     return {"id": row["id"], "child_id": row["child_id"], "township_code": row["township_code"],
             "kind": row["kind"], "amount_fen": row["amount_fen"], "item": row["item"], "fund": row["fund"],
             "given_on": row["given_on"], "period": row["period_key"],
-            "given_by": None if given_by is None else cipher(request).decrypt(
+            "given_by": None if given_by is None else cipher_of(request).decrypt(
                 given_by, context=SUPPORT_GIVEN_BY.context(row["id"])),
             "flagged": row["flagged_duplicate_of"] is not None,
             "duplicate_of": row["flagged_duplicate_of"]}
@@ -61,15 +59,15 @@ def _support_out(row: Any, request: Request) -> dict[str, Any]:
 
 async def _child_in_scope(conn: asyncpg.Connection, principal: Principal, child_id: UUID) -> asyncpg.Record:
     child = await store.get_child(conn, child_id)
-    if child is None or not principal.covers(deepest_code(child)):
+    if child is None or not principal.covers(commands.deepest_code(child)):
         raise domain.Refusal(404, "child_not_found", "no such child")
     return child
 
 
 @router.post("/children/{child_id}/support", status_code=201, response_model=SupportOut)
 async def record_support(child_id: UUID, body: SupportIn, request: Request,
-                         principal: Annotated[Principal, Depends(require_principal)],
-                         idempotency_key: IdempotencyKey = None) -> JSONResponse:
+                         principal: Caller,
+                         once: Idempotent) -> JSONResponse:
     """Records aid or a gift. If the child already had one from the same fund in the same
     period (term or half-year, per county setting), it is recorded and flagged."""
     require_staff(principal)
@@ -81,7 +79,7 @@ async def record_support(child_id: UUID, body: SupportIn, request: Request,
         child = await _child_in_scope(conn, principal, child_id)
         earlier = await store_support.earlier_gift_in_period(conn, child_id, body.fund, period)
         record_id = uuid.uuid4()
-        given_by = None if body.given_by is None else cipher(request).encrypt(
+        given_by = None if body.given_by is None else cipher_of(request).encrypt(
             body.given_by, context=SUPPORT_GIVEN_BY.context(record_id))
         row = await store_support.insert_support(conn, {
             "id": record_id, "child_id": child_id, "county_code": child["county_code"],
@@ -91,13 +89,12 @@ async def record_support(child_id: UUID, body: SupportIn, request: Request,
             "created_by": principal.subject})
         return 201, _support_out(row, request)
 
-    return await idempotent_create(request, principal, {"child_id": str(child_id), **body.model_dump()},
-                                   idempotency_key, create)
+    return await once.answer({"child_id": str(child_id), **body.model_dump()}, create)
 
 
 @router.get("/children/{child_id}/support", response_model=Page[SupportOut])
 async def child_support(child_id: UUID, request: Request,
-                        principal: Annotated[Principal, Depends(require_principal)], page: Paging) -> dict[str, Any]:
+                        principal: Caller, page: Paging) -> dict[str, Any]:
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
         if await store.get_child_in_scope(conn, child_id, principal.scope_prefix) is None:
@@ -107,7 +104,7 @@ async def child_support(child_id: UUID, request: Request,
 
 
 @router.get("/support/flagged", response_model=Page[SupportOut])
-async def flagged(request: Request, principal: Annotated[Principal, Depends(require_principal)], page: Paging,
+async def flagged(request: Request, principal: Caller, page: Paging,
                   jurisdiction: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
                   since: Annotated[date | None, Query(alias="from")] = None,
                   until: Annotated[date | None, Query(alias="to")] = None) -> dict[str, Any]:
@@ -126,7 +123,7 @@ def _totals(row: Any) -> dict[str, Any]:
 
 
 @router.get("/support/totals", response_model=SupportTotals)
-async def totals(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def totals(request: Request, principal: Caller,
                  jurisdiction: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
                  since: Annotated[date | None, Query(alias="from")] = None,
                  until: Annotated[date | None, Query(alias="to", description="exclusive")] = None) -> dict[str, Any]:

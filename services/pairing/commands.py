@@ -110,3 +110,8 @@ async def end_caregiver_pairings(conn: asyncpg.Connection, caregiver_id: UUID, *
         if await end_pairing(conn, pairing, child, reason=reason, ended_on=on, ended_by=by) is not None:
             count += 1
     return count
+
+
+def deepest_code(row: Any) -> str:
+    """The narrowest division a child's or caregiver's row names: what scope checks compare."""
+    return row["village_code"] or row["township_code"]

@@ -4,29 +4,29 @@ Parse, call the domain, store + outbox in one transaction."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any, Callable
+from typing import Any, Callable
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
-from services.registry import api_duplicates, card_edits, domain, privacy, store
-from services.registry.api_common import (
-    StatedPurpose, check_places, check_school, cipher_of, named, not_found, require_staff, today, unmask_purpose,
-)
+from services.registry import api_duplicates, card_edits, child_fields, commands, domain, privacy, store
 from services.registry.models import ChildIn, ChildPatch, CloseIn, LawfulBasisIn, ReopenIn, TransferIn
 from services.registry.pinyin import search_text
 from services.registry.models_out import ChildOut
 from shared import idempotency, outbox
 from shared.conditional import IdempotencyKey, IfMatch, etag, etag_headers, expected_version, stale
 from shared.rules import RuleViolation
-from shared.auth import Principal, require_principal
+from shared.auth import Principal
 from shared.contracts.events import Event
+from shared.purpose import StatedPurpose, clear_purpose
+from shared.routes import Caller, cipher_of, require_staff, today
+from shared.scope import not_found
+from services.registry.division_cache import divisions_of
 
 router = APIRouter(prefix="/v1", tags=["children"])
 
-Caller = Annotated[Principal, Depends(require_principal)]
 
 
 def _basis(basis: LawfulBasisIn | None) -> dict[str, Any]:
@@ -39,21 +39,19 @@ def _new_child(body: ChildIn) -> domain.NewChild:
     return domain.NewChild(
         id=uuid4(), name=body.name, gender=body.gender, birth_date=body.birth_date,
         jurisdiction=body.jurisdiction, school_id=body.school_id, categories=tuple(dict.fromkeys(body.categories)),
-        priority=body.priority, national_id=body.national_id, ethnicity=body.ethnicity,
-        household_type=body.household_type, grade=body.grade, class_name=body.class_name, address=body.address,
-        left_behind_type=body.left_behind_type,
+        national_id=body.national_id, address=body.address,
         sensitive_categories=tuple(sorted(set(body.sensitive_categories))),
         priority_reason=body.priority_reason,
         guardians=tuple({**g.model_dump(mode="json"), "id": str(uuid4())} for g in body.guardians),
         parents=tuple({**p.model_dump(mode="json"), "id": str(uuid4())} for p in body.parents),
-        lawful_basis=_basis(body.lawful_basis), school_status=body.school_status, boarding=body.boarding,
-        study_level=body.study_level, hobbies=body.hobbies, particulars=body.particulars,
+        lawful_basis=_basis(body.lawful_basis), particulars=body.particulars,
+        **{name: getattr(body, name) for name in child_fields.names()},
     )
 
 
 async def _answer(request: Request, conn: asyncpg.Connection, row: asyncpg.Record) -> JSONResponse:
     """Writes answer with the masked view: a write never reveals more than was sent."""
-    (body,) = await named(request, conn, [privacy.view(row, cipher_of(request), unmask=False).body])
+    (body,) = await commands.named(divisions_of(request), conn, [privacy.view(row, cipher_of(request), unmask=False).body])
     return JSONResponse(body, headers={"ETag": etag(row["version"])})
 
 
@@ -78,8 +76,8 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
     child = _new_child(body)
     event = domain.register(child, today=today(request))
     async with request.app.state.pool.acquire() as conn:
-        await check_places(request, conn, child.jurisdiction)
-        await check_school(conn, child.jurisdiction.county_code, child.school_id)
+        await commands.check_places(divisions_of(request), conn, child.jurisdiction)
+        await commands.check_school(conn, child.jurisdiction.county_code, child.school_id)
     cipher = cipher_of(request)
     sealed = privacy.seal(child, cipher)
     values = store.child_values(child, sealed, search_text(child.name), source="api", created_by=principal.subject,
@@ -93,7 +91,7 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
             raise api_duplicates.NationalIdTaken(sealed["national_id_index"]) from None
         await outbox.add(conn, event)
         written["row"] = await store.get_child_in_scope(conn, child.id, principal.scope_prefix)
-        (body,) = await named(request, conn, [privacy.view(written["row"], cipher, unmask=False).body])
+        (body,) = await commands.named(divisions_of(request), conn, [privacy.view(written["row"], cipher, unmask=False).body])
         return status.HTTP_201_CREATED, body
 
     try:
@@ -112,17 +110,17 @@ async def read_child(child_id: UUID, request: Request, principal: Caller, stated
     """One record. Sensitive fields are masked unless the caller has `view_sensitive` and
     states a purpose (`X-Purpose` header); such a read is written to the audit trail."""
     require_staff(principal)
-    purpose = unmask_purpose(stated, principal)
+    purpose = clear_purpose(stated, principal)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row = await store.get_child_in_scope(conn, child_id, principal.scope_prefix,
                                              school_id=principal.school_scope)
             if row is None:
-                not_found()
+                raise not_found("child")
             shown = privacy.view(row, cipher_of(request), unmask=purpose is not None)
             if purpose:
                 await _audit(conn, principal, "read", [child_id], shown.revealed, purpose)
-        (body,) = await named(request, conn, [shown.body])
+        (body,) = await commands.named(divisions_of(request), conn, [shown.body])
     return JSONResponse(body, headers={"ETag": etag(row["version"])})
 
 
@@ -133,8 +131,7 @@ def _apply_patch(child: domain.NewChild, patch: ChildPatch) -> domain.NewChild:
     [] and ""), guardians and parents merge by entry id (card_edits)."""
     sent = patch.model_fields_set
     changes: dict[str, Any] = {}
-    for name in ("name", "gender", "birth_date", "ethnicity", "household_type", "grade",
-                 "class_name", "left_behind_type", "priority", "school_status", "boarding", "study_level", "hobbies"):
+    for name in ("name", "gender", "birth_date", *child_fields.names()):
         if name in sent:
             changes[name] = getattr(patch, name)
     for name, mask in card_edits.RECORD_MASKS.items():
@@ -156,7 +153,8 @@ def _apply_patch(child: domain.NewChild, patch: ChildPatch) -> domain.NewChild:
                 group, uuid4)
     if "lawful_basis" in sent:
         changes["lawful_basis"] = _basis(patch.lawful_basis)
-    for required in ("name", "gender", "birth_date"):
+    never_null = [field.name for field in child_fields.FIELDS if field.default is not None]
+    for required in ("name", "gender", "birth_date", *never_null):
         if required in changes and changes[required] is None:
             raise RuleViolation(required, "不能清空 / cannot be removed")
     if changes.get("priority") is False and "priority_reason" not in changes:
@@ -184,7 +182,7 @@ async def load_for_change(request: Request, principal: Principal, conn: asyncpg.
     row = await store.get_child_in_scope(conn, child_id, principal.scope_prefix,
                                              school_id=principal.school_scope)
     if row is None:
-        not_found()
+        raise not_found("child")
     if row["version"] != version:
         raise stale(row["version"])
     return row, privacy.open_record(row, cipher_of(request))
@@ -231,8 +229,8 @@ async def transfer_child(child_id: UUID, body: TransferIn, request: Request, pri
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row, child = await load_for_change(request, principal, conn, child_id, version)
-            await check_places(request, conn, body.jurisdiction)
-            await check_school(conn, body.jurisdiction.county_code, body.school_id)
+            await commands.check_places(divisions_of(request), conn, body.jurisdiction)
+            await commands.check_school(conn, body.jurisdiction.county_code, body.school_id)
             moved, event = domain.transfer(
                 child, status=row["status"], to=body.jurisdiction, to_school_id=body.school_id,
                 grade=body.grade, class_name=body.class_name, allowed_county=principal.jurisdiction[:6],

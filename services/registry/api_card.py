@@ -6,24 +6,22 @@ value sent back as shown keeps the stored one. Each edit is a new version of the
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any, Callable
+from typing import Any, Callable
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from services.registry import card_edits, domain
 from services.registry.api import change_record
-from services.registry.api_common import require_staff
 from services.registry.models import GuardianEdit, GuardianIn, ParentEdit, ParentIn
 from services.registry.models_out import ChildOut
-from shared.auth import Principal, require_principal
 from shared.conditional import IfMatch, expected_version
 from shared.rules import RuleViolation
+from shared.routes import Caller, require_staff
 
 router = APIRouter(prefix="/v1", tags=["children"])
-Caller = Annotated[Principal, Depends(require_principal)]
 MAX_ENTRIES = {"guardians": 5, "parents": 2}
 Change = Callable[[domain.NewChild], domain.NewChild]
 _Version = Field(default=None, ge=1, description="or send If-Match")

@@ -10,24 +10,24 @@ the audit trail with the purpose 帮扶联系, which the caregiver need not stat
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
-from services.registry import privacy, store, store_pairings, store_schools
-from services.registry.api_common import cipher_of, divisions_of, not_found, sealed_growth_note, today
+from services.registry import commands, privacy, store, store_pairings, store_schools
+from services.registry.division_cache import divisions_of
 from services.registry.encrypted_columns import GROWTH_NOTE
 from services.registry.models import GrowthNoteIn
 from services.registry.models_out import CaregiverGrowthNotes, ChildCard, ChildCards, GrowthNoteOut
-from shared.auth import Principal, require_principal
+from shared.auth import Principal
 from shared.pagination import Paging
 from shared.purpose import RELATION_PURPOSES
+from shared.routes import Caller, cipher_of, today
+from shared.scope import not_found
 
 router = APIRouter(prefix="/v1/me", tags=["caregiver"])
-Caller = Annotated[Principal, Depends(require_principal)]
 CARE_PURPOSE = RELATION_PURPOSES["paired_caregiver"]
 
 
@@ -65,7 +65,7 @@ async def _placed(request: Request, conn: asyncpg.Connection, bodies: list[dict]
 async def _paired_child(conn: asyncpg.Connection, principal: Principal, child_id: UUID) -> asyncpg.Record:
     row = await store_pairings.my_child(conn, caregiver_of(principal), principal.scope_prefix, child_id)
     if row is None:
-        not_found()
+        raise not_found("child")
     return row
 
 
@@ -102,7 +102,7 @@ async def my_child(child_id: UUID, request: Request, principal: Caller) -> JSONR
 async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, principal: Caller) -> JSONResponse:
     """A dated note in the paired child's growth record (成长记录), encrypted at rest."""
     caregiver_of(principal)
-    note_id, note_enc = sealed_growth_note(request, body)
+    note_id, note_enc = commands.sealed_growth_note(cipher_of(request), today(request), body)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             await _paired_child(conn, principal, child_id)

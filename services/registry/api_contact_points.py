@@ -12,23 +12,21 @@ anyone else. Every clear read is written to the audit trail with the caller and 
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import ConfigDict, Field
 
 from services.registry import privacy, store
-from services.registry.api_common import STAFF_ROLES, cipher_of, divisions_of
 from services.registry.identity import mask_phone
 from services.registry.models_out import ChildNames
-from shared.auth import Principal, require_principal
 from shared.clean_text import CleanInput
 from shared.purpose import StatedPurposeHeader, clear_purpose
+from shared.routes import Caller, STAFF_ROLES, cipher_of
+from services.registry.division_cache import divisions_of
 
 router = APIRouter(prefix="/v1", tags=["contact points"])
 
-Caller = Annotated[Principal, Depends(require_principal)]
 READERS = ("service", "admin")
 PURPOSE = "notification delivery"  # recorded for a service's names read that states none
 WORK_LIST_PURPOSE = "names in a work list"

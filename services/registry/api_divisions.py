@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
 
-from services.registry.api_common import divisions_of
-from services.registry.division_cache import COUNTY_DIGITS
-from shared.auth import Principal, require_principal
+from services.registry.division_cache import COUNTY_DIGITS, divisions_of
+from shared.routes import Caller
 
 router = APIRouter(prefix="/v1", tags=["divisions"])
 
@@ -24,7 +23,7 @@ class DivisionNames(BaseModel):
 
 
 @router.get("/divisions/{code}/names", response_model=DivisionNames)
-async def division_names(request: Request, _principal: Annotated[Principal, Depends(require_principal)],
+async def division_names(request: Request, _principal: Caller,
                          code: Annotated[str, Path(pattern=r"^\d{12}$",
                                                    description="any 12-digit division code of the county")],
                          ) -> DivisionNames:

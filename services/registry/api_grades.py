@@ -3,21 +3,18 @@ grade, once per school year and place, each as a new version with its ChildUpdat
 
 from __future__ import annotations
 
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.registry import grades, store
-from services.registry.api_common import require_staff, today
 from services.registry.models import _In
 from shared import outbox
-from shared.auth import Principal, require_principal
 from shared.rules import RuleViolation
+from shared.routes import Caller, require_staff, today
 
 router = APIRouter(prefix="/v1", tags=["children"])
-Caller = Annotated[Principal, Depends(require_principal)]
 PROMOTING_ROLES = ("admin", "county_staff", "township_staff")
 
 

@@ -15,23 +15,23 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.registry import domain, privacy, sheet_updates, store, store_imports
 from services.registry.api import write_record
-from services.registry.api_common import StatedPurpose, cipher_of, require_staff, today, unmask_purpose
 from services.registry.api_imports import ReportPaging, report_page
 from services.registry.encrypted_columns import IMPORT_CHANGE
 from services.registry.models import _In
 from services.registry.models_out import RowErrors
-from shared.auth import Principal, require_principal, scope_prefix
+from shared.auth import Principal, scope_prefix
 from shared.contracts.events import Event
 from shared.rules import RuleViolation
+from shared.purpose import StatedPurpose, clear_purpose
+from shared.routes import Caller, cipher_of, require_staff, today
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
-Caller = Annotated[Principal, Depends(require_principal)]
 CONFIRMING_ROLES = ("admin", "county_staff", "township_staff")
 
 
@@ -99,7 +99,7 @@ async def proposed_changes(job_id: UUID, request: Request, principal: Caller, st
     sensitive fields null unless the caller has `view_sensitive` and states a purpose
     (then audited). Only records inside the caller's jurisdiction."""
     require_staff(principal)
-    purpose = unmask_purpose(stated, principal)
+    purpose = clear_purpose(stated, principal)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             await _job_or_404(conn, job_id, principal)

@@ -15,16 +15,15 @@ from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from services.registry import sheet_writers, sheets, store_imports
-from services.registry.api_common import require_staff
 from services.registry.models_out import ImportJobOut, ImportJobs, RowErrors
 from shared import idempotency
 from shared.conditional import IdempotencyKey
 from shared.pagination import PageRequest, encode_cursor, paged
 from shared.rules import RuleViolation
-from shared.auth import Principal, require_principal
+from shared.auth import Principal
+from shared.routes import Caller, require_staff
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
-Caller = Annotated[Principal, Depends(require_principal)]
 
 
 def job_out(row: asyncpg.Record) -> dict:

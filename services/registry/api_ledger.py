@@ -11,17 +11,17 @@ priority reason. Every read is audited: the names always, the phones when shown 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.registry import privacy, store, store_schools
-from services.registry.api_common import cipher_of, divisions_of
 from services.registry.api_contact_points import NamesIn
 from services.registry.identity import mask_phone
-from shared.auth import Principal, require_principal
 from shared.purpose import StatedPurposeHeader, clear_purpose
+from shared.routes import Caller, cipher_of
+from services.registry.division_cache import divisions_of
 
 router = APIRouter(prefix="/v1", tags=["contact points"])
 
@@ -67,7 +67,7 @@ def _people(people: list[dict[str, Any]], clear: bool, *, work_place: bool) -> l
 
 
 @router.post("/children/ledger-entries", response_model=LedgerChildren)
-async def ledger_entries(body: NamesIn, request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def ledger_entries(body: NamesIn, request: Request, principal: Caller,
                          stated: StatedPurposeHeader = None) -> dict[str, Any]:
     """The 一人一档 summary and 联系卡 fields of these children, for a ledger printed now."""
     if not principal.has_role(*READERS):

@@ -11,22 +11,21 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
-from services.registry import privacy, sheet_writers, sheets, store
-from services.registry.api_common import (
-    StatedPurpose, cipher_of, named, not_found, require_staff, sealed_growth_note, today, unmask_purpose,
-)
+from services.registry import commands, privacy, sheet_writers, sheets, store
 from services.registry.encrypted_columns import GROWTH_NOTE
 from services.registry.models import GrowthNoteIn, SearchIn
 from services.registry.pinyin import normalize_query
 from services.registry.models_out import ChildItems, ChildPage, GrowthNoteOut, GrowthNotes
-from shared.auth import Principal, require_principal
+from shared.auth import Principal
 from shared.contracts.events import LeftBehindType, PublicCategory
 from shared.pagination import PageRequest, Paging
 from shared.rules import RuleViolation
-from shared.scope import require_division_filter, require_school_filter
+from shared.scope import not_found, require_division_filter, require_school_filter
+from shared.purpose import StatedPurpose, clear_purpose
+from shared.routes import Caller, cipher_of, require_staff, today
+from services.registry.division_cache import divisions_of
 
 router = APIRouter(prefix="/v1", tags=["children"])
-Caller = Annotated[Principal, Depends(require_principal)]
 Code12 = Annotated[str | None, Query(pattern=r"^\d{12}$")]
 
 
@@ -75,7 +74,7 @@ def confined(filters: store.ChildFilter, principal: Principal, place: str = "que
 
 async def _views(request: Request, principal: Principal, stated: str | None, rows: list, action: str) -> list[dict]:
     """Masked views, or clear ones with one audit row naming every record shown."""
-    purpose = unmask_purpose(stated, principal)
+    purpose = clear_purpose(stated, principal)
     cipher = cipher_of(request)
     shown = [privacy.view(row, cipher, unmask=purpose is not None) for row in rows]
     revealed = {field for view in shown for field in view.revealed}
@@ -84,7 +83,7 @@ async def _views(request: Request, principal: Principal, stated: str | None, row
             await store.record_sensitive_read(
                 conn, subject=principal.subject, roles=sorted(principal.roles), action=action,
                 record_ids=[row["id"] for row in rows], fields=sorted(revealed), purpose=purpose)
-        return await named(request, conn, [view.body for view in shown])
+        return await commands.named(divisions_of(request), conn, [view.body for view in shown])
 
 
 @router.get("/children", response_model=ChildPage)
@@ -126,7 +125,7 @@ async def export_children(request: Request, principal: Caller, filters: Filters,
                           stated: StatedPurpose) -> Response:
     """Every record in the caller's scope (and filters) as XLSX, masked like the API."""
     require_staff(principal)
-    purpose = unmask_purpose(stated, principal)
+    purpose = clear_purpose(stated, principal)
     cipher = cipher_of(request)
     views = []
     scoped = confined(filters, principal)
@@ -134,7 +133,7 @@ async def export_children(request: Request, principal: Caller, filters: Filters,
         async with conn.transaction(readonly=True, isolation="repeatable_read"):
             async for row in store.iterate_children(conn, principal.scope_prefix, scoped):
                 views.append(privacy.view(row, cipher, unmask=purpose is not None))
-        bodies = await named(request, conn, [view.body for view in views])
+        bodies = await commands.named(divisions_of(request), conn, [view.body for view in views])
     content = sheet_writers.export_workbook(bodies, unmasked=purpose is not None)
     revealed = sorted({field for view in views for field in view.revealed})
     if purpose and revealed:
@@ -151,12 +150,12 @@ async def export_children(request: Request, principal: Caller, filters: Filters,
 async def add_growth_note(child_id: UUID, body: GrowthNoteIn, request: Request, principal: Caller) -> JSONResponse:
     """A dated note in the growth record (成长记录), encrypted at rest."""
     require_staff(principal)
-    note_id, note_enc = sealed_growth_note(request, body)
+    note_id, note_enc = commands.sealed_growth_note(cipher_of(request), today(request), body)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             if await store.get_child_in_scope(conn, child_id, principal.scope_prefix,
                                                 school_id=principal.school_scope) is None:
-                not_found()
+                raise not_found("child")
             row = await store.add_growth_note(conn, note_id=note_id, child_id=child_id, noted_on=body.noted_on,
                                               area=body.area, note_enc=note_enc, author=principal.subject)
     return JSONResponse({"id": str(row["id"]), "noted_on": row["noted_on"].isoformat(), "area": row["area"]},
@@ -169,13 +168,13 @@ async def list_growth_notes(child_id: UUID, request: Request, principal: Caller,
     """Dates and areas for every staff member in scope; the texts only with
     `view_sensitive` and a stated purpose (audited)."""
     require_staff(principal)
-    purpose = unmask_purpose(stated, principal)
+    purpose = clear_purpose(stated, principal)
     cipher = cipher_of(request)
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             if await store.get_child_in_scope(conn, child_id, principal.scope_prefix,
                                                 school_id=principal.school_scope) is None:
-                not_found()
+                raise not_found("child")
             rows = page.of_sequence(await store.list_growth_notes(conn, child_id))
             if purpose and rows["items"]:
                 await store.record_sensitive_read(

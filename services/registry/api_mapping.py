@@ -8,20 +8,18 @@ import asyncio
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from services.registry import sheets, store_imports, stored_rows
-from services.registry.api_common import require_staff
 from services.registry.api_imports import job_out, proposed_mapping
 from services.registry.models import _In
 from services.registry.models_out import ImportJobOut
-from shared.auth import Principal, require_principal
 from shared.rules import RuleViolation
+from shared.routes import Caller, require_staff
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
-Caller = Annotated[Principal, Depends(require_principal)]
 
 
 class MappingIn(_In):

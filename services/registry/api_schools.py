@@ -10,20 +10,20 @@ from typing import Annotated, Any, Literal
 from uuid import uuid4
 
 import asyncpg
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile, status
+from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.registry import school_sheets, store_schools, vocabulary
-from services.registry.api_common import divisions_of, require_staff
 from services.registry.models import _In
 from services.registry.sheets import MAX_UPLOAD_BYTES, SheetRejected
-from shared.auth import Principal, require_principal
+from shared.auth import Principal
 from shared.conditional import IfMatch, etag, expected_version, stale
 from shared.rules import RuleViolation
+from services.registry.division_cache import divisions_of
+from shared.routes import Caller, require_staff
 
 router = APIRouter(prefix="/v1/schools", tags=["schools"])
-Caller = Annotated[Principal, Depends(require_principal)]
 MANAGING_ROLES = ("admin", "county_staff")
 SchoolStage = Literal[vocabulary.SCHOOL_STAGE.codes]  # type: ignore[valid-type]
 

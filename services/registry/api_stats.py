@@ -8,21 +8,21 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from services.registry import privacy, store, store_stats, vocabulary
-from services.registry.api_common import StatedPurpose, cipher_of, divisions_of, require_staff, unmask_purpose
 from services.registry.models import ExpectedCountIn
 from services.registry.models_out import Completeness, ExpectedCount, ExpectedCounts, Statistics
 from shared.pagination import Paging
 from shared.rules import RuleViolation
 from shared import as_of as as_of_rule, outbox
-from shared.auth import Principal, require_principal
 from shared.contracts import ExpectedCountSet
+from shared.purpose import StatedPurpose, clear_purpose
+from shared.routes import Caller, cipher_of, require_staff
+from services.registry.division_cache import divisions_of
 
 router = APIRouter(prefix="/v1", tags=["statistics"])
-Caller = Annotated[Principal, Depends(require_principal)]
 Dimension = Literal["township", "school", "category", "gender", "left_behind_type", "age_band", "status",
                     "priority", "sensitive_category", "school_status"]
 PUBLIC_DIMENSIONS = ("township", "school", "category", "gender", "left_behind_type", "age_band")
@@ -63,7 +63,7 @@ async def statistics(request: Request, principal: Caller, stated: StatedPurpose,
         raise RuleViolation("query.by", "按困境类别统计只提供当前数字 / sensitive_category is counted for the "
                                         "present only, not as of a past date")
     if "sensitive_category" in dimensions:
-        purpose = unmask_purpose(stated, principal)
+        purpose = clear_purpose(stated, principal)
         if purpose is None:
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 "按困境类别统计须有查看敏感信息权限并说明用途 / "

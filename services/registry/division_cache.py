@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 import asyncpg
+from fastapi import Request
 
 from services.registry import store_divisions
 from services.registry.divisions import DivisionRegister
@@ -52,3 +53,9 @@ class DivisionCache:
         body["jurisdiction_names"] = self.county(place["county_code"]).names_of(
             place["county_code"], place["township_code"], place.get("village_code"))
         return body
+
+
+def divisions_of(request: Request) -> DivisionCache:
+    """The api process's one cache (made by the app at start-up)."""
+    cache: DivisionCache = request.app.state.divisions
+    return cache

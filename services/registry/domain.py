@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from services.registry import vocabulary
+from services.registry import child_fields, vocabulary
 from services.registry.identity import check_id_agrees
 from shared.rules import RuleViolation
 from shared.contracts import ChildRegistered, Jurisdiction
@@ -120,8 +120,8 @@ def _facts(child: NewChild, today: date, *, status: str, version: int) -> dict[s
     return {
         "child_id": child.id, "jurisdiction": child.jurisdiction, "school_id": child.school_id,
         "categories": tuple(c for c in child.categories if c in PUBLIC_CATEGORIES),
-        "left_behind_type": child.left_behind_type, "priority": child.priority,
         "age_band": age_band(child.birth_date, today), "status": status, "record_version": version,
+        **{name: getattr(child, name) for name in child_fields.event_names()},
     }
 
 

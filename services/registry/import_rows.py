@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any, Callable
 from uuid import UUID
 
-from services.registry import domain, identity, vocabulary
+from services.registry import child_fields, domain, identity, vocabulary
 from services.registry.divisions import UNKNOWN_COUNTY, DivisionRegister
 from services.registry.schools import resolve_school
 from shared.clean_text import has_control_character
@@ -241,13 +241,12 @@ def parse_row(row_number: int, raw: dict[str, Any], child_id: UUID, today: date,
         id=child_id, name=values["name"], gender=values["gender"], birth_date=values["birth_date"],
         jurisdiction=Jurisdiction(county_code=values["county_code"], township_code=values["township_code"],
                                   village_code=values["village_code"]),
-        school_id=values["school_id"], categories=values["categories"], priority=bool(values["priority"]),
-        national_id=national_id, ethnicity=values["ethnicity"], household_type=values["household_type"],
-        grade=values["grade"], class_name=values["class_name"], address=values["address"],
-        left_behind_type=values["left_behind_type"], sensitive_categories=tuple(sorted(values["sensitive_categories"])),
+        school_id=values["school_id"], categories=values["categories"], national_id=national_id,
+        address=values["address"], sensitive_categories=tuple(sorted(values["sensitive_categories"])),
         priority_reason=values["priority_reason"], guardians=values["guardians"], parents=values["parents"],
-        lawful_basis=basis, school_status=values["school_status"], boarding=values["boarding"],
-        study_level=values["study_level"], hobbies=values["hobbies"], particulars=values["particulars"],
+        lawful_basis=basis, particulars=values["particulars"],
+        # The plain fields the template has a column for (a field without one keeps its default).
+        **{name: values[name] for name in child_fields.names() if name in values},
     )
     try:
         domain.check_record(child, today)

@@ -7,13 +7,13 @@ from datetime import date
 from typing import Literal
 from uuid import UUID
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, create_model, field_validator
 
-from services.registry import identity, vocabulary
+from services.registry import child_fields, identity, vocabulary
 from shared.clean_text import CleanInput, MultiLineText
 from shared.rules import RuleViolation
 from shared.contracts import Jurisdiction
-from shared.contracts.events import CloseReason, LeftBehindType, PublicCategory
+from shared.contracts.events import CloseReason, PublicCategory
 
 # The vocabularies' codes (services/registry/vocabulary.py), as input types.
 SchoolStatus = Literal[vocabulary.SCHOOL_STATUS.codes]  # type: ignore[valid-type]
@@ -120,28 +120,23 @@ class LawfulBasisIn(_In):
     consent_date: date | None = None
 
 
-class ChildFields(_In):
+# The plain fields (child_fields.py) as a create and a patch take them.
+_PlainFields = create_model("_PlainFields", __base__=_In, **child_fields.input_fields())
+_PlainPatch = create_model("_PlainPatch", __base__=_In, **child_fields.patch_fields())
+
+
+class ChildFields(_PlainFields):  # type: ignore[misc,valid-type]
     """The fields of a record, shared by create and update."""
 
     national_id: str | None = Field(default=None, description="GB 11643, 18 characters; encrypted at rest")
-    ethnicity: str | None = Field(default=None, max_length=20)
-    household_type: HouseholdType | None = None
     school_id: str | None = Field(default=None, max_length=64)
-    grade: str | None = Field(default=None, max_length=20)
-    class_name: str | None = Field(default=None, max_length=20)
     address: str | None = Field(default=None, max_length=200)
-    left_behind_type: LeftBehindType | None = None
     categories: list[PublicCategory] = Field(default_factory=list, max_length=10)
     sensitive_categories: list[SensitiveCategory] = Field(default_factory=list, max_length=10)
-    priority: bool = False
     priority_reason: MultiLineText | None = Field(default=None, max_length=500)
     guardians: list[GuardianIn] = Field(default_factory=list, max_length=5)
     parents: list[ParentIn] = Field(default_factory=list, max_length=2)
     lawful_basis: LawfulBasisIn | None = None
-    school_status: SchoolStatus | None = Field(default=None, description="在校状态")
-    boarding: bool | None = Field(default=None, description="寄宿")
-    study_level: StudyLevel | None = Field(default=None, description="学习情况")
-    hobbies: str | None = Field(default=None, max_length=200, description="爱好")
     particulars: MultiLineText | None = Field(default=None, max_length=500,
                                               description="特殊情况; encrypted, shown only in clear views")
 
@@ -169,7 +164,7 @@ class ChildIn(ChildFields):
             raise _reason(exc) from None
 
 
-class ChildPatch(_In):
+class ChildPatch(_PlainPatch):  # type: ignore[misc,valid-type]
     """Fields to change; those left out keep their value. Moving school or township is a
     transfer (POST …/transfer), not an edit."""
 
@@ -178,25 +173,15 @@ class ChildPatch(_In):
     gender: Literal["male", "female"] | None = None
     birth_date: date | None = None
     national_id: str | None = None
-    ethnicity: str | None = Field(default=None, max_length=20)
-    household_type: HouseholdType | None = None
-    grade: str | None = Field(default=None, max_length=20)
-    class_name: str | None = Field(default=None, max_length=20)
     address: str | None = Field(default=None, max_length=200)
-    left_behind_type: LeftBehindType | None = None
     categories: list[PublicCategory] | None = Field(default=None, max_length=10)
     sensitive_categories: list[SensitiveCategory] | None = Field(default=None, max_length=10)
-    priority: bool | None = None
     priority_reason: MultiLineText | None = Field(default=None, max_length=500)
     guardians: list[GuardianEdit] | None = Field(
         default=None, max_length=5, description="the whole list: entries by id changed (fields left out kept), "
                                                 "without id added, left out removed")
     parents: list[ParentEdit] | None = Field(default=None, max_length=2, description="as guardians")
     lawful_basis: LawfulBasisIn | None = None
-    school_status: SchoolStatus | None = None
-    boarding: bool | None = None
-    study_level: StudyLevel | None = None
-    hobbies: str | None = Field(default=None, max_length=200)
     particulars: MultiLineText | None = Field(default=None, max_length=500,
                                               description="null: unchanged (how a masked reader sees it); \"\" clears")
 

@@ -8,12 +8,13 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
-from services.registry.models import GrowthArea, HouseholdType, SensitiveCategory
+from services.registry import child_fields
+from services.registry.models import GrowthArea, SensitiveCategory
 from shared.contracts import Jurisdiction
 from shared.pagination import Page
-from shared.contracts.events import CloseReason, LeftBehindType, PublicCategory
+from shared.contracts.events import CloseReason, PublicCategory
 
 ChildStatus = Literal["active", "transferred", "closed"]
 
@@ -40,7 +41,11 @@ class ParentOut(BaseModel):
     away_since: str | None = Field(default=None, description="a month (2020-02) or a day (2020-02-01)")
 
 
-class ChildOut(BaseModel):
+# The plain fields (child_fields.py) as every answer carries them.
+_PlainOut = create_model("_PlainOut", **child_fields.output_fields())
+
+
+class ChildOut(_PlainOut):  # type: ignore[misc,valid-type]
     """One child's record. `masked` says whether the sensitive fields were masked."""
 
     id: UUID
@@ -48,25 +53,15 @@ class ChildOut(BaseModel):
     gender: Literal["male", "female"]
     birth_date: date
     national_id: str | None = Field(description="masked (first 6 and last 4) unless shown in clear")
-    ethnicity: str | None
-    household_type: HouseholdType | None
     jurisdiction: Jurisdiction
     school_id: str | None
-    grade: str | None
-    class_name: str | None
     address: str | None
-    left_behind_type: LeftBehindType | None
     categories: list[PublicCategory]
     sensitive_categories: list[SensitiveCategory] | None = Field(description="only when shown in clear")
-    priority: bool
     priority_reason: str | None
     guardians: list[GuardianOut]
     parents: list[ParentOut]
     lawful_basis: dict[str, Any]
-    school_status: str | None = Field(default=None, description="在校状态 (vocabulary school_status)")
-    boarding: bool | None = Field(default=None, description="寄宿")
-    study_level: str | None = Field(default=None, description="学习情况 (vocabulary study_level)")
-    hobbies: str | None = Field(default=None, description="爱好")
     particulars: str | None = Field(default=None, description="特殊情况: only when shown in clear")
     status: ChildStatus
     close_reason: CloseReason | None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Mapping
 
+from services.registry import child_fields
 from services.registry.card_edits import entry_ids
 from services.registry.domain import NewChild
 from services.registry.encrypted_columns import CHILD_CONTEXT, NATIONAL_ID_INDEX
@@ -72,17 +73,15 @@ def open_record(row: Mapping[str, Any], cipher: FieldCipher) -> NewChild:
     return NewChild(
         id=row["id"], name=row["name"], gender=row["gender"], birth_date=row["birth_date"],
         jurisdiction=jurisdiction_of(row), school_id=row["school_id"], categories=tuple(row["categories"]),
-        priority=row["priority"], national_id=_dec(cipher, row, "national_id_enc", "national_id"),
-        ethnicity=row["ethnicity"], household_type=row["household_type"], grade=row["grade"],
-        class_name=row["class_name"], address=_dec(cipher, row, "address_enc", "address"),
-        left_behind_type=row["left_behind_type"],
+        national_id=_dec(cipher, row, "national_id_enc", "national_id"),
+        address=_dec(cipher, row, "address_enc", "address"),
         sensitive_categories=tuple(json.loads(sensitive)) if sensitive else (),
         priority_reason=_dec(cipher, row, "priority_reason_enc", "priority_reason"),
         guardians=entry_ids(row["id"], "guardians", card["guardians"]),
         parents=entry_ids(row["id"], "parents", card["parents"]),
         lawful_basis=dict(row["lawful_basis"] or {}),
-        school_status=row["school_status"], boarding=row["boarding"], study_level=row["study_level"],
-        hobbies=row["hobbies"], particulars=_dec(cipher, row, "particulars_enc", "particulars"),
+        particulars=_dec(cipher, row, "particulars_enc", "particulars"),
+        **{name: row[name] for name in child_fields.names()},
     )
 
 
@@ -117,17 +116,14 @@ def view(row: Mapping[str, Any], cipher: FieldCipher, *, unmask: bool) -> View:
         "id": str(child.id), "name": child.name, "gender": child.gender,
         "birth_date": child.birth_date.isoformat(),
         "national_id": shown("national_id", child.national_id, mask_national_id),
-        "ethnicity": child.ethnicity, "household_type": child.household_type,
         "jurisdiction": child.jurisdiction.model_dump(), "school_id": child.school_id,
-        "grade": child.grade, "class_name": child.class_name,
         "address": shown("address", child.address, mask_address),
-        "left_behind_type": child.left_behind_type, "categories": list(child.categories),
+        "categories": list(child.categories),
         "sensitive_categories": (list(child.sensitive_categories) if unmask else None),
-        "priority": child.priority,
+        **{name: getattr(child, name) for name in child_fields.names()},
         "priority_reason": shown("priority_reason", child.priority_reason, None),
         "guardians": guardians, "parents": parents, "lawful_basis": child.lawful_basis,
-        "school_status": child.school_status, "boarding": child.boarding, "study_level": child.study_level,
-        "hobbies": child.hobbies, "particulars": shown("particulars", child.particulars, None),
+        "particulars": shown("particulars", child.particulars, None),
         "status": row["status"], "close_reason": row["close_reason"], "version": row["version"],
         "masked": not unmask,
         "created_at": row["created_at"].isoformat(), "updated_at": row["updated_at"].isoformat(),

@@ -22,20 +22,21 @@ from dataclasses import replace
 from typing import Any, Callable, Mapping
 from uuid import uuid4
 
+from services.registry import child_fields
 from services.registry.domain import NewChild
+from services.registry.sheets import BY_KEY
 from services.registry.identity import mask_address, mask_phone
 from shared.contracts import Jurisdiction
 from shared.rules import RuleViolation
 
 Change = dict[str, Any]
 
-# Record fields a sheet may change, and the cells that carry each.
+# Record fields a sheet may change, and the cells that carry each: the plain fields the
+# template has a column for (child_fields.py), then the fields with rules of their own.
 _RECORD_CELLS: dict[str, tuple[str, ...]] = {
-    "ethnicity": ("ethnicity",), "household_type": ("household_type",), "school_id": ("school_id",),
-    "grade": ("grade",), "class_name": ("class_name",), "address": ("address",),
-    "left_behind_type": ("left_behind_type",), "priority": ("priority",), "priority_reason": ("priority_reason",),
-    "categories": ("categories", "sensitive_categories"), "school_status": ("school_status",),
-    "boarding": ("boarding",), "study_level": ("study_level",), "hobbies": ("hobbies",), "particulars": ("particulars",),
+    **{name: (name,) for name in child_fields.names() if name in BY_KEY},
+    "school_id": ("school_id",), "address": ("address",), "priority_reason": ("priority_reason",),
+    "categories": ("categories", "sensitive_categories"), "particulars": ("particulars",),
 }
 _GUARDIAN_CELLS = {"relation": "guardian_relation", "relation_word": "guardian_relation", "name": "guardian_name",
                    "age": "guardian_age", "health": "guardian_health", "occupation": "guardian_occupation",
@@ -47,11 +48,10 @@ _MASKS: dict[str, Callable[[str], str] | None] = {
     "parents.phone": mask_phone, "sensitive_categories": None, "priority_reason": None, "particulars": None,
 }
 LABELS = {
-    "ethnicity": "民族", "household_type": "户籍类型", "school_id": "学校", "grade": "年级", "class_name": "班级",
-    "address": "家庭住址", "left_behind_type": "留守类型", "priority": "重点关注", "priority_reason": "重点关注原因",
+    **{field.name: field.zh for field in child_fields.FIELDS},
+    "school_id": "学校", "address": "家庭住址", "priority_reason": "重点关注原因",
     "categories": "儿童类别", "sensitive_categories": "困境类别", "jurisdiction": "所在地",
-    "guardians": "监护人", "parents": "父母", "school_status": "在校状态", "boarding": "寄宿", "study_level": "学习情况",
-    "hobbies": "爱好特长", "particulars": "特殊情况",
+    "guardians": "监护人", "parents": "父母", "particulars": "特殊情况",
     **{f"guardians.{k}": f"监护人{v}" for k, v in {"relation": "关系", "relation_word": "关系", "name": "姓名",
                                                 "age": "年龄", "health": "健康状况", "occupation": "职业",
                                                 "phone": "电话", "address": "住址"}.items()},

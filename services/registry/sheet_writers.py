@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, Iterable
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from services.registry import vocabulary
+from services.registry import child_fields, vocabulary
 from services.registry.sheets import BY_KEY, COLUMNS
 from shared.clean_text import strip_control_characters
 
@@ -93,26 +93,30 @@ def error_report(errors: list[tuple[int, str, str]], summary: dict[str, Any], ex
     return _save(workbook)
 
 
-EXPORT_COLUMNS = (
+_RECORD_COLUMNS = (
     ("id", "档案编号 Record ID"), ("name", "姓名 Name"), ("gender", "性别 Gender"),
     ("birth_date", "出生日期 Birth date"), ("national_id", "身份证号 National ID"),
-    ("ethnicity", "民族 Ethnicity"), ("household_type", "户籍类型 Household"),
     ("county_code", "县区代码 County"), ("county_name", "县区 County name"),
     ("township_code", "乡镇代码 Township"), ("township_name", "乡镇（街道） Township name"),
     ("village_code", "村社区代码 Village"), ("village_name", "村（社区） Village name"),
-    ("school_id", "学校代码 School"), ("grade", "年级 Grade"), ("class_name", "班级 Class"),
-    ("address", "家庭住址 Address"), ("left_behind_type", "留守类型 Left-behind type"),
-    ("categories", "儿童类别 Categories"), ("priority", "重点关注 Priority"),
-    ("school_status", "在校状态 Schooling"), ("boarding", "寄宿 Boarding"), ("study_level", "学习情况 Schoolwork"),
-    ("hobbies", "爱好特长 Hobbies"),
+    ("school_id", "学校代码 School"), ("address", "家庭住址 Address"), ("categories", "儿童类别 Categories"),
+)
+_CARD_COLUMNS = (
     ("guardian", "监护人 Guardian"), ("guardian_phone", "监护人电话 Guardian phone"),
     ("status", "状态 Status"), ("version", "版本 Version"),
 )
+
+
+def export_columns(fields: Iterable[child_fields.ChildField] = child_fields.FIELDS) -> tuple[tuple[str, str], ...]:
+    """The export's columns: the record's own, its plain fields (child_fields.py), the card's."""
+    return _RECORD_COLUMNS + tuple((field.name, field.label) for field in fields) + _CARD_COLUMNS
+
+
+EXPORT_COLUMNS = export_columns()
 SENSITIVE_EXPORT_COLUMNS = (("sensitive_categories", "困境类别 Sensitive categories"),
                             ("priority_reason", "重点关注原因 Priority reason"), ("particulars", "特殊情况 Particulars"))
-_ZH = {code: label for words in (vocabulary.GENDER, vocabulary.HOUSEHOLD_TYPE, vocabulary.LEFT_BEHIND_TYPE,
-                                 vocabulary.CATEGORY, vocabulary.SENSITIVE_CATEGORY, vocabulary.STATUS,
-                                 vocabulary.SCHOOL_STATUS, vocabulary.STUDY_LEVEL)
+_ZH = {code: label for words in (vocabulary.GENDER, vocabulary.CATEGORY, vocabulary.SENSITIVE_CATEGORY,
+                                 vocabulary.STATUS)
        for code, label in words.labels.items()}
 
 
@@ -132,12 +136,8 @@ def export_workbook(records: list[dict[str, Any]], *, unmasked: bool) -> bytes:
                 "categories": "、".join(_ZH.get(c, c) for c in record["categories"]),
                 "sensitive_categories": "、".join(_ZH.get(c, c) for c in record.get("sensitive_categories") or ()),
                 "gender": _ZH.get(record["gender"], record["gender"]),
-                "household_type": _ZH.get(record["household_type"], record["household_type"]),
-                "left_behind_type": _ZH.get(record["left_behind_type"], record["left_behind_type"]),
-                "priority": "是" if record["priority"] else "否", "status": _ZH.get(record["status"], record["status"]),
-                "school_status": _ZH.get(record.get("school_status"), record.get("school_status")),
-                "study_level": _ZH.get(record.get("study_level"), record.get("study_level")),
-                "boarding": None if record.get("boarding") is None else "是" if record["boarding"] else "否",
+                "status": _ZH.get(record["status"], record["status"]),
+                **{field.name: child_fields.exported(field, record.get(field.name)) for field in child_fields.FIELDS},
                 "guardian": guardian.get("name"), "guardian_phone": guardian.get("phone")}
         sheet.append([safe_cell(flat.get(key)) for key, _label in columns])
     return _save(workbook)

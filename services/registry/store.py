@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Iterable
 from uuid import UUID
 
 import asyncpg
 
+from services.registry import child_fields
+from services.registry.child_fields import ChildField
 from services.registry.domain import NewChild
 from shared import audit
 
@@ -22,13 +24,22 @@ from shared import audit
 _BASIS_JSON = json.JSONEncoder(default=str).encode
 _SCOPE = "coalesce(village_code, township_code) LIKE {p} || '%'"
 
-CHILD_COLUMNS = (
+# The columns with their own rules, then the plain fields (child_fields.py) in table order.
+_OWN_COLUMNS = (
     "id", "name", "search_text", "gender", "birth_date", "national_id_enc", "national_id_index",
-    "ethnicity", "household_type", "county_code", "township_code", "village_code", "school_id", "grade",
-    "class_name", "address_enc", "left_behind_type", "categories", "sensitive_enc", "priority",
+    "county_code", "township_code", "village_code", "school_id", "address_enc", "categories", "sensitive_enc",
     "priority_reason_enc", "contact_card_enc", "lawful_basis", "source", "created_by", "created_at", "updated_at",
-    "school_status", "boarding", "study_level", "hobbies", "particulars_enc",
+    "particulars_enc",
 )
+# Not rewritten by a change (updated_at is set beside the version).
+_KEPT_COLUMNS = ("id", "source", "created_by", "created_at", "updated_at")
+
+
+def child_columns(fields: Iterable[ChildField] = child_fields.FIELDS) -> tuple[str, ...]:
+    return _OWN_COLUMNS + child_fields.names(fields)
+
+
+CHILD_COLUMNS = child_columns()
 
 
 class DuplicateNationalId(Exception):
@@ -40,23 +51,51 @@ def child_values(child: NewChild, sealed: dict[str, Any], search_text: str, *, s
     """One row of `children` in CHILD_COLUMNS order (also what the import COPYs).
     `recorded_at`: the clock's now, from which the record's history counts it."""
     j = child.jurisdiction
-    return (
+    own = (
         child.id, child.name, search_text, child.gender, child.birth_date, sealed["national_id_enc"],
-        sealed["national_id_index"], child.ethnicity, child.household_type, j.county_code, j.township_code,
-        j.village_code, child.school_id, child.grade, child.class_name, sealed["address_enc"],
-        child.left_behind_type, list(child.categories), sealed["sensitive_enc"], child.priority,
-        sealed["priority_reason_enc"], sealed["contact_card_enc"], _BASIS_JSON(child.lawful_basis),
-        source, created_by, recorded_at, recorded_at, child.school_status, child.boarding, child.study_level,
-        child.hobbies, sealed["particulars_enc"],
+        sealed["national_id_index"], j.county_code, j.township_code, j.village_code, child.school_id,
+        sealed["address_enc"], list(child.categories), sealed["sensitive_enc"], sealed["priority_reason_enc"],
+        sealed["contact_card_enc"], _BASIS_JSON(child.lawful_basis), source, created_by, recorded_at, recorded_at,
+        sealed["particulars_enc"],
     )
+    return own + tuple(getattr(child, name) for name in child_fields.names())
+
+
+def _placeholder(number: int, column: str) -> str:
+    return f"${number}::text::jsonb" if column == "lawful_basis" else f"${number}"
+
+
+def insert_sql(columns: tuple[str, ...] = CHILD_COLUMNS) -> str:
+    placeholders = ", ".join(_placeholder(i, name) for i, name in enumerate(columns, start=1))
+    return f"INSERT INTO children ({', '.join(columns)}) VALUES ({placeholders})"
+
+
+# $1 id, $2 the expected version; $3-$6 the status change; then the record's columns.
+_REPLACE_FIRST = 7
+
+
+def replace_sql(columns: tuple[str, ...] = CHILD_COLUMNS) -> str:
+    """UPDATE of every column a change may write, the parameters in `columns` order
+    (what child_values gives) after the six of the status change."""
+    written = [name for name in columns if name not in _KEPT_COLUMNS]
+    sets = ", ".join(f"{name} = {_placeholder(_REPLACE_FIRST + i, name)}" for i, name in enumerate(written))
+    return f"""UPDATE children SET {sets},
+                   status = coalesce($3, status),
+                   status_changed_at = CASE WHEN $3::text IS NOT NULL AND $3 <> status THEN $6
+                                            ELSE status_changed_at END,
+                   close_reason = CASE WHEN $5 THEN close_reason ELSE $4 END,
+                   version = version + 1, updated_at = $6
+             WHERE id = $1 AND version = $2
+            RETURNING *"""
+
+
+_INSERT_CHILD = insert_sql()
+_REPLACE_CHILD = replace_sql()
 
 
 async def insert_child(conn: asyncpg.Connection, values: tuple[Any, ...]) -> None:
-    placeholders = ", ".join(f"${i}::text::jsonb" if name == "lawful_basis" else f"${i}"
-                             for i, name in enumerate(CHILD_COLUMNS, start=1))
     try:
-        await conn.execute(f"INSERT INTO children ({', '.join(CHILD_COLUMNS)}) VALUES ({placeholders})",
-            *values)
+        await conn.execute(_INSERT_CHILD, *values)
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == "children_national_id_index_key":
             raise DuplicateNationalId() from None
@@ -102,32 +141,11 @@ async def replace_child(conn: asyncpg.Connection, child: NewChild, sealed: dict[
                         close_reason: str | None = None, keep_close_reason: bool = True) -> asyncpg.Record | None:
     """Writes the whole record if it is still at `expected_version`; None when it is not
     (someone else wrote first: the caller answers 409, nothing is applied)."""
-    j = child.jurisdiction
+    values = child_values(child, sealed, search_text, source="", created_by="", recorded_at=recorded_at)
+    written = [value for name, value in zip(CHILD_COLUMNS, values) if name not in _KEPT_COLUMNS]
     try:
-        return await conn.fetchrow(
-            """UPDATE children SET
-                   name = $3, search_text = $4, gender = $5, birth_date = $6, national_id_enc = $7,
-                   national_id_index = $8, ethnicity = $9, household_type = $10, county_code = $11,
-                   township_code = $12, village_code = $13, school_id = $14, grade = $15, class_name = $16,
-                   address_enc = $17, left_behind_type = $18, categories = $19, sensitive_enc = $20,
-                   priority = $21, priority_reason_enc = $22, contact_card_enc = $23,
-                   lawful_basis = $24::text::jsonb, school_status = $29, boarding = $30, study_level = $31,
-                   hobbies = $32, particulars_enc = $33,
-                   status = coalesce($25, status),
-                   status_changed_at = CASE WHEN $25::text IS NOT NULL AND $25 <> status THEN $28
-                                            ELSE status_changed_at END,
-                   close_reason = CASE WHEN $27 THEN close_reason ELSE $26 END,
-                   version = version + 1, updated_at = $28
-             WHERE id = $1 AND version = $2
-            RETURNING *""",
-            child.id, expected_version, child.name, search_text, child.gender, child.birth_date,
-            sealed["national_id_enc"], sealed["national_id_index"], child.ethnicity, child.household_type,
-            j.county_code, j.township_code, j.village_code, child.school_id, child.grade, child.class_name,
-            sealed["address_enc"], child.left_behind_type, list(child.categories), sealed["sensitive_enc"],
-            child.priority, sealed["priority_reason_enc"], sealed["contact_card_enc"],
-            _BASIS_JSON(child.lawful_basis), status, close_reason, keep_close_reason, recorded_at,
-            child.school_status, child.boarding, child.study_level, child.hobbies, sealed["particulars_enc"],
-        )
+        return await conn.fetchrow(_REPLACE_CHILD, child.id, expected_version, status, close_reason,
+                                   keep_close_reason, recorded_at, *written)
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == "children_national_id_index_key":
             raise DuplicateNationalId() from None

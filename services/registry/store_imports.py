@@ -10,6 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
+from services.registry import child_fields
 from services.registry.store import CHILD_COLUMNS
 
 JOB_COLUMNS = ("id, created_by, scope, file_format, status, rows_total, rows_done, rows_imported, rows_rejected,"
@@ -17,8 +18,8 @@ JOB_COLUMNS = ("id, created_by, scope, file_format, status, rows_total, rows_don
                " suggested_columns, rows_changed, rows_conflicting, headers")
 
 _STAGE_TYPES = {
-    "id": "uuid", "birth_date": "date", "categories": "text[]", "priority": "boolean", "boarding": "boolean",
-    "created_at": "timestamptz", "updated_at": "timestamptz",
+    "id": "uuid", "birth_date": "date", "categories": "text[]", "created_at": "timestamptz", "updated_at": "timestamptz",
+    **{field.name: field.sql_type for field in child_fields.FIELDS},
 }
 
 

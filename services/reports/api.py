@@ -9,20 +9,18 @@ import zipfile
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from services.reports import documents_docx, documents_pdf, documents_xlsx
-from services.reports.api_common import checked_period, require_staff, resolve_scope
+from services.reports import commands, documents_docx, documents_pdf, documents_xlsx
 from services.reports.api_template import sections_for
 from services.reports.place_names import with_place_names
 from services.reports.summaries import build_summary
 from services.reports.summary_template import render_sections
-from shared.auth import Principal, require_principal
+from shared.routes import Caller, require_staff, settings_of
 
 router = APIRouter(prefix="/v1", tags=["summary"])
 
-Caller = Annotated[Principal, Depends(require_principal)]
 
 _MEDIA = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -57,10 +55,10 @@ async def summary(request: Request, principal: Caller,
     compared with the previous period and broken down by township (named from the
     registry's division register; null when it cannot be read)."""
     require_staff(principal)
-    where = resolve_scope(principal, scope)
+    where = commands.resolve_scope(principal, scope)
     pool = request.app.state.pool
     async with pool.acquire() as conn:
-        period, as_of_day, first_day = await checked_period(conn, request, since, until, as_of)
+        period, as_of_day, first_day = await commands.checked_period(conn, settings_of(request), since, until, as_of)
         sections = await sections_for(conn, where.code)
     body = await build_summary(pool, where, period, as_of_day,
                                zone_name=request.app.state.settings.county_timezone, first_day=first_day)

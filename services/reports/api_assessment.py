@@ -7,19 +7,17 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import ConfigDict, Field
 
-from services.reports import domain_assessment, store_assessment
-from services.reports.api_common import checked_period, require_staff, resolve_scope
+from services.reports import commands, domain_assessment, store_assessment
 from services.reports.domain import Window
 from shared.pagination import Paging
-from shared.auth import Principal, require_principal
 from shared.clean_text import CleanInput
+from shared.routes import Caller, require_staff, settings_of
 
 router = APIRouter(prefix="/v1", tags=["assessment"])
 
-Caller = Annotated[Principal, Depends(require_principal)]
 
 
 class WeightsIn(CleanInput):
@@ -50,7 +48,7 @@ async def set_weights(body: WeightsIn, request: Request, principal: Caller) -> d
 async def get_weights(request: Request, principal: Caller,
                       scope: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None) -> dict[str, Any]:
     require_staff(principal)
-    where = resolve_scope(principal, scope)
+    where = commands.resolve_scope(principal, scope)
     async with request.app.state.pool.acquire() as conn:
         weights = await store_assessment.weights_for(conn, where.code)
     return {"scope_code": where.code, **weights.as_dict()}
@@ -68,10 +66,10 @@ async def assessment(request: Request, principal: Caller,
     with the weights in force for the scope, and the rank (best first). The ranked rows
     page like every list (`items`, `next_cursor`, `total`); ranks are over the whole scope."""
     require_staff(principal)
-    where = resolve_scope(principal, scope)
+    where = commands.resolve_scope(principal, scope)
     zone_name = request.app.state.settings.county_timezone
     async with request.app.state.pool.acquire() as conn:
-        period, as_of_day, _ = await checked_period(conn, request, since, until, as_of)
+        period, as_of_day, _ = await commands.checked_period(conn, settings_of(request), since, until, as_of)
         window = Window.of(period, as_of_day, ZoneInfo(zone_name))
         rows = await store_assessment.duty_outcomes(conn, where.prefix, where.school_id, window, zone_name, by)
         coverage = ({} if by == "caregiver" else

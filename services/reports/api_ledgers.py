@@ -14,21 +14,21 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from services.reports import documents_ledger, store_ledgers
-from services.reports.api_common import checked_period, require_staff, resolve_scope, unprocessable
+from services.reports import commands, documents_ledger, store_ledgers
 from services.reports.domain import Window
 from services.reports.ledgers import LEDGERS, Ledger, Names, compose, ids_to_name
 from services.reports.owner_names import NamesUnavailable
 from services.reports.summaries import Scope
 from shared import audit
-from shared.auth import Principal, require_principal
+from shared.auth import Principal
 from shared.pagination import PageRequest, paged
 from shared.purpose import StatedPurposeHeader, clear_purpose
 from shared.scope import require_school_filter
+from shared.routes import Caller, require_staff, settings_of
+from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["ledgers"])
 
-Caller = Annotated[Principal, Depends(require_principal)]
 Kind = Literal["children", "pairings", "contacts", "support", "concerns"]
 # A document is made in one piece: beyond these, a narrower scope or period is asked for.
 MAX_ROWS = {"xlsx": 100_000, "pdf": 5_000}
@@ -124,11 +124,11 @@ async def ledger(kind: Kind, request: Request, principal: Caller, page: Annotate
     `limit`/`cursor`; XLSX and PDF whole. The contact card's phones are masked unless the caller
     has `view_sensitive` and states `X-Purpose`."""
     require_staff(principal)
-    where = _confined(principal, resolve_scope(principal, scope))
+    where = _confined(principal, commands.resolve_scope(principal, scope))
     settings = request.app.state.settings
     definition = LEDGERS[kind]
     async with request.app.state.pool.acquire() as conn:
-        period, as_of_day, _ = await checked_period(conn, request, since, until, as_of)
+        period, as_of_day, _ = await commands.checked_period(conn, settings_of(request), since, until, as_of)
         window = Window.of(period, as_of_day, ZoneInfo(settings.county_timezone))
         if format == "json":
             rows = await store_ledgers.ledger_rows(conn, kind, where.prefix, where.school_id, window,
@@ -137,7 +137,7 @@ async def ledger(kind: Kind, request: Request, principal: Caller, page: Annotate
             rows = await store_ledgers.ledger_rows(conn, kind, where.prefix, where.school_id, window,
                                                    limit=MAX_ROWS[format] + 1)
             if len(rows) > MAX_ROWS[format]:
-                raise unprocessable("query.format", f"more than {MAX_ROWS[format]} rows: narrow the scope or period")
+                raise RuleViolation("query.format", f"more than {MAX_ROWS[format]} rows: narrow the scope or period")
     shown = rows[:page.limit] if format == "json" else rows
     names = await _names(request, principal, definition, shown, where, stated)
     items = compose(definition, shown, names, ZoneInfo(settings.county_timezone))

@@ -8,18 +8,16 @@ import re
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import ConfigDict, Field
 
-from services.reports import store_templates
-from services.reports.api_common import require_staff, resolve_scope
+from services.reports import commands, store_templates
 from services.reports.summary_template import DEFAULT_SECTIONS, PLACEHOLDERS, unknown_placeholders
-from shared.auth import Principal, require_principal
 from shared.clean_text import CleanInput, MultiLineText
+from shared.routes import Caller, require_staff
 
 router = APIRouter(prefix="/v1", tags=["summary"])
 
-Caller = Annotated[Principal, Depends(require_principal)]
 _SHOWN = re.compile(r"^[a-z_.]{1,40}$")  # a placeholder's name is named in the error; other text never
 
 
@@ -68,7 +66,7 @@ async def get_template(request: Request, principal: Caller,
                        scope: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None) -> dict[str, Any]:
     """The wording the county's summaries are written in, and the placeholders it may use."""
     require_staff(principal)
-    county = county_of(resolve_scope(principal, scope).code)
+    county = county_of(commands.resolve_scope(principal, scope).code)
     async with request.app.state.pool.acquire() as conn:
         return _answer(county, await store_templates.template_of(conn, county))
 

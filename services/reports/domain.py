@@ -8,14 +8,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, Mapping
 from zoneinfo import ZoneInfo
 
+from shared.rules import RuleViolation
 
-class ReportRefused(Exception):
-    """Bad period or scope: answered 422 naming the query field and the reason."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
+class ReportRefused(RuleViolation):
+    """Bad period or scope: answered 422 naming the query field and the reason (by the one
+    handler every RuleViolation goes through, shared/problems.py)."""
 
 
 @dataclass(frozen=True)

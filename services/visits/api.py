@@ -9,19 +9,18 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from services.visits import domain, store, store_concerns
-from services.visits.api_common import caregiver_of, is_staff
 from services.visits.api_models import (
     CallDetails, ContactDetail, ContactIn, ContactSummary, FollowUp, Location, Ratings,
 )
 from services.visits.encrypted_columns import CONCERN_DETAIL, CONTACT_FOLLOW_UPS, CONTACT_LOCATION, CONTACT_NOTES
 from services.visits.domain_duties import duty_event, duty_kinds_met_by
 from shared import audit, idempotency, outbox
-from shared.auth import Principal, require_principal
+from shared.auth import Principal
 from shared.contracts import DutyFulfilled, Jurisdiction
 from shared.contracts.events import ContactKind
 from shared.crypto import FieldCipher
@@ -31,6 +30,7 @@ from shared.conditional import IdempotencyKey
 from shared.pagination import Page, PageRequest, Paging
 from shared.scope import require_division_filter
 from shared.rules import RuleViolation
+from shared.routes import Caller, caregiver_of, is_staff
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
 
@@ -104,7 +104,7 @@ def _contact_row(body: ContactIn, contact_id: UUID, child: asyncpg.Record, ciphe
 async def log_contact(
     body: ContactIn,
     request: Request,
-    principal: Annotated[Principal, Depends(require_principal)],
+    principal: Caller,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     if not _may_log_for(principal, body.caregiver_id):
@@ -181,7 +181,7 @@ def _location(contact: dict[str, Any]) -> dict[str, str]:
 
 @router.get("/contacts/{contact_id}", response_model=ContactDetail)
 async def get_contact(contact_id: UUID, request: Request,
-                      principal: Annotated[Principal, Depends(require_principal)],
+                      principal: Caller,
                       stated: StatedPurposeHeader = None) -> ContactDetail:
     """The sensitive fields (notes, follow-ups, coordinates) only for the caregiver who logged
     the contact and for staff with view_sensitive who state a purpose (`X-Purpose`); each such
@@ -226,7 +226,7 @@ async def _list(request: Request, principal: Principal, page: PageRequest, **fil
 
 @router.get("/contacts", response_model=Page[ContactSummary])
 async def list_contacts(
-    request: Request, principal: Annotated[Principal, Depends(require_principal)],
+    request: Request, principal: Caller,
     page: Paging,
     child_id: UUID | None = None, caregiver_id: UUID | None = None,
     township_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
@@ -245,7 +245,7 @@ async def list_contacts(
 
 @router.get("/children/{child_id}/contacts", response_model=Page[ContactSummary])
 async def list_child_contacts(child_id: UUID, request: Request,
-                              principal: Annotated[Principal, Depends(require_principal)],
+                              principal: Caller,
                               page: Paging) -> dict[str, Any]:
     """404 until visits knows the child (its projection is built from the registry's events)."""
     async with request.app.state.pool.acquire() as conn:

@@ -11,20 +11,19 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.visits import domain_activities, store_activities
-from services.visits.api_common import (
-    STAFF_ROLES, decode_cursor, encode_cursor, require_staff, vocabulary_county_to_read, vocabulary_county_to_write,
-)
+from services.visits import commands, domain_activities, store_activities
 from services.visits.domain_activities import NewActivity
 from shared import outbox
-from shared.auth import Principal, require_principal, scope_prefix
+from shared.auth import Principal, scope_prefix
 from shared.clean_text import CleanInput
 from shared.conditional import IfMatch, etag, put_precondition
 from shared.contracts import Jurisdiction
 from shared.rules import RuleViolation
+from shared.routes import Caller, STAFF_ROLES, require_roles
+from shared.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/v1", tags=["activities"])
 Code12 = Annotated[str, Field(pattern=r"^\d{12}$")]
@@ -124,9 +123,9 @@ async def record(conn: asyncpg.Connection, request: Request, principal: Principa
 @router.post("/activities", response_model=ActivityOut, status_code=status.HTTP_201_CREATED,
              responses={200: {"description": "this id was recorded before: the stored activity", "model": ActivityOut}})
 async def create_activity(body: ActivityIn, request: Request, response: Response,
-                          principal: Annotated[Principal, Depends(require_principal)]) -> ActivityOut:
+                          principal: Caller) -> ActivityOut:
     """Staff in whose jurisdiction it was held record it once, with every child who came."""
-    require_staff(principal, STAFF_ROLES)
+    require_roles(principal, *STAFF_ROLES)
     place_in_scope(principal, body.township_code, body.village_code)
     school_id = body.school_id
     if principal.school_scope is not None:
@@ -150,7 +149,7 @@ async def create_activity(body: ActivityIn, request: Request, response: Response
 
 
 @router.get("/activities", response_model=ActivityPage)
-async def list_activities(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def list_activities(request: Request, principal: Caller,
                           activity_type: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{1,39}$")] = None,
                           township_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
                           home_id: UUID | None = None, child_id: UUID | None = None,
@@ -158,8 +157,8 @@ async def list_activities(request: Request, principal: Annotated[Principal, Depe
                           held_to: Annotated[date | None, Query(alias="to")] = None,
                           limit: Annotated[int, Query(ge=1, le=500)] = 100,
                           cursor: Annotated[str | None, Query(max_length=200)] = None) -> ActivityPage:
-    require_staff(principal, STAFF_ROLES)
-    after = decode_cursor(cursor, date.fromisoformat, UUID) if cursor else None
+    require_roles(principal, *STAFF_ROLES)
+    after = decode_cursor(cursor, date, UUID) if cursor else None
     async with request.app.state.pool.acquire() as conn:
         rows = await store_activities.list_activities(
             conn, scope_prefix=principal.scope_prefix, school_id=principal.school_scope, activity_type=activity_type,
@@ -167,13 +166,13 @@ async def list_activities(request: Request, principal: Annotated[Principal, Depe
             after=after, limit=limit + 1)
     page = rows[:limit]
     return ActivityPage(items=[activity_out(row) for row in page],
-                        next_cursor=encode_cursor(page[-1]["held_on"], page[-1]["id"]) if len(rows) > limit else None)
+                        next_cursor=encode_cursor([page[-1]["held_on"], page[-1]["id"]]) if len(rows) > limit else None)
 
 
 @router.get("/activities/{activity_id}", response_model=ActivityOut)
 async def get_activity(activity_id: UUID, request: Request,
-                       principal: Annotated[Principal, Depends(require_principal)]) -> ActivityOut:
-    require_staff(principal, STAFF_ROLES)
+                       principal: Caller) -> ActivityOut:
+    require_roles(principal, *STAFF_ROLES)
     async with request.app.state.pool.acquire() as conn:
         row = await store_activities.get_activity(conn, activity_id)
         if row is None or not principal.covers(row["village_code"] or row["township_code"]) or (
@@ -204,12 +203,12 @@ class ActivityTypeIn(CleanInput):
 
 
 @router.get("/activity-types", response_model=ActivityTypePage)
-async def list_activity_types(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def list_activity_types(request: Request, principal: Caller,
                               county_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
                               limit: Annotated[int, Query(ge=1, le=500)] = 500,
                               cursor: Annotated[str | None, Query(max_length=200)] = None) -> ActivityTypePage:
     """The county's vocabulary (the caller's county unless another in scope is named)."""
-    county = vocabulary_county_to_read(principal, county_code)
+    county = commands.vocabulary_county_to_read(principal, county_code)
     if cursor is not None:
         raise RuleViolation("query.cursor", "is not a cursor this list gave")
     async with request.app.state.pool.acquire() as conn:
@@ -220,13 +219,13 @@ async def list_activity_types(request: Request, principal: Annotated[Principal, 
 @router.put("/admin/activity-types/{county}/{code}", response_model=ActivityTypeOut,
             responses={412: {"description": "If-Match is stale"}})
 async def put_activity_type(request: Request, response: Response, body: ActivityTypeIn,
-                            principal: Annotated[Principal, Depends(require_principal)],
+                            principal: Caller,
                             county: Annotated[str, Path(pattern=r"^(default|\d{12})$")],
                             code: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{1,39}$")],
                             if_match: IfMatch = None) -> ActivityTypeOut:
     """Adds, renames or switches off a type for a county (its county staff, admin); the
     defaults ("default") are admin's."""
-    county_code = vocabulary_county_to_write(principal, county)
+    county_code = commands.vocabulary_county_to_write(principal, county)
     precondition = put_precondition(if_match)
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         current = await store_activities.activity_type_row(conn, county_code, code)

@@ -6,18 +6,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import scanner, scheduling, store_duties
-from services.visits.api_common import POLICY_EDITORS, STAFF_ROLES, require_staff
 from services.visits.domain_duties import Period
-from shared.auth import Principal, require_principal, scope_prefix
+from shared.auth import scope_prefix
 from shared.clean_text import CleanInput
 from shared.contracts.events import CaregiverKind, DutyKind
 from shared.conditional import IfMatch, etag, put_precondition
 from shared.pagination import Page, Paging
 from shared.rules import RuleViolation
+from services.visits.domain import POLICY_EDITORS
+from shared.routes import Caller, STAFF_ROLES, require_roles
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"])
 # A rule for every caregiver ("any") or for one kind of them.
@@ -54,10 +55,10 @@ def _out(row) -> PolicyOut:  # type: ignore[no-untyped-def]
 
 
 @router.get("/duty-policies", response_model=Page[PolicyOut])
-async def list_policies(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def list_policies(request: Request, principal: Caller,
                         page: Paging) -> dict[str, Any]:
     """A short list (a few per county and duty kind), paged like every other."""
-    require_staff(principal, STAFF_ROLES)
+    require_roles(principal, *STAFF_ROLES)
     async with request.app.state.pool.acquire() as conn:
         rows = await store_duties.list_policies(conn, principal.scope_prefix)
     return page.of_sequence([_out(row) for row in rows])
@@ -66,7 +67,7 @@ async def list_policies(request: Request, principal: Annotated[Principal, Depend
 @router.put("/duty-policies/{scope}/{audience}/{duty_kind}", response_model=PolicyOut,
             responses={412: {"description": "If-Match is stale"},
                        428: {"description": "If-Match is missing and the policy is stored already"}})
-async def put_policy(request: Request, response: Response, principal: Annotated[Principal, Depends(require_principal)],
+async def put_policy(request: Request, response: Response, principal: Caller,
                      body: PolicyIn,
                      scope: Annotated[str, Path(pattern=r"^(default|\d{12})$")],
                      audience: Literal["all", "priority"], duty_kind: DutyKind,
@@ -78,7 +79,7 @@ async def put_policy(request: Request, response: Response, principal: Annotated[
     kind of them (`caregiver_kind`: caring_mother for 爱心妈妈), and derives every affected
     pairing's schedule again in the same transaction."""
     kind = "" if caregiver_kind == "any" else caregiver_kind
-    require_staff(principal, POLICY_EDITORS)
+    require_roles(principal, *POLICY_EDITORS)
     scope_code = "" if scope == "default" else scope
     if scope_code == "" and not principal.has_role("admin"):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only an admin changes the default policy")
@@ -113,11 +114,11 @@ class ScanOut(BaseModel):
 
 @router.post("/scans", response_model=ScanOut)
 async def run_scan(body: ScanIn, request: Request,
-                   principal: Annotated[Principal, Depends(require_principal)]) -> dict:
+                   principal: Caller) -> dict:
     """Runs the scheduler's scan for `as_of` now (backfills, tests). Announces only what
     was not announced before, so running it twice is harmless. The scan covers every county's
     pairings and concerns: only an administrator with the national scope may start it."""
-    require_staff(principal, ("admin",))
+    require_roles(principal, *("admin",))
     if principal.scope_prefix:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "a scan covers every county: an administrator with the "
                                                        "national scope (000000000000) starts it")

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.visits import domain_cases, store_cases
-from services.visits.api_common import vocabulary_county_to_read, vocabulary_county_to_write
-from shared.auth import Principal, require_principal
+from services.visits import commands, domain_cases, store_cases
 from shared.clean_text import CleanInput
 from shared.conditional import IfMatch, etag, put_precondition
 from shared.rules import RuleViolation
+from shared.routes import Caller
 
 router = APIRouter(prefix="/v1", tags=["concerns"])
 _CODE = r"^[a-z][a-z0-9_]{1,39}$"
@@ -43,12 +42,12 @@ class AgencyIn(CleanInput):
 
 
 @router.get("/concern-agencies", response_model=AgencyPage)
-async def list_agencies(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def list_agencies(request: Request, principal: Caller,
                         county_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 500,
                         cursor: Annotated[str | None, Query(max_length=200)] = None) -> AgencyPage:
     """The county's agencies (the caller's county unless another in scope is named)."""
-    county = vocabulary_county_to_read(principal, county_code)
+    county = commands.vocabulary_county_to_read(principal, county_code)
     if cursor is not None:
         raise RuleViolation("query.cursor", "is not a cursor this list gave")
     async with request.app.state.pool.acquire() as conn:
@@ -60,12 +59,12 @@ async def list_agencies(request: Request, principal: Annotated[Principal, Depend
 @router.put("/admin/concern-agencies/{county}/{code}", response_model=AgencyOut,
             responses={412: {"description": "If-Match is stale"}})
 async def put_agency(request: Request, response: Response, body: AgencyIn,
-                     principal: Annotated[Principal, Depends(require_principal)],
+                     principal: Caller,
                      county: Annotated[str, Path(pattern=r"^(default|\d{12})$")],
                      code: Annotated[str, Path(pattern=_CODE)], if_match: IfMatch = None) -> AgencyOut:
     """Adds, renames or switches off an agency for a county (county staff of that county,
     admin); the defaults every county starts with ("default") are admin's."""
-    county_code = vocabulary_county_to_write(principal, county)
+    county_code = commands.vocabulary_county_to_write(principal, county)
     precondition = put_precondition(if_match)
     now = request.app.state.settings.clock.now()
     async with request.app.state.pool.acquire() as conn, conn.transaction():

@@ -11,20 +11,22 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import domain_cases, store_cases, store_concerns
-from services.visits.api_common import CONCERN_HANDLERS, STAFF_ROLES, decode_cursor, encode_cursor, require_staff
 from services.visits.api_concerns import ConcernOut, concern_out
 from services.visits.encrypted_columns import CONCERN_CASE_NOTE, CONCERN_CLOSURE_NOTE
 from shared import audit, outbox
-from shared.auth import Principal, require_principal
+from shared.auth import Principal
 from shared.clean_text import CleanInput, MultiLineText
 from shared.conditional import IfMatch, etag, parse_if_match, stale
 from shared.contracts import Jurisdiction
 from shared.purpose import StatedPurpose, clear_purpose
 from shared.rules import RuleViolation
+from services.visits.domain import CONCERN_HANDLERS
+from shared.routes import Caller, STAFF_ROLES, require_roles
+from shared.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/v1", tags=["concerns"])
 AgencyCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
@@ -118,12 +120,12 @@ async def _answer(conn: asyncpg.Connection, request: Request, response: Response
 @router.post("/concerns/{concern_id}/referrals", response_model=ConcernOut,
              responses={409: {"description": "not in a state to be referred, or referred there already"}})
 async def refer_concern(concern_id: UUID, body: ReferralIn, request: Request, response: Response,
-                        principal: Annotated[Principal, Depends(require_principal)],
+                        principal: Caller,
                         if_match: IfMatch = None) -> ConcernOut:
     """The concern was handed to these agencies (the county's list). From acknowledged
     (→ referred), or while referred (more agencies); the agency then has until the
     deadline to accept it."""
-    require_staff(principal, CONCERN_HANDLERS)
+    require_roles(principal, *CONCERN_HANDLERS)
     now = request.app.state.settings.clock.now()
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         row = await _locked(conn, concern_id, principal, if_match)
@@ -141,10 +143,10 @@ async def refer_concern(concern_id: UUID, body: ReferralIn, request: Request, re
 @router.post("/concerns/{concern_id}/acceptance", response_model=ConcernOut,
              responses={409: {"description": "not referred, or accepted by this agency already"}})
 async def record_acceptance(concern_id: UUID, body: AcceptanceIn, request: Request, response: Response,
-                            principal: Annotated[Principal, Depends(require_principal)],
+                            principal: Caller,
                             if_match: IfMatch = None) -> ConcernOut:
     """An agency the concern was referred to accepted it (受理/立案) under its own case number."""
-    require_staff(principal, CONCERN_HANDLERS)
+    require_roles(principal, *CONCERN_HANDLERS)
     settings = request.app.state.settings
     now = settings.clock.now()
     if body.accepted_at is not None and body.accepted_at > now:
@@ -164,10 +166,10 @@ async def record_acceptance(concern_id: UUID, body: AcceptanceIn, request: Reque
 @router.post("/concerns/{concern_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED,
              responses={409: {"description": "the case is not open for notes"}})
 async def add_note(concern_id: UUID, body: NoteIn, request: Request,
-                   principal: Annotated[Principal, Depends(require_principal)]) -> NoteOut:
+                   principal: Caller) -> NoteOut:
     """A dated follow-up note (encrypted). The first after acceptance starts the follow-up;
     each one under follow-up sets the next note's deadline."""
-    require_staff(principal, CONCERN_HANDLERS)
+    require_roles(principal, *CONCERN_HANDLERS)
     settings = request.app.state.settings
     now = settings.clock.now()
     if body.noted_on > settings.clock.today():
@@ -189,14 +191,14 @@ async def add_note(concern_id: UUID, body: NoteIn, request: Request,
 
 
 @router.get("/concerns/{concern_id}/notes", response_model=NotePage)
-async def list_notes(concern_id: UUID, request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def list_notes(concern_id: UUID, request: Request, principal: Caller,
                      limit: Annotated[int, Query(ge=1, le=200)] = 50,
                      cursor: Annotated[str | None, Query(max_length=200)] = None,
                      stated: StatedPurpose = None) -> NotePage:
     """The case's notes, newest first. Their text only with view_sensitive and a stated
     purpose (each such read audited)."""
-    require_staff(principal, STAFF_ROLES)
-    after = decode_cursor(cursor, date.fromisoformat, UUID) if cursor else None
+    require_roles(principal, *STAFF_ROLES)
+    after = decode_cursor(cursor, date, UUID) if cursor else None
     purpose = clear_purpose(stated, principal)
     sensitive = purpose is not None
     async with request.app.state.pool.acquire() as conn, conn.transaction():
@@ -214,17 +216,17 @@ async def list_notes(concern_id: UUID, request: Request, principal: Annotated[Pr
                      note=cipher.decrypt(r["note_enc"], context=CONCERN_CASE_NOTE.context(r["id"])) if sensitive
                      else None) for r in page]
     return NotePage(items=items, total=total,
-                    next_cursor=encode_cursor(page[-1]["noted_on"], page[-1]["id"]) if more else None)
+                    next_cursor=encode_cursor([page[-1]["noted_on"], page[-1]["id"]]) if more else None)
 
 
 @router.post("/concerns/{concern_id}/closure", response_model=ConcernOut,
              responses={409: {"description": "closed already, or a mandatory report not yet referred"}})
 async def close_concern(concern_id: UUID, body: ClosureIn, request: Request, response: Response,
-                        principal: Annotated[Principal, Depends(require_principal)],
+                        principal: Caller,
                         if_match: IfMatch = None) -> ConcernOut:
     """结案: the case is closed with its outcome (kept with the nature of the concern:
     view_sensitive only; the event says only that it closed)."""
-    require_staff(principal, CONCERN_HANDLERS)
+    require_roles(principal, *CONCERN_HANDLERS)
     now = request.app.state.settings.clock.now()
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         row = await _locked(conn, concern_id, principal, if_match)

@@ -8,14 +8,13 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import domain, domain_cases, store_cases, store_concerns
-from services.visits.api_common import CONCERN_HANDLERS, STAFF_ROLES, require_staff
 from services.visits.encrypted_columns import CONCERN_ACK_NOTE, CONCERN_CLOSURE_NOTE, CONCERN_DETAIL
 from shared import audit, outbox
-from shared.auth import Principal, require_principal
+from shared.auth import Principal
 from shared.pagination import Page, Paging
 from shared.scope import require_division_filter
 from shared.clean_text import CleanInput, MultiLineText
@@ -23,6 +22,8 @@ from shared.contracts import Jurisdiction
 from shared.conditional import IfMatch, etag, parse_if_match, stale
 from shared.purpose import StatedPurpose, clear_purpose
 from shared.rules import RuleViolation
+from services.visits.domain import CONCERN_HANDLERS
+from shared.routes import Caller, STAFF_ROLES, require_roles
 
 router = APIRouter(prefix="/v1", tags=["concerns"])
 
@@ -130,7 +131,7 @@ async def concern_out(conn: asyncpg.Connection, row: asyncpg.Record, request: Re
 
 
 @router.get("/concerns", response_model=Page[ConcernOut])
-async def list_concerns(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def list_concerns(request: Request, principal: Caller,
                         page: Paging,
                         status_filter: Annotated[Literal["open", "acknowledged", "referred", "accepted", "following_up",
                                                           "closed"] | None, Query(alias="status")] = "open",
@@ -138,7 +139,7 @@ async def list_concerns(request: Request, principal: Annotated[Principal, Depend
                         child_id: UUID | None = None, stated: StatedPurpose = None) -> dict[str, Any]:
     """Open ones first, mandatory reports first, newest first. A township outside the
     caller's scope is refused (403)."""
-    require_staff(principal, STAFF_ROLES)
+    require_roles(principal, *STAFF_ROLES)
     require_division_filter(principal, "township_code", township_code)
     purpose = clear_purpose(stated, principal)
     async with request.app.state.pool.acquire() as conn, conn.transaction():
@@ -157,9 +158,9 @@ async def list_concerns(request: Request, principal: Annotated[Principal, Depend
 
 @router.get("/concerns/{concern_id}", response_model=ConcernOut)
 async def get_concern(concern_id: UUID, request: Request, response: Response,
-                      principal: Annotated[Principal, Depends(require_principal)],
+                      principal: Caller,
                       stated: StatedPurpose = None) -> ConcernOut:
-    require_staff(principal, STAFF_ROLES)
+    require_roles(principal, *STAFF_ROLES)
     purpose = clear_purpose(stated, principal)
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         row = await store_concerns.get_concern(conn, concern_id, principal.scope_prefix,
@@ -176,12 +177,12 @@ async def get_concern(concern_id: UUID, request: Request, response: Response,
 @router.post("/concerns/{concern_id}/acknowledgement", response_model=ConcernOut,
              responses={409: {"description": "acknowledged already"}, 412: {"description": "If-Match is stale"}})
 async def acknowledge_concern(concern_id: UUID, body: AcknowledgementIn, request: Request, response: Response,
-                              principal: Annotated[Principal, Depends(require_principal)],
+                              principal: Caller,
                               if_match: IfMatch = None, stated: StatedPurpose = None) -> ConcernOut:
     """Township or county staff take the concern on. A mandatory-report concern (suspected
     abuse, neglect or violence) must say where it is to be referred (the county's agencies);
     the case then has until its deadline to be referred (or, if not mandatory, closed)."""
-    require_staff(principal, CONCERN_HANDLERS)
+    require_roles(principal, *CONCERN_HANDLERS)
     purpose = clear_purpose(stated, principal)
     expected_version = parse_if_match(if_match)
     settings = request.app.state.settings

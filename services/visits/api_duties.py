@@ -12,11 +12,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
 from services.visits import store_duties
-from services.visits.api_common import caregiver_of, require_staff
 from services.visits.domain_duties import level_name
-from shared.auth import Principal, require_principal
 from shared.pagination import Page, PageRequest, paged
 from shared.scope import require_division_filter, require_school_filter
+from shared.routes import Caller, caregiver_of, require_staff
 
 router = APIRouter(prefix="/v1", tags=["duties"])
 
@@ -77,7 +76,7 @@ DutyPaging = Annotated[PageRequest, Depends(paged(default=200, maximum=1000))]
 
 
 @router.get("/me/duties", response_model=Page[DutyOut])
-async def my_duties(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def my_duties(request: Request, principal: Caller,
                     page: DutyPaging, state: DutyState = "open") -> dict[str, Any]:
     """The caller's own duties (a caregiver token with a caregiver_id claim), soonest due first."""
     me = caregiver_of(principal)
@@ -88,7 +87,7 @@ async def my_duties(request: Request, principal: Annotated[Principal, Depends(re
 
 
 @router.get("/duties", response_model=Page[DutyOut])
-async def duties(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def duties(request: Request, principal: Caller,
                  page: DutyPaging,
                  township_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
                  school_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,

@@ -10,20 +10,20 @@ from typing import Annotated
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import store_activities
 from services.visits.api_activities import (
     ActivityOut, Code12, Count, activity_out, county_of, place_in_scope, record,
 )
-from services.visits.api_common import STAFF_ROLES, decode_cursor, encode_cursor, require_staff
 from services.visits.domain_activities import HOME_ACTIVITY, NewActivity
-from shared.auth import Principal, require_principal
 from shared.clean_text import CleanInput
 from shared.conditional import IfMatch, etag, parse_if_match, stale
 from shared.contracts import Jurisdiction
 from shared.rules import RuleViolation
+from shared.routes import Caller, STAFF_ROLES, require_roles
+from shared.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/v1", tags=["activities"])
 HOME_KEEPERS = ("admin", "county_staff", "township_staff")
@@ -95,8 +95,8 @@ def _home_values(body: HomeIn) -> dict:
 
 @router.post("/childrens-homes", response_model=HomeOut, status_code=status.HTTP_201_CREATED)
 async def create_home(body: HomeIn, request: Request, response: Response,
-                      principal: Annotated[Principal, Depends(require_principal)]) -> HomeOut:
-    require_staff(principal, HOME_KEEPERS)
+                      principal: Caller) -> HomeOut:
+    require_roles(principal, *HOME_KEEPERS)
     place_in_scope(principal, body.township_code, body.village_code)
     now = request.app.state.settings.clock.now()
     async with request.app.state.pool.acquire() as conn:
@@ -110,10 +110,10 @@ async def create_home(body: HomeIn, request: Request, response: Response,
 @router.put("/childrens-homes/{home_id}", response_model=HomeOut,
             responses={412: {"description": "If-Match is stale"}})
 async def update_home(home_id: UUID, body: HomeIn, request: Request, response: Response,
-                      principal: Annotated[Principal, Depends(require_principal)],
+                      principal: Caller,
                       if_match: IfMatch = None) -> HomeOut:
     """The whole register entry again (opening hours changed, new equipment, closed)."""
-    require_staff(principal, HOME_KEEPERS)
+    require_roles(principal, *HOME_KEEPERS)
     place_in_scope(principal, body.township_code, body.village_code)
     expected = parse_if_match(if_match)
     async with request.app.state.pool.acquire() as conn, conn.transaction():
@@ -129,11 +129,11 @@ async def update_home(home_id: UUID, body: HomeIn, request: Request, response: R
 
 
 @router.get("/childrens-homes", response_model=HomePage)
-async def list_homes(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def list_homes(request: Request, principal: Caller,
                      township_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 100,
                      cursor: Annotated[str | None, Query(max_length=200)] = None) -> HomePage:
-    require_staff(principal, STAFF_ROLES)
+    require_roles(principal, *STAFF_ROLES)
     after = decode_cursor(cursor, UUID)[0] if cursor else None
     async with request.app.state.pool.acquire() as conn:
         rows = await store_activities.list_homes(conn, scope_prefix=principal.scope_prefix,
@@ -142,16 +142,16 @@ async def list_homes(request: Request, principal: Annotated[Principal, Depends(r
                                                    township_code=township_code)
     page = rows[:limit]
     return HomePage(items=[_home_out(row) for row in page], total=total,
-                    next_cursor=encode_cursor(page[-1]["id"]) if len(rows) > limit else None)
+                    next_cursor=encode_cursor([page[-1]["id"]]) if len(rows) > limit else None)
 
 
 @router.post("/childrens-homes/{home_id}/attendance", response_model=ActivityOut,
              status_code=status.HTTP_201_CREATED,
              responses={200: {"description": "this id was recorded before: the stored session", "model": ActivityOut}})
 async def record_attendance(home_id: UUID, body: AttendanceIn, request: Request, response: Response,
-                            principal: Annotated[Principal, Depends(require_principal)]) -> ActivityOut:
+                            principal: Caller) -> ActivityOut:
     """One opening of the home: who came. Recorded as an activity of type home_activity."""
-    require_staff(principal, STAFF_ROLES)
+    require_roles(principal, *STAFF_ROLES)
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         home = await store_activities.get_home(conn, home_id, principal.scope_prefix)
         if home is None:
@@ -192,11 +192,11 @@ class ActivityStatistics(BaseModel):
 
 
 @router.get("/activity-statistics", response_model=ActivityStatistics)
-async def activity_statistics(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def activity_statistics(request: Request, principal: Caller,
                               held_from: Annotated[date | None, Query(alias="from")] = None,
                               held_to: Annotated[date | None, Query(alias="to")] = None) -> ActivityStatistics:
     """Default period: the current calendar month in the county. Counts only."""
-    require_staff(principal, STAFF_ROLES)
+    require_roles(principal, *STAFF_ROLES)
     today = request.app.state.settings.clock.today()
     start, end = held_from or today.replace(day=1), held_to or today
     if end < start:

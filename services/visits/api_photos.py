@@ -11,19 +11,18 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.visits import store, store_photos
 from services.visits.api import visible_contact
-from services.visits.api_common import caregiver_of, is_staff
 from services.visits.encrypted_columns import CONTACT_PHOTO
 from shared import audit
-from shared.auth import Principal, require_principal
 from shared.pagination import Page, Paging
 from shared.purpose import RELATION_PURPOSES, StatedPurpose, clear_purpose
 from shared.rules import RuleViolation
+from shared.routes import Caller, caregiver_of, is_staff
 
 router = APIRouter(prefix="/v1", tags=["photos"])
 
@@ -73,7 +72,7 @@ async def _image(request: Request, content_type: str | None) -> tuple[str, bytes
             openapi_extra={"requestBody": {"required": True, "content": {
                 kind: {"schema": {"type": "string", "format": "binary"}} for kind in SIGNATURES}}})
 async def put_photo(contact_id: UUID, slot: Slot, request: Request,
-                    principal: Annotated[Principal, Depends(require_principal)],
+                    principal: Caller,
                     content_type: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Idempotent per slot: sending the same photo again (an offline phone's resend) answers 200."""
     kind, data = await _image(request, content_type)
@@ -102,7 +101,7 @@ async def put_photo(contact_id: UUID, slot: Slot, request: Request,
 
 @router.get("/contacts/{contact_id}/photos", response_model=Page[PhotoOut])
 async def list_photos(contact_id: UUID, request: Request,
-                      principal: Annotated[Principal, Depends(require_principal)], page: Paging) -> dict[str, Any]:
+                      principal: Caller, page: Paging) -> dict[str, Any]:
     """Which slots hold a photo (never the photos), by slot: at most three, so one page."""
     async with request.app.state.pool.acquire() as conn:
         contact = await store.get_contact(conn, contact_id)
@@ -116,7 +115,7 @@ async def list_photos(contact_id: UUID, request: Request,
             responses={200: {"content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in SIGNATURES}},
                        403: {"description": "staff need view_sensitive and a stated purpose (X-Purpose)"}})
 async def get_photo(contact_id: UUID, slot: Slot, request: Request,
-                    principal: Annotated[Principal, Depends(require_principal)],
+                    principal: Caller,
                     stated: StatedPurpose = None) -> Response:
     today = request.app.state.settings.clock.today()
     async with request.app.state.pool.acquire() as conn, conn.transaction():

@@ -14,20 +14,21 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import store, store_duties, store_plans
-from services.visits.api_common import STAFF_ROLES, caregiver_of, decode_cursor, encode_cursor, is_staff
 from services.visits.domain_duties import duty_event
 from services.visits.encrypted_columns import PLAN_GOALS, PLAN_NOTE, PLAN_RESULT_NOTE
 from shared import audit
-from shared.auth import Principal, require_principal
+from shared.auth import Principal
 from shared.clean_text import CleanInput, MultiLineText
 from shared.conditional import IfMatch, etag, parse_if_match, stale
 from shared.contracts import DutyCancelled, DutyFulfilled, DutyScheduled
 from shared.purpose import RELATION_PURPOSES, StatedPurpose, clear_purpose
 from shared.rules import RuleViolation
+from shared.routes import Caller, STAFF_ROLES, caregiver_of, is_staff
+from shared.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/v1", tags=["plans"])
 REVIEW_WINDOW_DAYS = 14  # a review is "open" (and reminded) in the two weeks before its date
@@ -141,7 +142,7 @@ def _may_write(principal: Principal) -> None:
 
 @router.post("/children/{child_id}/plans", response_model=PlanOut, status_code=status.HTTP_201_CREATED)
 async def create_plan(child_id: UUID, body: PlanIn, request: Request, response: Response,
-                      principal: Annotated[Principal, Depends(require_principal)]) -> PlanOut:
+                      principal: Caller) -> PlanOut:
     """Staff in scope, or a caregiver paired with the child, set a plan; its owner must be
     paired with the child now; each review date becomes the owner's plan_review duty."""
     _may_write(principal)
@@ -189,7 +190,7 @@ async def create_plan(child_id: UUID, body: PlanIn, request: Request, response: 
 
 
 @router.get("/plans", response_model=PlanPage)
-async def list_plans(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def list_plans(request: Request, principal: Caller,
                      child_id: UUID | None = None,
                      status_filter: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -198,20 +199,20 @@ async def list_plans(request: Request, principal: Annotated[Principal, Depends(r
     me = caregiver_of(principal)
     if me is None and not is_staff(principal):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "staff or a caregiver")
-    after = decode_cursor(cursor, datetime.fromisoformat, UUID) if cursor else None
+    after = decode_cursor(cursor, datetime, UUID) if cursor else None
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         rows = await store_plans.list_plans(conn, scope_prefix=None if me else principal.scope_prefix,
                                             caregiver_id=me, child_id=child_id, status=status_filter, after=after,
                                             limit=limit + 1)
         page = rows[:limit]
         items = [await _out(conn, request, principal, row, None, detail=False) for row in page]
-    return PlanPage(items=items, next_cursor=encode_cursor(page[-1]["created_at"].isoformat(), page[-1]["id"])
+    return PlanPage(items=items, next_cursor=encode_cursor([page[-1]["created_at"].isoformat(), page[-1]["id"]])
                     if len(rows) > limit else None)
 
 
 @router.get("/plans/{plan_id}", response_model=PlanOut)
 async def get_plan(plan_id: UUID, request: Request, response: Response,
-                   principal: Annotated[Principal, Depends(require_principal)],
+                   principal: Caller,
                    stated: StatedPurpose = None) -> PlanOut:
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         plan = await store_plans.get_plan(conn, plan_id)
@@ -239,7 +240,7 @@ async def _open_plan(conn: asyncpg.Connection, principal: Principal, plan_id: UU
 
 @router.post("/plans/{plan_id}/notes", response_model=PlanNoteOut, status_code=status.HTTP_201_CREATED)
 async def add_plan_note(plan_id: UUID, body: PlanNoteIn, request: Request,
-                        principal: Annotated[Principal, Depends(require_principal)]) -> PlanNoteOut:
+                        principal: Caller) -> PlanNoteOut:
     """A dated progress note; with `review_of`, it is the review due that day and fulfils
     the owner's plan_review duty."""
     _may_write(principal)
@@ -266,7 +267,7 @@ async def add_plan_note(plan_id: UUID, body: PlanNoteIn, request: Request,
 
 @router.post("/plans/{plan_id}/closure", response_model=PlanOut)
 async def close_plan(plan_id: UUID, body: PlanClosureIn, request: Request, response: Response,
-                     principal: Annotated[Principal, Depends(require_principal)], if_match: IfMatch = None) -> PlanOut:
+                     principal: Caller, if_match: IfMatch = None) -> PlanOut:
     """Closed with its result; the reviews not yet done are cancelled with their duties."""
     _may_write(principal)
     if body.result == "other" and not body.note:

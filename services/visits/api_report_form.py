@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from services.visits import report_form, store_cases, store_concerns
-from services.visits.api_common import CONCERN_HANDLERS, require_staff
 from services.visits.encrypted_columns import CONCERN_CASE_NOTE, CONCERN_CLOSURE_NOTE, CONCERN_DETAIL
 from shared import audit
-from shared.auth import Principal, require_principal
 from shared.purpose import StatedPurpose, clear_purpose
+from services.visits.domain import CONCERN_HANDLERS
+from shared.routes import Caller, require_roles
 
 router = APIRouter(prefix="/v1", tags=["concerns"])
 
@@ -22,11 +21,11 @@ router = APIRouter(prefix="/v1", tags=["concerns"])
             responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
                              "description": "the form, A4"}})
 async def report_form_pdf(concern_id: UUID, request: Request,
-                          principal: Annotated[Principal, Depends(require_principal)],
+                          principal: Caller,
                           stated: StatedPurpose = None) -> Response:
     """The form holds the nature of the concern, its detail and notes: township or county
     staff with view_sensitive who state why (X-Purpose), and each print is audited."""
-    require_staff(principal, CONCERN_HANDLERS)
+    require_roles(principal, *CONCERN_HANDLERS)
     purpose = clear_purpose(stated, principal)
     if purpose is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN,

@@ -9,14 +9,13 @@ from datetime import date, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
 from services.visits import store_stats
-from services.visits.api_common import require_staff
-from shared.auth import Principal, require_principal
 from shared import as_of as as_of_rule
 from shared.rules import RuleViolation
+from shared.routes import Caller, require_staff
 
 router = APIRouter(prefix="/v1", tags=["statistics"])
 
@@ -62,7 +61,7 @@ class Statistics(BaseModel):
 
 
 @router.get("/statistics", response_model=Statistics)
-async def statistics(request: Request, principal: Annotated[Principal, Depends(require_principal)],
+async def statistics(request: Request, principal: Caller,
                      period_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
                      period_to: Annotated[AwareDatetime | None, Query(alias="to", description="exclusive")] = None,
                      as_of: Annotated[date | None, Query(description="the figures as they stood at the end of this "

@@ -9,6 +9,10 @@ from uuid import UUID
 from shared.contracts import ConcernAcknowledged, ConcernRaised, Jurisdiction, VisitLogged
 from shared.rules import RuleViolation
 
+# Who handles concerns and cases (school staff raise them; the township and county act);
+# who sets a county's policies and vocabularies.
+CONCERN_HANDLERS = ("admin", "county_staff", "township_staff")
+POLICY_EDITORS = ("admin", "county_staff")
 CALL_KINDS = ("parent_call", "parent_video")
 CONCERN_CATEGORIES = ("safety_hazard", "suspected_abuse", "neglect", "violence", "health",
                       "psychological_distress", "left_school")

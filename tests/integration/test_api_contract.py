@@ -25,10 +25,12 @@ from tests.support.processes import Service, ServiceProcess, free_port, service_
 from tests.support.databases import create_migrated_database, drop_database
 from tests.support.stack import SERVICE_NAMES, _entry
 
+# The four services of the stack and the reports, which reads the registry's division names.
+CONTRACT_SERVICES = (*SERVICE_NAMES, "reports")
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
           "response_headers_conformance,response_schema_conformance")
 # Enough generated cases per operation to reach every declared status in a few minutes
-# for all four services on a shared machine; the seed keeps a run reproducible.
+# for all five services on a shared machine; the seed keeps a run reproducible.
 MAX_EXAMPLES = "8"
 SEED = "20261"
 # One worker: with several, hypothesis parses lambdas' source in parallel threads, which
@@ -42,11 +44,12 @@ def apis(infra, tmp_path_factory) -> Iterator[dict[str, Service]]:
     topic_prefix = infra.new_topic_prefix("contract")
     services: dict[str, Service] = {}
     try:
-        for name in SERVICE_NAMES:
+        for name in CONTRACT_SERVICES:
             url = asyncio.run(create_migrated_database(infra, name, _entry(name).migrations_dir))
             port = free_port()
+            extra = {"SHOUHU_REPORTS_REGISTRY_BASE_URL": services["registry"].base_url} if name == "reports" else None
             env = service_env(name, database_url=url, port=port, kafka=infra.kafka_bootstrap,
-                              topic_prefix=topic_prefix, group=f"{topic_prefix}{name}")
+                              topic_prefix=topic_prefix, group=f"{topic_prefix}{name}", extra=extra)
             services[name] = Service(name=name, database_url=url, base_url=f"http://127.0.0.1:{port}",
                                      api=ServiceProcess(name, "api", env, log_dir / f"{name}-api.log"),
                                      worker=ServiceProcess(name, "worker", env, log_dir / f"{name}-worker.log"))
@@ -86,7 +89,7 @@ def _schemathesis(document_url: str, tmp_path: Path) -> subprocess.CompletedProc
         cwd=tmp_path, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
 
 
-@pytest.mark.parametrize("name", SERVICE_NAMES)
+@pytest.mark.parametrize("name", CONTRACT_SERVICES)
 def test_the_api_keeps_to_its_openapi_document(apis: dict[str, Service], name: str, tmp_path: Path) -> None:
     service = apis[name]
     run = _schemathesis(f"{service.base_url}/openapi.json", tmp_path)
@@ -95,7 +98,7 @@ def test_the_api_keeps_to_its_openapi_document(apis: dict[str, Service], name: s
     assert "No issues found" in run.stdout or "passed" in run.stdout, report
 
 
-@pytest.mark.parametrize("name", SERVICE_NAMES)
+@pytest.mark.parametrize("name", CONTRACT_SERVICES)
 def test_through_the_gateway_too(apis: dict[str, Service], gateway: str, name: str, tmp_path: Path) -> None:
     document = httpx.get(f"{gateway}/{name}/openapi.json", timeout=10).json()
     assert document["servers"] == [{"url": f"/{name}"}], document.get("servers")

@@ -1198,7 +1198,7 @@ export interface components {
              * Boarding
              * @description 寄宿
              */
-            boarding?: boolean | null;
+            boarding: boolean | null;
             /** Categories */
             categories: ("left_behind" | "migrant" | "orphan" | "de_facto_unsupported" | "disabled")[];
             /** Class Name */
@@ -1225,7 +1225,7 @@ export interface components {
              * Hobbies
              * @description 爱好
              */
-            hobbies?: string | null;
+            hobbies: string | null;
             /** Household Type */
             household_type: ("agricultural" | "non_agricultural" | "resident" | "unregistered") | null;
             /**
@@ -1264,9 +1264,9 @@ export interface components {
             school_id: string | null;
             /**
              * School Status
-             * @description 在校状态 (vocabulary school_status)
+             * @description 在校状态
              */
-            school_status?: string | null;
+            school_status: ("in_school" | "not_enrolled" | "suspended" | "dropped_out" | "graduated") | null;
             /**
              * Sensitive Categories
              * @description only when shown in clear
@@ -1279,9 +1279,9 @@ export interface components {
             status: "active" | "transferred" | "closed";
             /**
              * Study Level
-             * @description 学习情况 (vocabulary study_level)
+             * @description 学习情况
              */
-            study_level?: string | null;
+            study_level: ("good" | "average" | "struggling") | null;
             /**
              * Updated At
              * Format: date-time
@@ -1321,7 +1321,10 @@ export interface components {
             address?: string | null;
             /** Birth Date */
             birth_date?: string | null;
-            /** Boarding */
+            /**
+             * Boarding
+             * @description 寄宿
+             */
             boarding?: boolean | null;
             /** Categories */
             categories?: ("left_behind" | "migrant" | "orphan" | "de_facto_unsupported" | "disabled")[] | null;
@@ -1338,7 +1341,10 @@ export interface components {
              * @description the whole list: entries by id changed (fields left out kept), without id added, left out removed
              */
             guardians?: components["schemas"]["GuardianEdit"][] | null;
-            /** Hobbies */
+            /**
+             * Hobbies
+             * @description 爱好
+             */
             hobbies?: string | null;
             /** Household Type */
             household_type?: ("agricultural" | "non_agricultural" | "resident" | "unregistered") | null;
@@ -1363,11 +1369,17 @@ export interface components {
             priority?: boolean | null;
             /** Priority Reason */
             priority_reason?: string | null;
-            /** School Status */
+            /**
+             * School Status
+             * @description 在校状态
+             */
             school_status?: ("in_school" | "not_enrolled" | "suspended" | "dropped_out" | "graduated") | null;
             /** Sensitive Categories */
             sensitive_categories?: ("incarcerated_parent" | "street_child" | "hiv_affected" | "drug_using_family" | "violence_victim")[] | null;
-            /** Study Level */
+            /**
+             * Study Level
+             * @description 学习情况
+             */
             study_level?: ("good" | "average" | "struggling") | null;
             /**
              * Version
