@@ -59,8 +59,9 @@ def test_county_officer_keeps_the_school_register_and_sees_who_changed_it(page: 
     check_accessibility(page)
     page.keyboard.press("Escape")
 
-    for tab, shown, shot in (("应建档人数", "expected-counts", "53-admin-expected"), ("关爱任务规则", "policies", "54-admin-policies"),
-                             ("通知规则", "routing-rules", "55-admin-routing"), ("接收人与值班", "recipients", "56-admin-recipients")):
+    tabs = (("应建档人数", "expected-counts", "53-admin-expected"), ("关爱任务规则", "policies", "54-admin-policies"),
+            ("通知规则", "routing-rules", "55-admin-routing"), ("接收人与值班", "recipients", "56-admin-recipients"))
+    for tab, shown, shot in tabs:
         page.get_by_role("tab", name=tab).click()
         expect(page.get_by_test_id(shown)).to_be_visible()
         if shown == "routing-rules":  # events and audiences by their Chinese names
@@ -73,7 +74,8 @@ def test_county_officer_keeps_the_school_register_and_sees_who_changed_it(page: 
     # The county writes its own frequency for letters (the system default stays as it was).
     page.get_by_role("tab", name="关爱任务规则").click()
     policies = page.get_by_test_id("policies").locator(".el-table__body tr")
-    policies.filter(has_text="系统默认").filter(has_text="书信").filter(has_text="全部儿童").first.get_by_role("button", name="修改").click()
+    letters = policies.filter(has_text="系统默认").filter(has_text="书信").filter(has_text="全部儿童").first
+    letters.get_by_role("button", name="修改").click()
     box = page.get_by_role("dialog", name="修改任务频次")
     choose(page, box, "频次", "每周")
     screenshot(page, "57-admin-policy-edit")
