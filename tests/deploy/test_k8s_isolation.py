@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.deploy.conftest import OVERLAYS, SERVICES, by_kind, selector_matches
-from tests.deploy.test_k8s_workloads import API_CALLS, pod_spec
+from tests.deploy.test_k8s_workloads import API_CALLS, CALLING_PODS, pod_spec
 
 ZONE = "topology.kubernetes.io/zone"
 INGRESS_CONTROLLER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
@@ -70,8 +70,9 @@ def test_an_api_accepts_only_the_ingress_controller_prometheus_and_its_callers(r
                     continue
                 pods = peer.get("podSelector", {}).get("matchLabels", {})
                 assert "namespaceSelector" not in peer and "ipBlock" not in peer, f"{overlay}: {name} <- {peer}"
-                assert pods.get("app.kubernetes.io/component") == "worker", f"{overlay}: {name} <- {peer}"
                 assert pods["app.kubernetes.io/name"] in callers_of[service], f"{overlay}: {name} <- {pods}"
+                assert pods.get("app.kubernetes.io/component") in CALLING_PODS[pods["app.kubernetes.io/name"]], \
+                    f"{overlay}: {name} <- {peer}"
                 allowed.append(pods["app.kubernetes.io/name"])
         assert {"ingress", "prometheus"} | callers_of[service] == set(allowed), f"{overlay}: {name} <- {allowed}"
 

@@ -31,8 +31,10 @@ WITHOUT_ENCRYPTED_FIELDS = {service for service in SERVICES
                             if not importlib.import_module(f"services.{service}.entry").ENTRY.encrypted_columns}
 # The port an api serves /metrics on (and nothing else); its HTTP port answers /metrics 404.
 METRICS_PORT = 9100
-# Which services call which other services' APIs (notify fetches contact points at send time).
-API_CALLS = {"notify": {"registry", "pairing"}}
+# Which services call which other services' APIs (notify fetches contact points and names at
+# send and read time; reports reads the names a ledger prints), and which of their pods do.
+API_CALLS = {"notify": {"registry", "pairing"}, "reports": {"registry", "pairing"}}
+CALLING_PODS = {"notify": {"worker", "api"}, "reports": {"api"}}
 # (policy, service, role) -> the ports it may open to address blocks outside the cluster.
 EXTERNAL_EGRESS = {
     **{("shouhu-api-idp-egress", service, "api"): {("TCP", 443)} for service in SERVICES},
