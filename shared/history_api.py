@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from shared import audit
 from shared.auth import Principal, require_principal
+from shared.rules import Refusal
 
 READERS = ("admin", "county_staff")
 
@@ -55,7 +56,7 @@ def history_router() -> APIRouter:
         """The record's changes, oldest first; an empty page for a record outside the caller's
         jurisdiction or a kind this service does not record."""
         if not principal.has_role(*READERS):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "county staff and administrators read the change history")
+            raise Refusal(403, "forbidden", "county staff and administrators read the change history")
         async with request.app.state.pool.acquire() as conn:
             rows = await audit.history_page(conn, record_kind=record_kind, record_id=record_id,
                                             scope_prefix=principal.scope_prefix,

@@ -14,8 +14,9 @@ import json
 from typing import Any, Awaitable, Callable
 
 import asyncpg
-from fastapi import HTTPException
 from fastapi.encoders import jsonable_encoder
+
+from shared.rules import RuleViolation
 
 MAX_KEY_LENGTH = 200
 
@@ -26,7 +27,7 @@ def request_fingerprint(body: Any) -> str:
 
 async def begin(conn: asyncpg.Connection, principal: str, key: str, fingerprint: str) -> tuple[int, Any] | None:
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise HTTPException(422, [{"field": "header.Idempotency-Key", "reason": f"1 to {MAX_KEY_LENGTH} characters"}])
+        raise RuleViolation("header.Idempotency-Key", f"1 to {MAX_KEY_LENGTH} characters")
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", principal, key)
     row = await conn.fetchrow(
         "SELECT request_hash, status_code, response FROM idempotency_keys WHERE principal = $1 AND idem_key = $2",
@@ -34,8 +35,7 @@ async def begin(conn: asyncpg.Connection, principal: str, key: str, fingerprint:
     if row is None:
         return None
     if row["request_hash"] != fingerprint:
-        raise HTTPException(422, [{"field": "header.Idempotency-Key",
-                                   "reason": "this key was already used with a different request"}])
+        raise RuleViolation("header.Idempotency-Key", "this key was already used with a different request")
     return row["status_code"], row["response"]
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import fastapi_offline
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_flat_dependant
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -29,6 +29,7 @@ from fastapi.routing import APIRoute
 from shared.auth import require_principal
 from shared.problems import MEDIA_TYPE, Problem
 from shared.routing import reject_unknown_query_parameters
+from shared.rules import Refusal
 
 SECURITY_SCHEME = "bearerAuth"
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
@@ -161,6 +162,6 @@ def install(app: FastAPI) -> None:
     async def asset(name: str) -> Response:
         media_type = ASSET_FILES.get(name)
         if media_type is None:
-            raise HTTPException(404, "no such asset")
+            raise Refusal(404, "not_found", "no such asset")
         return FileResponse(ASSETS / name, media_type=media_type,
                             headers={"Cache-Control": "public, max-age=86400"})

@@ -6,7 +6,7 @@ from datetime import datetime, time
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from services.notify import store, store_admin
@@ -20,7 +20,7 @@ from services.notify.domain_templates import (
 from shared.auth import Principal
 from shared.contracts.events import ContactChannel
 from shared.pagination import Page, Paging
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from shared.conditional import IfMatch, etag, put_precondition
 from shared.clean_text import CleanInput
 
@@ -56,9 +56,9 @@ def _inbox_owner(principal: Principal, caregiver_id: UUID | None) -> tuple[str, 
         return "staff", principal.subject
     if principal.has_role("caregiver") and principal.caregiver_id:
         if caregiver_id is not None and str(caregiver_id) != principal.caregiver_id:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such inbox")
+            raise Refusal(404, "not_found", "no such inbox")
         return "caregiver", principal.caregiver_id
-    raise HTTPException(status.HTTP_403_FORBIDDEN, "no inbox for this role")
+    raise Refusal(403, "forbidden", "no inbox for this role")
 
 
 @router.get("/notifications", response_model=Page[NotificationOut])
@@ -143,10 +143,10 @@ async def mark_read(request: Request, notification_id: UUID,
     kind = "staff" if principal.has_role(*STAFF_ROLES) else "caregiver"
     recipient = principal.subject if kind == "staff" else principal.caregiver_id
     if recipient is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "no inbox for this role")
+        raise Refusal(403, "forbidden", "no inbox for this role")
     async with request.app.state.pool.acquire() as conn:
         if not await store.mark_read(conn, notification_id, kind, recipient):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such notification")
+            raise Refusal(404, "not_found", "no such notification")
     return Response(status_code=204)
 
 
@@ -207,7 +207,7 @@ def _own_identity(principal: Principal) -> tuple[str, str]:
         return "caregiver", principal.caregiver_id
     if principal.has_role(*STAFF_ROLES):
         return "staff", principal.subject
-    raise HTTPException(status.HTTP_403_FORBIDDEN, "no preferences for this role")
+    raise Refusal(403, "forbidden", "no preferences for this role")
 
 
 @router.get("/preferences/me", response_model=PreferencesOut)

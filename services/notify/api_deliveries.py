@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request
 
 from services.notify import store_delivery
 from shared.scope import not_found
@@ -15,6 +15,7 @@ from services.notify.api_models import DeliveryCount, DeliveryOut, Requeued
 from shared.contracts.events import DeliveryChannel, RecipientKind
 from shared.pagination import Page, PageRequest, Paging, paged
 from shared.scope import require_school_filter
+from shared.rules import Refusal
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
 
@@ -88,5 +89,5 @@ async def retry_delivery(request: Request, notification_id: UUID,
             row = await store_delivery.requeue_dead(conn, notification_id, principal.scope_prefix,
                                                    principal.school_scope, request.app.state.settings.clock.now())
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no dead or failed delivery with this id in your scope")
+        raise Refusal(404, "not_found", "no dead or failed delivery with this id in your scope")
     return {"id": row["id"], "status": row["status"]}

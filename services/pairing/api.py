@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from services.pairing import store, store_pairings, store_stats
@@ -16,7 +16,7 @@ from shared.pagination import Page, PageRequest, Paging, paged
 from shared.scope import narrowed_prefix, require_school_filter
 from shared.contracts import Jurisdiction
 from shared import as_of as as_of_rule
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from shared.routes import Caller, require_staff
 
 router = APIRouter(prefix="/v1", tags=["children"])
@@ -48,7 +48,7 @@ async def read_pairable_child(child_id: UUID, request: Request,
         row = await store.get_child_in_scope(conn, child_id, principal.scope_prefix,
                                              school_id=principal.school_scope)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
+        raise Refusal(404, "not_found", "no such child")
     return PairableChildOut(
         id=row["id"], jurisdiction=Jurisdiction(**_jurisdiction(row)), school_id=row["school_id"],
         priority=row["priority"], age_band=row["age_band"], status=row["status"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from pydantic import ConfigDict, Field
 
 from services.pairing import commands, domain, store
@@ -14,6 +14,7 @@ from shared.auth import Principal
 from shared.clean_text import CleanInput
 from shared.contracts.events import CaregiverKind
 from shared.routes import Caller, require_staff, transaction
+from shared.rules import Refusal
 
 router = APIRouter(prefix="/v1", tags=["caregivers"])
 
@@ -28,9 +29,9 @@ class CapacityDefaultsIn(CleanInput):
 
 def _require_county_admin(principal: Principal, county_code: str) -> None:
     if not principal.has_role("admin", "county_staff"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "admin or county staff only")
+        raise Refusal(403, "forbidden", "admin or county staff only")
     if not re.fullmatch(_CODE12, county_code) or not principal.covers(county_code):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such county in your jurisdiction")
+        raise Refusal(404, "not_found", "no such county in your jurisdiction")
 
 
 @router.get("/capacity-defaults/{county_code}", response_model=CapacityDefaults)
@@ -38,7 +39,7 @@ async def read_capacity_defaults(county_code: str, request: Request,
                                  principal: Caller) -> dict[str, Any]:
     require_staff(principal)
     if not principal.covers(county_code):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such county in your jurisdiction")
+        raise Refusal(404, "not_found", "no such county in your jurisdiction")
     async with request.app.state.pool.acquire() as conn:
         county = await store.county_capacity_defaults(conn, county_code)
     return {"county_code": county_code,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import phonenumbers
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field, field_validator
@@ -25,7 +25,7 @@ from shared.contracts.events import CaregiverKind
 from shared.crypto import FieldCipher
 from shared.conditional import IfMatch, etag_headers, expected_version, stale
 from shared.purpose import StatedPurposeHeader, clear_purpose
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from shared.routes import Caller, Idempotent, STAFF_ROLES, cipher_of, require_staff, today, transaction
 from shared.scope import narrowed_prefix, require_place_field
 
@@ -152,7 +152,7 @@ async def _visible_caregiver(conn: Any, principal: Principal, caregiver_id: UUID
     row = await store.get_caregiver(conn, caregiver_id)
     own = principal.has_role("caregiver") and principal.caregiver_id == str(caregiver_id)
     if row is None or not (own or (principal.has_role(*STAFF_ROLES) and principal.covers(commands.deepest_code(row)))):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such caregiver")
+        raise Refusal(404, "not_found", "no such caregiver")
     return row
 
 
@@ -229,7 +229,7 @@ async def change_caregiver(caregiver_id: UUID, body: CaregiverPatch, request: Re
     async with transaction(request) as conn:
         current = await store.get_caregiver(conn, caregiver_id, lock=True)
         if current is None or not principal.covers(commands.deepest_code(current)):
-            raise HTTPException(404, "no such caregiver")
+            raise Refusal(404, "not_found", "no such caregiver")
         if current["version"] != expected:
             raise stale(current["version"])
         changes = _changes(body, caregiver_id, cipher_of(request))
@@ -298,13 +298,13 @@ async def read_contact_points(caregiver_id: UUID, request: Request,
     read is audited with the caller and the purpose); otherwise the phone is masked and the
     other addresses left out (`masked`: true)."""
     if not principal.has_role("service", *STAFF_ROLES):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "role service or a staff role")
+        raise Refusal(403, "forbidden", "role service or a staff role")
     purpose = clear_purpose(stated, principal)
     async with transaction(request) as conn:
         row = await store.get_caregiver(conn, caregiver_id)
         # A school head's token reaches its own school's caregivers' addresses only.
         if row is None or not principal.covers(commands.deepest_code(row)) or not principal.covers_school(row["school_id"]):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such caregiver")
+            raise Refusal(404, "not_found", "no such caregiver")
         decrypted = {field: _decrypt(cipher_of(request), caregiver_id, column, row[column])
                      for field, (column, _) in CONTACT_FIELDS.items()}
         shown = [field for field, value in decrypted.items() if value is not None]

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field
@@ -23,7 +23,7 @@ from shared import idempotency
 from shared.auth import Principal, scope_prefix
 from shared.pagination import PageRequest, paged
 from shared.conditional import IdempotencyKey
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from shared.clean_text import CleanInput
 from shared.routes import Caller, require_staff, today, transaction
 
@@ -121,7 +121,7 @@ async def propose(body: ProposalIn, request: Request,
 async def _visible_proposal(conn: asyncpg.Connection, principal: Principal, proposal_id: UUID) -> asyncpg.Record:
     proposal = await store_matching.get_proposal(conn, proposal_id)
     if proposal is None or not scope_prefix(proposal["jurisdiction"]).startswith(principal.scope_prefix):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such proposal")
+        raise Refusal(404, "not_found", "no such proposal")
     return proposal
 
 

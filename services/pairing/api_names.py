@@ -7,13 +7,14 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.pairing import store
 from services.pairing.encrypted_columns import CAREGIVER_CONTEXT
 from shared.clean_text import CleanInput
 from shared.routes import Caller, STAFF_ROLES, cipher_of
+from shared.rules import Refusal
 
 router = APIRouter(prefix="/v1", tags=["caregivers"])
 
@@ -36,7 +37,7 @@ async def caregiver_names(body: NamesIn, request: Request,
     `GET /v1/caregivers/{id}` shows them. Others are left out. A POST, so that names and ids
     stay out of URLs and caches."""
     if not principal.has_role("service", *STAFF_ROLES):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "staff roles or the notification service")
+        raise Refusal(403, "forbidden", "staff roles or the notification service")
     async with request.app.state.pool.acquire() as conn:
         rows = await store.caregiver_names_in_scope(conn, list(dict.fromkeys(body.ids)), principal.scope_prefix,
                                                     principal.school_scope)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field
 
@@ -18,7 +18,7 @@ from shared.auth import Principal
 from shared.pagination import Page, Paging
 from shared.clean_text import CleanInput
 from shared.contracts.events import PairingRole
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from shared.routes import Caller, Idempotent, STAFF_ROLES, require_staff, today, transaction
 from shared.scope import narrowed_prefix, require_school_filter
 
@@ -116,7 +116,7 @@ async def read_pairing(pairing_id: UUID, request: Request,
     staff = row is not None and principal.has_role(*STAFF_ROLES) and principal.covers(commands.deepest_code(row)) \
         and principal.covers_school(row["school_id"])
     if not (own or staff):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such pairing")
+        raise Refusal(404, "not_found", "no such pairing")
     return pairing_out(row)
 
 
@@ -130,7 +130,7 @@ async def end_pairing(pairing_id: UUID, body: PairingEndIn, request: Request,
     async with transaction(request) as conn:
         row = await store_pairings.get_pairing(conn, pairing_id)
         if row is None or not principal.covers(commands.deepest_code(row)) or not principal.covers_school(row["school_id"]):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such pairing")
+            raise Refusal(404, "not_found", "no such pairing")
         if row["ended_on"] is not None:
             raise domain.Refusal(409, "already_ended", "the pairing has already ended")
         if ended_on < row["started_on"] or ended_on > today(request):
@@ -152,7 +152,7 @@ async def child_pairing_history(child_id: UUID, request: Request,
     async with request.app.state.pool.acquire() as conn:
         if await store.get_child_in_scope(conn, child_id, principal.scope_prefix,
                                           school_id=principal.school_scope) is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
+            raise Refusal(404, "not_found", "no such child")
         rows = await store_pairings.history_of_child(conn, child_id)
     return page.of_sequence([{**pairing_out(row), "caregiver_kind": row["caregiver_kind"]} for row in rows])
 
@@ -169,11 +169,11 @@ async def my_pairings(request: Request, principal: Caller,
                       page: Paging, include_ended: Annotated[bool, Query()] = False) -> dict[str, Any]:
     """A caregiver's own pairings (role caregiver, claim caregiver_id)."""
     if not principal.has_role("caregiver") or not principal.caregiver_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "caregivers only")
+        raise Refusal(403, "forbidden", "caregivers only")
     try:
         caregiver_id = UUID(principal.caregiver_id)
     except ValueError:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the token's caregiver_id is not an id") from None
+        raise Refusal(403, "forbidden", "the token's caregiver_id is not an id") from None
     async with request.app.state.pool.acquire() as conn:
         rows = await store_pairings.pairings_of_caregiver(conn, caregiver_id, include_ended=include_ended)
     return page.of_sequence([_own_pairing_out(row) for row in rows])
@@ -187,7 +187,7 @@ async def caregiver_pairings(caregiver_id: UUID, request: Request,
     async with request.app.state.pool.acquire() as conn:
         caregiver = await store.get_caregiver(conn, caregiver_id)
         if caregiver is None or not principal.covers(commands.deepest_code(caregiver)):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such caregiver")
+            raise Refusal(404, "not_found", "no such caregiver")
         rows = await store_pairings.pairings_of_caregiver(conn, caregiver_id, include_ended=include_ended)
     # A school head sees a caregiver's pairings with their own school's children only.
     return page.of_sequence([{**_own_pairing_out(row), "child_status": row["child_status"]} for row in rows

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field, model_validator
 
@@ -21,6 +21,7 @@ from shared.pagination import Page, Paging
 from shared.clean_text import CleanInput
 from shared.routes import Caller, Idempotent, cipher_of, require_staff, today
 from shared.scope import narrowed_prefix
+from shared.rules import Refusal, RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["support"])
 
@@ -72,7 +73,7 @@ async def record_support(child_id: UUID, body: SupportIn, request: Request,
     period (term or half-year, per county setting), it is recorded and flagged."""
     require_staff(principal)
     if body.given_on > today(request):  # the county's today, so checked here rather than in the model
-        raise HTTPException(422, [{"field": "body.given_on", "reason": "given_on is in the future"}])
+        raise RuleViolation("body.given_on", "given_on is in the future")
     period = domain.support_period_key(body.given_on, request.app.state.settings.support_period)
 
     async def create(conn: asyncpg.Connection) -> tuple[int, Any]:
@@ -98,7 +99,7 @@ async def child_support(child_id: UUID, request: Request,
     require_staff(principal)
     async with request.app.state.pool.acquire() as conn:
         if await store.get_child_in_scope(conn, child_id, principal.scope_prefix) is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
+            raise Refusal(404, "not_found", "no such child")
         rows = await store_support.support_of_child(conn, child_id)
     return page.of_sequence([_support_out(row, request) for row in rows])
 

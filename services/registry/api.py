@@ -17,7 +17,7 @@ from services.registry.pinyin import search_text
 from services.registry.models_out import ChildOut
 from shared import idempotency, outbox
 from shared.conditional import IdempotencyKey, IfMatch, etag, etag_headers, expected_version, stale
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from shared.auth import Principal
 from shared.contracts.events import Event
 from shared.purpose import StatedPurpose, clear_purpose
@@ -68,7 +68,7 @@ async def register_child(body: ChildIn, request: Request, principal: Caller,
     """Registers a child (一人一档). Retry with the same `Idempotency-Key` after a timeout."""
     require_staff(principal)
     if not principal.covers(body.jurisdiction.village_code or body.jurisdiction.township_code):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "儿童所在地不在您的管辖范围内 / the child's jurisdiction is outside yours")
+        raise Refusal(403, "forbidden", "儿童所在地不在您的管辖范围内 / the child's jurisdiction is outside yours")
     if not principal.covers_school(body.school_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, [{"field": "body.school_id",
                                                          "reason": "学校工作人员只能登记本校学生 / "
@@ -197,8 +197,8 @@ async def change_record(request: Request, principal: Principal, child_id: UUID, 
             async with conn.transaction():
                 row, child = await load_for_change(request, principal, conn, child_id, version)
                 if row["status"] == "closed":
-                    raise HTTPException(status.HTTP_409_CONFLICT,
-                                        "档案已结案，请先重新启用再修改 / the record is closed; reopen it before editing")
+                    raise Refusal(409, "conflict",
+                                  "档案已结案，请先重新启用再修改 / the record is closed; reopen it before editing")
                 changed = change(child)
                 event = domain.update(changed, status=row["status"], new_version=version + 1, today=today(request))
                 written = await write_record(request, principal, conn, changed, event, version)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
 from services.registry import commands, privacy, store, store_pairings, store_schools
@@ -26,6 +26,7 @@ from shared.pagination import Paging
 from shared.purpose import RELATION_PURPOSES
 from shared.routes import Caller, cipher_of, today
 from shared.scope import not_found
+from shared.rules import Refusal
 
 router = APIRouter(prefix="/v1/me", tags=["caregiver"])
 CARE_PURPOSE = RELATION_PURPOSES["paired_caregiver"]
@@ -34,11 +35,11 @@ CARE_PURPOSE = RELATION_PURPOSES["paired_caregiver"]
 def caregiver_of(principal: Principal) -> UUID:
     """The caller's caregiver id: role `caregiver` with a `caregiver_id` claim, else 403."""
     if not principal.has_role("caregiver") or not principal.caregiver_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only a caregiver has paired children")
+        raise Refusal(403, "forbidden", "only a caregiver has paired children")
     try:
         return UUID(str(principal.caregiver_id))
     except ValueError:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the token's caregiver_id is not a caregiver id") from None
+        raise Refusal(403, "forbidden", "the token's caregiver_id is not a caregiver id") from None
 
 
 async def _audit(conn: asyncpg.Connection, principal: Principal, action: str, ids: list[UUID],

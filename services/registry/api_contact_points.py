@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from pydantic import ConfigDict, Field
 
 from services.registry import privacy, store
@@ -23,6 +23,7 @@ from services.registry.models_out import ChildNames
 from shared.clean_text import CleanInput
 from shared.purpose import StatedPurposeHeader, clear_purpose
 from shared.routes import Caller, STAFF_ROLES, cipher_of
+from shared.rules import Refusal
 from services.registry.division_cache import divisions_of
 
 router = APIRouter(prefix="/v1", tags=["contact points"])
@@ -40,13 +41,12 @@ async def guardian_contacts(child_id: UUID, request: Request, principal: Caller,
     clear with `view_sensitive` and `X-Purpose` (then `masked` is false and the read is
     audited), else masked."""
     if not principal.has_role(*READERS):
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            "只有通知服务可以读取联系方式 / only the notification service reads contact points")
+        raise Refusal(403, "forbidden", "只有通知服务可以读取联系方式 / only the notification service reads contact points")
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row = await store.get_child_in_scope(conn, child_id, principal.scope_prefix)
             if row is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个档案 / no such child")
+                raise Refusal(404, "not_found", "没有这个档案 / no such child")
             record = privacy.open_record(row, cipher_of(request))
             purpose = clear_purpose(stated, principal)
             guardians = [{"relation": guardian["relation"],
@@ -76,7 +76,7 @@ async def child_names(body: NamesIn, request: Request, principal: Caller,
     caller's jurisdiction or, for a school's staff, another school's is left out. Audited. A
     POST, so that a batch of ids fits and answers stay out of caches."""
     if not principal.has_role(*READERS, *STAFF_ROLES):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "staff roles or the notification service")
+        raise Refusal(403, "forbidden", "staff roles or the notification service")
     purpose = stated or (PURPOSE if principal.has_role("service") else WORK_LIST_PURPOSE)
     ids = list(dict.fromkeys(body.ids))
     async with request.app.state.pool.acquire() as conn:

@@ -4,14 +4,14 @@ grade, once per school year and place, each as a new version with its ChildUpdat
 from __future__ import annotations
 
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.registry import grades, store
 from services.registry.models import _In
 from shared import outbox
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from shared.routes import Caller, require_staff, today
 
 router = APIRouter(prefix="/v1", tags=["children"])
@@ -36,7 +36,7 @@ async def promote(body: PromotionIn, request: Request, principal: Caller) -> JSO
     for the same school year is refused (409): nothing is promoted twice."""
     require_staff(principal)
     if not principal.has_role(*PROMOTING_ROLES):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "由乡镇或县级工作人员升年级 / township or county staff promote")
+        raise Refusal(403, "forbidden", "由乡镇或县级工作人员升年级 / township or county staff promote")
     scope = principal.scope_prefix
     if body.township_code is not None:
         if not principal.covers(body.township_code):

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -27,7 +27,7 @@ from services.registry.models import _In
 from services.registry.models_out import RowErrors
 from shared.auth import Principal, scope_prefix
 from shared.contracts.events import Event
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from shared.purpose import StatedPurpose, clear_purpose
 from shared.routes import Caller, cipher_of, require_staff, today
 
@@ -84,7 +84,7 @@ async def _job_or_404(conn: asyncpg.Connection, job_id: UUID, principal: Princip
     job = await store_imports.get_job_in_scope(conn, job_id, "")
     if job is None or not (principal.covers(job["scope"]) or principal.scope_prefix.startswith(
             scope_prefix(job["scope"]))):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个导入任务 / no such import")
+        raise Refusal(404, "not_found", "没有这个导入任务 / no such import")
 
 
 def _opened(request: Request, row: asyncpg.Record) -> list[sheet_updates.Change]:
@@ -145,8 +145,7 @@ async def confirm_changes(job_id: UUID, body: ConfirmIn, request: Request, princ
     """Applies the proposed changes of the rows given (all when `rows` is null)."""
     require_staff(principal)
     if not principal.has_role(*CONFIRMING_ROLES):
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            "由乡镇或县级工作人员确认更新 / township or county staff confirm updates")
+        raise Refusal(403, "forbidden", "由乡镇或县级工作人员确认更新 / township or county staff confirm updates")
     applied: list[int] = []
     stale: list[int] = []
     refused: list[dict[str, Any]] = []

@@ -11,7 +11,7 @@ from typing import Annotated
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, Request, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
 from services.registry import sheet_writers, sheets, store_imports
@@ -19,7 +19,7 @@ from services.registry.models_out import ImportJobOut, ImportJobs, RowErrors
 from shared import idempotency
 from shared.conditional import IdempotencyKey
 from shared.pagination import PageRequest, encode_cursor, paged
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from shared.auth import Principal
 from shared.routes import Caller, require_staff
 
@@ -124,7 +124,7 @@ async def job_progress(job_id: UUID, request: Request, principal: Caller) -> JSO
     async with request.app.state.pool.acquire() as conn:
         row = await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个导入任务 / no such import")
+        raise Refusal(404, "not_found", "没有这个导入任务 / no such import")
     return JSONResponse(job_out(row))
 
 
@@ -134,7 +134,7 @@ async def report_page(request: Request, principal: Principal, job_id: UUID, kind
     after = page.after(int)
     async with request.app.state.pool.acquire() as conn:
         if await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix) is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个导入任务 / no such import")
+            raise Refusal(404, "not_found", "没有这个导入任务 / no such import")
         total_rows = await store_imports.count_rows(conn, job_id, kind)
         rows = await store_imports.list_errors(conn, job_id, kind=kind, after_row=after[0] if after else 0,
                                                limit=page.fetch)
@@ -172,7 +172,7 @@ async def job_error_report(job_id: UUID, request: Request, principal: Caller) ->
     async with request.app.state.pool.acquire() as conn:
         job = await store_imports.get_job_in_scope(conn, job_id, principal.scope_prefix)
         if job is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个导入任务 / no such import")
+            raise Refusal(404, "not_found", "没有这个导入任务 / no such import")
         # conflicts (another child's ID) are refusals with a reason, as errors are
         rows = sorted([*await store_imports.list_errors(conn, job_id),
                        *await store_imports.list_errors(conn, job_id, kind="conflict")],

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.registry import privacy, store, store_schools
@@ -21,6 +21,7 @@ from services.registry.api_contact_points import NamesIn
 from services.registry.identity import mask_phone
 from shared.purpose import StatedPurposeHeader, clear_purpose
 from shared.routes import Caller, cipher_of
+from shared.rules import Refusal
 from services.registry.division_cache import divisions_of
 
 router = APIRouter(prefix="/v1", tags=["contact points"])
@@ -71,7 +72,7 @@ async def ledger_entries(body: NamesIn, request: Request, principal: Caller,
                          stated: StatedPurposeHeader = None) -> dict[str, Any]:
     """The 一人一档 summary and 联系卡 fields of these children, for a ledger printed now."""
     if not principal.has_role(*READERS):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the reports service reads ledger entries")
+        raise Refusal(403, "forbidden", "only the reports service reads ledger entries")
     purpose = clear_purpose(stated, principal)
     cipher = cipher_of(request)
     async with request.app.state.pool.acquire() as conn:

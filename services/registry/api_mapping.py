@@ -8,7 +8,7 @@ import asyncio
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
@@ -16,7 +16,7 @@ from services.registry import sheets, store_imports, stored_rows
 from services.registry.api_imports import job_out, proposed_mapping
 from services.registry.models import _In
 from services.registry.models_out import ImportJobOut
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from shared.routes import Caller, require_staff
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
@@ -47,7 +47,7 @@ async def confirm_mapping(job_id: UUID, body: MappingIn, request: Request, princ
         async with conn.transaction():
             job = await store_imports.job_for_mapping(conn, job_id, principal.scope_prefix)
             if job is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个导入任务 / no such import")
+                raise Refusal(404, "not_found", "没有这个导入任务 / no such import")
             if job["status"] != "awaiting_mapping":
                 raise RuleViolation("path.job_id", "该导入不在等待确认列对应 / the import is not awaiting a mapping", 409)
             proposal = proposed_mapping(job)

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from uuid import uuid4
 
 import asyncpg
-from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile, status
+from fastapi import APIRouter, File, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -19,7 +19,7 @@ from services.registry.models import _In
 from services.registry.sheets import MAX_UPLOAD_BYTES, SheetRejected
 from shared.auth import Principal
 from shared.conditional import IfMatch, etag, expected_version, stale
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from services.registry.division_cache import divisions_of
 from shared.routes import Caller, require_staff
 
@@ -76,7 +76,7 @@ def _manager(principal: Principal) -> str:
     """The county a manager keeps the register of."""
     require_staff(principal)
     if not principal.has_role(*MANAGING_ROLES) or len(principal.scope_prefix) < 6:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "学校名录由县级工作人员维护 / county staff keep the school register")
+        raise Refusal(403, "forbidden", "学校名录由县级工作人员维护 / county staff keep the school register")
     return principal.scope_prefix[:6].ljust(12, "0")
 
 
@@ -144,7 +144,7 @@ async def read_school(school_id: str, request: Request, principal: Caller) -> JS
     async with request.app.state.pool.acquire() as conn:
         row = await store_schools.get_school(conn, school_id, principal.scope_prefix)
         if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这所学校 / no such school")
+            raise Refusal(404, "not_found", "没有这所学校 / no such school")
         await divisions_of(request).load(conn, [row["county_code"]])
     return JSONResponse(_out(request, row), headers={"ETag": etag(row["version"])})
 
@@ -157,7 +157,7 @@ async def change_school(school_id: str, body: SchoolPatch, request: Request, pri
     async with request.app.state.pool.acquire() as conn:
         row = await store_schools.get_school(conn, school_id, county[:6])
         if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这所学校 / no such school")
+            raise Refusal(404, "not_found", "没有这所学校 / no such school")
         values = {key: row[key] for key in ("township_code", "name", "code", "stage", "head")}
         values.update({key: getattr(body, key) for key in body.model_fields_set if key != "version"})
         for required in ("township_code", "name", "stage"):

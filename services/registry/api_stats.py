@@ -8,14 +8,14 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.registry import privacy, store, store_stats, vocabulary
 from services.registry.models import ExpectedCountIn
 from services.registry.models_out import Completeness, ExpectedCount, ExpectedCounts, Statistics
 from shared.pagination import Paging
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from shared import as_of as as_of_rule, outbox
 from shared.contracts import ExpectedCountSet
 from shared.purpose import StatedPurpose, clear_purpose
@@ -65,8 +65,7 @@ async def statistics(request: Request, principal: Caller, stated: StatedPurpose,
     if "sensitive_category" in dimensions:
         purpose = clear_purpose(stated, principal)
         if purpose is None:
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                "按困境类别统计须有查看敏感信息权限并说明用途 / "
+            raise Refusal(403, "forbidden", "按困境类别统计须有查看敏感信息权限并说明用途 / "
                                 "a breakdown by sensitive category needs view_sensitive and a stated purpose")
     result: dict = {}
     school = principal.school_scope  # a school's staff count their school's children
@@ -149,7 +148,7 @@ async def set_expected_count(body: ExpectedCountIn, request: Request, principal:
     if body.kind == "township" and body.code != body.township_code:
         raise RuleViolation("body.code", "乡镇的代码应与所在乡镇代码相同 / a township's code is its township_code")
     if not principal.covers(body.township_code):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "该乡镇不在您的管辖范围内 / the township is outside your jurisdiction")
+        raise Refusal(403, "forbidden", "该乡镇不在您的管辖范围内 / the township is outside your jurisdiction")
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         await store_stats.set_expected(conn, kind=body.kind, code=body.code, township_code=body.township_code,
                                        expected=body.expected, updated_by=principal.subject,

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from pydantic import ConfigDict, Field
 
 from services.reports import commands, domain_assessment, store_assessment
@@ -15,6 +15,7 @@ from services.reports.domain import Window
 from shared.pagination import Paging
 from shared.clean_text import CleanInput
 from shared.routes import Caller, require_staff, settings_of
+from shared.rules import Refusal, RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["assessment"])
 
@@ -34,11 +35,11 @@ class WeightsIn(CleanInput):
 async def set_weights(body: WeightsIn, request: Request, principal: Caller) -> dict[str, Any]:
     """The county sets how the score weighs each share (目标责任制); a township may set its own."""
     if not principal.has_role("admin", "county_staff", "township_staff"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "county or township staff only")
+        raise Refusal(403, "forbidden", "county or township staff only")
     if not principal.covers(body.scope_code):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the scope is outside your jurisdiction")
+        raise Refusal(403, "forbidden", "the scope is outside your jurisdiction")
     if body.on_time + body.late + body.overdue + body.coverage <= 0:
-        raise HTTPException(422, [{"field": "body.on_time", "reason": "at least one weight above zero"}])
+        raise RuleViolation("body.on_time", "at least one weight above zero")
     async with request.app.state.pool.acquire() as conn:
         row = await store_assessment.set_weights(conn, updated_by=principal.subject, **body.model_dump())
     return {**dict(row), "updated_at": row["updated_at"].isoformat()}

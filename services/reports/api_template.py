@@ -8,13 +8,14 @@ import re
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import ConfigDict, Field
 
 from services.reports import commands, store_templates
 from services.reports.summary_template import DEFAULT_SECTIONS, PLACEHOLDERS, unknown_placeholders
 from shared.clean_text import CleanInput, MultiLineText
 from shared.routes import Caller, require_staff
+from shared.rules import Refusal
 
 router = APIRouter(prefix="/v1", tags=["summary"])
 
@@ -76,9 +77,9 @@ async def set_template(body: TemplateIn, request: Request, principal: Caller) ->
     """County staff (or an admin) replace their county's wording. A placeholder that is not
     one of `placeholders` is refused (422 naming the section's field and the placeholder)."""
     if not principal.has_role("admin", "county_staff"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "county staff only")
+        raise Refusal(403, "forbidden", "county staff only")
     if not principal.covers(body.scope_code):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the scope is outside your jurisdiction")
+        raise Refusal(403, "forbidden", "the scope is outside your jurisdiction")
     errors = [{"field": f"body.sections.{index}.{field}", "reason": _reason(name)}
               for index, section in enumerate(body.sections) for field in ("heading", "text")
               for name in unknown_placeholders(getattr(section, field))]

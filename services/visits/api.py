@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
@@ -29,7 +29,7 @@ from shared.rekey import EncryptedColumn
 from shared.conditional import IdempotencyKey
 from shared.pagination import Page, PageRequest, Paging
 from shared.scope import require_division_filter
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from shared.routes import Caller, caregiver_of, is_staff
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
@@ -108,7 +108,7 @@ async def log_contact(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     if not _may_log_for(principal, body.caregiver_id):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "you may log only your own contacts")
+        raise Refusal(403, "forbidden", "you may log only your own contacts")
     settings, cipher = request.app.state.settings, request.app.state.cipher
     contact_id = body.id or uuid4()
     concerns = tuple(domain.NewConcern(id=uuid4(), category=c.category, severity=c.severity, detail=c.detail)
@@ -132,13 +132,13 @@ async def log_contact(
             if previous is not None:  # an offline client's resend: answer as before, change nothing
                 if previous["child_id"] != body.child_id or not await visible_contact(conn, principal, previous,
                                                                                          local_day):
-                    raise HTTPException(status.HTTP_409_CONFLICT, "this contact id belongs to another contact")
+                    raise Refusal(409, "conflict", "this contact id belongs to another contact")
                 summary = _summary(previous).model_dump(mode="json")
                 return JSONResponse(summary, status_code=status.HTTP_200_OK, headers=_location(summary))
         if child is None or (is_staff(principal) and not (principal.covers(child["village_code"]
                                                                            or child["township_code"])
                                                           and principal.covers_school(child["school_id"]))):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
+            raise Refusal(404, "not_found", "no such child")
         if not is_staff(principal) and not child["paired"]:
             raise RuleViolation("body.child_id", "you were not paired with this child that day",
                                 status.HTTP_403_FORBIDDEN)
@@ -151,7 +151,7 @@ async def log_contact(
             conn, _contact_row(body, contact_id, child, cipher, logged_by=principal.subject, now=now),
             fulfils=duty_kinds_met_by(body.kind), day=local_day)
         if fulfilled is None:  # the same id committed by a concurrent resend a moment ago
-            raise HTTPException(status.HTTP_409_CONFLICT, "this contact id was just logged; send it again")
+            raise Refusal(409, "conflict", "this contact id was just logged; send it again")
         for concern in concerns:
             await store_concerns.insert_concern(conn, {
                 "id": concern.id, "contact_id": contact_id, "child_id": body.child_id,
@@ -190,7 +190,7 @@ async def get_contact(contact_id: UUID, request: Request,
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         row = await store.get_contact(conn, contact_id)
         if not await visible_contact(conn, principal, row, request.app.state.settings.clock.today()):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such contact")
+            raise Refusal(404, "not_found", "no such contact")
         detail = ContactDetail(**_summary(row).model_dump())
         purpose = clear_purpose(stated, principal)
         if purpose is None and caregiver_of(principal) == row["caregiver_id"]:
@@ -214,7 +214,7 @@ async def get_contact(contact_id: UUID, request: Request,
 async def _list(request: Request, principal: Principal, page: PageRequest, **filters: Any) -> dict[str, Any]:
     me = caregiver_of(principal)
     if not is_staff(principal) and me is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "staff or caregiver roles only")
+        raise Refusal(403, "forbidden", "staff or caregiver roles only")
     async with request.app.state.pool.acquire() as conn:
         rows = await store.list_contacts(
             conn, scope_prefix=principal.scope_prefix if is_staff(principal) else None,
@@ -257,7 +257,7 @@ async def list_child_contacts(child_id: UUID, request: Request,
             known = me is not None and await store.paired_on(conn, child_id, me,
                                                               request.app.state.settings.clock.today())
         if not known:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
+            raise Refusal(404, "not_found", "no such child")
     return await _list(request, principal, child_id=child_id, caregiver_id=None, township_code=None, kind=None,
                        occurred_from=None, occurred_to=None, page=page)
 

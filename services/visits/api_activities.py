@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import commands, domain_activities, store_activities
@@ -21,7 +21,7 @@ from shared.auth import Principal, scope_prefix
 from shared.clean_text import CleanInput
 from shared.conditional import IfMatch, etag, put_precondition
 from shared.contracts import Jurisdiction
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from shared.routes import Caller, STAFF_ROLES, require_roles
 from shared.pagination import decode_cursor, encode_cursor
 
@@ -89,7 +89,7 @@ def place_in_scope(principal: Principal, township_code: str, village_code: str |
     if village_code is not None and not village_code.startswith(scope_prefix(township_code)):
         raise RuleViolation("village_code", "is not in the township")
     if not principal.covers(village_code or township_code):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such place in your jurisdiction")
+        raise Refusal(404, "not_found", "no such place in your jurisdiction")
 
 
 async def record(conn: asyncpg.Connection, request: Request, principal: Principal, activity: NewActivity,
@@ -130,7 +130,7 @@ async def create_activity(body: ActivityIn, request: Request, response: Response
     school_id = body.school_id
     if principal.school_scope is not None:
         if school_id not in (None, principal.school_scope):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such school in your jurisdiction")
+            raise Refusal(404, "not_found", "no such school in your jurisdiction")
         school_id = principal.school_scope
     activity = NewActivity(
         id=body.id or uuid.uuid4(), activity_type=body.activity_type, held_on=body.held_on,
@@ -177,7 +177,7 @@ async def get_activity(activity_id: UUID, request: Request,
         row = await store_activities.get_activity(conn, activity_id)
         if row is None or not principal.covers(row["village_code"] or row["township_code"]) or (
                 principal.school_scope is not None and row["school_id"] != principal.school_scope):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such activity")
+            raise Refusal(404, "not_found", "no such activity")
         return activity_out(row, await store_activities.attendees(conn, activity_id))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import scanner, scheduling, store_duties
@@ -16,7 +16,7 @@ from shared.clean_text import CleanInput
 from shared.contracts.events import CaregiverKind, DutyKind
 from shared.conditional import IfMatch, etag, put_precondition
 from shared.pagination import Page, Paging
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from services.visits.domain import POLICY_EDITORS
 from shared.routes import Caller, STAFF_ROLES, require_roles
 
@@ -82,12 +82,12 @@ async def put_policy(request: Request, response: Response, principal: Caller,
     require_roles(principal, *POLICY_EDITORS)
     scope_code = "" if scope == "default" else scope
     if scope_code == "" and not principal.has_role("admin"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only an admin changes the default policy")
+        raise Refusal(403, "forbidden", "only an admin changes the default policy")
     if scope_code:
         if len(scope_prefix(scope_code)) not in (6, 9):
             raise RuleViolation("path.scope", "a county or township code")
         if not principal.covers(scope_code):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such jurisdiction in your scope")
+            raise Refusal(404, "not_found", "no such jurisdiction in your scope")
     precondition = put_precondition(if_match)
     settings = request.app.state.settings
     async with request.app.state.pool.acquire() as conn, conn.transaction():
@@ -120,7 +120,7 @@ async def run_scan(body: ScanIn, request: Request,
     pairings and concerns: only an administrator with the national scope may start it."""
     require_roles(principal, *("admin",))
     if principal.scope_prefix:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "a scan covers every county: an administrator with the "
+        raise Refusal(403, "forbidden", "a scan covers every county: an administrator with the "
                                                        "national scope (000000000000) starts it")
     settings = request.app.state.settings
     if body.as_of > settings.clock.today() and not settings.allow_future_scans:

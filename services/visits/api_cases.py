@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import domain_cases, store_cases, store_concerns
@@ -23,7 +23,7 @@ from shared.clean_text import CleanInput, MultiLineText
 from shared.conditional import IfMatch, etag, parse_if_match, stale
 from shared.contracts import Jurisdiction
 from shared.purpose import StatedPurpose, clear_purpose
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from services.visits.domain import CONCERN_HANDLERS
 from shared.routes import Caller, STAFF_ROLES, require_roles
 from shared.pagination import decode_cursor, encode_cursor
@@ -85,7 +85,7 @@ async def _locked(conn: asyncpg.Connection, concern_id: UUID, principal: Princip
     row = await store_concerns.get_concern(conn, concern_id, principal.scope_prefix, for_update=True,
                                            school_id=principal.school_scope)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such concern")
+        raise Refusal(404, "not_found", "no such concern")
     if expected_version is not None and expected_version != row["version"]:
         raise stale(row["version"])
     return row
@@ -204,7 +204,7 @@ async def list_notes(concern_id: UUID, request: Request, principal: Caller,
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         if await store_concerns.get_concern(conn, concern_id, principal.scope_prefix,
                                             school_id=principal.school_scope) is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such concern")
+            raise Refusal(404, "not_found", "no such concern")
         rows = await store_cases.notes(conn, concern_id, after=after, limit=limit + 1)
         total = await store_cases.count_notes(conn, concern_id)
         if purpose is not None and rows:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import domain, domain_cases, store_cases, store_concerns
@@ -21,7 +21,7 @@ from shared.clean_text import CleanInput, MultiLineText
 from shared.contracts import Jurisdiction
 from shared.conditional import IfMatch, etag, parse_if_match, stale
 from shared.purpose import StatedPurpose, clear_purpose
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from services.visits.domain import CONCERN_HANDLERS
 from shared.routes import Caller, STAFF_ROLES, require_roles
 
@@ -166,7 +166,7 @@ async def get_concern(concern_id: UUID, request: Request, response: Response,
         row = await store_concerns.get_concern(conn, concern_id, principal.scope_prefix,
                                                school_id=principal.school_scope)
         if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such concern")
+            raise Refusal(404, "not_found", "no such concern")
         if purpose is not None:
             await audit_clear_read(conn, principal, [row], purpose)
         out = await concern_out(conn, row, request, purpose is not None, detail=True)
@@ -191,7 +191,7 @@ async def acknowledge_concern(concern_id: UUID, body: AcknowledgementIn, request
         row = await store_concerns.get_concern(conn, concern_id, principal.scope_prefix, for_update=True,
                                                school_id=principal.school_scope)
         if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such concern")
+            raise Refusal(404, "not_found", "no such concern")
         if expected_version is not None and expected_version != row["version"]:
             raise stale(row["version"])
         active = {a["code"] for a in await store_cases.agencies(conn, row["county_code"]) if a["active"]}

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from services.visits import store_duties
@@ -16,6 +16,7 @@ from services.visits.domain_duties import level_name
 from shared.pagination import Page, PageRequest, paged
 from shared.scope import require_division_filter, require_school_filter
 from shared.routes import Caller, caregiver_of, require_staff
+from shared.rules import Refusal
 
 router = APIRouter(prefix="/v1", tags=["duties"])
 
@@ -81,7 +82,7 @@ async def my_duties(request: Request, principal: Caller,
     """The caller's own duties (a caregiver token with a caregiver_id claim), soonest due first."""
     me = caregiver_of(principal)
     if me is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "a caregiver token is needed")
+        raise Refusal(403, "forbidden", "a caregiver token is needed")
     return await _duties(request, page, scope_prefix=None, caregiver_id=me, child_id=None, township_code=None,
                          state=state)
 

@@ -10,7 +10,7 @@ from typing import Annotated
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import store_activities
@@ -21,7 +21,7 @@ from services.visits.domain_activities import HOME_ACTIVITY, NewActivity
 from shared.clean_text import CleanInput
 from shared.conditional import IfMatch, etag, parse_if_match, stale
 from shared.contracts import Jurisdiction
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from shared.routes import Caller, STAFF_ROLES, require_roles
 from shared.pagination import decode_cursor, encode_cursor
 
@@ -119,7 +119,7 @@ async def update_home(home_id: UUID, body: HomeIn, request: Request, response: R
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         current = await store_activities.get_home(conn, home_id, principal.scope_prefix, for_update=True)
         if current is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such children's home")
+            raise Refusal(404, "not_found", "no such children's home")
         if expected is not None and expected != current["version"]:
             raise stale(current["version"])
         row = await store_activities.update_home(conn, home_id, {
@@ -155,7 +155,7 @@ async def record_attendance(home_id: UUID, body: AttendanceIn, request: Request,
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         home = await store_activities.get_home(conn, home_id, principal.scope_prefix)
         if home is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such children's home")
+            raise Refusal(404, "not_found", "no such children's home")
         if not home["active"]:
             raise RuleViolation("home", "the children's home is closed", status_code=409)
         activity = NewActivity(

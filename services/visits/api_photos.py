@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 from datetime import datetime
 
-from fastapi import APIRouter, Header, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, Header, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -21,7 +21,7 @@ from services.visits.encrypted_columns import CONTACT_PHOTO
 from shared import audit
 from shared.pagination import Page, Paging
 from shared.purpose import RELATION_PURPOSES, StatedPurpose, clear_purpose
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from shared.routes import Caller, caregiver_of, is_staff
 
 router = APIRouter(prefix="/v1", tags=["photos"])
@@ -80,9 +80,9 @@ async def put_photo(contact_id: UUID, slot: Slot, request: Request,
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         contact = await store.get_contact(conn, contact_id)
         if not await visible_contact(conn, principal, contact, settings.clock.today()):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such contact")
+            raise Refusal(404, "not_found", "no such contact")
         if contact["logged_by"] != principal.subject and caregiver_of(principal) != contact["caregiver_id"]:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "only whoever logged the contact adds its photos")
+            raise Refusal(403, "forbidden", "only whoever logged the contact adds its photos")
         existing = await store_photos.get_photo(conn, contact_id, slot)
         if existing is None:
             photo_id = uuid4()
@@ -95,7 +95,7 @@ async def put_photo(contact_id: UUID, slot: Slot, request: Request,
                 return JSONResponse(_photo_out(existing), status_code=status.HTTP_201_CREATED)
         same = base64.b64decode(cipher.decrypt(existing["photo_enc"], context=CONTACT_PHOTO.context(existing["id"])))
         if same != data:
-            raise HTTPException(status.HTTP_409_CONFLICT, "this slot holds another photo")
+            raise Refusal(409, "conflict", "this slot holds another photo")
         return JSONResponse(_photo_out(existing), status_code=status.HTTP_200_OK)
 
 
@@ -106,7 +106,7 @@ async def list_photos(contact_id: UUID, request: Request,
     async with request.app.state.pool.acquire() as conn:
         contact = await store.get_contact(conn, contact_id)
         if not await visible_contact(conn, principal, contact, request.app.state.settings.clock.today()):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such contact")
+            raise Refusal(404, "not_found", "no such contact")
         rows = await store_photos.list_photos(conn, contact_id)
     return page.of_sequence([_photo_out(row) for row in rows])
 
@@ -121,18 +121,17 @@ async def get_photo(contact_id: UUID, slot: Slot, request: Request,
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         contact = await store.get_contact(conn, contact_id)
         if not await visible_contact(conn, principal, contact, today):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such contact")
+            raise Refusal(404, "not_found", "no such contact")
         # A caregiver who may see the contact logged it or is paired with the child now.
         if is_staff(principal):
             purpose = clear_purpose(stated, principal)
             if purpose is None:
-                raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                    "a photo is shown to staff with view_sensitive who state why")
+                raise Refusal(403, "forbidden", "a photo is shown to staff with view_sensitive who state why")
         else:
             purpose = RELATION_PURPOSES["paired_caregiver"]
         photo = await store_photos.get_photo(conn, contact_id, slot)
         if photo is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no photo in this slot")
+            raise Refusal(404, "not_found", "no photo in this slot")
         await audit.record_principal_read(conn, principal, action="read", record_kind="contact_photo",
                                           record_ids=[photo["id"]], fields={"photo"}, purpose=purpose)
     data = base64.b64decode(request.app.state.cipher.decrypt(photo["photo_enc"], context=CONTACT_PHOTO.context(photo["id"])))

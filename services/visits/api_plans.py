@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import store, store_duties, store_plans
@@ -26,7 +26,7 @@ from shared.clean_text import CleanInput, MultiLineText
 from shared.conditional import IfMatch, etag, parse_if_match, stale
 from shared.contracts import DutyCancelled, DutyFulfilled, DutyScheduled
 from shared.purpose import RELATION_PURPOSES, StatedPurpose, clear_purpose
-from shared.rules import RuleViolation
+from shared.rules import Refusal, RuleViolation
 from shared.routes import Caller, STAFF_ROLES, caregiver_of, is_staff
 from shared.pagination import decode_cursor, encode_cursor
 
@@ -137,7 +137,7 @@ async def _out(conn: asyncpg.Connection, request: Request, principal: Principal,
 
 def _may_write(principal: Principal) -> None:
     if not (principal.has_role(*STAFF_ROLES) or caregiver_of(principal) is not None):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "staff or a caregiver paired with the child")
+        raise Refusal(403, "forbidden", "staff or a caregiver paired with the child")
 
 
 @router.post("/children/{child_id}/plans", response_model=PlanOut, status_code=status.HTTP_201_CREATED)
@@ -161,7 +161,7 @@ async def create_plan(child_id: UUID, body: PlanIn, request: Request, response: 
             (await store.get_child(conn, child_id) if me and await store_plans.paired_now(conn, child_id, me)
              else None)
         if child is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
+            raise Refusal(404, "not_found", "no such child")
         if child["status"] == "closed":
             raise RuleViolation("child_id", "the child's record is closed", status_code=409)
         owner_pairing = await store_plans.active_pairing(conn, child_id, body.owner_caregiver_id, today)
@@ -198,7 +198,7 @@ async def list_plans(request: Request, principal: Caller,
     """Staff: plans in their jurisdiction; a caregiver: plans of children paired with them."""
     me = caregiver_of(principal)
     if me is None and not is_staff(principal):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "staff or a caregiver")
+        raise Refusal(403, "forbidden", "staff or a caregiver")
     after = decode_cursor(cursor, datetime, UUID) if cursor else None
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         rows = await store_plans.list_plans(conn, scope_prefix=None if me else principal.scope_prefix,
@@ -218,7 +218,7 @@ async def get_plan(plan_id: UUID, request: Request, response: Response,
         plan = await store_plans.get_plan(conn, plan_id)
         visible, purpose = await _may_see(conn, principal, plan, stated)
         if not visible:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such plan")
+            raise Refusal(404, "not_found", "no such plan")
         out = await _out(conn, request, principal, plan, purpose, detail=True)
     response.headers["ETag"] = etag(plan["version"])
     return out
@@ -230,7 +230,7 @@ async def _open_plan(conn: asyncpg.Connection, principal: Principal, plan_id: UU
     plan = await store_plans.get_plan(conn, plan_id, for_update=True)
     visible, _ = await _may_see(conn, principal, plan, None)
     if not visible or plan is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such plan")
+        raise Refusal(404, "not_found", "no such plan")
     if expected is not None and expected != plan["version"]:
         raise stale(plan["version"])
     if plan["status"] != "open":

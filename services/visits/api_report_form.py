@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Request, Response
 
 from services.visits import report_form, store_cases, store_concerns
 from services.visits.encrypted_columns import CONCERN_CASE_NOTE, CONCERN_CLOSURE_NOTE, CONCERN_DETAIL
@@ -13,6 +13,7 @@ from shared import audit
 from shared.purpose import StatedPurpose, clear_purpose
 from services.visits.domain import CONCERN_HANDLERS
 from shared.routes import Caller, require_roles
+from shared.rules import Refusal
 
 router = APIRouter(prefix="/v1", tags=["concerns"])
 
@@ -28,15 +29,15 @@ async def report_form_pdf(concern_id: UUID, request: Request,
     require_roles(principal, *CONCERN_HANDLERS)
     purpose = clear_purpose(stated, principal)
     if purpose is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            "the form holds sensitive fields: view_sensitive and a stated purpose (X-Purpose) are needed")
+        raise Refusal(403, "forbidden",
+                      "the form holds sensitive fields: view_sensitive and a stated purpose (X-Purpose) are needed")
     settings = request.app.state.settings
     cipher = request.app.state.cipher
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         row = await store_concerns.get_concern(conn, concern_id, principal.scope_prefix,
                                                school_id=principal.school_scope)
         if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such concern")
+            raise Refusal(404, "not_found", "no such concern")
         referrals = await store_cases.referrals(conn, concern_id)
         notes = await store_cases.all_notes(conn, concern_id)
         kind = await store_cases.contact_kind(conn, row["contact_id"])
