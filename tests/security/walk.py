@@ -132,7 +132,9 @@ async def _seed(seeded: Seeded) -> None:
     me = bearer(roles=["caregiver"], jurisdiction=TOWNSHIP, caregiver_id=caregiver["id"], subject="seeding-caregiver")
     contact = _ok(await visits.client.post("/v1/contacts", headers=me, json={
         "child_id": str(child_id), "caregiver_id": caregiver["id"], "kind": "home_visit",
-        "occurred_at": (clock.from_env().now() - timedelta(hours=2)).isoformat(),
+        # not before the county's midnight: the pairing above starts today
+        "occurred_at": max(clock.from_env().now() - timedelta(hours=2),
+                           clock.from_env().start_of(clock.from_env().today())).isoformat(),
         "notes": "观察到的秘密笔记", "location": {"latitude": 30.21234, "longitude": 120.17891},
         "follow_ups": [{"action": "跟进的秘密事项"}],
         "concerns": [{"category": "suspected_abuse", "severity": "urgent", "detail": "手臂上的秘密淤青"}]}))

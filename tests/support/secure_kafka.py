@@ -167,7 +167,9 @@ def secure_kafka(workdir: Path, users: dict[str, str]) -> Iterator[SecureKafka]:
     kafka = SecureKafka(f"127.0.0.1:{port}", ca_file, workdir, libs)
     scram = [arg for name, password in {**users, ADMIN[0]: ADMIN[1]}.items()
              for arg in ("--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]")]
-    kafka._java("kafka.tools.StorageTool", "format", "-t", base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22],
+    # "--cluster-id=…" in one word: a random id may begin with "-" (1 in 64) and would be read as an option.
+    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22]
+    kafka._java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
                 "-c", str(workdir / "server.properties"), *scram)
     process = subprocess.Popen(["java", "-Xmx512m", f"-Dlog4j.configuration=file:{workdir / 'log4j.properties'}",
                                 "-cp", f"{libs}/*", "kafka.Kafka", str(workdir / "server.properties")],

@@ -4,7 +4,7 @@ delivered through the real consumer's inbox path, and the outbox read back."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -125,6 +125,13 @@ def today(settings: VisitsSettings) -> date:
 
 def now(settings: VisitsSettings | None = None) -> datetime:
     return (settings or VisitsSettings()).clock.now()
+
+
+def earlier_today(hours: float, settings: VisitsSettings | None = None) -> datetime:
+    """`hours` before now, but not before the county's midnight: a pairing that starts today
+    covers it at any hour of the day (at 01:00, "three hours ago" is yesterday)."""
+    clock = (settings or VisitsSettings()).clock
+    return max(clock.now() - timedelta(hours=hours), clock.start_of(clock.today()))
 
 
 def admin() -> dict[str, str]:

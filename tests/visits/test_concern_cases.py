@@ -20,7 +20,7 @@ from shared.topics import ensure_topics
 from tests.pairing.test_worker_kafka import stop
 from tests.support.auth import OTHER_COUNTY, bearer
 from tests.visits.harness import (
-    Harness, admin, caregiver, county_staff, now, open_harness, today, township_staff,
+    Harness, admin, caregiver, county_staff, earlier_today, now, open_harness, today, township_staff,
 )
 from tests.visits.test_worker import _read_topic
 
@@ -36,7 +36,7 @@ async def _raise(harness: Harness, category: str = "suspected_abuse", severity: 
     _, me = await harness.pair(child_id)
     response = await harness.client.post("/v1/contacts", headers=caregiver(me), json={
         "child_id": str(child_id), "caregiver_id": str(me), "kind": "home_visit",
-        "occurred_at": (now() - timedelta(hours=1)).isoformat(),
+        "occurred_at": earlier_today(1).isoformat(),
         "concerns": [{"category": category, "severity": severity, "detail": DETAIL}]})
     assert response.status_code == 201, response.text
     [raised] = await harness.events("ConcernRaised", contact_id=uuid.UUID(response.json()["id"]))

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import uuid
 from urllib.parse import quote
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 
 from services.visits.api_photos import MAX_PHOTO_BYTES
-from tests.visits.harness import Harness, caregiver, county_staff, now
+from tests.visits.harness import Harness, caregiver, county_staff, earlier_today
 
 pytestmark = pytest.mark.clock
 
@@ -24,7 +24,7 @@ async def _contact(harness: Harness) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
     contact_id = uuid.uuid4()
     response = await harness.client.post("/v1/contacts", headers=caregiver(me), json={
         "id": str(contact_id), "child_id": str(child_id), "caregiver_id": str(me), "kind": "home_visit",
-        "occurred_at": (now() - timedelta(hours=1)).isoformat()})
+        "occurred_at": earlier_today(1).isoformat()})
     assert response.status_code == 201, response.text
     return child_id, me, contact_id
 
