@@ -18,7 +18,7 @@ from pydantic import ConfigDict, Field
 
 from services.pairing import commands, domain, store_matching, store_pairings
 from services.pairing.domain_matching import MatchCaregiver, MatchChild, MatchCosts, solve
-from services.pairing.api_models import Acceptance, Proposal
+from services.pairing.api_models import Acceptance, Proposal, ProposalMade
 from shared import idempotency
 from shared.auth import Principal, scope_prefix
 from shared.pagination import PageRequest, paged
@@ -62,7 +62,7 @@ def _location(summary: Any) -> dict[str, str]:
     return {"Location": f"{router.prefix}/proposals/{created}"} if created else {}
 
 
-@router.post("/proposals", status_code=201)
+@router.post("/proposals", status_code=201, response_model=ProposalMade)
 async def propose(body: ProposalIn, request: Request,
                   principal: Caller,
                   key: IdempotencyKey = None) -> Any:

@@ -144,6 +144,20 @@ class ProposalItem(BaseModel):
     pairing_id: UUID | None
 
 
+class ProposalMade(BaseModel):
+    """What a new proposal answers at once: its counts (the items are read from its page)."""
+    id: UUID
+    jurisdiction: str
+    children_considered: int
+    caregivers_considered: int
+    proposed: int
+    left_unpaired: int
+    priority_children: int
+    priority_proposed: int
+    by_level: dict[str, int] = Field(description="proposed pairs by where the caregiver is: school, village, township")
+    solve_ms: int
+
+
 class Proposal(BaseModel):
     id: UUID
     jurisdiction: str

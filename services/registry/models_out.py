@@ -108,6 +108,14 @@ class ImportJobOut(BaseModel):
     failure: str | None
     created_at: datetime
     finished_at: datetime | None
+    columns: dict[str, str] = Field(default_factory=dict, description="the sheet's heading → the column it was read as")
+    unmapped_columns: list[str] = Field(default_factory=list, description="headings not imported (said, never dropped "
+                                                                          "silently)")
+    suggested_columns: dict[str, str] = Field(default_factory=dict, description="a heading not recognised → the column "
+                                                                                "it may be")
+    proposed_mapping: dict[str, str | None] = Field(
+        default_factory=dict, description="a heading the county has not confirmed → the column proposed for it "
+                                          "(null: not imported); confirm with …/mapping")
 
 
 class ImportJobs(Page[ImportJobOut]):

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.reports import commands, documents_docx, documents_pdf, documents_xlsx
 from services.reports.api_template import sections_for
@@ -28,6 +29,57 @@ _MEDIA = {
     "pdf": "application/pdf",
     "zip": "application/zip",
 }
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+class SummaryScope(BaseModel):
+    code: str
+    school_id: str | None
+    name: str | None = Field(default=None, description="the division's name (null when it cannot be read)")
+    county_name: str | None = None
+
+
+class SummaryPeriod(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+    as_of: date
+
+
+class SummaryFigure(BaseModel):
+    key: str
+    label: str
+    kind: str = Field(description="count, rate or people: how the value is printed")
+    definition: str
+    value: float | None
+    previous: float | None = Field(description="the previous period's value, as of its own last day; "
+                                               "null before the first recorded day")
+    change: float | None
+
+
+class SummaryTownship(BaseModel):
+    township_code: str
+    township_name: str | None = None
+    figures: dict[str, float | None]
+
+
+class SummaryParagraph(BaseModel):
+    heading: str
+    text: str
+
+
+class SummaryOut(BaseModel):
+    """The work summary as JSON (format=json); the documents carry the same figures."""
+    scope: SummaryScope
+    period: SummaryPeriod
+    previous_period: SummaryPeriod
+    first_recorded_day: date
+    figures: list[SummaryFigure]
+    by_township: list[SummaryTownship]
+    activities_by_type: dict[str, int] = Field(description="activities held in the period by the county's type code")
+    paragraphs: list[SummaryParagraph] = Field(description="the county's wording template, its placeholders filled")
+
+
 _RENDER = {"docx": documents_docx.render, "xlsx": documents_xlsx.render, "pdf": documents_pdf.render}
 
 
@@ -40,7 +92,9 @@ def _render_all(body: dict[str, Any], title: str, name: str) -> bytes:
     return out.getvalue()
 
 
-@router.get("/summary")
+@router.get("/summary", response_model=SummaryOut,
+            responses={200: {"content": {media: _BINARY for format, media in _MEDIA.items()},
+                             "description": "JSON: the figures; docx, xlsx, pdf: the document; zip: the three"}})
 async def summary(request: Request, principal: Caller,
                   since: Annotated[date, Query(alias="from", description="the period's first day")],
                   until: Annotated[date, Query(alias="to", description="the period's last day (inclusive)")],

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-SERVICES = ("registry", "pairing", "visits", "notify")
+SERVICES = ("registry", "pairing", "visits", "notify", "reports")
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
 

@@ -1378,6 +1378,40 @@ export interface components {
             /** Township Code */
             township_code: string;
         };
+        /**
+         * ProposalMade
+         * @description What a new proposal answers at once: its counts (the items are read from its page).
+         */
+        ProposalMade: {
+            /**
+             * By Level
+             * @description proposed pairs by where the caregiver is: school, village, township
+             */
+            by_level: {
+                [key: string]: number;
+            };
+            /** Caregivers Considered */
+            caregivers_considered: number;
+            /** Children Considered */
+            children_considered: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Jurisdiction */
+            jurisdiction: string;
+            /** Left Unpaired */
+            left_unpaired: number;
+            /** Priority Children */
+            priority_children: number;
+            /** Priority Proposed */
+            priority_proposed: number;
+            /** Proposed */
+            proposed: number;
+            /** Solve Ms */
+            solve_ms: number;
+        };
         /** Readiness */
         Readiness: {
             /**
@@ -2826,7 +2860,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ProposalMade"];
                 };
             };
             /** @description Bad Request */

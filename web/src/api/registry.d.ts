@@ -1819,6 +1819,13 @@ export interface components {
         /** ImportJobOut */
         ImportJobOut: {
             /**
+             * Columns
+             * @description the sheet's heading → the column it was read as
+             */
+            columns?: {
+                [key: string]: string;
+            };
+            /**
              * Created At
              * Format: date-time
              */
@@ -1834,6 +1841,13 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Proposed Mapping
+             * @description a heading the county has not confirmed → the column proposed for it (null: not imported); confirm with …/mapping
+             */
+            proposed_mapping?: {
+                [key: string]: string | null;
+            };
             /**
              * Rows Changed
              * @description registered children the sheet changes: to confirm (…/changes)
@@ -1856,6 +1870,18 @@ export interface components {
             rows_total: number;
             /** Status */
             status: string;
+            /**
+             * Suggested Columns
+             * @description a heading not recognised → the column it may be
+             */
+            suggested_columns?: {
+                [key: string]: string;
+            };
+            /**
+             * Unmapped Columns
+             * @description headings not imported (said, never dropped silently)
+             */
+            unmapped_columns?: string[];
         };
         /**
          * ImportJobs

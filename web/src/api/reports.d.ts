@@ -419,6 +419,109 @@ export interface components {
             /** Text */
             text: string;
         };
+        /** SummaryFigure */
+        SummaryFigure: {
+            /** Change */
+            change: number | null;
+            /** Definition */
+            definition: string;
+            /** Key */
+            key: string;
+            /**
+             * Kind
+             * @description count, rate or people: how the value is printed
+             */
+            kind: string;
+            /** Label */
+            label: string;
+            /**
+             * Previous
+             * @description the previous period's value, as of its own last day; null before the first recorded day
+             */
+            previous: number | null;
+            /** Value */
+            value: number | null;
+        };
+        /**
+         * SummaryOut
+         * @description The work summary as JSON (format=json); the documents carry the same figures.
+         */
+        SummaryOut: {
+            /**
+             * Activities By Type
+             * @description activities held in the period by the county's type code
+             */
+            activities_by_type: {
+                [key: string]: number;
+            };
+            /** By Township */
+            by_township: components["schemas"]["SummaryTownship"][];
+            /** Figures */
+            figures: components["schemas"]["SummaryFigure"][];
+            /**
+             * First Recorded Day
+             * Format: date
+             */
+            first_recorded_day: string;
+            /**
+             * Paragraphs
+             * @description the county's wording template, its placeholders filled
+             */
+            paragraphs: components["schemas"]["SummaryParagraph"][];
+            period: components["schemas"]["SummaryPeriod"];
+            previous_period: components["schemas"]["SummaryPeriod"];
+            scope: components["schemas"]["SummaryScope"];
+        };
+        /** SummaryParagraph */
+        SummaryParagraph: {
+            /** Heading */
+            heading: string;
+            /** Text */
+            text: string;
+        };
+        /** SummaryPeriod */
+        SummaryPeriod: {
+            /**
+             * As Of
+             * Format: date
+             */
+            as_of: string;
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
+        /** SummaryScope */
+        SummaryScope: {
+            /** Code */
+            code: string;
+            /** County Name */
+            county_name?: string | null;
+            /**
+             * Name
+             * @description the division's name (null when it cannot be read)
+             */
+            name?: string | null;
+            /** School Id */
+            school_id: string | null;
+        };
+        /** SummaryTownship */
+        SummaryTownship: {
+            /** Figures */
+            figures: {
+                [key: string]: number | null;
+            };
+            /** Township Code */
+            township_code: string;
+            /** Township Name */
+            township_name?: string | null;
+        };
         /** TemplateIn */
         TemplateIn: {
             /**
@@ -941,13 +1044,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description JSON: the figures; docx, xlsx, pdf: the document; zip: the three */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SummaryOut"];
+                    "application/pdf": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": string;
+                    "application/zip": string;
                 };
             };
             /** @description Unauthorized */
