@@ -10,8 +10,15 @@
 # Build:  docker build -t localhost/shouhu:dev .
 # Sites that mirror images pass the base image from their own registry:
 #   docker build --build-arg PYTHON_IMAGE=harbor.example.gov.cn/library/python:3.11-slim-bookworm .
+#
+# The gateway image (target `gateway`): nginx with the staff console and the caregiver app built
+# in (web/dist), their API client generated from these services' OpenAPI documents on the way:
+#   docker build --target gateway -t localhost/shouhu-gateway:dev .
+# The services' image (the last stage, the default target) does not build the console.
 
 ARG PYTHON_IMAGE=docker.io/library/python:3.11-slim-bookworm
+ARG NODE_IMAGE=docker.io/library/node:20-bookworm-slim
+ARG NGINX_IMAGE=docker.io/library/nginx:1.27-alpine
 
 # ---- build: wheels for the project and every dependency (manylinux wheels; no compiler needed)
 FROM ${PYTHON_IMAGE} AS build
@@ -23,6 +30,33 @@ COPY pyproject.toml ./
 COPY shared ./shared
 COPY services ./services
 RUN python -m pip wheel --wheel-dir /wheels .
+
+# ---- openapi: each service's OpenAPI document, asked of its app without a server or database
+FROM ${PYTHON_IMAGE} AS openapi
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    python -m pip install --no-cache-dir --no-index --find-links=/wheels shouhu
+WORKDIR /src
+COPY web/scripts/dump_openapi.py web/scripts/dump_openapi.py
+RUN python web/scripts/dump_openapi.py
+
+# ---- console: the staff console and the caregiver app (npm ci from the lock file; Vite)
+FROM ${NODE_IMAGE} AS console
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+COPY --from=openapi /src/web/src/api/*.json src/api/
+RUN sh scripts/api.sh --types-only && npm run build:only
+
+# ---- gateway: nginx serving the built files (its own configuration serves only them;
+# the compose gateway mounts deploy/compose/nginx.conf, which adds the APIs)
+FROM ${NGINX_IMAGE} AS gateway
+COPY deploy/console/nginx.conf /etc/nginx/nginx.conf
+COPY deploy/compose/console.conf /etc/nginx/console.conf
+COPY --from=console /src/web/dist /usr/share/nginx/html
+# nginx's own unprivileged user; port 8080, so no capability is needed.
+USER 101:101
+EXPOSE 8080
 
 # ---- runtime: the wheels installed into a clean interpreter, run as an unprivileged user
 FROM ${PYTHON_IMAGE}

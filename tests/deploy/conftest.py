@@ -106,5 +106,13 @@ def by_kind(resources: list[dict[str, Any]], kind: str) -> dict[str, dict[str, A
     return {r["metadata"]["name"]: r for r in resources if r["kind"] == kind}
 
 
+def service_workloads(resources: list[dict[str, Any]], kinds: tuple[str, ...] = ("Deployment",)
+                      ) -> dict[str, dict[str, Any]]:
+    """The services' apis, workers (and with "Job", migrations): the workloads that run the
+    services' image. The console's pods (nginx serving files) have tests of their own."""
+    return {r["metadata"]["name"]: r for r in resources if r["kind"] in kinds
+            and r["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/name") in SERVICES}
+
+
 def selector_matches(match_labels: dict[str, str], labels: dict[str, str]) -> bool:
     return all(labels.get(key) == value for key, value in match_labels.items())

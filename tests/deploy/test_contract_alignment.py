@@ -12,7 +12,7 @@ import pytest
 from shared.contracts.events import TOPICS
 from shared.settings import ServiceSettings
 from shared.topics import RETENTION_MS
-from tests.deploy.conftest import DEPLOY, OVERLAYS, SERVICES, by_kind
+from tests.deploy.conftest import DEPLOY, OVERLAYS, SERVICES, by_kind, service_workloads
 
 
 def consumer_groups(service: str) -> set[str]:
@@ -161,7 +161,7 @@ def test_apis_and_workers_log_in_to_kafka_as_their_own_user(rendered, overlay: s
     common = next(c for n, c in by_kind(resources, "ConfigMap").items() if n.startswith("shouhu-common"))["data"]
     assert common["SHOUHU_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     assert common["SHOUHU_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
-    for name, deployment in by_kind(resources, "Deployment").items():
+    for name, deployment in service_workloads(resources).items():
         service = name.rsplit("-", 1)[0]
         pod = deployment["spec"]["template"]["spec"]
         [container] = pod["containers"]

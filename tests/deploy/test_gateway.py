@@ -6,7 +6,11 @@ Retry-After readable, preflights answered at the gateway."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 
@@ -15,6 +19,7 @@ import pytest
 
 from tests.deploy.conftest import SERVICES
 from tests.support.gateway import running_gateway
+from tests.support.processes import REPO, free_port
 
 ALLOWED = "https://console.example.gov.cn"
 
@@ -84,3 +89,58 @@ def test_a_preflight_is_answered_by_the_gateway(gateway: str) -> None:
         "Origin": "https://elsewhere.example", "Access-Control-Request-Method": "PATCH"})
     assert "access-control-allow-origin" not in refused.headers
     assert "access-control-allow-methods" not in refused.headers
+
+
+def test_the_gateway_images_own_configuration_serves_the_console_and_the_app(tmp_path) -> None:
+    """deploy/console/nginx.conf, as the gateway image runs it in Kubernetes (the ingress routes
+    the APIs): the console's and the app's files, their routes falling back to their index.html,
+    hashed assets cached for good, and no API path answered here."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    html = tmp_path / "html"
+    (html / "assets").mkdir(parents=True)
+    (html / "m" / "assets").mkdir(parents=True)
+    (html / "index.html").write_text("<title>守护 console</title>", encoding="utf-8")
+    (html / "assets" / "index-abc123.js").write_text("console()", encoding="utf-8")
+    (html / "m" / "index.html").write_text("<title>守护 app</title>", encoding="utf-8")
+    (tmp_path / "temp").mkdir()
+    port = free_port()
+    conf = (REPO / "deploy" / "console" / "nginx.conf").read_text(encoding="utf-8")
+    conf = conf.replace("pid /tmp/nginx.pid;", f"pid {tmp_path}/nginx.pid;").replace("/var/cache/nginx/", f"{tmp_path}/temp/")
+    conf = conf.replace("listen 8080 default_server;", f"listen 127.0.0.1:{port} default_server;")
+    conf = conf.replace("error_log /dev/stderr warn;", f"error_log {tmp_path}/error.log warn;")
+    conf = conf.replace("access_log /dev/stdout console;", "access_log off;")
+    (tmp_path / "nginx.conf").write_text(conf, encoding="utf-8")
+    console = (REPO / "deploy" / "compose" / "console.conf").read_text(encoding="utf-8")
+    (tmp_path / "console.conf").write_text(console.replace("root /usr/share/nginx/html;", f"root {html};"),
+                                           encoding="utf-8")
+    args = [nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)]
+    checked = subprocess.run([*args, "-t"], capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stderr
+    process = subprocess.Popen([*args, "-g", "daemon off;" + (" user root;" if os.geteuid() == 0 else "")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 15
+        while not _answers(f"{base}/healthz"):
+            assert process.poll() is None and time.monotonic() < deadline, "the console's nginx did not start"
+            time.sleep(0.1)
+        assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+        for path in ("/", "/children/3f0c", "/reports"):
+            page = httpx.get(base + path)
+            assert page.status_code == 200 and "守护 console" in page.text, path
+            assert page.headers["x-frame-options"] == "DENY"
+        assert "守护 app" in httpx.get(f"{base}/m/children/3f0c").text
+        asset = httpx.get(f"{base}/assets/index-abc123.js")
+        assert asset.text == "console()" and "max-age=315360000" in asset.headers["cache-control"]
+        assert httpx.get(f"{base}/assets/missing.js").status_code == 404
+        assert "registry" not in httpx.get(f"{base}/registry/v1/children").text  # the console's page, no API
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.conftest import OVERLAYS, SERVICES, by_kind, selector_matches
+from tests.deploy.conftest import OVERLAYS, SERVICES, by_kind, selector_matches, service_workloads
 from tests.deploy.test_k8s_workloads import API_CALLS, CALLING_PODS, pod_spec
 
 ZONE = "topology.kubernetes.io/zone"
@@ -50,7 +50,7 @@ def test_the_namespace_denies_by_default_and_enforces_restricted(rendered, overl
 def test_an_api_accepts_only_the_ingress_controller_prometheus_and_its_callers(rendered, overlay: str) -> None:
     resources = rendered(overlay)
     callers_of = {callee: {caller for caller, callees in API_CALLS.items() if callee in callees} for callee in SERVICES}
-    for name, workload in by_kind(resources, "Deployment").items():
+    for name, workload in service_workloads(resources).items():
         service, role = name.rsplit("-", 1)
         rules = ingress_rules_for(resources, workload["spec"]["template"]["metadata"]["labels"])
         if role != "api":
@@ -107,12 +107,18 @@ def test_the_ingress_routes_only_the_apis_v1_routes(rendered, overlay: str) -> N
     routed = {}
     for rule in ingress["spec"]["rules"]:
         for path in rule["http"]["paths"]:
+            if path["path"] == "/(.*)":  # the rest: the console's files, from pods that serve nothing else
+                assert path["backend"]["service"]["name"] == "console", overlay
+                continue
             match = re.fullmatch(r"/([a-z]+)/\(v1/\.\*\)", path["path"])
-            assert match, f"{overlay}: the ingress routes {path['path']}, not only /<service>/v1/"
+            assert match, f"{overlay}: the ingress routes {path['path']}, not only /<service>/v1/ and the console"
             routed[match.group(1)] = path["backend"]["service"]["name"]
     assert routed == {service: f"{service}-api" for service in SERVICES}
+    # ingress-nginx tries the longer paths first: a service's own paths outside /v1/ reach
+    # only the console (its index.html), never the service.
+    api_paths = [p["path"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"] if p["path"] != "/(.*)"]
     for outside in ("/registry/metrics", "/visits/docs", "/notify/openapi.json", "/pairing/readyz"):
-        assert not any(re.fullmatch(p["path"], outside) for r in ingress["spec"]["rules"] for p in r["http"]["paths"])
+        assert not any(re.fullmatch(path, outside) for path in api_paths)
 
 
 def spreads_across_zones(constraints: list[dict[str, Any]], labels: dict[str, str]) -> bool:
@@ -160,3 +166,27 @@ def test_every_database_pod_and_recovery_job_may_reach_the_backup_store(rendered
         assert selector_matches(egress["podSelector"]["matchLabels"], inherited), name
     [rule] = egress["egress"]
     assert ports_of(rule) == {("TCP", 443)} and [set(peer) for peer in rule["to"]] == [{"ipBlock"}]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_console_pods_serve_files_to_the_ingress_controller_and_reach_nothing(rendered, overlay: str) -> None:
+    resources = rendered(overlay)
+    console = by_kind(resources, "Deployment")["console"]
+    spec = pod_spec(console)
+    [container] = spec["containers"]
+    assert container["image"].rsplit("/", 1)[-1].startswith("shouhu-gateway:"), container["image"]
+    assert spec["automountServiceAccountToken"] is False and spec["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert "env" not in container and "envFrom" not in container  # no secret, no setting: files only
+    labels = console["spec"]["template"]["metadata"]["labels"]
+    selecting = [p for p in by_kind(resources, "NetworkPolicy").values()
+                 if p["spec"]["podSelector"].get("matchLabels") and
+                 selector_matches(p["spec"]["podSelector"]["matchLabels"], labels)]
+    assert [p["metadata"]["name"] for p in selecting] == ["console"], overlay
+    [policy] = selecting
+    assert not policy["spec"]["egress"]
+    [rule] = policy["spec"]["ingress"]
+    assert [peer["namespaceSelector"]["matchLabels"] for peer in rule["from"]] == [
+        {"kubernetes.io/metadata.name": "ingress-nginx"}]
+    assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.conftest import OVERLAYS, SERVICES, by_kind, selector_matches
+from tests.deploy.conftest import OVERLAYS, SERVICES, by_kind, selector_matches, service_workloads
 
 
 def pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +43,7 @@ EXTERNAL_EGRESS = {
 
 
 def workloads(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in resources if r["kind"] in ("Deployment", "Job")]
+    return list(service_workloads(resources, ("Deployment", "Job")).values())
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

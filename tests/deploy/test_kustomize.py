@@ -9,8 +9,8 @@ import pytest
 from tests.deploy.conftest import K8S, OVERLAYS, SERVICES, by_kind, kustomize_build
 
 # Every kind an overlay must contain, and how many.
-CORE_PER_OVERLAY = {"Namespace": 1, "ServiceAccount": 5, "Deployment": 10, "Service": 5, "Job": 5,
-                    "HorizontalPodAutoscaler": 5, "PodDisruptionBudget": 10, "Cluster": 5,
+CORE_PER_OVERLAY = {"Namespace": 1, "ServiceAccount": 5, "Deployment": 11, "Service": 6, "Job": 5,
+                    "HorizontalPodAutoscaler": 5, "PodDisruptionBudget": 11, "Cluster": 5,
                     "Kafka": 1, "KafkaNodePool": 1}
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")

@@ -37,6 +37,9 @@ def running_gateway(directory: Path, upstreams: Mapping[str, str], cors_origins:
     conf = re.sub(r"set \$upstream (\w+)-api:\d+;",
                   lambda m: f"set $upstream {upstreams.get(m.group(1), '127.0.0.1:9')};", conf)
     (directory / "nginx.conf").write_text(conf, encoding="utf-8")
+    console = (REPO / "deploy" / "compose" / "console.conf").read_text(encoding="utf-8")
+    (directory / "console.conf").write_text(console.replace("root /usr/share/nginx/html;", f"root {directory}/html;"),
+                                            encoding="utf-8")
     (directory / "cors-origins.map").write_text("".join(f'"{o}" $http_origin;\n' for o in cors_origins),
                                                 encoding="utf-8")
     args = [nginx, "-c", str(directory / "nginx.conf"), "-p", str(directory)]
