@@ -36,6 +36,7 @@ from services.reports.store import INSERTS
 from shared.consumer import DependencyMissing
 from shared.contracts import decode
 from shared.contracts.envelope import UnknownEventType
+from shared.contracts.replay import decode_replayed
 from shared.contracts.events import PAIRING_TOPIC, REGISTRY_TOPIC, VISITS_TOPIC
 from shared.db import create_pool
 from shared.kafka_security import kafka_security
@@ -78,22 +79,31 @@ def _prepare(records: list[Any], result: RebuildResult) -> list[Step]:
     trip per group (executemany), each group in the events' order. Groups run in the order
     of their first event: a table's later statement (a concern escalated) comes after its
     first (the concern raised), as its events did. The handlers that must find what they
-    follow (a pairing's end) close the groups before them and run alone."""
+    follow (a pairing's end) close the groups before them and run alone.
+
+    The statements' events are read as facts without validating them again (they were
+    validated when published: shared/contracts/replay.py); a handler run alone gets the
+    validated model, and so does a statement that cannot be made from the facts."""
     steps: list[Step] = []
     groups: dict[str, list[tuple[Any, ...]]] = {}
     for record in records:
         try:
+            envelope = decode_replayed(record.headers, record.value or b"")
+            model = getattr(envelope.data, "model", type(envelope.data))
+            statement = STATEMENTS.get(model)
+            if statement is not None:
+                try:
+                    sql, args = statement(envelope)
+                except (AttributeError, TypeError, ValueError):  # wants more than the facts
+                    sql, args = statement(decode(record.headers, record.key, record.value or b""))
+                groups.setdefault(sql, []).append(args)
+                continue
+            handler = HANDLERS.get(model)  # type: ignore[call-overload]
+            if handler is None:
+                result.skipped += 1
+                continue
             envelope = decode(record.headers, record.key, record.value or b"")
         except (UnknownEventType, ValueError):
-            result.skipped += 1
-            continue
-        statement = STATEMENTS.get(type(envelope.data))
-        if statement is not None:
-            sql, args = statement(envelope)
-            groups.setdefault(sql, []).append(args)
-            continue
-        handler = HANDLERS.get(type(envelope.data))  # type: ignore[call-overload]
-        if handler is None:
             result.skipped += 1
             continue
         steps.extend(groups.items())
