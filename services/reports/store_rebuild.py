@@ -17,23 +17,23 @@ RETIRED_SCHEMA = "reports_retired"
 
 
 async def create_build_tables(conn: asyncpg.Connection) -> None:
-    """Empty copies of the read-model tables (columns, defaults, constraints, indexes)."""
-    await conn.execute(f"DROP SCHEMA IF EXISTS {BUILD_SCHEMA} CASCADE")
-    await conn.execute(f"CREATE SCHEMA {BUILD_SCHEMA}")
-    for table in READ_MODEL_TABLES:
-        await conn.execute(f"CREATE TABLE {BUILD_SCHEMA}.{table} (LIKE public.{table} INCLUDING ALL)")
+    """Empty copies of the read-model tables (columns, defaults, constraints, indexes), in
+    one round trip."""
+    await conn.execute(";\n".join([
+        f"DROP SCHEMA IF EXISTS {BUILD_SCHEMA} CASCADE", f"CREATE SCHEMA {BUILD_SCHEMA}",
+        *(f"CREATE TABLE {BUILD_SCHEMA}.{table} (LIKE public.{table} INCLUDING ALL)" for table in READ_MODEL_TABLES)]))
 
 
-async def write_to_build_tables(conn: asyncpg.Connection) -> None:
-    """For the rest of the caller's transaction, the handlers' unqualified table names mean
-    the build tables (the answering tables are not touched)."""
-    await conn.execute(f"SET LOCAL search_path TO {BUILD_SCHEMA}, public")
+async def write_to_build_tables(conn: asyncpg.Connection, *, session: bool = False) -> None:
+    """For the rest of the caller's transaction (or of the connection's session, for a
+    connection given to the build alone), the handlers' unqualified table names mean the
+    build tables (the answering tables are not touched)."""
+    await conn.execute(f"SET {'SESSION' if session else 'LOCAL'} search_path TO {BUILD_SCHEMA}, public")
 
 
 async def analyze_build_tables(conn: asyncpg.Connection) -> None:
     """Statistics for the built tables before they answer (the planner's row estimates)."""
-    for table in READ_MODEL_TABLES:
-        await conn.execute(f"ANALYZE {BUILD_SCHEMA}.{table}")
+    await conn.execute(f"ANALYZE {', '.join(f'{BUILD_SCHEMA}.{table}' for table in READ_MODEL_TABLES)}")
 
 
 async def lock_answering_tables(conn: asyncpg.Connection) -> None:
