@@ -55,7 +55,7 @@ class RebuildResult:
     seconds: float = 0.0
     positions: dict[str, int] = field(default_factory=dict)
     # Where the seconds went: "tables", "build" (each share: "share N" from the start to
-    # its end), "analyze", "switch" (what the benchmark prints).
+    # its end), "indexes", "analyze", "switch" (what the benchmark prints).
     phases: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -353,13 +353,15 @@ async def rebuild(settings: ReportsSettings, *, processes: int | None = None) ->
                           for number in sorted(consumer.partitions_for_topic(settings.kafka_topic_prefix + topic) or ())]
             consumer.assign(partitions)
             async with pool.acquire() as conn:
-                await store_rebuild.create_build_tables(conn)
+                deferred_indexes = await store_rebuild.create_build_tables(conn)
             first_ends = await consumer.end_offsets(partitions)
             lap("tables")
             await _build_in_parallel(settings, first_ends, helpers, result)
             lap("build")
             log.info("rebuild.caught_up", applied=result.applied)
             async with pool.acquire() as conn:
+                await store_rebuild.create_deferred_indexes(conn, deferred_indexes)
+                lap("indexes")
                 await store_rebuild.analyze_build_tables(conn)
             lap("analyze")
             for tp, end in first_ends.items():
