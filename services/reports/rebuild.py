@@ -219,7 +219,8 @@ async def _read_until(consumer: AIOKafkaConsumer, conn: asyncpg.Connection, ends
         await claim(remaining)
         while remaining:
             batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=_FETCH_RECORDS)
-            records = [r for tp, rs in batches.items() for r in rs if r.offset < ends[tp]]
+            records = [r for tp, rs in batches.items()
+                       for r in (rs if rs[-1].offset < ends[tp] else [r for r in rs if r.offset < ends[tp]])]
             if records:
                 await queue.put(_prepare(records, result))
             remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
