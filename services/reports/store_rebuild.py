@@ -63,18 +63,17 @@ async def lock_answering_tables(conn: asyncpg.Connection) -> None:
 
 
 async def switch(conn: asyncpg.Connection) -> None:
-    """The built tables take the answering tables' place; the old ones are dropped."""
-    await conn.execute("SET LOCAL search_path TO public")
-    await conn.execute(f"DROP SCHEMA IF EXISTS {RETIRED_SCHEMA} CASCADE")
-    await conn.execute(f"CREATE SCHEMA {RETIRED_SCHEMA}")
-    for table in READ_MODEL_TABLES:
-        await conn.execute(f"ALTER TABLE public.{table} SET SCHEMA {RETIRED_SCHEMA}")
-        await conn.execute(f"ALTER TABLE {BUILD_SCHEMA}.{table} SET SCHEMA public")
+    """The built tables take the answering tables' place; the old ones are dropped. A few
+    round trips in all (the answering tables are locked meanwhile)."""
+    await conn.execute(";\n".join([
+        "SET LOCAL search_path TO public", f"DROP SCHEMA IF EXISTS {RETIRED_SCHEMA} CASCADE",
+        f"CREATE SCHEMA {RETIRED_SCHEMA}",
+        *(f"ALTER TABLE public.{table} SET SCHEMA {RETIRED_SCHEMA};\n"
+          f"ALTER TABLE {BUILD_SCHEMA}.{table} SET SCHEMA public" for table in READ_MODEL_TABLES)]))
     # A table's extended statistics stay in the schema they were made in: they follow it.
     await _move_statistics(conn, "public", RETIRED_SCHEMA)
     await _move_statistics(conn, BUILD_SCHEMA, "public")
-    await conn.execute(f"DROP SCHEMA {BUILD_SCHEMA}")
-    await conn.execute(f"DROP SCHEMA {RETIRED_SCHEMA} CASCADE")
+    await conn.execute(f"DROP SCHEMA {BUILD_SCHEMA}; DROP SCHEMA {RETIRED_SCHEMA} CASCADE")
 
 
 async def _move_statistics(conn: asyncpg.Connection, from_schema: str, to_schema: str) -> None:
@@ -85,8 +84,9 @@ async def _move_statistics(conn: asyncpg.Connection, from_schema: str, to_schema
              JOIN pg_class t ON t.oid = s.stxrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace
             WHERE n.nspname = $1 AND tn.nspname = $2 AND t.relname = ANY($3::text[])""",
         from_schema, to_schema, list(READ_MODEL_TABLES))
-    for row in names:
-        await conn.execute(f'ALTER STATISTICS {from_schema}."{row["stxname"]}" SET SCHEMA {to_schema}')
+    if names:
+        await conn.execute(";\n".join(f'ALTER STATISTICS {from_schema}."{row["stxname"]}" SET SCHEMA {to_schema}'
+                                       for row in names))
 
 
 async def copy_run(conn: asyncpg.Connection, insert: Insert, rows: list[tuple[Any, ...]]) -> None:
