@@ -260,7 +260,7 @@ def _consumer(settings: ReportsSettings) -> AIOKafkaConsumer:
 
 async def _build_share(settings: ReportsSettings, claims: _Claims) -> RebuildResult:
     """One process's share: the partitions it claims, each from its first offset to its end."""
-    result = RebuildResult(seconds=time.time())  # when it began, until it is done
+    result, began = RebuildResult(), time.time()
     pool = await create_pool(settings, max_size=1)
     consumer = _consumer(settings)
     await consumer.start()
@@ -274,7 +274,7 @@ async def _build_share(settings: ReportsSettings, claims: _Claims) -> RebuildRes
     finally:
         await consumer.stop()
         await pool.close()
-    result.phases = {"began": result.seconds, "ended": time.time()}
+    result.phases = {"began": began, "ended": time.time()}
     return result
 
 
@@ -296,37 +296,36 @@ def _ready() -> None:
 
 
 @asynccontextmanager
-async def _helpers(processes: int) -> AsyncIterator[tuple[ProcessPoolExecutor | None, Any]]:
+async def _helpers(processes: int) -> AsyncIterator[tuple[ProcessPoolExecutor | None, Any, int]]:
     """`processes - 1` spawned processes (this one is the first), started at once, and the
     counter they share with this one."""
     context = multiprocessing.get_context("spawn")
     counter = context.Value("i", 0)
     if processes <= 1:
-        yield None, counter
+        yield None, counter, 0
         return
     executor = ProcessPoolExecutor(processes - 1, mp_context=context, initializer=_remember_counter,
                                    initargs=(counter,))
     try:
         for _ in range(processes - 1):
             executor.submit(_ready)
-        yield executor, counter
+        yield executor, counter, processes - 1
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
 
 async def _build_in_parallel(settings: ReportsSettings, ends: dict[TopicPartition, int],
-                             helpers: tuple[ProcessPoolExecutor | None, Any], result: RebuildResult) -> None:
+                             helpers: tuple[ProcessPoolExecutor | None, Any, int], result: RebuildResult) -> None:
     """This process and the helpers read the partitions they claim, decoding and writing side
     by side (decoding is CPU work, one core each)."""
     began = time.time()
-    executor, counter = helpers
+    executor, counter, helping = helpers
     plan = [(tp.topic, tp.partition, end) for tp, end in sorted(ends.items(), key=lambda item: -item[1]) if end > 0]
     own = _build_share(settings, _Claims(plan, counter))
     if executor is None:
         done: list[Any] = [await own]
     else:
         loop = asyncio.get_running_loop()
-        helping = getattr(executor, "_max_workers", 1)
         done = list(await asyncio.gather(own, *(loop.run_in_executor(executor, _build_share_in_process, settings, plan)
                                                 for _ in range(helping))))
     for number, counted in enumerate(done):
