@@ -93,7 +93,7 @@ def _prepare(records: list[Any], result: RebuildResult) -> list[Step]:
     for record in records:
         try:
             envelope = decode_replayed(record.headers, record.value or b"")
-            model = getattr(envelope.data, "model", type(envelope.data))
+            model: Any = getattr(envelope.data, "model", type(envelope.data))  # Facts name their model
             statement = STATEMENTS.get(model)
             if statement is not None:
                 try:
@@ -102,7 +102,7 @@ def _prepare(records: list[Any], result: RebuildResult) -> list[Step]:
                     sql, args = statement(decode(record.headers, record.key, record.value or b""))
                 groups.setdefault(sql, []).append(args)
                 continue
-            handler = HANDLERS.get(model)  # type: ignore[call-overload]
+            handler = HANDLERS.get(model)
             if handler is None:
                 result.skipped += 1
                 continue
