@@ -3,9 +3,10 @@ topic, into new tables, while the old ones keep answering; then the switch.
 
 1. Empty copies of the read-model tables are made in a schema of their own.
 2. Every partition of the three topics is read from its first offset up to its end offset
-   (taken at the start) with a consumer of no group (the worker's committed offsets are not
-   touched), each partition's batch applied in one transaction by the worker's own handlers,
-   writing to the copies.
+   (taken at the start) with consumers of no group (the worker's committed offsets are not
+   touched), in one process per core, each claiming partitions as it goes; each fetch is
+   applied in one transaction by the worker's own statements and handlers, writing to the
+   copies, whose other indexes and statistics are made once every row is in.
 3. Switch, in one transaction: the answering tables are locked (the worker's next write
    and readers wait), the events published since step 2 are applied to the copies too, and
    the copies take the answering tables' place.
@@ -23,8 +24,8 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable
 
 import asyncpg
@@ -220,7 +221,7 @@ async def _read_until(consumer: AIOKafkaConsumer, conn: asyncpg.Connection, ends
         while remaining:
             batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=_FETCH_RECORDS)
             records = [r for tp, rs in batches.items()
-                       for r in (rs if rs[-1].offset < ends[tp] else [r for r in rs if r.offset < ends[tp]])]
+                       for r in (rs if not rs or rs[-1].offset < ends[tp] else [r for r in rs if r.offset < ends[tp]])]
             if records:
                 await queue.put(_prepare(records, result))
             remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
