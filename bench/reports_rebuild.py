@@ -100,6 +100,7 @@ async def run(children: int) -> list[Goal]:
         result = await rebuild(settings)
         read, raw_s = await _raw_read(infra.kafka_bootstrap, prefix)
         raw_rate = read / raw_s
+        print("  phases: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in result.phases.items()))
         print(f"  rebuild {result.applied:,} events in {result.seconds:6.2f} s = {result.rate:,.0f} events/s"
               f" (skipped {result.skipped})")
         print(f"  raw     {read:,} events in {raw_s:6.2f} s = {raw_rate:,.0f} events/s")

@@ -3,9 +3,10 @@ topic, into new tables, while the old ones keep answering; then the switch.
 
 1. Empty copies of the read-model tables are made in a schema of their own.
 2. Every partition of the three topics is read from its first offset up to its end offset
-   (taken at the start) with a consumer of no group (the worker's committed offsets are not
-   touched), each partition's batch applied in one transaction by the worker's own handlers,
-   writing to the copies.
+   (taken at the start) with consumers of no group (the worker's committed offsets are not
+   touched), in one process per core, each claiming partitions as it goes; each fetch is
+   applied in one transaction by the worker's own statements and handlers, writing to the
+   copies, whose other indexes and statistics are made once every row is in.
 3. Switch, in one transaction: the answering tables are locked (the worker's next write
    and readers wait), the events published since step 2 are applied to the copies too, and
    the copies take the answering tables' place.
@@ -23,8 +24,9 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, AsyncIterator, Callable
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -36,6 +38,7 @@ from services.reports.store import INSERTS
 from shared.consumer import DependencyMissing
 from shared.contracts import decode
 from shared.contracts.envelope import UnknownEventType
+from shared.contracts.replay import decode_replayed
 from shared.contracts.events import PAIRING_TOPIC, REGISTRY_TOPIC, VISITS_TOPIC
 from shared.db import create_pool
 from shared.kafka_security import kafka_security
@@ -52,6 +55,9 @@ class RebuildResult:
     skipped: int = 0  # unknown types, broken messages, events whose dependency never came
     seconds: float = 0.0
     positions: dict[str, int] = field(default_factory=dict)
+    # Where the seconds went: "tables", "build" (each share: "share N" from the start to
+    # its end), "indexes", "analyze", "switch" (what the benchmark prints).
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -78,22 +84,31 @@ def _prepare(records: list[Any], result: RebuildResult) -> list[Step]:
     trip per group (executemany), each group in the events' order. Groups run in the order
     of their first event: a table's later statement (a concern escalated) comes after its
     first (the concern raised), as its events did. The handlers that must find what they
-    follow (a pairing's end) close the groups before them and run alone."""
+    follow (a pairing's end) close the groups before them and run alone.
+
+    The statements' events are read as facts without validating them again (they were
+    validated when published: shared/contracts/replay.py); a handler run alone gets the
+    validated model, and so does a statement that cannot be made from the facts."""
     steps: list[Step] = []
     groups: dict[str, list[tuple[Any, ...]]] = {}
     for record in records:
         try:
+            envelope = decode_replayed(record.headers, record.value or b"")
+            model: Any = getattr(envelope.data, "model", type(envelope.data))  # Facts name their model
+            statement = STATEMENTS.get(model)
+            if statement is not None:
+                try:
+                    sql, args = statement(envelope)
+                except (AttributeError, TypeError, ValueError):  # wants more than the facts
+                    sql, args = statement(decode(record.headers, record.key, record.value or b""))
+                groups.setdefault(sql, []).append(args)
+                continue
+            handler = HANDLERS.get(model)
+            if handler is None:
+                result.skipped += 1
+                continue
             envelope = decode(record.headers, record.key, record.value or b"")
         except (UnknownEventType, ValueError):
-            result.skipped += 1
-            continue
-        statement = STATEMENTS.get(type(envelope.data))
-        if statement is not None:
-            sql, args = statement(envelope)
-            groups.setdefault(sql, []).append(args)
-            continue
-        handler = HANDLERS.get(type(envelope.data))  # type: ignore[call-overload]
-        if handler is None:
             result.skipped += 1
             continue
         steps.extend(groups.items())
@@ -104,9 +119,9 @@ def _prepare(records: list[Any], result: RebuildResult) -> list[Step]:
 
 
 async def _apply(conn: asyncpg.Connection, steps: list[Step], result: RebuildResult) -> None:
-    """One fetch's steps into the build tables, in the caller's transaction. A handler whose
-    dependency never came is skipped (its savepoint rolled back) and the batch commits."""
-    await store_rebuild.write_to_build_tables(conn)
+    """One fetch's steps into the build tables (the connection's search path names them
+    first), in the caller's transaction. A handler whose dependency never came is skipped
+    (its savepoint rolled back) and the batch commits."""
     for step in steps:
         if not isinstance(step, _Alone):
             await _execute_run(conn, step[0], step[1], result)
@@ -154,39 +169,87 @@ async def _execute_run(conn: asyncpg.Connection, sql: str, rows: list[tuple[Any,
 
 
 _STAGED_RUN = 100  # rows from which COPY and one INSERT … SELECT beat executemany
-_FETCH_RECORDS = 10_000  # per fetch, all partitions together: one transaction each
+_FETCH_RECORDS = 20_000  # per fetch, all partitions together: one transaction each (~10 round trips)
 _QUEUED_FETCHES = 2  # decoded fetches waiting for the writer: reading overlaps writing
+_CLAIMED_AT_ONCE = 3  # partitions a process reads side by side (more per fetch; fewer left to the slow)
+
+Plan = list[tuple[str, int, int]]  # (topic, partition, end offset), the largest first
 
 
-async def _read_until(consumer: AIOKafkaConsumer, pool: asyncpg.Pool, ends: dict[TopicPartition, int],
-                      result: RebuildResult, conn: asyncpg.Connection | None = None) -> None:
-    """Applies every record before `ends`. With `conn`, in its (open) transaction.
+class _Claims:
+    """The plan's partitions handed out one at a time to whichever process asks first, the
+    largest first: a process that started late (a spawned one imports everything again,
+    seconds on a busy machine) or reads slowly takes fewer, and the last ones are small.
+    Every fact's events share a partition (keyed by the child), so whoever reads a partition
+    applies all of them in order. `counter` is a multiprocessing Value shared by the processes."""
+
+    def __init__(self, plan: Plan, counter: Any) -> None:
+        self.plan, self.counter = plan, counter
+
+    def next(self) -> tuple[TopicPartition, int] | None:
+        with self.counter.get_lock():
+            index = self.counter.value
+            self.counter.value = index + 1
+        if index >= len(self.plan):
+            return None
+        topic, number, end = self.plan[index]
+        return TopicPartition(topic, number), end
+
+
+async def _read_until(consumer: AIOKafkaConsumer, conn: asyncpg.Connection, ends: dict[TopicPartition, int],
+                      result: RebuildResult, *, in_transaction: bool = False, claims: _Claims | None = None) -> None:
+    """Applies every record before `ends`, and with `claims` those of the partitions it
+    claims (paused in the consumer until then) while it reads fewer than _CLAIMED_AT_ONCE.
+    Through `conn`, whose search path names the build tables first: a transaction per
+    fetch, or all in the caller's (`in_transaction`).
 
     Two tasks: the reader fetches and decodes while the writer waits on the database with
     the fetch before, so Kafka, Python and PostgreSQL work at the same time."""
     queue: asyncio.Queue[list[Step] | None] = asyncio.Queue(maxsize=_QUEUED_FETCHES)
 
+    async def claim(remaining: set[TopicPartition]) -> None:
+        while claims is not None and len(remaining) < _CLAIMED_AT_ONCE and (claimed := claims.next()):
+            tp, ends[tp] = claimed
+            await consumer.seek_to_beginning(tp)
+            consumer.resume(tp)
+            if await consumer.position(tp) < ends[tp]:
+                remaining.add(tp)
+
     async def read() -> None:
         remaining = {tp for tp, end in ends.items() if await consumer.position(tp) < end}
+        await claim(remaining)
         while remaining:
             batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=_FETCH_RECORDS)
-            records = [r for tp, rs in batches.items() for r in rs if r.offset < ends[tp]]
+            records = [r for tp, rs in batches.items()
+                       for r in (rs if not rs or rs[-1].offset < ends[tp] else [r for r in rs if r.offset < ends[tp]])]
             if records:
                 await queue.put(_prepare(records, result))
             remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+            await claim(remaining)
         await queue.put(None)
 
     async def write() -> None:
         while (steps := await queue.get()) is not None:
-            if conn is not None:
+            if in_transaction:
                 await _apply(conn, steps, result)
             else:
-                async with pool.acquire() as own, own.transaction():
-                    await _apply(own, steps, result)
+                async with conn.transaction():
+                    await _apply(conn, steps, result)
 
     async with asyncio.TaskGroup() as group:
         group.create_task(read())
         group.create_task(write())
+
+
+def _lap(phases: dict[str, float]) -> Callable[[str], None]:
+    """Records in `phases` the seconds since the previous lap, under the name given."""
+    last = time.monotonic()
+
+    def lap(name: str) -> None:
+        nonlocal last
+        phases[name], last = time.monotonic() - last, time.monotonic()
+
+    return lap
 
 
 def _consumer(settings: ReportsSettings) -> AIOKafkaConsumer:
@@ -196,82 +259,125 @@ def _consumer(settings: ReportsSettings) -> AIOKafkaConsumer:
                             **kafka_security(settings))
 
 
-async def _build_share(settings: ReportsSettings, ends: dict[TopicPartition, int]) -> RebuildResult:
-    """One process's share of the partitions, from their first offset up to `ends`."""
-    result = RebuildResult()
+async def _build_share(settings: ReportsSettings, claims: _Claims) -> RebuildResult:
+    """One process's share: the partitions it claims, each from its first offset to its end."""
+    result, began = RebuildResult(), time.time()
     pool = await create_pool(settings, max_size=1)
     consumer = _consumer(settings)
     await consumer.start()
     try:
-        consumer.assign(list(ends))
-        await consumer.seek_to_beginning(*ends)
-        await _read_until(consumer, pool, ends, result)
+        every = [TopicPartition(topic, number) for topic, number, _ in claims.plan]
+        consumer.assign(every)
+        consumer.pause(*every)  # until claimed: the fetcher reads only what this process applies
+        async with pool.acquire() as conn:  # one for the share: a round trip less per fetch (no reset)
+            await store_rebuild.write_to_build_tables(conn, session=True)
+            await _read_until(consumer, conn, {}, result, claims=claims)
     finally:
         await consumer.stop()
         await pool.close()
+    result.phases = {"began": began, "ended": time.time()}
     return result
 
 
-def _build_share_in_process(settings: ReportsSettings, ends: list[tuple[str, int, int]]) -> tuple[int, int]:
-    result = asyncio.run(_build_share(settings, {TopicPartition(topic, number): end for topic, number, end in ends}))
-    return result.applied, result.skipped
+_shared_counter: Any = None  # in a spawned process: the claims' counter, given when it started
 
 
-async def _build_in_parallel(settings: ReportsSettings, ends: dict[TopicPartition, int], processes: int,
-                             result: RebuildResult) -> None:
-    """The partitions shared out among processes (decoding is CPU work, one core each).
-    Every fact's events share a partition (keyed by the child), so the shares are independent."""
-    shares: list[list[tuple[str, int, int]]] = [[] for _ in range(max(1, min(processes, len(ends))))]
-    for index, (tp, end) in enumerate(sorted(ends.items(), key=lambda item: -item[1])):
-        shares[index % len(shares)].append((tp.topic, tp.partition, end))
-    shares = [share for share in shares if share]
-    # This process builds the first share itself while the others start (a spawned process
-    # imports everything again: seconds on a busy machine, which this one does not wait for).
-    own = _build_share(settings, {TopicPartition(topic, number): end for topic, number, end in shares[0]})
-    if len(shares) == 1:
-        done = [await own]
+def _remember_counter(counter: Any) -> None:
+    global _shared_counter
+    _shared_counter = counter
+
+
+def _build_share_in_process(settings: ReportsSettings, plan: Plan) -> tuple[int, int, dict[str, float]]:
+    result = asyncio.run(_build_share(settings, _Claims(plan, _shared_counter)))
+    return result.applied, result.skipped, result.phases
+
+
+def _ready() -> None:
+    """Run first in each spawned process, so that it imports everything while the tables are made."""
+
+
+@asynccontextmanager
+async def _helpers(processes: int) -> AsyncIterator[tuple[ProcessPoolExecutor | None, Any, int]]:
+    """`processes - 1` spawned processes (this one is the first), started at once, and the
+    counter they share with this one."""
+    context = multiprocessing.get_context("spawn")
+    counter = context.Value("i", 0)
+    if processes <= 1:
+        yield None, counter, 0
+        return
+    executor = ProcessPoolExecutor(processes - 1, mp_context=context, initializer=_remember_counter,
+                                   initargs=(counter,))
+    try:
+        for _ in range(processes - 1):
+            executor.submit(_ready)
+        yield executor, counter, processes - 1
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+async def _build_in_parallel(settings: ReportsSettings, ends: dict[TopicPartition, int],
+                             helpers: tuple[ProcessPoolExecutor | None, Any, int], result: RebuildResult) -> None:
+    """This process and the helpers read the partitions they claim, decoding and writing side
+    by side (decoding is CPU work, one core each)."""
+    began = time.time()
+    executor, counter, helping = helpers
+    plan = [(tp.topic, tp.partition, end) for tp, end in sorted(ends.items(), key=lambda item: -item[1]) if end > 0]
+    own = _build_share(settings, _Claims(plan, counter))
+    if executor is None:
+        done: list[Any] = [await own]
     else:
         loop = asyncio.get_running_loop()
-        with ProcessPoolExecutor(len(shares) - 1, mp_context=multiprocessing.get_context("spawn")) as executor:
-            done = list(await asyncio.gather(own, *(loop.run_in_executor(
-                executor, _build_share_in_process, settings, share) for share in shares[1:])))
-    for counted in done:
-        applied, skipped = (counted.applied, counted.skipped) if isinstance(counted, RebuildResult) else counted
+        done = list(await asyncio.gather(own, *(loop.run_in_executor(executor, _build_share_in_process, settings, plan)
+                                                for _ in range(helping))))
+    for number, counted in enumerate(done):
+        applied, skipped, phases = (counted.applied, counted.skipped, counted.phases) \
+            if isinstance(counted, RebuildResult) else counted
         result.applied += applied
         result.skipped += skipped
+        result.phases[f"share {number} began"] = phases["began"] - began
+        result.phases[f"share {number} ended"] = phases["ended"] - began
 
 
 async def rebuild(settings: ReportsSettings, *, processes: int | None = None) -> RebuildResult:
     """`processes`: how many build the copies side by side (default: one per core)."""
     result = RebuildResult()
     started = time.monotonic()
-    pool = await create_pool(settings, max_size=2)
-    consumer = _consumer(settings)
-    await consumer.start()
-    try:
-        await consumer.topics()  # fetches the cluster's metadata: the partitions of every topic
-        partitions = [TopicPartition(settings.kafka_topic_prefix + topic, number)
-                      for topic in TOPICS
-                      for number in sorted(consumer.partitions_for_topic(settings.kafka_topic_prefix + topic) or ())]
-        consumer.assign(partitions)
-        async with pool.acquire() as conn:
-            await store_rebuild.create_build_tables(conn)
-        first_ends = await consumer.end_offsets(partitions)
-        await _build_in_parallel(settings, first_ends, processes or os.cpu_count() or 1, result)
-        log.info("rebuild.caught_up", applied=result.applied)
-        async with pool.acquire() as conn:
-            await store_rebuild.analyze_build_tables(conn)
-        for tp, end in first_ends.items():
-            consumer.seek(tp, end)
-        async with pool.acquire() as conn, conn.transaction():
-            await store_rebuild.lock_answering_tables(conn)
-            ends = await consumer.end_offsets(partitions)
-            await _read_until(consumer, pool, ends, result, conn=conn)
-            await store_rebuild.switch(conn)
-        result.positions = {f"{tp.topic}:{tp.partition}": end for tp, end in ends.items()}
-    finally:
-        await consumer.stop()
-        await pool.close()
+    lap = _lap(result.phases)
+    async with _helpers(processes or os.cpu_count() or 1) as helpers:
+        pool = await create_pool(settings, max_size=2)
+        consumer = _consumer(settings)
+        await consumer.start()
+        try:
+            await consumer.topics()  # fetches the cluster's metadata: the partitions of every topic
+            partitions = [TopicPartition(settings.kafka_topic_prefix + topic, number)
+                          for topic in TOPICS
+                          for number in sorted(consumer.partitions_for_topic(settings.kafka_topic_prefix + topic) or ())]
+            consumer.assign(partitions)
+            async with pool.acquire() as conn:
+                deferred_indexes = await store_rebuild.create_build_tables(conn)
+            first_ends = await consumer.end_offsets(partitions)
+            lap("tables")
+            await _build_in_parallel(settings, first_ends, helpers, result)
+            lap("build")
+            log.info("rebuild.caught_up", applied=result.applied)
+            async with pool.acquire() as conn:
+                await store_rebuild.create_deferred_indexes(conn, deferred_indexes)
+                lap("indexes")
+                await store_rebuild.analyze_build_tables(conn)
+            lap("analyze")
+            for tp, end in first_ends.items():
+                consumer.seek(tp, end)
+            async with pool.acquire() as conn, conn.transaction():
+                await store_rebuild.lock_answering_tables(conn)
+                ends = await consumer.end_offsets(partitions)
+                await store_rebuild.write_to_build_tables(conn)
+                await _read_until(consumer, conn, ends, result, in_transaction=True)
+                await store_rebuild.switch(conn)
+            lap("switch")
+            result.positions = {f"{tp.topic}:{tp.partition}": end for tp, end in ends.items()}
+        finally:
+            await consumer.stop()
+            await pool.close()
     result.seconds = time.monotonic() - started
     log.info("rebuild.switched", applied=result.applied, skipped=result.skipped, seconds=round(result.seconds, 2))
     return result

@@ -111,6 +111,30 @@ async def summary_counts(conn: asyncpg.Connection, prefix: str, school: str | No
                    count(DISTINCT caregiver_id) AS caregivers_taking_part
               FROM per {_GROUPED}""",
         *args, window.start_at, window.end_at, window.known_before))
+    _merge(counts, await conn.fetch(
+        f"""SELECT township_code, GROUPING(township_code) = 1 AS total_row, count(*) AS concerns_raised,
+                   count(*) FILTER (WHERE mandatory_report) AS mandatory_reports
+              FROM concerns c
+             WHERE c.raised_at >= $3 AND c.raised_at < least($4::timestamptz, $5::timestamptz)
+               AND coalesce(c.village_code, c.township_code) LIKE $1 || '%'
+               AND ($2::text IS NULL OR child_school_at(c.child_id, c.raised_at) = $2)
+             {_GROUPED}""", *args, window.start_at, window.end_at, window.known_before))
+    _merge(counts, await conn.fetch(
+        f"""SELECT township_code, GROUPING(township_code) = 1 AS total_row, count(*) AS activities_held,
+                   coalesce(sum(registered_children + other_children + family_members + others), 0)
+                       AS activity_attendance
+              FROM activities a
+             WHERE a.held_on BETWEEN $3 AND $4 AND a.recorded_at < $5 AND {_IN_SCOPE.format(t='a')}
+             {_GROUPED}""", *args, window.period.start, window.period.end, window.known_before))
+    return counts
+
+
+async def duty_counts(conn: asyncpg.Connection, prefix: str, school: str | None, window: Window,
+                      zone: str) -> Counts:
+    """The duties' counts, apart from `summary_counts`: the two costliest scans (a county's
+    year of contacts, of duties) can then run at the same time on two connections."""
+    counts: Counts = defaultdict(dict)
+    args = (prefix, school)
     # Counted by township first (a plain GROUP BY, which parallel workers share), the
     # county's total summed from those rows.
     _merge(counts, await conn.fetch(
@@ -130,21 +154,6 @@ async def summary_counts(conn: asyncpg.Connection, prefix: str, school: str | No
                    sum(duties_late)::bigint AS duties_late, sum(duties_overdue)::bigint AS duties_overdue
               FROM due {_GROUPED}""",
         *args, window.period.start, window.period.end, window.known_before, window.as_of, zone))
-    _merge(counts, await conn.fetch(
-        f"""SELECT township_code, GROUPING(township_code) = 1 AS total_row, count(*) AS concerns_raised,
-                   count(*) FILTER (WHERE mandatory_report) AS mandatory_reports
-              FROM concerns c
-             WHERE c.raised_at >= $3 AND c.raised_at < least($4::timestamptz, $5::timestamptz)
-               AND coalesce(c.village_code, c.township_code) LIKE $1 || '%'
-               AND ($2::text IS NULL OR child_school_at(c.child_id, c.raised_at) = $2)
-             {_GROUPED}""", *args, window.start_at, window.end_at, window.known_before))
-    _merge(counts, await conn.fetch(
-        f"""SELECT township_code, GROUPING(township_code) = 1 AS total_row, count(*) AS activities_held,
-                   coalesce(sum(registered_children + other_children + family_members + others), 0)
-                       AS activity_attendance
-              FROM activities a
-             WHERE a.held_on BETWEEN $3 AND $4 AND a.recorded_at < $5 AND {_IN_SCOPE.format(t='a')}
-             {_GROUPED}""", *args, window.period.start, window.period.end, window.known_before))
     return counts
 
 

@@ -43,10 +43,17 @@ def _expected_by_township(rows: list[asyncpg.Record], scope: Scope) -> tuple[int
     return (sum(townships.values()) if townships else None), townships
 
 
-async def _figures(conn: asyncpg.Connection, scope: Scope, window: Window, zone: str) -> tuple[dict, dict]:
-    counts = await store_summary.summary_counts(conn, scope.prefix, scope.school_id, window, zone)
-    expected_total, expected = _expected_by_township(
-        await store_summary.expected_counts(conn, window.known_before), scope)
+async def _figures(pool: asyncpg.Pool, scope: Scope, window: Window, zone: str) -> tuple[dict, dict]:
+    """The counts on two connections at once: the duties on one, the rest on the other (a
+    year of a county's contacts and of its duties are the two long scans)."""
+    counts, duties = await asyncio.gather(*(
+        _on_own_connection(pool, count, scope.prefix, scope.school_id, window, zone)
+        for count in (store_summary.summary_counts, store_summary.duty_counts)))
+    for township, values in duties.items():
+        counts[township].update(values)
+    async with pool.acquire() as conn:
+        expected_rows = await store_summary.expected_counts(conn, window.known_before)
+    expected_total, expected = _expected_by_township(expected_rows, scope)
     total = figures_from_counts({**counts.get(None, {}), "expected": expected_total})
     townships = sorted(set(counts) - {None} | set(expected))
     by_township = {code: figures_from_counts({**counts.get(code, {}), "expected": expected.get(code)})
@@ -58,10 +65,10 @@ def _period_json(period: Period, as_of: date) -> dict[str, str]:
     return {"from": period.start.isoformat(), "to": period.end.isoformat(), "as_of": as_of.isoformat()}
 
 
-async def _figures_on_own_connection(pool: asyncpg.Pool, scope: Scope, window: Window, zone: str) -> tuple[dict, dict]:
+async def _on_own_connection(pool: asyncpg.Pool, count: Any, *args: Any) -> store_summary.Counts:
     async with pool.acquire() as conn, conn.transaction():
         await store_summary.allow_large_counts(conn)
-        return await _figures(conn, scope, window, zone)
+        return await count(conn, *args)
 
 
 async def build_summary(pool: asyncpg.Pool, scope: Scope, period: Period, as_of: date, *,
@@ -69,14 +76,13 @@ async def build_summary(pool: asyncpg.Pool, scope: Scope, period: Period, as_of:
     """The summary as JSON: figures with definition, value, the previous period's value and
     the change, and the same figures by township. The previous period is taken as of its
     own last day; before the first recorded day it has no figures (null). The two periods
-    are counted at the same time on two connections (PostgreSQL then uses two cores)."""
+    are counted at the same time, each on two connections (PostgreSQL then uses every core)."""
     zone = ZoneInfo(zone_name)
     previous_period = period.previous()
     windows = [Window.of(period, as_of, zone)]
     if previous_period.end >= first_day:
         windows.append(Window.of(previous_period, previous_period.end, zone))
-    counted = await asyncio.gather(*(_figures_on_own_connection(pool, scope, window, zone_name)
-                                     for window in windows))
+    counted = await asyncio.gather(*(_figures(pool, scope, window, zone_name) for window in windows))
     current, by_township = counted[0]
     previous: dict[str, Any] = counted[1][0] if len(counted) > 1 else {}
     async with pool.acquire() as conn:
