@@ -221,9 +221,14 @@ async def search_children(conn: asyncpg.Connection, scope_prefix: str, query: st
         where += f" AND string_to_array(lower(name), NULL) @> ${len(args)}::text[]"
     args += [pattern, query, limit, offset]
     n = len(args)
-    return await conn.fetch(
-        f"""SELECT * FROM children WHERE {where} AND search_text LIKE ${n - 3}
-            ORDER BY similarity(search_text, ${n - 2}) DESC, name, id LIMIT ${n - 1} OFFSET ${n}""", *args)
+    # A plan for this query: PostgreSQL's generic plan of a prepared statement (chosen after
+    # five runs) cannot know whether the pattern has trigrams and may scan the whole trigram
+    # index for '%王振%' (~150 ms at 100,000 children instead of ~1 ms).
+    async with conn.transaction(readonly=True):
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        return await conn.fetch(
+            f"""SELECT * FROM children WHERE {where} AND search_text LIKE ${n - 3}
+                ORDER BY similarity(search_text, ${n - 2}) DESC, name, id LIMIT ${n - 1} OFFSET ${n}""", *args)
 
 
 async def iterate_children(conn: asyncpg.Connection, scope_prefix: str,
