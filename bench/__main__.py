@@ -34,6 +34,8 @@ SERVICE_BENCHMARKS = {
     "reports-rebuild": "bench.reports_rebuild",    # read model from offset 0 vs a bare aiokafka consumer
     "app-phone": "bench.app_phone",                # the caregiver app: throttled opening, JS size, offline sync
     "reports-summary": "bench.reports_summary",    # the year's DOCX + XLSX + PDF of a 20,000-child county
+    "console-dashboard": "bench.console_dashboard",  # the console's 工作台 cold in chromium, first-route JS
+    "console-children": "bench.console_children",    # the children list of a 100,000-child county vs its SQL
 }
 
 

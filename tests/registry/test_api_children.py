@@ -194,6 +194,13 @@ async def test_search_by_name_pinyin_initials_and_surname_reading(registry) -> N
     assert "单丽丽" in await names("shanlili")
     assert "单丽丽" not in await names("danlili")
     assert "阿依古丽·买买提" in await names("古丽")
+    # One or two characters: no trigram in the query, the names' characters narrow it
+    # (migration 0140); still a substring anywhere in the name, not only the surname.
+    assert "曾小明" in await names("曾") and "单丽丽" not in await names("曾")
+    found = await names("丽")
+    assert "单丽丽" in found and "阿依古丽·买买提" in found and "曾小明" not in found
+    assert "曾小明" in await names("小明") and "曾小明" not in await names("明小")
+    assert "曾小明" in await names("zx") and "单丽丽" not in await names("zx")
     elsewhere = await registry.client.post("/v1/children/search", json={"query": "曾小明"},
                                            headers=staff_headers(OTHER_COUNTY))
     assert elsewhere.json()["items"] == []
