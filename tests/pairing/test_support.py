@@ -75,3 +75,34 @@ async def test_bad_support_input_is_422_and_unknown_child_404(pairing) -> None:
         "kind": "in_kind", "item": "书", "fund": "x", "given_on": "2026-01-01"})
     assert unknown.status_code == 404
     assert await pairing.fetchval("SELECT count(*) FROM support_records WHERE child_id = $1", child) == 0
+
+
+
+async def test_each_support_record_is_published_without_its_wording_or_giver(pairing) -> None:
+    """SupportRecorded goes through the outbox with the record (reports' aid ledger): kind,
+    value, day, place, school and the duplicate flag; never the fund, the item or who gave it."""
+    place = Place.fresh()
+    child = await pairing.child(place, school_id="school-support-1")
+    url = f"/v1/children/{child}/support"
+    aid = {"kind": "financial_aid", "amount_fen": 50000, "fund": "春蕾计划", "given_on": "2025-09-15",
+           "given_by": "县妇联"}
+    first = (await pairing.client.post(url, json=aid, headers=staff())).json()
+    second = (await pairing.client.post(url, json={**aid, "given_on": "2025-10-01"}, headers=staff())).json()
+    gift = (await pairing.client.post(url, headers=staff(), json={
+        "kind": "in_kind", "item": "冬衣", "fund": "爱心企业", "given_on": "2025-12-20"})).json()
+
+    events = [e for e in await pairing.outbox("SupportRecorded") if e["child_id"] == str(child)]
+    assert [e["support_id"] for e in events] == [first["id"], second["id"], gift["id"]]
+    assert events[0] == {"child_id": str(child), "support_id": first["id"], "kind": "financial_aid",
+                         "amount_fen": 50000, "given_on": "2025-09-15", "duplicate_of": None,
+                         "jurisdiction": place.body(), "school_id": "school-support-1"}
+    assert events[1]["duplicate_of"] == first["id"]
+    assert events[2]["kind"] == "in_kind" and events[2]["amount_fen"] == 0
+    text = str(events)
+    assert all(word not in text for word in ("春蕾", "爱心", "冬衣", "妇联", "fund", "item", "given_by"))
+
+    # A refused record publishes nothing (the event is written in the record's transaction).
+    before = len(await pairing.outbox("SupportRecorded"))
+    refused = await pairing.client.post(f"/v1/children/{uuid.uuid4()}/support", headers=staff(), json=aid)
+    assert refused.status_code == 404
+    assert len(await pairing.outbox("SupportRecorded")) == before
