@@ -1372,7 +1372,7 @@ export interface components {
             /** County Code */
             county_code: string;
             /** Event Types */
-            event_types: ("ChildRegistered" | "ChildUpdated" | "ChildTransferred" | "ChildClosed" | "ChildReopened" | "ExpectedCountSet" | "CaregiverEnrolled" | "CaregiverUpdated" | "PairingCreated" | "PairingEnded" | "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "DutyScheduled" | "DutyFulfilled" | "DutyCancelled" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged" | "ConcernStateChanged" | "ConcernDeadlineMissed" | "ActivityHeld")[];
+            event_types: ("ChildRegistered" | "ChildUpdated" | "ChildTransferred" | "ChildClosed" | "ChildReopened" | "ExpectedCountSet" | "CaregiverEnrolled" | "CaregiverUpdated" | "PairingCreated" | "PairingEnded" | "SupportRecorded" | "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "DutyScheduled" | "DutyFulfilled" | "DutyCancelled" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged" | "ConcernStateChanged" | "ConcernDeadlineMissed" | "ActivityHeld")[];
             /**
              * Secret
              * @description shared secret for the HMAC signature

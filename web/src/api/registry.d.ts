@@ -795,6 +795,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/schools/names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * School Names
+         * @description The register's names of these schools within the caller's jurisdiction (ids it does not
+         *     hold are left out), for a ledger printed now. Not personal: not audited.
+         */
+        post: operations["school_names_v1_schools_names_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/schools/{school_id}": {
         parameters: {
             query?: never;
@@ -2343,6 +2364,21 @@ export interface components {
             stage: "kindergarten" | "primary" | "junior" | "nine_year" | "complete_middle" | "senior" | "twelve_year" | "special" | "teaching_point";
             /** Township Code */
             township_code: string;
+        };
+        /** SchoolNames */
+        SchoolNames: {
+            /**
+             * Names
+             * @description school id → name in the county's school register
+             */
+            names: {
+                [key: string]: string;
+            };
+        };
+        /** SchoolNamesIn */
+        SchoolNamesIn: {
+            /** Ids */
+            ids: string[];
         };
         /** SchoolOut */
         SchoolOut: {
@@ -6205,6 +6241,93 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SchoolImportOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    school_names_v1_schools_names_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SchoolNamesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchoolNames"];
                 };
             };
             /** @description Bad Request */

@@ -141,10 +141,10 @@ export interface paths {
          * Ledger
          * @description children: 一人一档 with the 联系卡 fields, the children on the register as of the date;
          *     pairings: 结对帮扶名册, pairings running in the period; contacts: 家访/谈心/亲情电话 in the
-         *     period; support: 关爱慰问活动 held in the period; concerns: 强制报告登记, concerns raised in
-         *     the period. Staff in their jurisdiction (a school's staff: their school). JSON pages with
-         *     `limit`/`cursor`; XLSX and PDF whole. The contact card's phones are masked unless the caller
-         *     has `view_sensitive` and states `X-Purpose`.
+         *     period; support: 关爱慰问活动 held and aid or gifts given to a child (帮扶资助) in the period;
+         *     concerns: 强制报告登记, concerns raised in the period. Staff in their jurisdiction (a school's
+         *     staff: their school). JSON pages with `limit`/`cursor`; XLSX and PDF whole. The contact card's
+         *     phones are masked unless the caller has `view_sensitive` and states `X-Purpose`.
          */
         get: operations["ledger_v1_ledgers__kind__get"];
         put?: never;

@@ -132,7 +132,8 @@ export interface paths {
         };
         /**
          * List Activity Types
-         * @description The county's vocabulary (the caller's county unless another in scope is named).
+         * @description The county's vocabulary (the caller's county unless another in scope is named). Role
+         *     `service` too: the reports service names the types in its ledgers with its own token.
          */
         get: operations["list_activity_types_v1_activity_types_get"];
         put?: never;
