@@ -88,6 +88,7 @@ async def record_support(child_id: UUID, body: SupportIn, request: Request,
             "amount_fen": body.amount_fen, "item": body.item, "fund": body.fund, "given_on": body.given_on,
             "period_key": period, "given_by_enc": given_by, "flagged_duplicate_of": earlier,
             "created_by": principal.subject})
+        await commands.support_event(conn, row, child)
         return 201, _support_out(row, request)
 
     return await once.answer({"child_id": str(child_id), **body.model_dump()}, create)

@@ -12,7 +12,9 @@ import asyncpg
 
 from services.pairing import domain, store, store_pairings
 from shared import outbox
-from shared.contracts import CaregiverEnrolled, CaregiverUpdated, Jurisdiction, PairingCreated, PairingEnded
+from shared.contracts import (
+    CaregiverEnrolled, CaregiverUpdated, Jurisdiction, PairingCreated, PairingEnded, SupportRecorded,
+)
 
 
 def child_place(row: asyncpg.Record) -> domain.ChildPlace:
@@ -40,6 +42,15 @@ async def caregiver_event(conn: asyncpg.Connection, row: asyncpg.Record, *, enro
         caregiver_id=row["id"], kind=row["kind"], jurisdiction=jurisdiction_of(row), school_id=row["school_id"],
         capacity=await capacity_of(conn, row), active=row["active"], channels=tuple(row["channels"]),
         record_version=row["version"]))
+
+
+async def support_event(conn: asyncpg.Connection, record: asyncpg.Record, child: asyncpg.Record) -> None:
+    """SupportRecorded, in the record's transaction: kind, value, day and place, never the
+    fund's or item's wording nor the giver (free text, kept here)."""
+    await outbox.add(conn, SupportRecorded(
+        child_id=record["child_id"], support_id=record["id"], kind=record["kind"], amount_fen=record["amount_fen"],
+        given_on=record["given_on"], jurisdiction=jurisdiction_of(record), school_id=child["school_id"],
+        duplicate_of=record["flagged_duplicate_of"]))
 
 
 async def create_pairing(conn: asyncpg.Connection, *, child_id: UUID, caregiver_id: UUID, role: str,

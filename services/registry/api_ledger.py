@@ -1,6 +1,7 @@
 """What the reports service reads of the registry to print a ledger (台账) at the moment it is
 asked for: for each child of the ledger, the 一人一档 summary and the contact card (联系卡)
-fields, with the places and the school by name. Reports keeps none of it.
+fields, with the places and the school by name; and the names of schools (the heading of a
+school's ledger, the school of an activity). Reports keeps none of it.
 
 Only role `service` (the reports service, with its own token) and `admin`, within their
 jurisdiction; a child outside it is left out. Phones follow the purpose rule
@@ -11,7 +12,7 @@ priority reason. Every read is audited: the names always, the phones when shown 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.registry import privacy, store, store_schools
 from services.registry.api_contact_points import NamesIn
 from services.registry.identity import mask_phone
+from shared.clean_text import CleanInput
 from shared.purpose import StatedPurposeHeader, clear_purpose
 from shared.routes import Caller, cipher_of
 from shared.rules import Refusal
@@ -106,3 +108,24 @@ async def ledger_entries(body: NamesIn, request: Request, principal: Caller,
                     conn, subject=principal.subject, roles=sorted(principal.roles), action="ledger_entries",
                     record_ids=[row["id"] for row in rows], fields=fields, purpose=purpose or stated or LEDGER_PURPOSE)
     return {"children": children, "masked": purpose is None}
+
+
+class SchoolNamesIn(CleanInput):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=500)
+
+
+class SchoolNames(BaseModel):
+    names: dict[str, str] = Field(description="school id → name in the county's school register")
+
+
+@router.post("/schools/names", response_model=SchoolNames)
+async def school_names(body: SchoolNamesIn, request: Request, principal: Caller) -> dict[str, Any]:
+    """The register's names of these schools within the caller's jurisdiction (ids it does not
+    hold are left out), for a ledger printed now. Not personal: not audited."""
+    if not principal.has_role(*READERS):
+        raise Refusal(403, "forbidden", "only the reports service reads school names this way")
+    async with request.app.state.pool.acquire() as conn:
+        names = await store_schools.school_names_in_scope(conn, list(dict.fromkeys(body.ids)), principal.scope_prefix)
+    return {"names": names}

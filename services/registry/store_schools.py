@@ -93,6 +93,14 @@ async def school_names(conn: asyncpg.Connection, school_ids: list[str]) -> dict[
     return {row["id"]: row["name"] for row in rows}
 
 
+async def school_names_in_scope(conn: asyncpg.Connection, school_ids: list[str],
+                                scope_prefix: str) -> dict[str, str]:
+    """id → name of these schools of the register within a jurisdiction (others left out)."""
+    rows = await conn.fetch("SELECT id, name FROM schools WHERE id = ANY($1::text[]) AND township_code LIKE $2 || '%'",
+                            school_ids, scope_prefix)
+    return {row["id"]: row["name"] for row in rows}
+
+
 async def school_by_name(conn: asyncpg.Connection, county_code: str, name: str) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT id, version FROM schools WHERE county_code = $1 AND name = $2",
                                county_code, name)

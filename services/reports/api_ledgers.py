@@ -16,11 +16,12 @@ from pydantic import BaseModel, Field
 
 from services.reports import commands, documents_ledger, store_ledgers
 from services.reports.domain import Window
-from services.reports.ledgers import LEDGERS, Ledger, Names, compose, ids_to_name
-from services.reports.owner_names import NamesUnavailable
+from services.reports.ledgers import LEDGERS, Ledger, Names, compose, ids_to_name, schools_to_name
+from services.reports.owner_names import NamesUnavailable, OwnerNames
 from services.reports.summaries import Scope
 from shared import audit
 from shared.auth import Principal
+from shared.logging import get_logger
 from shared.pagination import PageRequest, paged
 from shared.purpose import StatedPurposeHeader, clear_purpose
 from shared.scope import require_school_filter
@@ -28,6 +29,7 @@ from shared.routes import Caller, require_staff, settings_of
 from shared.rules import RuleViolation
 
 router = APIRouter(prefix="/v1", tags=["ledgers"])
+log = get_logger("reports.ledgers")
 
 Kind = Literal["children", "pairings", "contacts", "support", "concerns"]
 # A document is made in one piece: beyond these, a narrower scope or period is asked for.
@@ -95,13 +97,37 @@ async def _names(request: Request, principal: Principal, ledger: Ledger, rows: l
             await audit.record_principal_read(conn, principal, action=f"ledger_{ledger.kind}", record_kind="child",
                                               record_ids=sorted(UUID(child) for child in child_names),
                                               fields=fields, purpose=clear or stated or LEDGER_PURPOSE)
-    return Names(child_names, caregiver_names, places)
+    schools, activity_types = await _reference_names(owners, ledger, rows, scope)
+    return Names(child_names, caregiver_names, places, schools, activity_types)
 
 
-def _heading(request: Request, ledger: Ledger, scope: Scope, places: dict[str, str]) -> str:
+async def _reference_names(owners: OwnerNames | None, ledger: Ledger, rows: list,
+                           scope: Scope) -> tuple[dict[str, str], dict[str, str]]:
+    """The schools' names (registry's register) and the county's activity types (visits), as
+    they are now. Public reference data, like the places: when an owner cannot be reached
+    the ledger prints the school ids and the default names of the types rather than nothing."""
+    if owners is None:
+        return {}, {}
+    schools: dict[str, str] = {}
+    types: dict[str, str] = {}
+    try:
+        wanted = schools_to_name(rows, scope.school_id)
+        schools = await owners.schools(wanted) if wanted else {}
+    except NamesUnavailable as unavailable:
+        log.warning("reports.school_names_unavailable", error=str(unavailable))
+    if ledger.kind == "support" and any(row["entry"] == "activity" for row in rows):
+        try:
+            types = await owners.activity_types(scope.code)
+        except NamesUnavailable as unavailable:
+            log.warning("reports.activity_type_names_unavailable", error=str(unavailable))
+    return schools, types
+
+
+def _heading(request: Request, ledger: Ledger, scope: Scope, names: Names) -> str:
+    places = names.places
     county = request.app.state.settings.county_name or places.get(scope.code[:6].ljust(12, "0")) or scope.code[:6]
     below = "" if scope.code.endswith("000000") else (places.get(scope.code) or scope.code)
-    school = f"（学校 {scope.school_id}）" if scope.school_id else ""
+    school = f"（{names.schools.get(scope.school_id) or '学校 ' + scope.school_id}）" if scope.school_id else ""
     return f"{county}{below}{school}{ledger.title}"
 
 
@@ -119,10 +145,10 @@ async def ledger(kind: Kind, request: Request, principal: Caller, page: Annotate
                  stated: StatedPurposeHeader = None) -> Any:
     """children: 一人一档 with the 联系卡 fields, the children on the register as of the date;
     pairings: 结对帮扶名册, pairings running in the period; contacts: 家访/谈心/亲情电话 in the
-    period; support: 关爱慰问活动 held in the period; concerns: 强制报告登记, concerns raised in
-    the period. Staff in their jurisdiction (a school's staff: their school). JSON pages with
-    `limit`/`cursor`; XLSX and PDF whole. The contact card's phones are masked unless the caller
-    has `view_sensitive` and states `X-Purpose`."""
+    period; support: 关爱慰问活动 held and aid or gifts given to a child (帮扶资助) in the period;
+    concerns: 强制报告登记, concerns raised in the period. Staff in their jurisdiction (a school's
+    staff: their school). JSON pages with `limit`/`cursor`; XLSX and PDF whole. The contact card's
+    phones are masked unless the caller has `view_sensitive` and states `X-Purpose`."""
     require_staff(principal)
     where = _confined(principal, commands.resolve_scope(principal, scope))
     settings = request.app.state.settings
@@ -141,7 +167,7 @@ async def ledger(kind: Kind, request: Request, principal: Caller, page: Annotate
     shown = rows[:page.limit] if format == "json" else rows
     names = await _names(request, principal, definition, shown, where, stated)
     items = compose(definition, shown, names, ZoneInfo(settings.county_timezone))
-    heading = _heading(request, definition, where, names.places)
+    heading = _heading(request, definition, where, names)
     period_line = f"统计期间：{period.start.isoformat()} 至 {period.end.isoformat()}（截至{as_of_day.isoformat()}）"
     if format == "json":
         body = page.offset_page(rows, items)

@@ -33,7 +33,8 @@ def create_app(settings: ServiceSettings, *, place_names: PlaceNames | None = No
             if owner_names is None:
                 app.state.owner_names = HttpOwnerNames(app.state.registry_client, tokens,
                                                        registry_base_url=settings.registry_base_url,
-                                                       pairing_base_url=settings.pairing_base_url)
+                                                       pairing_base_url=settings.pairing_base_url,
+                                                       visits_base_url=settings.visits_base_url)
 
     async def on_shutdown(app: FastAPI) -> None:
         if app.state.registry_client is not None:

@@ -15,6 +15,8 @@ class ReportsSettings(ServiceSettings):
     registry_base_url: str = "http://127.0.0.1:8001"
     # Where a ledger's caregivers are named (the registry names children, places and schools).
     pairing_base_url: str = "http://127.0.0.1:8002"
+    # Where a ledger's activity types are named, as the county configured them.
+    visits_base_url: str = "http://127.0.0.1:8003"
     place_names_timeout_s: float = 5.0
     # The jurisdiction of the reports service's own token: the ledgers' names are read with it
     # (each ledger is confined to its requester's scope before any name is asked).

@@ -19,7 +19,7 @@ from shared.consumer import DependencyMissing
 from shared.contracts import (
     ActivityHeld, CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildRegistered, ChildReopened, ChildTransferred,
     ChildUpdated, ConcernAcknowledged, ConcernEscalated, ConcernRaised, ContactOverdue, DutyCancelled, DutyDueSoon, DutyFulfilled,
-    DutyScheduled, Envelope, Event, ExpectedCountSet, PairingCreated, PairingEnded, VisitLogged,
+    DutyScheduled, Envelope, Event, ExpectedCountSet, PairingCreated, PairingEnded, SupportRecorded, VisitLogged,
 )
 
 # -- one statement per event ----------------------------------------------------------------
@@ -82,13 +82,17 @@ def activity_held(envelope: Envelope[ActivityHeld]) -> Statement:
     return store.insert_activity(recorded_at=envelope.time, facts=envelope.data)
 
 
+def support_given(envelope: Envelope[SupportRecorded]) -> Statement:
+    return store.insert_support_given(recorded_at=envelope.time, facts=envelope.data)
+
+
 STATEMENTS: dict[type[Event], Callable[[Envelope[Any]], Statement]] = {
     ChildRegistered: child_version, ChildUpdated: child_version, ChildTransferred: child_version,
     ChildClosed: child_version, ChildReopened: child_version, ExpectedCountSet: expected_count,
     CaregiverEnrolled: caregiver_version, CaregiverUpdated: caregiver_version, PairingCreated: pairing_started,
     VisitLogged: contact, DutyScheduled: duty_scheduled, DutyDueSoon: duty_announced, ContactOverdue: duty_overdue,
     DutyFulfilled: duty_fulfilled, DutyCancelled: duty_cancelled, ConcernRaised: concern_raised,
-    ConcernEscalated: concern_escalated, ActivityHeld: activity_held,
+    ConcernEscalated: concern_escalated, ActivityHeld: activity_held, SupportRecorded: support_given,
 }
 
 
@@ -123,6 +127,7 @@ PAIRING_HANDLERS = {
     CaregiverUpdated: on_fact,
     PairingCreated: on_fact,
     PairingEnded: on_pairing_ended,
+    SupportRecorded: on_fact,
 }
 VISITS_HANDLERS = {
     VisitLogged: on_fact,

@@ -8,7 +8,7 @@ member who asked may read them in clear and stated why (see owner_names.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
@@ -27,9 +27,12 @@ CONTACT_KIND = {"home_visit": "家访", "talk": "谈心", "parent_call": "亲情
                 "guardian_talk": "与监护人谈心"}
 SEVERITY = {"low": "一般", "medium": "较重", "high": "严重", "urgent": "紧急"}
 LEVEL = {"caregiver": "帮扶人", "school": "学校", "township": "乡镇", "county": "县级"}
+# What a ledger prints for an activity type the county's vocabulary (visits) did not name
+# when the ledger was made: the defaults' names, else the code.
 ACTIVITY = {"safety_education": "安全教育", "psychological_counselling": "心理辅导", "guardian_school": "家长学校",
             "class_meeting": "主题班会", "summer_camp": "夏令营", "home_activity": "之家活动",
             "festival_care": "节日关爱", "tutoring": "学业辅导", "other": "其他"}
+SUPPORT_KIND = {"financial_aid": "资金资助", "in_kind": "物资慰问"}
 
 
 @dataclass(frozen=True)
@@ -57,11 +60,14 @@ LEDGERS = {ledger.kind: ledger for ledger in (
            (("occurred_at", "时间"), ("kind", "方式"), ("child", "儿童"), ("caregiver", "帮扶人"),
             ("township", "乡镇"), ("village", "村（社区）"), ("concern_raised", "发现问题")),
            children_named=True, caregivers_named=True),
-    Ledger("support", "关爱慰问活动台账",
-           (("held_on", "日期"), ("activity_type", "活动类型"), ("township", "乡镇"), ("school", "学校"),
+    # Group activities held and aid or gifts given to one child (pairing's support records),
+    # by day: an activity row has the counts, an aid row the child, the kind and the value.
+    Ledger("support", "关爱慰问资助台账",
+           (("held_on", "日期"), ("activity_type", "活动类型/资助方式"), ("child", "受助儿童"), ("amount", "金额（元）"),
+            ("township", "乡镇"), ("school", "学校"),
             ("registered_children", "在册儿童人次"), ("other_children", "其他儿童人次"),
-            ("family_members", "家长人次"), ("others", "其他人次")),
-           children_named=False, caregivers_named=False),
+            ("family_members", "家长人次"), ("others", "其他人次"), ("repeated", "同期重复资助")),
+           children_named=True, caregivers_named=False),
     Ledger("concerns", "强制报告登记台账",
            (("raised_at", "发现时间"), ("child", "儿童"), ("township", "乡镇"), ("village", "村（社区）"),
             ("severity", "紧急程度"), ("mandatory_report", "强制报告"), ("escalation_level", "上报层级"),
@@ -72,20 +78,31 @@ LEDGERS = {ledger.kind: ledger for ledger in (
 
 @dataclass
 class Names:
-    """What the owners gave for this ledger, and the division register's names."""
+    """What the owners gave for this ledger, and the division register's names; the school
+    register's names (registry) and the county's activity types (visits) as named when the
+    ledger is made."""
     children: dict[str, dict[str, Any]]
     caregivers: dict[str, str]
     places: dict[str, str]
+    schools: dict[str, str] = field(default_factory=dict)
+    activity_types: dict[str, str] = field(default_factory=dict)
 
 
 def ids_to_name(ledger: Ledger, rows: list[asyncpg.Record]) -> tuple[list[str], list[str]]:
-    children = sorted({str(r["child_id"]) for r in rows}) if ledger.children_named else []
+    children = sorted({str(r["child_id"]) for r in rows if r["child_id"]}) if ledger.children_named else []
     caregivers: set[str] = set()
     if ledger.caregivers_named:
         for r in rows:
             caregivers.update(str(c) for c in (r["caregivers"] or ()) if c) if ledger.kind == "children" \
                 else caregivers.add(str(r["caregiver_id"]))
     return children, sorted(caregivers)
+
+
+def schools_to_name(rows: list[asyncpg.Record], school_scope: str | None) -> list[str]:
+    """The schools the rows and the heading print: those of rows that carry a school_id (a
+    child's school is named with the child, see compose), and the scope's."""
+    schools = {r["school_id"] for r in rows if "school_id" in r.keys() and r["school_id"]}
+    return sorted(schools | ({school_scope} if school_scope else set()))
 
 
 def _yes(flag: bool) -> str:
@@ -107,17 +124,17 @@ def compose(ledger: Ledger, rows: list[asyncpg.Record], names: Names, zone: Zone
         return {"township": names.places.get(row["township_code"]) or row["township_code"],
                 "village": (names.places.get(village) or village) if village else None,
                 "school": ((child or {}).get("school_name") if child and child.get("school_id") == school else None)
-                or school}
+                or names.schools.get(school or "") or school}
 
     items = []
     for row in rows:
-        child = names.children.get(str(row["child_id"])) if ledger.children_named else None
+        child = names.children.get(str(row["child_id"])) if ledger.children_named and row["child_id"] else None
         item: dict[str, Any] = {key: None for key, _ in ledger.columns}
         item.update(_BUILD[ledger.kind](row, child, names, local))
         item.update({k: v for k, v in place(row, child).items() if k in item})
         if "child" in item:
             item["child"] = child["name"] if child else None
-        if ledger.children_named:
+        if ledger.children_named and row["child_id"]:
             item["child_id"] = str(row["child_id"])
         items.append(item)
     return items
@@ -158,12 +175,23 @@ def _concerns(row: asyncpg.Record, child: dict[str, Any] | None, names: Names, l
             "acknowledged_at": local(row["acknowledged_at"]), "concern_id": str(row["concern_id"])}
 
 
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
 def _support(row: asyncpg.Record, child: dict[str, Any] | None, names: Names, local: Callable) -> dict[str, Any]:
-    return {"held_on": row["held_on"].isoformat(),
-            "activity_type": ACTIVITY.get(row["activity_type"], row["activity_type"]),
+    if row["entry"] == "support":
+        # A gift in kind of unknown value is recorded with 0: printed as no amount.
+        return {"held_on": row["on_day"].isoformat(), "activity_type": SUPPORT_KIND.get(row["support_kind"],
+                                                                                          row["support_kind"]),
+                "amount": _yuan(row["amount_fen"]) if row["amount_fen"] else None,
+                "repeated": _yes(row["duplicate_of"] is not None), "support_id": str(row["entry_id"])}
+    code = row["activity_type"]
+    return {"held_on": row["on_day"].isoformat(),
+            "activity_type": names.activity_types.get(code) or ACTIVITY.get(code, code),
             "registered_children": row["registered_children"], "other_children": row["other_children"],
             "family_members": row["family_members"], "others": row["others"],
-            "activity_id": str(row["activity_id"])}
+            "activity_id": str(row["entry_id"])}
 
 
 _BUILD = {"children": _children, "pairings": _pairings, "contacts": _contacts, "concerns": _concerns,

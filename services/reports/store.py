@@ -201,6 +201,16 @@ def insert_activity(*, recorded_at: datetime, facts: Any) -> Statement:
         facts.others)
 
 
+def insert_support_given(*, recorded_at: datetime, facts: Any) -> Statement:
+    """Aid or a gift (pairing's SupportRecorded), dated by the day it was given."""
+    return _statement(
+        """INSERT INTO support_given (support_id, child_id, kind, amount_fen, given_on, recorded_at, county_code,
+                                      township_code, village_code, school_id, duplicate_of)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (support_id) DO NOTHING""",
+        facts.support_id, facts.child_id, facts.kind, facts.amount_fen, facts.given_on, recorded_at,
+        *_place(facts.jurisdiction), facts.school_id, facts.duplicate_of)
+
+
 # The statements a run of rows can be written by at once (staged, then one INSERT … SELECT).
 INSERTS: dict[str, Insert] = {insert.sql: insert for insert in (
     _CHILD_VERSION, _CAREGIVER_VERSION, _PAIRING, _CONTACT, _DUTY, _CONCERN, _EXPECTED_COUNT)}

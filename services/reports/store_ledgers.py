@@ -50,13 +50,24 @@ _CONCERNS = f"""
        AND ($2::text IS NULL OR child_school_at(c.child_id, c.raised_at) = $2)
      ORDER BY raised_at, concern_id {_PAGE}"""
 
-_ACTIVITIES = f"""
-    SELECT activity_id, activity_type, held_on, township_code, village_code, school_id, home_id,
-           registered_children, other_children, family_members, others
-      FROM activities a
-     WHERE a.held_on >= $6 AND a.held_on <= $7 AND a.recorded_at < $5 AND {_IN_SCOPE.format(t='a')}
-       AND ($2::text IS NULL OR a.school_id = $2)
-     ORDER BY held_on, activity_id {_PAGE}"""
+# The support ledger: group activities held and aid or gifts given to a child in the period,
+# one list by day (activities first on a day). A row is either; the other's columns are NULL.
+_SUPPORT = f"""
+    SELECT * FROM (
+        SELECT 'activity' AS entry, activity_id AS entry_id, held_on AS on_day, activity_type,
+               NULL::uuid AS child_id, NULL::text AS support_kind, NULL::bigint AS amount_fen,
+               NULL::uuid AS duplicate_of, township_code, village_code, school_id,
+               registered_children, other_children, family_members, others
+          FROM activities a
+         WHERE a.held_on >= $6 AND a.held_on <= $7 AND a.recorded_at < $5 AND {_IN_SCOPE.format(t='a')}
+           AND ($2::text IS NULL OR a.school_id = $2)
+        UNION ALL
+        SELECT 'support', support_id, given_on, NULL, child_id, kind, amount_fen, duplicate_of, township_code,
+               village_code, school_id, NULL, NULL, NULL, NULL
+          FROM support_given s
+         WHERE s.given_on >= $6 AND s.given_on <= $7 AND s.recorded_at < $5 AND {_IN_SCOPE.format(t='s')}
+           AND ($2::text IS NULL OR s.school_id = $2)) entries
+     ORDER BY on_day, entry, entry_id {_PAGE}"""
 
 
 async def ledger_rows(conn: asyncpg.Connection, kind: str, prefix: str, school: str | None, window: Window,
@@ -72,5 +83,5 @@ async def ledger_rows(conn: asyncpg.Connection, kind: str, prefix: str, school: 
     if kind == "concerns":
         return await conn.fetch(_CONCERNS, *page, window.start_at, window.end_at)
     if kind == "support":
-        return await conn.fetch(_ACTIVITIES, *page, window.period.start, window.period.end)
+        return await conn.fetch(_SUPPORT, *page, window.period.start, window.period.end)
     raise ValueError(kind)

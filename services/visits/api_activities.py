@@ -207,8 +207,9 @@ async def list_activity_types(request: Request, principal: Caller,
                               county_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
                               limit: Annotated[int, Query(ge=1, le=500)] = 500,
                               cursor: Annotated[str | None, Query(max_length=200)] = None) -> ActivityTypePage:
-    """The county's vocabulary (the caller's county unless another in scope is named)."""
-    county = commands.vocabulary_county_to_read(principal, county_code)
+    """The county's vocabulary (the caller's county unless another in scope is named). Role
+    `service` too: the reports service names the types in its ledgers with its own token."""
+    county = commands.vocabulary_county_to_read(principal, county_code, also=("service",))
     if cursor is not None:
         raise RuleViolation("query.cursor", "is not a cursor this list gave")
     async with request.app.state.pool.acquire() as conn:

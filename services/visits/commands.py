@@ -13,10 +13,11 @@ from shared.scope import not_found
 
 # A county's own vocabularies (activity types, referral agencies): the defaults every county
 # starts with are stored under county_code '' and path segment "default".
-def vocabulary_county_to_read(principal: Principal, county_code: str | None) -> str:
-    """The county whose vocabulary a staff member reads: the one named, else their own; a
-    county outside their scope is 404."""
-    require_roles(principal, *STAFF_ROLES)
+def vocabulary_county_to_read(principal: Principal, county_code: str | None, *,
+                              also: tuple[str, ...] = ()) -> str:
+    """The county whose vocabulary a staff member (or a role in `also`) reads: the one named,
+    else their own; a county outside their scope is 404."""
+    require_roles(principal, *STAFF_ROLES, *also)
     county = (county_code or principal.jurisdiction)[:6] + "000000"
     if not (principal.covers(county) or county.startswith(principal.scope_prefix[:6])):
         raise not_found("county in your scope")

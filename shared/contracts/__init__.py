@@ -34,6 +34,7 @@ from shared.contracts.events import (
     NotificationSent,
     PairingCreated,
     PairingEnded,
+    SupportRecorded,
     VisitLogged,
     event_class_for,
 )
@@ -43,5 +44,5 @@ __all__ = [
     "ChildReopened", "ChildTransferred", "ChildUpdated", "ConcernAcknowledged", "ConcernDeadlineMissed",
     "ConcernEscalated", "ConcernRaised", "ConcernStateChanged", "ContactOverdue", "DutyCancelled", "DutyDueSoon",
     "DutyFulfilled", "DutyScheduled", "Envelope", "Event", "ExpectedCountSet", "Jurisdiction", "NotificationFailed",
-    "NotificationSent", "PairingCreated", "PairingEnded", "VisitLogged", "decode", "encode", "event_class_for",
+    "NotificationSent", "PairingCreated", "PairingEnded", "SupportRecorded", "VisitLogged", "decode", "encode", "event_class_for",
 ]

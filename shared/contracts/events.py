@@ -207,6 +207,30 @@ class PairingEnded(_PairingFacts):
     reason: PairingEndReason
 
 
+SupportKind = Literal["financial_aid", "in_kind"]
+
+
+class SupportRecorded(Event):
+    """Aid or a gift in kind was given to a child (帮扶资助/慰问), as pairing recorded it: its
+    kind, value in fen (for a gift in kind, its value if known, else 0), the day it was given
+    and where the child lived then. Never the fund's or item's wording, nor who gave it (free
+    text, kept by pairing). duplicate_of: the earlier gift from the same fund in the same
+    period, when pairing flagged this one as a second."""
+
+    name: ClassVar[str] = "SupportRecorded"
+    topic: ClassVar[str] = PAIRING_TOPIC
+    source: ClassVar[str] = "/shouhu/pairing"
+
+    child_id: UUID
+    support_id: UUID
+    kind: SupportKind
+    amount_fen: int = Field(default=0, ge=0)
+    given_on: date
+    jurisdiction: Jurisdiction
+    school_id: str | None = None
+    duplicate_of: UUID | None = None
+
+
 # -- visits -----------------------------------------------------------------------------
 
 ContactKind = Literal[
@@ -442,7 +466,7 @@ class NotificationFailed(_NotificationOutcome):
 # The explicit registry of every published event. Add new events here.
 ALL_EVENTS: tuple[type[Event], ...] = (
     ChildRegistered, ChildUpdated, ChildTransferred, ChildClosed, ChildReopened, ExpectedCountSet,
-    CaregiverEnrolled, CaregiverUpdated, PairingCreated, PairingEnded,
+    CaregiverEnrolled, CaregiverUpdated, PairingCreated, PairingEnded, SupportRecorded,
     VisitLogged, DutyDueSoon, ContactOverdue, DutyScheduled, DutyFulfilled, DutyCancelled,
     ConcernRaised, ConcernEscalated, ConcernAcknowledged, ConcernStateChanged, ConcernDeadlineMissed,
     ActivityHeld,

@@ -33,7 +33,7 @@ WITHOUT_ENCRYPTED_FIELDS = {service for service in SERVICES
 METRICS_PORT = 9100
 # Which services call which other services' APIs (notify fetches contact points and names at
 # send and read time; reports reads the names a ledger prints), and which of their pods do.
-API_CALLS = {"notify": {"registry", "pairing"}, "reports": {"registry", "pairing"}}
+API_CALLS = {"notify": {"registry", "pairing"}, "reports": {"registry", "pairing", "visits"}}
 CALLING_PODS = {"notify": {"worker", "api"}, "reports": {"api"}}
 # (policy, service, role) -> the ports it may open to address blocks outside the cluster.
 EXTERNAL_EGRESS = {

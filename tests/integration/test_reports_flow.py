@@ -2,7 +2,7 @@
 registered, closed and counted against expected counts in the registry, caregivers paired
 in pairing, contacts, duties and a concern in visits; the reports worker reads their
 events and the summary's figures equal those recomputed from the owning services' own
-tables."""
+tables. Aid given in pairing reaches the reports' support ledger, named by the registry."""
 
 from __future__ import annotations
 
@@ -37,8 +37,11 @@ async def stack(infra, tmp_path_factory) -> AsyncIterator[dict]:
     services = {}
     try:
         for name in ("registry", "pairing", "visits", "reports"):
-            # Reports names places from the registry's division register, with its own token.
-            extra = {"SHOUHU_REPORTS_REGISTRY_BASE_URL": services["registry"].base_url} if name == "reports" else None
+            # Reports names places from the registry's division register and a ledger's children,
+            # caregivers, schools and activity types from their owners, with its own token.
+            extra = {"SHOUHU_REPORTS_REGISTRY_BASE_URL": services["registry"].base_url,
+                     "SHOUHU_REPORTS_PAIRING_BASE_URL": services["pairing"].base_url,
+                     "SHOUHU_REPORTS_VISITS_BASE_URL": services["visits"].base_url} if name == "reports" else None
             services[name] = await start_service(infra, name, topic_prefix=prefix, log_dir=logs, extra_env=extra)
         for service in services.values():
             await wait_ready(service)
@@ -170,6 +173,51 @@ async def test_the_summary_matches_the_owning_services_tables(stack) -> None:
     assert got["pairs_formed"] == 3 and got["contacts_total"] == 3 and got["mandatory_reports"] == 1
 
 
+async def _support_facts(stack: dict) -> tuple[set, set]:
+    """Pairing's support records and the reports' support facts, field by field."""
+    owned = await _fetch(stack["pairing"].database_url,
+                         "SELECT id, child_id, kind, amount_fen, given_on, township_code, flagged_duplicate_of"
+                         " FROM support_records")
+    read = await _fetch(stack["reports"].database_url,
+                        "SELECT support_id, child_id, kind, amount_fen, given_on, township_code, duplicate_of"
+                        " FROM support_given")
+    return {tuple(row.values()) for row in owned}, {tuple(row.values()) for row in read}
+
+
+async def test_aid_given_in_pairing_is_in_the_reports_support_ledger_by_name(stack) -> None:
+    """SupportRecorded from pairing's outbox over Kafka into the reports' read model: the same
+    records as pairing holds, and the support ledger lists them with the child's name."""
+    registry, pairing, reports = (stack[n] for n in ("registry", "pairing", "reports"))
+    today = from_env().today()
+    async with httpx.AsyncClient(timeout=30) as client:
+        created = await client.post(f"{registry.base_url}/v1/children", headers=staff(), json={
+            "name": "孙小慧", "gender": "female", "birth_date": "2014-06-01", "jurisdiction": _place(TOWNSHIP_2),
+            "categories": ["left_behind"]})
+        assert created.status_code == 201, created.text
+        child = created.json()["id"]
+        aid = {"kind": "financial_aid", "amount_fen": 80000, "fund": "春蕾计划", "given_on": today.isoformat(),
+               "given_by": "县妇联"}
+        first = await _until_created(client, f"{pairing.base_url}/v1/children/{child}/support", aid, staff(),
+                                     "aid recorded for a child pairing knows")
+        second = (await client.post(f"{pairing.base_url}/v1/children/{child}/support", headers=staff(), json={
+            **aid, "amount_fen": 20000})).json()
+        assert second["duplicate_of"] == first["id"]
+
+        async def arrived() -> Any:
+            owned, read = await _support_facts(stack)
+            return (owned, read) if owned and owned == read else None
+
+        owned, read = await wait_for(arrived, timeout=60, interval=0.5, what="pairing's support records in reports")
+        assert len(read) == 2
+
+        response = await client.get(f"{reports.base_url}/v1/ledgers/support", headers=staff(), params={
+            "from": today.isoformat(), "to": today.isoformat(), "scope": TOWNSHIP_2})
+        assert response.status_code == 200, response.text
+        rows = [(i["child"], i["activity_type"], i["amount"], i["repeated"]) for i in response.json()["items"]]
+        assert sorted(rows) == [("孙小慧", "资金资助", "200.00", "是"), ("孙小慧", "资金资助", "800.00", "否")]
+        assert "春蕾" not in response.text and "妇联" not in response.text
+
+
 async def test_a_rebuild_from_offset_0_gives_the_same_figures_and_the_worker_goes_on(stack) -> None:
     """`shouhu reports rebuild` while the worker runs: new tables from offset 0, switched in
     with the same figures; the worker's next event lands in the new tables."""
@@ -194,6 +242,8 @@ async def test_a_rebuild_from_offset_0_gives_the_same_figures_and_the_worker_goe
         [table_after] = await _fetch(reports.database_url, "SELECT 'child_versions'::regclass::oid AS oid")
         assert table_after["oid"] != table_before["oid"]
         assert await summary() == before
+        owned, read = await _support_facts(stack)
+        assert read == owned  # the support facts rebuilt too
 
         created = await client.post(f"{registry.base_url}/v1/children", headers=staff(), json={
             "name": "赵小雨", "gender": "female", "birth_date": "2015-05-01", "jurisdiction": _place(TOWNSHIP),

@@ -3,13 +3,17 @@ refused; totals by fund and township. And the period rule itself."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from services.pairing.domain import support_period_key
-from tests.pairing.harness import Place, staff
+from services.pairing.entry import ENTRY
+from shared.contracts import SupportRecorded, decode
+from tests.pairing.harness import COUNTY, Place, staff
 
 # Dates come from the clock: CI runs these again with it moved a year ahead.
 pytestmark = pytest.mark.clock
@@ -75,3 +79,72 @@ async def test_bad_support_input_is_422_and_unknown_child_404(pairing) -> None:
         "kind": "in_kind", "item": "书", "fund": "x", "given_on": "2026-01-01"})
     assert unknown.status_code == 404
     assert await pairing.fetchval("SELECT count(*) FROM support_records WHERE child_id = $1", child) == 0
+
+
+
+async def test_each_support_record_is_published_without_its_wording_or_giver(pairing) -> None:
+    """SupportRecorded goes through the outbox with the record (reports' aid ledger): kind,
+    value, day, place, school and the duplicate flag; never the fund, the item or who gave it."""
+    place = Place.fresh()
+    child = await pairing.child(place, school_id="school-support-1")
+    url = f"/v1/children/{child}/support"
+    aid = {"kind": "financial_aid", "amount_fen": 50000, "fund": "春蕾计划", "given_on": "2025-09-15",
+           "given_by": "县妇联"}
+    first = (await pairing.client.post(url, json=aid, headers=staff())).json()
+    second = (await pairing.client.post(url, json={**aid, "given_on": "2025-10-01"}, headers=staff())).json()
+    gift = (await pairing.client.post(url, headers=staff(), json={
+        "kind": "in_kind", "item": "冬衣", "fund": "爱心企业", "given_on": "2025-12-20"})).json()
+
+    events = [e for e in await pairing.outbox("SupportRecorded") if e["child_id"] == str(child)]
+    assert [e["support_id"] for e in events] == [first["id"], second["id"], gift["id"]]
+    assert events[0] == {"child_id": str(child), "support_id": first["id"], "kind": "financial_aid",
+                         "amount_fen": 50000, "given_on": "2025-09-15", "duplicate_of": None,
+                         "jurisdiction": place.body(), "school_id": "school-support-1"}
+    assert events[1]["duplicate_of"] == first["id"]
+    assert events[2]["kind"] == "in_kind" and events[2]["amount_fen"] == 0
+    text = str(events)
+    assert all(word not in text for word in ("春蕾", "爱心", "冬衣", "妇联", "fund", "item", "given_by"))
+
+    # A refused record publishes nothing (the event is written in the record's transaction).
+    before = len(await pairing.outbox("SupportRecorded"))
+    refused = await pairing.client.post(f"/v1/children/{uuid.uuid4()}/support", headers=staff(), json=aid)
+    assert refused.status_code == 404
+    assert len(await pairing.outbox("SupportRecorded")) == before
+
+
+async def test_records_made_before_the_event_existed_are_announced_once(pairing) -> None:
+    """Migration 0130 puts a SupportRecorded in the outbox for each earlier record (as the
+    relay sends it: headers and payload), dated when the record was made; run again, nothing."""
+    place = Place.fresh()
+    child = await pairing.child(place, school_id="school-earlier")
+    earlier, repeat = uuid.uuid4(), uuid.uuid4()
+    made = datetime(2025, 10, 9, 2, 30, 15, 123456, tzinfo=timezone.utc)
+    async with pairing.pool.acquire() as conn:
+        for record_id, duplicate_of, kind, fen, at in ((earlier, None, "financial_aid", 40000, made),
+                                                       (repeat, earlier, "in_kind", 0, made + timedelta(hours=1))):
+            # As the code before the event wrote them: the record, no outbox row.
+            await conn.execute(
+                """INSERT INTO support_records (id, child_id, county_code, township_code, village_code, kind,
+                                                amount_fen, item, fund, given_on, period_key, flagged_duplicate_of,
+                                                created_by, created_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, '书包', '春蕾计划', '2025-10-08', '2025-autumn', $8,
+                           'staff-1', $9)""",
+                record_id, child, COUNTY, place.township, place.village, kind, fen, duplicate_of, at)
+        migration = (Path(ENTRY.migrations_dir) / "0130_announce_earlier_support.sql").read_text("utf-8")
+        await conn.execute(migration)
+        await conn.execute(migration)
+        rows = await conn.fetch("""SELECT message_key, topic, headers::text AS headers, payload::text AS payload
+                                     FROM outbox WHERE event_type = 'cn.shouhu.SupportRecorded.v1'
+                                      AND payload->>'child_id' = $1 ORDER BY id""", str(child))
+    assert len(rows) == 2
+    envelopes = [decode([(k, v.encode()) for k, v in json.loads(row["headers"]).items()], row["message_key"].encode(),
+                        row["payload"].encode()) for row in rows]
+    assert [type(e.data) for e in envelopes] == [SupportRecorded, SupportRecorded]
+    assert rows[0]["topic"] == SupportRecorded.topic and rows[0]["message_key"] == str(child)
+    first, second = (e.data for e in envelopes)
+    assert envelopes[0].time == made and envelopes[0].source == SupportRecorded.source
+    assert (first.support_id, first.kind, first.amount_fen, first.given_on, first.school_id, first.duplicate_of) == (
+        earlier, "financial_aid", 40000, date(2025, 10, 8), "school-earlier", None)
+    assert first.jurisdiction == place.jurisdiction()
+    assert (second.support_id, second.kind, second.duplicate_of) == (repeat, "in_kind", earlier)
+    assert all(word not in row["payload"] for row in rows for word in ("书包", "春蕾", "staff-1"))

@@ -58,3 +58,20 @@ async def test_the_ledger_reads_the_card_masked_and_audited(registry) -> None:
     assert (await registry.client.post(URL, json={"ids": [child_id]}, headers=staff_headers())).status_code == 403
     refused = await registry.client.post(URL, json={"ids": []}, headers=service())
     assert refused.status_code == 422 and "body.ids" in refused.text
+
+
+async def test_school_names_for_a_ledger_by_role_service_in_its_jurisdiction(registry) -> None:
+    """POST /v1/schools/names: the register's names of the schools a ledger prints (the school
+    of an activity, a school's heading), for the reports service within its jurisdiction."""
+    await seed_schools(registry, COUNTY, [{"id": "school-names-1", "name": "胜利小学", "township_code": "330102001000"}])
+    names_url = "/v1/schools/names"
+    answer = await registry.client.post(names_url, json={"ids": ["school-names-1", "no-such-school"]},
+                                        headers=service())
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"names": {"school-names-1": "胜利小学"}}
+    other = await registry.client.post(names_url, json={"ids": ["school-names-1"]}, headers=service(OTHER_COUNTY))
+    assert other.status_code == 200 and other.json() == {"names": {}}
+    staff = await registry.client.post(names_url, json={"ids": ["school-names-1"]}, headers=staff_headers())
+    assert staff.status_code == 403
+    too_long = await registry.client.post(names_url, json={"ids": ["x" * 65]}, headers=service())
+    assert too_long.status_code == 422

@@ -9,7 +9,7 @@ from datetime import date
 from shared.contracts import (
     CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildRegistered, ChildReopened, ChildTransferred, ChildUpdated,
     ConcernAcknowledged, ConcernEscalated, ConcernRaised, ContactOverdue, DutyCancelled, DutyDueSoon, DutyFulfilled,
-    DutyScheduled, ExpectedCountSet, PairingCreated, PairingEnded, VisitLogged,
+    DutyScheduled, ExpectedCountSet, PairingCreated, PairingEnded, SupportRecorded, VisitLogged,
 )
 from tests.reports.harness import TOWNSHIP_A, TOWNSHIP_B, Harness, at, place
 
@@ -59,6 +59,21 @@ async def test_caregivers_and_pairings_with_their_dates(reports: Harness) -> Non
     [row] = await reports.fetch("SELECT * FROM pairings WHERE pairing_id = $1", pairing)
     assert (row["started_on"], row["ended_on"], row["end_reason"], row["school_id"]) == (
         DAY, date(2024, 4, 1), "reassigned", "s-1")
+
+
+async def test_aid_given_is_one_fact_dated_when_given_and_known_when_recorded(reports: Harness) -> None:
+    child, aid, repeat = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await reports.deliver(SupportRecorded(child_id=child, support_id=aid, kind="financial_aid", amount_fen=60000,
+                                          given_on=DAY, jurisdiction=place(TOWNSHIP_A), school_id="s-1"),
+                          at(date(2024, 3, 7), 16))
+    await reports.deliver(SupportRecorded(child_id=child, support_id=repeat, kind="in_kind", given_on=DAY,
+                                          jurisdiction=place(TOWNSHIP_A), duplicate_of=aid), at(DAY))
+    rows = await reports.fetch("SELECT * FROM support_given WHERE child_id = $1 ORDER BY recorded_at", child)
+    assert [(r["support_id"], r["kind"], r["amount_fen"], r["given_on"], r["duplicate_of"]) for r in rows] == [
+        (repeat, "in_kind", 0, DAY, aid), (aid, "financial_aid", 60000, DAY, None)]
+    assert rows[1]["recorded_at"] == at(date(2024, 3, 7), 16) and rows[1]["school_id"] == "s-1"
+    assert (rows[1]["county_code"], rows[1]["township_code"], rows[1]["village_code"]) == (
+        place(TOWNSHIP_A).county_code, TOWNSHIP_A, place(TOWNSHIP_A).village_code)
 
 
 async def test_an_end_before_its_pairing_waits_for_it(reports: Harness) -> None:

@@ -1,7 +1,8 @@
 """The ledgers (台账): rows from the reports' read model, names read when the ledger is made
-from the real registry and pairing apps (their own databases, in-process) with the reports
-service's own token, audited by the owners and by reports; phones masked unless the asker
-may read them and says why; XLSX and PDF that open again (and in LibreOffice); refusals."""
+from the real registry, pairing and visits apps (their own databases, in-process) with the
+reports service's own token (children, caregivers, schools, the county's activity types),
+audited by the owners and by reports; phones masked unless the asker may read them and says
+why; XLSX and PDF that open again (and in LibreOffice); refusals."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, AsyncIterator
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest_asyncio
@@ -24,9 +26,14 @@ from pypdf import PdfReader
 from services.pairing.app import create_app as create_pairing_app
 from services.pairing.config import PairingSettings
 from services.pairing.entry import ENTRY as PAIRING
+from services.reports.ledgers import LEDGERS, Names, compose
 from services.reports.owner_names import HttpOwnerNames
 from services.reports.place_names import RegistryPlaceNames
-from shared.contracts import ActivityHeld, ChildRegistered, ConcernRaised, Jurisdiction, PairingCreated, VisitLogged
+from services.visits.app import create_app as create_visits_app
+from services.visits.config import VisitsSettings
+from shared.contracts import (
+    ActivityHeld, ChildRegistered, ConcernRaised, Jurisdiction, PairingCreated, SupportRecorded, VisitLogged,
+)
 from shared.service_auth import ServiceTokenProvider
 from tests.registry.helpers import Registry, full_child_body, running_registry, seed_schools, staff_headers
 from tests.reports.harness import COUNTY, TOWNSHIP_A, TOWNSHIP_B, Harness, at, place, staff, start_harness
@@ -34,6 +41,8 @@ from tests.support.auth import VILLAGE, bearer
 from tests.support.databases import create_migrated_database, drop_database
 
 MARCH = {"from": "2024-03-01", "to": "2024-03-31"}
+CHINA = ZoneInfo("Asia/Shanghai")
+VISITS_MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "visits" / "migrations"
 CLEAR = "家访前核对联系方式"
 
 
@@ -41,6 +50,19 @@ CLEAR = "家访前核对联系方式"
 async def running_pairing(infra: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
     url = await create_migrated_database(infra, "pairing", PAIRING.migrations_dir)
     app = create_pairing_app(PairingSettings(database_url=url, kafka_bootstrap_servers=infra.kafka_bootstrap))
+    try:
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                         timeout=60) as client:
+                yield client, app
+    finally:
+        await drop_database(infra, url)
+
+
+@asynccontextmanager
+async def running_visits(infra: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    url = await create_migrated_database(infra, "visits", VISITS_MIGRATIONS)
+    app = create_visits_app(VisitsSettings(database_url=url, kafka_bootstrap_servers=infra.kafka_bootstrap))
     try:
         async with app.router.lifespan_context(app):
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
@@ -59,16 +81,20 @@ class County:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def county(infra) -> AsyncIterator[County]:
-    async with running_registry(infra) as registry, running_pairing(infra) as (pairing, pairing_app):
+    async with running_registry(infra) as registry, running_pairing(infra) as (pairing, pairing_app), \
+            running_visits(infra) as (visits, visits_app):
         mounts = {"http://registry": httpx.ASGITransport(app=registry.app),
-                  "http://pairing": httpx.ASGITransport(app=pairing_app)}
+                  "http://pairing": httpx.ASGITransport(app=pairing_app),
+                  "http://visits": httpx.ASGITransport(app=visits_app)}
         async with httpx.AsyncClient(mounts=mounts, timeout=60) as client:
             tokens = ServiceTokenProvider(registry.settings.auth, service_name="reports", jurisdiction=COUNTY)
             owners = HttpOwnerNames(client, tokens, registry_base_url="http://registry",
-                                    pairing_base_url="http://pairing")
+                                    pairing_base_url="http://pairing", visits_base_url="http://visits")
             places = RegistryPlaceNames(client, tokens, registry_base_url="http://registry")
             async for reports in start_harness(infra, place_names=places, owner_names=owners, county_name=""):
-                yield County(reports, registry, await _tell(reports, registry, pairing))
+                ids = await _tell(reports, registry, pairing)
+                await _tell_support(reports, visits, ids)
+                yield County(reports, registry, ids)
 
 
 async def _tell(reports: Harness, registry: Registry, pairing: httpx.AsyncClient) -> dict[str, uuid.UUID]:
@@ -111,6 +137,31 @@ async def _tell(reports: Harness, registry: Registry, pairing: httpx.AsyncClient
                                        held_on=date(2024, 3, 8), jurisdiction=a, school_id="school-1",
                                        registered_children=30, family_members=12), at(date(2024, 3, 8)))
     return ids
+
+
+async def _tell_support(reports: Harness, visits: httpx.AsyncClient, ids: dict[str, uuid.UUID]) -> None:
+    """The county calls festival_care 中秋关爱慰问 in its vocabulary (visits). Pairing's support
+    records: 王小明 ¥600 on 12 March and ¥300 from the same fund on 20 March (flagged); a
+    gift in kind of unknown value to 李小红 on 8 March (after that day's activity); ¥100 to
+    township B's child on 15 March; 李小红 ¥200 in February; 王小明 ¥50 given on 25 March but
+    recorded only on 2 April."""
+    renamed = await visits.put(f"/v1/admin/activity-types/{COUNTY}/festival_care", json={"name": "中秋关爱慰问"},
+                               headers=bearer(roles=["county_staff"], jurisdiction=COUNTY))
+    assert renamed.status_code in (200, 201), renamed.text
+    a = Jurisdiction(county_code=COUNTY, township_code=TOWNSHIP_A, village_code=VILLAGE)
+    for key, child, kind, fen, day, recorded, duplicate_of, where in (
+            ("aid_1", "xiaoming", "financial_aid", 60000, date(2024, 3, 12), date(2024, 3, 12), None, a),
+            ("aid_2", "xiaoming", "financial_aid", 30000, date(2024, 3, 20), date(2024, 3, 20), "aid_1", a),
+            ("gift", "xiaohong", "in_kind", 0, date(2024, 3, 8), date(2024, 3, 9), None, a),
+            ("aid_b", "b_child", "financial_aid", 10000, date(2024, 3, 15), date(2024, 3, 15), None,
+             place(TOWNSHIP_B)),
+            ("aid_feb", "xiaohong", "financial_aid", 20000, date(2024, 2, 20), date(2024, 2, 20), None, a),
+            ("aid_late", "xiaoming", "financial_aid", 5000, date(2024, 3, 25), date(2024, 4, 2), None, a)):
+        ids[key] = uuid.uuid4()
+        await reports.deliver(SupportRecorded(
+            child_id=ids[child], support_id=ids[key], kind=kind, amount_fen=fen, given_on=day, jurisdiction=where,
+            school_id="school-1" if where == a else None,
+            duplicate_of=ids[duplicate_of] if duplicate_of else None), at(recorded))
 
 
 async def _json(reports: Harness, kind: str, headers: dict[str, str] | None = None, **params: Any) -> dict[str, Any]:
@@ -175,8 +226,8 @@ async def test_pairings_contacts_concerns_and_activities(county: County) -> None
     assert [(c["child"], c["severity"], c["mandatory_report"], c["acknowledged_at"]) for c in concerns] == [
         ("王小明", "紧急", "是", None)]
     support = (await _json(county.reports, "support"))["items"]
-    assert [(s["held_on"], s["activity_type"], s["registered_children"], s["family_members"]) for s in support] == [
-        ("2024-03-08", "节日关爱", 30, 12)]
+    assert [(s["held_on"], s["activity_type"], s["registered_children"], s["family_members"]) for s in support
+            if "activity_id" in s] == [("2024-03-08", "中秋关爱慰问", 30, 12)]
     # February knew none of March's facts; as of 4 March the visit was not yet there.
     assert (await _json(county.reports, "pairings", **{"from": "2024-02-01", "to": "2024-02-29"}))["items"] == []
     assert (await _json(county.reports, "contacts", as_of="2024-03-04"))["items"] == []
@@ -247,3 +298,65 @@ async def test_without_the_owners_no_ledger_is_printed_without_names(reports: Ha
     assert response.status_code == 503 and "王" not in response.text
     # Nothing to name: the ledger is printed (empty).
     assert (await reports.ledger("contacts", **MARCH)).json()["items"] == []
+
+
+async def test_the_support_ledger_lists_aid_given_with_the_childs_name(county: County) -> None:
+    """Activities and pairing's support records in one list by day; the aid rows name the
+    child (registry, when the ledger is made) and print the value in yuan; the type of an
+    activity as the county named it (visits) and its school by name (registry)."""
+    body = await _json(county.reports, "support")
+    assert body["title"].endswith("关爱慰问资助台账")
+    assert "child" in [c["key"] for c in body["columns"]] and "amount" in [c["key"] for c in body["columns"]]
+    rows = [(i["held_on"], i["activity_type"], i["child"], i["amount"], i["school"], i["repeated"])
+            for i in body["items"]]
+    assert rows == [
+        ("2024-03-08", "中秋关爱慰问", None, None, "清波小学", None),
+        ("2024-03-08", "物资慰问", "李小红", None, "清波小学", "否"),
+        ("2024-03-12", "资金资助", "王小明", "600.00", "清波小学", "否"),
+        ("2024-03-15", "资金资助", None, "100.00", None, "否"),  # township B: no record in the registry
+        ("2024-03-20", "资金资助", "王小明", "300.00", "清波小学", "是")]
+    ids = county.ids
+    assert [i.get("support_id") for i in body["items"]][1:] == [str(ids[k]) for k in ("gift", "aid_1", "aid_b", "aid_2")]
+    assert body["items"][2]["child_id"] == str(ids["xiaoming"]) and "child_id" not in body["items"][0]
+    # Named for this ledger: audited by reports under the staff member who asked.
+    own = await county.reports.fetch(
+        "SELECT record_ids FROM read_audit WHERE action = 'ledger_support' ORDER BY id DESC LIMIT 1")
+    assert set(own[0]["record_ids"]) == {ids["xiaoming"], ids["xiaohong"]}
+
+    # Period and as-of: February's gift in February only; ¥50 given on 25 March, recorded on
+    # 2 April, is in March's ledger as of 5 April but not as of 31 March; as of 15 March,
+    # 20 March's not yet.
+    february = await _json(county.reports, "support", **{"from": "2024-02-01", "to": "2024-02-29"})
+    assert [(i["held_on"], i["child"], i["amount"]) for i in february["items"]] == [("2024-02-20", "李小红", "200.00")]
+    march = [i.get("support_id") for i in body["items"]]
+    assert str(ids["aid_late"]) not in march
+    later = await _json(county.reports, "support", as_of="2024-04-05")
+    assert str(ids["aid_late"]) in [i.get("support_id") for i in later["items"]]
+    mid = await _json(county.reports, "support", as_of="2024-03-15")
+    assert str(ids["aid_2"]) not in [i.get("support_id") for i in mid["items"]]
+    assert str(ids["aid_1"]) in [i.get("support_id") for i in mid["items"]]
+
+    # A township's ledger: its own aid only.
+    township_b = await _json(county.reports, "support", scope=TOWNSHIP_B)
+    assert [i.get("support_id") for i in township_b["items"]] == [str(ids["aid_b"])]
+
+
+async def test_a_schools_ledger_is_headed_with_the_schools_name(county: County) -> None:
+    body = await _json(county.reports, "support", scope="school-1")
+    assert "清波小学" in body["title"] and "school-1" not in body["title"], body["title"]
+    assert {i["school"] for i in body["items"]} == {"清波小学"}
+    assert str(county.ids["aid_b"]) not in [i.get("support_id") for i in body["items"]]
+    children = await _json(county.reports, "children", scope="school-1")
+    assert "清波小学" in children["title"] and "school-1" not in children["title"]
+
+
+def test_without_the_countys_names_a_type_prints_its_default_name_or_its_code() -> None:
+    rows = [{"entry": "activity", "entry_id": uuid.uuid4(), "on_day": date(2024, 3, 8), "activity_type": code,
+             "child_id": None, "support_kind": None, "amount_fen": None, "duplicate_of": None,
+             "township_code": TOWNSHIP_A, "village_code": None, "school_id": "school-9", "registered_children": 1,
+             "other_children": 0, "family_members": 0, "others": 0} for code in ("festival_care", "kite_day")]
+    items = compose(LEDGERS["support"], rows, Names({}, {}, {}), CHINA)  # type: ignore[arg-type]
+    assert [(i["activity_type"], i["school"]) for i in items] == [("节日关爱", "school-9"), ("kite_day", "school-9")]
+    named = compose(LEDGERS["support"], rows, Names({}, {}, {}, {"school-9": "湖滨小学"}, {"kite_day": "风筝节"}),
+                    CHINA)  # type: ignore[arg-type]
+    assert [(i["activity_type"], i["school"]) for i in named] == [("节日关爱", "湖滨小学"), ("风筝节", "湖滨小学")]

@@ -134,6 +134,18 @@ async def test_each_county_keeps_its_own_activity_types(harness: Harness) -> Non
                                                                          activity_type="anti_drowning"),
                                          headers=township_staff())
     assert accepted.status_code == 201
+    # The reports service reads the county's names (its ledgers print them), not the
+    # vocabulary's changes; another county's service token is refused that county's.
+    service = bearer(roles=["service"], jurisdiction=COUNTY, subject="service:reports")
+    read = await harness.client.get("/v1/activity-types", params={"county_code": COUNTY}, headers=service)
+    assert read.status_code == 200, read.text
+    assert {t["code"]: t["name"] for t in read.json()["items"]}["anti_drowning"] == "防溺水"
+    assert (await harness.client.put(url, json={"name": "防溺水教育"}, headers=service)).status_code == 403
+    elsewhere = bearer(roles=["service"], jurisdiction="330103000000", subject="service:reports")
+    assert (await harness.client.get("/v1/activity-types", params={"county_code": COUNTY},
+                                     headers=elsewhere)).status_code == 404
+    caregiver = bearer(roles=["caregiver"], jurisdiction=COUNTY, caregiver_id=str(uuid.uuid4()))
+    assert (await harness.client.get("/v1/activity-types", headers=caregiver)).status_code == 403
 
 
 async def test_a_childrens_home_keeps_its_register_and_attendance(harness: Harness) -> None:
