@@ -179,11 +179,20 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete Shift */
+        /**
+         * Delete Shift
+         * @description Removes a shift; with If-Match, only at that version (404 otherwise, as for one outside
+         *     scope: read it again).
+         */
         delete: operations["delete_shift_v1_duty_roster__shift_id__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Patch Shift
+         * @description Changes a shift (another recipient, place or window); If-Match with the version read is
+         *     required (428 without, 412 when stale).
+         */
+        patch: operations["patch_shift_v1_duty_roster__shift_id__patch"];
         trace?: never;
     };
     "/v1/history/{record_kind}/{record_id}": {
@@ -322,7 +331,13 @@ export interface paths {
          */
         put: operations["put_rule_v1_routing_rules__county_code___event_type___audience__put"];
         post?: never;
-        delete?: never;
+        /**
+         * Delete Rule
+         * @description Removes the county's own rule for one (event, audience): the default applies again.
+         *     If-Match with the version read is required (428 without, 412 when stale); 404 when the
+         *     county has no rule of its own there.
+         */
+        delete: operations["delete_rule_v1_routing_rules__county_code___event_type___audience__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -391,7 +406,12 @@ export interface paths {
         get: operations["get_staff_v1_staff_recipients__recipient_id__get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete Staff
+         * @description Removes a recipient with the shifts they served; 409 while they have a current or future
+         *     shift (remove or reassign it first). If-Match with the version read is required.
+         */
+        delete: operations["delete_staff_v1_staff_recipients__recipient_id__delete"];
         options?: never;
         head?: never;
         /**
@@ -1084,6 +1104,11 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+            /**
+             * Updated By
+             * @description who last changed it: an account subject, 'migration' or 'system'
+             */
+            updated_by: string;
             /** Version */
             version: number;
         };
@@ -1176,7 +1201,7 @@ export interface components {
             recipient_id: string;
             /**
              * Staff Id
-             * @description in lists
+             * @description in lists and changes
              */
             staff_id?: string | null;
             /**
@@ -1184,6 +1209,29 @@ export interface components {
              * Format: date-time
              */
             starts_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Updated By
+             * @description who last changed it: an account subject, 'migration' or 'system'
+             */
+            updated_by: string;
+            /** Version */
+            version: number;
+        };
+        /** ShiftPatch */
+        ShiftPatch: {
+            /** Ends At */
+            ends_at?: string | null;
+            /** Jurisdiction */
+            jurisdiction?: string | null;
+            /** Staff Recipient Id */
+            staff_recipient_id?: string | null;
+            /** Starts At */
+            starts_at?: string | null;
         };
         /** StaffContactsIn */
         StaffContactsIn: {
@@ -1248,6 +1296,11 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+            /**
+             * Updated By
+             * @description who last changed it: an account subject, 'migration' or 'system'
+             */
+            updated_by: string;
             /** Version */
             version: number;
         };
@@ -1942,7 +1995,10 @@ export interface operations {
     delete_shift_v1_duty_roster__shift_id__delete: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
             path: {
                 shift_id: string;
             };
@@ -1993,8 +2049,136 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation Error */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patch_shift_v1_duty_roster__shift_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                shift_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShiftPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShiftOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2689,6 +2873,103 @@ export interface operations {
             };
         };
     };
+    delete_rule_v1_routing_rules__county_code___event_type___audience__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                county_code: string;
+                event_type: "VisitLogged" | "DutyDueSoon" | "ContactOverdue" | "ConcernRaised" | "ConcernEscalated" | "ConcernAcknowledged" | "ConcernDeadlineMissed" | "PairingCreated" | "PairingEnded";
+                audience: "caregiver" | "guardian" | "school_staff" | "township_staff" | "county_staff" | "on_duty";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     setup_check_v1_setup_get: {
         parameters: {
             query?: {
@@ -2968,6 +3249,101 @@ export interface operations {
             };
             /** @description Validation Error */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_staff_v1_staff_recipients__recipient_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of the version you changed, e.g. "3" (W/"3" and 3 are accepted) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                recipient_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Required */
+            428: {
                 headers: {
                     [name: string]: unknown;
                 };
