@@ -72,7 +72,8 @@ async def put_rule(request: Request, response: Response, county_code: Code12, ev
     if body.template not in TEMPLATE_VARIABLES:
         raise RuleViolation("body.template", "unknown template")
     if event_type in ALERT_EVENTS and audience == "on_duty" and (not body.enabled or "in_app" not in body.channels):
-        raise RuleViolation("body.enabled", "alerts for concerns cannot be switched off (and always reach the inbox)")
+        raise RuleViolation("body.enabled", "关注事项的提醒不能关闭，且总会发到应用内消息 / alerts for concerns "
+                                            "cannot be switched off (and always reach the inbox)")
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row = await store_admin.put_rule(conn, county_code, event_type, audience, body.template, body.channels,
