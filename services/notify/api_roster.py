@@ -9,7 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from services.notify import commands, store_admin
 from services.notify.api_models import ShiftOut
@@ -36,16 +36,14 @@ class ShiftIn(CleanInput):
 
     staff_recipient_id: UUID
     jurisdiction: Code12 = Field(description="the township or county this shift covers")
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
 
-    @model_validator(mode="after")
-    def _ordered(self) -> "ShiftIn":
-        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
-            raise ValueError("times need a UTC offset")
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
-        return self
+
+def _ordered(starts_at: datetime, ends_at: datetime) -> None:
+    """On the field a form shows it under (a model-level error would name only the body)."""
+    if ends_at <= starts_at:
+        raise RuleViolation("body.ends_at", "结束时间须晚于开始时间 / ends_at must be after starts_at")
 
 
 @router.post("/duty-roster", status_code=201, response_model=ShiftOut)
@@ -54,6 +52,7 @@ async def create_shift(body: ShiftIn, principal: Caller, once: Idempotent) -> JS
     require_roles(principal, *ADMIN_ROLES, "township_staff")
     require_in_scope(principal, body.jurisdiction)
     _covers_township_or_county("body.jurisdiction", body.jurisdiction)
+    _ordered(body.starts_at, body.ends_at)
 
     async def create(conn: Any) -> tuple[int, dict[str, Any]]:
         return 201, dict(await commands.add_shift(
@@ -81,14 +80,8 @@ class ShiftPatch(CleanInput):
 
     staff_recipient_id: UUID | None = None
     jurisdiction: Code12 | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-
-    @model_validator(mode="after")
-    def _zoned(self) -> "ShiftPatch":
-        if any(t is not None and t.tzinfo is None for t in (self.starts_at, self.ends_at)):
-            raise ValueError("times need a UTC offset")
-        return self
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
 
 
 @router.patch("/duty-roster/{shift_id}", response_model=ShiftOut)

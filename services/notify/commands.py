@@ -61,7 +61,7 @@ async def change_shift(conn: asyncpg.Connection, principal: Principal, shift_id:
         await _on_duty_staff(conn, principal, recipient_id)
     starts_at = changes.get("starts_at", shift["starts_at"])
     ends_at = changes.get("ends_at", shift["ends_at"])
-    if ends_at <= starts_at:
+    if ends_at <= starts_at:  # one end moved past the other
         raise RuleViolation("body.ends_at", "结束时间须晚于开始时间 / ends_at must be after starts_at")
     row = await store_admin.update_shift(
         conn, shift_id, expected_version, recipient_id=recipient_id,
