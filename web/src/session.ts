@@ -54,6 +54,13 @@ export function signIn(token: string, label?: string, remember = false): void {
   if (remember) storage.setItem(STORAGE_KEY, JSON.stringify({ token, label }))
 }
 
+/** A renewed token of the same person (src/oidc.ts): replaces the one in use, where it was kept.
+ *  Ignored once the session has ended or someone else has signed in. */
+export function renewToken(token: string, label?: string): void {
+  if (!state.token || personOf(token).subject !== state.person?.subject) return
+  signIn(token, label ?? state.person?.label, true)
+}
+
 export function endSession(reason: 'expired' | 'signed_out'): void {
   state.token = null
   state.person = null
