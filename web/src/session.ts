@@ -9,6 +9,8 @@ export interface Person {
   roles: string[]
   jurisdiction: string
   caregiverId?: string
+  /** A school head's or school staff's school (the token's school_id): what they may see. */
+  school?: string
   permissions: string[]
   label?: string
 }
@@ -42,6 +44,7 @@ export function personOf(token: string, label?: string): Person {
     roles: (claims.roles as string[] | undefined) ?? [],
     jurisdiction: String(claims.jurisdiction ?? ''),
     caregiverId: claims.caregiver_id as string | undefined,
+    school: claims.school_id as string | undefined,
     permissions: (claims.permissions as string[] | undefined) ?? [],
     label,
   }
