@@ -1,10 +1,10 @@
-"""Administration routes: routing rules per county, staff recipients and the duty roster.
-Staff contact addresses are encrypted at rest. Webhook subscriptions are in api_webhooks.py."""
+"""Administration routes: routing rules per county and staff recipients. Staff contact
+addresses are encrypted at rest. The duty roster is in api_roster.py, webhook subscriptions
+in api_webhooks.py."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -18,7 +18,7 @@ from shared.scope import not_found, require_in_scope
 from services.notify.domain import ACTIONABLE_AUDIENCES, AUDIENCES, ROUTED_EVENTS
 from services.notify.domain_delivery import AddressError, check_email, check_webhook_url, normalise_mobile
 from services.notify.domain_templates import TEMPLATE_VARIABLES
-from services.notify.api_models import RoutingRuleOut, ShiftOut, StaffRecipientOut
+from services.notify.api_models import RoutingRuleOut, StaffRecipientOut
 from shared import audit
 from shared.contracts.events import ContactChannel
 from shared.pagination import Page, PageRequest, Paging, paged
@@ -72,13 +72,33 @@ async def put_rule(request: Request, response: Response, county_code: Code12, ev
     if body.template not in TEMPLATE_VARIABLES:
         raise RuleViolation("body.template", "unknown template")
     if event_type in ALERT_EVENTS and audience == "on_duty" and (not body.enabled or "in_app" not in body.channels):
-        raise RuleViolation("body.enabled", "alerts for concerns cannot be switched off (and always reach the inbox)")
+        raise RuleViolation("body.enabled", "关注事项的提醒不能关闭，且总会发到应用内消息 / alerts for concerns "
+                                            "cannot be switched off (and always reach the inbox)")
     async with request.app.state.pool.acquire() as conn:
         async with conn.transaction():
             row = await store_admin.put_rule(conn, county_code, event_type, audience, body.template, body.channels,
-                                             body.enabled, put_precondition(if_match))
+                                             body.enabled, put_precondition(if_match), principal.subject)
     response.headers["ETag"] = etag(row["version"])
     return dict(row)
+
+
+@router.delete("/routing-rules/{county_code}/{event_type}/{audience}", status_code=204)
+async def delete_rule(request: Request, county_code: Code12, event_type: EventName, audience: AudienceName,
+                      principal: Caller, if_match: IfMatch = None) -> Response:
+    """Removes the county's own rule for one (event, audience): the default applies again.
+    If-Match with the version read is required (428 without, 412 when stale); 404 when the
+    county has no rule of its own there."""
+    require_roles(principal, *ADMIN_ROLES)
+    require_in_scope(principal, county_code)
+    version = expected_version(if_match)
+    async with request.app.state.pool.acquire() as conn:
+        async with conn.transaction():
+            current = await store_admin.delete_rule(conn, county_code, event_type, audience, version)
+    if current is None:
+        raise not_found("county rule")
+    if current != version:
+        raise stale(current)
+    return Response(status_code=204)
 
 
 # -- staff recipients ---------------------------------------------------------------------
@@ -149,7 +169,7 @@ def _validated_contacts(contacts: StaffContactsIn, allow_loopback: bool) -> dict
 
 def _staff_out(row: Any, contacts: dict[str, Any] | None = None) -> dict[str, Any]:
     out = {key: row[key] for key in ("id", "staff_id", "jurisdiction", "level", "school_id", "channels", "active",
-                                     "version", "created_at", "updated_at")}
+                                     "version", "created_at", "updated_at", "updated_by")}
     if contacts is not None:
         out["contacts"] = contacts
     return out
@@ -166,7 +186,7 @@ async def create_staff(request: Request, body: StaffRecipientIn, principal: Call
     async def create(conn: Any) -> tuple[int, dict[str, Any]]:
         return 201, _staff_out(await commands.add_staff_recipient(
             conn, cipher, staff_id=body.staff_id, jurisdiction=body.jurisdiction, level=body.level,
-            school_id=body.school_id, contacts=contacts))
+            school_id=body.school_id, contacts=contacts, updated_by=principal.subject))
 
     return await once.answer(body, create, location=f"{router.prefix}/staff-recipients/{{id}}")
 
@@ -213,6 +233,7 @@ async def patch_staff(request: Request, response: Response, recipient_id: UUID, 
     require_roles(principal, *ADMIN_ROLES, "township_staff")
     version = expected_version(if_match)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"contacts"})
+    changes["updated_by"] = principal.subject
     if body.jurisdiction is not None:
         require_in_scope(principal, body.jurisdiction)
     if body.contacts is not None:
@@ -232,59 +253,15 @@ async def patch_staff(request: Request, response: Response, recipient_id: UUID, 
     return _staff_out(row)
 
 
-# -- duty roster --------------------------------------------------------------------------
-
-class ShiftIn(CleanInput):
-    model_config = ConfigDict(extra="forbid")
-
-    staff_recipient_id: UUID
-    jurisdiction: Code12 = Field(description="the township or county this shift covers")
-    starts_at: datetime
-    ends_at: datetime
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "ShiftIn":
-        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
-            raise ValueError("times need a UTC offset")
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
-        return self
-
-
-@router.post("/duty-roster", status_code=201, response_model=ShiftOut)
-async def create_shift(body: ShiftIn, principal: Caller, once: Idempotent) -> JSONResponse:
-    """Puts a staff recipient on duty for concerns in a township or county for a time window."""
+@router.delete("/staff-recipients/{recipient_id}", status_code=204)
+async def delete_staff(request: Request, recipient_id: UUID, principal: Caller,
+                       if_match: IfMatch = None) -> Response:
+    """Removes a recipient with the shifts they served; 409 while they have a current or future
+    shift (remove or reassign it first). If-Match with the version read is required."""
     require_roles(principal, *ADMIN_ROLES, "township_staff")
-    require_in_scope(principal, body.jurisdiction)
-    if body.jurisdiction[9:] != "000":
-        raise RuleViolation("body.jurisdiction", "a duty roster covers a township or a county, not a village")
-
-    async def create(conn: Any) -> tuple[int, dict[str, Any]]:
-        return 201, dict(await commands.add_shift(
-            conn, principal, staff_recipient_id=body.staff_recipient_id, jurisdiction=body.jurisdiction,
-            starts_at=body.starts_at, ends_at=body.ends_at))
-
-    return await once.answer(body, create)
-
-
-@router.get("/duty-roster", response_model=Page[ShiftOut])
-async def list_shifts(request: Request, principal: Caller,
-                      page: AdminPaging,
-                      at: Annotated[datetime | None, Query(description="only shifts covering this instant")] = None,
-                      ) -> dict[str, Any]:
-    """Latest first."""
-    require_roles(principal, *ADMIN_ROLES, "township_staff")
+    version = expected_version(if_match)
     async with request.app.state.pool.acquire() as conn:
-        rows = await store_admin.list_shifts(conn, principal.scope_prefix, at, page.fetch,
-                                             page.after(datetime, UUID))
-    return page.keyset([dict(row) for row in rows], key=lambda row: (row["starts_at"], row["id"]))
-
-
-@router.delete("/duty-roster/{shift_id}", status_code=204)
-async def delete_shift(request: Request, shift_id: UUID,
-                       principal: Caller) -> Response:
-    require_roles(principal, *ADMIN_ROLES, "township_staff")
-    async with request.app.state.pool.acquire() as conn:
-        if not await store_admin.delete_shift(conn, shift_id, principal.scope_prefix):
-            raise not_found()
+        async with conn.transaction():
+            await commands.remove_staff_recipient(conn, principal, recipient_id, version,
+                                                  request.app.state.settings.clock.now())
     return Response(status_code=204)

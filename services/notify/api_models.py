@@ -19,6 +19,7 @@ class RoutingRuleOut(BaseModel):
     enabled: bool
     version: int
     updated_at: datetime
+    updated_by: str = Field(description="who last changed it: an account subject, 'migration' or 'system'")
 
 
 class StaffRecipientOut(BaseModel):
@@ -32,6 +33,7 @@ class StaffRecipientOut(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    updated_by: str = Field(description="who last changed it: an account subject, 'migration' or 'system'")
     contacts: dict[str, Any] | None = Field(default=None, description="only with view_sensitive")
 
 
@@ -42,7 +44,10 @@ class ShiftOut(BaseModel):
     starts_at: datetime
     ends_at: datetime
     created_at: datetime
-    staff_id: str | None = Field(default=None, description="in lists")
+    version: int
+    updated_at: datetime
+    updated_by: str = Field(description="who last changed it: an account subject, 'migration' or 'system'")
+    staff_id: str | None = Field(default=None, description="in lists and changes")
 
 
 class WebhookOut(BaseModel):

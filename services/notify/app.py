@@ -11,6 +11,7 @@ from prometheus_client import Gauge
 from services.notify import store, store_held
 from services.notify.api import router as inbox_router
 from services.notify.api_admin import router as admin_router
+from services.notify.api_roster import router as roster_router
 from services.notify.api_deliveries import router as deliveries_router
 from services.notify.api_setup import router as setup_router
 from services.notify.api_templates import router as templates_router
@@ -47,7 +48,7 @@ def create_app(settings: ServiceSettings, *, cipher: FieldCipher | None = None,
         settings, title="Shouhu notify",
         description="Reminders, escalations and alerts by SMS, email, WeCom/DingTalk, webhook and in-app, "
                     "each delivered once.",
-        routers=[inbox_router, admin_router, webhooks_router, templates_router, deliveries_router, setup_router],
+        routers=[inbox_router, admin_router, roster_router, webhooks_router, templates_router, deliveries_router, setup_router],
         on_startup=on_startup, on_shutdown=on_shutdown,
     )
     undeliverable = Gauge("shouhu_notify_undeliverable", "Messages waiting for a recipient (no_recipient) or a "

@@ -18,7 +18,7 @@ async def list_rules(conn: asyncpg.Connection, county_code: str) -> list[asyncpg
     """The rules in force for a county: its own where it has them, else the defaults."""
     return await conn.fetch(
         """SELECT DISTINCT ON (event_type, audience) county_code, event_type, audience, template, channels,
-                  enabled, version, updated_at
+                  enabled, version, updated_at, updated_by
              FROM routing_rules WHERE county_code IN ('', $1)
             ORDER BY event_type, audience, county_code DESC""", county_code)
 
@@ -30,7 +30,8 @@ async def get_rule(conn: asyncpg.Connection, county_code: str, event_type: str, 
 
 
 async def put_rule(conn: asyncpg.Connection, county_code: str, event_type: str, audience: str, template: str,
-                   channels: Sequence[str], enabled: bool, precondition: Precondition) -> asyncpg.Record:
+                   channels: Sequence[str], enabled: bool, precondition: Precondition,
+                   updated_by: str = "system") -> asyncpg.Record:
     """Creates the county's own rule or replaces it, once `precondition` allows it."""
     existing = await conn.fetchrow(
         """SELECT version FROM routing_rules WHERE county_code = $1 AND event_type = $2 AND audience = $3
@@ -38,27 +39,45 @@ async def put_rule(conn: asyncpg.Connection, county_code: str, event_type: str, 
     precondition(existing["version"] if existing else None)
     if existing is None:
         return await conn.fetchrow(
-            """INSERT INTO routing_rules (county_code, event_type, audience, template, channels, enabled)
-               VALUES ($1, $2, $3, $4, $5, $6) RETURNING *""",
-            county_code, event_type, audience, template, list(channels), enabled)
+            """INSERT INTO routing_rules (county_code, event_type, audience, template, channels, enabled, updated_by)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *""",
+            county_code, event_type, audience, template, list(channels), enabled, updated_by)
     return await conn.fetchrow(
         """UPDATE routing_rules SET template = $4, channels = $5, enabled = $6, version = version + 1,
-                  updated_at = now()
+                  updated_at = now(), updated_by = $7
             WHERE county_code = $1 AND event_type = $2 AND audience = $3 RETURNING *""",
-        county_code, event_type, audience, template, list(channels), enabled)
+        county_code, event_type, audience, template, list(channels), enabled, updated_by)
+
+
+async def delete_rule(conn: asyncpg.Connection, county_code: str, event_type: str, audience: str,
+                      expected_version: int) -> int | None:
+    """Removes the county's own rule (the default applies again) when it is at `expected_version`.
+    Returns the stored version (the deleted one, or the newer one that refused), None when the
+    county has no rule of its own for (event, audience)."""
+    current = await conn.fetchval(
+        """SELECT version FROM routing_rules WHERE county_code = $1 AND event_type = $2 AND audience = $3
+            FOR UPDATE""", county_code, event_type, audience)
+    if current == expected_version:
+        await conn.execute(
+            "DELETE FROM routing_rules WHERE county_code = $1 AND event_type = $2 AND audience = $3",
+            county_code, event_type, audience)
+    return current
 
 
 # -- staff recipients ---------------------------------------------------------------------
 
-_STAFF = "id, staff_id, jurisdiction, level, school_id, channels, active, version, created_at, updated_at"
+_STAFF = ("id, staff_id, jurisdiction, level, school_id, channels, active, version, created_at, updated_at, "
+          "updated_by")
 
 
 async def insert_staff(conn: asyncpg.Connection, *, recipient_id: UUID, staff_id: str, jurisdiction: str, level: str,
-                       school_id: str | None, channels: Sequence[str], contacts_enc: str) -> asyncpg.Record | None:
+                       school_id: str | None, channels: Sequence[str], contacts_enc: str,
+                       updated_by: str = "system") -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"""INSERT INTO staff_recipients (id, staff_id, jurisdiction, level, school_id, channels, contacts_enc)
-            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (staff_id) DO NOTHING RETURNING {_STAFF}""",
-        recipient_id, staff_id, jurisdiction, level, school_id, list(channels), contacts_enc)
+        f"""INSERT INTO staff_recipients (id, staff_id, jurisdiction, level, school_id, channels, contacts_enc,
+                                          updated_by)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (staff_id) DO NOTHING RETURNING {_STAFF}""",
+        recipient_id, staff_id, jurisdiction, level, school_id, list(channels), contacts_enc, updated_by)
 
 
 async def get_staff(conn: asyncpg.Connection, recipient_id: UUID) -> asyncpg.Record | None:
@@ -77,8 +96,8 @@ async def list_staff(conn: asyncpg.Connection, scope_prefix: str, limit: int,
 
 async def update_staff(conn: asyncpg.Connection, recipient_id: UUID, expected_version: int,
                        changes: dict[str, Any]) -> asyncpg.Record | None:
-    columns = [name for name in ("jurisdiction", "level", "school_id", "channels", "contacts_enc", "active")
-               if name in changes]
+    columns = [name for name in ("jurisdiction", "level", "school_id", "channels", "contacts_enc", "active",
+                                 "updated_by") if name in changes]
     assignments = ", ".join(f"{name} = ${i + 3}" for i, name in enumerate(columns))
     return await conn.fetchrow(
         f"""UPDATE staff_recipients SET {assignments + ', ' if assignments else ''}version = version + 1,
@@ -87,13 +106,48 @@ async def update_staff(conn: asyncpg.Connection, recipient_id: UUID, expected_ve
         recipient_id, expected_version, *[changes[name] for name in columns])
 
 
+async def delete_staff(conn: asyncpg.Connection, recipient_id: UUID, expected_version: int,
+                       now: datetime) -> str:
+    """Removes a recipient at `expected_version` with the shifts they served (ended before
+    `now`); one still on duty or due to be is kept. Answers 'deleted', 'stale' or 'on_duty'."""
+    current = await conn.fetchval("SELECT version FROM staff_recipients WHERE id = $1 FOR UPDATE", recipient_id)
+    if current != expected_version:
+        return "stale"
+    if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM duty_roster WHERE recipient_id = $1 AND ends_at > $2)",
+                           recipient_id, now):
+        return "on_duty"
+    await conn.execute("DELETE FROM duty_roster WHERE recipient_id = $1", recipient_id)
+    await conn.execute("DELETE FROM staff_recipients WHERE id = $1", recipient_id)
+    return "deleted"
+
+
 # -- duty roster --------------------------------------------------------------------------
 
 async def insert_shift(conn: asyncpg.Connection, shift_id: UUID, recipient_id: UUID, jurisdiction: str,
-                       starts_at: datetime, ends_at: datetime) -> asyncpg.Record:
+                       starts_at: datetime, ends_at: datetime, updated_by: str = "system") -> asyncpg.Record:
     return await conn.fetchrow(
-        """INSERT INTO duty_roster (id, recipient_id, jurisdiction, starts_at, ends_at)
-           VALUES ($1, $2, $3, $4, $5) RETURNING *""", shift_id, recipient_id, jurisdiction, starts_at, ends_at)
+        """INSERT INTO duty_roster (id, recipient_id, jurisdiction, starts_at, ends_at, updated_by)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING *""",
+        shift_id, recipient_id, jurisdiction, starts_at, ends_at, updated_by)
+
+
+async def get_shift(conn: asyncpg.Connection, shift_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT d.*, s.staff_id FROM duty_roster d JOIN staff_recipients s ON s.id = d.recipient_id
+            WHERE d.id = $1 FOR UPDATE OF d""", shift_id)
+
+
+async def update_shift(conn: asyncpg.Connection, shift_id: UUID, expected_version: int, *, recipient_id: UUID,
+                       jurisdiction: str, starts_at: datetime, ends_at: datetime,
+                       updated_by: str) -> asyncpg.Record | None:
+    """The shift as changed, or None when it is no longer at `expected_version`."""
+    return await conn.fetchrow(
+        """WITH changed AS (
+               UPDATE duty_roster SET recipient_id = $3, jurisdiction = $4, starts_at = $5, ends_at = $6,
+                      updated_by = $7, version = version + 1, updated_at = now()
+                WHERE id = $1 AND version = $2 RETURNING *)
+           SELECT c.*, s.staff_id FROM changed c JOIN staff_recipients s ON s.id = c.recipient_id""",
+        shift_id, expected_version, recipient_id, jurisdiction, starts_at, ends_at, updated_by)
 
 
 async def list_shifts(conn: asyncpg.Connection, scope_prefix: str, at: datetime | None, limit: int,
@@ -107,9 +161,12 @@ async def list_shifts(conn: asyncpg.Connection, scope_prefix: str, at: datetime 
             ORDER BY d.starts_at DESC, d.id LIMIT $3""", scope_prefix, at, limit, after_at, after_id)
 
 
-async def delete_shift(conn: asyncpg.Connection, shift_id: UUID, scope_prefix: str) -> bool:
+async def delete_shift(conn: asyncpg.Connection, shift_id: UUID, scope_prefix: str,
+                       expected_version: int | None = None) -> bool:
+    """Removes a shift in scope (at `expected_version` when one is named)."""
     return bool(await conn.fetchval(
-        "DELETE FROM duty_roster WHERE id = $1 AND jurisdiction LIKE $2 || '%' RETURNING true", shift_id, scope_prefix))
+        """DELETE FROM duty_roster WHERE id = $1 AND jurisdiction LIKE $2 || '%'
+              AND ($3::integer IS NULL OR version = $3) RETURNING true""", shift_id, scope_prefix, expected_version))
 
 
 # -- webhook subscriptions ----------------------------------------------------------------

@@ -145,7 +145,7 @@ async def test_staff_recipients_validate_addresses_and_encrypt_them(api) -> None
     backwards = await api.post("/v1/duty-roster", headers=ADMIN, json={
         "staff_recipient_id": rid, "jurisdiction": TOWNSHIP, "starts_at": "2026-12-02T00:00:00+08:00",
         "ends_at": "2026-12-01T00:00:00+08:00"})
-    assert backwards.status_code == 422
+    assert backwards.status_code == 422 and backwards.json()["errors"][0]["field"] == "body.ends_at"
     now = clock.from_env().now()
     shift = await api.post("/v1/duty-roster", headers=ADMIN, json={
         "staff_recipient_id": rid, "jurisdiction": TOWNSHIP, "starts_at": (now - timedelta(hours=1)).isoformat(),

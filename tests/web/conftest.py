@@ -35,7 +35,9 @@ def gateway(request, tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser(gateway: str) -> Iterator[Browser]:
+    # After the stack: starting it runs asyncio (its databases), which cannot run inside the
+    # loop Playwright's sync API keeps going, whichever test of a session comes first.
     with sync_playwright() as playwright:
         # --no-sandbox: the tests may run as root (CI does), where chromium's sandbox refuses to start.
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

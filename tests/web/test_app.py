@@ -271,3 +271,79 @@ def test_sign_in_through_the_countys_identity_provider_uses_the_code_flow_with_p
     assert answered["code"] == ["the-code"] and answered["grant_type"] == ["authorization_code"]
     stored = page.evaluate("localStorage.getItem('shouhu.dev-session')")
     assert access_token in stored   # signed in on the phone for the token's lifetime
+
+
+def test_the_providers_token_is_renewed_before_it_expires_and_signing_out_forgets_the_phone(
+        page: Page, gateway: str) -> None:
+    """The provider (played by routes, as above) answers the code with a refresh token; told by
+    /oidc.json to renew 3,595 s before a one-hour token expires, the app asks for a new token a
+    few seconds after signing in, without a page of the provider, and goes on with it. 退出登录
+    then leaves nothing of the session on the phone."""
+    import jwt
+
+    from shared.auth import AuthSettings, issue_dev_token
+
+    authority = f"{gateway}/county-idp"
+    first = teacher_token(gateway)
+    claims = jwt.decode(first, options={"verify_signature": False})
+    # The same teacher, another token (an hour shorter, so it cannot equal the first).
+    renewed = issue_dev_token(AuthSettings(), subject=claims["sub"], roles=claims["roles"],
+                              jurisdiction=claims["jurisdiction"], caregiver_id=claims.get("caregiver_id"),
+                              school_id=claims.get("school_id"), ttl_seconds=7 * 3600)
+    id_token = ".".join([_b64url(b'{"alg":"none"}'), _b64url(json.dumps(
+        {"iss": authority, "aud": "shouhu-app", "sub": claims["sub"], "name": "赵老师"}).encode()), ""])
+    grants: list[dict[str, list[str]]] = []
+
+    def token(route: Route) -> None:
+        asked = parse_qs(route.request.post_data or "")
+        grants.append(asked)
+        if asked["grant_type"] == ["authorization_code"]:
+            route.fulfill(json={"access_token": first, "id_token": id_token, "refresh_token": "refresh-1",
+                                "token_type": "Bearer", "expires_in": 3600, "scope": "openid profile"})
+        else:
+            route.fulfill(json={"access_token": renewed, "refresh_token": "refresh-2", "token_type": "Bearer",
+                                "expires_in": 3600, "scope": "openid profile"})
+
+    page.route(f"{gateway}/oidc.json", lambda route: route.fulfill(
+        json={"authority": authority, "client_id": "shouhu-app", "renew_before_s": 3595}))
+    page.route(f"{authority}/.well-known/openid-configuration", lambda route: route.fulfill(json={
+        "issuer": authority, "authorization_endpoint": f"{authority}/auth", "token_endpoint": f"{authority}/token",
+        "jwks_uri": f"{authority}/certs", "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"]}))
+    page.route(f"{authority}/auth?*", lambda route: route.fulfill(status=302, headers={
+        "Location": f"{parse_qs(urlparse(route.request.url).query)['redirect_uri'][0]}?code=the-code&state="
+                    f"{parse_qs(urlparse(route.request.url).query)['state'][0]}"}))
+    page.route(f"{authority}/token", token)
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.headers.get("authorization", "")) if "/registry/" in r.url else None)
+
+    page.goto("/m/")
+    page.get_by_role("button", name="通过本县统一身份认证登录").tap()
+    expect(page.get_by_role("heading", name="我的孩子")).to_be_visible(timeout=20_000)
+    assert first in page.evaluate("localStorage.getItem('shouhu.dev-session')")
+    # Nothing of the provider's user (the refresh token) in the browser's storage: memory only.
+    stored = page.evaluate("JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})")
+    assert "refresh-1" not in stored
+
+    page.wait_for_function(f"(localStorage.getItem('shouhu.dev-session') || '').includes('{renewed}')",
+                           timeout=30_000)
+    assert [g["grant_type"] for g in grants] == [["authorization_code"], ["refresh_token"]]
+    assert grants[1]["refresh_token"] == ["refresh-1"]
+    assert page.url == f"{gateway}/m/"  # no page of the provider: renewed in the background
+    page.get_by_role("tab", name="待办").tap()
+    expect(page.get_by_role("heading", name="待办")).to_be_visible()
+    page.get_by_role("tab", name="我的孩子").tap()
+    expect(page.get_by_test_id("child").first).to_be_visible()
+    assert sent and sent[-1] == f"Bearer {renewed}"  # the services accept the renewed token
+
+    page.get_by_test_id("sign-out").tap()
+    page.get_by_role("button", name="退出登录").last.tap()  # the confirmation
+    expect(page).to_have_url(re.compile(r"/m/sign-in"), timeout=20_000)
+    assert page.evaluate("localStorage.getItem('shouhu.dev-session')") is None
+    assert page.evaluate("localStorage.getItem('shouhu.oidc-id-token')") is None
+    cached = page.evaluate("""() => new Promise((resolve) => {
+        const open = indexedDB.open('shouhu-app');
+        open.onsuccess = () => { const all = open.result.transaction('cache').objectStore('cache').count();
+                                 all.onsuccess = () => resolve(all.result); };
+    })""")
+    assert cached == 0  # the children's cards kept for offline use are gone with the session

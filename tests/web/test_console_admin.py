@@ -86,3 +86,128 @@ def test_county_officer_keeps_the_school_register_and_sees_who_changed_it(page: 
     expect(ours).to_contain_text("每周")
     expect(ours).to_contain_text("demo-county_officer")
     expect(policies.filter(has_text="系统默认").filter(has_text="书信").first).to_contain_text("每学期")
+
+
+def confirm(page: Page, button: str) -> None:
+    """Element Plus' confirmation box (ElMessageBox) answered with `button`."""
+    box = page.locator(".el-message-box")
+    expect(box).to_be_visible()
+    box.get_by_role("button", name=button).click()
+    expect(box).to_be_hidden()
+
+
+def test_county_officer_changes_a_routing_rule_and_restores_the_default(page: Page) -> None:
+    sign_in(page, "county_officer")
+    page.goto("/admin")
+    page.get_by_role("tab", name="通知规则").click()
+    rows = page.get_by_test_id("routing-rules").locator(".el-table__body tr")
+    due = rows.filter(has_text="任务即将到期").filter(has_text="结对帮扶人")
+    expect(due).to_contain_text("系统默认")
+
+    # Concern alerts cannot be switched off: the service's refusal is shown under 启用.
+    alert = rows.filter(has_text="发现问题").filter(has_text="值班人员")
+    alert.get_by_role("button", name="修改").click()
+    box = page.get_by_role("dialog", name="修改通知规则")
+    form_item(box, "启用").locator(".el-switch").click()
+    box.get_by_test_id("rule-save").click()
+    expect(form_item(box, "启用").locator(".el-form-item__error")).to_contain_text("提醒不能关闭")
+    screenshot(page, "58-admin-rule-refused")
+    check_accessibility(page)
+    box.get_by_role("button", name="取消").click()
+    expect(box).to_be_hidden()
+
+    # The county's own rule for 任务即将到期: no e-mail (the default sends one), written by
+    # whoever saved it.
+    expect(due).to_contain_text("电子邮件")
+    due.get_by_role("button", name="修改").click()
+    box = page.get_by_role("dialog", name="修改通知规则")
+    box.locator(".el-checkbox", has_text="电子邮件").click()
+    expect(box.get_by_role("checkbox", name="电子邮件")).not_to_be_checked()
+    box.get_by_test_id("rule-save").click()
+    expect(box).to_be_hidden()
+    expect(due).to_contain_text("关岭布依族苗族自治县")
+    expect(due).not_to_contain_text("电子邮件")
+    expect(due).to_contain_text("demo-county_officer")
+    screenshot(page, "59-admin-rule-changed")
+
+    due.get_by_role("button", name="恢复默认").click()
+    confirm(page, "恢复默认")
+    expect(due).to_contain_text("系统默认")
+    expect(due).to_contain_text("电子邮件")
+    due.get_by_role("button", name="变更记录").click()
+    history = page.get_by_test_id("history").locator(".el-table__body tr")
+    # Newest first: this test's removal, then the rule it wrote (a stack reused by an earlier
+    # run has older pairs below).
+    expect(history.nth(0)).to_contain_text("删除")
+    expect(history.nth(1)).to_contain_text("新建")
+    expect(history.nth(0)).to_contain_text("demo-county_officer")
+    page.keyboard.press("Escape")
+
+
+def test_county_officer_keeps_recipients_and_the_duty_roster(page: Page) -> None:
+    staff_id = f"twp-clerk-{uuid.uuid4().hex[:6]}"
+    sign_in(page, "county_officer")
+    page.goto("/admin")
+    page.get_by_role("tab", name="接收人与值班").click()
+    expect(page.get_by_test_id("recipients")).to_be_visible()
+
+    page.get_by_test_id("recipient-add").click()
+    box = page.get_by_role("dialog", name="新增接收人")
+    form_item(box, "工作人员账号").locator("input").fill(staff_id)
+    choose(page, box, "层级", "乡镇（街道）")
+    choose(page, box, "范围", "顶云街道")
+    form_item(box, "手机号").locator("input").fill("010-62345678")  # a landline: no SMS
+    box.get_by_test_id("recipient-save").click()
+    expect(form_item(box, "手机号").locator(".el-form-item__error")).to_be_visible()
+    screenshot(page, "60-admin-recipient-refused")
+    check_accessibility(page)
+    form_item(box, "手机号").locator("input").fill("13800138000")
+    box.get_by_test_id("recipient-save").click()
+    expect(box).to_be_hidden()
+    person = page.get_by_test_id("recipients").locator(".el-table__body tr", has_text=staff_id)
+    expect(person).to_contain_text("顶云街道")
+    expect(person).to_contain_text("短信")
+    expect(person).to_contain_text("demo-county_officer")
+
+    person.get_by_role("button", name="修改").click()
+    box = page.get_by_role("dialog", name="修改接收人")
+    form_item(box, "电子邮件").locator("input").fill("clerk@dingyun.example.cn")
+    box.get_by_test_id("recipient-save").click()
+    expect(box).to_be_hidden()
+    expect(person).to_contain_text("电子邮件")
+
+    # On duty for 顶云街道 from the next hour for a day; then moved to the whole county.
+    page.get_by_test_id("shift-add").click()
+    box = page.get_by_role("dialog", name="新增值班")
+    choose(page, box, "值班人", staff_id)
+    choose(page, box, "范围", "顶云街道")
+    box.get_by_test_id("shift-save").click()
+    expect(box).to_be_hidden()
+    shift = page.get_by_test_id("roster").locator(".el-table__body tr", has_text=staff_id)
+    expect(shift).to_contain_text("顶云街道")
+    shift.get_by_role("button", name="修改").click()
+    box = page.get_by_role("dialog", name="修改值班")
+    choose(page, box, "范围", "关岭布依族苗族自治县")
+    box.get_by_test_id("shift-save").click()
+    expect(box).to_be_hidden()
+    expect(shift).to_contain_text("关岭布依族苗族自治县")
+    expect(shift).to_contain_text("demo-county_officer")
+    screenshot(page, "61-admin-roster")
+    check_accessibility(page)
+    shift.get_by_role("button", name="变更记录").click()
+    history = page.get_by_test_id("history").locator(".el-table__body tr")
+    expect(history).to_have_count(2)
+    expect(history.first).to_contain_text("修改")
+    expect(history.first).to_contain_text("jurisdiction")
+    page.keyboard.press("Escape")
+
+    # Someone on duty is kept until their shift goes.
+    person.get_by_role("button", name="删除").click()
+    confirm(page, "删除")
+    expect(page.get_by_test_id("recipients-failure")).to_contain_text("仍有值班安排")
+    shift.get_by_role("button", name="删除").click()
+    confirm(page, "删除")
+    expect(shift).to_have_count(0)
+    person.get_by_role("button", name="删除").click()
+    confirm(page, "删除")
+    expect(person).to_have_count(0)

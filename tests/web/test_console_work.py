@@ -1,6 +1,7 @@
 """The work lists and reports in a real browser against a real stack (the fixtures of
 test_console.py): a township clerk acknowledges a mandatory-report concern with its referral,
-reads the notification setup check and the undeliverable messages, and downloads the 工作总结;
+reads the notification setup check and the undeliverable messages, downloads the 工作总结 and
+looks at a ledger (台账) before downloading it as Excel and PDF;
 a county officer reads the assessment."""
 
 from __future__ import annotations
@@ -101,3 +102,45 @@ def test_township_clerk_downloads_the_work_summary_and_the_officer_reads_the_ass
     assert any("顶云街道" in text for text in rows.all_inner_texts())
     screenshot(page, "44-assessment-townships")
     check_accessibility(page)
+
+
+def test_township_clerk_looks_at_a_ledger_and_downloads_it_as_excel_and_pdf(page: Page, tmp_path: Path) -> None:
+    import openpyxl
+    from pypdf import PdfReader
+
+    sign_in(page, "township_clerk")
+    page.get_by_role("menuitem", name="报表").click()  # /reports itself is the reports API's path at the gateway
+    page.get_by_role("radio", name=re.compile(r"^\d{4}年$")).click(force=True)  # this year so far
+    choose(page, page, "范围", "顶云街道")
+    ledgers = page.get_by_test_id("ledgers")
+    ledgers.get_by_role("radio", name="结对帮扶名册").click(force=True)
+    ledgers.get_by_test_id("ledger-preview").click()
+    expect(ledgers.get_by_test_id("ledger-title")).to_contain_text("结对帮扶名册")
+    expect(ledgers.get_by_test_id("ledger-title")).to_contain_text("顶云街道")
+    table = ledgers.get_by_test_id("ledger-rows")
+    expect(table.locator("thead")).to_contain_text("帮扶人")
+    first = table.locator(".el-table__body tr").first
+    expect(first).to_contain_text("顶云街道")
+    child = first.locator("td").first.inner_text().strip()
+    assert child and child != "—"  # named by the registry when the ledger is made
+    screenshot(page, "45-reports-ledger")
+    check_accessibility(page)
+
+    with page.expect_download() as download:
+        ledgers.get_by_test_id("ledger-xlsx").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name.startswith("结对帮扶名册台账-顶云街道-") and saved.suffix == ".xlsx"
+    sheet = openpyxl.load_workbook(saved).active
+    cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
+    assert any("结对帮扶名册" in c for c in cells) and child in cells
+
+    ledgers.get_by_role("radio", name="一人一档").click(force=True)
+    expect(ledgers.get_by_test_id("ledger-rows")).to_have_count(0)  # the preview was of the other ledger
+    with page.expect_download() as download:
+        ledgers.get_by_test_id("ledger-pdf").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name.startswith("一人一档台账-顶云街道-") and saved.suffix == ".pdf"
+    assert saved.read_bytes()[:4] == b"%PDF"
+    assert "一人一档" in "".join(p.extract_text() for p in PdfReader(saved).pages)

@@ -9,6 +9,8 @@ export interface Person {
   roles: string[]
   jurisdiction: string
   caregiverId?: string
+  /** A school head's or school staff's school (the token's school_id): what they may see. */
+  school?: string
   permissions: string[]
   label?: string
 }
@@ -42,6 +44,7 @@ export function personOf(token: string, label?: string): Person {
     roles: (claims.roles as string[] | undefined) ?? [],
     jurisdiction: String(claims.jurisdiction ?? ''),
     caregiverId: claims.caregiver_id as string | undefined,
+    school: claims.school_id as string | undefined,
     permissions: (claims.permissions as string[] | undefined) ?? [],
     label,
   }
@@ -52,6 +55,13 @@ export function signIn(token: string, label?: string, remember = false): void {
   state.person = personOf(token, label)
   state.endedBecause = null
   if (remember) storage.setItem(STORAGE_KEY, JSON.stringify({ token, label }))
+}
+
+/** A renewed token of the same person (src/oidc.ts): replaces the one in use, where it was kept.
+ *  Ignored once the session has ended or someone else has signed in. */
+export function renewToken(token: string, label?: string): void {
+  if (!state.token || personOf(token).subject !== state.person?.subject) return
+  signIn(token, label ?? state.person?.label, true)
 }
 
 export function endSession(reason: 'expired' | 'signed_out'): void {

@@ -8,12 +8,14 @@ import { ElMessage } from 'element-plus'
 import 'element-plus/es/components/message/style/css'
 import { clientsFor, gatewayFetchWith, STALE_RECORD_MESSAGE } from './gateway'
 import { endSession } from '../session'
+import { stopOidcRenewal } from '../oidc'
 import { router } from '../router'
 
 export { problemOf, STALE_RECORD_MESSAGE } from './gateway'
 
 export const gatewayFetch = gatewayFetchWith({
   expired() {
+    stopOidcRenewal()
     endSession('expired')
     void router.replace({ name: 'sign-in', query: { next: router.currentRoute.value.fullPath } })
   },

@@ -4,6 +4,7 @@
 import { ref } from 'vue'
 import { clientsFor, gatewayFetchWith, STALE_RECORD_MESSAGE } from '../api/gateway'
 import { endSession } from '../session'
+import { stopOidcRenewal } from '../oidc'
 import { router } from './router'
 
 export { problemOf } from '../api/gateway'
@@ -13,6 +14,7 @@ export const notice = ref('')
 
 export const gatewayFetch = gatewayFetchWith({
   expired() {
+    stopOidcRenewal()
     endSession('expired')
     void router.replace({ name: 'sign-in', query: { next: router.currentRoute.value.fullPath } })
   },
