@@ -63,6 +63,9 @@ def test_each_service_is_served_under_its_prefix_which_is_passed_on(gateway: str
         assert metrics.status_code == 404 and metrics.headers["content-type"] == "application/problem+json", service
     root = httpx.get(f"{gateway}/")
     assert '"prefix"' not in root.text  # "/" is the staff console's (its files), never an API's
+    for page in ("/pairing", "/reports"):  # the console's pages of the same first word as an API
+        answer = httpx.get(gateway + page)
+        assert answer.status_code != 301 and '"prefix"' not in answer.text, page
 
 
 def test_cors_for_listed_origins_only(gateway: str) -> None:
@@ -125,7 +128,7 @@ def test_the_gateway_images_own_configuration_serves_the_console_and_the_app(tmp
             assert process.poll() is None and time.monotonic() < deadline, "the console's nginx did not start"
             time.sleep(0.1)
         assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
-        for path in ("/", "/children/3f0c", "/reports"):
+        for path in ("/", "/children/3f0c", "/reports", "/pairing"):
             page = httpx.get(base + path)
             assert page.status_code == 200 and "守护 console" in page.text, path
             assert page.headers["x-frame-options"] == "DENY"
