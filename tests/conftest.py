@@ -39,5 +39,8 @@ def topic_prefix(infra: Infrastructure) -> str:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "infra" in getattr(item, "fixturenames", ()):
+        # scripts/infra's Keycloak is infrastructure too (the identity provider's tests).
+        # The web tests' stack (tests/web/conftest.py's `gateway`) asks for `infra` as it starts.
+        names = set(getattr(item, "fixturenames", ()))
+        if {"infra", "keycloak"} & names or ("gateway" in names and "tests/web/" in item.nodeid):
             item.add_marker(pytest.mark.infra)
