@@ -75,3 +75,50 @@ def until(condition, what: str, timeout_s: float = 30.0):
             return answer
         time.sleep(0.3)
     raise AssertionError(f"not within {timeout_s} s: {what}")
+
+
+def play_identity_provider(page: Page, gateway: str, *, client_id: str, first: str, renewed: str,
+                           name: str) -> list[dict[str, list[str]]]:
+    """The county's identity provider played by routes in the browser (the console's and the
+    app's renewal tests; test_sign_in.py uses a real Keycloak): its discovery document, an
+    authorization endpoint that answers at once with a code, and a token endpoint that answers
+    the code with `first` and a refresh token, and the refresh token with `renewed`. /oidc.json
+    asks for renewal 3,595 s before a one-hour token expires: a few seconds after signing in.
+    Returns the grants the token endpoint was asked for, as they arrive."""
+    import base64
+    from urllib.parse import parse_qs, urlparse
+
+    from playwright.sync_api import Route
+
+    def b64url(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    authority = f"{gateway}/county-idp"
+    subject = json.loads(base64.urlsafe_b64decode(first.split(".")[1] + "==").decode())["sub"]
+    id_token = ".".join([b64url(b'{"alg":"none"}'), b64url(json.dumps(
+        {"iss": authority, "aud": client_id, "sub": subject, "name": name}).encode()), ""])
+    grants: list[dict[str, list[str]]] = []
+
+    def token(route: Route) -> None:
+        asked = parse_qs(route.request.post_data or "")
+        grants.append(asked)
+        if asked["grant_type"] == ["authorization_code"]:
+            route.fulfill(json={"access_token": first, "id_token": id_token, "refresh_token": "refresh-1",
+                                "token_type": "Bearer", "expires_in": 3600, "scope": "openid profile"})
+        else:
+            route.fulfill(json={"access_token": renewed, "refresh_token": "refresh-2", "token_type": "Bearer",
+                                "expires_in": 3600, "scope": "openid profile"})
+
+    def authorize(route: Route) -> None:
+        query = parse_qs(urlparse(route.request.url).query)
+        route.fulfill(status=302, headers={"Location": f"{query['redirect_uri'][0]}?code=c&state={query['state'][0]}"})
+
+    page.route(f"{gateway}/oidc.json", lambda route: route.fulfill(
+        json={"authority": authority, "client_id": client_id, "renew_before_s": 3595}))
+    page.route(f"{authority}/.well-known/openid-configuration", lambda route: route.fulfill(json={
+        "issuer": authority, "authorization_endpoint": f"{authority}/auth", "token_endpoint": f"{authority}/token",
+        "jwks_uri": f"{authority}/certs", "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"]}))
+    page.route(f"{authority}/auth?*", authorize)
+    page.route(f"{authority}/token", token)
+    return grants

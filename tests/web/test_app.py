@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, Page, Route, expect
 from tests.web.app import (
     large_photo, outbox_ids, phone_context, sign_in_as_teacher, teacher_token, wait_for_service_worker,
 )
-from tests.web.console import screenshot, serious_accessibility_violations
+from tests.web.console import play_identity_provider, screenshot, serious_accessibility_violations
 
 # Words that label a child; none may appear on a screen a child or a neighbour might glimpse.
 LABELS = ("留守", "困境", "孤儿", "事实无人抚养", "残疾儿童", "流动儿童")
@@ -283,37 +283,13 @@ def test_the_providers_token_is_renewed_before_it_expires_and_signing_out_forget
 
     from shared.auth import AuthSettings, issue_dev_token
 
-    authority = f"{gateway}/county-idp"
     first = teacher_token(gateway)
     claims = jwt.decode(first, options={"verify_signature": False})
     # The same teacher, another token (an hour shorter, so it cannot equal the first).
     renewed = issue_dev_token(AuthSettings(), subject=claims["sub"], roles=claims["roles"],
                               jurisdiction=claims["jurisdiction"], caregiver_id=claims.get("caregiver_id"),
                               school_id=claims.get("school_id"), ttl_seconds=7 * 3600)
-    id_token = ".".join([_b64url(b'{"alg":"none"}'), _b64url(json.dumps(
-        {"iss": authority, "aud": "shouhu-app", "sub": claims["sub"], "name": "赵老师"}).encode()), ""])
-    grants: list[dict[str, list[str]]] = []
-
-    def token(route: Route) -> None:
-        asked = parse_qs(route.request.post_data or "")
-        grants.append(asked)
-        if asked["grant_type"] == ["authorization_code"]:
-            route.fulfill(json={"access_token": first, "id_token": id_token, "refresh_token": "refresh-1",
-                                "token_type": "Bearer", "expires_in": 3600, "scope": "openid profile"})
-        else:
-            route.fulfill(json={"access_token": renewed, "refresh_token": "refresh-2", "token_type": "Bearer",
-                                "expires_in": 3600, "scope": "openid profile"})
-
-    page.route(f"{gateway}/oidc.json", lambda route: route.fulfill(
-        json={"authority": authority, "client_id": "shouhu-app", "renew_before_s": 3595}))
-    page.route(f"{authority}/.well-known/openid-configuration", lambda route: route.fulfill(json={
-        "issuer": authority, "authorization_endpoint": f"{authority}/auth", "token_endpoint": f"{authority}/token",
-        "jwks_uri": f"{authority}/certs", "response_types_supported": ["code"],
-        "code_challenge_methods_supported": ["S256"]}))
-    page.route(f"{authority}/auth?*", lambda route: route.fulfill(status=302, headers={
-        "Location": f"{parse_qs(urlparse(route.request.url).query)['redirect_uri'][0]}?code=the-code&state="
-                    f"{parse_qs(urlparse(route.request.url).query)['state'][0]}"}))
-    page.route(f"{authority}/token", token)
+    grants = play_identity_provider(page, gateway, client_id="shouhu-app", first=first, renewed=renewed, name="赵老师")
     sent: list[str] = []
     page.on("request", lambda r: sent.append(r.headers.get("authorization", "")) if "/registry/" in r.url else None)
 

@@ -6,16 +6,14 @@ afterwards still ends the session cleanly, with the reason on the sign-in page."
 from __future__ import annotations
 
 import base64
-import json
 import re
-from urllib.parse import parse_qs, urlparse
 
 import jwt
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Page, expect
 
 from shared.auth import AuthSettings, issue_dev_token
 from tests.web import test_console
-from tests.web.console import dev_token, screenshot
+from tests.web.console import dev_token, play_identity_provider, screenshot
 
 page = test_console.page  # the desk-sized, zh-CN page of the console's tests (a fixture)
 
@@ -26,38 +24,12 @@ def _b64url(data: bytes) -> str:
 
 def test_the_clerks_token_is_renewed_in_the_background_and_a_401_still_ends_the_session(
         page: Page, gateway: str) -> None:
-    authority = f"{gateway}/county-idp"
     first = dev_token(gateway, "township_clerk")
     claims = jwt.decode(first, options={"verify_signature": False})
     renewed = issue_dev_token(AuthSettings(), subject=claims["sub"], roles=claims["roles"],
                               jurisdiction=claims["jurisdiction"], ttl_seconds=7 * 3600)
-    id_token = ".".join([_b64url(b'{"alg":"none"}'), _b64url(json.dumps(
-        {"iss": authority, "aud": "shouhu-console", "sub": claims["sub"], "name": "陈建国"}).encode()), ""])
-    grants: list[dict[str, list[str]]] = []
-
-    def token(route: Route) -> None:
-        asked = parse_qs(route.request.post_data or "")
-        grants.append(asked)
-        if asked["grant_type"] == ["authorization_code"]:
-            route.fulfill(json={"access_token": first, "id_token": id_token, "refresh_token": "refresh-1",
-                                "token_type": "Bearer", "expires_in": 3600, "scope": "openid profile"})
-        else:
-            route.fulfill(json={"access_token": renewed, "refresh_token": "refresh-2", "token_type": "Bearer",
-                                "expires_in": 3600, "scope": "openid profile"})
-
-    def authorize(route: Route) -> None:
-        query = parse_qs(urlparse(route.request.url).query)
-        route.fulfill(status=302, headers={"Location": f"{query['redirect_uri'][0]}?code=c&state={query['state'][0]}"})
-
-    # Renew 3,595 s before a one-hour token expires: a few seconds after signing in.
-    page.route(f"{gateway}/oidc.json", lambda route: route.fulfill(
-        json={"authority": authority, "client_id": "shouhu-console", "renew_before_s": 3595}))
-    page.route(f"{authority}/.well-known/openid-configuration", lambda route: route.fulfill(json={
-        "issuer": authority, "authorization_endpoint": f"{authority}/auth", "token_endpoint": f"{authority}/token",
-        "jwks_uri": f"{authority}/certs", "response_types_supported": ["code"],
-        "code_challenge_methods_supported": ["S256"]}))
-    page.route(f"{authority}/auth?*", authorize)
-    page.route(f"{authority}/token", token)
+    grants = play_identity_provider(page, gateway, client_id="shouhu-console", first=first, renewed=renewed,
+                                    name="陈建国")
     sent: list[str] = []
     page.on("request", lambda r: sent.append(r.headers.get("authorization", "")) if "/registry/" in r.url else None)
 
