@@ -51,8 +51,11 @@ def test_the_township_clerks_month(page: Page, tmp_path: Path) -> None:
     overdue = rows_of(page, "overdue")
     expect(overdue.first).to_be_visible()
     expect(page.get_by_test_id("overdue-count")).to_contain_text(re.compile(r"共 \d+项"))
-    child = overdue.first.locator("td").first.inner_text().strip()
-    assert child and child != "…"
+    # The names arrive after the rows (the registry's names, read for the page): "…" until then.
+    first_cell = overdue.first.locator("td").first
+    expect(first_cell).not_to_have_text("…", timeout=15_000)
+    child = first_cell.inner_text().strip()
+    assert child
     screenshot(page, "70-clerk-overdue")
     open_menu(page, "儿童信息", "儿童信息")
     page.get_by_role("textbox", name="按姓名、拼音或首字母搜索").fill(child)
