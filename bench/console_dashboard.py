@@ -176,18 +176,19 @@ def main(runs: int, children: int) -> list[Goal]:
             with ThreadPoolExecutor(1) as thread:
                 api_s.append(thread.submit(asyncio.run, replay(calls)).result())
         browser.close()
+        # While the stack is up: the bytes the gateway sends are measured from it.
+        built_kb, sent_kb, files = first_route_kb(scripts)
     dashboard, blank, api = (statistics.median(v) for v in (dashboard_s, blank_s, api_s))
     print(f"  dashboard drawn with data : median {dashboard * 1000:7.0f} ms  "
           f"(runs: {', '.join(f'{s * 1000:.0f}' for s in dashboard_s)})")
     duty_pages = sum(1 for c in calls if "/visits/v1/duties" in c["url"])
     if LAST_SPANS:
         print(f"  last run: first API request at {LAST_SPANS[0]:.0f} ms (scripts loaded, dashboard mounted), last"
-              f" answer at {LAST_SPANS[1]:.0f} ms; {duty_pages} pages of fulfilled duties fetched one after another")
+              f" answer at {LAST_SPANS[1]:.0f} ms; {duty_pages} requests for duty lists")
     print(f"  (a) blank static page     : median {blank * 1000:7.0f} ms  → dashboard / blank = {dashboard / blank:.1f}×")
     print(f"  (b) its {len(calls)} API calls direct: median {api * 1000:7.0f} ms  → dashboard / API calls = "
           f"{dashboard / api:.1f}×")
     goals.append(Goal("console dashboard first meaningful render (cold, median)", dashboard, "<=", GOAL_S, " s"))
-    built_kb, sent_kb, files = first_route_kb(scripts)
     print(f"  JavaScript of the first route: {files} files, {built_kb:.1f} KiB gzipped from web/dist "
           f"(level 6; the gateway sent {sent_kb:.1f} KiB)")
     goals.append(Goal("console first-route JavaScript (gzipped)", built_kb, "<=", GOAL_KB, " KiB"))
