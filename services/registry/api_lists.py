@@ -45,7 +45,9 @@ def child_filter(request: Request, township_code: Code12 = None, village_code: C
                  min_age: Annotated[int | None, Query(ge=0, le=18)] = None,
                  max_age: Annotated[int | None, Query(ge=0, le=18)] = None,
                  caregiver_id: Annotated[UUID | None, Query(description="children paired with this caregiver now")]
-                 = None) -> store.ChildFilter:
+                 = None,
+                 paired: Annotated[bool | None, Query(description="paired with a caregiver now (true) or with "
+                                                            "no one (false)")] = None) -> store.ChildFilter:
     """Filters travel in the query string: codes and flags only, never a name."""
     if min_age is not None and max_age is not None and min_age > max_age:
         raise RuleViolation("query.min_age", "最小年龄大于最大年龄 / min_age is above max_age")
@@ -55,7 +57,7 @@ def child_filter(request: Request, township_code: Code12 = None, village_code: C
         status=status, gender=gender, left_behind_type=left_behind_type, priority=priority,
         born_before=_years_before(now, min_age) if min_age is not None else None,
         born_after=_years_before(now, max_age + 1) + timedelta(days=1) if max_age is not None else None,
-        caregiver_id=caregiver_id,
+        caregiver_id=caregiver_id, paired=paired,
     )
 
 
@@ -109,8 +111,9 @@ async def search_children(body: SearchIn, request: Request, principal: Caller,
     query = normalize_query(body.query)
     if not query:
         raise RuleViolation("body.query", "请输入要查找的姓名或拼音 / nothing to search for")
-    filters = confined(store.ChildFilter(township_code=body.township_code, school_id=body.school_id,
-                                         status=body.status), principal, place="body")
+    filters = confined(store.ChildFilter(township_code=body.township_code, village_code=body.village_code,
+                                         school_id=body.school_id, category=body.category, status=body.status,
+                                         paired=body.paired), principal, place="body")
     page = PageRequest(limit=body.limit, cursor=body.cursor)
     async with request.app.state.pool.acquire() as conn:
         rows = await store.search_children(conn, principal.scope_prefix, query, limit=page.fetch, filters=filters,

@@ -223,8 +223,11 @@ class SearchIn(_In):
 
     query: str = Field(min_length=1, max_length=50, description="name, pinyin (zengxiaoming) or initials (zxm)")
     township_code: str | None = Field(default=None, pattern=r"^\d{12}$")
+    village_code: str | None = Field(default=None, pattern=r"^\d{12}$")
     school_id: str | None = Field(default=None, max_length=64)
+    category: PublicCategory | None = None
     status: Literal["active", "transferred", "closed"] | None = None
+    paired: bool | None = Field(default=None, description="paired with a caregiver now (true) or with no one (false)")
     limit: int = Field(default=20, ge=1, le=100)
     cursor: str | None = Field(default=None, max_length=512, pattern=r"^[A-Za-z0-9_\-]+$",
                                description="`next_cursor` of the previous page of results; omit for the first")

@@ -165,6 +165,7 @@ class ChildFilter:
     born_after: date | None = None     # inclusive bounds from an age range
     born_before: date | None = None
     caregiver_id: UUID | None = None   # children currently paired with this caregiver (from pairing's events)
+    paired: bool | None = None         # paired with anyone now, or with no one
 
 
 def _where(scope_prefix: str, filters: ChildFilter, args: list[Any]) -> str:
@@ -191,6 +192,9 @@ def _where(scope_prefix: str, filters: ChildFilter, args: list[Any]) -> str:
         clauses.append(f"""EXISTS (SELECT 1 FROM caregiver_pairings p WHERE p.child_id = children.id
                                      AND p.caregiver_id = ${len(args)}
                                      AND p.started_on IS NOT NULL AND p.ended_on IS NULL)""")
+    if filters.paired is not None:
+        clauses.append(f"""{'' if filters.paired else 'NOT '}EXISTS (SELECT 1 FROM caregiver_pairings p
+                              WHERE p.child_id = children.id AND p.started_on IS NOT NULL AND p.ended_on IS NULL)""")
     return " AND ".join(clauses)
 
 

@@ -180,3 +180,28 @@ async def test_the_paired_caregiver_adds_and_reads_growth_notes(registry, pairin
                      await registry.client.post(f"/v1/me/children/{child_id}/growth-notes", json=note,
                                                 headers=headers)):
         assert response.status_code == 404
+
+
+async def test_staff_list_and_search_children_paired_or_not(registry, pairings) -> None:
+    # The console's 结对/未结对 filter: paired with anyone now, or with no one (an ended
+    # pairing leaves the child unpaired again), in the list and in the search alike.
+    paired = await _child(registry, name="结对甲")
+    ended = await _child(registry, name="结对乙")
+    never = await _child(registry, name="结对丙")
+    await pairings.pair(paired, uuid.uuid4())
+    someone = uuid.uuid4()
+    await pairings.end(ended, await pairings.pair(ended, someone), someone)
+
+    async def listed(flag: str) -> set[str]:
+        response = await registry.client.get(f"/v1/children?paired={flag}&limit=100", headers=staff_headers())
+        assert response.status_code == 200, response.text
+        return {item["id"] for item in response.json()["items"]} & {paired, ended, never}
+
+    assert await listed("true") == {paired}
+    assert await listed("false") == {ended, never}
+    found = await registry.client.post("/v1/children/search", json={"query": "结对", "paired": False},
+                                       headers=staff_headers())
+    assert found.status_code == 200, found.text
+    assert {item["id"] for item in found.json()["items"]} == {ended, never}
+    bad = await registry.client.get("/v1/children?paired=perhaps", headers=staff_headers())
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.paired"
