@@ -15,11 +15,7 @@ let fromFile: Promise<void> | null = null
 const fromRegistry = new Map<string, Promise<boolean>>()
 
 export async function loadNames(): Promise<void> {
-  fromFile ??= fetch(import.meta.env.BASE_URL + 'divisions.json')
-    .then((r) => (r.ok ? r.json() : { divisions: {}, schools: {} }))
-    .then((data: Names) => { Object.assign(names.divisions, data.divisions); Object.assign(names.schools, data.schools) })
-    .catch(() => undefined)
-  await fromFile
+  await namesFromFile()
   const county = session.token ? countyOf(session.person?.jurisdiction ?? '') : null
   if (!county) return
   let reading = fromRegistry.get(county)
@@ -28,6 +24,22 @@ export async function loadNames(): Promise<void> {
     fromRegistry.set(county, reading)
   }
   if (!(await reading)) fromRegistry.delete(county)
+}
+
+function namesFromFile(): Promise<void> {
+  fromFile ??= fetch(import.meta.env.BASE_URL + 'divisions.json')
+    .then((r) => (r.ok ? r.json() : { divisions: {}, schools: {} }))
+    .then((data: Names) => { Object.assign(names.divisions, data.divisions); Object.assign(names.schools, data.schools) })
+    .catch(() => undefined)
+  return fromFile
+}
+
+/** The file's names now, the registry's when they come (the names are reactive, so what shows
+ * them is redrawn): for a page that must not wait for the registry's school register, as the
+ * dashboard's first render does not. */
+export async function loadNamesSoon(): Promise<void> {
+  await namesFromFile()
+  void loadNames()
 }
 
 async function registryGet(path: string): Promise<any | null> {
