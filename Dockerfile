@@ -8,8 +8,9 @@
 #
 # Configuration comes only from the environment (see .env.example); nothing is baked in.
 # Build:  docker build -t localhost/shouhu:dev .
-# Sites that mirror images pass the base image from their own registry:
-#   docker build --build-arg PYTHON_IMAGE=harbor.example.gov.cn/library/python:3.11-slim-bookworm .
+# Sites that mirror images pass the base image from their own registry, with the same digest
+# (a mirror copied with `crane copy` / `skopeo copy --all` keeps it):
+#   docker build --build-arg PYTHON_IMAGE=harbor.example.gov.cn/library/python:3.11-slim-bookworm@sha256:<as below> .
 #
 # The gateway image (target `gateway`): nginx with the staff console and the caregiver app built
 # in (web/dist), their API client generated from these services' OpenAPI documents on the way:
