@@ -8,19 +8,25 @@
 #
 # Configuration comes only from the environment (see .env.example); nothing is baked in.
 # Build:  docker build -t localhost/shouhu:dev .
-# Sites that mirror images pass the base image from their own registry:
-#   docker build --build-arg PYTHON_IMAGE=harbor.example.gov.cn/library/python:3.11-slim-bookworm .
+# Sites that mirror images pass the base image from their own registry, with the same digest
+# (a mirror copied with `crane copy` / `skopeo copy --all` keeps it):
+#   docker build --build-arg PYTHON_IMAGE=harbor.example.gov.cn/library/python:3.11-slim-bookworm@sha256:<as below> .
 #
 # The gateway image (target `gateway`): nginx with the staff console and the caregiver app built
 # in (web/dist), their API client generated from these services' OpenAPI documents on the way:
 #   docker build --target gateway -t localhost/shouhu-gateway:dev .
 # The services' image (the last stage, the default target) does not build the console.
 
-ARG PYTHON_IMAGE=docker.io/library/python:3.11-slim-bookworm
-ARG NODE_IMAGE=docker.io/library/node:20-bookworm-slim
-ARG NGINX_IMAGE=docker.io/library/nginx:1.27-alpine
+# Base images by digest (tag@sha256:...): the tag is for people, the digest is what is pulled, so
+# a rebuild gets the same bytes. Where each digest came from and how to refresh them:
+# docs/operations.md, "Reproducible images" (scripts/pin-images).
+ARG PYTHON_IMAGE=docker.io/library/python:3.11-slim-bookworm@sha256:0bee7276f83efd4a1ee05bbbf4281d95ed28e079220a9457f25a93e3f1e3c31b
+ARG NODE_IMAGE=docker.io/library/node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0
+ARG NGINX_IMAGE=docker.io/library/nginx:1.30-alpine@sha256:02b1b2a0445514891a14aa371845f6085d5d9d10d385b30d6aad606a50a29a05
 
-# ---- build: wheels for the project and every dependency (manylinux wheels; no compiler needed)
+# ---- build: the project's own wheel only. Its dependencies are never resolved here: they come
+# from requirements/runtime.lock (exact versions, every file's sha256), installed below.
+# No build isolation: the base image's setuptools builds it (no unhashed download).
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -29,12 +35,14 @@ WORKDIR /src
 COPY pyproject.toml ./
 COPY shared ./shared
 COPY services ./services
-RUN python -m pip wheel --wheel-dir /wheels .
+RUN python -m pip wheel --no-deps --no-build-isolation --wheel-dir /wheels .
 
 # ---- openapi: each service's OpenAPI document, asked of its app without a server or database
 FROM ${PYTHON_IMAGE} AS openapi
+COPY requirements/runtime.lock /tmp/runtime.lock
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    python -m pip install --no-cache-dir --no-index --find-links=/wheels shouhu
+    python -m pip install --no-cache-dir --require-hashes --no-deps -r /tmp/runtime.lock \
+ && python -m pip install --no-cache-dir --no-index --no-deps /wheels/shouhu-*.whl
 WORKDIR /src
 COPY web/scripts/dump_openapi.py web/scripts/dump_openapi.py
 RUN python web/scripts/dump_openapi.py
@@ -72,10 +80,15 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 shouhu \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
             --shell /usr/sbin/nologin shouhu
-# Install from the build stage's wheels only (no index), then byte-compile: at run time the
-# root filesystem is read-only (Kubernetes readOnlyRootFilesystem), so nothing can be cached later.
+# The dependencies exactly as locked (pip refuses any file whose sha256 is not in the lock, and
+# --no-deps any package the lock does not name), then the project's wheel without dependencies,
+# then byte-compile: at run time the root filesystem is read-only (Kubernetes
+# readOnlyRootFilesystem), so nothing can be cached later.
+COPY requirements/runtime.lock /tmp/runtime.lock
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    python -m pip install --no-index --find-links=/wheels shouhu \
+    python -m pip install --require-hashes --no-deps -r /tmp/runtime.lock \
+ && python -m pip install --no-index --no-deps /wheels/shouhu-*.whl \
+ && rm /tmp/runtime.lock \
  && python -m compileall -q "$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 # In a container the APIs listen on every interface (the services default to 127.0.0.1).
 ENV SHOUHU_REGISTRY_HTTP_HOST=0.0.0.0 \

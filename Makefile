@@ -24,7 +24,7 @@ ARGS ?=
 # `scripts/infra env` fails the recipe (a failed $(...) inside `eval "..."` would be ignored).
 LOAD_ENV = infra_env="$$(scripts/infra env)"; eval "$$infra_env"
 
-.PHONY: help bootstrap infra-up infra-down infra-status test test-fast security lint up down bench chaos token
+.PHONY: help bootstrap infra-up infra-down infra-status test test-fast security lint up down bench chaos token lock sbom
 
 help:
 	@echo 'make bootstrap     install Debian packages, Python deps (editable, [test]) and Kafka jars'
@@ -39,6 +39,8 @@ help:
 	@echo 'make bench         python -m bench against the local infra  (BENCH_ARGS=...)'
 	@echo 'make chaos         faults under load on a stack with its own PostgreSQL and Kafka (<= 10 min; CHAOS_ARGS=--short)'
 	@echo 'make token         python -m shared.cli token  (ARGS=...)'
+	@echo 'make lock          regenerate requirements/*.lock (hashed) from pyproject.toml  (ARGS=--upgrade-package X)'
+	@echo 'make sbom          CycloneDX SBOMs of the Python lock and web/ into .data/artefacts/sbom/'
 
 bootstrap:
 	scripts/bootstrap
@@ -81,3 +83,10 @@ chaos: bootstrap
 
 token:
 	SHOUHU_ENV=development $(PYTHON) -m shared.cli token $(ARGS)
+
+# After any change to pyproject.toml's dependencies; commit requirements/*.lock with it.
+lock:
+	scripts/lock $(ARGS)
+
+sbom: bootstrap
+	PYTHON=$(PYTHON) scripts/sbom
