@@ -157,7 +157,7 @@ def test_infrastructure_has_healthchecks_and_named_volumes() -> None:
     services = model["services"]
     for name in ("postgres", "kafka", "gateway"):
         assert services[name]["healthcheck"]["test"], name
-    assert services["kafka"]["image"].endswith("/kafka:3.9.1")
+    assert services["kafka"]["image"].endswith("/kafka:4.1.1")
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert services["postgres"]["image"].endswith("/postgres:15")
     assert services["gateway"]["image"].endswith("/shouhu-gateway:${SHOUHU_VERSION:-dev}")
