@@ -24,7 +24,7 @@ ARGS ?=
 # `scripts/infra env` fails the recipe (a failed $(...) inside `eval "..."` would be ignored).
 LOAD_ENV = infra_env="$$(scripts/infra env)"; eval "$$infra_env"
 
-.PHONY: help bootstrap infra-up infra-down infra-status test test-fast security lint up down bench chaos token lock sbom
+.PHONY: help bootstrap infra-up infra-down infra-status test test-fast security lint up down bench chaos token lock sbom test-kafka4
 
 help:
 	@echo 'make bootstrap     install Debian packages, Python deps (editable, [test]) and Kafka jars'
@@ -33,6 +33,7 @@ help:
 	@echo 'make infra-status  one line per component'
 	@echo 'make test          bootstrap + infra-up + pytest  (PYTEST_ARGS=...)'
 	@echo 'make test-fast     the tests that need no PostgreSQL or Kafka (pytest -m "not infra")'
+	@echo 'make test-kafka4   the Kafka-touching tests again against a Kafka 4.x broker of their own (KAFKA4_VERSION, KAFKA4_TESTS)'
 	@echo 'make lint          ruff on the code and tests, mypy --strict on shared/'
 	@echo 'make security      the security suite alone: token attacks, bad input on every route, logs, start-up refusal'
 	@echo 'make up / down     start / stop the service stack (scripts/stack)'
@@ -60,6 +61,23 @@ test: bootstrap infra-up
 # Also part of `make test` (and so of CI): pytest collects tests/security with the rest.
 security: bootstrap infra-up
 	$(LOAD_ENV); SHOUHU_ENV=development $(PYTHON) -m pytest -q tests/security tests/unit/test_auth.py $(PYTEST_ARGS)
+
+# The tests that touch Kafka most (relay, consumer loop, reconcile, a worker, ACLs on a secure
+# broker) once more against Kafka 4: a broker of its own from scripts/infra (its own directory
+# .data/kafka4 and ports SHOUHU_KAFKA4_PORT / _CONTROLLER_PORT, default 9192/9193) beside
+# infra-up's PostgreSQL; that broker is stopped afterwards, pass or fail. ~2-3 min.
+KAFKA4_VERSION ?= 4.1.1
+KAFKA4_TESTS ?= tests/integration/test_outbox_relay.py tests/integration/test_consumer_loop.py \
+	tests/integration/test_reconcile.py tests/pairing/test_worker_kafka.py tests/integration/test_kafka_acls.py \
+	tests/unit/test_kafka_security.py
+test-kafka4: bootstrap infra-up
+	$(LOAD_ENV); port="$${SHOUHU_KAFKA4_PORT:-9192}"; \
+	k4=(env SHOUHU_INFRA_DIR="$$PWD/.data/kafka4" SHOUHU_KAFKA_VERSION=$(KAFKA4_VERSION) SHOUHU_KAFKA_PORT="$$port" \
+	    SHOUHU_KAFKA_CONTROLLER_PORT="$${SHOUHU_KAFKA4_CONTROLLER_PORT:-9193}"); \
+	"$${k4[@]}" scripts/infra kafka-up; status=0; \
+	SHOUHU_ENV=development SHOUHU_KAFKA_VERSION=$(KAFKA4_VERSION) SHOUHU_TEST_KAFKA_BOOTSTRAP="127.0.0.1:$$port" \
+	  SHOUHU_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$$port" $(PYTHON) -m pytest -q $(KAFKA4_TESTS) $(PYTEST_ARGS) || status=$$?; \
+	"$${k4[@]}" scripts/infra kafka-down; exit "$$status"
 
 test-fast:
 	$(PYTHON) -m pytest -q -m "not infra" $(PYTEST_ARGS)

@@ -33,7 +33,7 @@ import uuid
 from dataclasses import dataclass
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.partitioner import DefaultPartitioner
 
 from bench.common import Goal, delete_topics, infrastructure, quiet_logging, rule, unique_prefix
@@ -43,7 +43,7 @@ from shared.db import create_pool
 from shared.migrations import migrate
 from shared.outbox import OutboxRelay, create_producer
 from shared.settings import ServiceSettings
-from shared.topics import ensure_topics
+from shared.topics import ensure_topics, topic_partitions
 from tests.support.databases import create_database, drop_database
 from tests.support.plumbing import EFFECTS_DIR
 
@@ -166,10 +166,7 @@ async def end_offsets_total(bootstrap: str, topic: str) -> int:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or ())]
-        if not partitions:
-            await consumer.topics()  # force a metadata refresh
-            partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or ())]
+        partitions = await topic_partitions(consumer, [topic])
         return sum((await consumer.end_offsets(partitions)).values())
     finally:
         await consumer.stop()

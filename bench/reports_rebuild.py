@@ -20,14 +20,14 @@ import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.common import Goal, delete_topics, infrastructure, rule, unique_prefix
 from services.reports.config import ReportsSettings
 from services.reports.rebuild import TOPICS, rebuild
 from shared.contracts import ChildRegistered, DutyScheduled, Jurisdiction, VisitLogged, encode
 from shared.migrations import migrate
-from shared.topics import ensure_topics
+from shared.topics import ensure_topics, topic_partitions
 from tests.support.databases import create_database, drop_database
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "services" / "reports" / "migrations"
@@ -69,9 +69,7 @@ async def _raw_read(bootstrap: str, prefix: str) -> tuple[int, float]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = [TopicPartition(prefix + topic, number) for topic in TOPICS
-                      for number in sorted(consumer.partitions_for_topic(prefix + topic) or ())]
+        partitions = await topic_partitions(consumer, [prefix + topic for topic in TOPICS])
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)

@@ -20,10 +20,11 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from shared.kafka_security import kafka_security
 from shared.settings import ServiceSettings
+from shared.topics import topic_partitions
 
 # Look a little before `since`: Kafka's record timestamp precedes the relay's published_at.
 _SLACK = timedelta(minutes=5)
@@ -42,8 +43,7 @@ async def event_ids_on_kafka(settings: ServiceSettings, topics: list[str], since
     await consumer.start()
     found: set[UUID] = set()
     try:
-        await consumer.topics()  # loads metadata, so partitions_for_topic answers
-        partitions = [TopicPartition(topic, p) for topic in topics for p in consumer.partitions_for_topic(topic) or ()]
+        partitions = await topic_partitions(consumer, topics)
         if not partitions:
             return found
         consumer.assign(partitions)

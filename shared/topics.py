@@ -8,7 +8,9 @@ partition count would then be whatever the broker defaults to.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -22,6 +24,18 @@ from shared.settings import ServiceSettings
 # build its state from the beginning. Notify's delivery reports are kept 30 days. The same
 # as deploy/ declares (tests/deploy checks it).
 RETENTION_MS = {REGISTRY_TOPIC: -1, PAIRING_TOPIC: -1, VISITS_TOPIC: -1, NOTIFY_TOPIC: 30 * 86_400_000}
+
+
+async def topic_partitions(consumer: AIOKafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of `topics` (in order), for a started consumer that assigns them itself.
+
+    Since aiokafka 0.13 a client keeps metadata only for the topics it tracks, so
+    partitions_for_topic answers None for the others, even after topics(). This asks the
+    cluster for every topic's metadata (what topics() does) and reads the partitions from
+    that answer; aiokafka has no public call that returns it.
+    """
+    cluster = await consumer._client.fetch_all_metadata()
+    return [TopicPartition(topic, number) for topic in topics for number in sorted(cluster.partitions_for_topic(topic) or ())]
 
 
 def create_admin(settings: ServiceSettings) -> AIOKafkaAdminClient:

@@ -43,6 +43,7 @@ from shared.contracts.events import PAIRING_TOPIC, REGISTRY_TOPIC, VISITS_TOPIC
 from shared.db import create_pool
 from shared.kafka_security import kafka_security
 from shared.logging import get_logger
+from shared.topics import topic_partitions
 
 log = get_logger("reports.rebuild")
 
@@ -348,10 +349,7 @@ async def rebuild(settings: ReportsSettings, *, processes: int | None = None) ->
         consumer = _consumer(settings)
         await consumer.start()
         try:
-            await consumer.topics()  # fetches the cluster's metadata: the partitions of every topic
-            partitions = [TopicPartition(settings.kafka_topic_prefix + topic, number)
-                          for topic in TOPICS
-                          for number in sorted(consumer.partitions_for_topic(settings.kafka_topic_prefix + topic) or ())]
+            partitions = await topic_partitions(consumer, [settings.kafka_topic_prefix + topic for topic in TOPICS])
             consumer.assign(partitions)
             async with pool.acquire() as conn:
                 deferred_indexes = await store_rebuild.create_build_tables(conn)

@@ -157,7 +157,7 @@ def test_infrastructure_has_healthchecks_and_named_volumes() -> None:
     services = model["services"]
     for name in ("postgres", "kafka", "gateway"):
         assert services[name]["healthcheck"]["test"], name
-    assert re.search(r"/kafka:3\.9\.1@sha256:[0-9a-f]{64}$", services["kafka"]["image"])
+    assert re.search(r"/kafka:4\.1\.1@sha256:[0-9a-f]{64}$", services["kafka"]["image"])
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert re.search(r"/postgres:15\.\d+-bookworm@sha256:[0-9a-f]{64}$", services["postgres"]["image"])
     assert services["gateway"]["image"].endswith("/shouhu-gateway:${SHOUHU_VERSION:-dev}")

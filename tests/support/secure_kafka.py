@@ -52,21 +52,34 @@ class SecureKafka:
                        "--resource-pattern-type", "prefixed" if resource.get("patternType") == "prefix" else "literal"]
             for operation in acl["operations"]:
                 command += ["--operation", operation]
-            self._java("kafka.admin.AclCommand", "--bootstrap-server", self.bootstrap,
+            # AclCommand moved from the broker (Scala) to kafka-tools in Kafka 4.0.
+            acl_command = "org.apache.kafka.tools.AclCommand" if kafka_major(self.libs) >= 4 else "kafka.admin.AclCommand"
+            self._java(acl_command, "--bootstrap-server", self.bootstrap,
                        "--command-config", str(self.workdir / "admin.properties"), *command)
 
     def _java(self, main: str, *args: str) -> None:
-        done = subprocess.run(["java", f"-Dlog4j.configuration=file:{self.workdir / 'log4j.properties'}",
-                               "-cp", f"{self.libs}/*", main, *args],
+        done = subprocess.run(["java", *_log_options(self.workdir), "-cp", f"{self.libs}/*", main, *args],
                               capture_output=True, text=True, timeout=120, check=False)
         assert done.returncode == 0, f"{main} {shlex.join(args)} failed:\n{done.stdout}\n{done.stderr}"
 
 
 def kafka_libs() -> Path:
+    """The jars of the Kafka version scripts/infra runs (SHOUHU_KAFKA_VERSION, inherited)."""
     done = subprocess.run([str(REPO / "scripts" / "infra"), "kafka-jars"], capture_output=True, text=True,
                           timeout=600, check=False)
     assert done.returncode == 0, f"scripts/infra kafka-jars failed:\n{done.stderr}"
-    return REPO / ".data" / "kafka" / "libs"
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def kafka_major(libs: Path) -> int:
+    (broker_jar,) = libs.glob("kafka_2.13-*.jar")
+    return int(broker_jar.name.removeprefix("kafka_2.13-").split(".")[0])
+
+
+def _log_options(workdir: Path) -> list[str]:
+    # 3.x reads the first (reload4j), 4.x the second (Log4j 2); each ignores the other's.
+    return [f"-Dlog4j.configuration=file:{workdir / 'log4j.properties'}",
+            f"-Dlog4j2.configurationFile={workdir / 'log4j2.properties'}"]
 
 
 def _free_port() -> int:
@@ -142,6 +155,15 @@ log4j.appender.file.File={workdir / 'kafka.log'}
 log4j.appender.file.layout=org.apache.log4j.PatternLayout
 log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 """, encoding="utf-8")
+    (workdir / "log4j2.properties").write_text(f"""\
+appender.file.type=File
+appender.file.name=file
+appender.file.fileName={workdir / 'kafka.log'}
+appender.file.layout.type=PatternLayout
+appender.file.layout.pattern=[%d] %p %m (%c)%n
+rootLogger.level=WARN
+rootLogger.appenderRef.file.ref=file
+""", encoding="utf-8")
 
 
 def _wait_until_listening(process: subprocess.Popen, port: int, workdir: Path) -> None:
@@ -171,7 +193,7 @@ def secure_kafka(workdir: Path, users: dict[str, str]) -> Iterator[SecureKafka]:
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22]
     kafka._java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
                 "-c", str(workdir / "server.properties"), *scram)
-    process = subprocess.Popen(["java", "-Xmx512m", f"-Dlog4j.configuration=file:{workdir / 'log4j.properties'}",
+    process = subprocess.Popen(["java", "-Xmx512m", *_log_options(workdir),
                                 "-cp", f"{libs}/*", "kafka.Kafka", str(workdir / "server.properties")],
                                stdout=subprocess.DEVNULL, stderr=open(workdir / "console.log", "wb"),
                                env=dict(os.environ, KAFKA_HEAP_OPTS="-Xmx512m"))
