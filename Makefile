@@ -83,7 +83,7 @@ chaos: bootstrap
 # Base backup, WAL archive, recovery to T, groups rewound, reconcile --orphans (bench/restore_drill.py),
 # on its own PostgreSQL and Kafka: nothing of infra-up's is touched.
 drill: bootstrap
-	PYTHON=$(PYTHON) scripts/restore-drill $(DRILL_ARGS)
+	scripts/restore-drill $(DRILL_ARGS)
 
 token:
 	SHOUHU_ENV=development $(PYTHON) -m shared.cli token $(ARGS)
