@@ -293,8 +293,9 @@ async def _value(url: str, sql: str, *args: Any) -> Any:
 
 
 class Drill:
-    def __init__(self, stack: Stack, pg: Postgres, report: Report) -> None:
+    def __init__(self, stack: Stack, pg: Postgres, report: Report, *, rewind: bool = True) -> None:
         self.stack, self.pg, self.report = stack, pg, report
+        self.rewind = rewind
         self.urls = {name: stack.env[f"SHOUHU_{name.upper()}_DATABASE_URL"] for name in
                      ("registry", "pairing", "visits", "notify", "reports")}
         self.client = Client(stack.urls)
@@ -407,10 +408,13 @@ class Drill:
         r.check("the restored database has forgotten the children registered after T",
                 forgotten == set(after_children), f"{len(forgotten)}/{len(after_children)} forgotten")
 
-        groups = {c.kafka_group: c.kafka_topics for c in self.consumers[SERVICE]}
-        again = await rewind_groups(self.stack.env["SHOUHU_KAFKA_BOOTSTRAP_SERVERS"], groups, target)
-        r.figures["read_again"] = again
-        r.step(f"runbook 3: visits' consumer groups rewound to T: records to read again {again}")
+        if self.rewind:
+            groups = {c.kafka_group: c.kafka_topics for c in self.consumers[SERVICE]}
+            again = await rewind_groups(self.stack.env["SHOUHU_KAFKA_BOOTSTRAP_SERVERS"], groups, target)
+            r.figures["read_again"] = again
+            r.step(f"runbook 3: visits' consumer groups rewound to T: records to read again {again}")
+        else:
+            r.step("runbook 3 LEFT OUT (--skip-rewind): the checks below must fail")
 
         r.step("runbook 4: visits' api and worker started on the restored database")
         self.start_service(restored)
@@ -477,7 +481,8 @@ class Drill:
             ok = True
         except TimeoutError:
             ok = False
-        r.check("a contact recorded after the restore reaches reports; no outbox row pending", ok)
+        r.check("after the restore a new contact reaches reports, no outbox row is pending and visits"
+                " holds every child", ok)
         every = before_contacts + after_contacts + fresh
         rows = await _value(self.urls["reports"], "SELECT count(*) FROM contacts WHERE contact_id = ANY($1::uuid[])",
                             every)
@@ -496,8 +501,10 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def run(folder: Path, *, kafka: str | None = None, topic_prefix: str = "", demo_children: int = 10) -> Report:
-    """`kafka`: the caller's broker (else one of its own, started and stopped here)."""
+def run(folder: Path, *, kafka: str | None = None, topic_prefix: str = "", demo_children: int = 10,
+        rewind: bool = True) -> Report:
+    """`kafka`: the caller's broker (else one of its own, started and stopped here). `rewind=False`
+    leaves out the runbook's step 3, to see the checks fail without it."""
     report = Report()
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)
@@ -519,7 +526,7 @@ def run(folder: Path, *, kafka: str | None = None, topic_prefix: str = "", demo_
         stack = Stack(folder / "stack", addresses, demo_children, topic_prefix)
         report.step(f"the stack with a demo county of {demo_children} children (scripts/stack, its own ports)")
         stack.command("up")
-        asyncio.run(Drill(stack, pg, report).run())
+        asyncio.run(Drill(stack, pg, report, rewind=rewind).run())
     except Exception as failure:  # a step that could not be done is a failed drill, said as such
         report.check("every step done", False, f"{type(failure).__name__}: {failure}")
     finally:
@@ -537,10 +544,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/restore-drill", description=__doc__.splitlines()[0])
     parser.add_argument("--kafka", help="a running Kafka to use (default: one of its own)")
     parser.add_argument("--keep", type=Path, help="run in this folder and keep its logs (default: a temporary one)")
+    parser.add_argument("--skip-rewind", action="store_true",
+                        help="leave out rewinding the consumer groups (runbook step 3): the drill must then fail")
     args = parser.parse_args(argv)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="shouhu-drill-", dir="/var/tmp"))
     prefix = f"drill{uuid.uuid4().hex[:8]}." if args.kafka else ""
-    report = run(folder, kafka=args.kafka, topic_prefix=prefix)
+    report = run(folder, kafka=args.kafka, topic_prefix=prefix, rewind=not args.skip_rewind)
     print(json.dumps(report.figures, ensure_ascii=False, indent=2, default=str))
     for line in report.detail:
         print(f"drill: {line}")
