@@ -24,7 +24,7 @@ ARGS ?=
 # `scripts/infra env` fails the recipe (a failed $(...) inside `eval "..."` would be ignored).
 LOAD_ENV = infra_env="$$(scripts/infra env)"; eval "$$infra_env"
 
-.PHONY: help bootstrap infra-up infra-down infra-status test test-fast security lint up down bench chaos token lock sbom test-kafka4
+.PHONY: help bootstrap infra-up infra-down infra-status test test-fast security lint up down bench chaos drill token lock sbom test-kafka4
 
 help:
 	@echo 'make bootstrap     install Debian packages, Python deps (editable, [test]) and Kafka jars'
@@ -39,6 +39,7 @@ help:
 	@echo 'make up / down     start / stop the service stack (scripts/stack)'
 	@echo 'make bench         python -m bench against the local infra  (BENCH_ARGS=...)'
 	@echo 'make chaos         faults under load on a stack with its own PostgreSQL and Kafka (<= 10 min; CHAOS_ARGS=--short)'
+	@echo 'make drill         point-in-time restore of visits rehearsed with its own PostgreSQL and Kafka (~3 min; DRILL_ARGS=...)'
 	@echo 'make token         python -m shared.cli token  (ARGS=...)'
 	@echo 'make lock          regenerate requirements/*.lock (hashed) from pyproject.toml  (ARGS=--upgrade-package X)'
 	@echo 'make sbom          CycloneDX SBOMs of the Python lock and web/ into .data/artefacts/sbom/'
@@ -98,6 +99,11 @@ bench: infra-up
 # Its own PostgreSQL, Kafka and stack (bench/chaos.py): nothing of infra-up's is stopped.
 chaos: bootstrap
 	SHOUHU_ENV=development $(PYTHON) -m bench.chaos $(CHAOS_ARGS)
+
+# Base backup, WAL archive, recovery to T, groups rewound, reconcile --orphans (bench/restore_drill.py),
+# on its own PostgreSQL and Kafka: nothing of infra-up's is touched.
+drill: bootstrap
+	scripts/restore-drill $(DRILL_ARGS)
 
 token:
 	SHOUHU_ENV=development $(PYTHON) -m shared.cli token $(ARGS)
