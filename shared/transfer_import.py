@@ -4,7 +4,9 @@ Order and units of work:
 
 1. Every service's schema is compared with the archive's (the migrations applied, with
    their checksums); any difference refuses the whole import before anything is written.
-2. Every service's tables, one transaction per table: the rows keep their ids; encrypted
+2. Every service's tables, one transaction per table (after a check that none of the
+   archive's uuid ids is here already: the county imported before from another archive,
+   refused before anything is written): the rows keep their ids; encrypted
    columns are sealed under this deployment's current key (the same contexts, so the
    services open them as their own) and blind indexes computed with its index key. A row
    whose key is already here refuses the table unless the row is the same one (reference
@@ -157,6 +159,30 @@ async def import_table(conn: asyncpg.Connection, entry: ServiceEntry, directory:
         report.already_present[part] = present
 
 
+async def refuse_known_ids(conn: asyncpg.Connection, entry: ServiceEntry, directory: Path,
+                           manifest: dict[str, Any]) -> None:
+    """Before anything is written: a table keyed by a uuid whose ids are already here (this
+    county imported before from another archive, or the same ids in two counties) refuses
+    the import. Only reference data, keyed by codes, may be found here as it is; history
+    without a key of its own could not tell a second copy from the first."""
+    for table, described in manifest["services"][entry.name]["tables"].items():
+        if len(described["key"]) != 1 or await _done(conn, manifest["archive_id"], f"{entry.name}/{table}"):
+            continue
+        column = described["key"][0]
+        kind = await conn.fetchval("SELECT data_type FROM information_schema.columns WHERE table_schema = 'public' "
+                                   "AND table_name = $1 AND column_name = $2", table, column)
+        if kind != "uuid":
+            continue
+        at = described["columns"].index(column)
+        ids = [row[at] for row in read_lines(directory, manifest["archive_id"], archive_file(entry.name, table),
+                                             described, _transfer(manifest))]
+        found = await conn.fetchval(f"SELECT count(*) FROM {quote_identifier(table)} "
+                                    f"WHERE {quote_identifier(column)} = ANY($1::uuid[])", ids)
+        if found:
+            raise TransferError(f"{entry.name}: {found} of the archive's {table} ids are already here (imported "
+                                "before from another archive?); nothing was imported")
+
+
 def _transfer(manifest: dict[str, Any]) -> FieldCipher:
     cipher: FieldCipher = manifest["_transfer"]
     return cipher
@@ -223,6 +249,8 @@ async def import_county(entries: Sequence[ServiceEntry], directory: Path, transf
                 raise TransferError(f"{name}: this database's migrations differ from the archive's "
                                     f"({len(here)} applied here, {len(manifest['services'][name]['schema'])} in "
                                     "the archive); bring both to the same release, then export again")
+        for name in manifest["services"]:  # 1b: no record of the county already here
+            await refuse_known_ids(connections[name], by_name[name], directory, manifest)
         for name in manifest["services"]:  # 2
             for table in manifest["services"][name]["tables"]:
                 await import_table(connections[name], by_name[name], directory, manifest, table, target, report)

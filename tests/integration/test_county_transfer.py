@@ -263,7 +263,14 @@ async def test_two_counties_merge_into_a_province_with_their_history(infra, tmp_
     assert all(not r.imported for r in again_reports)
     assert await counts(province) == after
 
-    # Refusals: a wrong transfer key, and a deployment at another schema.
+    # Refusals: the same county from a second archive (its history would be doubled), a
+    # wrong transfer key, and a deployment at another schema.
+    a.env(monkeypatch)
+    await export_county(ENTRIES, a.cipher, transfer_cipher(archives["a"][1]), tmp_path / "a-again")
+    province.env(monkeypatch)
+    with pytest.raises(TransferError, match="already here"):
+        await import_county(ENTRIES, tmp_path / "a-again", transfer_cipher(archives["a"][1]), province.cipher)
+    assert await counts(province) == after
     wrong = tmp_path / "wrong.key"
     wrong.write_text(base64.b64encode(key(9)).decode())
     with pytest.raises(TransferError, match="transfer key"):
