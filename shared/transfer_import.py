@@ -244,6 +244,9 @@ async def import_county(entries: Sequence[ServiceEntry], directory: Path, transf
                    for name, entry in by_name.items()}
     try:
         for name in manifest["services"]:  # 1: every schema first, before anything is written
+            if await connections[name].fetchval("SELECT to_regclass('county_imports') IS NULL"):
+                raise TransferError(f"{name}: this database predates `shouhu import` (no county_imports); run "
+                                    "`shouhu migrate` on both deployments, then export again")
             here = await schema(connections[name])
             if here != manifest["services"][name]["schema"]:
                 raise TransferError(f"{name}: this database's migrations differ from the archive's "
