@@ -34,7 +34,7 @@ from shared.transfer_export import export_county
 from shared.transfer_import import import_county
 from tests.registry.helpers import full_child_body, national_id
 from tests.support.auth import bearer
-from tests.support.databases import create_migrated_database
+from tests.support.databases import create_database, create_migrated_database
 
 ENTRIES = [_entry(name) for name in SERVICES]
 
@@ -71,9 +71,17 @@ class Deployment:
             await conn.close()
 
 
-async def deployment(infra: Any, label: str, cipher: FieldCipher) -> Deployment:
-    urls = {name: await create_migrated_database(infra, name, _entry(name).migrations_dir) for name in SERVICES}
-    return Deployment(label, urls, cipher, infra.new_topic_prefix(label), infra.kafka_bootstrap)
+async def deployments(infra: Any, ciphers: dict[str, FieldCipher]) -> list[Deployment]:
+    """Each service migrated once, its database copied for every other deployment (the same
+    release everywhere, as the import requires, in a fraction of the time)."""
+    urls: dict[str, dict[str, str]] = {label: {} for label in ciphers}
+    for name in SERVICES:
+        first = await create_migrated_database(infra, name, _entry(name).migrations_dir)
+        for n, label in enumerate(ciphers):
+            urls[label][name] = first if n == 0 else await create_database(
+                infra, name, template=first.rpartition("/")[2])
+    return [Deployment(label, urls[label], cipher, infra.new_topic_prefix(label), infra.kafka_bootstrap)
+            for label, cipher in ciphers.items()]
 
 
 def key(byte: int, size: int = 32) -> bytes:
@@ -173,12 +181,12 @@ async def counts(place: Deployment) -> dict[str, int]:
 
 async def test_two_counties_merge_into_a_province_with_their_history(infra, tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    a = await deployment(infra, "ca", FieldCipher(keys={"a2026": key(1)}, current_key_id="a2026", index_key=key(2)))
-    b = await deployment(infra, "cb", FieldCipher(keys={"b2026": key(3, 16)}, current_key_id="b2026",
-                                                  index_key=key(4), suites={"b2026": "sm4gcm"},
-                                                  index_suite="hmac-sm3"))
-    province = await deployment(infra, "pv", FieldCipher(keys={"p2026": key(5)}, current_key_id="p2026",
-                                                         index_key=key(6)))
+    a, b, province = await deployments(infra, {
+        "ca": FieldCipher(keys={"a2026": key(1)}, current_key_id="a2026", index_key=key(2)),
+        # An SM4 county with an SM3 blind index, moving into an AES province.
+        "cb": FieldCipher(keys={"b2026": key(3, 16)}, current_key_id="b2026", index_key=key(4),
+                          suites={"b2026": "sm4gcm"}, index_suite="hmac-sm3"),
+        "pv": FieldCipher(keys={"p2026": key(5)}, current_key_id="p2026", index_key=key(6))})
     made_a = await fill(infra, a, County("330102000000", "330102001000", "330102001051", "王"))
     made_b = await fill(infra, b, County("520424000000", "520424002000", "520424002001", "李"))
     before = {"a": await counts(a), "b": await counts(b), "p": await counts(province)}
