@@ -18,7 +18,7 @@ import json
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -112,9 +112,10 @@ async def export_tables(conn: asyncpg.Connection, entry: ServiceEntry, source: F
     return described
 
 
-async def read_events(settings: ServiceSettings, topic: str) -> list[dict[str, Any]]:
-    """Every event on the county's `topic` (its prefix taken off), partition by partition in
-    offset order: each key's events stay in the order they happened."""
+async def read_events(settings: ServiceSettings, topic: str, write: Callable[[dict[str, Any]], None]) -> None:
+    """Every event on the county's `topic` (its prefix taken off) to `write`, one partition
+    after another in offset order: each key's events stay in the order they happened, and no
+    more than one fetch is held in memory."""
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
                                 enable_auto_commit=False, request_timeout_ms=settings.kafka_request_timeout_ms,
                                 **kafka_security(settings))
@@ -122,29 +123,22 @@ async def read_events(settings: ServiceSettings, topic: str) -> list[dict[str, A
     try:
         name = settings.kafka_topic_prefix + topic
         if name not in await consumer.topics():  # also fetches the metadata partitions_for_topic reads
-            return []
-        partitions = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        per_partition: dict[int, list[dict[str, Any]]] = {p.partition: [] for p in partitions}
-        # Where each partition stands: its first offset, then past the last record read.
-        at = await consumer.beginning_offsets(partitions)
-        while any(at[p] < ends[p] for p in partitions):
-            batches = await consumer.getmany(*partitions, timeout_ms=1000, max_records=1000)
-            for part, records in batches.items():
-                for record in records:
-                    at[part] = record.offset + 1
-                    if record.offset >= ends[part]:
-                        continue
+            return
+        for partition in sorted(consumer.partitions_for_topic(name) or ()):
+            part = TopicPartition(name, partition)
+            consumer.assign([part])
+            await consumer.seek_to_beginning(part)
+            end = (await consumer.end_offsets([part]))[part]
+            at = (await consumer.beginning_offsets([part]))[part]
+            while at < end:
+                for record in (await consumer.getmany(part, timeout_ms=1000, max_records=1000)).get(part, []):
+                    at = record.offset + 1
+                    if record.offset >= end:
+                        break
                     headers = {k: v.decode() for k, v in record.headers or ()}
-                    per_partition[part.partition].append({
-                        "event_id": headers["ce_id"], "topic": topic, "event_type": headers["ce_type"],
-                        "message_key": (record.key or b"").decode(), "headers": headers,
-                        "payload": json.loads(record.value or b"null")})
-        return [event for p in sorted(per_partition) for event in per_partition[p]]
+                    write({"event_id": headers["ce_id"], "topic": topic, "event_type": headers["ce_type"],
+                           "message_key": (record.key or b"").decode(), "headers": headers,
+                           "payload": json.loads(record.value or b"null")})
     finally:
         await consumer.stop()
 
@@ -168,8 +162,7 @@ async def export_county(entries: Sequence[ServiceEntry], source: FieldCipher, tr
         writer = _Writer(directory, archive_id, archive_file(entry.name, EVENTS), transfer)
         try:
             if entry.name in PRODUCED:
-                for event in await read_events(settings, PRODUCED[entry.name]):
-                    writer.write(event)
+                await read_events(settings, PRODUCED[entry.name], writer.write)
         finally:
             described[EVENTS] = writer.close()
         manifest["services"][entry.name] = described

@@ -188,8 +188,10 @@ def _transfer(manifest: dict[str, Any]) -> FieldCipher:
     return cipher
 
 
-def _events(directory: Path, manifest: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
+def _events(directory: Path, manifest: dict[str, Any], only: str | None = None) -> Iterable[tuple[str, dict[str, Any]]]:
     for service, described in manifest["services"].items():
+        if only is not None and service != only:
+            continue
         for event in read_lines(directory, manifest["archive_id"], archive_file(service, EVENTS), described[EVENTS],
                                 _transfer(manifest)):
             yield service, event
@@ -204,13 +206,27 @@ async def mark_inbox(conn: asyncpg.Connection, entry: ServiceEntry, directory: P
         return
     settings = entry.load_settings().model_copy(update={"kafka_topic_prefix": ""})
     readers = [(consumer.name, set(consumer.topics)) for consumer in entry.build_consumers(settings, None)]
-    rows = [(name, event["event_id"], event["event_type"]) for _, event in _events(directory, manifest)
-            for name, topics in readers if event["topic"] in topics]
+    rows = ((name, event["event_id"], event["event_type"]) for _, event in _events(directory, manifest)
+            for name, topics in readers if event["topic"] in topics)
     async with conn.transaction():
-        await conn.executemany("INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2::uuid, $3) "
-                               "ON CONFLICT DO NOTHING", rows)
-        await _mark(conn, archive_id, part, len(rows))
-    report.imported[part] = len(rows)
+        count = await _in_batches(conn, "INSERT INTO inbox (consumer, event_id, event_type) "
+                                        "VALUES ($1, $2::uuid, $3) ON CONFLICT DO NOTHING", rows)
+        await _mark(conn, archive_id, part, count)
+    report.imported[part] = count
+
+
+async def _in_batches(conn: asyncpg.Connection, sql: str, rows: Iterable[tuple[Any, ...]]) -> int:
+    """executemany in slices, so an archive of millions of events is never held in memory."""
+    batch: list[tuple[Any, ...]] = []
+    count = 0
+    for row in rows:
+        batch.append(row)
+        if len(batch) == 5 * BATCH:
+            await conn.executemany(sql, batch)
+            count, batch = count + len(batch), []
+    if batch:
+        await conn.executemany(sql, batch)
+    return count + len(batch)
 
 
 async def queue_events(conn: asyncpg.Connection, entry: ServiceEntry, directory: Path, manifest: dict[str, Any],
@@ -220,15 +236,15 @@ async def queue_events(conn: asyncpg.Connection, entry: ServiceEntry, directory:
     if await _done(conn, archive_id, part):
         report.skipped.append(part)
         return
-    rows = [(event["event_id"], event["topic"], event["message_key"], event["event_type"],
+    rows = ((event["event_id"], event["topic"], event["message_key"], event["event_type"],
              json.dumps(event["headers"]), json.dumps(event["payload"], ensure_ascii=False))
-            for service, event in _events(directory, manifest) if service == entry.name]
+            for _, event in _events(directory, manifest, only=entry.name))
     async with conn.transaction():
-        await conn.executemany(
-            "INSERT INTO outbox (event_id, topic, message_key, event_type, headers, payload) "
-            "VALUES ($1::uuid, $2, $3, $4, $5::jsonb, $6::jsonb) ON CONFLICT (event_id) DO NOTHING", rows)
-        await _mark(conn, archive_id, part, len(rows))
-    report.imported[part] = len(rows)
+        count = await _in_batches(
+            conn, "INSERT INTO outbox (event_id, topic, message_key, event_type, headers, payload) "
+                  "VALUES ($1::uuid, $2, $3, $4, $5::jsonb, $6::jsonb) ON CONFLICT (event_id) DO NOTHING", rows)
+        await _mark(conn, archive_id, part, count)
+    report.imported[part] = count
 
 
 async def import_county(entries: Sequence[ServiceEntry], directory: Path, transfer: FieldCipher,
