@@ -11,6 +11,10 @@
     shouhu alive SERVICE [--max-age S]    the worker's liveness probe (exit 0 while its loops progress)
     shouhu rekey SERVICE [--batch-size N] [--dry-run]   re-encrypt values under the current key, recompute
                                                          blind indexes; counts per key id
+    shouhu export --out DIR --transfer-key FILE [SERVICE ...]   a county's data, history and events, sealed
+                                                         under a one-move transfer key (made if FILE is absent)
+    shouhu import --from DIR --transfer-key FILE [SERVICE ...]  that archive into this deployment: its keys, its
+                                                         blind indexes, the same ids; resumable, repeatable
     shouhu seed [--children N]            load the demo county through the APIs (idempotent)
     shouhu reports rebuild                the reports' read model again from offset 0, then switched to
 """
@@ -268,6 +272,55 @@ async def _rekey(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _services(names: list[str]) -> list[Any]:
+    unknown = set(names) - set(SERVICES)
+    if unknown:
+        raise SystemExit(f"unknown service: {', '.join(sorted(unknown))}")
+    return [_entry(name) for name in names or SERVICES]
+
+
+async def _export(args: argparse.Namespace) -> int:
+    """docs/operations.md, "Moving a county into a province deployment"."""
+    from pathlib import Path
+
+    from shared.crypto import CryptoSettings, FieldCipher
+    from shared.transfer import TransferError, new_transfer_key, transfer_cipher
+    from shared.transfer_export import export_county
+
+    key_file = Path(args.transfer_key)
+    if not key_file.exists():
+        new_transfer_key(key_file)
+        print(f"a new transfer key is in {key_file}: carry it to the province apart from the archive", file=sys.stderr)
+    try:
+        manifest = await export_county(_services(args.services), FieldCipher.from_settings(CryptoSettings()),
+                                       transfer_cipher(key_file), Path(args.out))
+    except TransferError as refused:
+        print(f"shouhu export: {refused}", file=sys.stderr)
+        return 1
+    for name, described in manifest["services"].items():
+        print(json.dumps({"service": name, "rows": {t: d["rows"] for t, d in described["tables"].items() if d["rows"]},
+                          "events": described["events"]["rows"]}))
+    print(json.dumps({"archive_id": manifest["archive_id"]}))
+    return 0
+
+
+async def _import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from shared.crypto import CryptoSettings, FieldCipher
+    from shared.transfer import TransferError, transfer_cipher
+    from shared.transfer_import import import_county
+
+    try:
+        report = await import_county(_services(args.services), Path(getattr(args, "from")),
+                                     transfer_cipher(Path(args.transfer_key)), FieldCipher.from_settings(CryptoSettings()))
+    except TransferError as refused:
+        print(f"shouhu import: {refused}", file=sys.stderr)
+        return 1
+    print(json.dumps(dataclasses.asdict(report)))
+    return 0
+
+
 def _alive(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -349,6 +402,16 @@ def main(argv: list[str] | None = None) -> int:
     rekey_cmd.add_argument("--batch-size", type=_positive_int, default=500, help="rows per transaction")
     rekey_cmd.add_argument("--dry-run", action="store_true", help="only count the values per key id")
 
+    export = commands.add_parser("export", help="write a county's services into an archive for another deployment")
+    export.add_argument("services", nargs="*", metavar="SERVICE", help="default: all")
+    export.add_argument("--out", required=True, help="an empty directory")
+    export.add_argument("--transfer-key", required=True, help="the transfer key file; made when absent")
+
+    import_cmd = commands.add_parser("import", help="take a county's archive into this deployment")
+    import_cmd.add_argument("services", nargs="*", metavar="SERVICE", help="default: all")
+    import_cmd.add_argument("--from", required=True, help="the archive's directory")
+    import_cmd.add_argument("--transfer-key", required=True, help="the transfer key file the export made")
+
     seed = commands.add_parser("seed", help="load demo data through the running APIs")
     seed.add_argument("--children", type=int, default=2000)
 
@@ -371,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         return _alive(args)
     runners = {"migrate": _migrate, "status": _status, "dead-letters": _dead_letters, "replay": _replay, "seed": _seed,
                "reconcile": _reconcile, "rekey": _rekey, "reports": _reports, "prune": _prune,
-               "setup-check": _setup_check}
+               "setup-check": _setup_check, "export": _export, "import": _import}
     return asyncio.run(runners[args.command](args))
 
 
