@@ -50,11 +50,12 @@ _DUE = """erased_at IS NULL
 
 async def due_children(conn: asyncpg.Connection, due: Cutoffs, limit: int) -> list[asyncpg.Record]:
     """The next records whose retention ended, locked (another replica's job skips them)."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         f"""SELECT id, county_code, township_code, school_id, gender, birth_date, categories, left_behind_type,
                    status, close_reason, status_changed_at, created_at
               FROM children WHERE {_DUE} ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED""",
         due.closed_before, due.born_on_or_before, limit)
+    return rows
 
 
 async def count_due(conn: asyncpg.Connection, due: Cutoffs) -> dict[str, int]:

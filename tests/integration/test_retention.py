@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
