@@ -38,12 +38,12 @@ Eraser = Callable[[asyncpg.Connection, UUID], Awaitable[dict[str, int]]]
 
 def handler(erase: Eraser) -> Callable[[asyncpg.Connection, Envelope[ChildErased]], Awaitable[None]]:
     """A service's ChildErased handler: its `erase` (what it holds about the child, cleared)
-    and the trail row, in the consumer's transaction; once per child (the inbox absorbs a
-    redelivery, the trail a second ChildErased)."""
+    and the trail row, in the consumer's transaction. The inbox absorbs a redelivery; a
+    second ChildErased clears nothing more (erasers are idempotent) and keeps the first row.
+    `erase` runs even when the trail has the child: a rebuild of a read model (reports) from
+    offset 0 fills new tables that must be cleared again."""
     async def on_child_erased(conn: asyncpg.Connection, envelope: Envelope[ChildErased]) -> None:
         child_id = envelope.data.child_id
-        if await erased(conn, child_id):
-            return
         counts = await erase(conn, child_id)
         await record(conn, child_id, action=envelope.data.action, counts=counts, erased_at=envelope.time)
 

@@ -17,8 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Any, Literal, Mapping
 from zoneinfo import ZoneInfo
+
+from services.registry import child_fields
+from services.registry.domain import PUBLIC_CATEGORIES, age_band
+from shared.contracts import ChildClosed, Jurisdiction
 
 Action = Literal["purge", "anonymise"]
 ADULT_AGE = 18
@@ -77,3 +81,16 @@ def basis(status: str, status_changed_at: datetime, birth_date: date, due: Cutof
 # cut to 1 January of its year.
 CLEARED_PLAIN = ("village_code", "class_name", "ethnicity", "hobbies")
 ANONYMISED_NAME = "（已匿名）"
+
+
+def closed_on_ageing_out(row: Mapping[str, Any], today: date) -> ChildClosed:
+    """A record due by age that nobody closed is closed first (reason aged_out), with its
+    event, so that pairings end and duties stop before ChildErased clears the rest. `row`
+    is the record as written with the new status and version."""
+    return ChildClosed(
+        child_id=row["id"], school_id=row["school_id"], status="closed", record_version=row["version"],
+        jurisdiction=Jurisdiction(county_code=row["county_code"], township_code=row["township_code"],
+                                  village_code=row["village_code"]),
+        categories=tuple(c for c in row["categories"] if c in PUBLIC_CATEGORIES),
+        age_band=age_band(row["birth_date"], today), reason="aged_out",
+        **{name: row[name] for name in child_fields.event_names()})

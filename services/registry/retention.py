@@ -1,6 +1,7 @@
 """The retention job (a loop of the registry's worker, and `shouhu retention`): erases the
 children's records whose retention period ended under the county's policy
-(domain_retention.py). For each record, in one transaction: a tombstone of non-personal
+(domain_retention.py). For each record, in one transaction: a record due by age that is still
+open closed first (ChildClosed, reason aged_out: pairings end, duties stop), a tombstone of non-personal
 facts, the record anonymised or purged (growth notes and proposed sheet changes deleted),
 a row in the `erasures` trail and ChildErased in the outbox, on which pairing, visits,
 notify and reports clear what they hold about the child. A record is locked while it is
@@ -10,13 +11,13 @@ erased (another replica skips it) and erased once: a rerun finds nothing due.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 
 from services.registry import store_retention
-from services.registry.domain_retention import Cutoffs, Policy, basis, cutoffs
+from services.registry.domain_retention import Cutoffs, Policy, basis, closed_on_ageing_out, cutoffs
 from shared import erasure, outbox
 from shared.clock import Clock
 from shared.contracts.events import ChildErased
@@ -42,11 +43,16 @@ async def dry_run(conn: asyncpg.Connection, clock: Clock) -> dict[str, Any]:
             "today": clock.today().isoformat(), **counts}
 
 
-async def _erase_batch(conn: asyncpg.Connection, policy: Policy, due: Cutoffs, now: datetime) -> int:
+async def _erase_batch(conn: asyncpg.Connection, policy: Policy, due: Cutoffs, now: datetime, today: date) -> int:
     async with conn.transaction():
         children = await store_retention.due_children(conn, due, BATCH)
-        for child in children:
-            why = basis(child["status"], child["status_changed_at"], child["birth_date"], due)
+        for due_child in children:
+            why = basis(due_child["status"], due_child["status_changed_at"], due_child["birth_date"], due)
+            if due_child["status"] != "closed":
+                child = await store_retention.close_aged_out(conn, due_child["id"], now)
+                await outbox.add(conn, closed_on_ageing_out(child, today), time=now)
+            else:
+                child = await store_retention.get_child(conn, due_child["id"])
             await store_retention.write_tombstone(conn, child, basis=why, action=policy.action, erased_at=now)
             if policy.action == "purge":
                 counts = await store_retention.purge_child(conn, child["id"])
@@ -65,7 +71,7 @@ async def erase_due(pool_or_conn: asyncpg.Pool | asyncpg.Connection, clock: Cloc
         if policy.keeps_everything:
             return 0
         due, now, total = due_cutoffs(policy, clock), clock.now(), 0
-        while (erased := await _erase_batch(conn, policy, due, now)) > 0:
+        while (erased := await _erase_batch(conn, policy, due, now, clock.today())) > 0:
             total += erased
         return total
 

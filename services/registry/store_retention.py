@@ -51,8 +51,7 @@ _DUE = """erased_at IS NULL
 async def due_children(conn: asyncpg.Connection, due: Cutoffs, limit: int) -> list[asyncpg.Record]:
     """The next records whose retention ended, locked (another replica's job skips them)."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        f"""SELECT id, county_code, township_code, school_id, gender, birth_date, categories, left_behind_type,
-                   status, close_reason, status_changed_at, created_at
+        f"""SELECT id, status, status_changed_at, birth_date
               FROM children WHERE {_DUE} ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED""",
         due.closed_before, due.born_on_or_before, limit)
     return rows
@@ -67,6 +66,20 @@ async def count_due(conn: asyncpg.Connection, due: Cutoffs) -> dict[str, int]:
               FROM children WHERE {_DUE}""",
         due.closed_before, due.born_on_or_before)
     return {"closed": row["closed"], "adulthood": row["due"] - row["closed"], "due": row["due"]}
+
+
+async def close_aged_out(conn: asyncpg.Connection, child_id: UUID, now: datetime) -> asyncpg.Record:
+    """Closes a record that is due by age and still open (reason aged_out); the record as written."""
+    row: asyncpg.Record = await conn.fetchrow(
+        """UPDATE children SET status = 'closed', close_reason = 'aged_out', status_changed_at = $2, updated_at = $2,
+                               version = version + 1
+            WHERE id = $1 RETURNING *""", child_id, now)
+    return row
+
+
+async def get_child(conn: asyncpg.Connection, child_id: UUID) -> asyncpg.Record:
+    row: asyncpg.Record = await conn.fetchrow("SELECT * FROM children WHERE id = $1", child_id)
+    return row
 
 
 async def write_tombstone(conn: asyncpg.Connection, child: asyncpg.Record, *, basis: str, action: str,

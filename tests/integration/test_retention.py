@@ -244,6 +244,14 @@ async def test_children_past_retention_are_erased_everywhere_and_others_untouche
                 events = await _erased_events(conn)
             assert sorted(e["child_id"] for e in events) == sorted(str(c) for c in erased_ids)
             assert all(set(e) == {"child_id", "action"} for e in events)  # nothing personal
+            # The record due by age that nobody closed was closed first, so that pairings end.
+            async with registry.pool.acquire() as conn:
+                closings = [json.loads(r["payload"]) if isinstance(r["payload"], str) else r["payload"]
+                            for r in await conn.fetch("SELECT payload FROM outbox WHERE event_type = $1",
+                                                      "cn.shouhu.ChildClosed.v1")]
+            assert [(c["child_id"], c["reason"]) for c in closings if c["child_id"] == adult["id"]] == [
+                (adult["id"], "aged_out")]
+            assert rows[uuid.UUID(adult["id"])]["status"] == "closed"
 
             # Downstream: each service applies the events (twice: the second is a no-op).
             for event in events:
