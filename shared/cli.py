@@ -6,6 +6,8 @@
     shouhu dead-letters SERVICE           list open dead letters (no payloads printed)
     shouhu dead-letters SERVICE resolve|discard ID --reason TEXT [--by NAME]   close one, recorded
     shouhu prune [SERVICE ...]            delete plumbing rows past their retention (shared/housekeeping.py)
+    shouhu retention [--dry-run]          erase children's records whose retention under the county's policy
+                                          ended (services/registry/retention.py); --dry-run: counts only
     shouhu replay SERVICE ID [ID ...]     run dead letters through their handler again
     shouhu reconcile SERVICE [--hours H] [--dry-run]   republish outbox events missing from Kafka
     shouhu alive SERVICE [--max-age S]    the worker's liveness probe (exit 0 while its loops progress)
@@ -148,6 +150,23 @@ async def _prune(args: argparse.Namespace) -> int:
         finally:
             await conn.close()
         print(json.dumps({"service": name, "deleted": deleted}))
+    return 0
+
+
+async def _retention(args: argparse.Namespace) -> int:
+    import asyncpg
+
+    from services.registry.retention import dry_run, erase_due
+
+    settings = _entry("registry").load_settings()
+    conn = await asyncpg.connect(settings.database_url, timeout=5)
+    try:
+        counted = await dry_run(conn, settings.clock)
+        if not args.dry_run:
+            counted["erased"] = await erase_due(conn, settings.clock)
+    finally:
+        await conn.close()
+    print(json.dumps(counted))
     return 0
 
 
@@ -381,6 +400,10 @@ def main(argv: list[str] | None = None) -> int:
     prune_cmd = commands.add_parser("prune", help="delete plumbing rows past their retention windows")
     prune_cmd.add_argument("services", nargs="*", help="default: all")
 
+    retention = commands.add_parser("retention", help="erase children's records whose retention period ended "
+                                                      "(the registry worker does it daily)")
+    retention.add_argument("--dry-run", action="store_true", help="only count the records due, by why")
+
     replay = commands.add_parser("replay", help="replay dead letters through their handlers")
     replay.add_argument("service", choices=SERVICES)
     replay.add_argument("ids", nargs="+", type=int)
@@ -434,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         return _alive(args)
     runners = {"migrate": _migrate, "status": _status, "dead-letters": _dead_letters, "replay": _replay, "seed": _seed,
                "reconcile": _reconcile, "rekey": _rekey, "reports": _reports, "prune": _prune,
+               "retention": _retention,
                "setup-check": _setup_check, "export": _export, "import": _import}
     return asyncio.run(runners[args.command](args))
 

@@ -14,13 +14,13 @@ from uuid import UUID
 
 import asyncpg
 
-from services.notify import domain, store, store_held
+from services.notify import domain, store, store_erasure, store_held
 from services.notify.config import NotifySettings
 from services.notify.domain_delivery import parse_quiet_hours
-from shared import outbox
+from shared import erasure, outbox
 from shared.consumer import DependencyMissing
 from shared.contracts import (
-    CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildRegistered, ChildReopened, ChildTransferred,
+    CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildErased, ChildRegistered, ChildReopened, ChildTransferred,
     ChildUpdated, ConcernAcknowledged, ConcernDeadlineMissed, ConcernEscalated, ConcernRaised, ContactOverdue,
     DutyDueSoon, Envelope, NotificationSent, PairingCreated, PairingEnded, VisitLogged,
 )
@@ -186,6 +186,7 @@ class NotifyHandlers:
             handlers[cls] = self.on_child_facts
         for cls in (CaregiverEnrolled, CaregiverUpdated):
             handlers[cls] = self.on_caregiver_facts
+        handlers[ChildErased] = erasure.handler(store_erasure.erase_child)
         return handlers
 
 

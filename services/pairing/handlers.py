@@ -13,10 +13,11 @@ from typing import Any, Awaitable, Callable
 
 import asyncpg
 
-from services.pairing import commands, store
+from services.pairing import commands, store, store_erasure
+from shared import erasure
 from shared.clock import Clock
 from shared.contracts import (
-    ChildClosed, ChildRegistered, ChildReopened, ChildTransferred, ChildUpdated, Envelope, VisitLogged,
+    ChildClosed, ChildErased, ChildRegistered, ChildReopened, ChildTransferred, ChildUpdated, Envelope, VisitLogged,
 )
 
 Handler = Callable[[asyncpg.Connection, Envelope[Any]], Awaitable[None]]
@@ -70,6 +71,7 @@ def registry_handlers(clock: Clock) -> dict[type, Handler]:
         ChildTransferred: partial(on_child_transferred, clock=clock),
         ChildClosed: partial(on_child_closed, clock=clock),
         ChildReopened: partial(on_child_reopened, clock=clock),
+        ChildErased: erasure.handler(store_erasure.erase_child),
     }
 
 

@@ -185,6 +185,9 @@ async def load_for_change(request: Request, principal: Principal, conn: asyncpg.
         raise not_found("child")
     if row["version"] != version:
         raise stale(row["version"])
+    if row["erased_at"] is not None:
+        raise Refusal(409, "conflict", "档案已按保存期限匿名化，不能再修改 / the record was anonymised when its "
+                                       "retention period ended; it can no longer be changed")
     return row, privacy.open_record(row, cipher_of(request))
 
 

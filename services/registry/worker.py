@@ -1,6 +1,7 @@
 """The registry's worker: the outbox relay (started by shared.worker), the pairing consumer
 (its own projection of who is paired with whom, which opens children's cards to their
-caregivers) and the bulk-import runner."""
+caregivers), the bulk-import runner and the retention job (retention.py: erases records whose
+retention period under the county's policy ended, daily with the housekeeping)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncpg
 from services.registry.handlers import PAIRING_HANDLERS
 from services.registry.import_batches import default_processes
 from services.registry.importer import ImportRunner
+from services.registry.retention import retention_loop
 from shared.consumer import Consumer
 from shared.contracts.events import PAIRING_TOPIC
 from shared.worker import LoopStarter
@@ -28,4 +30,7 @@ def build_background(settings: ServiceSettings, pool: asyncpg.Pool, metrics: Wor
     runner = ImportRunner(pool, FieldCipher.from_settings(CryptoSettings()),
                           processes=default_processes() if processes is None else processes,
                           clock=settings.clock)
-    return {"registry-imports": runner.run}
+    loops: dict[str, LoopStarter] = {"registry-imports": runner.run}
+    if settings.prune_interval_s > 0:
+        loops["registry-retention"] = lambda: retention_loop(settings, pool)
+    return loops

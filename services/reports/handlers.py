@@ -13,11 +13,12 @@ from typing import Any, Callable
 
 import asyncpg
 
-from services.reports import store
+from services.reports import store, store_erasure
+from shared import erasure
 from services.reports.store import Statement
 from shared.consumer import DependencyMissing
 from shared.contracts import (
-    ActivityHeld, CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildRegistered, ChildReopened, ChildTransferred,
+    ActivityHeld, CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildErased, ChildRegistered, ChildReopened, ChildTransferred,
     ChildUpdated, ConcernAcknowledged, ConcernEscalated, ConcernRaised, ContactOverdue, DutyCancelled, DutyDueSoon, DutyFulfilled,
     DutyScheduled, Envelope, Event, ExpectedCountSet, PairingCreated, PairingEnded, SupportRecorded, VisitLogged,
 )
@@ -121,6 +122,7 @@ REGISTRY_HANDLERS = {
     ChildClosed: on_fact,
     ChildReopened: on_fact,
     ExpectedCountSet: on_fact,
+    ChildErased: erasure.handler(store_erasure.erase_child),
 }
 PAIRING_HANDLERS = {
     CaregiverEnrolled: on_fact,

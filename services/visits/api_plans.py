@@ -121,7 +121,8 @@ async def _out(conn: asyncpg.Connection, request: Request, principal: Principal,
         await audit.record_principal_read(conn, principal, action="read", record_kind="plan", record_ids=[plan["id"]],
                                           fields={"goals", "result_note", *(["notes"] if detail else [])},
                                           purpose=purpose)
-        out.goals = json.loads(cipher.decrypt(plan["goals_enc"], context=PLAN_GOALS.context(plan["id"])))
+        if plan["goals_enc"] is not None:  # None: cleared when the child's retention period ended
+            out.goals = json.loads(cipher.decrypt(plan["goals_enc"], context=PLAN_GOALS.context(plan["id"])))
         if plan["result_note_enc"]:
             out.result_note = cipher.decrypt(plan["result_note_enc"], context=PLAN_RESULT_NOTE.context(plan["id"]))
     if detail:

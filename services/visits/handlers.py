@@ -13,11 +13,12 @@ from typing import Awaitable, Callable
 
 import asyncpg
 
-from services.visits import scheduling, store
+from services.visits import scheduling, store, store_erasure
 from services.visits.config import VisitsSettings
+from shared import erasure
 from shared.consumer import DependencyMissing
 from shared.contracts import (
-    CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildRegistered, ChildReopened, ChildTransferred, ChildUpdated,
+    CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildErased, ChildRegistered, ChildReopened, ChildTransferred, ChildUpdated,
     Envelope, Event, PairingCreated, PairingEnded,
 )
 
@@ -68,6 +69,7 @@ def build_handlers(settings: VisitsSettings) -> dict[type[Event], Handler]:
         ChildTransferred: child,
         ChildClosed: child,
         ChildReopened: child,
+        ChildErased: erasure.handler(store_erasure.erase_child),
         PairingCreated: partial(on_pairing_created, settings),
         PairingEnded: partial(on_pairing_ended, settings),
         CaregiverEnrolled: partial(on_caregiver_facts, settings),

@@ -13,6 +13,7 @@ from shared.contracts.events import (
     CaregiverEnrolled,
     CaregiverUpdated,
     ChildClosed,
+    ChildErased,
     ChildRegistered,
     ChildReopened,
     ChildTransferred,
@@ -40,7 +41,8 @@ from shared.contracts.events import (
 )
 
 __all__ = [
-    "ALL_EVENTS", "TOPICS", "ActivityHeld", "CaregiverEnrolled", "CaregiverUpdated", "ChildClosed", "ChildRegistered",
+    "ALL_EVENTS", "TOPICS", "ActivityHeld", "CaregiverEnrolled", "CaregiverUpdated", "ChildClosed", "ChildErased",
+    "ChildRegistered",
     "ChildReopened", "ChildTransferred", "ChildUpdated", "ConcernAcknowledged", "ConcernDeadlineMissed",
     "ConcernEscalated", "ConcernRaised", "ConcernStateChanged", "ContactOverdue", "DutyCancelled", "DutyDueSoon",
     "DutyFulfilled", "DutyScheduled", "Envelope", "Event", "ExpectedCountSet", "Jurisdiction", "NotificationFailed",

@@ -123,6 +123,21 @@ class ChildReopened(_ChildFacts):
     name: ClassVar[str] = "ChildReopened"
 
 
+class ChildErased(Event):
+    """The county's retention period for this child's record ended (closed or aged out N
+    years ago): the registry erased or anonymised the personal fields, and every service that
+    holds personal data about the child does the same with its own. Carries the id alone."""
+
+    name: ClassVar[str] = "ChildErased"
+    topic: ClassVar[str] = REGISTRY_TOPIC
+    source: ClassVar[str] = "/shouhu/registry"
+
+    child_id: UUID
+    # purge: the record is deleted (a tombstone of non-personal facts stays); anonymise: the
+    # record stays, its personal fields cleared. Downstream, both mean: clear what you hold.
+    action: Literal["purge", "anonymise"] = "anonymise"
+
+
 class ExpectedCountSet(Event):
     """How many children a township or a school is expected to register (from the survey):
     what 建档率 is measured against. Keyed by `code` (a township code or a school id)."""
@@ -465,7 +480,7 @@ class NotificationFailed(_NotificationOutcome):
 
 # The explicit registry of every published event. Add new events here.
 ALL_EVENTS: tuple[type[Event], ...] = (
-    ChildRegistered, ChildUpdated, ChildTransferred, ChildClosed, ChildReopened, ExpectedCountSet,
+    ChildRegistered, ChildUpdated, ChildTransferred, ChildClosed, ChildReopened, ExpectedCountSet, ChildErased,
     CaregiverEnrolled, CaregiverUpdated, PairingCreated, PairingEnded, SupportRecorded,
     VisitLogged, DutyDueSoon, ContactOverdue, DutyScheduled, DutyFulfilled, DutyCancelled,
     ConcernRaised, ConcernEscalated, ConcernAcknowledged, ConcernStateChanged, ConcernDeadlineMissed,

@@ -20,12 +20,12 @@ DASHBOARD = K8S / "components" / "monitoring" / "dashboards" / "shouhu.json"
 # kubelet, Strimzi's Kafka Exporter and cluster operator, CloudNativePG, its Barman Cloud plugin).
 EXTERNAL_METRICS = {
     "kafka_consumergroup_lag", "kube_pod_status_ready", "kube_pod_container_status_restarts_total",
-    "kubelet_volume_stats_used_bytes", "kubelet_volume_stats_capacity_bytes",
+    "kubelet_volume_stats_used_bytes", "kubelet_volume_stats_capacity_bytes", "kubelet_volume_stats_available_bytes",
     "cnpg_pg_stat_archiver_failed_count", "cnpg_pg_stat_archiver_seconds_since_last_archival",
     "barman_cloud_cloudnative_pg_io_last_available_backup_timestamp", "strimzi_certificate_expiration_timestamp_ms",
 }
 PROMQL_WORDS = {"sum", "max", "min", "avg", "count", "by", "without", "rate", "increase", "delta", "time", "or",
-                "and", "unless", "histogram_quantile", "on", "ignoring"}
+                "and", "unless", "histogram_quantile", "on", "ignoring", "predict_linear"}
 
 
 def shouhu_metrics() -> set[str]:
@@ -119,3 +119,47 @@ def test_pod_monitors_select_the_pods_and_ports_that_serve_metrics(rendered, ove
     [dashboard] = [c for name, c in by_kind(resources, "ConfigMap").items() if name == "shouhu-grafana-dashboard"]
     assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert json.loads(dashboard["data"]["shouhu.json"])["uid"] == "shouhu-overview"
+
+
+def claims(resources: list[dict[str, Any]]) -> list[str]:
+    """The name of every PersistentVolumeClaim an overlay makes, as the operators name them:
+    CloudNativePG <cluster>-<n> (data), <cluster>-<n>-wal, <cluster>-<n>-tbs-<tablespace>;
+    Strimzi data-<volume id>-<kafka>-<pool>-<n> (JBOD) or data-<kafka>-<pool>-<n>; a
+    StatefulSet's <template>-<set>-<n>; and PersistentVolumeClaims as written."""
+    names = list(by_kind(resources, "PersistentVolumeClaim"))
+    for name, cluster in by_kind(resources, "Cluster").items():
+        spec = cluster["spec"]
+        for n in range(1, spec.get("instances", 1) + 1):
+            names.append(f"{name}-{n}")
+            if "walStorage" in spec:
+                names.append(f"{name}-{n}-wal")
+            names += [f"{name}-{n}-tbs-{t['name']}" for t in spec.get("tablespaces", [])]
+    for pool, spec in ((n, r["spec"]) for n, r in by_kind(resources, "KafkaNodePool").items()):
+        kafka = by_kind(resources, "KafkaNodePool")[pool]["metadata"]["labels"]["strimzi.io/cluster"]
+        storage = spec["storage"]
+        for n in range(spec.get("replicas", 1)):
+            if storage["type"] == "persistent-claim":
+                names.append(f"data-{kafka}-{pool}-{n}")
+            for volume in storage.get("volumes", []) if storage["type"] == "jbod" else []:
+                if volume["type"] == "persistent-claim":
+                    names.append(f"data-{volume['id']}-{kafka}-{pool}-{n}")
+    for name, sets in by_kind(resources, "StatefulSet").items():
+        for template in sets["spec"].get("volumeClaimTemplates", []):
+            names += [f"{template['metadata']['name']}-{name}-{n}" for n in range(sets["spec"].get("replicas", 1))]
+    return names
+
+
+@pytest.mark.parametrize("overlay", ("county", "province"))
+def test_every_volume_the_overlay_claims_is_watched(rendered, overlay: str) -> None:
+    resources = rendered(overlay)
+    volume_rules = [rule for rule in rules(resources) if "kubelet_volume_stats" in rule["expr"]]
+    assert {rule["alert"] for rule in volume_rules} >= {"ShouhuVolumeFilling", "ShouhuVolumeAlmostFull",
+                                                        "ShouhuVolumeFillingFast"}
+    made = claims(resources)
+    assert any(name.endswith("-wal") for name in made) or overlay == "county", made
+    assert any(name.startswith("data-") for name in made) and any(name.startswith("registry-db-") for name in made)
+    for rule in volume_rules:
+        patterns = re.findall(r'persistentvolumeclaim=~"([^"]+)"', rule["expr"])
+        assert patterns, rule["alert"]
+        unwatched = [name for name in made if not any(re.fullmatch(p, name) for p in patterns)]
+        assert not unwatched, f"{overlay}: {rule['alert']} misses {unwatched}"
