@@ -79,7 +79,7 @@ const LABELS: Record<string, Record<string, string>> = {
   household_type: { agricultural: '农业户口', non_agricultural: '非农业户口', resident: '居民户口', unregistered: '无户口' },
   close_reason: { parents_returned: '父母返乡', aged_out: '年满十八周岁', moved_away: '迁出本县', other: '其他' },
   duty_kind: { home_visit: '家访', talk: '谈心', parent_call: '亲情电话', letter: '书信', guardian_talk: '与监护人谈心',
-    plan_review: '帮扶计划回顾' },
+    plan_review: '帮扶计划回顾', follow_up: '后续跟进' },
   contact_kind: {
     home_visit: '家访', talk: '谈心', parent_call: '亲情电话', parent_video: '亲情视频', letter: '书信',
     health_check: '健康检查', activity: '关爱活动', guardian_training: '监护人培训', guardian_talk: '与监护人谈心',
