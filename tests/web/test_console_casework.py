@@ -9,6 +9,7 @@ and counted by type with the others who came."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -136,12 +137,16 @@ def test_a_safety_lecture_for_a_class_is_recorded_once_and_counted(page: Page, g
     schools = httpx.get(f"{gateway}/registry/v1/schools", headers=clerk, params={"limit": 500}, timeout=10).json()
     [school] = [s["name"] for s in schools["items"] if s["id"] == school_id]
 
+    title = f"防溺水安全教育（{uuid.uuid4().hex[:4]}）"  # its own, on a stack other tests share
+    held_before = len(httpx.get(f"{gateway}/visits/v1/activities", headers=clerk, timeout=10,
+                                params={"activity_type": "safety_education"}).json()["items"])
+
     sign_in(page, "township_clerk")
     page.get_by_role("menuitem", name="集体活动").click()
     page.get_by_test_id("activity-new").click()
     box = page.get_by_role("dialog", name="登记活动")
     choose(page, box, "活动类型", "安全教育")
-    box.get_by_role("textbox", name="活动主题").fill("防溺水安全教育")
+    box.get_by_role("textbox", name="活动主题").fill(title)
     box.get_by_role("textbox", name="地点").fill("多功能教室")
     box.get_by_role("textbox", name="授课/组织").fill("派出所民警")
     choose(page, box, "学校", school)
@@ -161,18 +166,18 @@ def test_a_safety_lecture_for_a_class_is_recorded_once_and_counted(page: Page, g
     box.get_by_test_id("activity-save").click()
     expect(box).to_be_hidden()
 
-    row = page.get_by_test_id("activities").locator(".el-table__body tr", has_text="防溺水安全教育").first
+    row = page.get_by_test_id("activities").locator(".el-table__body tr", has_text=title)
     expect(row).to_contain_text("安全教育")
     expect(row).to_contain_text(f"{len(pupils)}人")
     expect(row).to_contain_text(f"{len(pupils) + 15}人")
-    expect(page.get_by_test_id("activities-by-type")).to_contain_text("安全教育 1次")
+    expect(page.get_by_test_id("activities-by-type")).to_contain_text(f"安全教育 {held_before + 1}次")
     screenshot(page, "64-activities")
     check_accessibility(page)
 
     # Recorded once, with the registry's children; ActivityHeld counts them (no names).
     listed = httpx.get(f"{gateway}/visits/v1/activities", headers=clerk, params={"activity_type": "safety_education"},
                        timeout=10).json()["items"]
-    [lecture] = [a for a in listed if a["title"] == "防溺水安全教育"]
+    [lecture] = [a for a in listed if a["title"] == title]
     one = httpx.get(f"{gateway}/visits/v1/activities/{lecture['id']}", headers=clerk, timeout=10).json()
     assert sorted(one["child_ids"]) == sorted(c["id"] for c in pupils)
     assert (lecture["attendee_count"], lecture["other_children"], lecture["guardians"]) == (len(pupils), 12, 3)
