@@ -62,7 +62,8 @@ PUBLIC_TEMPLATES = frozenset({"contact_logged", "duty_due_soon", "contact_overdu
 _LABELS: dict[str, dict[str, dict[str, str]]] = {
     "zh-CN": {
         "duty": {"home_visit": "家访", "talk": "谈心", "parent_call": "亲情电话", "letter": "家书",
-                 "guardian_talk": "与监护人谈心", "plan_review": "帮扶计划回顾"},
+                 "guardian_talk": "与监护人谈心", "plan_review": "帮扶计划回顾",
+                 "follow_up": "后续跟进"},
         "kind": {"home_visit": "家访", "talk": "谈心", "parent_call": "亲情电话", "parent_video": "亲情视频",
                  "letter": "家书", "health_check": "健康检查", "activity": "活动", "guardian_training": "家长学校",
                  "guardian_talk": "与监护人谈心"},
@@ -75,7 +76,8 @@ _LABELS: dict[str, dict[str, dict[str, str]]] = {
     },
     "en": {
         "duty": {"home_visit": "home visit", "talk": "talk", "parent_call": "call with the parents",
-                 "letter": "letter", "guardian_talk": "talk with the guardian", "plan_review": "plan review"},
+                 "letter": "letter", "guardian_talk": "talk with the guardian", "plan_review": "plan review",
+                 "follow_up": "follow-up"},
         "kind": {"home_visit": "home visit", "talk": "talk", "parent_call": "call with the parents",
                  "parent_video": "video call with the parents", "letter": "letter", "health_check": "health check",
                  "activity": "activity", "guardian_training": "guardian class",

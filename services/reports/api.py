@@ -77,6 +77,12 @@ class SummaryOut(BaseModel):
     figures: list[SummaryFigure]
     by_township: list[SummaryTownship]
     activities_by_type: dict[str, int] = Field(description="activities held in the period by the county's type code")
+    activity_attendance_by_type: dict[str, int] = Field(
+        default_factory=dict, description="everyone who came to the period's activities, by type code")
+    cases_by_state: dict[str, int] = Field(
+        default_factory=dict, description="concerns raised by the period's end, by their case's state at its end")
+    duties_by_kind: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="the period's duties by kind: due, on_time, late, overdue")
     paragraphs: list[SummaryParagraph] = Field(description="the county's wording template, its placeholders filled")
 
 

@@ -18,9 +18,10 @@ from shared import erasure
 from services.reports.store import Statement
 from shared.consumer import DependencyMissing
 from shared.contracts import (
-    ActivityHeld, CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildErased, ChildRegistered, ChildReopened, ChildTransferred,
-    ChildUpdated, ConcernAcknowledged, ConcernEscalated, ConcernRaised, ContactOverdue, DutyCancelled, DutyDueSoon, DutyFulfilled,
-    DutyScheduled, Envelope, Event, ExpectedCountSet, PairingCreated, PairingEnded, SupportRecorded, VisitLogged,
+    ActivityHeld, CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildErased, ChildRegistered, ChildReopened,
+    ChildTransferred, ChildUpdated, ConcernAcknowledged, ConcernEscalated, ConcernRaised, ConcernStateChanged,
+    ContactOverdue, DutyCancelled, DutyDueSoon, DutyFulfilled, DutyScheduled, Envelope, Event, ExpectedCountSet,
+    PairingCreated, PairingEnded, SupportRecorded, VisitLogged,
 )
 
 # -- one statement per event ----------------------------------------------------------------
@@ -79,6 +80,10 @@ def concern_escalated(envelope: Envelope[ConcernEscalated]) -> Statement:
     return store.concern_escalated(envelope.data.concern_id, envelope.data.escalation_level)
 
 
+def concern_state_changed(envelope: Envelope[ConcernStateChanged]) -> Statement:
+    return store.insert_concern_state(recorded_at=envelope.time, facts=envelope.data)
+
+
 def activity_held(envelope: Envelope[ActivityHeld]) -> Statement:
     return store.insert_activity(recorded_at=envelope.time, facts=envelope.data)
 
@@ -94,6 +99,7 @@ STATEMENTS: dict[type[Event], Callable[[Envelope[Any]], Statement]] = {
     VisitLogged: contact, DutyScheduled: duty_scheduled, DutyDueSoon: duty_announced, ContactOverdue: duty_overdue,
     DutyFulfilled: duty_fulfilled, DutyCancelled: duty_cancelled, ConcernRaised: concern_raised,
     ConcernEscalated: concern_escalated, ActivityHeld: activity_held, SupportRecorded: support_given,
+    ConcernStateChanged: concern_state_changed,
 }
 
 
@@ -141,6 +147,7 @@ VISITS_HANDLERS = {
     ConcernRaised: on_fact,
     ConcernEscalated: on_fact,
     ConcernAcknowledged: on_concern_acknowledged,
+    ConcernStateChanged: on_fact,
     ActivityHeld: on_fact,
 }
 HANDLERS = {**REGISTRY_HANDLERS, **PAIRING_HANDLERS, **VISITS_HANDLERS}

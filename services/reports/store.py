@@ -211,6 +211,16 @@ def insert_support_given(*, recorded_at: datetime, facts: Any) -> Statement:
         *_place(facts.jurisdiction), facts.school_id, facts.duplicate_of)
 
 
+_CONCERN_STATE = Insert(
+    "concern_states", "", ("concern_id", "state", "changed_at", "recorded_at"),
+    "ON CONFLICT (concern_id, changed_at, state) DO NOTHING")
+
+
+def insert_concern_state(*, recorded_at: datetime, facts: Any) -> Statement:
+    """A case's state from then on (ConcernStateChanged carries the state and its deadline only)."""
+    return _statement(_CONCERN_STATE.sql, facts.concern_id, facts.state, facts.changed_at, recorded_at)
+
+
 # The statements a run of rows can be written by at once (staged, then one INSERT … SELECT).
 INSERTS: dict[str, Insert] = {insert.sql: insert for insert in (
-    _CHILD_VERSION, _CAREGIVER_VERSION, _PAIRING, _CONTACT, _DUTY, _CONCERN, _EXPECTED_COUNT)}
+    _CHILD_VERSION, _CAREGIVER_VERSION, _PAIRING, _CONTACT, _DUTY, _CONCERN, _EXPECTED_COUNT, _CONCERN_STATE)}

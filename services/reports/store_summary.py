@@ -176,3 +176,54 @@ async def expected_counts(conn: asyncpg.Connection, known_before: Any) -> list[a
     return await conn.fetch(
         """SELECT DISTINCT ON (kind, code) kind, code, township_code, expected FROM expected_counts
             WHERE effective_at < $1 ORDER BY kind, code, effective_at DESC""", known_before)
+
+
+async def activity_attendance_by_type(conn: asyncpg.Connection, prefix: str, school: str | None,
+                                      window: Window) -> dict[str, int]:
+    """Everyone who came to the period's activities (children of the registry, other
+    children, family members, others), by type."""
+    rows = await conn.fetch(
+        f"""SELECT activity_type, sum(registered_children + other_children + family_members + others) AS n
+              FROM activities a
+             WHERE a.held_on BETWEEN $3 AND $4 AND a.recorded_at < $5 AND {_IN_SCOPE.format(t='a')}
+             GROUP BY activity_type ORDER BY activity_type""",
+        prefix, school, window.period.start, window.period.end, window.known_before)
+    return {row["activity_type"]: row["n"] for row in rows}
+
+
+async def cases_by_state(conn: asyncpg.Connection, prefix: str, school: str | None,
+                         window: Window) -> dict[str, int]:
+    """Concerns raised before the period ended, by the state their case stood in at its end
+    ('raised' while none was entered): how many are still waiting for a referral, an
+    agency, a follow-up, and how many were closed."""
+    rows = await conn.fetch(
+        """SELECT coalesce(s.state, 'raised') AS state, count(*) AS n
+              FROM concerns c
+              LEFT JOIN LATERAL (SELECT state FROM concern_states s
+                                  WHERE s.concern_id = c.concern_id AND s.changed_at < $3 AND s.recorded_at < $4
+                                  ORDER BY s.changed_at DESC LIMIT 1) s ON true
+             WHERE c.raised_at < least($3::timestamptz, $4::timestamptz)
+               AND coalesce(c.village_code, c.township_code) LIKE $1 || '%'
+               AND ($2::text IS NULL OR child_school_at(c.child_id, c.raised_at) = $2)
+             GROUP BY 1 ORDER BY 1""",
+        prefix, school, window.end_at, window.known_before)
+    return {row["state"]: row["n"] for row in rows}
+
+
+async def duties_by_kind(conn: asyncpg.Connection, prefix: str, school: str | None, window: Window,
+                         zone: str) -> dict[str, dict[str, int]]:
+    """The period's duties by kind (as the duties' figures count them): plan reviews and
+    follow-ups done on time, duties owed by a caregiver's kind among the talks."""
+    rows = await conn.fetch(
+        f"""SELECT d.duty_kind, count(*) AS due,
+                   count(*) FILTER (WHERE d.fulfilled_at < $5
+                                      AND (d.fulfilled_at AT TIME ZONE $7)::date <= d.due_on) AS on_time,
+                   count(*) FILTER (WHERE d.fulfilled_at < $5
+                                      AND (d.fulfilled_at AT TIME ZONE $7)::date > d.due_on) AS late,
+                   count(*) FILTER (WHERE (d.fulfilled_at < $5) IS NOT TRUE AND d.due_on < $6) AS overdue
+              FROM duties d
+             WHERE d.due_on BETWEEN $3 AND $4 AND d.scheduled_at < $5
+               AND (d.cancelled_at IS NULL OR d.cancelled_at >= $5) AND {_IN_SCOPE.format(t='d')}
+             GROUP BY d.duty_kind ORDER BY d.duty_kind""",
+        prefix, school, window.period.start, window.period.end, window.known_before, window.as_of, zone)
+    return {row["duty_kind"]: {key: row[key] for key in ("due", "on_time", "late", "overdue")} for row in rows}

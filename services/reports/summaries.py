@@ -87,6 +87,9 @@ async def build_summary(pool: asyncpg.Pool, scope: Scope, period: Period, as_of:
     previous: dict[str, Any] = counted[1][0] if len(counted) > 1 else {}
     async with pool.acquire() as conn:
         activities = await store_summary.activities_by_type(conn, scope.prefix, scope.school_id, windows[0])
+        attendance = await store_summary.activity_attendance_by_type(conn, scope.prefix, scope.school_id, windows[0])
+        cases = await store_summary.cases_by_state(conn, scope.prefix, scope.school_id, windows[0])
+        by_kind = await store_summary.duties_by_kind(conn, scope.prefix, scope.school_id, windows[0], zone_name)
     return {
         "scope": {"code": scope.code, "school_id": scope.school_id},
         "period": _period_json(period, as_of),
@@ -98,4 +101,11 @@ async def build_summary(pool: asyncpg.Pool, scope: Scope, period: Period, as_of:
         "by_township": [{"township_code": code, "figures": figures} for code, figures in by_township.items()],
         # Activities held by type (codes of the county's vocabulary, as visits records them).
         "activities_by_type": activities,
+        "activity_attendance_by_type": attendance,
+        # Concern cases by the state each stood in at the end of the period (raised, acknowledged,
+        # referred, accepted, following_up, closed).
+        "cases_by_state": cases,
+        # The period's duties by kind: due, done on time, done late, overdue (plan_review and
+        # follow_up among them).
+        "duties_by_kind": by_kind,
     }

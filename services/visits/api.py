@@ -13,15 +13,15 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
-from services.visits import domain, store, store_concerns
+from services.visits import domain, store, store_concerns, store_follow_ups, store_plans
 from services.visits.api_models import (
-    CallDetails, ContactDetail, ContactIn, ContactSummary, FollowUp, Location, Ratings,
+    CallDetails, ContactDetail, ContactIn, ContactSummary, FollowUpOut, Location, Ratings,
 )
 from services.visits.encrypted_columns import CONCERN_DETAIL, CONTACT_FOLLOW_UPS, CONTACT_LOCATION, CONTACT_NOTES
 from services.visits.domain_duties import duty_event, duty_kinds_met_by
 from shared import audit, idempotency, outbox
 from shared.auth import Principal
-from shared.contracts import DutyFulfilled, Jurisdiction
+from shared.contracts import DutyFulfilled, DutyScheduled, Jurisdiction
 from shared.contracts.events import ContactKind
 from shared.crypto import FieldCipher
 from shared.purpose import RELATION_PURPOSES, StatedPurposeHeader, clear_purpose
@@ -160,9 +160,12 @@ async def log_contact(
                 "detail_enc": _seal(cipher, CONCERN_DETAIL, concern.id, concern.detail), "raised_at": now,
                 "county_code": child["county_code"], "township_code": child["township_code"],
                 "village_code": child["village_code"]})
+        follow_ups = await _follow_up_duties(conn, body, contact_id, child, day=local_day,
+                                             today=settings.clock.today())
         for event in [visit, *domain.concerns_raised(contact, jurisdiction=jurisdiction, now=now),
                       *(duty_event(DutyFulfilled, duty, contact_id=duty["fulfilled_by"],
-                                   fulfilled_at=duty["fulfilled_at"]) for duty in fulfilled)]:
+                                   fulfilled_at=duty["fulfilled_at"]) for duty in fulfilled),
+                      *(duty_event(DutyScheduled, duty, period_start=duty["period_start"]) for duty in follow_ups)]:
             await outbox.add(conn, event)
         response = ContactSummary(
             id=contact_id, child_id=body.child_id, caregiver_id=body.caregiver_id,
@@ -173,6 +176,22 @@ async def log_contact(
             await idempotency.remember(conn, principal.subject, idempotency_key, fingerprint,
                                        status.HTTP_201_CREATED, response)
     return JSONResponse(response, status_code=status.HTTP_201_CREATED, headers=_location(response))
+
+
+async def _follow_up_duties(conn: asyncpg.Connection, body: ContactIn, contact_id: UUID, child: asyncpg.Record, *,
+                            day: date, today: date) -> list[asyncpg.Record]:
+    """Follow-ups with a due date become the caregiver's follow_up duties, on their pairing
+    with the child running today; a contact a clerk logged for a caregiver no longer
+    paired with the child keeps its follow-ups as notes only (nobody would be reminded)."""
+    due = [(position, follow_up.due_on, uuid4()) for position, follow_up in enumerate(body.follow_ups)
+           if follow_up.due_on is not None]
+    if not due:
+        return []
+    pairing_id = await store_plans.active_pairing(conn, body.child_id, body.caregiver_id, today)
+    if pairing_id is None:
+        return []
+    return await store_follow_ups.add_follow_ups(conn, contact_id=contact_id, pairing_id=pairing_id, child=child,
+                                                 caregiver_id=body.caregiver_id, owed_from=day, due=due)
 
 
 def _location(contact: dict[str, Any]) -> dict[str, str]:
@@ -199,7 +218,11 @@ async def get_contact(contact_id: UUID, request: Request,
             location = _open(cipher, CONTACT_LOCATION, contact_id, row["location_enc"])
             follow_ups = _open(cipher, CONTACT_FOLLOW_UPS, contact_id, row["follow_ups_enc"])
             detail.notes = _open(cipher, CONTACT_NOTES, contact_id, row["notes_enc"])
-            detail.follow_ups = [FollowUp(**item) for item in json.loads(follow_ups)] if follow_ups else []
+            duties = await store_follow_ups.of_contact(conn, contact_id)
+            detail.follow_ups = [
+                FollowUpOut(**item, duty_id=duties[i]["duty_id"] if i in duties else None,
+                            done=i in duties and duties[i]["duty_status"] == "fulfilled")
+                for i, item in enumerate(json.loads(follow_ups))] if follow_ups else []
             if location:
                 latitude, longitude = (float(part) for part in location.split(","))
                 detail.location = Location(latitude=latitude, longitude=longitude)

@@ -134,16 +134,17 @@ async def concern_out(conn: asyncpg.Connection, row: asyncpg.Record, request: Re
 async def list_concerns(request: Request, principal: Caller,
                         page: Paging,
                         status_filter: Annotated[Literal["open", "acknowledged", "referred", "accepted", "following_up",
-                                                          "closed"] | None, Query(alias="status")] = "open",
+                                                          "closed", "all"] | None, Query(alias="status")] = "open",
                         township_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
                         child_id: UUID | None = None, stated: StatedPurpose = None) -> dict[str, Any]:
-    """Open ones first, mandatory reports first, newest first. A township outside the
-    caller's scope is refused (403)."""
+    """Open ones first, mandatory reports first, newest first; open ones unless a status is
+    asked for (`all`: every state). A township outside the caller's scope is refused (403)."""
     require_roles(principal, *STAFF_ROLES)
     require_division_filter(principal, "township_code", township_code)
     purpose = clear_purpose(stated, principal)
     async with request.app.state.pool.acquire() as conn, conn.transaction():
-        rows = await store_concerns.list_concerns(conn, scope_prefix=principal.scope_prefix, status=status_filter,
+        rows = await store_concerns.list_concerns(conn, scope_prefix=principal.scope_prefix,
+                                                  status=None if status_filter == "all" else status_filter,
                                                   township_code=township_code, child_id=child_id, limit=page.fetch,
                                                   after=page.after(bool, bool, datetime, UUID),
                                                   school_id=principal.school_scope)

@@ -39,7 +39,7 @@ class DutyOut(BaseModel):
     fulfilled_by: UUID | None
 
 
-def _out(row: asyncpg.Record, today: date, due_soon_days: int) -> DutyOut:
+def duty_out(row: asyncpg.Record, today: date, due_soon_days: int) -> DutyOut:
     days_overdue = 0
     if row["status"] != "open":
         state = row["status"]
@@ -70,7 +70,7 @@ async def _duties(request: Request, page: PageRequest, *, scope_prefix: str | No
             due_soon_until=today + timedelta(days=settings.due_soon_days), limit=page.fetch,
             after=page.after(date, UUID), school_ids=school_ids)
     return page.keyset(rows, key=lambda row: (row["due_on"], row["id"]),
-                       items=[_out(row, today, settings.due_soon_days) for row in rows])
+                       items=[duty_out(row, today, settings.due_soon_days) for row in rows])
 
 
 DutyPaging = Annotated[PageRequest, Depends(paged(default=200, maximum=1000))]

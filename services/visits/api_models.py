@@ -45,6 +45,13 @@ class FollowUp(_Strict):
     due_on: date | None = None
 
 
+class FollowUpOut(FollowUp):
+    """A follow-up as read back: with a due date, it is its caregiver's follow_up duty."""
+
+    duty_id: UUID | None = None
+    done: bool = False
+
+
 class ConcernIn(_Strict):
     category: ConcernCategory
     severity: Severity
@@ -95,5 +102,5 @@ class ContactDetail(ContactSummary):
 
     notes: str | None = None
     location: Location | None = None
-    follow_ups: list[FollowUp] | None = None
+    follow_ups: list[FollowUpOut] | None = None
     sensitive_included: bool = False

@@ -13,8 +13,10 @@ from shared.contracts.events import DutyKind
 Period = Literal["weekly", "monthly", "term", "off"]
 Audience = Literal["all", "priority"]
 Role = Literal["lead", "helper"]
-# The kinds policies schedule: a plan's reviews are duties too, but the plan owns their dates.
-DUTY_KINDS: tuple[str, ...] = tuple(kind for kind in get_args(DutyKind) if kind != "plan_review")
+# The kinds policies schedule: a plan's reviews and a contact's follow-ups are duties too,
+# but the plan and the contact own their dates.
+OWNED_ELSEWHERE = ("plan_review", "follow_up")
+DUTY_KINDS: tuple[str, ...] = tuple(kind for kind in get_args(DutyKind) if kind not in OWNED_ELSEWHERE)
 ROLES: tuple[str, ...] = get_args(Role)
 PERIODS: tuple[str, ...] = get_args(Period)
 

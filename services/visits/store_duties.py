@@ -88,8 +88,8 @@ async def insert_duties(conn: asyncpg.Connection, rows: Sequence[tuple]) -> list
                                county_code, township_code, village_code, school_id, own_contacts_only)
            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::date[], $7::date[],
                                 $8::text[], $9::text[], $10::text[], $11::text[], $12::boolean[])
-           ON CONFLICT (pairing_id, duty_kind, period_start) DO UPDATE SET status = 'open', due_on = EXCLUDED.due_on,
-               cancelled_at = NULL
+           ON CONFLICT (pairing_id, duty_kind, period_start) WHERE duty_kind <> 'follow_up'
+           DO UPDATE SET status = 'open', due_on = EXCLUDED.due_on, cancelled_at = NULL
            WHERE d.status = 'cancelled'
            RETURNING d.id, d.child_id, d.caregiver_id, d.duty_kind, d.due_on, d.county_code, d.township_code,
                      d.village_code, d.school_id, d.period_start""", *map(list, columns))

@@ -35,7 +35,7 @@ async def add_review(conn: asyncpg.Connection, plan: asyncpg.Record, due_on: dat
         f"""INSERT INTO duties AS d (id, pairing_id, child_id, caregiver_id, duty_kind, period_start, due_on,
                                      county_code, township_code, village_code, school_id, own_contacts_only)
             VALUES ($1, $2, $3, $4, 'plan_review', $5, $6, $7, $8, $9, $10, true)
-            ON CONFLICT (pairing_id, duty_kind, period_start) DO NOTHING
+            ON CONFLICT (pairing_id, duty_kind, period_start) WHERE duty_kind <> 'follow_up' DO NOTHING
             RETURNING {_DUTY_FIELDS}, d.period_start""",
         duty_id, plan["owner_pairing_id"], plan["child_id"], plan["owner_caregiver_id"], window_start, due_on,
         plan["county_code"], plan["township_code"], plan["village_code"], plan["school_id"])

@@ -253,8 +253,9 @@ ContactKind = Literal[
     "activity", "guardian_training", "guardian_talk",
 ]
 # guardian_talk: a talk with the child's guardian (与监护人谈心), met by a guardian_talk contact;
-# plan_review: a review date of a child's plan, met by a progress note recorded as its review.
-DutyKind = Literal["home_visit", "talk", "parent_call", "letter", "guardian_talk", "plan_review"]
+# plan_review: a review date of a child's plan, met by a progress note recorded as its review;
+# follow_up: a follow-up with a due date written on a contact, met when its caregiver marks it done.
+DutyKind = Literal["home_visit", "talk", "parent_call", "letter", "guardian_talk", "plan_review", "follow_up"]
 EscalationLevel = Literal["caregiver", "school", "township", "county"]
 Severity = Literal["low", "medium", "high", "urgent"]
 
@@ -317,7 +318,8 @@ class DutyScheduled(_DutyFacts):
 
 class DutyFulfilled(_DutyFacts):
     """A contact of the right kind, made within the duty's window, met the duty (for a
-    plan_review, `contact_id` is the progress note recorded as the review).
+    plan_review, `contact_id` is the progress note recorded as the review; for a follow_up,
+    the contact on which the follow-up was written).
     `fulfilled_at` is when that was recorded: after `due_on` when the contact was logged late."""
 
     name: ClassVar[str] = "DutyFulfilled"

@@ -281,3 +281,18 @@ async def test_case_events_reach_kafka_with_states_and_deadlines_only(infra, top
         assert all(e.subject == str(e.data.child_id) and e.data.deadline is not None for e in changed)
         assert all("police" not in e.data.model_dump_json() and DETAIL not in e.data.model_dump_json()
                    for e in changed)
+
+
+async def test_the_list_answers_open_concerns_unless_asked_for_all(harness: Harness) -> None:
+    """The console's 全部状态 asks for `all`: an acknowledged case must not drop off it."""
+    concern_id = await _raise(harness)
+    staff = township_staff()
+    ack = await harness.client.post(f"/v1/concerns/{concern_id}/acknowledgement", json={"referred_to": ["police"]},
+                                    headers=staff)
+    assert ack.status_code == 200, ack.text
+    child_id = ack.json()["child_id"]
+    by_default = await harness.client.get("/v1/concerns", params={"child_id": child_id}, headers=staff)
+    assert by_default.json()["items"] == []
+    every = await harness.client.get("/v1/concerns", params={"child_id": child_id, "status": "all"}, headers=staff)
+    assert [c["id"] for c in every.json()["items"]] == [str(concern_id)]
+    assert every.json()["items"][0]["status"] == "acknowledged"

@@ -79,7 +79,7 @@ const LABELS: Record<string, Record<string, string>> = {
   household_type: { agricultural: '农业户口', non_agricultural: '非农业户口', resident: '居民户口', unregistered: '无户口' },
   close_reason: { parents_returned: '父母返乡', aged_out: '年满十八周岁', moved_away: '迁出本县', other: '其他' },
   duty_kind: { home_visit: '家访', talk: '谈心', parent_call: '亲情电话', letter: '书信', guardian_talk: '与监护人谈心',
-    plan_review: '帮扶计划回顾' },
+    plan_review: '帮扶计划回顾', follow_up: '后续跟进' },
   contact_kind: {
     home_visit: '家访', talk: '谈心', parent_call: '亲情电话', parent_video: '亲情视频', letter: '书信',
     health_check: '健康检查', activity: '关爱活动', guardian_training: '监护人培训', guardian_talk: '与监护人谈心',
@@ -94,6 +94,13 @@ const LABELS: Record<string, Record<string, string>> = {
   },
   pairing_role: { lead: '主责帮扶人', helper: '协助帮扶人' },
   concern_status: { open: '待确认', acknowledged: '已确认', referred: '已转介', accepted: '已受理', following_up: '跟进中', closed: '已结案' },
+  concern_outcome: {
+    resolved: '问题已解决', protected: '已落实保护措施', guardianship_changed: '监护已变更', prosecuted: '已依法追究责任',
+    unfounded: '经核实不属实', moved_away: '儿童已迁出', other: '其他',
+  },
+  // As the caregiver app words them (src/mobile/words.ts).
+  concern_category: { safety_hazard: '安全隐患', health: '身体健康', psychological_distress: '心理困扰',
+    left_school: '辍学或长期缺课', neglect: '疑似无人照料', suspected_abuse: '疑似受到侵害', violence: '疑似遭受暴力' },
   severity: { low: '一般', medium: '较重', high: '严重', urgent: '紧急' },
   delivery_status: { held: '暂存待发', pending: '待发送', sent: '已发送', delivered: '已送达', failed: '发送失败', read: '已读', undeliverable: '无法送达' },
   channel: { sms: '短信', email: '电子邮件', wecom: '企业微信', dingtalk: '钉钉', in_app: '应用内消息', webhook: '接口推送' },

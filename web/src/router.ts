@@ -23,6 +23,7 @@ export const router = createRouter({
         },
         { path: 'work/overdue', name: 'overdue', component: () => import('./views/Overdue.vue'), meta: { title: '逾期任务', staff: true } },
         { path: 'pairing', name: 'pairing', component: () => import('./views/Pairing.vue'), meta: { title: '结对帮扶', staff: true } },
+        { path: 'work/activities', name: 'activities', component: () => import('./views/Activities.vue'), meta: { title: '集体活动', staff: true } },
         { path: 'work/concerns', name: 'concerns', component: () => import('./views/Concerns.vue'), meta: { title: '关注事项', staff: true } },
         { path: 'work/notices', name: 'notices', component: () => import('./views/Notices.vue'), meta: { title: '通知与配置', staff: true } },
         { path: 'reports', name: 'reports', component: () => import('./views/Reports.vue'), meta: { title: '报表', staff: true } },

@@ -50,6 +50,12 @@ export async function myDuties(): Promise<Duty[]> {
   return duties.items.filter((d) => d.state !== 'upcoming').sort((a, b) => a.due_on.localeCompare(b.due_on))
 }
 
+/** A follow-up written on a contact is done (its duty is met); needs the network. */
+export async function followUpDone(dutyId: string): Promise<void> {
+  const answer = await visits.POST('/v1/duties/{duty_id}/completion', { params: { path: { duty_id: dutyId } } })
+  if (!answer.response.ok) throw new ReadFailure(problemOf(answer.error, answer.response.status))
+}
+
 export async function lastContacts(childId: string): Promise<Contact[]> {
   return (await cached(`contacts:${childId}`, () => visits.GET('/v1/children/{child_id}/contacts',
     { params: { path: { child_id: childId }, query: { limit: 5 } } }))).items

@@ -33,6 +33,8 @@ export function shortDay(day: string): string {
 
 /** What a duty asks, kindly: "本月家访" / "本周谈心" / "本学期书信". */
 export function dutyPhrase(duty: { duty_kind: string; period_start: string; due_on: string }): string {
+  // A follow-up or a plan's review has a date, not a period.
+  if (duty.duty_kind === 'follow_up' || duty.duty_kind === 'plan_review') return dutyName(duty.duty_kind)
   const days = (Date.parse(duty.due_on) - Date.parse(duty.period_start)) / 86_400_000
   const period = days < 8 ? '本周' : days < 32 ? '本月' : '本学期'
   return `${period}${dutyName(duty.duty_kind)}`
