@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from services.registry import child_fields, vocabulary
@@ -18,7 +18,7 @@ from services.registry.identity import check_id_agrees
 from shared.rules import RuleViolation
 from shared.contracts import ChildRegistered, Jurisdiction
 from shared.contracts.events import (
-    ChildClosed, ChildReopened, ChildTransferred, ChildUpdated, _ChildFacts,
+    AgeBand, ChildClosed, ChildReopened, ChildTransferred, ChildUpdated, CloseReason, _ChildFacts,
 )
 
 __all__ = ["RuleViolation", "NewChild", "age_band", "check_jurisdiction", "register", "update",
@@ -70,11 +70,12 @@ def age_on(birth_date: date, today: date) -> int:
     return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
 
 
-def age_band(birth_date: date, today: date) -> str:
+def age_band(birth_date: date, today: date) -> AgeBand:
     age = age_on(birth_date, today)
     if age < 0:
         return "unknown"
-    for upper, band in ((5, "0-5"), (11, "6-11"), (13, "12-13"), (15, "14-15"), (17, "16-17")):
+    bands: tuple[tuple[int, AgeBand], ...] = ((5, "0-5"), (11, "6-11"), (13, "12-13"), (15, "14-15"), (17, "16-17"))
+    for upper, band in bands:
         if age <= upper:
             return band
     return "18+"
@@ -162,7 +163,7 @@ def close(child: NewChild, *, status: str, reason: str, new_version: int, today:
         raise RuleViolation("status", "档案已结案 / the record is already closed", 409)
     if reason not in CLOSE_REASONS:
         raise RuleViolation("reason", f"不是可选值之一：{vocabulary.CLOSE_REASON.allowed_text()} / unknown close reason")
-    return ChildClosed(**_facts(child, today, status="closed", version=new_version), reason=reason)
+    return ChildClosed(**_facts(child, today, status="closed", version=new_version), reason=cast(CloseReason, reason))
 
 
 def reopen(child: NewChild, *, status: str, new_version: int, today: date) -> ChildReopened:

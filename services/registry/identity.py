@@ -100,7 +100,7 @@ def region_years() -> dict[str, tuple[tuple[int | None, int | None], ...]]:
     ranges: dict[str, tuple[tuple[int | None, int | None], ...]] = {}
     for _length, province, _hi, _props, counties in numdb.get("cn/loc").prefixes:
         for _length, county, _hi, props, _children in counties:
-            spans = []
+            spans: list[tuple[int | None, int | None]] = []
             for name in props.get("county", "").split(","):
                 dated = _DATED_NAME.match(name)
                 if dated is None:  # stdnum: an undated name makes the code valid in every year
