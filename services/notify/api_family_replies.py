@@ -46,7 +46,8 @@ def signature(secret_value: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret_value.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-@router.post("/sms/replies", response_model=ReplyAck, include_in_schema=True)
+# Not in the OpenAPI document: the provider, not a client of the generated API, calls it.
+@router.post("/sms/replies", response_model=ReplyAck, include_in_schema=False)
 async def sms_reply(request: Request, x_signature: str = Header(max_length=200),
                     x_signature_timestamp: str = Header(max_length=20)) -> dict[str, bool]:
     """A family member's reply, as the SMS provider posts it (signed, see the module)."""

@@ -30,7 +30,7 @@ REPLY_SECRET = "reply-secret-for-tests-0123456789"
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def family(notify_db, providers, pool) -> AsyncIterator[dict]:  # type: ignore[no-untyped-def]
+async def family(notify_db, providers, pool) -> AsyncIterator[dict]:  # type: ignore[no-untyped-def]  # noqa: F811
     """A child paired with a caregiver, the app on the database, the settings' clock at noon."""
     settings = make_settings(notify_db, providers, sms_reply_secret=REPLY_SECRET)
     kid = child()
@@ -56,7 +56,7 @@ def _signed(body: dict, *, secret: str = REPLY_SECRET, at: float | None = None) 
 
 
 async def test_a_monthly_note_reaches_a_migrant_mother_after_quiet_hours_and_her_reply_is_recorded(
-        family, pool, providers, http) -> None:  # type: ignore[no-untyped-def]
+        family, pool, providers, http) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     api, settings, kid, me = family["api"], family["settings"], family["child"], family["as_caregiver"]
     notes = f"/v1/children/{kid}/family-notes"
     text = "妈妈您好，小雨这个月数学测验得了92分，和同学相处很好，每天按时完成作业。"
