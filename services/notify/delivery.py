@@ -41,7 +41,7 @@ from services.notify.domain_templates import CAREGIVER_NAME, CHILD_NAME, UNNAMED
 from services.notify.handlers import NotifyHandlers
 from services.notify.encrypted_columns import FAMILY_NOTE, STAFF_CONTACTS, WEBHOOK_SECRET, WEBHOOK_URL
 from shared import outbox
-from shared.contracts import NotificationFailed, NotificationSent
+from shared.contracts import FamilyNoteSent, Jurisdiction, NotificationFailed, NotificationSent
 from shared.crypto import CryptoError, FieldCipher
 from shared.logging import get_logger
 from shared.resilience import UNAVAILABLE, OutageLog
@@ -295,6 +295,18 @@ class DeliveryLoop:
                 await asyncio.sleep(0.2 * 2 ** attempt)
         # Still failing: the leases expire and these are claimed again — late, never lost.
 
+    async def _note_sent(self, conn: asyncpg.Connection, row: asyncpg.Record, now: datetime) -> None:
+        """A caregiver's note to a family went out: the figure reports counts (ids and codes)."""
+        note = await store_family.note_facts(conn, row["source_event_id"])
+        if note is None:
+            return
+        await outbox.add(conn, FamilyNoteSent(
+            letter_id=note["id"], notification_id=row["id"], child_id=note["child_id"],
+            caregiver_id=note["caregiver_id"], member_kind=note["member_kind"],
+            jurisdiction=Jurisdiction(county_code=row["county_code"], township_code=row["township_code"],
+                                      village_code=row["village_code"]),
+            school_id=row["school_id"], sent_at=now))
+
     async def _record(self, conn: asyncpg.Connection, row: asyncpg.Record, result: SendResult) -> str:
         """Writes one outcome and its event; returns it ("sent", "retry", "failed", "dead"). A
         row whose claim this worker no longer holds (its lease expired and another took it) is
@@ -308,6 +320,8 @@ class DeliveryLoop:
                 notification_id=row["id"], source_event_id=row["source_event_id"], child_id=row["child_id"],
                 channel=row["channel"], recipient_kind=row["recipient_kind"], template=row["template"][:64],
                 sent_at=now, attempts=attempts))
+            if row["template"] == NOTE_TEMPLATE:
+                await self._note_sent(conn, row, now)
             return "sent"
         if result.retryable and attempts < self._settings.delivery_max_attempts:
             delay = backoff_seconds(attempts, base_s=self._settings.delivery_backoff_base_s,

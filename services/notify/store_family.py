@@ -87,6 +87,11 @@ async def note_bodies(conn: asyncpg.Connection, note_ids: Sequence[UUID]) -> dic
     return {str(row["id"]): row["body_enc"] for row in rows}
 
 
+async def note_facts(conn: asyncpg.Connection, note_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT id, child_id, member_kind, caregiver_id FROM family_notes WHERE id = $1",
+                               note_id)
+
+
 async def notes_sent(conn: asyncpg.Connection, scope_prefix: str, since: datetime,
                      until: datetime) -> asyncpg.Record:
     """Notes written, sent and waiting in a period, within a jurisdiction (the work summary's figures)."""

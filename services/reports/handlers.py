@@ -19,7 +19,7 @@ from shared.consumer import DependencyMissing
 from shared.contracts import (
     ActivityHeld, CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildRegistered, ChildReopened, ChildTransferred,
     ChildUpdated, ConcernAcknowledged, ConcernEscalated, ConcernRaised, ContactOverdue, DutyCancelled, DutyDueSoon, DutyFulfilled,
-    DutyScheduled, Envelope, Event, ExpectedCountSet, PairingCreated, PairingEnded, SupportRecorded, VisitLogged,
+    DutyScheduled, Envelope, Event, ExpectedCountSet, FamilyNoteSent, PairingCreated, PairingEnded, SupportRecorded, VisitLogged,
 )
 
 # -- one statement per event ----------------------------------------------------------------
@@ -82,6 +82,10 @@ def activity_held(envelope: Envelope[ActivityHeld]) -> Statement:
     return store.insert_activity(recorded_at=envelope.time, facts=envelope.data)
 
 
+def family_note_sent(envelope: Envelope[FamilyNoteSent]) -> Statement:
+    return store.insert_family_note_sent(facts=envelope.data)
+
+
 def support_given(envelope: Envelope[SupportRecorded]) -> Statement:
     return store.insert_support_given(recorded_at=envelope.time, facts=envelope.data)
 
@@ -93,6 +97,7 @@ STATEMENTS: dict[type[Event], Callable[[Envelope[Any]], Statement]] = {
     VisitLogged: contact, DutyScheduled: duty_scheduled, DutyDueSoon: duty_announced, ContactOverdue: duty_overdue,
     DutyFulfilled: duty_fulfilled, DutyCancelled: duty_cancelled, ConcernRaised: concern_raised,
     ConcernEscalated: concern_escalated, ActivityHeld: activity_held, SupportRecorded: support_given,
+    FamilyNoteSent: family_note_sent,
 }
 
 
@@ -141,4 +146,9 @@ VISITS_HANDLERS = {
     ConcernAcknowledged: on_concern_acknowledged,
     ActivityHeld: on_fact,
 }
-HANDLERS = {**REGISTRY_HANDLERS, **PAIRING_HANDLERS, **VISITS_HANDLERS}
+# Notify's topic: only the notes sent to families (the work summary's 家书短信); its other
+# events (every message's outcome) are skipped.
+NOTIFY_HANDLERS = {
+    FamilyNoteSent: on_fact,
+}
+HANDLERS = {**REGISTRY_HANDLERS, **PAIRING_HANDLERS, **VISITS_HANDLERS, **NOTIFY_HANDLERS}

@@ -29,6 +29,7 @@ from shared.contracts.events import (
     DutyScheduled,
     Event,
     ExpectedCountSet,
+    FamilyNoteSent,
     Jurisdiction,
     NotificationFailed,
     NotificationSent,
@@ -43,6 +44,7 @@ __all__ = [
     "ALL_EVENTS", "TOPICS", "ActivityHeld", "CaregiverEnrolled", "CaregiverUpdated", "ChildClosed", "ChildRegistered",
     "ChildReopened", "ChildTransferred", "ChildUpdated", "ConcernAcknowledged", "ConcernDeadlineMissed",
     "ConcernEscalated", "ConcernRaised", "ConcernStateChanged", "ContactOverdue", "DutyCancelled", "DutyDueSoon",
-    "DutyFulfilled", "DutyScheduled", "Envelope", "Event", "ExpectedCountSet", "Jurisdiction", "NotificationFailed",
+    "DutyFulfilled", "DutyScheduled", "Envelope", "Event", "ExpectedCountSet", "FamilyNoteSent", "Jurisdiction",
+    "NotificationFailed",
     "NotificationSent", "PairingCreated", "PairingEnded", "SupportRecorded", "VisitLogged", "decode", "encode", "event_class_for",
 ]

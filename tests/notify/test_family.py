@@ -99,10 +99,14 @@ async def test_a_monthly_note_reaches_a_migrant_mother_after_quiet_hours_and_her
     assert sms.json()["to"] == MOTHER_PHONE  # the parent's entry, by its id, asked of the registry
     assert sms.json()["text"] == f"{text}（王老师）"
     # The event says which message went out, never its words or the number.
-    [event] = await rows(pool, "SELECT payload FROM outbox WHERE payload->>'notification_id' = $1",
-                         note["notification_id"])
-    assert event["payload"]["template"] == "family_note" and "92" not in json.dumps(event["payload"])
-    assert "13700137000" not in json.dumps(event["payload"])
+    events = [r["payload"] for r in await rows(pool, "SELECT payload FROM outbox WHERE payload->>'notification_id' = $1",
+                                               note["notification_id"])]
+    assert len(events) == 2  # NotificationSent, and FamilyNoteSent for the work summary's figure
+    [outcome] = [e for e in events if "template" in e]
+    [figure] = [e for e in events if "letter_id" in e]
+    assert outcome["template"] == "family_note" and figure["letter_id"] == note["id"]
+    assert (figure["member_kind"], figure["jurisdiction"]["township_code"]) == ("parent", J.township_code)
+    assert "92" not in json.dumps(events) and "13700137000" not in json.dumps(events)
 
     # The provider posts her reply back, signed; a post with a wrong signature is refused.
     reply = {"id": "r-1", "message_id": note["notification_id"], "text": "谢谢老师，辛苦了！",
