@@ -57,11 +57,12 @@ TEMPLATE_VARIABLES: dict[str, frozenset[str]] = {
     # A caregiver's note to a family (services/notify/domain_family.py): the note's text is
     # composed in at send time from its encrypted row, never stored in the message's variables.
     "family_note": frozenset({"note", "caregiver"}),
+    "home_visit_scheduled_guardian": frozenset({"due_on", "caregiver"}),
 }
 # Templates whose readers are caregivers or guardians (the stigma rule is enforced on save).
 PUBLIC_TEMPLATES = frozenset({"contact_logged", "duty_due_soon", "contact_overdue", "pairing_created",
                               "pairing_ended", "pairing_created_guardian", "pairing_ended_guardian",
-                              "family_note"})
+                              "family_note", "home_visit_scheduled_guardian"})
 
 _LABELS: dict[str, dict[str, dict[str, str]]] = {
     "zh-CN": {
@@ -170,6 +171,11 @@ DEFAULT_TEMPLATES: tuple[TemplateText, ...] = (
        "you will be told of the new one.", "Contact teacher changed"),
     _t("family_note", "zh-CN", "${note}（${caregiver}）", "家书"),
     _t("family_note", "en", "${note} (${caregiver})", "A note"),
+    _t("home_visit_scheduled_guardian", "zh-CN", "您好，联系老师${caregiver}会在${due_on}前到家里看看孩子，"
+       "时间不方便的话，请与老师另约。", "家访安排"),
+    _t("home_visit_scheduled_guardian", "en", "Hello, your child's contact teacher, ${caregiver}, will visit you "
+       "at home before ${due_on}. If the time does not suit you, please arrange another with the teacher.",
+       "Home visit"),
 )
 
 

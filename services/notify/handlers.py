@@ -22,12 +22,12 @@ from shared.consumer import DependencyMissing
 from shared.contracts import (
     CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildRegistered, ChildReopened, ChildTransferred,
     ChildUpdated, ConcernAcknowledged, ConcernDeadlineMissed, ConcernEscalated, ConcernRaised, ContactOverdue,
-    DutyDueSoon, Envelope, NotificationSent, PairingCreated, PairingEnded, VisitLogged,
+    DutyDueSoon, DutyScheduled, Envelope, NotificationSent, PairingCreated, PairingEnded, VisitLogged,
 )
 
 Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
 _ROUTED = (VisitLogged, DutyDueSoon, ContactOverdue, ConcernRaised, ConcernEscalated, ConcernAcknowledged,
-           ConcernDeadlineMissed, PairingCreated, PairingEnded)
+           ConcernDeadlineMissed, PairingCreated, PairingEnded, DutyScheduled)
 _ROUTED_BY_NAME = {cls.name: cls for cls in _ROUTED}
 # Audiences found among registered staff: these can come up empty. A caregiver always has
 # the in-app inbox and a guardian is one recipient per child (no phone: no_address at send).

@@ -16,11 +16,13 @@ import pytest_asyncio
 
 from services.notify.api_family_replies import signature
 from services.notify.app import create_app
-from shared.contracts import PairingCreated
+from services.notify import store_admin, store_family
+from shared.conditional import no_precondition
+from shared.contracts import DutyScheduled, PairingCreated
 from shared.crypto import FieldCipher
 from tests.notify.support import J, child, enrol, envelope, handle, rows
 from tests.notify.test_delivery import (  # noqa: F401 (providers and http are fixtures)
-    MOTHER, MOTHER_PHONE, NIGHT, Clock, _DAY, http, make_loop, make_settings, providers,
+    GRANDPARENT, MOTHER, MOTHER_PHONE, NIGHT, NOON, Clock, _DAY, http, make_loop, make_settings, providers,
 )
 from tests.support.auth import COUNTY, bearer
 
@@ -165,3 +167,31 @@ async def test_only_the_paired_caregiver_writes_and_a_county_edits_its_words(fam
     reset = await api.put(f"/v1/family-words/{COUNTY}", headers={**admin, "If-Match": saved.headers["etag"]},
                           json={"words": ["留守", "可怜"]})
     assert reset.status_code == 200
+
+
+async def test_a_home_visit_notice_goes_only_to_family_who_agreed_where_the_county_switched_it_on(
+        family, pool, providers, http) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    settings, kid = family["settings"], family["child"]
+    duty = dict(child_id=kid, caregiver_id=family["caregiver"], jurisdiction=J, period_start=date(2026, 12, 1),
+                due_on=date(2026, 12, 31))
+    off = envelope(DutyScheduled(duty_id=uuid.uuid4(), duty_kind="home_visit", **duty))
+    await handle(pool, settings, off)
+    assert not await rows(pool, "SELECT 1 FROM notifications WHERE source_event_id = $1", off.id)  # off by default
+    async with pool.acquire() as conn:
+        await store_admin.put_rule(conn, COUNTY, "DutyScheduled", "guardian", "home_visit_scheduled_guardian", ["sms"],
+                                   True, no_precondition)
+        await store_family.record_consent(conn, child_id=kid, member_id=MOTHER, member_kind="parent", opted_in=True,
+                                          how="in_writing", recorded_by="t", at=settings.clock.now())
+        await store_family.record_consent(conn, child_id=kid, member_id=GRANDPARENT, member_kind="guardian",
+                                          opted_in=False, how="in_person", recorded_by="t", at=settings.clock.now())
+    talk = envelope(DutyScheduled(duty_id=uuid.uuid4(), duty_kind="talk", **duty))
+    visit = envelope(DutyScheduled(duty_id=uuid.uuid4(), duty_kind="home_visit", **duty))
+    for event in (talk, visit):
+        await handle(pool, settings, event)
+    assert not await rows(pool, "SELECT 1 FROM notifications WHERE source_event_id = $1", talk.id)
+    [row] = await rows(pool, "SELECT id, recipient_id FROM notifications WHERE source_event_id = $1", visit.id)
+    assert row["recipient_id"] == str(MOTHER)
+    await make_loop(settings, pool, http, Clock(settings, NOON)).run_once()
+    [sms] = [r for r in providers.sms if r.headers["idempotency-key"] == str(row["id"])]
+    assert sms.json()["to"] == MOTHER_PHONE
+    assert sms.json()["text"] == "您好，联系老师王老师会在12月31日前到家里看看孩子，时间不方便的话，请与老师另约。"
