@@ -20,9 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.notify import commands_family, store, store_family
 from services.notify.api_admin import Code12
+from services.notify.domain_delivery import quiet_until
 from services.notify.domain_family import MAX_WORD_CHARS, MAX_WORDS, NOTE_MAX_CHARS, clean_words
 from services.notify.encrypted_columns import FAMILY_NOTE, FAMILY_REPLY
 from shared.auth import Principal
+from shared.clock import DEFAULT_COUNTY_TIMEZONE
 from shared.clean_text import CleanInput, MultiLineText
 from shared.conditional import IfMatch, etag, put_precondition
 from shared.crypto import CryptoError, FieldCipher
@@ -190,6 +192,7 @@ async def list_notes(request: Request, child_id: UUID, principal: Caller, page: 
                      cipher: Cipher) -> dict[str, Any]:
     """The notes sent to this child's family, newest first, each with its SMS's state and the
     replies to it."""
+    now = request.app.state.settings.clock.now()
     async with request.app.state.pool.acquire() as conn:
         await _child(conn, principal, child_id)
         rows = await store_family.notes_of_child(conn, child_id, limit=page.fetch, offset=page.offset())
@@ -204,9 +207,19 @@ async def list_notes(request: Request, child_id: UUID, principal: Caller, page: 
         "member_kind": row["member_kind"], "caregiver_id": row["caregiver_id"], "created_at": row["created_at"],
         "text": _open(cipher, row["body_enc"], FAMILY_NOTE.context(row["id"])),
         "notification_id": row["notification_id"], "status": row["status"] or "pending", "sent_at": row["sent_at"],
-        "waits_until": row["next_attempt_at"] if row["status"] == "pending" else None,
+        "waits_until": _waits_until(row, now),
         "replies": by_note.get(row["id"], [])} for row in rows]
     return page.offset_page(items)
+
+
+def _waits_until(row: asyncpg.Record, now: datetime) -> datetime | None:
+    """When a note not yet sent will go: the end of its quiet hours if they hold now, else
+    its next attempt if that is later (a retry); None once it has gone or if it goes now."""
+    if row["status"] != "pending":
+        return None
+    quiet = quiet_until(now, row["quiet_start"], row["quiet_end"], row["quiet_timezone"] or DEFAULT_COUNTY_TIMEZONE)
+    later = row["next_attempt_at"] if row["next_attempt_at"] and row["next_attempt_at"] > now else None
+    return max(filter(None, (quiet, later)), default=None)
 
 
 def _open(cipher: FieldCipher, token: str, context: str) -> str | None:

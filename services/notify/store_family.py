@@ -75,7 +75,8 @@ async def notes_of_child(conn: asyncpg.Connection, child_id: UUID, *, limit: int
     """Newest first, each with its message's state (the SMS row planned for it)."""
     return await conn.fetch(
         """SELECT f.id, f.child_id, f.member_id, f.member_kind, f.caregiver_id, f.body_enc, f.created_at,
-                  n.id AS notification_id, n.status, n.sent_at, n.next_attempt_at, n.last_error
+                  n.id AS notification_id, n.status, n.sent_at, n.next_attempt_at, n.last_error,
+                  n.quiet_start, n.quiet_end, n.quiet_timezone
            FROM family_notes f
            LEFT JOIN notifications n ON n.source_event_id = f.id AND n.channel = 'sms'
            WHERE f.child_id = $1 ORDER BY f.created_at DESC, f.id LIMIT $2 OFFSET $3""",

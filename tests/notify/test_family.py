@@ -88,6 +88,8 @@ async def test_a_monthly_note_reaches_a_migrant_mother_after_quiet_hours_and_her
     note = sent.json()
     morning = datetime.combine(_DAY, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=23, minutes=30)
     assert datetime.fromisoformat(note["waits_until"]) == morning  # 07:30 the next day in Asia/Shanghai
+    [waiting] = [n for n in (await api.get(notes, headers=me)).json()["items"] if n["id"] == note["id"]]
+    assert datetime.fromisoformat(waiting["waits_until"]) == morning and waiting["status"] == "pending"
     loop = make_loop(settings, pool, http, clock)
     await loop.run_once()
     assert not [r for r in providers.sms if r.headers["idempotency-key"] == note["notification_id"]]
