@@ -13,6 +13,8 @@ from services.notify.api import router as inbox_router
 from services.notify.api_admin import router as admin_router
 from services.notify.api_roster import router as roster_router
 from services.notify.api_deliveries import router as deliveries_router
+from services.notify.api_family import router as family_router
+from services.notify.api_family_replies import router as family_replies_router
 from services.notify.api_setup import router as setup_router
 from services.notify.api_templates import router as templates_router
 from services.notify.api_webhooks import router as webhooks_router
@@ -48,7 +50,8 @@ def create_app(settings: ServiceSettings, *, cipher: FieldCipher | None = None,
         settings, title="Shouhu notify",
         description="Reminders, escalations and alerts by SMS, email, WeCom/DingTalk, webhook and in-app, "
                     "each delivered once.",
-        routers=[inbox_router, admin_router, roster_router, webhooks_router, templates_router, deliveries_router, setup_router],
+        routers=[inbox_router, admin_router, roster_router, webhooks_router, templates_router, deliveries_router, setup_router,
+                 family_router, family_replies_router],
         on_startup=on_startup, on_shutdown=on_shutdown,
     )
     undeliverable = Gauge("shouhu_notify_undeliverable", "Messages waiting for a recipient (no_recipient) or a "

@@ -83,6 +83,11 @@ class NotifySettings(ServiceSettings):
     tencent_sign_name: str = ""
     tencent_region: str = "ap-guangzhou"
     tencent_template_ids: dict[str, str] = {}
+    # Replies to SMS, posted back by the HTTP provider to POST /v1/sms/replies, signed with
+    # HMAC-SHA256 under this secret (services/notify/api_family_replies.py); unset: the route
+    # answers 404 and no reply is recorded.
+    sms_reply_secret: SecretStr | None = None
+    sms_reply_secret_file: str | None = None
 
     # Email over SMTP.
     smtp_host: str | None = None

@@ -4,7 +4,9 @@ send time with notify's own credentials (role `service`). Notify never stores th
 - pairing:  GET {pairing_base_url}/v1/caregivers/{caregiver_id}/contact-points
             → {"caregiver_id", "active", "channels", "phone", "email", "wecom_id", "dingtalk_id"}
 - registry: GET {registry_base_url}/v1/children/{child_id}/guardian-contacts
-            → {"guardians": [{"relation", "phone", …}, …]} (the first guardian with a phone is used)
+            → {"guardians": [{"id", "relation", "phone", …}, …], "parents": [{"id", "relation",
+            "phone"}, …]} (the first guardian with a phone is used; a family member's message
+            goes to the entry with its id)
 - registry: POST {registry_base_url}/v1/children/names {"ids": [...]}
             → {"names": {child_id: name}, "places": {child_id: {"township_name", "village_name",
             "school_name", …}}}: the children's names and where they live and study, by name,
@@ -50,6 +52,8 @@ class ContactSource(Protocol):
     async def caregiver(self, caregiver_id: str) -> dict[str, Any]: ...
 
     async def guardian(self, child_id: str) -> dict[str, Any]: ...
+
+    async def family_member(self, child_id: str, member_id: str) -> dict[str, Any]: ...
 
     async def child_details(self, child_ids: list[str]) -> dict[str, ChildDetails]: ...
 
@@ -107,6 +111,13 @@ class HttpContactSource:
 
     async def guardian(self, child_id: str) -> dict[str, Any]:
         return await self._get(f"{self._registry}/v1/children/{child_id}/guardian-contacts")
+
+    async def family_member(self, child_id: str, member_id: str) -> dict[str, Any]:
+        """One guardian's or parent's phone, by the registry's entry id ({} if the entry is
+        gone or has no phone): the same answer as `guardian`, its `guardians` and `parents`."""
+        body = await self._send("GET", f"{self._registry}/v1/children/{child_id}/guardian-contacts")
+        entries = [*(body.get("guardians") or []), *(body.get("parents") or [])] if isinstance(body, dict) else []
+        return _by_channel([e for e in entries if isinstance(e, dict) and str(e.get("id")) == member_id])
 
     async def child_details(self, child_ids: list[str]) -> dict[str, ChildDetails]:
         """child id → the name and the places' names for those the registry lets us see;

@@ -28,7 +28,8 @@ from typing import Any, Callable
 
 import asyncpg
 
-from services.notify import delivery_names, store, store_delivery, store_held
+from services.notify import delivery_names, store, store_delivery, store_family, store_held
+from services.notify.commands_family import NOTE_TEMPLATE, NOTE_VARIABLE
 from services.notify.channels.base import ChannelAdapter, OutgoingMessage, SendResult
 from services.notify.config import NotifySettings
 from services.notify.contacts import ChildDetails, ContactLookupFailed, ContactSource
@@ -38,9 +39,9 @@ from services.notify.domain_delivery import (
 from services.notify.domain_templates import CAREGIVER_NAME, CHILD_NAME, UNNAMED_CAREGIVER, localise, \
     pick_template, place_variables, render, uses_child_details, uses_variable
 from services.notify.handlers import NotifyHandlers
-from services.notify.encrypted_columns import STAFF_CONTACTS, WEBHOOK_SECRET, WEBHOOK_URL
+from services.notify.encrypted_columns import FAMILY_NOTE, STAFF_CONTACTS, WEBHOOK_SECRET, WEBHOOK_URL
 from shared import outbox
-from shared.contracts import NotificationFailed, NotificationSent
+from shared.contracts import FamilyNoteSent, Jurisdiction, NotificationFailed, NotificationSent
 from shared.crypto import CryptoError, FieldCipher
 from shared.logging import get_logger
 from shared.resilience import UNAVAILABLE, OutageLog
@@ -154,6 +155,8 @@ class DeliveryLoop:
                     conn, [r["recipient_id"] for r in rows if r["recipient_kind"] == "staff"]),
                 "webhooks": await store_delivery.webhook_targets(
                     conn, [r["recipient_id"] for r in rows if r["recipient_kind"] == "system"]),
+                "notes": await store_family.note_bodies(
+                    conn, [r["source_event_id"] for r in rows if r["template"] == NOTE_TEMPLATE]),
             }
         # Names composed into the text now, asked of their owners; None: they could not answer.
         context["names"] = await delivery_names.children(self._contacts, rows, context["templates"])
@@ -181,7 +184,7 @@ class DeliveryLoop:
         if address is None:
             return SendResult.give_up("no_address")
         message = self._message(row, address, context["templates"].get(row["template"], {}), context["names"],
-                                context["caregivers"])
+                                context["caregivers"], context["notes"])
         if isinstance(message, SendResult):
             return message
         try:
@@ -194,7 +197,10 @@ class DeliveryLoop:
         kind, channel = row["recipient_kind"], row["channel"]
         if kind == "caregiver":
             address = (await self._contacts.caregiver(row["recipient_id"])).get(channel)
-        elif kind == "guardian":
+        elif kind == "guardian" and row["recipient_id"] != str(row["child_id"]):
+            # A family member who opted in, by the registry's guardian or parent entry id.
+            address = (await self._contacts.family_member(str(row["child_id"]), row["recipient_id"])).get(channel)
+        elif kind == "guardian":  # messages planned before families opted in: the first guardian
             address = (await self._contacts.guardian(str(row["child_id"]))).get(channel)
         elif kind == "staff":
             staff = context["staff"].get(row["recipient_id"])
@@ -229,7 +235,8 @@ class DeliveryLoop:
         return address
 
     def _message(self, row: asyncpg.Record, address: Any, templates: dict, names: dict[str, ChildDetails] | None,
-                 caregivers: dict[str, str] | None = None) -> OutgoingMessage | SendResult:
+                 caregivers: dict[str, str] | None = None,
+                 notes: dict[str, str] | None = None) -> OutgoingMessage | SendResult:
         locale = self._settings.default_locale
         common = dict(delivery_id=str(row["id"]), channel=row["channel"], address=address, template=row["template"],
                       event_type=row["event_type"], source_event_id=str(row["source_event_id"]),
@@ -240,6 +247,15 @@ class DeliveryLoop:
         if chosen is None:
             return SendResult.give_up("other")
         variables = dict(row["variables"] or {})
+        if row["template"] == NOTE_TEMPLATE:  # a caregiver's note: its text, from its own row
+            note_id = str(row["source_event_id"])
+            token = (notes or {}).get(note_id)
+            if token is None:
+                return SendResult.give_up("other")
+            try:
+                variables[NOTE_VARIABLE] = self._cipher.decrypt(token, context=FAMILY_NOTE.context(note_id))
+            except CryptoError:
+                return SendResult.retry("other")  # a key not configured here yet: later, not lost
         if uses_child_details(chosen):
             if names is None:  # the registry did not answer: later, with the names
                 return SendResult.retry("provider_error")
@@ -279,6 +295,18 @@ class DeliveryLoop:
                 await asyncio.sleep(0.2 * 2 ** attempt)
         # Still failing: the leases expire and these are claimed again — late, never lost.
 
+    async def _note_sent(self, conn: asyncpg.Connection, row: asyncpg.Record, now: datetime) -> None:
+        """A caregiver's note to a family went out: the figure reports counts (ids and codes)."""
+        note = await store_family.note_facts(conn, row["source_event_id"])
+        if note is None:
+            return
+        await outbox.add(conn, FamilyNoteSent(
+            letter_id=note["id"], notification_id=row["id"], child_id=note["child_id"],
+            caregiver_id=note["caregiver_id"], member_kind=note["member_kind"],
+            jurisdiction=Jurisdiction(county_code=row["county_code"], township_code=row["township_code"],
+                                      village_code=row["village_code"]),
+            school_id=row["school_id"], sent_at=now))
+
     async def _record(self, conn: asyncpg.Connection, row: asyncpg.Record, result: SendResult) -> str:
         """Writes one outcome and its event; returns it ("sent", "retry", "failed", "dead"). A
         row whose claim this worker no longer holds (its lease expired and another took it) is
@@ -292,6 +320,8 @@ class DeliveryLoop:
                 notification_id=row["id"], source_event_id=row["source_event_id"], child_id=row["child_id"],
                 channel=row["channel"], recipient_kind=row["recipient_kind"], template=row["template"][:64],
                 sent_at=now, attempts=attempts))
+            if row["template"] == NOTE_TEMPLATE:
+                await self._note_sent(conn, row, now)
             return "sent"
         if result.retryable and attempts < self._settings.delivery_max_attempts:
             delay = backoff_seconds(attempts, base_s=self._settings.delivery_backoff_base_s,

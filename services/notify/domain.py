@@ -17,8 +17,8 @@ from uuid import UUID, uuid5
 from shared.clock import DEFAULT_COUNTY_TIMEZONE
 from shared.contracts.events import ContactChannel, DeliveryChannel, RecipientKind
 from shared.contracts import (
-    ConcernAcknowledged, ConcernDeadlineMissed, ConcernEscalated, ConcernRaised, ContactOverdue, DutyDueSoon, Event,
-    PairingCreated, PairingEnded, VisitLogged,
+    ConcernAcknowledged, ConcernDeadlineMissed, ConcernEscalated, ConcernRaised, ContactOverdue, DutyDueSoon,
+    DutyScheduled, Event, PairingCreated, PairingEnded, VisitLogged,
 )
 
 _NOTIFICATION_NAMESPACE = UUID("5a1c3f0e-7b7e-4c55-9b1e-2f0b2d6b9a11")
@@ -29,7 +29,7 @@ PUSH_CHANNELS = tuple(channel for channel in get_args(ContactChannel) if channel
 AUDIENCES = ("caregiver", "guardian", "school_staff", "township_staff", "county_staff", "on_duty")
 RECIPIENT_KINDS: tuple[str, ...] = get_args(RecipientKind)
 ROUTED_EVENTS = ("VisitLogged", "DutyDueSoon", "ContactOverdue", "ConcernRaised", "ConcernEscalated",
-                 "ConcernAcknowledged", "ConcernDeadlineMissed", "PairingCreated", "PairingEnded")
+                 "ConcernAcknowledged", "ConcernDeadlineMissed", "PairingCreated", "PairingEnded", "DutyScheduled")
 # The audiences `routing_for` can address for each event: a rule for any other pair would be
 # stored and never act (a visit has no guardian to tell), so it is refused.
 ACTIONABLE_AUDIENCES: dict[str, tuple[str, ...]] = {
@@ -42,6 +42,7 @@ ACTIONABLE_AUDIENCES: dict[str, tuple[str, ...]] = {
     "ConcernDeadlineMissed": ("on_duty",),
     "PairingCreated": ("caregiver", "guardian"),
     "PairingEnded": ("caregiver", "guardian"),
+    "DutyScheduled": ("guardian",),  # a home visit owed: the family is told it is coming
 }
 
 
@@ -74,6 +75,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     # Guardians are told only where a county switches this on (an SMS to a grandparent).
     Rule("PairingCreated", "guardian", "pairing_created_guardian", ("sms",), enabled=False),
     Rule("PairingEnded", "guardian", "pairing_ended_guardian", ("sms",), enabled=False),
+    # A home visit owed this period: the family members who agreed hear that the teacher
+    # will come (off until a county switches it on, like the pairing notices).
+    Rule("DutyScheduled", "guardian", "home_visit_scheduled_guardian", ("sms",), enabled=False),
 )
 
 
@@ -136,6 +140,12 @@ def routing_for(event: Event, school_id: str | None = None) -> Routing | None:
     if isinstance(event, PairingCreated):
         return Routing("PairingCreated", ("caregiver", "guardian"),
                        {"started_on": event.started_on.isoformat(), "caregiver_id": str(event.caregiver_id)},
+                       caregiver_id=str(event.caregiver_id), **base)
+    if isinstance(event, DutyScheduled):
+        if event.duty_kind != "home_visit":
+            return None
+        return Routing("DutyScheduled", ("guardian",),
+                       {"due_on": event.due_on.isoformat(), "caregiver_id": str(event.caregiver_id)},
                        caregiver_id=str(event.caregiver_id), **base)
     if isinstance(event, PairingEnded):
         return Routing("PairingEnded", ("caregiver", "guardian"), {"ended_on": event.ended_on.isoformat()},

@@ -54,10 +54,15 @@ TEMPLATE_VARIABLES: dict[str, frozenset[str]] = {
     "pairing_ended": frozenset({"ended_on", "child"}) | _PLACES,
     "pairing_created_guardian": frozenset({"started_on", "caregiver"}),
     "pairing_ended_guardian": frozenset({"ended_on"}),
+    # A caregiver's note to a family (services/notify/domain_family.py): the note's text is
+    # composed in at send time from its encrypted row, never stored in the message's variables.
+    "family_note": frozenset({"note", "caregiver"}),
+    "home_visit_scheduled_guardian": frozenset({"due_on", "caregiver"}),
 }
 # Templates whose readers are caregivers or guardians (the stigma rule is enforced on save).
 PUBLIC_TEMPLATES = frozenset({"contact_logged", "duty_due_soon", "contact_overdue", "pairing_created",
-                              "pairing_ended", "pairing_created_guardian", "pairing_ended_guardian"})
+                              "pairing_ended", "pairing_created_guardian", "pairing_ended_guardian",
+                              "family_note", "home_visit_scheduled_guardian"})
 
 _LABELS: dict[str, dict[str, dict[str, str]]] = {
     "zh-CN": {
@@ -107,7 +112,8 @@ SAMPLE_VARIABLES = {"child": "王小明", "caregiver": "李老师", "township": 
                     "school": "新铺镇中心小学", "place": "新铺镇坝山村（新铺镇中心小学）",
                     "kind": "home_visit", "duty": "home_visit", "due_on": "2026-12-01", "days_overdue": "3",
                     "level": "township", "ref": "3f2a9c1b", "severity": "urgent", "mandatory": "true",
-                    "started_on": "2026-09-01", "ended_on": "2027-01-15", "state": "acknowledged"}
+                    "started_on": "2026-09-01", "ended_on": "2027-01-15", "state": "acknowledged",
+                    "note": "孩子这个月学习很认真，数学进步了，请您放心。"}
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,13 @@ DEFAULT_TEMPLATES: tuple[TemplateText, ...] = (
        "联系老师调整"),
     _t("pairing_ended_guardian", "en", "Hello, your child's contact-teacher arrangement changed on ${ended_on}; "
        "you will be told of the new one.", "Contact teacher changed"),
+    _t("family_note", "zh-CN", "${note}（${caregiver}）", "家书"),
+    _t("family_note", "en", "${note} (${caregiver})", "A note"),
+    _t("home_visit_scheduled_guardian", "zh-CN", "您好，联系老师${caregiver}会在${due_on}前到家里看看孩子，"
+       "时间不方便的话，请与老师另约。", "家访安排"),
+    _t("home_visit_scheduled_guardian", "en", "Hello, your child's contact teacher, ${caregiver}, will visit you "
+       "at home before ${due_on}. If the time does not suit you, please arrange another with the teacher.",
+       "Home visit"),
 )
 
 

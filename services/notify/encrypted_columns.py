@@ -10,4 +10,8 @@ STAFF_CONTACTS = EncryptedColumn("staff_recipients", "contacts_enc", "staff_reci
 WEBHOOK_URL = EncryptedColumn("webhook_subscriptions", "url_enc", "webhook_subscriptions.url")
 WEBHOOK_SECRET = EncryptedColumn("webhook_subscriptions", "secret_enc", "webhook_subscriptions.secret")
 
-ENCRYPTED_COLUMNS = (STAFF_CONTACTS, WEBHOOK_URL, WEBHOOK_SECRET)
+# A caregiver's note to a family and a family's reply: how a child is doing, in words.
+FAMILY_NOTE = EncryptedColumn("family_notes", "body_enc", "family_notes.body")
+FAMILY_REPLY = EncryptedColumn("family_replies", "text_enc", "family_replies.text")
+
+ENCRYPTED_COLUMNS = (STAFF_CONTACTS, WEBHOOK_URL, WEBHOOK_SECRET, FAMILY_NOTE, FAMILY_REPLY)

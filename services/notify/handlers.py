@@ -14,7 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.notify import domain, store, store_erasure, store_held
+from services.notify import domain, store, store_erasure, store_family, store_held
 from services.notify.config import NotifySettings
 from services.notify.domain_delivery import parse_quiet_hours
 from shared import erasure, outbox
@@ -22,12 +22,12 @@ from shared.consumer import DependencyMissing
 from shared.contracts import (
     CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildErased, ChildRegistered, ChildReopened, ChildTransferred,
     ChildUpdated, ConcernAcknowledged, ConcernDeadlineMissed, ConcernEscalated, ConcernRaised, ContactOverdue,
-    DutyDueSoon, Envelope, NotificationSent, PairingCreated, PairingEnded, VisitLogged,
+    DutyDueSoon, DutyScheduled, Envelope, NotificationSent, PairingCreated, PairingEnded, VisitLogged,
 )
 
 Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
 _ROUTED = (VisitLogged, DutyDueSoon, ContactOverdue, ConcernRaised, ConcernEscalated, ConcernAcknowledged,
-           ConcernDeadlineMissed, PairingCreated, PairingEnded)
+           ConcernDeadlineMissed, PairingCreated, PairingEnded, DutyScheduled)
 _ROUTED_BY_NAME = {cls.name: cls for cls in _ROUTED}
 # Audiences found among registered staff: these can come up empty. A caregiver always has
 # the in-app inbox and a guardian is one recipient per child (no phone: no_address at send).
@@ -57,6 +57,13 @@ class NotifyHandlers:
 
     async def on_caregiver_facts(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
         await store.upsert_caregiver(conn, envelope.data)
+
+    async def on_pairing(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
+        """Who is paired with whom (a caregiver writes to the family of their own children),
+        then the pairing's notices."""
+        event = envelope.data
+        await store_family.set_pairing(conn, event.child_id, event.caregiver_id, isinstance(event, PairingCreated))
+        await self.on_routed_event(conn, envelope)
 
     # -- routed events ----------------------------------------------------------------------
 
@@ -131,9 +138,12 @@ class NotifyHandlers:
             return [domain.Recipient("caregiver", routing.caregiver_id, available,
                                      prefs.get(routing.caregiver_id, self._defaults()))]
         if audience == "guardian":
-            guardian_id = str(routing.child_id)
-            prefs = await store.preferences_for(conn, "guardian", [guardian_id])
-            return [domain.Recipient("guardian", guardian_id, ("sms",), prefs.get(guardian_id, self._defaults()))]
+            # The guardians and parents who agreed to receive messages (family_consents), each
+            # by the registry's entry id; nobody has: no message, and nothing held.
+            members = await store_family.opted_in_members(conn, routing.child_id)
+            prefs = await store.preferences_for(conn, "guardian", members)
+            return [domain.Recipient("guardian", member, ("sms",), prefs.get(member, self._defaults()))
+                    for member in members]
         if audience.endswith("_staff"):
             rows = await store.staff_at_level(conn, audience.removesuffix("_staff"), child)
         elif audience == "on_duty":
@@ -187,6 +197,8 @@ class NotifyHandlers:
         for cls in (CaregiverEnrolled, CaregiverUpdated):
             handlers[cls] = self.on_caregiver_facts
         handlers[ChildErased] = erasure.handler(store_erasure.erase_child)
+        for cls in (PairingCreated, PairingEnded):
+            handlers[cls] = self.on_pairing
         return handlers
 
 

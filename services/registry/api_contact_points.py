@@ -3,8 +3,8 @@ shows a notice: the guardians' contact points and the children's names. These ar
 reads of personal data another service makes of the registry. Staff read the names of a
 work list's children the same way (their jurisdiction, a school's staff their school).
 
-Only what a notice needs leaves: the guardian's relation and phone (never a name or an
-address), and the child's name (composed into the text at send time, never carried in an
+Only what a notice needs leaves: each guardian's and parent's entry id, relation and phone
+(never a name or an address), and the child's name (composed into the text at send time, never carried in an
 event). Phones follow the purpose rule (shared/purpose.py): in clear only to a caller with
 `view_sensitive` that states its purpose (notify sends "notification delivery"), masked for
 anyone else. Every clear read is written to the audit trail with the caller and its purpose.
@@ -49,15 +49,20 @@ async def guardian_contacts(child_id: UUID, request: Request, principal: Caller,
                 raise Refusal(404, "not_found", "没有这个档案 / no such child")
             record = privacy.open_record(row, cipher_of(request))
             purpose = clear_purpose(stated, principal)
-            guardians = [{"relation": guardian["relation"],
+            guardians = [{"id": guardian.get("id"), "relation": guardian["relation"],
                           "phone": guardian["phone"] if purpose else mask_phone(guardian["phone"]),
                           "entrusted": bool(guardian.get("entrusted"))}
                          for guardian in record.guardians if guardian.get("phone")]
-            if purpose and guardians:
+            # The parents too (a migrant parent is sent a caregiver's note, by the entry's id).
+            parents = [{"id": parent.get("id"), "relation": parent.get("relation"),
+                        "phone": parent["phone"] if purpose else mask_phone(parent["phone"])}
+                       for parent in record.parents if parent.get("phone")]
+            if purpose and (guardians or parents):
                 await store.record_sensitive_read(
                     conn, subject=principal.subject, roles=sorted(principal.roles), action="guardian_contacts",
-                    record_ids=[child_id], fields=["guardians.phone"], purpose=purpose)
-    return {"guardians": guardians, "masked": purpose is None}
+                    record_ids=[child_id], fields=[*(["guardians.phone"] if guardians else []),
+                                                   *(["parents.phone"] if parents else [])], purpose=purpose)
+    return {"guardians": guardians, "parents": parents, "masked": purpose is None}
 
 
 class NamesIn(CleanInput):

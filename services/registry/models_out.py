@@ -192,6 +192,7 @@ class ExpectedCounts(Page[ExpectedCount]):
 
 
 class CardPerson(BaseModel):
+    id: str | None = Field(default=None, description="the entry's id (a family member's messages are addressed by it)")
     relation: str | None
     name: str | None
     phone: str | None = Field(description="in clear for the paired caregiver, whose job is to call")

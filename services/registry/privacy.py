@@ -142,9 +142,11 @@ def caregiver_card(row: Mapping[str, Any], cipher: FieldCipher, *, today: date) 
     and phones in clear, it is their job), and nothing else of the record: no national ID,
     no addresses, no sensitive categories, no priority reason, no lawful basis."""
     child = open_record(row, cipher)
-    guardians = [{"relation": g.get("relation"), "name": g.get("name"), "phone": g.get("phone"),
+    # Each entry's id: the app records a family member's consent to messages, and addresses a
+    # note to them, by it (services/notify/api_family.py).
+    guardians = [{"id": g.get("id"), "relation": g.get("relation"), "name": g.get("name"), "phone": g.get("phone"),
                   "entrusted": bool(g.get("entrusted"))} for g in child.guardians]
-    parents = [{"relation": p.get("relation"), "name": p.get("name"), "phone": p.get("phone")}
+    parents = [{"id": p.get("id"), "relation": p.get("relation"), "name": p.get("name"), "phone": p.get("phone")}
                for p in child.parents]
     revealed = ["name"]
     for group, people in (("guardians", guardians), ("parents", parents)):

@@ -123,6 +123,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("mandatory_reports", "强制报告", "count", "其中属于强制报告情形的问题数"),
     Figure("activities_held", "开展活动", "count", "期内举办的集体活动场次（安全教育、家长学校、之家活动等，每场记一次）"),
     Figure("activity_attendance", "活动参与人次", "count", "期内集体活动的参与人次（在册儿童、其他儿童、家长和其他人员）"),
+    Figure("family_notes", "家书短信", "count", "期内结对人写给监护人或外出父母、已发出的家书短信条数（仅发给同意接收的家人）"),
 )
 FIGURE_KEYS = tuple(figure.key for figure in FIGURES)
 
@@ -141,7 +142,7 @@ def figures_from_counts(counts: Mapping[str, Any]) -> dict[str, Any]:
         "pairs_ended", "children_paired", "priority_registered", "priority_paired", "home_visit", "talk",
         "parent_call", "parent_video", "letter", *_OTHER_CONTACTS, "children_contacted", "caregivers_taking_part",
         "duties_due", "duties_on_time", "duties_late", "duties_overdue", "concerns_raised", "mandatory_reports",
-        "activities_held", "activity_attendance")}
+        "activities_held", "activity_attendance", "family_notes")}
     expected = counts.get("expected")
     contacts = {"home_visits": c["home_visit"], "talks": c["talk"], "parent_calls": c["parent_call"] + c["parent_video"],
                 "letters": c["letter"], "other_contacts": sum(c[kind] for kind in _OTHER_CONTACTS)}
@@ -159,6 +160,7 @@ def figures_from_counts(counts: Mapping[str, Any]) -> dict[str, Any]:
         "on_time_rate": _share(c["duties_on_time"], c["duties_due"]),
         "concerns_raised": c["concerns_raised"], "mandatory_reports": c["mandatory_reports"],
         "activities_held": c["activities_held"], "activity_attendance": c["activity_attendance"],
+        "family_notes": c["family_notes"],
     }
 
 

@@ -21,7 +21,7 @@ from shared.contracts import (
     ActivityHeld, CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildErased, ChildRegistered, ChildReopened,
     ChildTransferred, ChildUpdated, ConcernAcknowledged, ConcernEscalated, ConcernRaised, ConcernStateChanged,
     ContactOverdue, DutyCancelled, DutyDueSoon, DutyFulfilled, DutyScheduled, Envelope, Event, ExpectedCountSet,
-    PairingCreated, PairingEnded, SupportRecorded, VisitLogged,
+    FamilyNoteSent, PairingCreated, PairingEnded, SupportRecorded, VisitLogged,
 )
 
 # -- one statement per event ----------------------------------------------------------------
@@ -88,6 +88,10 @@ def activity_held(envelope: Envelope[ActivityHeld]) -> Statement:
     return store.insert_activity(recorded_at=envelope.time, facts=envelope.data)
 
 
+def family_note_sent(envelope: Envelope[FamilyNoteSent]) -> Statement:
+    return store.insert_family_note_sent(facts=envelope.data)
+
+
 def support_given(envelope: Envelope[SupportRecorded]) -> Statement:
     return store.insert_support_given(recorded_at=envelope.time, facts=envelope.data)
 
@@ -99,7 +103,7 @@ STATEMENTS: dict[type[Event], Callable[[Envelope[Any]], Statement]] = {
     VisitLogged: contact, DutyScheduled: duty_scheduled, DutyDueSoon: duty_announced, ContactOverdue: duty_overdue,
     DutyFulfilled: duty_fulfilled, DutyCancelled: duty_cancelled, ConcernRaised: concern_raised,
     ConcernEscalated: concern_escalated, ActivityHeld: activity_held, SupportRecorded: support_given,
-    ConcernStateChanged: concern_state_changed,
+    ConcernStateChanged: concern_state_changed, FamilyNoteSent: family_note_sent,
 }
 
 
@@ -150,4 +154,9 @@ VISITS_HANDLERS = {
     ConcernStateChanged: on_fact,
     ActivityHeld: on_fact,
 }
-HANDLERS = {**REGISTRY_HANDLERS, **PAIRING_HANDLERS, **VISITS_HANDLERS}
+# Notify's topic: only the notes sent to families (the work summary's 家书短信); its other
+# events (every message's outcome) are skipped.
+NOTIFY_HANDLERS = {
+    FamilyNoteSent: on_fact,
+}
+HANDLERS = {**REGISTRY_HANDLERS, **PAIRING_HANDLERS, **VISITS_HANDLERS, **NOTIFY_HANDLERS}

@@ -39,7 +39,7 @@ from shared.consumer import DependencyMissing
 from shared.contracts import decode
 from shared.contracts.envelope import UnknownEventType
 from shared.contracts.replay import decode_replayed
-from shared.contracts.events import PAIRING_TOPIC, REGISTRY_TOPIC, VISITS_TOPIC
+from shared.contracts.events import NOTIFY_TOPIC, PAIRING_TOPIC, REGISTRY_TOPIC, VISITS_TOPIC
 from shared.db import create_pool
 from shared.kafka_security import kafka_security
 from shared.logging import get_logger
@@ -47,7 +47,7 @@ from shared.topics import topic_partitions
 
 log = get_logger("reports.rebuild")
 
-TOPICS = (REGISTRY_TOPIC, PAIRING_TOPIC, VISITS_TOPIC)
+TOPICS = (REGISTRY_TOPIC, PAIRING_TOPIC, VISITS_TOPIC, NOTIFY_TOPIC)
 
 
 @dataclass

@@ -201,6 +201,16 @@ def insert_activity(*, recorded_at: datetime, facts: Any) -> Statement:
         facts.others)
 
 
+def insert_family_note_sent(*, facts: Any) -> Statement:
+    """A caregiver's note to a family sent (notify's FamilyNoteSent), dated when it went out."""
+    return _statement(
+        """INSERT INTO family_notes_sent (letter_id, child_id, caregiver_id, member_kind, sent_at, county_code,
+                                          township_code, village_code, school_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (letter_id) DO NOTHING""",
+        facts.letter_id, facts.child_id, facts.caregiver_id, facts.member_kind, facts.sent_at,
+        *_place(facts.jurisdiction), facts.school_id)
+
+
 def insert_support_given(*, recorded_at: datetime, facts: Any) -> Statement:
     """Aid or a gift (pairing's SupportRecorded), dated by the day it was given."""
     return _statement(

@@ -11,7 +11,7 @@ from services.reports.store import Insert
 
 # The tables built from events. The assessment's weights are settings, not events: kept.
 READ_MODEL_TABLES = ("child_versions", "caregiver_versions", "pairings", "contacts", "duties", "concerns",
-                     "expected_counts", "activities", "support_given", "concern_states")
+                     "expected_counts", "activities", "support_given", "concern_states", "family_notes_sent")
 BUILD_SCHEMA = "reports_rebuild"
 RETIRED_SCHEMA = "reports_retired"
 

@@ -126,6 +126,12 @@ async def summary_counts(conn: asyncpg.Connection, prefix: str, school: str | No
               FROM activities a
              WHERE a.held_on BETWEEN $3 AND $4 AND a.recorded_at < $5 AND {_IN_SCOPE.format(t='a')}
              {_GROUPED}""", *args, window.period.start, window.period.end, window.known_before))
+    _merge(counts, await conn.fetch(
+        f"""SELECT township_code, GROUPING(township_code) = 1 AS total_row, count(*) AS family_notes
+              FROM family_notes_sent f
+             WHERE f.sent_at >= $3 AND f.sent_at < least($4::timestamptz, $5::timestamptz)
+               AND {_IN_SCOPE.format(t='f')}
+             {_GROUPED}""", *args, window.start_at, window.end_at, window.known_before))
     return counts
 
 

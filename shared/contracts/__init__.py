@@ -30,6 +30,7 @@ from shared.contracts.events import (
     DutyScheduled,
     Event,
     ExpectedCountSet,
+    FamilyNoteSent,
     Jurisdiction,
     NotificationFailed,
     NotificationSent,
@@ -45,6 +46,7 @@ __all__ = [
     "ChildRegistered",
     "ChildReopened", "ChildTransferred", "ChildUpdated", "ConcernAcknowledged", "ConcernDeadlineMissed",
     "ConcernEscalated", "ConcernRaised", "ConcernStateChanged", "ContactOverdue", "DutyCancelled", "DutyDueSoon",
-    "DutyFulfilled", "DutyScheduled", "Envelope", "Event", "ExpectedCountSet", "Jurisdiction", "NotificationFailed",
+    "DutyFulfilled", "DutyScheduled", "Envelope", "Event", "ExpectedCountSet", "FamilyNoteSent", "Jurisdiction",
+    "NotificationFailed",
     "NotificationSent", "PairingCreated", "PairingEnded", "SupportRecorded", "VisitLogged", "decode", "encode", "event_class_for",
 ]

@@ -480,6 +480,25 @@ class NotificationFailed(_NotificationOutcome):
     dead_lettered: bool
 
 
+class FamilyNoteSent(Event):
+    """A caregiver's note (家书短信) went out by SMS to a child's guardian or parent who agreed
+    to receive messages. Ids, codes and a kind only: never the words, the number or a name.
+    Reports counts these in the work summary."""
+
+    name: ClassVar[str] = "FamilyNoteSent"
+    topic: ClassVar[str] = NOTIFY_TOPIC
+    source: ClassVar[str] = "/shouhu/notify"
+
+    letter_id: UUID  # the note's id (家书); "note" names free text in an event's fields, which this is not
+    notification_id: UUID
+    child_id: UUID
+    caregiver_id: UUID | None = None
+    member_kind: Literal["guardian", "parent"]
+    jurisdiction: Jurisdiction
+    school_id: str | None = None
+    sent_at: datetime
+
+
 # The explicit registry of every published event. Add new events here.
 ALL_EVENTS: tuple[type[Event], ...] = (
     ChildRegistered, ChildUpdated, ChildTransferred, ChildClosed, ChildReopened, ExpectedCountSet, ChildErased,
@@ -487,7 +506,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     VisitLogged, DutyDueSoon, ContactOverdue, DutyScheduled, DutyFulfilled, DutyCancelled,
     ConcernRaised, ConcernEscalated, ConcernAcknowledged, ConcernStateChanged, ConcernDeadlineMissed,
     ActivityHeld,
-    NotificationSent, NotificationFailed,
+    NotificationSent, NotificationFailed, FamilyNoteSent,
 )
 
 _BY_TYPE = {cls.cloudevent_type(): cls for cls in ALL_EVENTS}

@@ -18,7 +18,7 @@ import structlog
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.conditional import no_precondition
-from services.notify import store_admin
+from services.notify import store_admin, store_family
 from services.notify.channels.factory import build_adapters
 from services.notify.contacts import HttpContactSource
 from services.notify.delivery import DeliveryLoop
@@ -37,6 +37,9 @@ from tests.notify.support import J, child, consume, enrol, envelope, handle, row
 pytestmark = pytest.mark.clock
 
 PHONE = "+8613900139000"
+MOTHER_PHONE = "+8613700137000"
+GRANDPARENT = uuid.UUID("6f1a4c1e-0000-4000-8000-000000000001")   # the registry's entry ids
+MOTHER = uuid.UUID("6f1a4c1e-0000-4000-8000-000000000002")
 # The loops' clock runs a little ahead of the database's now(), whatever today is: rows
 # written now are due by then.
 _DAY = datetime.now(timezone.utc).date() + timedelta(days=2)
@@ -86,8 +89,10 @@ class Providers:
         if request.path == "/v1/caregivers/names":  # pairing's answer, as pairing builds it
             return 200, {"names": {caregiver_id: self.caregiver_name for caregiver_id in request.json()["ids"]}}
         if request.path.endswith("/guardian-contacts"):
-            return 200, {"guardians": [{"relation": "grandparent", "phone": None},
-                                       {"relation": "relative", "phone": self.contacts.get("sms")}]}
+            return 200, {"guardians": [{"id": "g-0", "relation": "grandparent", "phone": None},
+                                       {"id": str(GRANDPARENT), "relation": "relative",
+                                        "phone": self.contacts.get("sms")}],
+                         "parents": [{"id": str(MOTHER), "relation": "mother", "phone": MOTHER_PHONE}]}
         if request.path.startswith("/robot"):
             return 200, {"errcode": 0, "errmsg": "ok"}
         return 200, {}
@@ -235,6 +240,9 @@ async def test_guardian_sms_waits_out_quiet_hours_and_is_not_dropped(pool, notif
                                    ["sms"], True, no_precondition)
     caregiver = uuid.uuid4()
     await enrol(pool, settings, caregiver)
+    async with pool.acquire() as conn:  # the grandparent agreed to messages (the registry's entry g-1)
+        await store_family.record_consent(conn, child_id=kid.child_id, member_id=GRANDPARENT, member_kind="guardian",
+                                          opted_in=True, how="in_person", recorded_by="t", at=NOON)
     pairing = envelope(PairingCreated(child_id=kid.child_id, pairing_id=uuid.uuid4(), caregiver_id=caregiver,
                                       jurisdiction=kid.jurisdiction, started_on=date(2026, 12, 1)))
     await handle(pool, settings, pairing)

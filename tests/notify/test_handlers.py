@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from shared.conditional import no_precondition
-from services.notify import store_admin
+from services.notify import store_admin, store_family
 from shared import clock
 from shared.consumer import DependencyMissing
 from shared.contracts import (
@@ -181,10 +181,21 @@ async def test_guardians_are_told_of_a_pairing_only_where_a_county_rule_says_so(
                                    True, no_precondition)
     second = envelope(PairingCreated(**{**pairing, "pairing_id": uuid.uuid4()}))
     await handle(pool, settings, second)
+    # Nobody in the family has agreed to messages yet: none is planned.
+    assert not await rows(pool, "SELECT 1 FROM notifications WHERE source_event_id = $1 AND recipient_kind = "
+                                "'guardian'", second.id)
+    # The grandmother agreed (in person); the mother was asked and declined: only she is told.
+    grandmother, mother = uuid.uuid4(), uuid.uuid4()
+    async with pool.acquire() as conn:
+        for member, kind, yes in ((grandmother, "guardian", True), (mother, "parent", False)):
+            await store_family.record_consent(conn, child_id=kid.child_id, member_id=member, member_kind=kind,
+                                              opted_in=yes, how="in_person", recorded_by="t", at=clock.from_env().now())
+    third = envelope(PairingCreated(**{**pairing, "pairing_id": uuid.uuid4()}))
+    await handle(pool, settings, third)
     guardian = await rows(pool, "SELECT recipient_id, channel, template, quiet_start, quiet_end FROM notifications "
-                                "WHERE source_event_id = $1 AND recipient_kind = 'guardian'", second.id)
+                                "WHERE source_event_id = $1 AND recipient_kind = 'guardian'", third.id)
     assert [(r["recipient_id"], r["channel"], r["template"]) for r in guardian] == [
-        (str(kid.child_id), "sms", "pairing_created_guardian")]
+        (str(grandmother), "sms", "pairing_created_guardian")]
     assert (guardian[0]["quiet_start"].isoformat(), guardian[0]["quiet_end"].isoformat()) == ("21:00:00", "07:30:00")
 
 

@@ -274,13 +274,13 @@ async def test_guardian_contacts_follow_the_purpose_rule_and_are_audited(registr
     assert answer.status_code == 200 and answer.json()["masked"] is False
     guardians = answer.json()["guardians"]
     assert guardians and guardians[0]["phone"] == "+8613800138000"
-    assert set(guardians[0]) == {"relation", "phone", "entrusted"}, "no name, no address"
+    assert set(guardians[0]) == {"id", "relation", "phone", "entrusted"}, "no name, no address"
     assert "王奶奶" not in answer.text
     audited = await registry.fetch("SELECT subject, roles, purpose, fields, request_id FROM read_audit"
                                    " WHERE action = 'guardian_contacts' ORDER BY id")
     assert len(audited) == before + 1
     assert (audited[-1]["subject"], audited[-1]["roles"], audited[-1]["purpose"], audited[-1]["fields"]) == (
-        "notify", ["service"], "notification delivery", ["guardians.phone"])
+        "notify", ["service"], "notification delivery", ["guardians.phone", "parents.phone"])
     assert audited[-1]["request_id"] == answer.headers["x-request-id"]
 
     elsewhere = bearer(roles=["service"], jurisdiction=OTHER_COUNTY, subject="notify")

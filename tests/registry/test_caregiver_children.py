@@ -86,9 +86,11 @@ async def test_pairing_opens_the_card_and_its_end_closes_it(registry, pairings) 
     assert body["jurisdiction"]["village_code"] == VILLAGE
     assert body["place"] == {"township_code": TOWNSHIP, "township_name": "清波街道", "village_code": VILLAGE,
                              "village_name": "清波门社区", "school_id": "school-1", "school_name": None}
-    assert body["guardians"] == [{"relation": "grandparent", "name": "王奶奶", "phone": "+8613800138000",
-                                  "entrusted": False}]
-    assert body["parents"] == [{"relation": "mother", "name": "李某", "phone": "+8613912345678"}]
+    # Each entry with its id: the app addresses a note to a family member by it.
+    people = [{k: v for k, v in person.items() if k != "id"} for person in body["guardians"] + body["parents"]]
+    assert all(person["id"] for person in body["guardians"] + body["parents"])
+    assert people == [{"relation": "grandparent", "name": "王奶奶", "phone": "+8613800138000", "entrusted": False},
+                      {"relation": "mother", "name": "李某", "phone": "+8613912345678"}]
     assert body["pairing"] == {"role": "lead", "since": "2026-09-01"}
     for hidden in HIDDEN:
         assert hidden not in card.text, hidden
