@@ -270,6 +270,8 @@ class Drill:
         r.figures["reconcile"] = {k: v for k, v in reconciled.items() if k != "on kafka, not in the outbox"}
         r.figures["orphans"] = len(orphans)
         r.step(f"shouhu reconcile visits --orphans: {len(orphans)} orphans, exit status {reconciled['exit_status']}")
+        r.check("reconcile --orphans says so in its exit status (1)", reconciled["exit_status"] == 1)
+        r.check("the four contacts after T are among the orphans, at least", len(orphans) >= 4, f"{len(orphans)}")
 
         await self.check(restored, before_restore, published_after_t, orphans, before_contacts, after_contacts,
                          before_children + after_children)
