@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, TypeVar
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import OffsetAndMetadata
 
 from bench.chaos import PrivateInfra, _free_port
+from shared.topics import topic_partitions
 
 WAIT_S = 60.0  # every wait on a condition is bounded by this
 R = TypeVar("R")
@@ -154,8 +155,7 @@ async def rewind_groups(bootstrap: str, groups: dict[str, tuple[str, ...]], to: 
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
         await consumer.start()
         try:
-            await consumer.topics()
-            partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+            partitions = await topic_partitions(consumer, topics)
             consumer.assign(partitions)
             found = await consumer.offsets_for_times({tp: int(to.timestamp() * 1000) for tp in partitions})
             ends = await consumer.end_offsets(partitions)

@@ -134,6 +134,9 @@ async def tables(conn: asyncpg.Connection) -> list[Table]:
         """SELECT c.table_name, c.column_name, c.column_default, c.is_identity
              FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name)
             WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
+              -- a month's partition of a trail is read and written through its parent
+              AND NOT EXISTS (SELECT 1 FROM pg_class p JOIN pg_namespace n ON n.oid = p.relnamespace
+                               WHERE n.nspname = 'public' AND p.relname = c.table_name AND p.relispartition)
             ORDER BY c.table_name, c.ordinal_position""")
     keys = await conn.fetch(
         """SELECT rel.relname AS table_name, array_agg(a.attname ORDER BY k.n) AS key

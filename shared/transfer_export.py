@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from shared.crypto import FieldCipher
 from shared.entrypoint import ServiceEntry
@@ -29,6 +29,7 @@ from shared.kafka_security import kafka_security
 from shared.reindex import BlindIndexColumn
 from shared.rekey import EncryptedColumn
 from shared.settings import ServiceSettings
+from shared.topics import topic_partitions
 from shared.transfer import (
     EVENTS, FORMAT, MANIFEST, Table, TransferError, archive_file, line_context, manifest_mac, schema, select_rows,
     tables,
@@ -122,10 +123,7 @@ async def read_events(settings: ServiceSettings, topic: str, write: Callable[[di
     await consumer.start()
     try:
         name = settings.kafka_topic_prefix + topic
-        if name not in await consumer.topics():  # also fetches the metadata partitions_for_topic reads
-            return
-        for partition in sorted(consumer.partitions_for_topic(name) or ()):
-            part = TopicPartition(name, partition)
+        for part in await topic_partitions(consumer, [name]):   # none when the topic does not exist
             consumer.assign([part])
             await consumer.seek_to_beginning(part)
             end = (await consumer.end_offsets([part]))[part]
