@@ -8,6 +8,7 @@ import io
 import zipfile
 from datetime import date
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -68,6 +69,13 @@ class SummaryParagraph(BaseModel):
     text: str
 
 
+class SummaryAid(BaseModel):
+    programme_id: UUID
+    children: int
+    records: int
+    amount_fen: int
+
+
 class SummaryOut(BaseModel):
     """The work summary as JSON (format=json); the documents carry the same figures."""
     scope: SummaryScope
@@ -77,6 +85,8 @@ class SummaryOut(BaseModel):
     figures: list[SummaryFigure]
     by_township: list[SummaryTownship]
     activities_by_type: dict[str, int] = Field(description="activities held in the period by the county's type code")
+    aid_by_programme: list[SummaryAid] = Field(default_factory=list, description=(
+        "aid given in the period under each of pairing's aid programmes (names: pairing's GET /v1/aid-programmes)"))
     paragraphs: list[SummaryParagraph] = Field(description="the county's wording template, its placeholders filled")
 
 

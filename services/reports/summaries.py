@@ -87,6 +87,7 @@ async def build_summary(pool: asyncpg.Pool, scope: Scope, period: Period, as_of:
     previous: dict[str, Any] = counted[1][0] if len(counted) > 1 else {}
     async with pool.acquire() as conn:
         activities = await store_summary.activities_by_type(conn, scope.prefix, scope.school_id, windows[0])
+        aid = await store_summary.aid_by_programme(conn, scope.prefix, scope.school_id, windows[0])
     return {
         "scope": {"code": scope.code, "school_id": scope.school_id},
         "period": _period_json(period, as_of),
@@ -98,4 +99,6 @@ async def build_summary(pool: asyncpg.Pool, scope: Scope, period: Period, as_of:
         "by_township": [{"township_code": code, "figures": figures} for code, figures in by_township.items()],
         # Activities held by type (codes of the county's vocabulary, as visits records them).
         "activities_by_type": activities,
+        # Aid given under pairing's aid programmes (ids: their names are pairing's).
+        "aid_by_programme": aid,
     }
