@@ -97,3 +97,18 @@ def test_a_school_bag_distribution_to_150_children_from_one_list(page: Page, gat
     # Once per term: a second list from the same cohort has nobody left.
     page.get_by_test_id("aid-draft").click()
     expect(page.get_by_test_id("aid-failure")).to_be_visible()
+
+    # The work summary's figures: the 150 bags under the programme (reports, from the events).
+    clerk = {"Authorization": f"Bearer {dev_token(gateway, 'township_clerk')}"}
+    listed = httpx.get(f"{gateway}/pairing/v1/aid-programmes", headers=clerk, params={"limit": 200}, timeout=10)
+    programme_id = next(p["id"] for p in listed.json()["items"] if p["name"] == programme)
+    today = date.fromisoformat(page.evaluate("new Date().toISOString().slice(0, 10)"))
+
+    def bags_in_the_summary() -> dict | None:
+        summary = httpx.get(f"{gateway}/reports/v1/summary", headers=clerk, timeout=30, params={
+            "from": today.replace(day=1).isoformat(), "to": today.isoformat()})
+        assert summary.status_code == 200, summary.text
+        found = [a for a in summary.json()["aid_by_programme"] if a["programme_id"] == programme_id]
+        return found[0] if found and found[0]["records"] == 150 else None  # events still arriving: ask again
+    aid = until(bags_in_the_summary, "the work summary counts the programme's 150 bags", timeout_s=60)
+    assert (aid["children"], aid["records"], aid["amount_fen"]) == (150, 150, 1_200_000)
