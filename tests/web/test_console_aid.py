@@ -109,11 +109,13 @@ def test_a_school_bag_distribution_to_150_children_from_one_list(page: Page, gat
     clerk = {"Authorization": f"Bearer {dev_token(gateway, 'township_clerk')}"}
     listed = httpx.get(f"{gateway}/pairing/v1/aid-programmes", headers=clerk, params={"limit": 200}, timeout=10)
     programme_id = next(p["id"] for p in listed.json()["items"] if p["name"] == programme)
-    today = date.fromisoformat(page.evaluate("new Date().toISOString().slice(0, 10)"))
+    # the day the list was given (the console's today, in the browser's zone, may be the county's tomorrow in UTC)
+    lists = httpx.get(f"{gateway}/pairing/v1/aid-programmes/{programme_id}/lists", headers=clerk, timeout=10)
+    given_on = lists.json()["items"][0]["given_on"]
 
     def bags_in_the_summary() -> dict | None:
         summary = httpx.get(f"{gateway}/reports/v1/summary", headers=clerk, timeout=30, params={
-            "from": today.replace(day=1).isoformat(), "to": today.isoformat()})
+            "from": given_on, "to": given_on})
         assert summary.status_code == 200, summary.text
         found = [a for a in summary.json()["aid_by_programme"] if a["programme_id"] == programme_id]
         return found[0] if found and found[0]["records"] == 150 else None  # events still arriving: ask again
