@@ -8,6 +8,7 @@ import io
 import zipfile
 from datetime import date
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -68,6 +69,13 @@ class SummaryParagraph(BaseModel):
     text: str
 
 
+class SummaryAid(BaseModel):
+    programme_id: UUID
+    children: int
+    records: int
+    amount_fen: int
+
+
 class SummaryOut(BaseModel):
     """The work summary as JSON (format=json); the documents carry the same figures."""
     scope: SummaryScope
@@ -83,6 +91,8 @@ class SummaryOut(BaseModel):
         default_factory=dict, description="concerns raised by the period's end, by their case's state at its end")
     duties_by_kind: dict[str, dict[str, int]] = Field(
         default_factory=dict, description="the period's duties by kind: due, on_time, late, overdue")
+    aid_by_programme: list[SummaryAid] = Field(default_factory=list, description=(
+        "aid given in the period under each of pairing's aid programmes (names: pairing's GET /v1/aid-programmes)"))
     paragraphs: list[SummaryParagraph] = Field(description="the county's wording template, its placeholders filled")
 
 

@@ -97,17 +97,18 @@ async def _names(request: Request, principal: Principal, ledger: Ledger, rows: l
             await audit.record_principal_read(conn, principal, action=f"ledger_{ledger.kind}", record_kind="child",
                                               record_ids=sorted(UUID(child) for child in child_names),
                                               fields=fields, purpose=clear or stated or LEDGER_PURPOSE)
-    schools, activity_types = await _reference_names(owners, ledger, rows, scope)
-    return Names(child_names, caregiver_names, places, schools, activity_types)
+    schools, activity_types, programmes = await _reference_names(owners, ledger, rows, scope)
+    return Names(child_names, caregiver_names, places, schools, activity_types, programmes)
 
 
 async def _reference_names(owners: OwnerNames | None, ledger: Ledger, rows: list,
-                           scope: Scope) -> tuple[dict[str, str], dict[str, str]]:
-    """The schools' names (registry's register) and the county's activity types (visits), as
-    they are now. Public reference data, like the places: when an owner cannot be reached
-    the ledger prints the school ids and the default names of the types rather than nothing."""
+                           scope: Scope) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The schools' names (registry's register), the county's activity types (visits) and the
+    aid programmes' names (pairing), as they are now. Reference data, like the places: when an
+    owner cannot be reached the ledger prints the school ids, the default names of the types
+    and "资助项目" rather than nothing."""
     if owners is None:
-        return {}, {}
+        return {}, {}, {}
     schools: dict[str, str] = {}
     types: dict[str, str] = {}
     try:
@@ -120,7 +121,15 @@ async def _reference_names(owners: OwnerNames | None, ledger: Ledger, rows: list
             types = await owners.activity_types(scope.code)
         except NamesUnavailable as unavailable:
             log.warning("reports.activity_type_names_unavailable", error=str(unavailable))
-    return schools, types
+    programmes: dict[str, str] = {}
+    wanted_programmes = sorted({str(row["programme_id"]) for row in rows
+                                if ledger.kind == "support" and row["programme_id"] is not None})
+    if wanted_programmes:
+        try:
+            programmes = await owners.programmes(wanted_programmes)
+        except NamesUnavailable as unavailable:
+            log.warning("reports.programme_names_unavailable", error=str(unavailable))
+    return schools, types, programmes
 
 
 def _heading(request: Request, ledger: Ledger, scope: Scope, names: Names) -> str:

@@ -66,7 +66,8 @@ LEDGERS = {ledger.kind: ledger for ledger in (
            (("held_on", "日期"), ("activity_type", "活动类型/资助方式"), ("child", "受助儿童"), ("amount", "金额（元）"),
             ("township", "乡镇"), ("school", "学校"),
             ("registered_children", "在册儿童人次"), ("other_children", "其他儿童人次"),
-            ("family_members", "家长人次"), ("others", "其他人次"), ("repeated", "同期重复资助")),
+            ("family_members", "家长人次"), ("others", "其他人次"), ("repeated", "同期重复资助"),
+            ("programme", "资助项目")),
            children_named=True, caregivers_named=False),
     Ledger("concerns", "强制报告登记台账",
            (("raised_at", "发现时间"), ("child", "儿童"), ("township", "乡镇"), ("village", "村（社区）"),
@@ -86,6 +87,7 @@ class Names:
     places: dict[str, str]
     schools: dict[str, str] = field(default_factory=dict)
     activity_types: dict[str, str] = field(default_factory=dict)
+    programmes: dict[str, str] = field(default_factory=dict)  # pairing's aid programmes (资助项目)
 
 
 def ids_to_name(ledger: Ledger, rows: list[asyncpg.Record]) -> tuple[list[str], list[str]]:
@@ -179,13 +181,19 @@ def _yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
+def _programme(row: asyncpg.Record, names: Names) -> str | None:
+    programme = row["programme_id"]
+    return None if programme is None else names.programmes.get(str(programme), "资助项目")
+
+
 def _support(row: asyncpg.Record, child: dict[str, Any] | None, names: Names, local: Callable) -> dict[str, Any]:
     if row["entry"] == "support":
         # A gift in kind of unknown value is recorded with 0: printed as no amount.
         return {"held_on": row["on_day"].isoformat(), "activity_type": SUPPORT_KIND.get(row["support_kind"],
                                                                                           row["support_kind"]),
                 "amount": _yuan(row["amount_fen"]) if row["amount_fen"] else None,
-                "repeated": _yes(row["duplicate_of"] is not None), "support_id": str(row["entry_id"])}
+                "repeated": _yes(row["duplicate_of"] is not None), "support_id": str(row["entry_id"]),
+                "programme": _programme(row, names)}
     code = row["activity_type"]
     return {"held_on": row["on_day"].isoformat(),
             "activity_type": names.activity_types.get(code) or ACTIVITY.get(code, code),

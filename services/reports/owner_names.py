@@ -5,7 +5,8 @@ the reports service's own token, and never kept (the read model has ids and code
   and 联系卡 fields, the places and the school by name;
 - pairing:  POST /v1/caregivers/names {"ids": [...]} → caregiver id → name;
 - registry: POST /v1/schools/names {"ids": [...]} → school id → name (the school register);
-- visits:   GET /v1/activity-types?county_code=… → the county's activity types by name.
+- visits:   GET /v1/activity-types?county_code=… → the county's activity types by name;
+- pairing:  POST /v1/aid-programmes/names {"ids": [...]} → aid programme id → name.
 
 Both owners audit the read under the reports service's identity. The phones on the contact
 card are asked in clear only with the purpose of the staff member who asked for the ledger,
@@ -37,6 +38,8 @@ class OwnerNames(Protocol):
     async def schools(self, ids: list[str]) -> dict[str, str]: ...
 
     async def activity_types(self, county_code: str) -> dict[str, str]: ...
+
+    async def programmes(self, ids: list[str]) -> dict[str, str]: ...
 
 
 class HttpOwnerNames:
@@ -79,6 +82,14 @@ class HttpOwnerNames:
         body = await self._send("GET", f"{self._visits}/v1/activity-types",
                                 params={"county_code": county_code[:6].ljust(12, "0"), "limit": 500})
         return {str(t["code"]): str(t["name"]) for t in body.get("items") or () if t.get("code") and t.get("name")}
+
+    async def programmes(self, ids: list[str]) -> dict[str, str]:
+        """aid programme id → its name (pairing's 资助项目)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), PER_REQUEST):
+            body = await self._post(f"{self._pairing}/v1/aid-programmes/names", ids[start:start + PER_REQUEST], {})
+            found.update({str(k): str(v) for k, v in (body.get("names") or {}).items()})
+        return found
 
     async def _post(self, url: str, ids: list[str], headers: dict[str, str]) -> dict[str, Any]:
         return await self._send("POST", url, json={"ids": ids}, headers=headers)

@@ -57,13 +57,13 @@ _SUPPORT = f"""
         SELECT 'activity' AS entry, activity_id AS entry_id, held_on AS on_day, activity_type,
                NULL::uuid AS child_id, NULL::text AS support_kind, NULL::bigint AS amount_fen,
                NULL::uuid AS duplicate_of, township_code, village_code, school_id,
-               registered_children, other_children, family_members, others
+               registered_children, other_children, family_members, others, NULL::uuid AS programme_id
           FROM activities a
          WHERE a.held_on >= $6 AND a.held_on <= $7 AND a.recorded_at < $5 AND {_IN_SCOPE.format(t='a')}
            AND ($2::text IS NULL OR a.school_id = $2)
         UNION ALL
         SELECT 'support', support_id, given_on, NULL, child_id, kind, amount_fen, duplicate_of, township_code,
-               village_code, school_id, NULL, NULL, NULL, NULL
+               village_code, school_id, NULL, NULL, NULL, NULL, programme_id
           FROM support_given s
          WHERE s.given_on >= $6 AND s.given_on <= $7 AND s.recorded_at < $5 AND {_IN_SCOPE.format(t='s')}
            AND ($2::text IS NULL OR s.school_id = $2)) entries

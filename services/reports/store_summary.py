@@ -174,6 +174,21 @@ async def activities_by_type(conn: asyncpg.Connection, prefix: str, school: str 
     return {row["activity_type"]: row["n"] for row in rows}
 
 
+async def aid_by_programme(conn: asyncpg.Connection, prefix: str, school: str | None,
+                           window: Window) -> list[dict[str, Any]]:
+    """Aid given in the period under each of pairing's aid programmes (资助项目): children
+    and amount, where the children lived when given; most children first."""
+    rows = await conn.fetch(
+        f"""SELECT programme_id, count(DISTINCT child_id) AS children, count(*) AS records,
+                   sum(amount_fen) AS amount_fen FROM support_given a
+             WHERE a.programme_id IS NOT NULL AND a.given_on BETWEEN $3 AND $4 AND a.recorded_at < $5
+               AND {_IN_SCOPE.format(t='a')}
+             GROUP BY programme_id ORDER BY children DESC, programme_id""",
+        prefix, school, window.period.start, window.period.end, window.known_before)
+    return [{"programme_id": str(row["programme_id"]), "children": row["children"], "records": row["records"],
+             "amount_fen": int(row["amount_fen"])} for row in rows]
+
+
 _CONTACT_KINDS: tuple[str, ...] = get_args(ContactKind)
 
 

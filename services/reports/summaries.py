@@ -90,6 +90,7 @@ async def build_summary(pool: asyncpg.Pool, scope: Scope, period: Period, as_of:
         attendance = await store_summary.activity_attendance_by_type(conn, scope.prefix, scope.school_id, windows[0])
         cases = await store_summary.cases_by_state(conn, scope.prefix, scope.school_id, windows[0])
         by_kind = await store_summary.duties_by_kind(conn, scope.prefix, scope.school_id, windows[0], zone_name)
+        aid = await store_summary.aid_by_programme(conn, scope.prefix, scope.school_id, windows[0])
     return {
         "scope": {"code": scope.code, "school_id": scope.school_id},
         "period": _period_json(period, as_of),
@@ -108,4 +109,6 @@ async def build_summary(pool: asyncpg.Pool, scope: Scope, period: Period, as_of:
         # The period's duties by kind: due, done on time, done late, overdue (plan_review and
         # follow_up among them).
         "duties_by_kind": by_kind,
+        # Aid given under pairing's aid programmes (ids: their names are pairing's).
+        "aid_by_programme": aid,
     }

@@ -230,7 +230,9 @@ class SupportRecorded(Event):
     kind, value in fen (for a gift in kind, its value if known, else 0), the day it was given
     and where the child lived then. Never the fund's or item's wording, nor who gave it (free
     text, kept by pairing). duplicate_of: the earlier gift from the same fund in the same
-    period, when pairing flagged this one as a second."""
+    period, when pairing flagged this one as a second. programme_id: the aid programme
+    (资助项目) it was given under, when it came from a programme's distribution list (an
+    opaque id; the programme's name is pairing's, read from it when a document is made)."""
 
     name: ClassVar[str] = "SupportRecorded"
     topic: ClassVar[str] = PAIRING_TOPIC
@@ -244,6 +246,7 @@ class SupportRecorded(Event):
     jurisdiction: Jurisdiction
     school_id: str | None = None
     duplicate_of: UUID | None = None
+    programme_id: UUID | None = None
 
 
 # -- visits -----------------------------------------------------------------------------

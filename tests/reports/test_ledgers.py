@@ -93,7 +93,7 @@ async def county(infra) -> AsyncIterator[County]:
             places = RegistryPlaceNames(client, tokens, registry_base_url="http://registry")
             async for reports in start_harness(infra, place_names=places, owner_names=owners, county_name=""):
                 ids = await _tell(reports, registry, pairing)
-                await _tell_support(reports, visits, ids)
+                await _tell_support(reports, visits, pairing, ids)
                 yield County(reports, registry, ids)
 
 
@@ -139,12 +139,19 @@ async def _tell(reports: Harness, registry: Registry, pairing: httpx.AsyncClient
     return ids
 
 
-async def _tell_support(reports: Harness, visits: httpx.AsyncClient, ids: dict[str, uuid.UUID]) -> None:
+async def _tell_support(reports: Harness, visits: httpx.AsyncClient, pairing: httpx.AsyncClient,
+                        ids: dict[str, uuid.UUID]) -> None:
     """The county calls festival_care 中秋关爱慰问 in its vocabulary (visits). Pairing's support
     records: 王小明 ¥600 on 12 March and ¥300 from the same fund on 20 March (flagged); a
     gift in kind of unknown value to 李小红 on 8 March (after that day's activity); ¥100 to
     township B's child on 15 March; 李小红 ¥200 in February; 王小明 ¥50 given on 25 March but
-    recorded only on 2 April."""
+    recorded only on 2 April. The ¥600 was given under pairing's aid programme 春蕾助学 (its
+    name is pairing's, read when the ledger is made)."""
+    programme = await pairing.post("/v1/aid-programmes", headers=bearer(roles=["county_staff"], jurisdiction=COUNTY),
+                                   json={"name": "春蕾助学", "fund": "春蕾计划", "kind": "financial_aid",
+                                         "amount_fen": 60000, "budget_fen": 6000000})
+    assert programme.status_code == 201, programme.text
+    ids["programme"] = uuid.UUID(programme.json()["id"])
     renamed = await visits.put(f"/v1/admin/activity-types/{COUNTY}/festival_care", json={"name": "中秋关爱慰问"},
                                headers=bearer(roles=["county_staff"], jurisdiction=COUNTY))
     assert renamed.status_code in (200, 201), renamed.text
@@ -161,7 +168,8 @@ async def _tell_support(reports: Harness, visits: httpx.AsyncClient, ids: dict[s
         await reports.deliver(SupportRecorded(
             child_id=ids[child], support_id=ids[key], kind=kind, amount_fen=fen, given_on=day, jurisdiction=where,
             school_id="school-1" if where == a else None,
-            duplicate_of=ids[duplicate_of] if duplicate_of else None), at(recorded))
+            duplicate_of=ids[duplicate_of] if duplicate_of else None,
+            programme_id=ids["programme"] if key == "aid_1" else None), at(recorded))
 
 
 async def _json(reports: Harness, kind: str, headers: dict[str, str] | None = None, **params: Any) -> dict[str, Any]:
@@ -315,6 +323,7 @@ async def test_the_support_ledger_lists_aid_given_with_the_childs_name(county: C
         ("2024-03-12", "资金资助", "王小明", "600.00", "清波小学", "否"),
         ("2024-03-15", "资金资助", None, "100.00", None, "否"),  # township B: no record in the registry
         ("2024-03-20", "资金资助", "王小明", "300.00", "清波小学", "是")]
+    assert [i["programme"] for i in body["items"]] == [None, None, "春蕾助学", None, None]
     ids = county.ids
     assert [i.get("support_id") for i in body["items"]][1:] == [str(ids[k]) for k in ("gift", "aid_1", "aid_b", "aid_2")]
     assert body["items"][2]["child_id"] == str(ids["xiaoming"]) and "child_id" not in body["items"][0]
