@@ -16,7 +16,7 @@ import asyncpg
 from services.reports import store, store_erasure
 from shared import erasure
 from services.reports.store import Statement
-from shared.consumer import DependencyMissing
+from shared.consumer import DependencyMissing, Handler
 from shared.contracts import (
     ActivityHeld, CaregiverEnrolled, CaregiverUpdated, ChildClosed, ChildErased, ChildRegistered, ChildReopened,
     ChildTransferred, ChildUpdated, ConcernAcknowledged, ConcernEscalated, ConcernRaised, ConcernStateChanged,
@@ -125,7 +125,7 @@ async def on_concern_acknowledged(conn: asyncpg.Connection, envelope: Envelope[C
         raise DependencyMissing("concern not known yet")
 
 
-REGISTRY_HANDLERS = {
+REGISTRY_HANDLERS: dict[type[Event], Handler] = {
     ChildRegistered: on_fact,
     ChildUpdated: on_fact,
     ChildTransferred: on_fact,
@@ -134,14 +134,14 @@ REGISTRY_HANDLERS = {
     ExpectedCountSet: on_fact,
     ChildErased: erasure.handler(store_erasure.erase_child),
 }
-PAIRING_HANDLERS = {
+PAIRING_HANDLERS: dict[type[Event], Handler] = {
     CaregiverEnrolled: on_fact,
     CaregiverUpdated: on_fact,
     PairingCreated: on_fact,
     PairingEnded: on_pairing_ended,
     SupportRecorded: on_fact,
 }
-VISITS_HANDLERS = {
+VISITS_HANDLERS: dict[type[Event], Handler] = {
     VisitLogged: on_fact,
     DutyScheduled: on_fact,
     DutyDueSoon: on_fact,
@@ -156,7 +156,7 @@ VISITS_HANDLERS = {
 }
 # Notify's topic: only the notes sent to families (the work summary's 家书短信); its other
 # events (every message's outcome) are skipped.
-NOTIFY_HANDLERS = {
+NOTIFY_HANDLERS: dict[type[Event], Handler] = {
     FamilyNoteSent: on_fact,
 }
 HANDLERS = {**REGISTRY_HANDLERS, **PAIRING_HANDLERS, **VISITS_HANDLERS, **NOTIFY_HANDLERS}
