@@ -70,7 +70,7 @@ security: bootstrap infra-up
 KAFKA4_VERSION ?= 4.1.1
 KAFKA4_TESTS ?= tests/integration/test_outbox_relay.py tests/integration/test_consumer_loop.py \
 	tests/integration/test_reconcile.py tests/pairing/test_worker_kafka.py tests/integration/test_kafka_acls.py \
-	tests/unit/test_kafka_security.py
+	tests/unit/test_kafka_security.py tests/integration/test_stack_and_cli.py
 test-kafka4: bootstrap infra-up
 	$(LOAD_ENV); port="$${SHOUHU_KAFKA4_PORT:-9192}"; \
 	k4=(env SHOUHU_INFRA_DIR="$$PWD/.data/kafka4" SHOUHU_KAFKA_VERSION=$(KAFKA4_VERSION) SHOUHU_KAFKA_PORT="$$port" \

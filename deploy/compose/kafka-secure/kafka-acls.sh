@@ -33,6 +33,7 @@ GRANTS=(
   "shouhu-reports  topic     shouhu.registry.events.v1  literal   Read,Describe"
   "shouhu-reports  topic     shouhu.pairing.events.v1   literal   Read,Describe"
   "shouhu-reports  topic     shouhu.visits.events.v1    literal   Read,Describe"
+  "shouhu-reports  topic     shouhu.notify.events.v1    literal   Read,Describe"
   "shouhu-reports  group     shouhu-reports.            prefixed  Read,Describe"
   "shouhu-reports  topic     shouhu.                    prefixed  Describe"
 )
