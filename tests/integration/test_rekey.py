@@ -294,7 +294,9 @@ def test_the_cli_counts_in_a_dry_run_then_rekeys_and_exits_0(notify_env, capsys)
     done = {line["column"]: line for line in out if "reencrypted" in line}
     assert {c: (d["reencrypted"], d["failed"]) for c, d in done.items()} == {
         "staff_recipients.contacts_enc": (0, 0), "webhook_subscriptions.url_enc": (3, 0),
-        "webhook_subscriptions.secret_enc": (3, 0)}
+        "webhook_subscriptions.secret_enc": (3, 0),
+        # notify's family notes and replies (none written here): declared, so rekeyed too
+        "family_notes.body_enc": (0, 0), "family_replies.text_enc": (0, 0)}
     counts = {line["column"]: line["values_per_key"] for line in out if "values_per_key" in line}
     assert counts["webhook_subscriptions.url_enc"] == {NEW: 3} == counts["webhook_subscriptions.secret_enc"]
     for row in _fetch(notify_env, "SELECT id, url_enc, secret_enc FROM webhook_subscriptions"):
