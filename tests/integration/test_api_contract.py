@@ -76,14 +76,15 @@ def gateway(apis: dict[str, Service], tmp_path_factory) -> Iterator[str]:
         yield base
 
 
-def _schemathesis(document_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def _schemathesis(document_url: str, tmp_path: Path, *, phases: str = "examples,coverage,fuzzing",
+                  max_examples: str = MAX_EXAMPLES) -> subprocess.CompletedProcess[str]:
     token = make_token(roles=["admin"], jurisdiction=COUNTY, subject="contract-test",
                        permissions=["view_sensitive"])
     st = shutil.which("st", path=str(Path(sys.executable).parent)) or shutil.which("st")
     assert st, "schemathesis is part of the test dependencies (pip install -e '.[test]')"
     return subprocess.run(
-        [st, "run", document_url, "--checks", CHECKS, "--max-examples", MAX_EXAMPLES,
-         "--seed", SEED, "--phases", "examples,coverage,fuzzing", "--workers", "1", "--no-color",
+        [st, "run", document_url, "--checks", CHECKS, "--max-examples", max_examples,
+         "--seed", SEED, "--phases", phases, "--workers", "1", "--no-color",
          "--suppress-health-check", "all", "--request-timeout", "30",
          "-H", f"Authorization: Bearer {token}", "--exclude-path", "/metrics"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
@@ -102,7 +103,9 @@ def test_the_api_keeps_to_its_openapi_document(apis: dict[str, Service], name: s
 def test_through_the_gateway_too(apis: dict[str, Service], gateway: str, name: str, tmp_path: Path) -> None:
     document = httpx.get(f"{gateway}/{name}/openapi.json", timeout=10).json()
     assert document["servers"] == [{"url": f"/{name}"}], document.get("servers")
-    run = _schemathesis(f"{gateway}/{name}/openapi.json", tmp_path)
+    # What the gateway adds (the prefix, its headers, its own answers) shows on every operation's
+    # examples and a few generated cases; the coverage phase's boundaries were tried directly.
+    run = _schemathesis(f"{gateway}/{name}/openapi.json", tmp_path, phases="examples,fuzzing", max_examples="3")
     report = run.stdout[-12000:]
     assert run.returncode == 0, f"{name} behind the gateway: schemathesis found problems\n{report}"
     assert "No issues found" in run.stdout or "passed" in run.stdout, report

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.support.processes import REPO
 
@@ -58,6 +58,9 @@ def choose(page: Page, scope, label: str, option: str) -> None:
     """Picks an option of the Element Plus select in the form item labelled `label`."""
     form_item(scope, label).locator(".el-select").click()
     page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
+    # A single choice closes the list; until it has faded out, a click below would land on
+    # one of its options (a school instead of the radio under it).
+    expect(page.locator(".el-select-dropdown:not(.is-multiple):visible")).to_have_count(0)
 
 
 def dev_token(gateway: str, person: str) -> str:
