@@ -175,6 +175,7 @@ def test_postgres_init_creates_one_database_and_role_per_service() -> None:
     [loop] = re.findall(r"^for service in (.+); do$", script, re.MULTILINE)
     assert loop.split() == list(SERVICES)
     assert 'CREATE DATABASE :"db" OWNER :"role"' in script
+    assert 'GRANT SET ON PARAMETER session_replication_role TO :"role"' in script  # for `shouhu import`
 
 
 def test_gateway_serves_the_four_apis_under_one_origin() -> None:

@@ -122,6 +122,8 @@ def test_each_service_reads_its_own_database_secret(rendered, overlay: str) -> N
         assert url == {"name": f"{service}-db-app", "key": "uri"}, workload["metadata"]["name"]
         initdb = clusters[f"{service}-db"]["spec"]["bootstrap"]["initdb"]
         assert initdb["database"] == initdb["owner"] == f"shouhu_{service}"
+        # `shouhu import` turns triggers off per table; the owner is no superuser on CNPG.
+        assert f"GRANT SET ON PARAMETER session_replication_role TO shouhu_{service}" in initdb["postInitSQL"]
         other_urls = [n for n in env if n.endswith("_DATABASE_URL") and n != f"SHOUHU_{service.upper()}_DATABASE_URL"]
         assert not other_urls, f"{workload['metadata']['name']} also gets {other_urls}"
         if service in WITHOUT_ENCRYPTED_FIELDS:

@@ -22,6 +22,8 @@ CREATE ROLE :"role" LOGIN PASSWORD :'password';
 CREATE DATABASE :"db" OWNER :"role" ENCODING 'UTF8' TEMPLATE template0;
 REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE :"db" TO :"role";
+-- `shouhu import` copies each table with its triggers off (session_replication_role = replica).
+GRANT SET ON PARAMETER session_replication_role TO :"role";
 \connect :"db"
 -- PostgreSQL 15 no longer lets every role create in schema public; the owner role gets it.
 ALTER SCHEMA public OWNER TO :"role";
