@@ -5,7 +5,8 @@
     shouhu status                         outbox backlog, consumer lag (with its age; stalled workers), dead letters
     shouhu dead-letters SERVICE           list open dead letters (no payloads printed)
     shouhu dead-letters SERVICE resolve|discard ID --reason TEXT [--by NAME]   close one, recorded
-    shouhu prune [SERVICE ...]            delete plumbing rows past their retention (shared/housekeeping.py)
+    shouhu prune [SERVICE ...]            delete plumbing rows past their retention, and trail months past
+                                          SHOUHU_TRAIL_RETENTION_MONTHS (shared/housekeeping.py)
     shouhu retention [--dry-run]          erase children's records whose retention under the county's policy
                                           ended (services/registry/retention.py); --dry-run: counts only
     shouhu replay SERVICE ID [ID ...]     run dead letters through their handler again
@@ -137,6 +138,7 @@ async def _prune(args: argparse.Namespace) -> int:
     import asyncpg
 
     from shared.housekeeping import prune
+    from shared.partitions import drop_months_before
 
     unknown = set(args.services) - set(SERVICES)
     if unknown:
@@ -147,9 +149,11 @@ async def _prune(args: argparse.Namespace) -> int:
         conn = await asyncpg.connect(settings.database_url, timeout=5)
         try:
             deleted = await prune(conn)
+            months = settings.trail_retention_months
+            dropped = await drop_months_before(conn, months) if months else []
         finally:
             await conn.close()
-        print(json.dumps({"service": name, "deleted": deleted}))
+        print(json.dumps({"service": name, "deleted": deleted, "trail_months_dropped": dropped}))
     return 0
 
 

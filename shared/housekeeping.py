@@ -28,7 +28,7 @@ import asyncio
 import asyncpg
 
 from shared.logging import get_logger
-from shared.partitions import ensure_months
+from shared.partitions import drop_months_before, ensure_months
 from shared.settings import ServiceSettings
 
 log = get_logger("shared.housekeeping")
@@ -76,15 +76,19 @@ async def decide_dead_letter(conn: asyncpg.Connection, dead_letter_id: int, *, d
 
 async def prune_loop(settings: ServiceSettings, pool: asyncpg.Pool) -> None:
     """The worker's schedule: prune at start and every `prune_interval_s`, and create the
-    coming months' partitions of the trails (shared/partitions.py; a replica more is
-    harmless: the deletes and the creations are idempotent). A database away raises; the
-    worker's supervisor starts the loop again."""
+    coming months' partitions of the trails and drop those past `trail_retention_months`
+    (shared/partitions.py; a replica more is harmless: the deletes, creations and drops are
+    idempotent). A database away raises; the worker's supervisor starts the loop again."""
     while True:
         async with pool.acquire() as conn:
             deleted = await prune(conn)
             created = await ensure_months(conn, settings.clock.now())
+            dropped = (await drop_months_before(conn, settings.trail_retention_months)
+                       if settings.trail_retention_months else [])
         if any(deleted.values()):
             log.info("housekeeping.pruned", **deleted)
         if created:
             log.info("housekeeping.partitions_created", partitions=created)
+        if dropped:
+            log.info("housekeeping.partitions_dropped", partitions=dropped)
         await asyncio.sleep(settings.prune_interval_s)

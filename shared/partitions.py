@@ -8,11 +8,17 @@ A replica more is harmless: creating a partition that exists is a no-op.
 
 The months are counted from both the database's clock, which stamps the rows (`now()`
 defaults), and the services' clock (shared/clock.py), which a rehearsal may run ahead.
+
+The trails are append-only (no row is ever updated or deleted), so their retention is by
+whole months: with `SHOUHU_TRAIL_RETENTION_MONTHS` set, the housekeeping detaches and drops
+each month partition that ended more than that many months ago, by the database's clock.
+Rows that landed in the default partition (written before their month had one) stay.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timezone
 
 import asyncpg
 
@@ -55,3 +61,24 @@ async def partitions(conn: asyncpg.Connection, table: str) -> list[str]:
     rows = await conn.fetch("""SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                                 WHERE i.inhparent = $1::regclass ORDER BY c.relname""", table)
     return [row["relname"] for row in rows]
+
+
+async def drop_months_before(conn: asyncpg.Connection, keep_months: int,
+                             tables: tuple[str, ...] = PARTITIONED) -> list[str]:
+    """Detaches and drops the month partitions of `tables` older than the `keep_months`
+    whole months before the database's current one; returns their names. The current month
+    and the `keep_months` before it stay: a month is dropped only once all of it is past."""
+    database_now = await conn.fetchval("SELECT now()")
+    first_kept = _month(database_now.astimezone(timezone.utc).date(), -keep_months)
+    dropped = []
+    for table in tables:
+        for name in await partitions(conn, table):
+            suffix = re.fullmatch(rf"{table}_(\d{{4}})(\d{{2}})", name)
+            if not suffix or date(int(suffix[1]), int(suffix[2]), 1) >= first_kept:
+                continue
+            # Detached first, so a reader never sees the parent while the table goes.
+            async with conn.transaction():
+                await conn.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{name}"')
+                await conn.execute(f'DROP TABLE "{name}"')
+            dropped.append(name)
+    return dropped

@@ -164,6 +164,14 @@ class ServiceSettings(BaseSettings):
     # Housekeeping (shared/housekeeping.py): the worker prunes the plumbing tables this often
     # (0: never; `shouhu prune` does it by hand).
     prune_interval_s: float = 86_400.0
+    # How many whole months the trails (change_history, read_audit) are kept before the
+    # housekeeping drops their month (shared/partitions.py); unset: kept for ever. One policy
+    # for the deployment, read without the service prefix. At least 6: the Cybersecurity Law
+    # (art. 21) asks network logs to be kept no less than six months.
+    trail_retention_months: int | None = Field(
+        default=None, ge=6,
+        validation_alias=AliasChoices("trail_retention_months", "SHOUHU_TRAIL_RETENTION_MONTHS"),
+    )
 
     log_level: str = "INFO"
     auth: AuthSettings = Field(default_factory=AuthSettings)

@@ -15,7 +15,8 @@ import pytest
 
 import shared.migrations
 from shared.audit import history_page
-from shared.partitions import ensure_months, months_to_cover, partitions
+from shared.partitions import drop_months_before, ensure_months, months_to_cover, partitions
+from shared.settings import ServiceSettings
 from tests.support.databases import create_database, drop_database
 
 PAIRING = Path(__file__).resolve().parents[2] / "services" / "pairing" / "migrations"
@@ -103,6 +104,50 @@ async def test_conversion_keeps_rows_and_new_months_get_partitions(infra, tmp_pa
     finally:
         await conn.close()
         await drop_database(infra, url)
+
+
+async def test_months_past_the_retention_are_dropped_whole_and_the_rest_stay(infra) -> None:
+    url = await create_database(infra, "trails")
+    await shared.migrations.migrate(url, "pairing", PAIRING)
+    conn = await asyncpg.connect(url)
+    try:
+        database_now = (await conn.fetchval("SELECT now()")).astimezone(timezone.utc)
+        this_month = database_now.replace(day=15, hour=12, minute=0, second=0, microsecond=0)
+
+        def months_ago(n: int) -> datetime:
+            months = this_month.year * 12 + this_month.month - 1 - n
+            return this_month.replace(year=months // 12, month=months % 12 + 1)
+
+        for age in (40, 37, 36, 2):
+            await conn.fetchval("SELECT shouhu_ensure_month('change_history', $1)", months_ago(age).date())
+            await conn.fetchval("SELECT shouhu_ensure_month('read_audit', $1)", months_ago(age).date())
+            await _change(conn, f"m{age}", months_ago(age))
+        await _change(conn, "now", database_now)
+
+        dropped = await drop_months_before(conn, 36)
+        gone = {f"{table}_{months_ago(age):%Y%m}" for table in ("change_history", "read_audit") for age in (40, 37)}
+        assert set(dropped) == gone
+        left = set(await partitions(conn, "change_history")) | set(await partitions(conn, "read_audit"))
+        assert not gone & left
+        # The 36th month back is whole months within the window: it stays, as do the recent ones.
+        assert {f"change_history_{months_ago(36):%Y%m}", f"change_history_{months_ago(2):%Y%m}",
+                "change_history_default"} <= left
+        assert sorted(r["record_id"] for r in await conn.fetch("SELECT record_id FROM change_history")) == \
+            ["m2", "m36", "now"]
+        assert await drop_months_before(conn, 36) == []  # again: nothing to do
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):  # still append-only row by row
+            await conn.execute("DELETE FROM change_history")
+    finally:
+        await conn.close()
+        await drop_database(infra, url)
+
+
+def test_a_trail_retention_below_six_months_is_refused(monkeypatch) -> None:
+    monkeypatch.setenv("SHOUHU_TRAIL_RETENTION_MONTHS", "5")
+    with pytest.raises(ValueError, match="trail_retention_months"):
+        ServiceSettings()
+    monkeypatch.setenv("SHOUHU_TRAIL_RETENTION_MONTHS", "36")
+    assert ServiceSettings().trail_retention_months == 36
 
 
 def test_months_to_cover_follow_both_clocks() -> None:
