@@ -267,7 +267,8 @@ async def confirm(list_id: UUID, body: ConfirmIn, request: Request, principal: C
                 "fund": programme["fund"], "given_on": body.given_on, "period_key": period,
                 "given_by_enc": given_by, "flagged_duplicate_of": earlier, "created_by": principal.subject,
                 "programme_id": programme["id"], "list_id": list_id, "receipt_no": row["receipt_no"] or body.receipt_no})
-            await commands.support_event(conn, record, row, programme_id=programme["id"])
+            await commands.support_event(conn, record, row, programme_id=programme["id"],
+                                         programme_name=programme["name"])
             supports.append((row["row_no"], record_id))
         await store_aid.confirm_list(conn, list_id, given_on=body.given_on, receipt_no=body.receipt_no,
                                      by=principal.subject, supports=supports)

@@ -45,14 +45,16 @@ async def caregiver_event(conn: asyncpg.Connection, row: asyncpg.Record, *, enro
 
 
 async def support_event(conn: asyncpg.Connection, record: asyncpg.Record, child: asyncpg.Record, *,
-                        programme_id: UUID | None = None) -> None:
+                        programme_id: UUID | None = None, programme_name: str | None = None) -> None:
     """SupportRecorded, in the record's transaction: kind, value, day and place, never the
     fund's or item's wording nor the giver (free text, kept here); the aid programme's id
-    when it was given under one."""
+    and name when it was given under one (the name is the county's title for it, not
+    personal data: reports prints it in the work summary)."""
     await outbox.add(conn, SupportRecorded(
         child_id=record["child_id"], support_id=record["id"], kind=record["kind"], amount_fen=record["amount_fen"],
         given_on=record["given_on"], jurisdiction=jurisdiction_of(record), school_id=child["school_id"],
-        duplicate_of=record["flagged_duplicate_of"], programme_id=programme_id))
+        duplicate_of=record["flagged_duplicate_of"], programme_id=programme_id,
+        programme_name=programme_name))
 
 
 async def create_pairing(conn: asyncpg.Connection, *, child_id: UUID, caregiver_id: UUID, role: str,

@@ -232,7 +232,10 @@ class SupportRecorded(Event):
     text, kept by pairing). duplicate_of: the earlier gift from the same fund in the same
     period, when pairing flagged this one as a second. programme_id: the aid programme
     (资助项目) it was given under, when it came from a programme's distribution list (an
-    opaque id; the programme's name is pairing's, read from it when a document is made)."""
+    opaque id) and programme_name, its name as it stood when the aid was given (a county's
+    title for the programme, e.g. 2026年春季学期生活补助: no personal data; optional, absent
+    from events published before it existed), so that reports names programmes from its
+    own read model."""
 
     name: ClassVar[str] = "SupportRecorded"
     topic: ClassVar[str] = PAIRING_TOPIC
@@ -247,6 +250,7 @@ class SupportRecorded(Event):
     school_id: str | None = None
     duplicate_of: UUID | None = None
     programme_id: UUID | None = None
+    programme_name: str | None = Field(default=None, max_length=200)
 
 
 # -- visits -----------------------------------------------------------------------------

@@ -90,7 +90,9 @@ async def test_150_school_bags_from_one_list(pairing) -> None:
     assert len(records) == 150 and {r["receipt_no"] for r in records} == {"QS-2026-001"}
     assert {r["item"] for r in records} == {"书包"} and sum(r["amount_fen"] for r in records) == 1_200_000
     events = [e for e in await pairing.outbox("SupportRecorded") if e.get("programme_id") == programme["id"]]
-    assert len(events) == 150 and all("书包" not in str(e) and "慈善" not in str(e) for e in events)
+    # The programme's name (the county's title for it) is in each, never the item's or fund's wording.
+    assert len(events) == 150 and {e["programme_name"] for e in events} == {"书包发放"}
+    assert all("书包" not in str({**e, "programme_name": None}) and "慈善" not in str(e) for e in events)
 
     after = (await pairing.client.get(f"/v1/aid-programmes/{programme['id']}", headers=staff())).json()
     assert (after["spent_fen"], after["remaining_fen"], after["given"]) == (1_200_000, 0, 150)

@@ -14,6 +14,13 @@ from shared.contracts.generate import SNAPSHOT, build_snapshot, main as generate
 
 PERSONAL_FIELD_WORDS = ("name", "national_id", "id_number", "phone", "mobile", "address", "note", "text",
                         "observation", "guardian", "parent", "incarcerat", "hiv", "drug", "violence", "street")
+# Fields whose name has such a word but which cannot hold personal data, each with the reason
+# (reviewed one by one: a new field is never added here to make the check pass).
+NOT_PERSONAL = {
+    # The county's title for an aid programme (资助项目, e.g. 2026年春季学期生活补助), set by
+    # staff for a programme, never about a child: reports names programmes in the summary (#19).
+    "SupportRecorded.programme_name",
+}
 
 
 def test_checked_in_snapshot_and_asyncapi_are_current() -> None:
@@ -72,6 +79,8 @@ def test_no_event_has_a_field_that_could_hold_personal_data(event_class) -> None
         return names
 
     for field in field_names(event_class.model_json_schema()):
+        if f"{event_class.name}.{field}" in NOT_PERSONAL:
+            continue
         assert not any(word in field.lower() for word in PERSONAL_FIELD_WORDS), f"{event_class.name}.{field}"
 
 
