@@ -50,7 +50,7 @@ class SummaryPeriod(BaseModel):
 class SummaryFigure(BaseModel):
     key: str
     label: str
-    kind: str = Field(description="count, rate or people: how the value is printed")
+    kind: str = Field(description="count, rate or amount (yuan, two decimals): how the value is printed")
     definition: str
     value: float | None
     previous: float | None = Field(description="the previous period's value, as of its own last day; "
@@ -71,6 +71,8 @@ class SummaryParagraph(BaseModel):
 
 class SummaryAid(BaseModel):
     programme_id: UUID
+    programme_name: str | None = Field(default=None, description=(
+        "the programme's name as pairing last published it (null for aid recorded before names were published)"))
     children: int
     records: int
     amount_fen: int
@@ -92,7 +94,7 @@ class SummaryOut(BaseModel):
     duties_by_kind: dict[str, dict[str, int]] = Field(
         default_factory=dict, description="the period's duties by kind: due, on_time, late, overdue")
     aid_by_programme: list[SummaryAid] = Field(default_factory=list, description=(
-        "aid given in the period under each of pairing's aid programmes (names: pairing's GET /v1/aid-programmes)"))
+        "aid given in the period under each of pairing's aid programmes, with their names"))
     paragraphs: list[SummaryParagraph] = Field(description="the county's wording template, its placeholders filled")
 
 

@@ -7,7 +7,8 @@ from html import escape
 from typing import Any
 
 from services.reports.wording import (
-    TABLE_KEYS, change_text, figures, paragraphs, period_line, title, township_text, value_text,
+    CASEWORK_KEYS, TABLE_KEYS, casework_tables, cell_text, change_text, figures, paragraphs, period_line, title,
+    township_text, value_text,
 )
 
 _STYLE = """
@@ -37,6 +38,19 @@ def _chart(body: dict[str, Any]) -> str:
             f'height="{len(rows) * 18 + 4}">{"".join(bars)}</svg>')
 
 
+def _townships(body: dict[str, Any], heading: str, keys: tuple[str, ...]) -> list[str]:
+    """A table of the figures `keys` by township (as the JSON's by_township gives them)."""
+    by_key = figures(body)
+    parts = [f"<h2>{escape(heading)}</h2><table><colgroup><col style='width:14%'></colgroup><tr><th>乡镇</th>"
+             + "".join(f"<th>{escape(by_key[key]['label'])}</th>" for key in keys) + "</tr>"]
+    for township in body["by_township"]:
+        parts.append(f"<tr><td>{escape(township_text(township))}</td>" + "".join(
+            f"<td class=n>{value_text(township['figures'][key], by_key[key]['kind'])}</td>" for key in keys)
+            + "</tr>")
+    parts.append("</table>")
+    return parts
+
+
 def html(body: dict[str, Any], county_name: str) -> str:
     parts = [f"<h1>{escape(title(body, county_name))}</h1><p>{escape(period_line(body))}</p>"]
     parts += [f"<h2>{escape(h)}</h2><p>{escape(p)}</p>" for h, p in paragraphs(body)]
@@ -49,14 +63,17 @@ def html(body: dict[str, Any], county_name: str) -> str:
                      f"<td class=n>{value_text(f['previous'], f['kind'])}</td>"
                      f"<td class=n>{escape(change_text(f['change'], f['kind']))}</td><td>{escape(f['definition'])}</td></tr>")
     parts.append("</table>")
-    by_key = figures(body)
-    parts.append("<h2>附表二：分乡镇情况</h2><table><colgroup><col style='width:14%'></colgroup><tr><th>乡镇</th>"
-                 + "".join(f"<th>{escape(by_key[key]['label'])}</th>" for key in TABLE_KEYS) + "</tr>")
-    for township in body["by_township"]:
-        parts.append(f"<tr><td>{escape(township_text(township))}</td>" + "".join(
-            f"<td class=n>{value_text(township['figures'][key], by_key[key]['kind'])}</td>" for key in TABLE_KEYS)
-            + "</tr>")
-    parts.append("</table>" + _chart(body))
+    parts += _townships(body, "附表二：分乡镇情况", TABLE_KEYS)
+    parts.append(_chart(body))
+    parts += _townships(body, "附表三：分乡镇个案、活动与资助", CASEWORK_KEYS)
+    parts.append("<h2>附表四：个案、活动、计划与资助明细</h2>")
+    for heading, definition, columns, rows in casework_tables(body):
+        parts.append(f"<p>{escape(heading)}（{escape(definition)}）</p><table><tr>"
+                     + "".join(f"<th>{escape(column)}</th>" for column in columns) + "</tr>")
+        for values in rows or [("无", *("" for _ in columns[1:]))]:
+            parts.append("<tr>" + "".join(f"<td{' class=n' if index else ''}>{escape(cell_text(value))}</td>"
+                                          for index, value in enumerate(values)) + "</tr>")
+        parts.append("</table>")
     return f"<!doctype html><html lang=zh-CN><meta charset=utf-8><style>{_STYLE}</style><body>{''.join(parts)}</body></html>"
 
 

@@ -81,7 +81,7 @@ def check_period(start: date, end: date, as_of: date | None, *, today: date, fir
     return Period(start, end), as_of
 
 
-Kind = Literal["count", "rate"]
+Kind = Literal["count", "rate", "amount"]  # amount: yuan (元), from the fen the events carry
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,16 @@ FIGURES: tuple[Figure, ...] = (
     Figure("activities_held", "开展活动", "count", "期内举办的集体活动场次（安全教育、家长学校、之家活动等，每场记一次）"),
     Figure("activity_attendance", "活动参与人次", "count", "期内集体活动的参与人次（在册儿童、其他儿童、家长和其他人员）"),
     Figure("family_notes", "家书短信", "count", "期内结对人写给监护人或外出父母、已发出的家书短信条数（仅发给同意接收的家人）"),
+    # Casework (个案、计划、资助): the totals of the breakdowns the summary lists beside the
+    # figures (cases by state, duties by kind, aid by programme), by township and compared.
+    Figure("cases_open", "在办个案", "count", "截至期末已登记、期末尚未结案的问题个案数（按统计日已知的办理状态）"),
+    Figure("cases_closed", "期内结案个案", "count", "期内办结（状态为已结案）的问题个案数"),
+    Figure("plan_reviews_due", "应复核帮扶计划", "count", "复核日在期内、统计日未取消的帮扶计划复核"),
+    Figure("plan_reviews_on_time", "按时复核计划", "count", "复核日前（含当日）已记录进展复核的帮扶计划复核"),
+    Figure("follow_ups_due", "应跟进回访", "count", "到期日在期内、统计日未取消的个案跟进回访"),
+    Figure("follow_ups_on_time", "按时跟进回访", "count", "到期日前（含当日）已记录完成的个案跟进回访"),
+    Figure("aid_children", "受资助儿童", "count", "期内按资助项目发放名单得到资助或慰问的儿童人数"),
+    Figure("aid_amount", "资助金额", "amount", "期内按资助项目发放的资金和实物折价合计（元）"),
 )
 FIGURE_KEYS = tuple(figure.key for figure in FIGURES)
 
@@ -142,7 +152,8 @@ def figures_from_counts(counts: Mapping[str, Any]) -> dict[str, Any]:
         "pairs_ended", "children_paired", "priority_registered", "priority_paired", "home_visit", "talk",
         "parent_call", "parent_video", "letter", *_OTHER_CONTACTS, "children_contacted", "caregivers_taking_part",
         "duties_due", "duties_on_time", "duties_late", "duties_overdue", "concerns_raised", "mandatory_reports",
-        "activities_held", "activity_attendance", "family_notes")}
+        "activities_held", "activity_attendance", "family_notes", "cases_open", "cases_closed", "plan_reviews_due",
+        "plan_reviews_on_time", "follow_ups_due", "follow_ups_on_time", "aid_children", "aid_amount_fen")}
     expected = counts.get("expected")
     contacts = {"home_visits": c["home_visit"], "talks": c["talk"], "parent_calls": c["parent_call"] + c["parent_video"],
                 "letters": c["letter"], "other_contacts": sum(c[kind] for kind in _OTHER_CONTACTS)}
@@ -161,6 +172,9 @@ def figures_from_counts(counts: Mapping[str, Any]) -> dict[str, Any]:
         "concerns_raised": c["concerns_raised"], "mandatory_reports": c["mandatory_reports"],
         "activities_held": c["activities_held"], "activity_attendance": c["activity_attendance"],
         "family_notes": c["family_notes"],
+        **{key: c[key] for key in ("cases_open", "cases_closed", "plan_reviews_due", "plan_reviews_on_time",
+                                   "follow_ups_due", "follow_ups_on_time", "aid_children")},
+        "aid_amount": round(c["aid_amount_fen"] / 100, 2),
     }
 
 

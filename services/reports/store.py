@@ -212,13 +212,16 @@ def insert_family_note_sent(*, facts: Any) -> Statement:
 
 
 def insert_support_given(*, recorded_at: datetime, facts: Any) -> Statement:
-    """Aid or a gift (pairing's SupportRecorded), dated by the day it was given."""
+    """Aid or a gift (pairing's SupportRecorded), dated by the day it was given; the aid
+    programme's name kept beside its id (the summary names programmes from it)."""
     return _statement(
         """INSERT INTO support_given (support_id, child_id, kind, amount_fen, given_on, recorded_at, county_code,
-                                      township_code, village_code, school_id, duplicate_of, programme_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (support_id) DO NOTHING""",
+                                      township_code, village_code, school_id, duplicate_of, programme_id,
+                                      programme_name)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (support_id) DO NOTHING""",
         facts.support_id, facts.child_id, facts.kind, facts.amount_fen, facts.given_on, recorded_at,
-        *_place(facts.jurisdiction), facts.school_id, facts.duplicate_of, facts.programme_id)
+        *_place(facts.jurisdiction), facts.school_id, facts.duplicate_of, facts.programme_id,
+        facts.programme_name)
 
 
 _CONCERN_STATE = Insert(

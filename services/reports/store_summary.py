@@ -132,6 +132,37 @@ async def summary_counts(conn: asyncpg.Connection, prefix: str, school: str | No
              WHERE f.sent_at >= $3 AND f.sent_at < least($4::timestamptz, $5::timestamptz)
                AND {_IN_SCOPE.format(t='f')}
              {_GROUPED}""", *args, window.start_at, window.end_at, window.known_before))
+    # Concern cases: open at the period's end (the state each stood in then, as known on the
+    # as-of date; 'raised' while none was entered), and closed within the period.
+    _merge(counts, await conn.fetch(
+        f"""WITH at_end AS (
+                SELECT c.township_code, coalesce(s.state, 'raised') AS state
+                  FROM concerns c
+                  LEFT JOIN LATERAL (SELECT state FROM concern_states s
+                                      WHERE s.concern_id = c.concern_id AND s.changed_at < $3 AND s.recorded_at < $4
+                                      ORDER BY s.changed_at DESC LIMIT 1) s ON true
+                 WHERE c.raised_at < least($3::timestamptz, $4::timestamptz)
+                   AND coalesce(c.village_code, c.township_code) LIKE $1 || '%'
+                   AND ($2::text IS NULL OR child_school_at(c.child_id, c.raised_at) = $2))
+            SELECT township_code, GROUPING(township_code) = 1 AS total_row,
+                   count(*) FILTER (WHERE state <> 'closed') AS cases_open
+              FROM at_end {_GROUPED}""", *args, window.end_at, window.known_before))
+    _merge(counts, await conn.fetch(
+        f"""SELECT township_code, GROUPING(township_code) = 1 AS total_row,
+                   count(DISTINCT c.concern_id) AS cases_closed
+              FROM concern_states s JOIN concerns c ON c.concern_id = s.concern_id
+             WHERE s.state = 'closed' AND s.changed_at >= $3 AND s.changed_at < $4 AND s.recorded_at < $5
+               AND coalesce(c.village_code, c.township_code) LIKE $1 || '%'
+               AND ($2::text IS NULL OR child_school_at(c.child_id, c.raised_at) = $2)
+             {_GROUPED}""", *args, window.start_at, window.end_at, window.known_before))
+    # Aid under pairing's aid programmes (as aid_by_programme lists it), where the child lived.
+    _merge(counts, await conn.fetch(
+        f"""SELECT township_code, GROUPING(township_code) = 1 AS total_row,
+                   count(DISTINCT child_id) AS aid_children, coalesce(sum(amount_fen), 0)::bigint AS aid_amount_fen
+              FROM support_given a
+             WHERE a.programme_id IS NOT NULL AND a.given_on BETWEEN $3 AND $4 AND a.recorded_at < $5
+               AND {_IN_SCOPE.format(t='a')}
+             {_GROUPED}""", *args, window.period.start, window.period.end, window.known_before))
     return counts
 
 
@@ -150,14 +181,17 @@ async def duty_counts(conn: asyncpg.Connection, prefix: str, school: str | None,
                                           AND (d.fulfilled_at AT TIME ZONE $7)::date <= d.due_on) AS duties_on_time,
                        count(*) FILTER (WHERE d.fulfilled_at < $5
                                           AND (d.fulfilled_at AT TIME ZONE $7)::date > d.due_on) AS duties_late,
-                       count(*) FILTER (WHERE (d.fulfilled_at < $5) IS NOT TRUE AND d.due_on < $6) AS duties_overdue
+                       count(*) FILTER (WHERE (d.fulfilled_at < $5) IS NOT TRUE AND d.due_on < $6) AS duties_overdue,
+                       {_CASEWORK_DUTY_COUNTS}
                   FROM duties d
                  WHERE d.due_on BETWEEN $3 AND $4 AND d.scheduled_at < $5
                    AND (d.cancelled_at IS NULL OR d.cancelled_at >= $5) AND {_IN_SCOPE.format(t='d')}
                  GROUP BY d.township_code)
             SELECT township_code, GROUPING(township_code) = 1 AS total_row,
                    sum(duties_due)::bigint AS duties_due, sum(duties_on_time)::bigint AS duties_on_time,
-                   sum(duties_late)::bigint AS duties_late, sum(duties_overdue)::bigint AS duties_overdue
+                   sum(duties_late)::bigint AS duties_late, sum(duties_overdue)::bigint AS duties_overdue,
+                   {", ".join(f"sum({name}{end})::bigint AS {name}{end}"
+                              for _, name in _CASEWORK_DUTIES for end in ("_due", "_on_time"))}
               FROM due {_GROUPED}""",
         *args, window.period.start, window.period.end, window.known_before, window.as_of, zone))
     return counts
@@ -177,19 +211,35 @@ async def activities_by_type(conn: asyncpg.Connection, prefix: str, school: str 
 async def aid_by_programme(conn: asyncpg.Connection, prefix: str, school: str | None,
                            window: Window) -> list[dict[str, Any]]:
     """Aid given in the period under each of pairing's aid programmes (资助项目): children
-    and amount, where the children lived when given; most children first."""
+    and amount, where the children lived when given; most children first. Each programme
+    named by the latest name its SupportRecorded carried as known on the as-of date (NULL
+    when only events from before the name was published are known)."""
     rows = await conn.fetch(
-        f"""SELECT programme_id, count(DISTINCT child_id) AS children, count(*) AS records,
-                   sum(amount_fen) AS amount_fen FROM support_given a
-             WHERE a.programme_id IS NOT NULL AND a.given_on BETWEEN $3 AND $4 AND a.recorded_at < $5
-               AND {_IN_SCOPE.format(t='a')}
-             GROUP BY programme_id ORDER BY children DESC, programme_id""",
+        f"""WITH given AS (
+                SELECT programme_id, count(DISTINCT child_id) AS children, count(*) AS records,
+                       sum(amount_fen) AS amount_fen FROM support_given a
+                 WHERE a.programme_id IS NOT NULL AND a.given_on BETWEEN $3 AND $4 AND a.recorded_at < $5
+                   AND {_IN_SCOPE.format(t='a')}
+                 GROUP BY programme_id)
+            SELECT g.*, (SELECT n.programme_name FROM support_given n
+                          WHERE n.programme_id = g.programme_id AND n.programme_name IS NOT NULL
+                            AND n.recorded_at < $5
+                          ORDER BY n.recorded_at DESC LIMIT 1) AS programme_name
+              FROM given g ORDER BY children DESC, programme_id""",
         prefix, school, window.period.start, window.period.end, window.known_before)
-    return [{"programme_id": str(row["programme_id"]), "children": row["children"], "records": row["records"],
-             "amount_fen": int(row["amount_fen"])} for row in rows]
+    return [{"programme_id": str(row["programme_id"]), "programme_name": row["programme_name"],
+             "children": row["children"], "records": row["records"], "amount_fen": int(row["amount_fen"])}
+            for row in rows]
 
 
 _CONTACT_KINDS: tuple[str, ...] = get_args(ContactKind)
+# The duty kinds of casework that are figures of their own: (duty kind, figure prefix), each
+# due and on time (as duties_on_time counts them), among the duties' counts.
+_CASEWORK_DUTIES = (("plan_review", "plan_reviews"), ("follow_up", "follow_ups"))
+_CASEWORK_DUTY_COUNTS = ",\n".join(
+    f"count(*) FILTER (WHERE d.duty_kind = '{kind}') AS {name}_due, "
+    f"count(*) FILTER (WHERE d.duty_kind = '{kind}' AND d.fulfilled_at < $5 "
+    f"AND (d.fulfilled_at AT TIME ZONE $7)::date <= d.due_on) AS {name}_on_time" for kind, name in _CASEWORK_DUTIES)
 
 
 async def expected_counts(conn: asyncpg.Connection, known_before: Any) -> list[asyncpg.Record]:

@@ -109,6 +109,6 @@ async def build_summary(pool: asyncpg.Pool, scope: Scope, period: Period, as_of:
         # The period's duties by kind: due, done on time, done late, overdue (plan_review and
         # follow_up among them).
         "duties_by_kind": by_kind,
-        # Aid given under pairing's aid programmes (ids: their names are pairing's).
+        # Aid given under pairing's aid programmes, named as SupportRecorded last named them.
         "aid_by_programme": aid,
     }

@@ -32,6 +32,11 @@ DEFAULT_SECTIONS: tuple[tuple[str, str], ...] = (
     ("四、职责落实", "期内到期职责{duties_due}项，按时完成{duties_on_time}项，逾期补记{duties_late}项，"
                  "逾期未完成{duties_overdue}项，按时完成率{on_time_rate}（较上期{on_time_rate.change}）。"),
     ("五、风险发现", "期内在联系中发现并登记问题{concerns_raised}个，其中强制报告情形{mandatory_reports}个。"),
+    ("六、个案办理与关爱活动", "截至期末在办个案{cases_open}个，期内结案{cases_closed}个（较上期{cases_closed.change}）；"
+                      "帮扶计划应复核{plan_reviews_due}项、按时复核{plan_reviews_on_time}项，个案应跟进回访{follow_ups_due}次、"
+                      "按时跟进{follow_ups_on_time}次。期内开展集体活动{activities_held}场（较上期{activities_held.change}），"
+                      "参与{activity_attendance}人次；结对人发出家书短信{family_notes}条（较上期{family_notes.change}）；"
+                      "按资助项目资助儿童{aid_children}人，金额{aid_amount}（较上期{aid_amount.change}）。"),
 )
 
 

@@ -38,7 +38,7 @@ async def test_the_word_document_reads_as_a_county_writes_it(told: Harness) -> N
     text = "\n".join(paragraph.text for paragraph in document.paragraphs)
     assert "示例县关爱留守儿童工作总结" in text and "统计期间：2024-02-01 至 2024-02-29" in text
     assert "在册留守儿童4人（较上期+1）" in text and "建档率66.7%" in text and "帮扶覆盖面50.0%" in text
-    figures, townships = document.tables
+    figures, townships, *_casework = document.tables  # the casework's: test_casework_documents
     rows = {row.cells[0].text: [cell.text for cell in row.cells] for row in figures.rows}
     assert rows["在册儿童"][1:4] == ["4", "3", "+1"] and rows["家访"][1] == "1"
     assert [row.cells[0].text for row in townships.rows][1:] == [TOWNSHIP_A, "330102002000"]
@@ -47,7 +47,7 @@ async def test_the_word_document_reads_as_a_county_writes_it(told: Harness) -> N
 async def test_the_workbook_has_the_figures_and_a_native_chart(told: Harness) -> None:
     content = await _document(told, "xlsx")
     book = load_workbook(io.BytesIO(content))
-    assert book.sheetnames == ["主要指标", "分乡镇"]
+    assert book.sheetnames == ["主要指标", "分乡镇", "分乡镇个案", "个案与资助明细"]
     figures = {row[0]: row[1:4] for row in book["主要指标"].iter_rows(min_row=5, values_only=True)}
     assert figures["在册儿童"] == (4, 3, 1) and figures["帮扶覆盖面"] == (0.5, 0.3333, 0.1667)
     assert [row[0] for row in book["分乡镇"].iter_rows(min_row=2, max_row=3, values_only=True)] == [

@@ -47,8 +47,9 @@ async def test_the_summary_names_the_county_and_its_townships(named) -> None:
 
     document = Document(io.BytesIO((await harness.summary(**FEBRUARY, format="docx")).content))
     assert document.paragraphs[0].text == f"{register[COUNTY]}关爱留守儿童工作总结"
-    _, townships = document.tables
+    _, townships, casework, *_ = document.tables
     assert [row.cells[0].text for row in townships.rows][1:] == [register[TOWNSHIP_A], TOWNSHIP_B]
+    assert [row.cells[0].text for row in casework.rows][1:] == [register[TOWNSHIP_A], TOWNSHIP_B]
     book = load_workbook(io.BytesIO((await harness.summary(**FEBRUARY, format="xlsx")).content))
     assert [row[0] for row in book["分乡镇"].iter_rows(min_row=2, max_row=3, values_only=True)] == [
         register[TOWNSHIP_A], TOWNSHIP_B]
