@@ -123,9 +123,12 @@ async def summary(request: Request, principal: Caller,
                       description="zip: the DOCX, the XLSX and the PDF together, the figures computed once")] = "json",
                   ) -> Any:
     """Children registered, 建档率, pairs formed and 帮扶覆盖面, contacts by kind, caregivers
-    taking part, duties due/on time/late/overdue and concerns, each with its definition,
-    compared with the previous period and broken down by township (named from the
-    registry's division register; null when it cannot be read)."""
+    taking part, duties due/on time/late/overdue and concerns, casework (cases open and
+    closed, activities, plan reviews, follow-ups, notes to families, aid), each with its
+    definition, compared with the previous period and broken down by township (named from
+    the registry's division register; null when it cannot be read); the casework's
+    breakdowns beside them (cases by state, activities by type, duties by kind, aid by
+    programme with its name)."""
     require_staff(principal)
     where = commands.resolve_scope(principal, scope)
     pool = request.app.state.pool
