@@ -97,17 +97,17 @@ def casework_tables(body: dict[str, Any]) -> list[tuple[str, str, tuple[str, ...
     attendance = body.get("activity_attendance_by_type", {})
     duties = body.get("duties_by_kind", {})
     return [
-        ("个案办理情况", "期末登记在案的问题个案按期末所处办理状态统计（按统计日已知的状态）",
+        ("个案办理情况", "期末登记在案的问题个案按期末所处办理状态统计，状态以统计日已知的为准",
          ("办理状态", "个案数"),
          [(CASE_STATES.get(state, state), count) for state, count in body.get("cases_by_state", {}).items()]),
-        ("集体活动分类", "期内举办的集体活动按活动类型（县里设定的类型代码）统计场次和参与人次",
+        ("集体活动分类", "期内举办的集体活动按活动类型统计场次和参与人次，类型为县里设定的代码",
          ("活动类型", "场次", "参与人次"),
          [(kind, count, attendance.get(kind, 0)) for kind, count in body.get("activities_by_type", {}).items()]),
         ("帮扶计划与个案跟进", "到期日在期内的帮扶计划复核和个案跟进回访：应完成、按时、逾期补记、逾期未完成",
          ("职责", "应完成", "按时完成", "逾期补记", "逾期未完成"),
          [(DUTY_KINDS.get(kind, kind), *(duties[kind][key] for key in ("due", "on_time", "late", "overdue")))
           for kind in ("plan_review", "follow_up") if kind in duties]),
-        ("分资助项目资助情况", "期内按各资助项目发放名单资助的儿童人数、人次和金额（元，实物按折价）",
+        ("分资助项目资助情况", "期内按各资助项目发放名单资助的儿童人数、人次和金额，金额以元计、实物按折价",
          ("资助项目", "儿童", "人次", "金额（元）"),
          [(programme_text(aid), aid["children"], aid["records"], round(aid["amount_fen"] / 100, 2))
           for aid in body.get("aid_by_programme", [])]),
