@@ -16,12 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.reports import commands, documents_docx, documents_pdf, documents_xlsx
 from services.reports.api_template import sections_for
+from services.reports.ledgers import ACTIVITY
+from services.reports.owner_names import NamesUnavailable
 from services.reports.place_names import with_place_names
 from services.reports.summaries import build_summary
 from services.reports.summary_template import render_sections
+from shared.logging import get_logger
 from shared.routes import Caller, require_staff, settings_of
 
 router = APIRouter(prefix="/v1", tags=["summary"])
+log = get_logger("reports.summary")
 
 
 _MEDIA = {
@@ -87,6 +91,9 @@ class SummaryOut(BaseModel):
     figures: list[SummaryFigure]
     by_township: list[SummaryTownship]
     activities_by_type: dict[str, int] = Field(description="activities held in the period by the county's type code")
+    activity_type_names: dict[str, str] = Field(default_factory=dict, description=(
+        "the names of the types in activities_by_type, as the county named them in visits (the defaults' names "
+        "while visits cannot be asked; the code for a type neither names)"))
     activity_attendance_by_type: dict[str, int] = Field(
         default_factory=dict, description="everyone who came to the period's activities, by type code")
     cases_by_state: dict[str, int] = Field(
@@ -96,6 +103,21 @@ class SummaryOut(BaseModel):
     aid_by_programme: list[SummaryAid] = Field(default_factory=list, description=(
         "aid given in the period under each of pairing's aid programmes, with their names"))
     paragraphs: list[SummaryParagraph] = Field(description="the county's wording template, its placeholders filled")
+
+
+async def _activity_type_names(request: Request, county_code: str, types: dict[str, int]) -> dict[str, str]:
+    """The period's activity types by name: the county's own names from visits (reference
+    data, like the places), else the defaults' names, else the code."""
+    names = {code: ACTIVITY.get(code, code) for code in types}
+    owners = request.app.state.owner_names
+    if types and owners is not None:
+        try:
+            county = await owners.activity_types(county_code)
+        except NamesUnavailable as unavailable:
+            log.warning("reports.activity_type_names_unavailable", error=str(unavailable))
+        else:
+            names.update({code: county[code] for code in types if county.get(code)})
+    return names
 
 
 _RENDER = {"docx": documents_docx.render, "xlsx": documents_xlsx.render, "pdf": documents_pdf.render}
@@ -138,6 +160,7 @@ async def summary(request: Request, principal: Caller,
     body = await build_summary(pool, where, period, as_of_day,
                                zone_name=request.app.state.settings.county_timezone, first_day=first_day)
     body["paragraphs"] = render_sections(body, sections)
+    body["activity_type_names"] = await _activity_type_names(request, where.code, body["activities_by_type"])
     place_names = request.app.state.place_names
     with_place_names(body, await place_names.of_county(where.code) if place_names is not None else {})
     if format == "json":

@@ -95,14 +95,16 @@ def casework_tables(body: dict[str, Any]) -> list[tuple[str, str, tuple[str, ...
     activities and attendance by type, duties of casework by kind, aid by programme.
     The documents print them after the townships' tables, each with its definition."""
     attendance = body.get("activity_attendance_by_type", {})
+    type_names = body.get("activity_type_names", {})
     duties = body.get("duties_by_kind", {})
     return [
         ("个案办理情况", "期末登记在案的问题个案按期末所处办理状态统计，状态以统计日已知的为准",
          ("办理状态", "个案数"),
          [(CASE_STATES.get(state, state), count) for state, count in body.get("cases_by_state", {}).items()]),
-        ("集体活动分类", "期内举办的集体活动按活动类型统计场次和参与人次，类型为县里设定的代码",
+        ("集体活动分类", "期内举办的集体活动按活动类型统计场次和参与人次，类型按县里设定的名称",
          ("活动类型", "场次", "参与人次"),
-         [(kind, count, attendance.get(kind, 0)) for kind, count in body.get("activities_by_type", {}).items()]),
+         [(type_names.get(kind, kind), count, attendance.get(kind, 0))
+          for kind, count in body.get("activities_by_type", {}).items()]),
         ("帮扶计划与个案跟进", "到期日在期内的帮扶计划复核和个案跟进回访：应完成、按时、逾期补记、逾期未完成",
          ("职责", "应完成", "按时完成", "逾期补记", "逾期未完成"),
          [(DUTY_KINDS.get(kind, kind), *(duties[kind][key] for key in ("due", "on_time", "late", "overdue")))

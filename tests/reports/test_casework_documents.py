@@ -13,6 +13,7 @@ import subprocess
 import uuid
 from datetime import date
 from pathlib import Path
+from typing import AsyncIterator
 
 import pytest_asyncio
 from docx import Document
@@ -23,7 +24,8 @@ from shared.contracts import (
     ActivityHeld, ChildRegistered, ConcernRaised, ConcernStateChanged, DutyFulfilled, DutyScheduled, FamilyNoteSent,
     SupportRecorded,
 )
-from tests.reports.harness import TOWNSHIP_A, TOWNSHIP_B, Harness, at, place
+from services.reports.owner_names import NamesUnavailable
+from tests.reports.harness import TOWNSHIP_A, TOWNSHIP_B, Harness, at, place, start_harness
 
 MARCH = {"from": "2024-03-01", "to": "2024-03-31", "as_of": "2024-03-31"}
 FEB, MAR = (date(2024, 2, 1), date(2024, 2, 29)), (date(2024, 3, 1), date(2024, 3, 31))
@@ -82,6 +84,25 @@ def _expected(aid: list[tuple[str, str, int, date, str | None]]) -> dict[str, di
         }
     return {"total": {"march": figures(MAR, None), "february": figures(FEB, None)},
             TOWNSHIP_A: {"march": figures(MAR, TOWNSHIP_A)}, TOWNSHIP_B: {"march": figures(MAR, TOWNSHIP_B)}}
+
+
+class _Visits:
+    """Visits as the county named its activity types: one renamed, the other left out (its
+    default name stands); the other owners out of reach."""
+
+    async def activity_types(self, county_code: str) -> dict[str, str]:
+        return {"safety_education": "平安校园教育"}
+
+    async def children(self, *args: object) -> dict:
+        raise NamesUnavailable("not here")
+
+    caregivers = schools = programmes = children
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def reports(infra) -> AsyncIterator[Harness]:
+    async for harness in start_harness(infra, owner_names=_Visits()):  # type: ignore[arg-type]
+        yield harness
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -162,6 +183,7 @@ async def test_the_json_has_the_casework_figures_and_the_programmes_name(told: d
          "amount_fen": sum(fen for _, _, fen, _, name in march_aid if name)},
         {"programme_id": str(told["unnamed"]), "programme_name": None, "children": 1, "records": 1,
          "amount_fen": sum(fen for _, _, fen, _, name in march_aid if not name)}]
+    assert body["activity_type_names"] == {"guardian_school": "家长学校", "safety_education": "平安校园教育"}
 
 
 async def test_the_word_document_prints_the_casework(told: dict) -> None:
@@ -187,7 +209,7 @@ async def test_the_word_document_prints_the_casework(told: dict) -> None:
     states = {row.cells[0].text: row.cells[1].text for row in cases.rows}
     assert states == {"办理状态": "个案数", "已结案": "2", "已转介": "1", "已登记待受理": "1"}
     assert [[cell.text for cell in row.cells] for row in activities.rows][1:] == [
-        ["guardian_school", "1", "10"], ["safety_education", "1", "35"]]
+        ["家长学校", "1", "10"], ["平安校园教育", "1", "35"]]  # the default's name, the county's
     assert [[cell.text for cell in row.cells] for row in duties.rows][1:] == [
         ["帮扶计划复核", "2", "1", "0", "1"], ["个案跟进回访", "1", "0", "1", "0"]]
     assert [[cell.text for cell in row.cells] for row in aid.rows][1:] == [
@@ -233,6 +255,7 @@ async def test_the_pdf_prints_the_casework(told: dict) -> None:
     assert "附表三：分乡镇个案、活动与资助" in text and "附表四：个案、活动、计划与资助明细" in text
     assert f"{NAMED}221000.00" in text and f"资助项目{str(told['unnamed'])[:8]}1180.00" in text
     assert "帮扶计划复核2101" in text and "个案跟进回访1010" in text
+    assert "家长学校110" in text and "平安校园教育135" in text
 
 
 async def test_libreoffice_prints_the_casework_of_each_document(told: dict, tmp_path: Path) -> None:
