@@ -2,7 +2,7 @@
 which {placeholders} stand for the figures. A county may replace the built-in wording with
 its own (`PUT /v1/summary/template`); every placeholder must be one of PLACEHOLDERS.
 
-{key} is a figure's value as the documents write it (a rate as 66.7%), {key.previous} the
+{key} is a figure's value as the documents write it (a rate as 66.7%, an amount as 1080.00元), {key.previous} the
 previous period's, {key.change} the change (+1, +3.2个百分点); {from}, {to} and {as_of} are
 the period's days."""
 
