@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.visits import store_duties
 from services.visits.domain_duties import level_name
@@ -37,6 +37,10 @@ class DutyOut(BaseModel):
     township_code: str
     school_id: str | None
     fulfilled_by: UUID | None
+    # What the duty is owed on, so a work list can open it where it is done (the caregiver
+    # app: a plan's review on the plan, a follow-up with its action and a done button).
+    plan_id: UUID | None = Field(default=None, description="A plan_review: the plan to review.")
+    contact_id: UUID | None = Field(default=None, description="A follow_up: the contact it was written on.")
 
 
 def duty_out(row: asyncpg.Record, today: date, due_soon_days: int) -> DutyOut:
@@ -55,7 +59,8 @@ def duty_out(row: asyncpg.Record, today: date, due_soon_days: int) -> DutyOut:
     return DutyOut(id=row["id"], child_id=row["child_id"], caregiver_id=row["caregiver_id"],
                    duty_kind=row["duty_kind"], period_start=row["period_start"], due_on=row["due_on"],
                    status=row["status"], state=state, days_overdue=days_overdue, escalation_level=level,
-                   township_code=row["township_code"], school_id=row["school_id"], fulfilled_by=row["fulfilled_by"])
+                   township_code=row["township_code"], school_id=row["school_id"], fulfilled_by=row["fulfilled_by"],
+                   plan_id=row.get("plan_id"), contact_id=row.get("contact_id"))
 
 
 async def _duties(request: Request, page: PageRequest, *, scope_prefix: str | None, caregiver_id: UUID | None,

@@ -218,7 +218,8 @@ async def list_duties(conn: asyncpg.Connection, *, scope_prefix: str | None, car
                       school_ids: Sequence[str] = ()) -> list[asyncpg.Record]:
     """Duties for a work list, soonest due first, from after the keyset position `after`
     (due_on, id). state: overdue | due_soon | open | fulfilled | all ("open" is every open
-    duty whose window has begun or is next). Each of `school_ids` must match."""
+    duty whose window has begun or is next). Each of `school_ids` must match. Each row also
+    has what it is owed on: a plan_review's plan_id, a follow_up's contact_id (else NULL)."""
     state_condition = {
         "overdue": "d.status = 'open' AND d.due_on < $6",
         "due_soon": "d.status = 'open' AND d.due_on BETWEEN $6 AND $7 AND d.period_start <= $6",
@@ -228,7 +229,8 @@ async def list_duties(conn: asyncpg.Connection, *, scope_prefix: str | None, car
     }[state]
     after_due, after_id = after or (None, None)
     return await conn.fetch(
-        f"""SELECT d.* FROM duties d
+        f"""SELECT d.*, r.plan_id, f.contact_id FROM duties d
+                   LEFT JOIN plan_reviews r ON r.duty_id = d.id LEFT JOIN follow_ups f ON f.duty_id = d.id
              WHERE ($1::text IS NULL OR coalesce(d.village_code, d.township_code) LIKE $1 || '%')
                AND ($2::uuid IS NULL OR d.caregiver_id = $2) AND ($3::uuid IS NULL OR d.child_id = $3)
                AND ($4::text IS NULL OR d.township_code = $4) AND {state_condition}

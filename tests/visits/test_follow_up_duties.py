@@ -49,6 +49,9 @@ async def test_follow_ups_become_duties_reminded_escalated_and_done(harness: Har
     mine = await harness.client.get("/v1/me/duties", headers=caregiver(teacher))
     assert [d["due_on"] for d in mine.json()["items"] if d["duty_kind"] == "follow_up"] == [str(soon), str(later),
                                                                                          str(later)]
+    # Each names the contact it was written on (where its action is read); other duties none.
+    assert {(d["duty_kind"] == "follow_up", d["contact_id"], d["plan_id"]) for d in mine.json()["items"]} == {
+        (True, str(contact_id), None), (False, None, None)}
     detail = (await harness.client.get(f"/v1/contacts/{contact_id}", headers=caregiver(teacher))).json()
     assert [f["duty_id"] is not None for f in detail["follow_ups"]] == [True, False, True, True]
     assert not any(f["done"] for f in detail["follow_ups"])

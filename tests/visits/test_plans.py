@@ -49,6 +49,11 @@ async def test_a_plan_is_reviewed_with_its_reminders_and_closed(harness: Harness
     reviews = await harness.fetch("SELECT * FROM duties WHERE caregiver_id = $1 AND duty_kind = 'plan_review' "
                                   "ORDER BY due_on", teacher)
     assert [d["due_on"] for d in reviews] == [first, second]
+    # The owner's work list names the plan each review is owed on (the app opens it from there).
+    listed = (await harness.client.get("/v1/me/duties", headers=caregiver(teacher))).json()["items"]
+    assert [(d["due_on"], d["plan_id"], d["contact_id"]) for d in listed if d["duty_kind"] == "plan_review"] == [
+        (str(first), plan["id"], None), (str(second), plan["id"], None)]
+    assert {d["plan_id"] for d in listed if d["duty_kind"] != "plan_review"} <= {None}
     scheduled = await harness.events("DutyScheduled", caregiver_id=teacher, duty_kind="plan_review")
     assert len(scheduled) == 2
 
