@@ -11,6 +11,7 @@ export type ChildCard = Registry['schemas']['ChildCard']
 export type Duty = Visits['schemas']['DutyOut']
 export type Contact = Visits['schemas']['ContactSummary']
 export type GrowthNote = Registry['schemas']['CaregiverGrowthNote']
+export type Plan = Visits['schemas']['PlanOut']
 
 /** Set when something on screen came from the phone's copy rather than the server. */
 export const fromPhone = ref(false)
@@ -54,6 +55,34 @@ export async function myDuties(): Promise<Duty[]> {
 export async function followUpDone(dutyId: string): Promise<void> {
   const answer = await visits.POST('/v1/duties/{duty_id}/completion', { params: { path: { duty_id: dutyId } } })
   if (!answer.response.ok) throw new ReadFailure(problemOf(answer.error, answer.response.status))
+}
+
+/** What a follow-up asks ("联系学校申请营养餐补助"), read from the contact it was written on
+ * (its text is the author's: the caregiver who owes it); '' when it cannot be read. */
+export async function followUpAction(duty: Duty): Promise<string> {
+  if (!duty.contact_id) return ''
+  const contactId = duty.contact_id
+  const contact = await cached(`contact:${contactId}`, () => visits.GET('/v1/contacts/{contact_id}',
+    { params: { path: { contact_id: contactId } } }))
+  return contact.follow_ups?.find((f) => f.duty_id === duty.id)?.action ?? ''
+}
+
+/** A plan of a child paired with me: its goals, review dates and notes. */
+export function myPlan(id: string): Promise<Plan> {
+  return cached(`plan:${id}`, () => visits.GET('/v1/plans/{plan_id}', { params: { path: { plan_id: id } } }))
+}
+
+/** A progress note on a plan; with `reviewOf` (a review date), it is that review and meets
+ * its duty. Needs the network. */
+export async function writePlanNote(planId: string, note: string, reviewOf: string | null): Promise<void> {
+  const answer = await visits.POST('/v1/plans/{plan_id}/notes', {
+    params: { path: { plan_id: planId } }, body: { noted_on: todayHere(), note, review_of: reviewOf } })
+  if (!answer.response.ok) throw new ReadFailure(problemOf(answer.error, answer.response.status))
+}
+
+/** Today in the county's time zone (the server checks a note's day against it), 2026-12-02. */
+export function todayHere(): string {
+  return new Date().toLocaleDateString('en-CA', { timeZone: 'Asia/Shanghai' })
 }
 
 export async function lastContacts(childId: string): Promise<Contact[]> {

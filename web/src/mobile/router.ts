@@ -12,6 +12,7 @@ export const router = createRouter({
     { path: '/', name: 'children', component: Children, meta: { title: '我的孩子', tab: true } },
     { path: '/children/:id', name: 'child', component: () => import('./views/ChildCard.vue'), meta: { title: '孩子的联系卡' } },
     { path: '/children/:id/family', name: 'family', component: () => import('./views/FamilyNote.vue'), meta: { title: '家书' } },
+    { path: '/plans/:id', name: 'plan', component: () => import('./views/PlanReview.vue'), meta: { title: '帮扶计划回顾' } },
     { path: '/due', name: 'due', component: () => import('./views/Due.vue'), meta: { title: '待办', tab: true } },
     { path: '/record', name: 'record', component: () => import('./views/Record.vue'), meta: { title: '记录', tab: true } },
     { path: '/inbox', name: 'inbox', component: () => import('./views/Inbox.vue'), meta: { title: '消息', tab: true } },

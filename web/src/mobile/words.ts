@@ -42,3 +42,6 @@ export function dutyPhrase(duty: { duty_kind: string; period_start: string; due_
 
 /** The contact kind that fulfils a duty kind. */
 export const kindForDuty = (dutyKind: string) => dutyKind
+
+/** A plan's kind by the county's own name for it. */
+export const PLAN_KINDS: Record<string, string> = { education: '个别教育管理方案', study: '学习帮扶计划', other: '帮扶计划' }
