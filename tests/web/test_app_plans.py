@@ -105,6 +105,7 @@ def test_a_plans_review_is_written_from_due_and_leaves_it(page: Page, api) -> No
     page.get_by_test_id("send-review").tap()
 
     expect(page.get_by_role("heading", name="待办")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="回顾已记下")).to_be_visible()
     expect(page.get_by_test_id("duty").filter(has_text=child["name"]).filter(has_text="帮扶计划回顾")).to_have_count(0)
     look(page, "due-after-review")
     assert not [d for d in open_duties(api) if d["plan_id"] == plan["id"]]
@@ -134,6 +135,8 @@ def test_a_follow_up_shows_what_it_asks_and_is_marked_done_from_due(page: Page, 
     duty.get_by_role("button", name="已完成").tap()
 
     expect(page.get_by_test_id("duty").filter(has_text=ACTION)).to_have_count(0)
+    expect(page.get_by_test_id("said")).to_have_text("已记下，谢谢！")
+    look(page, "due-follow-up-done")
     assert not [d for d in open_duties(api) if d["id"] == owed["id"]]
     done = api.get("/visits/v1/me/duties", params={"state": "fulfilled", "limit": 1000}).json()["items"]
     assert [d["fulfilled_by"] for d in done if d["id"] == owed["id"]] == [logged.json()["id"]]
