@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 import uuid
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from tests.web import test_console
-from tests.web.console import choose, form_item, screenshot
+from tests.web.console import choose, dev_token, form_item, screenshot
 from tests.web.test_console import check_accessibility, sign_in
 
 page = test_console.page  # the desk-sized, zh-CN page of the console's tests (a fixture)
@@ -211,3 +212,34 @@ def test_county_officer_keeps_recipients_and_the_duty_roster(page: Page) -> None
     person.get_by_role("button", name="删除").click()
     confirm(page, "删除")
     expect(person).to_have_count(0)
+
+
+def test_county_officer_sets_how_long_records_are_kept(page: Page, gateway: str) -> None:
+    sign_in(page, "county_officer")
+    page.get_by_role("menuitem", name="系统设置").click()
+    page.get_by_role("tab", name="档案保存期限").click()
+    retention = page.get_by_test_id("retention")
+    expect(retention).to_contain_text("个人信息保护法")
+    years = 10 + uuid.uuid4().int % 20   # a value no earlier run left, so the save is seen
+    closing, adulthood = form_item(retention, "销档后保存"), form_item(retention, "年满18周岁后保存")
+    if not closing.locator(".el-checkbox.is-checked").count():
+        closing.locator(".el-checkbox").click()
+    retention.get_by_label("销档后保存年数").fill(str(years))
+    if adulthood.locator(".el-checkbox.is-checked").count():
+        adulthood.locator(".el-checkbox").click()
+    expect(retention.get_by_label("成年后保存年数")).to_be_disabled()   # for ever
+    retention.get_by_text("匿名化").click()
+    retention.get_by_test_id("retention-save").click()
+    expect(retention.get_by_role("status")).to_have_text("已保存")
+    expect(retention.get_by_test_id("retention-changed")).not_to_contain_text("尚未设定")
+    screenshot(page, "55-admin-retention")
+    check_accessibility(page)
+
+    # What the registry now holds, as its worker will apply it.
+    headers = {"Authorization": f"Bearer {dev_token(gateway, 'county_officer')}"}
+    held = httpx.get(f"{gateway}/registry/v1/retention-policy", headers=headers, timeout=10).json()
+    assert (held["years_after_closing"], held["years_after_adulthood"], held["action"]) == (years, None, "anonymise")
+    # Read again after a reload: the form shows the stored policy.
+    page.reload()
+    page.get_by_role("tab", name="档案保存期限").click()
+    expect(page.get_by_test_id("retention").get_by_label("销档后保存年数")).to_have_value(str(years))
