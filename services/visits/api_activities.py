@@ -187,6 +187,8 @@ class ActivityTypeOut(BaseModel):
     active: bool
     defined_by: str
     version: int
+    updated_by: str  # who changed it last ("migration": as the system started)
+    updated_at: datetime
 
 
 class ActivityTypePage(BaseModel):
@@ -236,4 +238,4 @@ async def put_activity_type(request: Request, response: Response, body: Activity
                                                        at=request.app.state.settings.clock.now())
     response.headers["ETag"] = etag(row["version"])
     return ActivityTypeOut(code=row["code"], name=row["name"], active=row["active"], defined_by=county,
-                           version=row["version"])
+                           version=row["version"], updated_by=row["updated_by"], updated_at=row["updated_at"])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -25,6 +26,8 @@ class AgencyOut(BaseModel):
     active: bool
     defined_by: str  # "default", or the county that set it
     version: int
+    updated_by: str  # who changed it last ("migration": as the system started)
+    updated_at: datetime
 
 
 class AgencyPage(BaseModel):
@@ -74,5 +77,6 @@ async def put_agency(request: Request, response: Response, body: AgencyIn,
                                            active=body.active, by=principal.subject, at=now)
     response.headers["ETag"] = etag(row["version"])
     return AgencyOut(code=row["code"], name=row["name"], kind=row["kind"], active=row["active"],
-                     defined_by=county, version=row["version"])
+                     defined_by=county, version=row["version"], updated_by=row["updated_by"],
+                     updated_at=row["updated_at"])
 

@@ -151,9 +151,9 @@ async def create_plan(child_id: UUID, body: PlanIn, request: Request, response: 
     today, now = settings.clock.today(), settings.clock.now()
     for index, day in enumerate(body.review_dates):
         if day <= today:
-            raise RuleViolation(f"review_dates[{index}]", "is not after today")
+            raise RuleViolation(f"review_dates[{index}]", "回顾日期须在今天之后 / is not after today")
         if day in body.review_dates[:index]:
-            raise RuleViolation(f"review_dates[{index}]", "is listed twice")
+            raise RuleViolation(f"review_dates[{index}]", "同一日期填了两次 / is listed twice")
     plan_id = uuid.uuid4()
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         me = caregiver_of(principal)
@@ -164,10 +164,10 @@ async def create_plan(child_id: UUID, body: PlanIn, request: Request, response: 
         if child is None:
             raise Refusal(404, "not_found", "no such child")
         if child["status"] == "closed":
-            raise RuleViolation("child_id", "the child's record is closed", status_code=409)
+            raise RuleViolation("child_id", "儿童档案已销档 / the child's record is closed", status_code=409)
         owner_pairing = await store_plans.active_pairing(conn, child_id, body.owner_caregiver_id, today)
         if owner_pairing is None:
-            raise RuleViolation("owner_caregiver_id", "is not paired with the child")
+            raise RuleViolation("owner_caregiver_id", "负责人须是该儿童当前的结对帮扶人 / is not paired with the child")
         goals = request.app.state.cipher.encrypt(json.dumps(body.goals, ensure_ascii=False),
                                                  context=PLAN_GOALS.context(plan_id))
         plan = await store_plans.insert_plan(conn, {
@@ -182,7 +182,8 @@ async def create_plan(child_id: UUID, body: PlanIn, request: Request, response: 
                                                 window_start=max(today, day - timedelta(days=REVIEW_WINDOW_DAYS)))
             if duty is None:
                 raise RuleViolation(f"review_dates[{body.review_dates.index(day)}]",
-                                    "the owner has another plan's review of this child that day", status_code=409)
+                                    "负责人当天已有该儿童另一计划的回顾 / the owner has another plan's "
+                                    "review of this child that day", status_code=409)
             scheduled.append(duty_event(DutyScheduled, duty, period_start=duty["period_start"]))
         await store_duties.add_events(conn, scheduled)
         out = await _out(conn, request, principal, plan, RELATION_PURPOSES["author"], detail=True)
@@ -196,7 +197,8 @@ async def list_plans(request: Request, principal: Caller,
                      status_filter: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 100,
                      cursor: Annotated[str | None, Query(max_length=200)] = None) -> PlanPage:
-    """Staff: plans in their jurisdiction; a caregiver: plans of children paired with them."""
+    """Staff: plans in their jurisdiction (a school's staff: their school's, as one plan's
+    read allows); a caregiver: plans of children paired with them."""
     me = caregiver_of(principal)
     if me is None and not is_staff(principal):
         raise Refusal(403, "forbidden", "staff or a caregiver")
@@ -204,7 +206,7 @@ async def list_plans(request: Request, principal: Caller,
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         rows = await store_plans.list_plans(conn, scope_prefix=None if me else principal.scope_prefix,
                                             caregiver_id=me, child_id=child_id, status=status_filter, after=after,
-                                            limit=limit + 1)
+                                            limit=limit + 1, school_id=None if me else principal.school_scope)
         page = rows[:limit]
         items = [await _out(conn, request, principal, row, None, detail=False) for row in page]
     return PlanPage(items=items, next_cursor=encode_cursor([page[-1]["created_at"].isoformat(), page[-1]["id"]])
@@ -235,7 +237,7 @@ async def _open_plan(conn: asyncpg.Connection, principal: Principal, plan_id: UU
     if expected is not None and expected != plan["version"]:
         raise stale(plan["version"])
     if plan["status"] != "open":
-        raise RuleViolation("plan", "the plan is closed", status_code=409)
+        raise RuleViolation("plan", "计划已结束 / the plan is closed", status_code=409)
     return plan
 
 
@@ -248,7 +250,7 @@ async def add_plan_note(plan_id: UUID, body: PlanNoteIn, request: Request,
     settings = request.app.state.settings
     now = settings.clock.now()
     if body.noted_on > settings.clock.today():
-        raise RuleViolation("noted_on", "is in the future")
+        raise RuleViolation("noted_on", "日期不能晚于今天 / is in the future")
     note_id = uuid.uuid4()
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         plan = await _open_plan(conn, principal, plan_id)
@@ -260,7 +262,7 @@ async def add_plan_note(plan_id: UUID, body: PlanNoteIn, request: Request,
             duty = await store_plans.mark_reviewed(conn, plan["id"], body.review_of, note_id=note_id,
                                                    by=principal.subject, at=now)
             if duty is None:
-                raise RuleViolation("review_of", "is not an open review date of this plan")
+                raise RuleViolation("review_of", "不是本计划待回顾的日期 / is not an open review date of this plan")
             await store_duties.add_events(conn, [duty_event(DutyFulfilled, duty, contact_id=note_id,
                                                             fulfilled_at=duty["fulfilled_at"])])
     return PlanNoteOut(id=note_id, noted_on=note["noted_on"], written_by=note["written_by"])
@@ -272,7 +274,7 @@ async def close_plan(plan_id: UUID, body: PlanClosureIn, request: Request, respo
     """Closed with its result; the reviews not yet done are cancelled with their duties."""
     _may_write(principal)
     if body.result == "other" and not body.note:
-        raise RuleViolation("note", "say what the result was when it is other")
+        raise RuleViolation("note", "结果为“其他”时请写明结果 / say what the result was when it is other")
     now = request.app.state.settings.clock.now()
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         await _open_plan(conn, principal, plan_id, if_match)

@@ -16,7 +16,7 @@ _IN_SCOPE = "coalesce(village_code, township_code) LIKE $1 || '%'"
 async def activity_types(conn: asyncpg.Connection, county_code: str) -> list[asyncpg.Record]:
     """The county's types: its own rows, and the defaults it has not overridden."""
     return await conn.fetch(
-        """SELECT DISTINCT ON (code) code, name, active, version,
+        """SELECT DISTINCT ON (code) code, name, active, version, updated_by, updated_at,
                   CASE WHEN county_code = '' THEN 'default' ELSE county_code END AS defined_by
              FROM activity_types WHERE county_code IN ('', $1)
             ORDER BY code, county_code DESC""", county_code)

@@ -13,7 +13,7 @@ import asyncpg
 async def agencies(conn: asyncpg.Connection, county_code: str) -> list[asyncpg.Record]:
     """The county's agencies: its own rows, and the defaults it has not overridden."""
     return await conn.fetch(
-        """SELECT DISTINCT ON (code) code, name, kind, active, version,
+        """SELECT DISTINCT ON (code) code, name, kind, active, version, updated_by, updated_at,
                   CASE WHEN county_code = '' THEN 'default' ELSE county_code END AS defined_by
              FROM referral_agencies WHERE county_code IN ('', $1)
             ORDER BY code, county_code DESC""", county_code)

@@ -97,9 +97,10 @@ async def close_plan(conn: asyncpg.Connection, plan_id: UUID, *, result: str, no
 
 async def list_plans(conn: asyncpg.Connection, *, scope_prefix: str | None, caregiver_id: UUID | None,
                      child_id: UUID | None, status: str | None, after: tuple[datetime, UUID] | None,
-                     limit: int) -> list[asyncpg.Record]:
-    """Staff: plans in their jurisdiction; a caregiver (`caregiver_id`): plans of children
-    paired with them now. Newest first, paged on (created_at, id) descending."""
+                     limit: int, school_id: str | None = None) -> list[asyncpg.Record]:
+    """Staff: plans in their jurisdiction (a school's staff: that school's children); a
+    caregiver (`caregiver_id`): plans of children paired with them now. Newest first, paged
+    on (created_at, id) descending."""
     cursor_at, cursor_id = after or (datetime(9999, 1, 1, tzinfo=timezone.utc), UUID(int=(1 << 128) - 1))
     return await conn.fetch(
         """SELECT * FROM plans p
@@ -107,9 +108,9 @@ async def list_plans(conn: asyncpg.Connection, *, scope_prefix: str | None, care
               AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM pairings g WHERE g.child_id = p.child_id
                                                   AND g.caregiver_id = $2 AND g.ended_on IS NULL))
               AND ($3::uuid IS NULL OR p.child_id = $3) AND ($4::text IS NULL OR p.status = $4)
-              AND (p.created_at, p.id) < ($5, $6)
+              AND (p.created_at, p.id) < ($5, $6) AND ($8::text IS NULL OR p.school_id = $8)
             ORDER BY p.created_at DESC, p.id DESC LIMIT $7""",
-        scope_prefix, caregiver_id, child_id, status, cursor_at, cursor_id, limit)
+        scope_prefix, caregiver_id, child_id, status, cursor_at, cursor_id, limit, school_id)
 
 
 async def paired_now(conn: asyncpg.Connection, child_id: UUID, caregiver_id: UUID) -> bool:

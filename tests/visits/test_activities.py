@@ -140,6 +140,8 @@ async def test_each_county_keeps_its_own_activity_types(harness: Harness) -> Non
     read = await harness.client.get("/v1/activity-types", params={"county_code": COUNTY}, headers=service)
     assert read.status_code == 200, read.text
     assert {t["code"]: t["name"] for t in read.json()["items"]}["anti_drowning"] == "防溺水"
+    last = {t["code"]: t["updated_by"] for t in read.json()["items"]}  # the console's 最近修改
+    assert last["anti_drowning"] == "county-officer" and last["safety_education"] == "migration"
     assert (await harness.client.put(url, json={"name": "防溺水教育"}, headers=service)).status_code == 403
     elsewhere = bearer(roles=["service"], jurisdiction="330103000000", subject="service:reports")
     assert (await harness.client.get("/v1/activity-types", params={"county_code": COUNTY},

@@ -226,7 +226,7 @@ async def test_each_county_keeps_its_own_agencies(harness: Harness) -> None:
     assert stale.status_code == 412
     added = await harness.client.put(f"/v1/admin/concern-agencies/{county}/chengguan_police_station",
                                      json={"name": "城关派出所", "kind": "police"}, headers=county_staff())
-    assert added.status_code == 200
+    assert added.status_code == 200 and added.json()["updated_by"] == "county-officer"
     assert (await harness.client.put(f"/v1/admin/concern-agencies/{OTHER_COUNTY}/police",
                                      json={"name": "x", "kind": "police"}, headers=county_staff())).status_code == 404
     assert (await harness.client.put("/v1/admin/concern-agencies/default/police", json={"name": "x", "kind": "police"},
@@ -235,6 +235,8 @@ async def test_each_county_keeps_its_own_agencies(harness: Harness) -> None:
     agencies = {a["code"]: a for a in (await harness.client.get("/v1/concern-agencies", headers=county_staff())
                                        ).json()["items"]}
     assert agencies["hospital"]["active"] is False and agencies["chengguan_police_station"]["name"] == "城关派出所"
+    # Who changed each last (the console's 最近修改): the county's officer, or the defaults as installed.
+    assert agencies["hospital"]["updated_by"] == "county-officer" and agencies["police"]["updated_by"] == "migration"
     out_of_scope = await harness.client.get("/v1/concern-agencies", params={"county_code": OTHER_COUNTY},
                                             headers=admin())
     assert out_of_scope.status_code == 404

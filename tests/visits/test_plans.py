@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support.auth import COUNTY
+from tests.support.auth import COUNTY, TOWNSHIP, bearer
 from tests.visits.harness import ELSEWHERE, Harness, caregiver, county_staff, today, township_staff
 
 # Dates come from the clock: CI runs these again with it moved a year ahead.
@@ -103,3 +103,25 @@ async def test_a_plan_is_reviewed_with_its_reminders_and_closed(harness: Harness
     assert seen.json()["notes"][0]["note"] == "本周作业完成较好"
     assert await harness.fetchval("SELECT count(*) FROM read_audit WHERE record_kind = 'plan' "
                                   "AND $1 = ANY(record_ids)", uuid.UUID(plan["id"])) >= 2
+
+
+async def test_a_school_head_lists_the_plans_of_their_own_schools_children_only(harness: Harness) -> None:
+    """As one plan's read allows (404 for another school's child), so does the list: a
+    principal's token carries a school, and another school's plans are not listed."""
+    mine, theirs = f"school-{uuid.uuid4().hex[:8]}", f"school-{uuid.uuid4().hex[:8]}"
+    plans = {}
+    for school in (mine, theirs):
+        child_id = await harness.child(school_id=school)
+        _, teacher = await harness.pair(child_id, started_on=today(harness.settings) - timedelta(days=3))
+        created = await harness.client.post(f"/v1/children/{child_id}/plans", headers=township_staff(), json={
+            "kind": "education", "title": "个别教育管理方案", "goals": [GOAL], "owner_caregiver_id": str(teacher)})
+        assert created.status_code == 201, created.text
+        plans[school] = created.json()["id"]
+    principal = bearer(roles=["school_staff"], jurisdiction=TOWNSHIP, subject="principal", school_id=mine)
+    listed = {p["id"] for p in (await harness.client.get("/v1/plans", params={"limit": 500}, headers=principal)
+                                ).json()["items"]}
+    assert plans[mine] in listed and plans[theirs] not in listed
+    assert (await harness.client.get(f"/v1/plans/{plans[theirs]}", headers=principal)).status_code == 404
+    by_township = {p["id"] for p in (await harness.client.get("/v1/plans", params={"limit": 500},
+                                                             headers=township_staff())).json()["items"]}
+    assert {plans[mine], plans[theirs]} <= by_township
