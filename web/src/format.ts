@@ -118,6 +118,12 @@ const LABELS: Record<string, Record<string, string>> = {
   match_level: { school: '同校', village: '同村', township: '同乡镇' },
   proposal_status: { proposed: '待确认', accepted: '已结对', refused: '未能结对' },
   support_kind: { financial_aid: '资金帮扶', in_kind: '物资帮扶' },
+  plan_kind: { education: '个别教育管理方案', study: '学习帮扶计划', other: '其他帮扶计划' },
+  plan_status: { open: '执行中', closed: '已结束' },
+  plan_result: { achieved: '达到目标', partly_achieved: '部分达到', not_achieved: '未达到', transferred: '已转交（儿童转学或迁出）', other: '其他' },
+  review_state: { open: '待回顾', reviewed: '已回顾', cancelled: '已取消' },
+  agency_kind: { police: '公安', civil_affairs: '民政', womens_federation: '妇联', education: '教育', procuratorate: '检察院',
+    hospital: '医院', legal_aid: '司法所/法律援助', other: '其他' },
   age_band: { '0-5': '0-5岁', '6-11': '6-11岁', '12-13': '12-13岁', '14-15': '14-15岁', '16-17': '16-17岁', '18+': '18岁以上', unknown: '不详' },
   relation: {
     grandfather: '祖父', grandmother: '祖母', maternal_grandfather: '外祖父', maternal_grandmother: '外祖母',
