@@ -3,7 +3,7 @@ from fastapi.exceptions import RequestValidationError
 
 from services.registry import (
     api, api_card, api_caregivers, api_contact_points, api_divisions, api_grades, api_import_changes, api_imports,
-    api_ledger, api_lists, api_mapping, api_retention, api_schools, api_stats, api_vocabulary,
+    api_ledger, api_lists, api_mapping, api_resolve, api_retention, api_schools, api_stats, api_vocabulary,
 )
 from services.registry.division_cache import DivisionCache
 from services.registry.upload_reader import UploadReader
@@ -31,7 +31,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                     "bulk import of the schools' sheets, statistics and completeness.",
         routers=[api_lists.router, api_grades.router, api.router, api_card.router, api_imports.router,
                  api_import_changes.router, api_mapping.router, api_schools.router, api_stats.router,
-                 api_contact_points.router, api_ledger.router,
+                 api_contact_points.router, api_ledger.router, api_resolve.router,
                  api_caregivers.router, api_vocabulary.router, api_divisions.router, api_retention.router],
         on_startup=_on_startup, on_shutdown=_on_shutdown,
     )

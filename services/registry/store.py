@@ -129,6 +129,34 @@ async def names_in_scope(conn: asyncpg.Connection, child_ids: list[UUID], scope_
         child_ids, scope_prefix, school_id)
 
 
+async def children_by_id_index(conn: asyncpg.Connection, indexes: list[str], scope_prefix: str,
+                               school_id: str | None) -> dict[str, UUID]:
+    """National-ID blind index → the child's id, for those in the scope (and school); any status."""
+    rows = await conn.fetch(
+        f"""SELECT id, national_id_index FROM children
+             WHERE national_id_index = ANY($1::text[]) AND {_SCOPE.format(p='$2')}
+               AND ($3::text IS NULL OR school_id = $3)""",
+        indexes, scope_prefix, school_id)
+    return {row["national_id_index"]: row["id"] for row in rows}
+
+
+async def children_by_name_and_birth(conn: asyncpg.Connection, pairs: list[tuple[str, date]], scope_prefix: str,
+                                     school_id: str | None) -> dict[tuple[str, date], list[UUID]]:
+    """(name, birth date) → the active children in the scope (and school) with both, at most
+    two each (two already say "ambiguous")."""
+    rows = await conn.fetch(
+        f"""SELECT q.name, q.birth_date, m.ids
+              FROM unnest($1::text[], $2::date[]) AS q(name, birth_date),
+                   LATERAL (SELECT array_agg(found.id) AS ids FROM (
+                              SELECT id FROM children c
+                               WHERE c.name = q.name AND c.birth_date = q.birth_date AND c.status = 'active'
+                                 AND {_SCOPE.format(p='$3')} AND ($4::text IS NULL OR c.school_id = $4)
+                               ORDER BY id LIMIT 2) found) m
+             WHERE m.ids IS NOT NULL""",
+        [p[0] for p in pairs], [p[1] for p in pairs], scope_prefix, school_id)
+    return {(row["name"], row["birth_date"]): list(row["ids"]) for row in rows}
+
+
 async def children_in_scope(conn: asyncpg.Connection, child_ids: list[UUID], scope_prefix: str) -> list[asyncpg.Record]:
     """Whole records of these children that lie in the scope; others are left out."""
     return await conn.fetch(
