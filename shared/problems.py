@@ -1,9 +1,10 @@
 """One error body for every service: RFC 9457 `application/problem+json`.
 
 `{"type", "title", "status", "detail"}` and, when fields are at fault, `errors:
-[{"field", "reason"}]`. A refusal by a domain rule may add a machine-readable `code` and a
-few numbers (a capacity, a version). The rejected input is never echoed: it may be a
-child's personal data. `install(app)` registers every handler in one place."""
+[{"field", "reason"}]` (an uploaded sheet's faults also carry `row` and `column`). A
+refusal by a domain rule may add a machine-readable `code` and a few numbers (a capacity,
+a version). The rejected input is never echoed: it may be a child's personal data.
+`install(app)` registers every handler in one place."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ FIELD_PLACES = ("body.", "header.", "query.", "path.", "cookie.")
 class FieldError(BaseModel):
     field: str = Field(description="where the fault is: body.<path>, query.<name>, header.<name>, path.<name>")
     reason: str = Field(description="why it is refused (the value itself is never repeated)")
+    row: int | None = Field(default=None, description="an uploaded sheet's row at fault (its own row number)")
+    column: str | None = Field(default=None, description="that row's column at fault, by its header (身份证号, 姓名 …)")
 
 
 class Problem(BaseModel):
@@ -55,7 +58,7 @@ def _title(status: int) -> str:
         return "Error"
 
 
-def problem(status: int, detail: str | None = None, *, errors: Iterable[dict[str, str]] | None = None,
+def problem(status: int, detail: str | None = None, *, errors: Iterable[dict[str, Any]] | None = None,
             code: str | None = None, headers: dict[str, str] | None = None,
             extra: Mapping[str, Any] | None = None) -> ProblemResponse:
     body: dict[str, Any] = {"type": f"{TYPE_PREFIX}{code}" if code else "about:blank",
@@ -100,7 +103,8 @@ async def _on_http_exception(_request: Request, exc: StarletteHTTPException) -> 
     headers = dict(exc.headers) if exc.headers else None
     detail = exc.detail
     if isinstance(detail, list) and all(isinstance(item, dict) and _FIELD_LIST_KEYS <= item.keys() for item in detail):
-        errors = [{"field": field_name(str(item["field"])), "reason": str(item["reason"])} for item in detail]
+        errors = [{"field": field_name(str(item["field"])), "reason": str(item["reason"]),
+                   **{key: item[key] for key in ("row", "column") if item.get(key) is not None}} for item in detail]
         return problem(exc.status_code, errors[0]["reason"] if len(errors) == 1 else None,
                        errors=errors, headers=headers)
     if isinstance(detail, str) and detail != _title(exc.status_code):

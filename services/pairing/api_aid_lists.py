@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.pairing import commands, domain_aid, store_aid, store_support
 from services.pairing.api_aid import cohort_of, programme_in_scope, require_manager, sees, with_etag
 from services.pairing.encrypted_columns import SUPPORT_GIVEN_BY
+from services.pairing.registry_children import RegistryUnavailable
 from shared.auth import Principal
 from shared.clean_text import CleanInput
 from shared.conditional import IfMatch, expected_version, stale
@@ -147,11 +148,16 @@ async def draft_from_sheet(programme_id: UUID, request: Request, principal: Call
                            file: Annotated[UploadFile, File()],
                            given_on: Annotated[date, Query(description="the planned day: it decides the term")]
                            ) -> JSONResponse:
-    """A draft list from a sheet (XLSX, XLS or CSV): a 儿童编号 column (as the draft's receipt
-    sheet and the registry's export write it), and optionally 金额（元） (else the programme's
-    amount) and 收据号. Rows at fault — not a child id, a child outside the place, twice in the
-    sheet, already given this term, a bad amount — are listed by row and column (422) and
-    nothing is drafted."""
+    """A draft list from a sheet (XLSX, XLS or CSV in UTF-8 or GB18030): each row names its
+    child by 儿童编号 (as the draft's receipt sheet and the registry's export write it), by
+    身份证号, or — on a sheet without an ID column — by 姓名 and 出生日期, which must fit
+    exactly one child in the caller's place; optionally 金额（元） (else the programme's
+    amount) and 收据号. The registry says which child a 身份证号 or a name and birth date is
+    (one batched, audited call; ids only). Rows at fault — an ID whose check digit or
+    region code is wrong, nobody or several children found, a child outside the place, twice
+    in the sheet, already given this term, a bad amount — are listed by row and column
+    (422, `errors[{row, column, reason}]`) and nothing is drafted. 503 when the registry
+    cannot be asked now."""
     require_manager(principal)
     content = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(content) > MAX_UPLOAD_BYTES:
@@ -161,26 +167,54 @@ async def draft_from_sheet(programme_id: UUID, request: Request, principal: Call
     except SheetRejected as rejected:
         raise RuleViolation("body.file", rejected.reason) from None
     sheet_rows, errors = domain_aid.read_distribution_rows(cells)
-    async with transaction(request) as conn:
+    async with request.app.state.pool.acquire() as conn:
         programme = await programme_in_scope(conn, principal, programme_id)
-        if not programme["active"]:
-            raise Refusal(409, "programme_inactive", "the programme is not active")
-        ids = [row.child_id for row in sheet_rows]
+    if not programme["active"]:
+        raise Refusal(409, "programme_inactive", "the programme is not active")
+    asked = [row for row in sheet_rows if row.child_id is None]
+    if asked:
+        named, faults = await _resolve(request, principal, programme, asked)
+        by_row = {row.row_no: row for row in named}
+        sheet_rows = [by_row[row.row_no] if row.child_id is None else row
+                      for row in sheet_rows if row.child_id is not None or row.row_no in by_row]
+        errors.extend(faults)
+    async with transaction(request) as conn:
+        ids = [row.child_id for row in sheet_rows if row.child_id is not None]
         known = await store_aid.children_in_scope(conn, ids, programme["scope_prefix"], principal.scope_prefix)
         for row in sheet_rows:
             if row.child_id not in known:
-                errors.append({"field": f"row {row.row_no}, 儿童编号",
-                               "reason": "不在本项目的服务范围内或查无此儿童 / no such child in the programme's place"})
+                errors.append(domain_aid.row_error(row.row_no, row.named_by, "不在本项目的服务范围内或查无此儿童 / "
+                                                                             "no such child in the programme's place"))
             elif known[row.child_id]["status"] != "active":
-                errors.append({"field": f"row {row.row_no}, 儿童编号", "reason": "该儿童档案已不在册 / not active"})
+                errors.append(domain_aid.row_error(row.row_no, row.named_by, "该儿童档案已不在册 / not active"))
         given = await store_aid.given_this_term(conn, programme_id, domain_aid.term_of(given_on), ids)
-        errors.extend(domain_aid.duplicate_rows(((row.row_no, row.child_id) for row in sheet_rows), given))
+        errors.extend(domain_aid.duplicate_rows(((row.row_no, row.child_id) for row in sheet_rows
+                                                 if row.child_id is not None), given,
+                                                {row.row_no: row.named_by for row in sheet_rows}))
         if errors:
-            raise _row_errors(sorted(errors, key=lambda e: e["field"]))
+            raise _row_errors(sorted(errors, key=lambda e: (e.get("row") or 0, e["field"])))
         row = await _draft(conn, request, principal, programme, given_on, "upload", [
             (r.row_no, r.child_id, programme["amount_fen"] if r.amount_fen is None else r.amount_fen, r.receipt_no)
-            for r in sheet_rows])
+            for r in sheet_rows if r.child_id is not None])
         return with_etag(_list_out(row), status_code=201)
+
+
+async def _resolve(request: Request, principal: Principal, programme: asyncpg.Record,
+                   rows: list[domain_aid.SheetRow]) -> tuple[list[domain_aid.SheetRow], list[dict[str, Any]]]:
+    """Asks the registry which child each row's 身份证号 or 姓名+出生日期 names, within the
+    narrower of the caller's place and the programme's (one is within the other)."""
+    resolver = request.app.state.child_resolver
+    if resolver is None:
+        raise Refusal(503, "registry_unavailable", "身份证号、姓名不能核对：未配置档案服务 / the registry is not "
+                                                  "configured; name the children by 儿童编号")
+    place = (programme["scope_code"] if len(programme["scope_prefix"]) > len(principal.scope_prefix)
+             else principal.jurisdiction)
+    try:
+        results = await resolver.resolve([row.identity for row in rows], jurisdiction=place)
+    except RegistryUnavailable:
+        raise Refusal(503, "registry_unavailable", "暂时无法向档案服务核对身份证号，请稍后再试 / the registry "
+                                                  "cannot be asked now; try again shortly") from None
+    return domain_aid.resolved_rows(rows, results)
 
 
 @router.get("/aid-programmes/{programme_id}/lists", response_model=Page[AidListOut])

@@ -133,11 +133,13 @@ def transferred(child_id: uuid.UUID, old: Place, new: Place, version: int,
                             age_band="6-11")
 
 
-async def start_harness(infra: Infrastructure) -> AsyncIterator[Harness]:
+async def start_harness(infra: Infrastructure, *, child_resolver: Any = None) -> AsyncIterator[Harness]:
+    """`child_resolver`: who says which child a sheet's 身份证号 or 姓名+出生日期 is (a client
+    of an in-process registry, test_aid_sheets_by_identity.py)."""
     url = await create_migrated_database(infra, "pairing", ENTRY.migrations_dir)
     settings = PairingSettings(database_url=url, kafka_bootstrap_servers=infra.kafka_bootstrap,
                                consumer_retry_base_s=0.01, consumer_max_attempts=2)
-    app = create_app(settings)
+    app = create_app(settings, child_resolver=child_resolver)
     try:
         async with app.router.lifespan_context(app):
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",

@@ -53,7 +53,12 @@ def test_rules() -> None:
     rows, errors = read_distribution_rows([["title"], ["儿童编号", "金额（元）"], [str(a), "80.5"], ["x", ""],
                                            [str(b), "-1"], ["", ""]])
     assert [(r.row_no, r.amount_fen) for r in rows] == [(3, 8050)]
-    assert [e["field"] for e in errors] == ["row 4, 儿童编号", "row 5, 金额"]
+    assert [(e["row"], e["column"]) for e in errors] == [(4, "儿童编号"), (5, "金额")]
+    # No column that names a child: the whole file is refused.
+    assert read_distribution_rows([["姓名", "班级"], ["某某", "一班"]])[1][0]["field"] == "file"
+    by_name, faults = read_distribution_rows([["姓名", "出生日期"], ["某某", "2016-03-09"], ["某某", ""]])
+    assert [r.identity for r in by_name] == [{"name": "某某", "birth_date": "2016-03-09"}]
+    assert [(e["row"], e["column"]) for e in faults] == [(3, "出生日期")]
 
 
 async def test_150_school_bags_from_one_list(pairing) -> None:
@@ -110,7 +115,8 @@ async def test_150_school_bags_from_one_list(pairing) -> None:
         f"/v1/aid-programmes/{programme['id']}/lists/upload", params={"given_on": day}, headers=staff(),
         files={"file": ("list.xlsx", sheet, "application/octet-stream")})
     assert refused.status_code == 422
-    assert {e["field"] for e in refused.json()["errors"]} == {"body.row 3", "body.row 4, 儿童编号"}
+    assert [(e["field"], e["row"], e["column"]) for e in refused.json()["errors"]] == [
+        ("body.row 3, 儿童编号", 3, "儿童编号"), ("body.row 4, 儿童编号", 4, "儿童编号")]
 
 
 async def test_upload_budget_and_if_match(pairing) -> None:
@@ -129,7 +135,7 @@ async def test_upload_budget_and_if_match(pairing) -> None:
     doubled = await pairing.client.post(
         f"/v1/aid-programmes/{programme['id']}/lists/upload", params={"given_on": day}, headers=staff(),
         files={"file": ("l.xlsx", twice, "application/octet-stream")})
-    assert doubled.status_code == 422 and [e["field"] for e in doubled.json()["errors"]] == ["body.row 4"]
+    assert doubled.status_code == 422 and [(e["row"], e["column"]) for e in doubled.json()["errors"]] == [(4, "儿童编号")]
 
     # The budget is lowered below the list's total: the list is refused whole.
     url = f"/v1/aid-programmes/{programme['id']}"
