@@ -8,6 +8,7 @@ from datetime import date
 from typing import Literal, Mapping
 
 from shared.rules import Refusal  # noqa: F401  (the domain's refusals: domain.Refusal)
+from shared.terms import term_of
 
 # Built-in capacity per kind (issue 4 §1; a teacher takes 2–3 children, 篇3 and 篇12).
 # A county overrides any of these in capacity_defaults; a caregiver may have its own.
@@ -87,13 +88,12 @@ def still_covers(child: ChildPlace, caregiver: CaregiverPlace) -> bool:
 def support_period_key(given_on: date, period: SupportPeriod) -> str:
     """The period a gift counts in, for the "second gift from the same fund" flag.
 
-    term: the spring term runs March–August, the autumn term September–February (the
-    winter holiday belongs to the autumn term, the summer one to the spring term);
+    term: the school terms every service uses (shared/terms.py, as the screens give them):
+    autumn 1 September – 31 January, spring 1 February – 31 July, and August, the summer
+    holiday, with the spring term it closes (migration 0165 moved February's stored keys
+    when February left the autumn term);
     half_year: January–June and July–December.
     """
     if period == "half_year":
         return f"{given_on.year}H{1 if given_on.month <= 6 else 2}"
-    if 3 <= given_on.month <= 8:
-        return f"{given_on.year}-spring"
-    autumn_year = given_on.year if given_on.month >= 9 else given_on.year - 1
-    return f"{autumn_year}-autumn"
+    return term_of(given_on).key

@@ -13,6 +13,7 @@ import pytest
 from services.pairing.domain import support_period_key
 from services.pairing.entry import ENTRY
 from shared.contracts import SupportRecorded, decode
+from shared.terms import term_of
 from tests.pairing.harness import COUNTY, Place, staff
 
 # Dates come from the clock: CI runs these again with it moved a year ahead.
@@ -20,10 +21,18 @@ pytestmark = pytest.mark.clock
 
 
 def test_support_periods() -> None:
+    """The terms of shared/terms.py (ui.md): autumn 1 Sep – 31 Jan, spring 1 Feb – 31 Jul,
+    August (the summer holiday) with the spring term."""
     assert support_period_key(date(2026, 3, 1), "term") == "2026-spring"
     assert support_period_key(date(2026, 8, 31), "term") == "2026-spring"
     assert support_period_key(date(2026, 9, 1), "term") == "2026-autumn"
-    assert support_period_key(date(2027, 2, 10), "term") == "2026-autumn"
+    assert support_period_key(date(2027, 1, 31), "term") == "2026-autumn"
+    assert support_period_key(date(2027, 2, 1), "term") == "2027-spring"
+    assert support_period_key(date(2027, 2, 10), "term") == "2027-spring"
+    assert support_period_key(date(2026, 12, 31), "term") == "2026-autumn"
+    autumn, spring = term_of(date(2026, 10, 1)), term_of(date(2027, 7, 31))
+    assert (autumn.first_day, autumn.last_day, autumn.label) == (date(2026, 9, 1), date(2027, 1, 31), "2026年秋季学期")
+    assert (spring.first_day, spring.last_day, spring.label) == (date(2027, 2, 1), date(2027, 7, 31), "2027年春季学期")
     assert support_period_key(date(2026, 6, 30), "half_year") == "2026H1"
     assert support_period_key(date(2026, 7, 1), "half_year") == "2026H2"
 
@@ -148,3 +157,65 @@ async def test_records_made_before_the_event_existed_are_announced_once(pairing)
     assert first.jurisdiction == place.jurisdiction()
     assert (second.support_id, second.kind, second.duplicate_of) == (repeat, "in_kind", earlier)
     assert all(word not in row["payload"] for row in rows for word in ("书包", "春蕾", "staff-1"))
+
+
+async def test_february_records_move_to_the_spring_term_unless_the_programme_was_had_there(pairing) -> None:
+    """Migration 0165: February's stored keys move from the autumn term to the spring term; a
+    programme's February record whose child already had the programme in that spring term
+    stays (the unique index), and so does its list; half-year keys and other months stay."""
+    place = Place.fresh()
+    child, other = await pairing.child(place), await pairing.child(place)
+    async with pairing.pool.acquire() as conn:
+        programme = uuid.uuid4()
+        await conn.execute(
+            """INSERT INTO aid_programmes (id, county_code, scope_code, scope_prefix, name, fund, kind, amount_fen,
+                                           budget_fen, created_by)
+               VALUES ($1, $2, $3, $4, '生活补助', '春蕾计划', 'financial_aid', 100, 100000, 'staff-1')""",
+            programme, COUNTY, place.township, place.township[:9])
+        lists = {name: uuid.uuid4() for name in ("feb", "feb_kept", "draft", "march")}
+        for name, day, status in (("feb", "2026-02-10", "confirmed"), ("feb_kept", "2026-02-11", "confirmed"),
+                                  ("draft", "2026-02-20", "draft"), ("march", "2026-03-05", "confirmed")):
+            await conn.execute(
+                """INSERT INTO aid_lists (id, programme_id, period_key, given_on, source, status, created_by,
+                                          confirmed_at)
+                   VALUES ($1, $2, $3, $4::text::date, 'upload', $5, 'staff-1',
+                           CASE WHEN $5 = 'confirmed' THEN now() END)""",
+                lists[name], programme, "2026-spring" if name == "march" else "2025-autumn", day, status)
+        records = {}
+        for name, who, day, key, of, list_name in (
+                ("feb_gift", child, "2026-02-03", "2025-autumn", None, None),
+                ("half_year", child, "2026-02-04", "2026H1", None, None),
+                ("january", child, "2026-01-20", "2025-autumn", None, None),
+                ("feb_aid", child, "2026-02-10", "2025-autumn", programme, "feb"),
+                ("march_aid", other, "2026-03-05", "2026-spring", programme, "march"),
+                ("feb_aid_taken", other, "2026-02-11", "2025-autumn", programme, "feb_kept")):
+            records[name] = uuid.uuid4()
+            await conn.execute(
+                """INSERT INTO support_records (id, child_id, county_code, township_code, village_code, kind,
+                                                amount_fen, fund, given_on, period_key, created_by, programme_id,
+                                                list_id)
+                   VALUES ($1, $2, $3, $4, $5, 'financial_aid', 100, '春蕾计划', $6::text::date, $7, 'staff-1',
+                           $8, $9)""",
+                records[name], who, COUNTY, place.township, place.village, day, key, of,
+                lists[list_name] if list_name else None)
+        notices: list[str] = []
+
+        def listen(_conn: object, message: object) -> None:
+            notices.append(str(getattr(message, "message", "")))
+        conn.add_log_listener(listen)
+        migration = (Path(ENTRY.migrations_dir) / "0165_february_in_the_spring_term.sql").read_text("utf-8")
+        try:
+            await conn.execute(migration)
+            await conn.execute(migration)  # run again: nothing more moves
+        finally:
+            conn.remove_log_listener(listen)
+        keys = {r["id"]: r["period_key"] for r in await conn.fetch(
+            "SELECT id, period_key FROM support_records WHERE id = ANY($1::uuid[])", list(records.values()))}
+        list_keys = {r["id"]: r["period_key"] for r in await conn.fetch(
+            "SELECT id, period_key FROM aid_lists WHERE programme_id = $1", programme)}
+    assert {name: keys[record] for name, record in records.items()} == {
+        "feb_gift": "2026-spring", "half_year": "2026H1", "january": "2025-autumn", "feb_aid": "2026-spring",
+        "march_aid": "2026-spring", "feb_aid_taken": "2025-autumn"}
+    assert {name: list_keys[list_id] for name, list_id in lists.items()} == {
+        "feb": "2026-spring", "feb_kept": "2025-autumn", "draft": "2026-spring", "march": "2026-spring"}
+    assert notices and "1 aid record(s) and 1 aid list(s)" in notices[-1]
