@@ -43,6 +43,8 @@ async def start_stack(infra: Infrastructure, log_dir: Path) -> dict[str, Service
         # Notify asks the registry and pairing (started before it) for names and contact points.
         extra = {"SHOUHU_NOTIFY_REGISTRY_BASE_URL": services["registry"].base_url,
                  "SHOUHU_NOTIFY_PAIRING_BASE_URL": services["pairing"].base_url} if name == "notify" else None
+        if name == "pairing":  # an aid sheet's 身份证号 is resolved by the registry
+            extra = {"SHOUHU_PAIRING_REGISTRY_BASE_URL": services["registry"].base_url}
         services[name] = await start_service(infra, name, topic_prefix=topic_prefix, log_dir=log_dir,
                                              extra_env=extra)
     for service in services.values():
