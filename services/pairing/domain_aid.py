@@ -58,7 +58,7 @@ def duplicate_rows(rows: Iterable[tuple[int, UUID]], given: set[UUID],
 # Headers a sheet may use for each column (first line of the header cell, as the printed
 # receipt sheet and the counties' own lists write them); other columns (序号, 学校, 班级,
 # 签名 …) are for people and are not read. A row names its child by 儿童编号 (Shouhu's id), or
-# by 身份证号, or — on a sheet without an ID column — by 姓名 and 出生日期; the registry says
+# by 身份证号, or — on a sheet without a 身份证号 column — by 姓名 and 出生日期; the registry says
 # which child the last two are (registry_children.py), the list keeps only the child's id.
 SHEET_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "child_id": ("儿童编号", "child id"),
@@ -138,7 +138,9 @@ def _identity(row_no: int, cell: Callable[[str], str], columns: Mapping[str, int
             return row_error(row_no, "儿童编号", "儿童编号不对，请从名单或档案导出中复制 / not a child id")
     if cell("national_id"):
         return {"national_id": cell("national_id")}
-    if cell("name") and cell("birth_date"):
+    if "national_id" not in columns and cell("name") and cell("birth_date"):
+        # Only on a sheet without an ID column: where a sheet has one, an empty ID cell is a
+        # fault to correct, not a cue to guess by name.
         return {"name": cell("name"), "birth_date": cell("birth_date")}
     if "national_id" in columns:
         missing = "身份证号"

@@ -59,6 +59,9 @@ def test_rules() -> None:
     by_name, faults = read_distribution_rows([["姓名", "出生日期"], ["某某", "2016-03-09"], ["某某", ""]])
     assert [r.identity for r in by_name] == [{"name": "某某", "birth_date": "2016-03-09"}]
     assert [(e["row"], e["column"]) for e in faults] == [(3, "出生日期")]
+    # A sheet with a 身份证号 column: an empty ID is a fault even when the name and birth date are there.
+    with_ids, faults = read_distribution_rows([["姓名", "身份证号", "出生日期"], ["某某", "", "2016-03-09"]])
+    assert with_ids == [] and [(e["row"], e["column"]) for e in faults] == [(2, "身份证号")]
 
 
 async def test_150_school_bags_from_one_list(pairing) -> None:

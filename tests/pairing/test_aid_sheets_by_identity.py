@@ -183,6 +183,12 @@ async def test_by_name_and_birth_date_and_a_gb18030_csv(both) -> None:
     assert ok.status_code == 201, ok.text
     rows = (await pairing.client.get(f"/v1/aid-lists/{ok.json()['id']}/rows", headers=CLERK)).json()["items"]
     assert [r["child_id"] for r in rows] == [alone]
+    # The same as a "CSV UTF-8" from Excel (with its BOM), the date written with slashes.
+    bom = "\ufeff序号,姓名,出生日期\r\n1,周晓琳,2016/9/1\r\n".encode("utf-8")
+    from_csv = await _upload(pairing, programme, bom, name="名单.csv")
+    assert from_csv.status_code == 201, from_csv.text
+    rows = (await pairing.client.get(f"/v1/aid-lists/{from_csv.json()['id']}/rows", headers=CLERK)).json()["items"]
+    assert [r["child_id"] for r in rows] == [alone]
 
     # A CSV saved by Excel on a Chinese Windows (GB18030), naming children by 身份证号.
     kid, number = await _child(both, name="冯子涵", gender="male", birth=date(2014, 6, 30))
