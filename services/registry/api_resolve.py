@@ -117,8 +117,11 @@ async def resolve_children(body: ResolveIn, request: Request, principal: Caller,
                     results.append(item)
                     continue
                 kind, value = item
-                ids = [found_ids[index_of[value]]] if kind == "national_id" and index_of[value] in found_ids else (
-                    found_names.get(value, []) if kind == "name" else [])
+                if kind == "national_id":
+                    found = found_ids.get(index_of[value])
+                    ids = [found] if found is not None else []
+                else:
+                    ids = found_names.get(value, [])
                 results.append(Resolved(child_id=ids[0] if len(ids) == 1 else None, matches=min(len(ids), 2)))
             fields = (["national_id"] if index_of else []) + (["name", "birth_date"] if pairs else [])
             if fields:
