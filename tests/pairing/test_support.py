@@ -108,7 +108,8 @@ async def test_each_support_record_is_published_without_its_wording_or_giver(pai
     assert [e["support_id"] for e in events] == [first["id"], second["id"], gift["id"]]
     assert events[0] == {"child_id": str(child), "support_id": first["id"], "kind": "financial_aid",
                          "amount_fen": 50000, "given_on": "2025-09-15", "duplicate_of": None,
-                         "jurisdiction": place.body(), "school_id": "school-support-1", "programme_id": None}
+                         "jurisdiction": place.body(), "school_id": "school-support-1", "programme_id": None,
+                         "programme_name": None}
     assert events[1]["duplicate_of"] == first["id"]
     assert events[2]["kind"] == "in_kind" and events[2]["amount_fen"] == 0
     text = str(events)
