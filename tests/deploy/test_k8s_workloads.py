@@ -32,9 +32,10 @@ WITHOUT_ENCRYPTED_FIELDS = {service for service in SERVICES
 # The port an api serves /metrics on (and nothing else); its HTTP port answers /metrics 404.
 METRICS_PORT = 9100
 # Which services call which other services' APIs (notify fetches contact points and names at
-# send and read time; reports reads the names a ledger prints), and which of their pods do.
-API_CALLS = {"notify": {"registry", "pairing"}, "reports": {"registry", "pairing", "visits"}}
-CALLING_PODS = {"notify": {"worker", "api"}, "reports": {"api"}}
+# send and read time; reports reads the names a ledger prints; pairing asks which child an aid
+# sheet's 身份证号 is), and which of their pods do.
+API_CALLS = {"notify": {"registry", "pairing"}, "reports": {"registry", "pairing", "visits"}, "pairing": {"registry"}}
+CALLING_PODS = {"notify": {"worker", "api"}, "reports": {"api"}, "pairing": {"api"}}
 # (policy, service, role) -> the ports it may open to address blocks outside the cluster.
 EXTERNAL_EGRESS = {
     **{("shouhu-api-idp-egress", service, "api"): {("TCP", 443)} for service in SERVICES},
