@@ -1,21 +1,28 @@
-"""Demo data for `make up`: a fictional county loaded through the public APIs exactly as
-clients would, so it exercises every event flow: children in the registry, caregivers and
-pairings in pairing, a month of contacts in visits, and an overdue scan whose notices
-reach notify.
+"""Demo data for `make up`: a county loaded through the public APIs exactly as clients would,
+so it exercises every event flow: children in the registry, caregivers and pairings in
+pairing, a month of contacts in visits, and an overdue scan whose notices reach notify.
+
+The county is 关岭布依族苗族自治县 (520424) unless another is named: any county of the
+division register the registry ships (services/registry/data), its townships, villages and
+schools taken from that register, so an operator can seed two deployments with two
+counties and rehearse merging them (docs/operations.md, "Moving a county into a province
+deployment").
 
 Idempotent: children, caregivers and pairings carry fixed Idempotency-Keys and contacts
 fixed ids, so running it twice changes nothing.
 
-    python -m shared.cli seed [--children N]
+    python -m shared.cli seed [--county CODE] [--children N] [--dev-tokens FILE]
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import httpx
@@ -24,21 +31,14 @@ from shared import clock as clocks
 from shared.auth import issue_dev_token
 from shared.settings import AuthSettings
 
+from services.demo_county import CHOSEN, DEFAULT_COUNTY, SCHOOLS_PER_TOWNSHIP, DemoCounty, demo_county
+
 # A real county's places (the registry checks every code against its division register):
-# 关岭布依族苗族自治县, Guizhou, five of its townships and some of their villages. The
-# children, schools and people are invented.
-COUNTY = "520424000000"
-VILLAGES = {
-    "520424002000": ("520424002001", "520424002002", "520424002003", "520424002202", "520424002204"),  # 顶云街道
-    "520424007000": ("520424007001", "520424007002", "520424007201", "520424007202", "520424007203"),  # 百合街道
-    "520424102000": ("520424102001", "520424102211", "520424102223", "520424102225", "520424102226"),  # 永宁镇
-    "520424108000": ("520424108202", "520424108204", "520424108209", "520424108217", "520424108218"),  # 新铺镇
-    "520424110000": ("520424110001", "520424110002", "520424110201", "520424110202", "520424110203"),  # 花江镇
-}
+# by default 关岭布依族苗族自治县, Guizhou, five of its townships and some of their villages
+# (services/demo_county.py). The children, schools and people are invented.
+COUNTY = DEFAULT_COUNTY
+VILLAGES = CHOSEN[COUNTY]
 TOWNSHIPS = list(VILLAGES)
-TOWNSHIP_NAMES = {"520424002000": "顶云", "520424007000": "百合", "520424102000": "永宁", "520424108000": "新铺",
-                  "520424110000": "花江"}
-SCHOOLS_PER_TOWNSHIP = 3
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"  # noqa: E501 (CJK counts double)
 GIVEN = ["小明", "小红", "思雨", "子涵", "浩然", "欣怡", "宇轩", "梓萱", "俊杰", "雨桐", "一诺", "佳怡", "天佑", "诗涵",
          "晨曦", "家豪", "静怡", "博文", "可馨", "志强"]
@@ -58,34 +58,32 @@ class Urls:
     visits: str
 
 
-def _school_of(index: int) -> tuple[str, str]:
-    township = TOWNSHIPS[index % len(TOWNSHIPS)]
-    return township, f"demo-school-{township[6:9]}-{(index // len(TOWNSHIPS)) % SCHOOLS_PER_TOWNSHIP + 1}"
-
-
-def _schools() -> list[dict]:
-    """The demo county's schools (invented names): the first of each township a 中心小学,
-    the second a 九年制, the third a 小学教学点."""
-    kinds = (("中心小学", "primary"), ("九年制学校", "nine_year"), ("小学教学点", "teaching_point"))
-    return [{"id": f"demo-school-{township[6:9]}-{n}", "name": f"关岭县{TOWNSHIP_NAMES[township]}{kinds[n - 1][0]}",
-             "township_code": township, "stage": kinds[n - 1][1]}
-            for township in TOWNSHIPS for n in range(1, SCHOOLS_PER_TOWNSHIP + 1)]
+def _school_of(index: int, place: DemoCounty) -> tuple[str, str]:
+    township = place.townships[index % len(place.townships)]
+    return township, place.school_id(township, (index // len(place.townships)) % SCHOOLS_PER_TOWNSHIP + 1)
 
 
 WORK_PLACES = ("浙江省宁波市", "广东省东莞市", "江苏省苏州市", "福建省晋江市", "贵州省贵阳市")
 
 
-def _child_body(index: int, rng: random.Random) -> dict:
-    township, school = _school_of(index)
-    villages = VILLAGES[township]
-    village = villages[(index // len(TOWNSHIPS)) % len(villages)]
+def _child_body(index: int, rng: random.Random, place: DemoCounty | None = None,
+                numbers: set[str] | None = None) -> dict:
+    """A child of the county; with a national ID number when `numbers` (those given so far)
+    is passed and the county's region code was in use in the birth year."""
+    place = place or demo_county()
+    township, school = _school_of(index, place)
+    villages = place.villages[township]
+    village = villages[(index // len(place.townships)) % len(villages)]
     born = date(2010, 1, 1) + timedelta(days=rng.randrange(0, 365 * 10))
     surname = rng.choice(SURNAMES)
+    name, gender = surname + rng.choice(GIVEN), rng.choice(["male", "female"])
+    number = place.national_id(born, gender, numbers) if numbers is not None else None
     return {
-        "name": surname + rng.choice(GIVEN),
-        "gender": rng.choice(["male", "female"]),
+        "name": name,
+        "gender": gender,
         "birth_date": born.isoformat(),
-        "jurisdiction": {"county_code": COUNTY, "township_code": township, "village_code": village},
+        **({"national_id": number} if number else {}),
+        "jurisdiction": {"county_code": place.code, "township_code": township, "village_code": village},
         "school_id": school,
         "categories": ["left_behind"] if rng.random() < 0.85 else ["migrant"],
         "priority": rng.random() < 0.08,
@@ -110,11 +108,18 @@ async def _until_known(call: Callable[[], Awaitable[httpx.Response]], *, waiting
     return response
 
 
-async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today: date | None = None) -> dict:
-    rng = random.Random(20261129)  # the same county every time
+async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today: date | None = None,
+               county: str = COUNTY, dev_tokens_file: Path | None = None) -> dict:
+    """Loads the county (6 or 12 digits; demo_county.UnknownCounty if the division register has
+    no such county); with `dev_tokens_file`, writes its people's development tokens there."""
+    place = demo_county(county)
+    # The same county every time; another county its own children, not the default's again.
+    rng = random.Random(20261129 if place.default else f"20261129-{place.code}")
+    key = f"demo-{place.prefix()}"  # Idempotency-Keys of their own: two counties may meet in one deployment
+    numbers: set[str] = set()  # the national ID numbers given so far
     clock = clocks.from_env()  # the services' clock (SHOUHU_CLOCK_*, SHOUHU_COUNTY_TIMEZONE)
     today = today or clock.today()  # the county's calendar, as visits keeps it
-    staff = issue_dev_token(AuthSettings(), subject="demo-loader", roles=["county_staff"], jurisdiction=COUNTY)
+    staff = issue_dev_token(AuthSettings(), subject="demo-loader", roles=["county_staff"], jurisdiction=place.code)
     # The scan covers every county: the national scope starts it.
     admin = issue_dev_token(AuthSettings(), subject="demo-admin", roles=["admin"], jurisdiction="000000000000")
     limit = asyncio.Semaphore(concurrency)
@@ -129,14 +134,14 @@ async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today:
             return response.json()
 
         # The county's school register first: the registry accepts only its schools.
-        for school in _schools():
+        for school in place.schools():
             response = await client.post(f"{urls.registry}/v1/schools", json=school)
             if response.status_code >= 400 and response.status_code != 409:  # 409: seeded before
                 raise RuntimeError(f"POST schools answered {response.status_code}: {response.text[:300]}")
 
-        bodies = [_child_body(i, rng) for i in range(children)]
+        bodies = [_child_body(i, rng, place, numbers) for i in range(children)]
         child_ids = [c["id"] for c in await asyncio.gather(*(
-            post(f"{urls.registry}/v1/children", body, f"demo-child-{i}") for i, body in enumerate(bodies)))]
+            post(f"{urls.registry}/v1/children", body, f"{key}child-{i}") for i, body in enumerate(bodies)))]
 
         # Expected counts from the survey, a little above what was registered, so the
         # dashboard's 建档率 differs by township as in the reports (PUT: idempotent).
@@ -145,7 +150,7 @@ async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today:
             township = body["jurisdiction"]["township_code"]
             per_township[township] = per_township.get(township, 0) + 1
         for township, registered in sorted(per_township.items()):
-            expected = round(registered / REGISTRATION_RATES[TOWNSHIPS.index(township) % len(REGISTRATION_RATES)])
+            expected = round(registered / REGISTRATION_RATES[place.townships.index(township) % len(REGISTRATION_RATES)])
             response = await client.put(f"{urls.registry}/v1/expected-counts", json={
                 "kind": "township", "code": township, "township_code": township, "expected": expected})
             if response.status_code >= 400:
@@ -154,17 +159,17 @@ async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today:
         # Teachers per school, enough for about COVERAGE of its children.
         by_school: dict[str, list[int]] = {}
         for index in range(children):
-            by_school.setdefault(_school_of(index)[1], []).append(index)
+            by_school.setdefault(_school_of(index, place)[1], []).append(index)
         enrolments = []
         for school, members in sorted(by_school.items()):
-            township = _school_of(members[0])[0]
+            township = _school_of(members[0], place)[0]
             for n in range(max(1, int(len(members) * COVERAGE) // TEACHER_CAPACITY)):
                 enrolments.append((school, n, {
                     "kind": "teacher", "school_id": school, "capacity": TEACHER_CAPACITY,
-                    "jurisdiction": {"county_code": COUNTY, "township_code": township},
+                    "jurisdiction": {"county_code": place.code, "township_code": township},
                     "name": rng.choice(SURNAMES) + "老师", "contact": {"phone": f"1390000{len(enrolments):04d}"}}))
         caregivers = await asyncio.gather(*(
-            post(f"{urls.pairing}/v1/caregivers", body, f"demo-caregiver-{school}-{n}")
+            post(f"{urls.pairing}/v1/caregivers", body, f"{key}caregiver-{school}-{n}")
             for school, n, body in enrolments))
         teachers: dict[str, list[str]] = {}
         for (school, _n, _body), caregiver in zip(enrolments, caregivers):
@@ -179,7 +184,7 @@ async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today:
         await asyncio.gather(*(
             post(f"{urls.pairing}/v1/pairings",
                  {"child_id": child_ids[i], "caregiver_id": caregiver, "started_on": started.isoformat()},
-                 f"demo-pairing-{i}", waiting=(404,))
+                 f"{key}pairing-{i}", waiting=(404,))
             for i, caregiver in pairs))
 
         # Last month: most children had their home visit, talk and call with the parents;
@@ -216,8 +221,33 @@ async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today:
             await asyncio.sleep(0.2)
     async with httpx.AsyncClient(timeout=120, headers={"Authorization": f"Bearer {admin}"}) as client:
         scan = await client.post(f"{urls.visits}/v1/admin/scans", json={"as_of": today.isoformat()})
+    if dev_tokens_file is not None:
+        first_school = place.school_id(place.townships[0], 1)
+        write_dev_tokens(dev_tokens_file, place, (teachers.get(first_school) or [None])[0])
     return {
+        "county": place.code, "national_ids": sum("national_id" in body for body in bodies),
         "children": len(child_ids), "caregivers": len(caregivers), "pairings": len(pairs),
         "unpaired": len(child_ids) - len(pairs), "contacts": len(contacts),
         "scan": scan.json() if scan.status_code == 200 else f"scan answered {scan.status_code}",
     }
+
+
+def dev_tokens(place: DemoCounty, teacher_id: str | None) -> dict:
+    """The county's people with development tokens (8 hours), as the console's development
+    sign-in reads them from dev-tokens.json."""
+    people = []
+    for person in place.people(teacher_id):
+        token = issue_dev_token(AuthSettings(), subject=f"demo-{place.prefix()}{person['key']}", roles=person["roles"],
+                                jurisdiction=person["jurisdiction"], permissions=person.get("permissions"),
+                                caregiver_id=person.get("caregiver_id"),
+                                school_id=person["school_id"] if person["key"] == "principal" else None)
+        people.append({"key": person["key"], "name": person["name"], "duty": person["duty"],
+                       "school_id": person["school_id"], "token": token})
+    return {"mode": "development", "county": place.code, "people": people}
+
+
+def write_dev_tokens(path: Path, place: DemoCounty, teacher_id: str | None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(path.name + ".tmp")
+    staged.write_text(json.dumps(dev_tokens(place, teacher_id), ensure_ascii=False), encoding="utf-8")
+    staged.replace(path)

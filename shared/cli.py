@@ -18,7 +18,8 @@
                                                          under a one-move transfer key (made if FILE is absent)
     shouhu import --from DIR --transfer-key FILE [SERVICE ...]  that archive into this deployment: its keys, its
                                                          blind indexes, the same ids; resumable, repeatable
-    shouhu seed [--children N]            load the demo county through the APIs (idempotent)
+    shouhu seed [--children N] [--county CODE] [--dev-tokens FILE]   load a demo county through the APIs
+                                          (idempotent); default 520424, any county of the division register
     shouhu reports rebuild                the reports' read model again from offset 0, then switched to
 """
 
@@ -224,10 +225,20 @@ async def _reconcile(args: argparse.Namespace) -> int:
 
 
 async def _seed(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from services.demo_county import UnknownCounty, demo_county
+
     demo = importlib.import_module("services.demo")
+    try:
+        county = demo_county(args.county).code
+    except UnknownCounty as refused:
+        print(f"shouhu seed: {refused}", file=sys.stderr)
+        return 2
     urls = demo.Urls(**{name: f"http://127.0.0.1:{_entry(name).load_settings().http_port}"
                         for name in ("registry", "pairing", "visits")})
-    summary = await demo.seed(urls, children=args.children)
+    summary = await demo.seed(urls, children=args.children, county=county,
+                              dev_tokens_file=Path(args.dev_tokens) if args.dev_tokens else None)
     print(json.dumps(summary))
     return 0
 
@@ -441,6 +452,10 @@ def main(argv: list[str] | None = None) -> int:
 
     seed = commands.add_parser("seed", help="load demo data through the running APIs")
     seed.add_argument("--children", type=int, default=2000)
+    seed.add_argument("--county", default="520424000000",
+                      help="the demo county: a county's 6- or 12-digit code in the registry's division register")
+    seed.add_argument("--dev-tokens", default=None, metavar="FILE",
+                      help="write the county's demo people with development tokens there (as dev-tokens.json)")
 
     setup_check = commands.add_parser("setup-check", help="what a county still has to configure (recipients, "
                                                           "rosters, providers, expected counts); exit 1 if any")
