@@ -134,8 +134,8 @@ async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today:
             return response.json()
 
         # The county's school register first: the registry accepts only its schools.
-        for school in place.schools():
-            response = await client.post(f"{urls.registry}/v1/schools", json=school)
+        for school_body in place.schools():
+            response = await client.post(f"{urls.registry}/v1/schools", json=school_body)
             if response.status_code >= 400 and response.status_code != 409:  # 409: seeded before
                 raise RuntimeError(f"POST schools answered {response.status_code}: {response.text[:300]}")
 
@@ -160,7 +160,7 @@ async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today:
         by_school: dict[str, list[int]] = {}
         for index in range(children):
             by_school.setdefault(_school_of(index, place)[1], []).append(index)
-        enrolments = []
+        enrolments: list[tuple[str, int, dict]] = []
         for school, members in sorted(by_school.items()):
             township = _school_of(members[0], place)[0]
             for n in range(max(1, int(len(members) * COVERAGE) // TEACHER_CAPACITY)):
@@ -223,7 +223,7 @@ async def seed(urls: Urls, *, children: int = 2000, concurrency: int = 8, today:
         scan = await client.post(f"{urls.visits}/v1/admin/scans", json={"as_of": today.isoformat()})
     if dev_tokens_file is not None:
         first_school = place.school_id(place.townships[0], 1)
-        write_dev_tokens(dev_tokens_file, place, (teachers.get(first_school) or [None])[0])
+        write_dev_tokens(dev_tokens_file, place, teachers[first_school][0] if teachers.get(first_school) else None)
     return {
         "county": place.code, "national_ids": sum("national_id" in body for body in bodies),
         "children": len(child_ids), "caregivers": len(caregivers), "pairings": len(pairs),

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 from services.registry.division_data import shipped_editions
 from services.registry.identity import region_valid_in
@@ -21,7 +22,7 @@ DEFAULT_COUNTY = "520424000000"
 # `make up`'s county, its five townships and villages chosen by hand once (the console's
 # browser tests name them: 顶云街道 is the clerk's township, 关岭县顶云中心小学 the principal's
 # school); any other county takes its first townships and villages in code order.
-CHOSEN = {DEFAULT_COUNTY: {
+CHOSEN: dict[str, dict[str, tuple[str, ...]]] = {DEFAULT_COUNTY: {
     "520424002000": ("520424002001", "520424002002", "520424002003", "520424002202", "520424002204"),  # 顶云街道
     "520424007000": ("520424007001", "520424007002", "520424007201", "520424007202", "520424007203"),  # 百合街道
     "520424102000": ("520424102001", "520424102211", "520424102223", "520424102225", "520424102226"),  # 永宁镇
@@ -108,7 +109,7 @@ class DemoCounty:
         township = self.townships[0]
         school = self.school_id(township, 1)
         office = self.names[township][-2:] if self.names[township].endswith("街道") else self.names[township][-1]
-        people = [
+        people: list[dict[str, Any]] = [
             {"key": "county_officer", "name": "王丽华", "duty": f"{self.name[-1]}妇联儿童工作部",
              "roles": ["county_staff"], "jurisdiction": self.code, "school_id": None,
              "permissions": ["view_sensitive"]},  # may see a record in clear, stating why (each read is recorded)
@@ -156,10 +157,9 @@ def demo_county(given: str = DEFAULT_COUNTY) -> DemoCounty:
     name = rows.get(code[:6])
     if name is None:
         raise UnknownCounty(f"{code} is not a county (区、县、县级市、旗) of the division register, edition {edition}")
-    chosen = CHOSEN.get(code)
-    if chosen is None:
+    chosen = CHOSEN.get(code, {})
+    if not chosen:
         townships = sorted(c for c in rows if len(c) == 9)
-        chosen = {}
         for township in townships:
             villages = sorted(c for c in rows if len(c) == 12 and c.startswith(township))[:VILLAGES_AT_MOST]
             if villages:
