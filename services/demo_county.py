@@ -77,7 +77,7 @@ class DemoCounty:
     def school_id(self, township: str, n: int) -> str:
         return f"demo-school-{self.prefix()}{township[6:9]}-{n}"
 
-    def schools(self) -> list[dict]:
+    def schools(self) -> list[dict[str, Any]]:
         """Invented schools: the first of each township a 中心小学, the second a 九年制, the third
         a 小学教学点."""
         return [{"id": self.school_id(township, n), "stage": _SCHOOL_KINDS[n - 1][1], "township_code": township,
@@ -102,7 +102,7 @@ class DemoCounty:
                     return first17 + _check_digit(first17)
         return None
 
-    def people(self, teacher_id: str | None) -> list[dict]:
+    def people(self, teacher_id: str | None) -> list[dict[str, Any]]:
         """The development sign-in's people of this county (scripts/stack writes them into the
         console's dev-tokens.json): its officer, the first township's clerk, the principal of
         that township's 中心小学 and, when known, one of its teachers."""
