@@ -1,15 +1,20 @@
 """What the caregiver app's browser tests and its benchmark share: a phone-sized context, the
 development sign-in as the demo county's teacher, the teacher's token for API checks, and a
-photo too large to send as it is."""
+photo too large to send as it is; and the tests' fixtures (a test module takes them by
+assigning them: `page = phone_tests.page`), their screen check `look` and the words it refuses."""
 
 from __future__ import annotations
 
 import io
 import random
+from typing import Iterator
 
 import httpx
+import pytest
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.web.console import screenshot, serious_accessibility_violations
 
 PHONE = {"width": 390, "height": 844}
 
@@ -60,3 +65,34 @@ def outbox_ids(page: Page) -> list[str]:
             all.onsuccess = () => resolve(all.result.map(r => r.id));
         };
     })""")
+
+
+# Words that label a child; none may appear on a screen a child or a neighbour might glimpse.
+LABELS = ("留守", "困境", "孤儿", "事实无人抚养", "残疾儿童", "流动儿童")
+
+
+@pytest.fixture
+def page(browser: Browser, gateway: str) -> Iterator[Page]:
+    context = phone_context(browser, gateway)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    yield page
+    context.close()
+    assert not problems, f"JavaScript errors on the page: {problems}"
+
+
+@pytest.fixture(scope="module")
+def api(gateway: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=gateway, headers={"Authorization": f"Bearer {teacher_token(gateway)}"},
+                      timeout=20) as client:
+        yield client
+
+
+def look(page: Page, name: str) -> None:
+    """Photograph the screen, check it with axe-core, and check it labels no child."""
+    screenshot(page, f"app-{name}")
+    violations = serious_accessibility_violations(page)
+    assert not violations, violations
+    text = page.locator("body").inner_text()
+    assert not [word for word in LABELS if word in text], text

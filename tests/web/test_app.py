@@ -12,48 +12,21 @@ import json
 import re
 import time
 from datetime import datetime, timedelta
-from typing import Iterator
 from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Page, Route, expect
 
+from tests.web import app as phone_tests
 from tests.web.app import (
-    large_photo, outbox_ids, phone_context, sign_in_as_teacher, teacher_token, wait_for_service_worker,
+    large_photo, look, outbox_ids, sign_in_as_teacher, teacher_token, wait_for_service_worker,
 )
-from tests.web.console import play_identity_provider, screenshot, serious_accessibility_violations
+from tests.web.console import play_identity_provider
 
-# Words that label a child; none may appear on a screen a child or a neighbour might glimpse.
-LABELS = ("留守", "困境", "孤儿", "事实无人抚养", "残疾儿童", "流动儿童")
-
-
-@pytest.fixture
-def page(browser: Browser, gateway: str) -> Iterator[Page]:
-    context = phone_context(browser, gateway)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    yield page
-    context.close()
-    assert not problems, f"JavaScript errors on the page: {problems}"
-
-
-@pytest.fixture(scope="module")
-def api(gateway: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=gateway, headers={"Authorization": f"Bearer {teacher_token(gateway)}"},
-                      timeout=20) as client:
-        yield client
-
-
-def look(page: Page, name: str) -> None:
-    """Photograph the screen, check it with axe-core, and check it labels no child."""
-    screenshot(page, f"app-{name}")
-    violations = serious_accessibility_violations(page)
-    assert not violations, violations
-    text = page.locator("body").inner_text()
-    assert not [word for word in LABELS if word in text], text
+# The phone-sized page and the teacher's API client of the app's tests (fixtures, tests/web/app.py).
+page = phone_tests.page
+api = phone_tests.api
 
 
 def contacts_of(api: httpx.Client, child_id: str) -> list[dict]:

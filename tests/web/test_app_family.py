@@ -7,32 +7,18 @@ state, and the server holds it addressed to the parent's entry."""
 from __future__ import annotations
 
 import time
-from typing import Iterator
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.web.app import phone_context, sign_in_as_teacher, teacher_token
+from tests.web import app as phone_tests
+from tests.web.app import sign_in_as_teacher
 from tests.web.console import screenshot, serious_accessibility_violations
 
 
-@pytest.fixture
-def page(browser: Browser, gateway: str) -> Iterator[Page]:
-    context = phone_context(browser, gateway)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    yield page
-    context.close()
-    assert not problems, f"JavaScript errors on the page: {problems}"
-
-
-@pytest.fixture(scope="module")
-def api(gateway: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=gateway, headers={"Authorization": f"Bearer {teacher_token(gateway)}"},
-                      timeout=20) as client:
-        yield client
+# The phone-sized page and the teacher's API client of the app's tests (fixtures, tests/web/app.py).
+page = phone_tests.page
+api = phone_tests.api
 
 
 def _paired_here(api: httpx.Client, child_id: str, timeout_s: float = 60) -> None:

@@ -8,50 +8,24 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from typing import Iterator
 
 import httpx
 import jwt
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from shared.clock import from_env
-from tests.web.app import phone_context, sign_in_as_teacher, teacher_token
-from tests.web.console import screenshot, serious_accessibility_violations
+from tests.web import app as phone_tests
+from tests.web.app import sign_in_as_teacher, look
 
-# Words that label a child; none may appear on a screen a child or a neighbour might glimpse.
-LABELS = ("留守", "困境", "孤儿", "事实无人抚养", "残疾儿童", "流动儿童")
 GOALS = ["数学作业每周按时完成四次以上", "每周与在外务工的爸爸视频一次"]
 EARLIER = "第一周：作业完成三次，周五和爸爸视频了十分钟"
 REVIEW = "本月作业都按时完成，数学测验从52分提高到61分；下月继续每周两次作业辅导"
 ACTION = "联系学校申请营养餐补助"
 
 
-@pytest.fixture
-def page(browser: Browser, gateway: str) -> Iterator[Page]:
-    context = phone_context(browser, gateway)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    yield page
-    context.close()
-    assert not problems, f"JavaScript errors on the page: {problems}"
-
-
-@pytest.fixture(scope="module")
-def api(gateway: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=gateway, headers={"Authorization": f"Bearer {teacher_token(gateway)}"},
-                      timeout=20) as client:
-        yield client
-
-
-def look(page: Page, name: str) -> None:
-    """Photograph the screen, check it with axe-core, and check it labels no child."""
-    screenshot(page, f"app-{name}")
-    violations = serious_accessibility_violations(page)
-    assert not violations, violations
-    text = page.locator("body").inner_text()
-    assert not [word for word in LABELS if word in text], text
+# The phone-sized page and the teacher's API client of the app's tests (fixtures, tests/web/app.py).
+page = phone_tests.page
+api = phone_tests.api
 
 
 def me(api: httpx.Client) -> str:
