@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any, Callable, Collection, Mapping
 
 import httpx
 from pydantic import SecretStr
@@ -92,3 +93,34 @@ class ServiceTokenProvider:
         if not token or str(body.get("token_type", "bearer")).lower() != "bearer":
             raise AuthError("token endpoint gave no bearer access_token")
         return str(token), float(body.get("expires_in") or 300)
+
+
+async def call_as_service(client: httpx.AsyncClient, tokens: ServiceTokenProvider, method: str, url: str, *,
+                          unavailable: Callable[[str], Exception], headers: Mapping[str, str] | None = None,
+                          accept: Collection[int] = (200,), **request: Any) -> httpx.Response:
+    """One call to another service's API with this service's token: one fresh try on 401 (an
+    expired or rotated token); an answer outside `accept`, or none (the service or the token
+    endpoint cannot be reached), raises `unavailable(reason)`, the caller's own error, whose
+    reason names no person (a status or an exception's type)."""
+    for attempt in (1, 2):
+        try:
+            token = await tokens.token()
+            response = await client.request(method, url, **request,
+                                            headers={"Authorization": f"Bearer {token}", **(headers or {})})
+        except Exception as exc:
+            raise unavailable(type(exc).__name__) from exc
+        if response.status_code == 401 and attempt == 1:
+            tokens.invalidate()
+            continue
+        if response.status_code not in accept:
+            raise unavailable(f"status {response.status_code}")
+        return response
+    raise unavailable("unauthorised")
+
+
+def json_answer(response: httpx.Response, unavailable: Callable[[str], Exception]) -> Any:
+    """The answer's JSON, or `unavailable("unreadable answer")`."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise unavailable("unreadable answer") from exc

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from shared.service_auth import ServiceTokenProvider
+from shared.service_auth import ServiceTokenProvider, call_as_service, json_answer
 
 
 class ContactLookupFailed(Exception):
@@ -158,28 +158,13 @@ class HttpContactSource:
 
     async def _send(self, method: str, url: str, body: Any = None) -> Any:
         """The answer's JSON; {} for 403/404 (nothing we may see)."""
-        for attempt in (1, 2):
-            try:
-                token = await self._tokens.token()
-                response = await self._client.request(method, url, json=body, headers={
-                    "Authorization": f"Bearer {token}", "X-Purpose": DELIVERY_PURPOSE})
-            except (httpx.HTTPError, OSError) as exc:
-                raise ContactLookupFailed(type(exc).__name__) from exc
-            except Exception as exc:  # the token endpoint failed
-                raise ContactLookupFailed(type(exc).__name__) from exc
-            if response.status_code == 401 and attempt == 1:
-                self._tokens.invalidate()  # an expired or rotated token: one fresh try
-                continue
-            if response.status_code in (403, 404):
-                return {}
-            if response.status_code != 200:
-                raise ContactLookupFailed(f"status {response.status_code}")
-            try:
-                answer = response.json()
-            except ValueError as exc:
-                raise ContactLookupFailed("unreadable answer") from exc
-            return {} if isinstance(answer, dict) and answer.get("masked") is True else answer
-        raise ContactLookupFailed("unauthorised")
+        response = await call_as_service(self._client, self._tokens, method, url, json=body,
+                                         headers={"X-Purpose": DELIVERY_PURPOSE}, accept=(200, 403, 404),
+                                         unavailable=ContactLookupFailed)
+        if response.status_code in (403, 404):
+            return {}
+        answer = json_answer(response, ContactLookupFailed)
+        return {} if isinstance(answer, dict) and answer.get("masked") is True else answer
 
 
 def _text(value: Any) -> str | None:

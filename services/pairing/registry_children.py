@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import httpx
 
 from shared.request_context import current_request_id
-from shared.service_auth import ServiceTokenProvider
+from shared.service_auth import ServiceTokenProvider, call_as_service, json_answer
 
 PER_REQUEST = 1000  # the registry takes at most 2000 items a call
 
@@ -51,23 +51,10 @@ class HttpChildResolver:
 
     async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         request_id = current_request_id()
-        for attempt in (1, 2):
-            try:
-                token = await self._tokens.token()
-                headers = {"Authorization": f"Bearer {token}", **({"X-Request-ID": request_id} if request_id else {})}
-                response = await self._client.post(self._url, json=body, headers=headers)
-            except Exception as exc:  # the registry or the token endpoint cannot be reached
-                raise RegistryUnavailable(type(exc).__name__) from exc
-            if response.status_code == 401 and attempt == 1:
-                self._tokens.invalidate()  # an expired or rotated token: one fresh try
-                continue
-            if response.status_code != 200:
-                raise RegistryUnavailable(f"status {response.status_code}")
-            try:
-                answer = response.json()
-            except ValueError as exc:
-                raise RegistryUnavailable("unreadable answer") from exc
-            if not isinstance(answer, dict):
-                raise RegistryUnavailable("unreadable answer")
-            return answer
-        raise RegistryUnavailable("unauthorised")
+        response = await call_as_service(self._client, self._tokens, "POST", self._url, json=body,
+                                         headers={"X-Request-ID": request_id} if request_id else None,
+                                         unavailable=RegistryUnavailable)
+        answer = json_answer(response, RegistryUnavailable)
+        if not isinstance(answer, dict):
+            raise RegistryUnavailable("unreadable answer")
+        return answer

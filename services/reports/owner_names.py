@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import httpx
 
-from shared.service_auth import ServiceTokenProvider
+from shared.service_auth import ServiceTokenProvider, call_as_service, json_answer
 
 PER_REQUEST = 500  # the owners' limit of ids per request
 
@@ -96,23 +96,9 @@ class HttpOwnerNames:
 
     async def _send(self, method: str, url: str, *, headers: dict[str, str] | None = None,
                     **request: Any) -> dict[str, Any]:
-        for attempt in (1, 2):
-            try:
-                token = await self._tokens.token()
-                response = await self._client.request(method, url, **request,
-                                                      headers={"Authorization": f"Bearer {token}", **(headers or {})})
-            except Exception as exc:  # the owner or the token endpoint cannot be reached
-                raise NamesUnavailable(type(exc).__name__) from exc
-            if response.status_code == 401 and attempt == 1:
-                self._tokens.invalidate()  # an expired or rotated token: one fresh try
-                continue
-            if response.status_code != 200:
-                raise NamesUnavailable(f"status {response.status_code}")
-            try:
-                answer = response.json()
-            except ValueError as exc:
-                raise NamesUnavailable("unreadable answer") from exc
-            if not isinstance(answer, dict):
-                raise NamesUnavailable("unreadable answer")
-            return answer
-        raise NamesUnavailable("unauthorised")
+        response = await call_as_service(self._client, self._tokens, method, url, headers=headers,
+                                         unavailable=NamesUnavailable, **request)
+        answer = json_answer(response, NamesUnavailable)
+        if not isinstance(answer, dict):
+            raise NamesUnavailable("unreadable answer")
+        return answer
