@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import date
 from typing import Any, AsyncIterator, Iterator
 
 import httpx
@@ -19,8 +20,9 @@ from services.demo import COUNTY, TOWNSHIPS
 from services.registry.app import create_app
 from services.registry.config import RegistrySettings
 from shared.auth import AuthError, TokenVerifier, issue_dev_token
+from shared.service_auth import ServiceClientSettings, ServiceTokenProvider
 from shared.settings import AuthSettings
-from tests.registry.helpers import MIGRATIONS
+from tests.registry.helpers import MIGRATIONS, national_id
 from tests.support.databases import create_migrated_database, drop_database
 from tests.support.keycloak import Keycloak, KeycloakAdmin
 
@@ -106,6 +108,32 @@ async def test_the_registry_serves_each_person_what_their_token_allows(
     # A principal is no caregiver: the same route refuses, after the token itself was accepted.
     principal = bearer(keycloak.password_token(test_client, "principal"))
     assert (await registry.get("/v1/me/children", headers=principal)).status_code == 403
+
+
+@pytest.mark.parametrize("service", ["notify", "reports", "pairing"])
+async def test_each_service_signs_in_as_itself_and_the_registry_takes_its_calls(
+        registry: httpx.AsyncClient, keycloak: Keycloak, test_client: str, service: str) -> None:
+    """Production's service-to-service calls (shared/service_auth.py): the service's own
+    confidential client, the client-credentials grant, a token with role `service`."""
+    provider = ServiceTokenProvider(keycloak.auth_settings(), ServiceClientSettings(
+        client_id=f"shouhu-{service}", client_secret=f"shouhu-{service}-demo-secret",
+        token_url=f"{keycloak.issuer}/protocol/openid-connect/token"), service_name=service)
+    token = await provider.token()
+    principal = await TokenVerifier(keycloak.auth_settings()).verify(token)
+    assert (principal.roles, principal.jurisdiction, principal.permissions) == ({"service"}, COUNTY, {"view_sensitive"})
+    ask = {"items": [{"national_id": national_id(date(2015, 3, 8), "female", region="520424", sequence=7)}]}
+    resolved = await registry.post("/v1/children/resolve", json=ask, headers=bearer(token))
+    assert resolved.status_code == 200, resolved.text
+    assert resolved.json()["results"][0]["matches"] == 0
+    # The same route refuses a person, whatever their rank: it is for services.
+    officer = bearer(keycloak.password_token(test_client, "county-officer"))
+    assert (await registry.post("/v1/children/resolve", json=ask, headers=officer)).status_code == 403
+    # A wrong secret gets no token.
+    wrong = ServiceTokenProvider(keycloak.auth_settings(), ServiceClientSettings(
+        client_id=f"shouhu-{service}", client_secret="not-the-secret",
+        token_url=f"{keycloak.issuer}/protocol/openid-connect/token"), service_name=service)
+    with pytest.raises(Exception):
+        await wrong.token()
 
 
 async def test_a_token_of_another_realm_is_refused(registry: httpx.AsyncClient, keycloak: Keycloak) -> None:
