@@ -22,6 +22,11 @@ SPRING_FIRST_MONTH = 2   # 1 February
 SPRING_LAST_MONTH = 7    # 31 July; August is the summer holiday
 
 
+# The same two terms as "MM-DD:MM-DD" ranges, the form in which a county whose schools keep
+# other dates sets its own (visits' per-term duties: SHOUHU_VISITS_TERMS).
+TERMS_SPEC = f"{SPRING_FIRST_MONTH:02d}-01:{SPRING_LAST_MONTH:02d}-31,{AUTUMN_FIRST_MONTH:02d}-01:01-31"
+
+
 @dataclass(frozen=True, order=True)
 class SchoolTerm:
     year: int        # the calendar year the term begins in

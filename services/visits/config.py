@@ -2,6 +2,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+from shared.terms import TERMS_SPEC
 
 
 class VisitsSettings(ServiceSettings):
@@ -15,7 +16,8 @@ class VisitsSettings(ServiceSettings):
     # today in `county_timezone` (shared settings, SHOUHU_COUNTY_TIMEZONE).
     # School terms for per-term duties (a letter to the parents each term, 篇16), as
     # "MM-DD:MM-DD" ranges; a range whose end is before its start runs into the next year.
-    terms: str = "03-01:07-31,09-01:01-31"
+    # By default the terms every screen and report uses (shared/terms.py).
+    terms: str = TERMS_SPEC
     # A pairing recorded with a start date in the past owes the duties of windows that
     # ended within this many days: entered late, it still shows what was missed, but no
     # older history is invented (0: duties start from the day the pairing is recorded).

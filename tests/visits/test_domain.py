@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -164,3 +165,17 @@ def test_concern_escalation_waits_by_severity_and_mandatory_reports_wait_least()
         raised_at=raised, severity=severity, mandatory_report=mandatory, as_of=NOW, hours_by_severity=hours,
         mandatory_hours=2)
     assert due("urgent", False) and not due("high", False) and due("low", True)
+
+
+def test_the_default_terms_are_the_school_terms_every_screen_and_report_uses() -> None:
+    from services.visits.config import VisitsSettings
+    from services.visits.domain_duties import windows_from
+    from shared.terms import term_of
+
+    terms = parse_terms(VisitsSettings().terms)
+    windows = list(itertools.islice(windows_from("term", date(2026, 9, 1), terms), 3))
+    assert [(w.start, w.end) for w in windows] == [
+        (date(2026, 9, 1), date(2027, 1, 31)), (date(2027, 2, 1), date(2027, 7, 31)),
+        (date(2027, 9, 1), date(2028, 1, 31))]
+    for window in windows:   # each window is one term of shared/terms.py, first day to last
+        assert (term_of(window.start).first_day, term_of(window.start).last_day) == (window.start, window.end)
