@@ -64,7 +64,9 @@ def decode_replayed(headers: list[tuple[str, bytes]] | dict[str, bytes], value: 
         data: Any = reader(from_json(value))
     except (ValueError, TypeError, KeyError, AttributeError):
         data = event_class.model_validate_json(value or b"null")
-    return Envelope(cast(UUID, event_id), type_, source, subject, at, data)  # text: see above
+    # The tuple made directly: the named tuple's own __new__ is a Python call, ~0.4 µs of
+    # the ~8 µs an event costs here. The id is text: see above.
+    return _new_tuple(Envelope, (cast(UUID, event_id), type_, source, subject, at, data))
 
 
 @cache
@@ -137,6 +139,8 @@ def _conversion(annotation: Any) -> Callable[[Any], Any] | None:
         return _UNKNOWN if reader is None else reader
     return _UNKNOWN
 
+
+_new_tuple = tuple.__new__
 
 # Each event's type as its header carries it: its class, the type as text, its reader.
 _BY_TYPE_HEADER = {cls.cloudevent_type().encode(): (cls, cls.cloudevent_type(), reader_for(cls)) for cls in ALL_EVENTS}
