@@ -6,7 +6,6 @@ done from 待办, where it shows what it asks. Screens photographed and checked 
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import httpx
@@ -15,7 +14,8 @@ from playwright.sync_api import Page, expect
 
 from shared.clock import from_env
 from tests.web import app as phone_tests
-from tests.web.app import sign_in_as_teacher, look
+from tests.web.app import look, sign_in_as_teacher
+from tests.web.console import until
 
 GOALS = ["数学作业每周按时完成四次以上", "每周与在外务工的爸爸视频一次"]
 EARLIER = "第一周：作业完成三次，周五和爸爸视频了十分钟"
@@ -35,10 +35,8 @@ def me(api: httpx.Client) -> str:
 
 def paired_in_visits(api: httpx.Client, child_id: str, timeout_s: float = 60) -> None:
     """Until visits has seen the pairing (the registry's event, through Kafka): bounded."""
-    deadline = time.monotonic() + timeout_s
-    while api.get(f"/visits/v1/children/{child_id}/contacts").status_code != 200:
-        assert time.monotonic() < deadline, "visits never saw the teacher's pairing"
-        time.sleep(0.5)
+    until(lambda: api.get(f"/visits/v1/children/{child_id}/contacts").status_code == 200,
+          "visits sees the teacher's pairing", timeout_s=timeout_s)
 
 
 def open_duties(api: httpx.Client) -> list[dict]:

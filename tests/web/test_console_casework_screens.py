@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import httpx
 from playwright.sync_api import Page, expect
 
+from shared.clock import from_env
 from tests.web import test_console
 from tests.web.console import choose, dev_token, form_item, screenshot
 from tests.web.test_console import check_accessibility, sign_in
@@ -23,7 +23,7 @@ page = test_console.page  # the desk-sized, zh-CN page of the console's tests (a
 
 
 def county_today() -> date:
-    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    return from_env().today()   # the one clock, in the county's time zone
 
 
 def long_date(day: date) -> str:
