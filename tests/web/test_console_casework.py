@@ -150,7 +150,7 @@ def test_a_safety_lecture_for_a_class_is_recorded_once_and_counted(page: Page, g
     box.get_by_role("textbox", name="地点").fill("多功能教室")
     box.get_by_role("textbox", name="授课/组织").fill("派出所民警")
     choose(page, box, "学校", school)
-    for which, option in (("grade-filter", grade), ("class-filter", class_name)):
+    for which, option in (("attendee-grade-filter", grade), ("attendee-class-filter", class_name)):
         if option is None:
             continue
         box.get_by_test_id(which).click()
@@ -159,7 +159,7 @@ def test_a_safety_lecture_for_a_class_is_recorded_once_and_counted(page: Page, g
     pool = box.get_by_test_id("attendee-pool")
     expect(pool.locator(".el-table__body tr")).to_have_count(len(pupils))
     pool.locator(".el-table__header .el-checkbox").click()  # the whole class
-    expect(box.get_by_test_id("picked-count")).to_contain_text(f"已选 {len(pupils)}人")
+    expect(box.get_by_test_id("attendee-picked-count")).to_contain_text(f"已选 {len(pupils)}人")
     box.get_by_role("spinbutton", name="其他儿童人数").fill("12")
     box.get_by_role("spinbutton", name="家长人数").fill("3")
     screenshot(page, "63-activity-form")
