@@ -94,9 +94,12 @@ async def test_a_worker_serves_its_metrics_and_readyz_shows_it_stalled_when_kill
             pairing.worker.kill_hard()
             await produce(infra.kafka_bootstrap, topic_prefix, _children(3))
 
+            # Each consumer reports on its own beat: `workers` says stalled as soon as the first
+            # one's report is past 5 s, and the registry's may still be a moment fresher.
             async def stalled() -> dict:
                 body = (await client.get(f"{pairing.base_url}/readyz")).json()
-                return body if body["workers"] == "stalled" else {}
+                registry_consumer = body["consumers"].get("pairing.registry", {})
+                return body if body["workers"] == "stalled" and registry_consumer.get("state") == "stalled" else {}
 
             body = await wait_for(stalled, timeout=30, interval=0.5, what="readyz to call the worker stalled")
             assert body["consumer_lag"] is None, "a worker that stopped reporting is never 'lag 0'"
