@@ -76,15 +76,26 @@ async function refusedOrStop(record: OutboxRecord, response: Response): Promise<
 }
 
 let running: Promise<void> | null = null
+let again = false
 
-/** One round through the waiting records; a round already running is joined, not repeated. */
+/** One round through the waiting records. A call while a round runs is joined and asks for
+ * one more round after it: the signal may have come back after that round stopped for want
+ * of it (the 'online' event lands mid-round), and otherwise nothing would send until the
+ * next 30-second tick. */
 export function sync(): Promise<void> {
-  running ??= (async () => {
+  if (running) {
+    again = true
+    return running
+  }
+  running = (async () => {
     try {
-      // Two tabs of the app share one outbox: the lock lets only one of them send.
-      const locks = (navigator as Navigator & { locks?: LockManager }).locks
-      if (locks) await locks.request('shouhu-outbox', () => round())
-      else await round()
+      do {
+        again = false
+        // Two tabs of the app share one outbox: the lock lets only one of them send.
+        const locks = (navigator as Navigator & { locks?: LockManager }).locks
+        if (locks) await locks.request('shouhu-outbox', () => round())
+        else await round()
+      } while (again)
     } finally {
       running = null
     }
