@@ -34,10 +34,12 @@ def gateway(request, tmp_path_factory) -> Iterator[str]:
         yield f"http://127.0.0.1:{env['SHOUHU_GATEWAY_PORT']}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(gateway: str) -> Iterator[Browser]:
     # After the stack: starting it runs asyncio (its databases), which cannot run inside the
-    # loop Playwright's sync API keeps going, whichever test of a session comes first.
+    # loop Playwright's sync API keeps going, whichever test of a session comes first. For a
+    # module, not the session: the async tests that the same pytest process runs after the
+    # web tests (tests/conftest.py puts these first) need that loop gone.
     with sync_playwright() as playwright:
         # --no-sandbox: the tests may run as root (CI does), where chromium's sandbox refuses to start.
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
