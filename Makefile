@@ -16,6 +16,9 @@ SHELL := /bin/bash
 # after the bootstrap prerequisite has possibly created .venv.
 PYTHON ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,$(if $(shell command -v python),python,python3))
 PYTEST_ARGS ?=
+# `make test` in this many pytest processes (pytest-xdist): much of the suite waits on PostgreSQL,
+# Kafka and the services, so two keep a two-core machine busy. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 BENCH_ARGS ?=
 CHAOS_ARGS ?=
 ARGS ?=
@@ -57,7 +60,7 @@ infra-status:
 	scripts/infra status
 
 test: bootstrap infra-up
-	$(LOAD_ENV); SHOUHU_ENV=development $(PYTHON) -m pytest -q $(PYTEST_ARGS)
+	$(LOAD_ENV); SHOUHU_ENV=development $(PYTHON) -m pytest -q -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 # Also part of `make test` (and so of CI): pytest collects tests/security with the rest.
 security: bootstrap infra-up
