@@ -62,14 +62,13 @@ _CHILD_VERSION = Insert(
 
 def insert_child_version(*, event_type: str, effective_at: datetime, facts: Any) -> Statement:
     """One row per record version: a version already known (a replay) changes nothing."""
-    fields = facts.__dict__  # what the event carries: a transfer's origin, a closure's reason
-    moved_from = fields.get("from_jurisdiction")
+    moved_from = getattr(facts, "from_jurisdiction", None)  # what only some events carry: a transfer's origin
     return _statement(
         _CHILD_VERSION.sql,
         facts.child_id, facts.record_version, event_type, effective_at, *_place(facts.jurisdiction),
         facts.school_id, facts.status, list(facts.categories), facts.left_behind_type, facts.priority,
         facts.age_band, *(_place(moved_from) if moved_from else (None, None, None)),
-        fields.get("from_school_id"), fields.get("reason"))
+        getattr(facts, "from_school_id", None), getattr(facts, "reason", None))
 
 
 _CAREGIVER_VERSION = Insert(
