@@ -380,7 +380,8 @@ async def _reports(args: argparse.Namespace) -> int:
 
     result = await rebuild(_entry("reports").load_settings())
     print(json.dumps({"applied": result.applied, "skipped": result.skipped, "seconds": round(result.seconds, 2),
-                      "events_per_second": round(result.rate), "positions": result.positions}))
+                      "events_per_second": round(result.rate), "helpers": result.helpers,
+                      "positions": result.positions}))
     return 0
 
 

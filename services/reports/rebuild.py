@@ -23,6 +23,8 @@ import asyncio
 import gc
 import multiprocessing
 import os
+import signal
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
@@ -57,8 +59,10 @@ class RebuildResult:
     skipped: int = 0  # unknown types, broken messages, events whose dependency never came
     seconds: float = 0.0
     positions: dict[str, int] = field(default_factory=dict)
+    helpers: str = "none"  # how the helper processes were started: "fork", "spawn", or "none"
     # Where the seconds went: "tables", "build" (each share: "share N" from the start to
-    # its end), "indexes", "analyze", "switch" (what the benchmark prints).
+    # its end), "finish" (the tables' other indexes and statistics), "switch" (what the
+    # benchmark prints).
     phases: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -243,6 +247,21 @@ async def _read_until(consumer: AIOKafkaConsumer, conn: asyncpg.Connection, ends
         group.create_task(write())
 
 
+async def _finish_build_tables(pool: asyncpg.Pool, deferred_indexes: dict[str, list[str]]) -> None:
+    """Every build table's other indexes and statistics, table by table side by side on the
+    pool's connections (one core each), the largest first so that the last to end is small."""
+    async with pool.acquire() as conn:
+        tables = await store_rebuild.build_tables_largest_first(conn)
+
+    async def finish(table: str) -> None:
+        async with pool.acquire() as conn:
+            await store_rebuild.finish_build_table(conn, table, deferred_indexes[table])
+
+    async with asyncio.TaskGroup() as group:
+        for table in tables:
+            group.create_task(finish(table))
+
+
 def _lap(phases: dict[str, float]) -> Callable[[str], None]:
     """Records in `phases` the seconds since the previous lap, under the name given."""
     last = time.monotonic()
@@ -314,12 +333,19 @@ async def _build_share_collected_less(settings: ReportsSettings, claims: _Claims
     return result
 
 
-_shared_counter: Any = None  # in a spawned process: the claims' counter, given when it started
+_shared_counter: Any = None  # in a helper process: the claims' counter, given when it started
 
 
-def _remember_counter(counter: Any) -> None:
+def _start_helper(counter: Any) -> None:
+    """First in each helper process: the claims' counter kept, and the signals' handlers as
+    a new process has them. A forked helper inherits the caller's, which act on the
+    caller's event loop (a copy here that never runs): on Ctrl-C it would build on while
+    the caller waits for it; with the defaults its own asyncio.run is interrupted."""
     global _shared_counter
     _shared_counter = counter
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.set_wakeup_fd(-1)
 
 
 def _build_share_in_process(settings: ReportsSettings, plan: Plan) -> tuple[int, int, dict[str, float]]:
@@ -328,19 +354,33 @@ def _build_share_in_process(settings: ReportsSettings, plan: Plan) -> tuple[int,
 
 
 def _ready() -> None:
-    """Run first in each spawned process, so that it imports everything while the tables are made."""
+    """Run first in each helper process, so that a spawned one imports everything while the
+    tables are made."""
+
+
+def _start_method() -> str:
+    """Forked, a helper starts with everything imported and builds at once; spawned, it
+    imports everything again first (0.5–0.8 s of a core, while this process builds alone:
+    a sixth of a 350,000-event rebuild). Forked only while this process has no other thread
+    (as `shouhu reports rebuild` has none): a lock another thread held at the fork would
+    stay held in the helper for ever."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
 
 
 @asynccontextmanager
-async def _helpers(processes: int) -> AsyncIterator[tuple[ProcessPoolExecutor | None, Any, int]]:
-    """`processes - 1` spawned processes (this one is the first), started at once, and the
+async def _helpers(processes: int, result: RebuildResult) -> AsyncIterator[tuple[ProcessPoolExecutor | None, Any, int]]:
+    """`processes - 1` helper processes (this one is the first), started at once, and the
     counter they share with this one."""
-    context = multiprocessing.get_context("spawn")
+    method = _start_method()
+    context = multiprocessing.get_context(method)
     counter = context.Value("i", 0)
     if processes <= 1:
         yield None, counter, 0
         return
-    executor = ProcessPoolExecutor(processes - 1, mp_context=context, initializer=_remember_counter,
+    result.helpers = method
+    executor = ProcessPoolExecutor(processes - 1, mp_context=context, initializer=_start_helper,
                                    initargs=(counter,))
     try:
         for _ in range(processes - 1):
@@ -378,8 +418,9 @@ async def rebuild(settings: ReportsSettings, *, processes: int | None = None) ->
     result = RebuildResult()
     started = time.monotonic()
     lap = _lap(result.phases)
-    async with _helpers(processes or os.cpu_count() or 1) as helpers:
-        pool = await create_pool(settings, max_size=2)
+    processes = processes or os.cpu_count() or 1
+    async with _helpers(processes, result) as helpers:
+        pool = await create_pool(settings, max_size=max(2, processes))  # the finish: a table a core
         consumer = _consumer(settings)
         await consumer.start()
         try:
@@ -392,11 +433,8 @@ async def rebuild(settings: ReportsSettings, *, processes: int | None = None) ->
             await _build_in_parallel(settings, first_ends, helpers, result)
             lap("build")
             log.info("rebuild.caught_up", applied=result.applied)
-            async with pool.acquire() as conn:
-                await store_rebuild.create_deferred_indexes(conn, deferred_indexes)
-                lap("indexes")
-                await store_rebuild.analyze_build_tables(conn)
-            lap("analyze")
+            await _finish_build_tables(pool, deferred_indexes)
+            lap("finish")
             for tp, end in first_ends.items():
                 consumer.seek(tp, end)
             async with pool.acquire() as conn, conn.transaction():
@@ -411,5 +449,6 @@ async def rebuild(settings: ReportsSettings, *, processes: int | None = None) ->
             await consumer.stop()
             await pool.close()
     result.seconds = time.monotonic() - started
-    log.info("rebuild.switched", applied=result.applied, skipped=result.skipped, seconds=round(result.seconds, 2))
+    log.info("rebuild.switched", applied=result.applied, skipped=result.skipped, seconds=round(result.seconds, 2),
+             helpers=result.helpers)
     return result

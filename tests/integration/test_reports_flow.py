@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import uuid
 from datetime import date, datetime, timedelta
@@ -239,6 +240,7 @@ async def test_a_rebuild_from_offset_0_gives_the_same_figures_and_the_worker_goe
         assert done.returncode == 0, err.decode(errors="replace")[-3000:]
         outcome = json.loads(out.decode().strip().splitlines()[-1])
         assert outcome["applied"] >= 15 and outcome["skipped"] == 0, outcome
+        assert outcome["helpers"] == ("fork" if (os.cpu_count() or 1) > 1 else "none")  # the CLI has no other thread
         [table_after] = await _fetch(reports.database_url, "SELECT 'child_versions'::regclass::oid AS oid")
         assert table_after["oid"] != table_before["oid"]
         assert await summary() == before
