@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from playwright.sync_api import Page, Route, expect
 
+from shared.clock import from_env
 from tests.web import app as phone_tests
 from tests.web.app import (
     large_photo, look, outbox_ids, sign_in_as_teacher, teacher_token, wait_for_service_worker,
@@ -176,7 +177,7 @@ def test_a_refused_record_stays_with_its_reason_and_is_corrected(page: Page, api
     page.locator("[data-kind=talk]").tap()
     page.get_by_text("补充时间、近况、照片等（可选）").tap()
     # A phone whose clock runs two days fast stamps a time the server cannot accept.
-    ahead = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=2)
+    ahead = from_env().local_now() + timedelta(days=2)
     page.locator("input[name=when]").fill(ahead.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_test_id("confirm").tap()
 

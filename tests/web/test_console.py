@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 from typing import Iterator
 
 import httpx
@@ -18,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Response, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from shared.clock import from_env
 from tests.registry.helpers import national_id
 from tests.registry.sheet_files import row, xlsx
 from tests.web.console import DESK, dev_token, screenshot, serious_accessibility_violations, until
@@ -238,7 +238,7 @@ def test_county_officer_reads_the_dashboard_as_of_a_day_and_opens_each_charts_li
     an_unpaired_pupil(gateway)
     sign_in(page, "county_officer")
     expect(page.get_by_test_id("as-of")).to_have_text("当前数据")
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = from_env().today()  # the stack's clock (the tests' environment moves both)
 
     # Today's end, chosen in the picker: every service answers as of it; the day is in the URL.
     picker = page.get_by_label("数据截至日期")
