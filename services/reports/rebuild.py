@@ -2,7 +2,7 @@
 topic, into new tables, while the old ones keep answering; then the switch.
 
 1. Empty copies of the read-model tables are made in a schema of their own.
-2. Every partition of the three topics is read from its first offset up to its end offset
+2. Every partition of the four domain topics is read from its first offset up to its end offset
    (taken at the start) with consumers of no group (the worker's committed offsets are not
    touched), in one process per core, each claiming partitions as it goes; each fetch is
    applied in one transaction by the worker's own statements and handlers, writing to the
