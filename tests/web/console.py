@@ -54,10 +54,36 @@ def form_item(scope, label: str):
     return scope.locator(".el-form-item").filter(has=title)
 
 
+# Scrolls an item of a floating list into view, then waits for two frames in which its box
+# stays put. An open list is placed again only on the frame after a scroll: when Playwright's
+# click scrolled and pressed at once, the press landed on the item and the release beside it, on
+# the moved list, and nothing was chosen (seen under load in CI). Bounded, so a list that never
+# settles is still clicked, and the test fails on what the click did.
+_SETTLE = """async (item) => {
+    item.scrollIntoView({ block: 'nearest' });
+    const frame = () => new Promise(resolve => requestAnimationFrame(resolve));
+    let before = '';
+    for (let still = 0, frames = 0; still < 2 && frames < 120; frames++) {
+        await frame();
+        const box = item.getBoundingClientRect();
+        const now = [box.x, box.y, box.width, box.height].join();
+        still = now === before ? still + 1 : 0;
+        before = now;
+    }
+}"""
+
+
+def click_item(item) -> None:
+    """Clicks an item of an open list or panel (a select's option, a date picker's day) once it
+    has stopped moving."""
+    item.evaluate(_SETTLE)
+    item.click()
+
+
 def choose(page: Page, scope, label: str, option: str) -> None:
     """Picks an option of the Element Plus select in the form item labelled `label`."""
     form_item(scope, label).locator(".el-select").click()
-    page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
+    click_item(page.locator(".el-select-dropdown__item:visible", has_text=option).first)
     # A single choice closes the list; until it has faded out, a click below would land on
     # one of its options (a school instead of the radio under it).
     expect(page.locator(".el-select-dropdown:not(.is-multiple):visible")).to_have_count(0)

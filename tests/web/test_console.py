@@ -20,7 +20,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from shared.clock import from_env
 from tests.registry.helpers import national_id
 from tests.registry.sheet_files import row, xlsx
-from tests.web.console import DESK, dev_token, screenshot, serious_accessibility_violations, until
+from tests.web.console import DESK, click_item, dev_token, screenshot, serious_accessibility_violations, until
 
 CLERK_TOWNSHIP = "顶云街道"
 OTHER_TOWNSHIPS = ("百合街道", "永宁镇", "新铺镇", "花江镇")
@@ -293,7 +293,7 @@ def test_county_officer_reads_the_dashboard_as_of_a_day_and_opens_each_charts_li
     page.locator(".el-select", has=page.get_by_role("combobox", name="村（社区）")).click()
     village = page.locator(".el-select-dropdown__item:visible").first
     village_name = village.inner_text()
-    village.click()
+    click_item(village)
     expect(page).to_have_url(re.compile(r"village_code=\d{12}"))
     rows = page.locator(".el-table__body tr.child-row")
     expect(rows.first.or_(page.get_by_text("没有符合条件的儿童"))).to_be_visible()

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.web.console import choose, dev_token, screenshot, until
+from tests.web.console import choose, click_item, dev_token, screenshot, until
 from tests.web import test_console
 from tests.web.test_console import check_accessibility, sign_in
 
@@ -154,8 +154,8 @@ def test_a_safety_lecture_for_a_class_is_recorded_once_and_counted(page: Page, g
         if option is None:
             continue
         box.get_by_test_id(which).click()
-        page.locator(".el-select-dropdown__item:visible").filter(
-            has_text=re.compile(rf"^\s*{re.escape(option)}\s*$")).first.click()
+        click_item(page.locator(".el-select-dropdown__item:visible").filter(
+            has_text=re.compile(rf"^\s*{re.escape(option)}\s*$")).first)
     pool = box.get_by_test_id("attendee-pool")
     expect(pool.locator(".el-table__body tr")).to_have_count(len(pupils))
     pool.locator(".el-table__header .el-checkbox").click()  # the whole class

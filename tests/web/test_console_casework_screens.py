@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from shared.clock import from_env
 from tests.web import test_console
-from tests.web.console import choose, dev_token, form_item, screenshot
+from tests.web.console import choose, click_item, dev_token, form_item, screenshot
 from tests.web.test_console import check_accessibility, sign_in
 
 page = test_console.page  # the desk-sized, zh-CN page of the console's tests (a fixture)
@@ -67,9 +67,9 @@ def test_a_plan_is_set_reviewed_and_closed_on_the_childs_page(page: Page, gatewa
     box.get_by_role("textbox", name="目标2").fill("每周与妈妈视频一次")
     form_item(box, "回顾日期").locator("input").click()
     panel = page.locator(".el-picker-panel:visible")
-    panel.locator(".arrow-right").click()  # next month
-    panel.locator("td.available:not(.prev-month):not(.next-month) .el-date-table-cell__text",
-                  has_text=re.compile(r"^\s*15\s*$")).click()
+    click_item(panel.locator(".arrow-right"))  # next month
+    click_item(panel.locator("td.available:not(.prev-month):not(.next-month) .el-date-table-cell__text",
+                             has_text=re.compile(r"^\s*15\s*$")))
     # Escape on the picker's input closes its panel (and not the dialog: the picker keeps the key).
     form_item(box, "回顾日期").locator("input").press("Escape")
     expect(page.locator(".el-picker-panel:visible")).to_have_count(0)
@@ -158,7 +158,7 @@ def test_a_childrens_home_is_registered_and_an_afternoons_attendance_counted(pag
     box.get_by_role("textbox", name="其他工作人员").fill("村儿童主任")
     form_item(box, "设施设备").locator(".el-select").click()
     for item in ("图书角", "亲情电话"):
-        page.locator(".el-select-dropdown__item:visible", has_text=item).click()
+        click_item(page.locator(".el-select-dropdown__item:visible", has_text=item))
     form_item(box, "设施设备").locator("input").press("Escape")  # the list closes, the dialog stays
     expect(page.locator(".el-select-dropdown:visible")).to_have_count(0)
     box.get_by_test_id("home-save").click()

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from tests.registry.helpers import national_id
 from tests.registry.sheet_files import row, xlsx
 from tests.web import test_console
-from tests.web.console import screenshot
+from tests.web.console import click_item, screenshot
 from tests.web.test_console import check_accessibility, sign_in
 
 page = test_console.page  # the desk-sized, zh-CN page of the console's tests (a fixture)
@@ -22,7 +22,7 @@ def map_header(page: Page, header: str, column: str) -> None:
     mapping = page.get_by_test_id("import-mapping")
     mapping.locator(".el-table__body tr", has_text=header).locator(".el-select").click()
     page.keyboard.type(column)  # the list is long: narrow it as a clerk would
-    page.locator(".el-select-dropdown__item:visible", has_text=column).first.click()
+    click_item(page.locator(".el-select-dropdown__item:visible", has_text=column).first)
 
 
 def upload(page: Page, path) -> None:

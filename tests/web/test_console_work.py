@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.web.console import choose, dev_token, screenshot, until
+from tests.web.console import choose, click_item, dev_token, screenshot, until
 from tests.web import test_console
 from tests.web.test_console import check_accessibility, sign_in
 
@@ -57,7 +57,7 @@ def test_township_clerk_acknowledges_a_concern_with_its_referral(page: Page, gat
     box.get_by_test_id("concern-confirm").click()  # without an agency: refused on the field
     expect(box.locator(".el-form-item__error")).to_be_visible()
     box.locator(".el-select").click()
-    page.locator(".el-select-dropdown__item:visible").first.click()
+    click_item(page.locator(".el-select-dropdown__item:visible").first)
     box.locator(".el-dialog__title").click()  # closes the list (Escape would close the dialog)
     box.get_by_role("textbox", name="处理说明").fill("已电话联系监护人，转介派出所核实")
     screenshot(page, "41-concern-acknowledge")
