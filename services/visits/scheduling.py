@@ -50,7 +50,9 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
     periods = resolve_periods(rules, county_code=row["county_code"], township_code=row["township_code"],
                               priority=row["priority"], caregiver_kind=row["caregiver_kind"], role=row["role"])
     terms = parse_terms(settings.terms)
-    wanted = {(kind, window.start): window
+    # A window is its first and its last day: on a Monday that is the 1st, this week's window
+    # and this month's begin together, and a period changed between them is another window.
+    wanted = {(kind, window.start, window.end)
               for kind, period in periods.items()
               for window in desired_windows(period, started_on=row["started_on"], ended_on=None,
                                             from_day=from_day, as_of=as_of, terms=terms)}
@@ -58,13 +60,15 @@ async def derive_pairing(conn: asyncpg.Connection, settings: VisitsSettings, pai
     # Duties the policies own; a plan's review dates are the plan's, not the policies'.
     stale = [duty["id"] for duty in existing
              if duty["status"] == "open" and duty["duty_kind"] in DUTY_KINDS
-             and (duty["duty_kind"], duty["period_start"]) not in wanted]
+             and (duty["duty_kind"], duty["period_start"], duty["due_on"]) not in wanted]
     await _announce_cancelled(conn, now, await store_duties.cancel_duties(conn, stale, now))
-    have = {(duty["duty_kind"], duty["period_start"]) for duty in existing if duty["status"] != "cancelled"}
+    have = {(duty["duty_kind"], duty["period_start"], duty["due_on"])
+            for duty in existing if duty["status"] != "cancelled"}
+    # A window that begins where a cancelled duty began reopens that duty with its own due date.
     scheduled = await store_duties.insert_duties(conn, [
-        (uuid4(), pairing_id, row["child_id"], row["caregiver_id"], kind, window.start, window.end,
+        (uuid4(), pairing_id, row["child_id"], row["caregiver_id"], kind, start, end,
          row["county_code"], row["township_code"], row["village_code"], row["school_id"], row["role"] == "helper")
-        for (kind, _), window in sorted(wanted.items()) if (kind, window.start) not in have])
+        for kind, start, end in sorted(wanted - have)])
     moved = await store_duties.refresh_open_duty_places(conn, pairing_id, row["county_code"], row["township_code"],
                                                         row["village_code"], row["school_id"])
     await store_duties.add_events(conn, [duty_event(DutyScheduled, duty, period_start=duty["period_start"])

@@ -78,7 +78,8 @@ async def duties_of_pairing_from(conn: asyncpg.Connection, pairing_id: UUID, day
 
 async def insert_duties(conn: asyncpg.Connection, rows: Sequence[tuple]) -> list[asyncpg.Record]:
     """rows: (id, pairing_id, child_id, caregiver_id, duty_kind, period_start, due_on,
-    county, township, village, school, own_contacts_only). A cancelled duty that is owed again reopens.
+    county, township, village, school, own_contacts_only). A cancelled duty that is owed again reopens;
+    reopened with another due date (its window is now a week, not a month), its reminders start again.
     Returns the duties now owed that were not before (inserted or reopened)."""
     if not rows:
         return []
@@ -89,7 +90,10 @@ async def insert_duties(conn: asyncpg.Connection, rows: Sequence[tuple]) -> list
            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::date[], $7::date[],
                                 $8::text[], $9::text[], $10::text[], $11::text[], $12::boolean[])
            ON CONFLICT (pairing_id, duty_kind, period_start) WHERE duty_kind <> 'follow_up'
-           DO UPDATE SET status = 'open', due_on = EXCLUDED.due_on, cancelled_at = NULL
+           DO UPDATE SET status = 'open', due_on = EXCLUDED.due_on, cancelled_at = NULL,
+                         due_soon_at = CASE WHEN d.due_on = EXCLUDED.due_on THEN d.due_soon_at END,
+                         overdue_level = CASE WHEN d.due_on = EXCLUDED.due_on THEN d.overdue_level ELSE 0 END,
+                         overdue_at = CASE WHEN d.due_on = EXCLUDED.due_on THEN d.overdue_at END
            WHERE d.status = 'cancelled'
            RETURNING d.id, d.child_id, d.caregiver_id, d.duty_kind, d.due_on, d.county_code, d.township_code,
                      d.village_code, d.school_id, d.period_start""", *map(list, columns))

@@ -92,3 +92,37 @@ async def test_a_contact_just_after_the_countys_midnight_counts_for_the_new_mont
     assert talks[date(2027, 1, 1)] == "fulfilled"
     assert talks[date(2026, 12, 1)] == "open"
     assert uuid.UUID(response.json()["id"])
+
+
+@pytest.mark.parametrize("at", [datetime(2027, 3, 1, 9, 0, tzinfo=SHANGHAI)], indirect=True,
+                         ids=["monday-the-first"])
+async def test_on_a_monday_the_first_a_changed_period_owes_the_new_window(harness: Harness, at: datetime) -> None:
+    """1 March 2027 is a Monday: this week's window and this month's begin the same day. A
+    child made a priority owes this week's talk, not the month's (which is cancelled), and back
+    again; the duty reopened with another due date is reminded before that date."""
+    child_id = await harness.child()
+    pairing_id, _ = await harness.pair(child_id, started_on=at.date())
+
+    async def open_talks() -> set[tuple[date, date]]:
+        return {(row["period_start"], row["due_on"]) for row in await harness.fetch(
+            "SELECT period_start, due_on FROM duties WHERE pairing_id = $1 AND duty_kind = 'talk'"
+            " AND status = 'open'", pairing_id)}
+
+    assert (date(2027, 3, 1), date(2027, 3, 31)) in await open_talks()
+    [month] = await harness.fetch("SELECT id FROM duties WHERE pairing_id = $1 AND duty_kind = 'talk'"
+                                  " AND period_start = $2", pairing_id, date(2027, 3, 1))
+
+    await harness.update_child(child_id, 2, priority=True)
+    assert await open_talks() == {(date(2027, 3, 1), date(2027, 3, 7)), (date(2027, 3, 8), date(2027, 3, 14))}
+    [cancelled] = await harness.events("DutyCancelled", duty_id=month["id"])
+    assert cancelled.due_on == date(2027, 3, 31)
+    assert [e.due_on for e in await harness.events("DutyScheduled", duty_id=month["id"])] == [
+        date(2027, 3, 31), date(2027, 3, 7)]
+
+    await harness.scan(date(2027, 3, 5))  # the week's talk is due in two days: reminded
+    assert [e.due_on for e in await harness.events("DutyDueSoon", duty_id=month["id"])] == [date(2027, 3, 7)]
+    await harness.update_child(child_id, 3, priority=False)
+    assert await open_talks() == {(date(2027, 3, 1), date(2027, 3, 31)), (date(2027, 4, 1), date(2027, 4, 30))}
+    await harness.scan(date(2027, 3, 29))  # the month's talk again: reminded again before its own date
+    assert [e.due_on for e in await harness.events("DutyDueSoon", duty_id=month["id"])] == [
+        date(2027, 3, 7), date(2027, 3, 31)]
