@@ -65,7 +65,9 @@ async def test_a_caring_mother_helper_owes_a_weekly_talk_met_only_by_her_own_tal
     await _enrol(harness, mother, "caring_mother")
     await _enrol(harness, teacher_helper, "teacher")
     await _enrol(harness, lead_id, "teacher")
-    started = today(harness.settings) - timedelta(days=1)
+    # Paired since this week's Monday: a week the pairing joined late (paired yesterday, a
+    # Saturday) is not owed (first_counted_window), and this test needs this week's talk.
+    started = today(harness.settings) - timedelta(days=today(harness.settings).weekday())
     await harness.pair(child_id, lead_id, started_on=started)
     await harness.pair(child_id, mother, role="helper", started_on=started)
     await harness.pair(child_id, teacher_helper, role="helper", started_on=started)
@@ -115,7 +117,9 @@ async def test_the_talk_with_the_guardian_is_a_duty_of_its_own(harness: Harness)
                                    headers=admin())
     assert put.status_code == 200, put.text
     child_id = await harness.child()
-    _, lead_id = await harness.pair(child_id, started_on=today(harness.settings) - timedelta(days=1))
+    # Paired since the 1st: a month joined in its last days is not owed (first_counted_window),
+    # and today's talk must meet this month's duty.
+    _, lead_id = await harness.pair(child_id, started_on=today(harness.settings).replace(day=1))
     owed = await _duties(harness, lead_id, "guardian_talk")
     assert owed
     contact = await harness.client.post("/v1/contacts", headers=caregiver(lead_id), json={
