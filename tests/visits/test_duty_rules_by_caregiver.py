@@ -65,9 +65,10 @@ async def test_a_caring_mother_helper_owes_a_weekly_talk_met_only_by_her_own_tal
     await _enrol(harness, mother, "caring_mother")
     await _enrol(harness, teacher_helper, "teacher")
     await _enrol(harness, lead_id, "teacher")
-    # Paired since this week's Monday: a week the pairing joined late (paired yesterday, a
-    # Saturday) is not owed (first_counted_window), and this test needs this week's talk.
-    started = today(harness.settings) - timedelta(days=today(harness.settings).weekday())
+    # Paired since this week's Monday: a week the pairing joined late (on a Saturday, paired
+    # yesterday) is not owed (first_counted_window), and this test needs this week's talk.
+    day = today(harness.settings)
+    started = day - timedelta(days=day.weekday())
     await harness.pair(child_id, lead_id, started_on=started)
     await harness.pair(child_id, mother, role="helper", started_on=started)
     await harness.pair(child_id, teacher_helper, role="helper", started_on=started)
